@@ -1,0 +1,104 @@
+"""The ``toolkit`` command line.
+
+Sub-commands are declared here with their arguments only; each handler lives in
+the module that does the work and is imported when the command runs, so that
+``toolkit --help`` stays fast. A :class:`~toolkit.errors.ToolkitError` becomes
+a message on stderr and exit code 2; anything else is a bug and keeps its
+traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Callable
+
+Handler = str  # "module:function", imported lazily
+
+
+def _add_validate(p: argparse.ArgumentParser) -> None:
+    p.add_argument("data_dir", metavar="DIR", help="folder of Parquet/CSV tables named after their contracts")
+    p.add_argument("--contracts", metavar="DIR", default=None,
+                   help="folder of data contracts (default: the repository's data_contracts/)")
+    p.add_argument("--tables", nargs="*", metavar="TABLE", default=None,
+                   help="validate only these tables (default: every contract whose file is present; required tables must be)")
+    p.add_argument("--max-examples", type=int, default=5, help="row numbers shown per violation (default 5)")
+
+
+def _add_synth(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", choices=["tiny", "small", "national"], default="small")
+    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
+    p.add_argument("--config", default="synth/des_world.yaml", metavar="YAML",
+                   help="generator parameters (default: configs/synth/des_world.yaml)")
+    p.add_argument("--site-effect-sd", type=float, default=None, metavar="SD",
+                   help="override the spread of true site effects on the log-odds scale")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
+
+
+def _add_score(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", required=True, metavar="FILE", help="entity-measure table (.csv or .parquet)")
+    p.add_argument("--out", required=True, metavar="FILE", help="ratings table (.csv or .parquet)")
+    p.add_argument("--method", default="methods/des_2018.yaml", metavar="CONFIG",
+                   help="method config (default: configs/methods/des_2018.yaml)")
+    p.add_argument("--previous", default=None, metavar="FILE", help="previous release's published ratings table")
+
+
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "validate": ("check a folder of input tables against the data contracts", _add_validate,
+                 "toolkit.contracts.cli:run_validate"),
+    "synth": ("generate a synthetic DES world with known ground truth", _add_synth,
+              "toolkit.synth.cli:run_synth"),
+    "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
+              "toolkit.scoring.cli:run_score"),
+}
+
+
+def register(name: str, help_text: str, add_args: Callable[[argparse.ArgumentParser], None], handler: Handler) -> None:
+    """Add a sub-command (used by modules of later capabilities)."""
+    COMMANDS[name] = (help_text, add_args, handler)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from toolkit import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="toolkit",
+        description="Risk-adjusted ratings of service providers (DES Star Ratings and neighbouring schemes).",
+    )
+    parser.add_argument("--version", action="version", version=f"toolkit {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add_args, _handler) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        add_args(p)
+    return parser
+
+
+def _resolve(handler: Handler) -> Callable[[argparse.Namespace], int | None]:
+    module, func = handler.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from toolkit.errors import ToolkitError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 0
+    handler = _resolve(COMMANDS[args.command][2])
+    try:
+        code = handler(args)
+    except ToolkitError as exc:
+        print(f"toolkit {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"toolkit {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return int(code or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
