@@ -45,11 +45,18 @@ def _add_score(p: argparse.ArgumentParser) -> None:
     p.add_argument("--previous", default=None, metavar="FILE", help="previous release's published ratings table")
 
 
+def _add_demo(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scale", choices=["tiny", "small", "national"], default="small")
+    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--out", default=None, metavar="DIR", help="world folder (default: worlds/demo-<scale>-seed<seed>)")
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "validate": ("check a folder of input tables against the data contracts", _add_validate,
                  "toolkit.contracts.cli:run_validate"),
     "synth": ("generate a synthetic DES world with known ground truth", _add_synth,
               "toolkit.synth.cli:run_synth"),
+    "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
               "toolkit.scoring.cli:run_score"),
 }

@@ -1,0 +1,223 @@
+"""The true outcome model of the synthetic world, site effects, and the measure records it produces.
+
+Every record carries its true outcome probability ``p_true`` and the probability
+``p_average_site`` the same participant would have at an average site (all site
+effects zero). Summed per entity these are the oracle actual and expected outcomes.
+
+Denominator exclusions between full and pathway outcomes follow Table 2: a
+participant who achieved the 26-week pathway outcome leaves the full_26
+denominator, and one who achieved the full outcome leaves the pathway one
+(likewise at 52 weeks); pathway denominators also exclude participants with an
+eight-hour benchmark. The outcome is drawn as full first, then pathway among
+those without a full outcome, so the probability of a record *given that it is
+in its denominator* is known exactly:
+``P(full | not pathway) = p_f / (p_f + (1 - p_f)(1 - p_p))`` and
+``P(pathway | not full) = p_p``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.synth.params import MEASURES, WorldParams
+from toolkit.synth.people import DAY, People
+from toolkit.synth.structure import Structure
+
+THRESHOLD_DAYS = {"full_13": 91, "full_26": 182, "pathway_26": 182, "full_52": 364, "pathway_52": 364}
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+def _cat_effect(table: dict, values: np.ndarray) -> np.ndarray:
+    lookup = {str(k).lower(): float(v) for k, v in table.items()}
+    keys = pd.Series(values).astype(str).str.lower()
+    out = keys.map(lookup)
+    if out.isna().any():
+        missing = sorted(set(keys[out.isna()]))
+        raise KeyError(f"true model has no effect for levels {missing}")
+    return out.to_numpy(dtype=float)
+
+
+def shared_linear_predictor(params: WorldParams, part: pd.DataFrame, regions: pd.DataFrame) -> np.ndarray:
+    """Participant part of the log-odds (everything but intercept, time in assistance and site)."""
+    tm = params.true_model
+    sm = tm.smooth
+    reg = regions.set_index("esa_id").reindex(part["esa_id"])
+    age = part["age"].to_numpy(float)
+    js = part["jsci_score"].to_numpy(float)
+    tois = part["time_on_income_support"].to_numpy(float)
+    ud = part["unemployment_duration"].to_numpy(float)
+    ivi = reg["ivi_growth"].to_numpy(float)
+    ur = reg["unemployment_rate"].to_numpy(float)
+    eta = (
+        sm["age"]["curvature"] * (age - sm["age"]["peak"]) ** 2
+        + sm["jsci_score"]["slope"] * js + sm["jsci_score"]["curvature"] * js**2
+        + sm["time_on_income_support"]["coef"] * tois ** sm["time_on_income_support"]["power"]
+        + sm["unemployment_duration"]["coef"] * np.log1p(ud / sm["unemployment_duration"]["scale_months"])
+        + sm["ivi_growth"]["amplitude"] * np.tanh(ivi / sm["ivi_growth"]["scale"])
+        + sm["unemployment_rate"]["slope"] * (ur - sm["unemployment_rate"]["centre"])
+        + sm["unemployment_rate"]["curvature"] * (ur - sm["unemployment_rate"]["centre"]) ** 2
+        + tm.linear["low_skill_vacancy_rate"] * reg["low_skill_vacancy_rate"].to_numpy(float)
+        + tm.linear["log_labour_market_size"] * np.log(reg["labour_market_size"].to_numpy(float))
+        + tm.linear["sfd_change"] * reg["sfd_change"].to_numpy(float)
+        + tm.linear["medical_condition_count"] * part["medical_condition_count"].to_numpy(float)
+    )
+    for col, table in tm.categorical.items():
+        if col == "indigenous_metro":
+            vals = (part["indigenous"].to_numpy(bool) & part["metro"].to_numpy(bool))
+        elif col == "transferred":
+            continue  # a record attribute, added per record
+        else:
+            vals = part[col].to_numpy()
+        eta = eta + _cat_effect(table, vals)
+    return eta
+
+
+def time_effect(params: WorldParams, measure: str, tia_days: np.ndarray) -> np.ndarray:
+    sm = params.true_model.smooth
+    if measure == "ongoing_support":
+        return sm["time_in_ongoing_support"]["decline_per_year"] * tia_days / 365.0
+    if measure == "bonus_26":
+        return np.zeros_like(tia_days, dtype=float)
+    t = sm["time_in_assistance"]
+    return t["rise"] * np.log1p(tia_days / t["scale_days"]) + t["decline_per_year"] * tia_days / 365.0
+
+
+def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structure) -> pd.DataFrame:
+    """True site effects (log-odds), one row per site and measure of its program."""
+    se = params.site_effects
+    sites = st.sites.merge(st.contracts[["contract_id", "organisation_id", "program"]], on="contract_id", how="left")
+    org_codes, org_u = pd.factorize(sites["organisation_id"], sort=True)
+    con_codes, con_u = pd.factorize(sites["contract_id"], sort=True)
+    z_org = rng.standard_normal(len(org_u))
+    z_con = rng.standard_normal(len(con_u))
+    z_site = rng.standard_normal(len(sites))
+    w = se.shares
+    g = np.sqrt(w["organisation"]) * z_org[org_codes] + np.sqrt(w["contract"]) * z_con[con_codes] + np.sqrt(w["site"]) * z_site
+    e = rng.standard_normal((len(sites), len(MEASURES)))
+    rho = se.cross_measure_correlation
+    frames = []
+    for j, m in enumerate(MEASURES):
+        b = se.sd * se.measure_scale[m] * (np.sqrt(rho) * g + np.sqrt(1 - rho) * e[:, j])
+        f = pd.DataFrame({"site_id": sites["site_id"], "contract_id": sites["contract_id"],
+                          "organisation_id": sites["organisation_id"], "program": sites["program"],
+                          "measure": m, "general_factor": g, "effect": b})
+        if m == "ongoing_support":
+            f = f[f["program"] == "ESS"]
+        frames.append(f)
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values(["site_id", "measure"], kind="stable").reset_index(drop=True)
+
+
+def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
+                 site_effects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Measure records (contract columns) and their truth (p_true, p_average_site, effect)."""
+    tm = params.true_model
+    part = people.participants
+    n = len(part)
+    w_end = np.datetime64(params.release.window_end, "D")
+    sites = st.sites
+    site_id = sites["site_id"].to_numpy()[people.site_index]
+    contract_id = sites["contract_id"].to_numpy()[people.site_index]
+    org_of = st.contracts.set_index("contract_id")["organisation_id"]
+    organisation_id = org_of.reindex(contract_id).to_numpy()
+    program = people.program
+    transferred = rng.random(n) < params.participants["transferred_share"]
+    eta_p = shared_linear_predictor(params, part, st.regions) + _cat_effect(tm.categorical["transferred"], transferred)
+    eff = site_effects.set_index(["site_id", "measure"])["effect"]
+    lag_days = ((people.commencement - people.referral) / DAY).astype(np.int64)
+    tia_full = people.duration + lag_days
+    bench8 = part["employment_benchmark"].to_numpy() == 8
+    os_pop = people.ongoing_support
+    u = rng.random((n, len(MEASURES)))  # one uniform per participant and measure (column order = MEASURES)
+    col = {m: j for j, m in enumerate(MEASURES)}
+
+    def probs(measure: str, tia: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        icpt = np.where(program == "DMS", tm.intercept["DMS"].get(measure, np.nan), tm.intercept["ESS"][measure])
+        base = icpt + tm.effect_scale[measure] * (eta_p + time_effect(params, measure, tia))
+        b = eff.reindex(pd.MultiIndex.from_arrays([site_id, np.full(n, measure)])).to_numpy(dtype=float)
+        b = np.nan_to_num(b)  # DMS sites have no ongoing_support effect; those rows are never used
+        return _sigmoid(base + b), _sigmoid(base)
+
+    out = []  # (mask, measure, numerator, p_true, p_avg, tia, threshold_days)
+    # 13 weeks
+    p, pa = probs("full_13", tia_full)
+    elig = ~os_pop & (people.duration >= THRESHOLD_DAYS["full_13"])
+    out.append((elig, "full_13", u[:, col["full_13"]] < p, p, pa, tia_full))
+    # 26 and 52 weeks: full first, then pathway among those without a full outcome
+    for wk in ("26", "52"):
+        f, pth = f"full_{wk}", f"pathway_{wk}"
+        elig = ~os_pop & (people.duration >= THRESHOLD_DAYS[f])
+        pf, pfa = probs(f, tia_full)
+        pp, ppa = probs(pth, tia_full)
+        full = u[:, col[f]] < pf
+        path_ok = ~bench8
+        path = path_ok & ~full & (u[:, col[pth]] < pp)
+
+        def cond(pf_, pp_):
+            return np.where(path_ok, pf_ / (pf_ + (1 - pf_) * (1 - pp_)), pf_)
+
+        out.append((elig & ~path, f, full, cond(pf, pp), cond(pfa, ppa), tia_full))
+        out.append((elig & path_ok & ~full, pth, path, pp, ppa, tia_full))
+    # bonus / Work Assist: anchored at least 26 weeks before the window end
+    has_anchor = ~np.isnat(people.anchor)
+    end = np.where(np.isnat(people.exit), w_end, people.exit)
+    tia_b = np.where(has_anchor, ((end - people.anchor) / DAY), 0).astype(np.int64)
+    p, pa = probs("bonus_26", tia_b)
+    out.append((has_anchor, "bonus_26", u[:, col["bonus_26"]] < p, p, pa, tia_b))
+    # Ongoing Support (ESS)
+    p, pa = probs("ongoing_support", people.duration.astype(float))
+    out.append((os_pop, "ongoing_support", u[:, col["ongoing_support"]] < p, p, pa, people.duration))
+
+    rec_frames, truth_frames = [], []
+    lodge_lag = rng.integers(0, 29, n)
+    for mask, measure, num, p, pa, tia in out:
+        idx = np.flatnonzero(mask)
+        if measure == "bonus_26":
+            due = people.anchor[idx] + 182 * DAY
+        elif measure == "ongoing_support":
+            due = np.full(len(idx), np.datetime64("NaT", "D"))
+        else:
+            due = people.commencement[idx] + THRESHOLD_DAYS[measure] * DAY
+        lodged = np.minimum(due + lodge_lag[idx] * DAY, w_end)
+        nm = num[idx]
+        rec_frames.append(pd.DataFrame({
+            "participant_id": part["participant_id"].to_numpy()[idx],
+            "period_of_service": np.ones(len(idx), dtype=np.int64),
+            "program": program[idx],
+            "measure": measure,
+            "site_id": site_id[idx],
+            "contract_id": contract_id[idx],
+            "organisation_id": organisation_id[idx],
+            "numerator": nm,
+            "time_in_assistance": tia[idx].astype(float),
+            "referral_date": people.referral[idx],
+            "commencement_date": people.commencement[idx],
+            "exit_date": people.exit[idx],
+            "anchor_date": people.anchor[idx] if measure == "bonus_26" else np.full(len(idx), np.datetime64("NaT", "D")),
+            "outcome_lodged_date": np.where(nm, lodged, np.datetime64("NaT", "D")),
+            "verification_date": np.full(len(idx), np.datetime64("NaT", "D")),
+            "transferred": transferred[idx],
+        }))
+        truth_frames.append(pd.DataFrame({
+            "participant_id": part["participant_id"].to_numpy()[idx],
+            "period_of_service": np.ones(len(idx), dtype=np.int64),
+            "site_id": site_id[idx],
+            "measure": measure,
+            "p_true": p[idx],
+            "p_average_site": pa[idx],
+        }))
+    records = pd.concat(rec_frames, ignore_index=True)
+    truth = pd.concat(truth_frames, ignore_index=True)
+    order = np.lexsort((records["participant_id"].to_numpy(), records["site_id"].to_numpy(),
+                        records["measure"].to_numpy(), records["program"].to_numpy()))
+    records = records.iloc[order].reset_index(drop=True)
+    truth = truth.iloc[order].reset_index(drop=True)
+    for c in ("program", "measure", "participant_id", "site_id", "contract_id", "organisation_id"):
+        records[c] = records[c].astype("str")
+    for c in ("participant_id", "site_id", "measure"):
+        truth[c] = truth[c].astype("str")
+    return records, truth
