@@ -1,0 +1,86 @@
+"""Model specifications as data: one YAML per measure x program under ``configs/models/<set>/``.
+
+A spec names the term blocks (``_terms.yaml`` of its set) it uses; :func:`load_model_set`
+renders them into a patsy formula. The spec is frozen; fitting never changes it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolkit.config import load_yaml, validate_model
+from toolkit.errors import ConfigError, SpecError
+from toolkit.paths import CONFIGS
+
+
+class Policies(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    out_of_range: Literal["clip", "extrapolate", "error"] = "clip"
+    unseen_level: Literal["reference", "error"] = "reference"
+
+
+class RecordFilter(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    program: str
+    measure: str
+
+
+class ModelSpec(BaseModel):
+    """One expected-performance model: which records, which outcome, which terms."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    program: str
+    measure: str
+    outcome: str
+    terms: tuple[str, ...]
+    extra_terms: str = ""
+    records: RecordFilter
+    policies: Policies = Policies()
+    formula: str = ""  # rendered from the blocks by load_model_set
+
+    @property
+    def key(self) -> str:
+        return f"{self.program.lower()}_{self.measure}"
+
+
+def render_formula(terms: tuple[str, ...], blocks: dict[str, str], extra: str = "") -> str:
+    unknown = [t for t in terms if t not in blocks]
+    if unknown:
+        raise SpecError(f"unknown term block(s) {unknown} (known: {sorted(blocks)})")
+    parts = [" ".join(blocks[t].split()) for t in terms]
+    if extra.strip():
+        parts.append(" ".join(extra.split()))
+    return " + ".join(parts)
+
+
+def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]:
+    """Read every spec of a model set, keyed ``<program>_<measure>`` (e.g. ``ess_full_26``)."""
+    d = Path(name_or_dir)
+    if not d.is_dir():
+        d = CONFIGS / "models" / str(name_or_dir)
+    if not d.is_dir():
+        raise ConfigError(f"model set {name_or_dir} not found (looked for {d})")
+    terms_file = d / "_terms.yaml"
+    blocks = load_yaml(terms_file).get("blocks") if terms_file.is_file() else {}
+    if not isinstance(blocks, dict):
+        raise ConfigError(f"{terms_file}: 'blocks' must be a mapping of name to terms")
+    specs: dict[str, ModelSpec] = {}
+    for p in sorted(d.glob("*.yaml")):
+        if p.name.startswith("_"):
+            continue
+        raw = load_yaml(p)
+        spec = validate_model(ModelSpec, raw, p)
+        if (spec.records.program, spec.records.measure) != (spec.program, spec.measure):
+            raise ConfigError(f"{p}: records filter {spec.records} does not match program/measure")
+        formula = render_formula(spec.terms, blocks, spec.extra_terms)
+        spec = spec.model_copy(update={"formula": formula})
+        if spec.key in specs:
+            raise ConfigError(f"{p}: a second spec for {spec.key}")
+        specs[spec.key] = spec
+    if not specs:
+        raise ConfigError(f"model set {d} has no specs")
+    return specs
