@@ -1,0 +1,232 @@
+"""Design matrices with explicit, stored state.
+
+:func:`fit_design` learns a :class:`DesignState` from training data: every
+factor's state (knots, boundaries, levels, reference level, constraint
+matrices) and every column as a product of factor pieces, named and ordered
+exactly as patsy names and orders them. :func:`build_matrix` and
+:func:`linear_predictor` apply a state to any frame; neither looks at any
+other row than the one it computes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import InputError, SpecError
+from toolkit.expected.formula import ParsedFormula, is_categorical_dtype, parse_formula
+from toolkit.expected.terms import (BSplineFactor, CategoricalFactor, CubicRegressionFactor, Factor,
+                                    NumericFactor, factor_from_dict, factor_to_dict)
+
+#: A column is a product of pieces: (factor name, column index or level index).
+Piece = tuple[str, int]
+
+
+@dataclass(frozen=True)
+class DesignColumn:
+    """One design column: its patsy-style name, its term, and the factor pieces it multiplies."""
+
+    name: str
+    term: str
+    pieces: tuple[Piece, ...]
+
+
+@dataclass(frozen=True)
+class DesignState:
+    """Everything needed to rebuild the design on new data; JSON-ready via :meth:`to_dict`."""
+
+    formula: str
+    outcome: str
+    factors: tuple[Factor, ...]
+    columns: tuple[DesignColumn, ...]
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def source_columns(self) -> list[str]:
+        """Data columns the design reads (the outcome excluded)."""
+        out: list[str] = []
+        for f in self.factors:
+            for c in _factor_columns(f):
+                if c not in out:
+                    out.append(c)
+        return out
+
+    def factor(self, name: str) -> Factor:
+        for f in self.factors:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "formula": self.formula,
+            "outcome": self.outcome,
+            "factors": [factor_to_dict(f) for f in self.factors],
+            "columns": [{"name": c.name, "term": c.term, "pieces": [list(p) for p in c.pieces]}
+                        for c in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "DesignState":
+        return cls(
+            formula=d["formula"],
+            outcome=d["outcome"],
+            factors=tuple(factor_from_dict(f) for f in d["factors"]),
+            columns=tuple(DesignColumn(c["name"], c["term"], tuple((str(a), int(b)) for a, b in c["pieces"]))
+                          for c in d["columns"]),
+        )
+
+
+def _factor_columns(f: Factor) -> list[str]:
+    if isinstance(f, CategoricalFactor):
+        return [f.column]
+    from toolkit.expected.expr import columns_of, parse_code
+
+    return columns_of(parse_code(f.expr))
+
+
+def check_frame(frame: pd.DataFrame, columns: list[str], what: str) -> None:
+    """Raise InputError naming every missing column and every column with nulls (with counts)."""
+    if not isinstance(frame, pd.DataFrame):
+        raise InputError(f"{what} must be a pandas DataFrame, got {type(frame).__name__}")
+    missing = [c for c in columns if c not in frame.columns]
+    problems = []
+    if missing:
+        problems.append(f"missing column(s): {', '.join(repr(c) for c in missing)}")
+    for c in columns:
+        if c in frame.columns:
+            n_null = int(frame[c].isna().sum())
+            if n_null:
+                problems.append(f"column {c!r} has {n_null} missing value(s)")
+    if problems:
+        raise InputError(f"{what} is unusable: " + "; ".join(problems))
+
+
+def fit_design(frame: pd.DataFrame, formula: str, outcome: str | None = None,
+               parsed: ParsedFormula | None = None) -> DesignState:
+    """Learn the design state of ``formula`` from the training ``frame``."""
+    from patsy.redundancy import pick_contrasts_for_term
+
+    parsed = parsed or parse_formula(formula, outcome)
+    check_frame(frame, parsed.columns, "training data")
+    factors: dict[str, Factor] = {}
+    for name, spec in parsed.factors.items():
+        factors[name] = _fit_factor(spec, frame)
+    numeric = {f for t in parsed.terms for f in t.factors if not isinstance(factors[f.name()], CategoricalFactor)}
+
+    # patsy's _make_subterm_infos: bucket terms by their set of numeric factors (no-numeric bucket
+    # first), order by degree within a bucket, and pick full-rank or reduced coding per subterm.
+    buckets: dict[frozenset, list] = {}
+    for term in parsed.terms:
+        buckets.setdefault(frozenset(f for f in term.factors if f in numeric), []).append(term)
+    order = sorted(buckets, key=lambda b: len(b) != 0)  # stable: first appearance otherwise
+    columns: list[DesignColumn] = []
+    for bucket in order:
+        used: set = set()
+        for term in sorted(buckets[bucket], key=lambda t: len(t.factors)):
+            for coding in pick_contrasts_for_term(term, numeric, used):
+                columns += _subterm_columns(term, coding, numeric, factors)
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        raise SpecError("the formula produces duplicate design columns")
+    return DesignState(formula=formula, outcome=parsed.outcome, factors=tuple(factors.values()),
+                       columns=tuple(columns))
+
+
+def _fit_factor(spec, frame: pd.DataFrame) -> Factor:
+    kind = spec.kind
+    if kind == "auto":
+        kind = "categorical" if is_categorical_dtype(frame[spec.expr]) else "numeric"
+    if kind == "numeric":
+        return NumericFactor.fit(spec.name, spec.expr, frame)
+    if kind == "bs":
+        return BSplineFactor.fit(spec.name, spec.expr, frame, **spec.args)
+    if kind == "cr":
+        return CubicRegressionFactor.fit(spec.name, spec.expr, frame, **spec.args)
+    return CategoricalFactor.fit(spec.name, spec.expr, frame, **spec.args)
+
+
+def _subterm_columns(term, coding: dict, numeric: set, factors: dict[str, Factor]) -> list[DesignColumn]:
+    """Columns of one subterm, left-most factor varying fastest, named as patsy names them."""
+    import itertools
+
+    per_factor: list[list[tuple[str, Piece]]] = []
+    for f in term.factors:
+        fs = factors[f.name()]
+        if f in numeric:
+            if fs.n_columns == 1:
+                per_factor.append([(fs.name, (fs.name, 0))])
+            else:
+                per_factor.append([(f"{fs.name}[{i}]", (fs.name, i)) for i in range(fs.n_columns)])
+        elif f in coding:
+            full = coding[f]
+            keep = [i for i in range(len(fs.levels)) if full or i != fs.reference]
+            prefix = "" if full else "T."
+            per_factor.append([(f"{fs.name}[{prefix}{_readable(fs.levels[i])}]", (fs.name, i)) for i in keep])
+    term_name = term.name()
+    out = []
+    for combo in itertools.product(*reversed(per_factor)):
+        combo = combo[::-1]
+        name = ":".join(p[0] for p in combo) or "Intercept"
+        out.append(DesignColumn(name=name, term=term_name, pieces=tuple(p[1] for p in combo)))
+    return out
+
+
+def _readable(level: Any) -> str:
+    return level if isinstance(level, str) else repr(level)
+
+
+def evaluate_factors(state: DesignState, frame: pd.DataFrame, out_of_range: str,
+                     unseen_level: str) -> dict[str, np.ndarray]:
+    """Every factor's values on ``frame``: (n, k) floats for numeric factors, level codes for categoricals."""
+    check_frame(frame, state.source_columns, "data")
+    values: dict[str, np.ndarray] = {}
+    for f in state.factors:
+        policy = unseen_level if isinstance(f, CategoricalFactor) else out_of_range
+        values[f.name] = f.evaluate(frame, policy)
+    return values
+
+
+def _iter_columns(state: DesignState, values: dict[str, np.ndarray], n: int,
+                  buf: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    categorical = {f.name for f in state.factors if isinstance(f, CategoricalFactor)}
+    for j, col in enumerate(state.columns):
+        out = np.empty(n) if buf is None else buf[:, j]
+        if not col.pieces:
+            out[...] = 1.0
+        for k, (fname, idx) in enumerate(col.pieces):
+            v = values[fname]
+            src = (v == idx) if fname in categorical else v[:, idx]
+            if k == 0:
+                out[...] = src
+            else:
+                np.multiply(out, src, out=out)
+        yield j, out
+
+
+def build_matrix(state: DesignState, frame: pd.DataFrame, out_of_range: str = "clip",
+                 unseen_level: str = "error") -> np.ndarray:
+    """The design matrix of ``frame`` (n x p float64, Fortran order), column-for-column as patsy's."""
+    values = evaluate_factors(state, frame, out_of_range, unseen_level)
+    n = len(frame)
+    x = np.empty((n, len(state.columns)), dtype=np.float64, order="F")
+    for _ in _iter_columns(state, values, n, buf=x):
+        pass
+    return x
+
+
+def linear_predictor(state: DesignState, frame: pd.DataFrame, coef: np.ndarray, out_of_range: str = "clip",
+                     unseen_level: str = "error") -> np.ndarray:
+    """``X @ coef`` summed column by column, without forming X; each row's value depends on that row only."""
+    values = evaluate_factors(state, frame, out_of_range, unseen_level)
+    n = len(frame)
+    eta = np.zeros(n)
+    for j, col in _iter_columns(state, values, n):
+        eta += col * coef[j]
+    return eta
