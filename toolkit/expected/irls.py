@@ -53,7 +53,7 @@ def null_deviance(y: np.ndarray, offset: np.ndarray | None = None) -> float:
         if ybar in (0.0, 1.0):
             return 0.0
         return binomial_deviance(y, np.full(y.shape, np.log(ybar / (1 - ybar))))
-    res = fit_logistic(np.ones((y.size, 1), order="F"), y, offset=offset)
+    res = fit_logistic(np.ones((y.size, 1), order="F"), y, offset=offset, with_null=False)
     return res.deviance
 
 
@@ -96,6 +96,7 @@ def fit_logistic(
     step_tol: float = 1e-9,
     names: list[str] | None = None,
     final_information: bool = False,
+    with_null: bool = True,
 ) -> IRLSResult:
     """Fit ``logit P(y=1) = offset + X b`` by IRLS.
 
@@ -111,6 +112,7 @@ def fit_logistic(
     final_information : if True, recompute ``X'WX`` at the final coefficients for the
         covariance; by default the last iteration's (at coefficients within ``step_tol``
         of the final ones, as statsmodels does) is inverted, saving one pass over X.
+    with_null : compute the null deviance (intercept-only, with the offset if any).
 
     Raises
     ------
@@ -170,7 +172,7 @@ def fit_logistic(
             raise _separation_error(x, y, beta, eta, it, names, "the information matrix is singular")
     cov = linalg.cho_solve(chol, np.eye(p), check_finite=False)
     return IRLSResult(coef=beta, cov=(cov + cov.T) / 2.0, deviance=dev,
-                      null_deviance=null_deviance(y, offset), n_iter=it, converged=True,
+                      null_deviance=null_deviance(y, offset) if with_null else float("nan"), n_iter=it, converged=True,
                       n_obs=n, n_events=int(y.sum()))
 
 
