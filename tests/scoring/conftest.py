@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pandas as pd
 import pytest
 
 from toolkit.scoring import load_method
-
-GOLDEN = Path(__file__).parent / "golden"
-COLUMNS = ["program", "level", "entity_id", "parent_id", "measure", "n", "actual", "expected", "months_operating"]
-DMS_MEASURES = ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52")
 
 
 @pytest.fixture(scope="session")
@@ -27,18 +20,3 @@ def dms(method):
 @pytest.fixture(scope="session")
 def ess(method):
     return method.program_method("ESS")
-
-
-def entity_rows(program, level, eid, parent, measures, months=""):
-    """Rows of one entity; ``measures`` maps measure -> (n, actual, expected)."""
-    return [(program, level, eid, parent, m, n, a, e, months) for m, (n, a, e) in measures.items()]
-
-
-def uniform(n, ratio, measures=DMS_MEASURES, actual_share=0.3):
-    """Every measure with denominator ``n`` and actual/expected = ``ratio``."""
-    a = int(round(n * actual_share))
-    return {m: (n, a, a / ratio) for m in measures}
-
-
-def table(rows):
-    return pd.DataFrame(rows, columns=COLUMNS)

@@ -68,7 +68,7 @@ def _number(df: pd.DataFrame, col: str) -> np.ndarray:
 
 def _inconsistent(keys: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     """Rows of entities whose rows disagree on ``values``."""
-    v = pd.Series(values, index=keys.index).astype(str)
+    v = pd.Series([repr(x) for x in values], index=keys.index, dtype=object)  # NaN compares equal as 'nan'
     n_distinct = v.groupby([keys[k] for k in keys.columns]).transform("nunique")
     return (n_distinct > 1).to_numpy()
 
