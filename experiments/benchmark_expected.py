@@ -14,9 +14,9 @@ the speed ratio and the largest coefficient difference against statsmodels.
 The tasks come from :func:`make_tasks`. For now that is ``stand_in_tasks``: a STAND-IN
 generator that mimics the shape of the national DES job (13 measure x program models,
 about 1M records, the columns of data_contracts/participants.yaml, regions.yaml and
-measure_records.yaml, B-splines on the seven continuous risk factors plus ~17 categoricals).
-It is NOT the synthetic DES world of ``toolkit.synth``; switch ``make_tasks`` to that world
-and the formulas of ``configs/models/des_2018/*.yaml`` when they exist.
+measure_records.yaml, B-splines on the seven continuous risk factors plus ~17 categoricals),
+with the formulas of ``configs/models/des_2018/*.yaml`` (``--formulas builtin`` for built-in ones).
+It is NOT the synthetic DES world of ``toolkit.synth``; switch ``make_tasks`` to that world.
 
     python experiments/benchmark_expected.py --scale national --seed 2020
 """
@@ -103,6 +103,8 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
         "permanent_condition": rng.random(n) < 0.6,
         "esat_exempt": rng.random(n) < 0.1,
         "transferred": rng.random(n) < 0.12,
+        "transition_phase": _choice(rng, ["none", "employment_assistance", "post_placement_support",
+                                          "ongoing_support"], [8, 1, 0.5, 0.5], n),
         "os_funding_level": (_choice(rng, ["flexible", "moderate", "high"], [5, 3, 2], n)
                              if measure == "ongoing_support" else np.full(n, "none", dtype=object)),
         "state": _choice(rng, ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"], [32, 26, 20, 7, 10, 2, 1, 2], n),
@@ -111,6 +113,7 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
         "sfd_change": rng.normal(1, 2, n).clip(-20, 20),
     }
     frame = pd.DataFrame(f)
+    frame["transition_participant"] = frame["transition_phase"] != "none"
     for c in frame.columns:
         if frame[c].dtype == object:
             frame[c] = frame[c].astype("str")
@@ -123,49 +126,78 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
     return frame
 
 
-def stand_in_tasks(scale: str, seed: int) -> list[Task]:
-    """STAND-IN: 13 DES-shaped tasks (see the module docstring), one seed split per model."""
+def config_formulas() -> dict[tuple[str, str], str] | None:
+    """Formulas of configs/models/des_2018/*.yaml (term blocks rendered), or None if absent."""
+    import yaml
+
+    from toolkit.paths import CONFIGS
+
+    folder = CONFIGS / "models" / "des_2018"
+    if not (folder / "_terms.yaml").is_file():
+        return None
+    blocks = yaml.safe_load((folder / "_terms.yaml").read_text())["blocks"]
+    out = {}
+    for path in sorted(folder.glob("[!_]*.yaml")):
+        spec = yaml.safe_load(path.read_text())
+        rhs = " + ".join(" ".join(blocks[b].split()) for b in spec["terms"])
+        if spec.get("extra_terms"):
+            rhs += " + " + spec["extra_terms"]
+        out[(spec["program"], spec["measure"])] = f"{spec['outcome']} ~ {rhs}"
+    return out
+
+
+def _builtin_formula(measure: str) -> str:
+    rhs = f"{SPLINES} + {CATEGORICALS} + {NUMERICS}"
+    if measure == "ongoing_support":
+        rhs += " + os_funding_level"
+    if measure.startswith("bonus"):
+        rhs = rhs.replace(" + state", "")
+    return f"numerator ~ {rhs}"
+
+
+def stand_in_tasks(scale: str, seed: int, formulas: dict | None = None) -> list[Task]:
+    """STAND-IN: 13 DES-shaped tasks (see the module docstring), one seed split per model.
+
+    The formulas are those of ``configs/models/des_2018`` when given, else built-in ones.
+    """
     total = SCALES[scale]
     seeds = np.random.SeedSequence(seed).spawn(len(MODELS))
     tasks = []
     for (program, measure, share), ss in zip(MODELS, seeds):
-        rhs = f"{SPLINES} + {CATEGORICALS} + {NUMERICS}"
-        if measure == "ongoing_support":
-            rhs += " + os_funding_level"
-        if measure.startswith("bonus"):
-            rhs = rhs.replace(" + state", "")
+        formula = formulas[(program, measure)] if formulas else _builtin_formula(measure)
         frame = _stand_in_frame(np.random.default_rng(ss), int(round(total * share)), measure)
-        tasks.append(Task(f"{program}_{measure}", frame, f"numerator ~ {rhs}", "numerator"))
+        tasks.append(Task(f"{program}_{measure}", frame, formula, "numerator"))
     return tasks
 
 
-def make_tasks(scale: str, seed: int) -> list[Task]:
-    """The benchmark's tasks. STAND-IN for now; later the synthetic DES world + configs/models/des_2018."""
-    return stand_in_tasks(scale, seed)
+def make_tasks(scale: str, seed: int, formulas: str = "configs") -> list[Task]:
+    """The benchmark's tasks: STAND-IN data for now (later the synthetic DES world), with the
+    formulas of configs/models/des_2018 (``formulas="configs"``, if present) or built-in ones."""
+    return stand_in_tasks(scale, seed, config_formulas() if formulas == "configs" else None)
 
 
 # ------------------------------------------------------------------------ workers
 
-def _run_toolkit(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+def _run_toolkit(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     from toolkit.expected import fit_expected
 
     m = fit_expected(task.frame, task.formula)
     p = m.predict(task.frame)
-    return m.coef_.to_numpy(), list(m.coef_.index), p, len(m.coef_)
+    return m.coef_.to_numpy(), list(m.coef_.index), p, m.bse_.to_numpy()
 
 
-def _run_naive(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+def _run_naive(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     import patsy
     import statsmodels.api as sm
 
     frame = task.frame.assign(**{task.outcome: task.frame[task.outcome].astype(float)})
     y, x = patsy.dmatrices(task.formula, frame, return_type="dataframe")
-    res = sm.GLM(y, x, family=sm.families.Binomial()).fit()
+    res = sm.GLM(y, x, family=sm.families.Binomial()).fit(tol=float(os.environ.get("NAIVE_TOL", "1e-8")))
     p = np.asarray(res.predict(x))
-    return res.params.to_numpy(), list(x.columns), p, x.shape[1]
+    return res.params.to_numpy(), list(x.columns), p, res.bse.to_numpy()
 
 
-def _run_glum(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, int]:
+def _run_glum(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, None]:
     from glum import GeneralizedLinearRegressor
 
     from toolkit.expected import build_matrix, fit_design
@@ -175,7 +207,7 @@ def _run_glum(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, int]:
     y = task.frame[task.outcome].to_numpy(dtype=float)
     g = GeneralizedLinearRegressor(family="binomial", alpha=0, fit_intercept=False, gradient_tol=1e-10,
                                    max_iter=100).fit(x, y)
-    return g.coef_, state.column_names, g.predict(x), x.shape[1]
+    return g.coef_, state.column_names, g.predict(x), None
 
 
 RUNNERS = {"toolkit": _run_toolkit, "naive": _run_naive, "glum": _run_glum}
@@ -202,10 +234,11 @@ def worker(path: str, data: Path, out: Path) -> None:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            coef, names, _p, ncol = RUNNERS[path](task)
-        rows.append({"task": task.name, "rows": len(task.frame), "columns": ncol,
+            coef, names, _p, bse = RUNNERS[path](task)
+        rows.append({"task": task.name, "rows": len(task.frame), "columns": len(names),
                      "seconds": time.perf_counter() - t0})
-        coefs[task.name] = {"names": names, "coef": [float(v) for v in coef]}
+        coefs[task.name] = {"names": names, "coef": [float(v) for v in coef],
+                            "bse": None if bse is None else [float(v) for v in bse]}
     wall = time.perf_counter() - t_all
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     out.write_text(json.dumps({"path": path, "wall": wall, "peak_mb": peak, "base_mb": base,
@@ -216,7 +249,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", choices=list(SCALES), default="small")
     ap.add_argument("--seed", type=int, default=2020)
+    ap.add_argument("--formulas", choices=["configs", "builtin"], default="configs",
+                    help="model formulas: configs/models/des_2018 (default, if present) or the built-in stand-in ones")
     ap.add_argument("--no-glum", action="store_true", help="skip the glum engine comparison")
+    ap.add_argument("--naive-tol", type=float, default=1e-8,
+                    help="statsmodels GLM.fit tol (deviance change) for the naive path (default: its own 1e-8)")
     ap.add_argument("--worker", choices=list(RUNNERS), help=argparse.SUPPRESS)
     ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -233,8 +270,9 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("glum not installed: skipping the glum comparison")
     t0 = time.perf_counter()
-    tasks = make_tasks(args.scale, args.seed)
-    print(f"tasks: {len(tasks)} (STAND-IN generator, not the toolkit.synth world), "
+    tasks = make_tasks(args.scale, args.seed, args.formulas)
+    source = "configs/models/des_2018" if args.formulas == "configs" and config_formulas() else "built-in"
+    print(f"tasks: {len(tasks)} (STAND-IN data generator, not the toolkit.synth world; {source} formulas), "
           f"{sum(len(t.frame) for t in tasks):,} rows, scale={args.scale}, seed={args.seed}, "
           f"generated in {time.perf_counter() - t0:.1f} s")
     results = {}
@@ -245,8 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             out = Path(tmp) / f"{path}.json"
             subprocess.run([sys.executable, __file__, "--worker", path, "--data", str(data), "--out", str(out)],
-                           check=True, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                           check=True, env={**os.environ, "PYTHONWARNINGS": "ignore", "NAIVE_TOL": repr(args.naive_tol)})
             results[path] = json.loads(out.read_text())
+    print(f"naive path: statsmodels GLM Binomial fit(tol={args.naive_tol:g}); load average at the end: "
+          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     report(results, tasks)
     return 0
 
@@ -263,16 +303,20 @@ def report(results: dict, tasks: list[Task]) -> None:
         print(f"{p:<10}{r['wall']:>10.2f}{r['peak_mb']:>14.0f}{r['base_mb']:>14.0f}"
               f"{results['naive']['wall'] / r['wall']:>9.1f}x")
     for other in [p for p in results if p != "toolkit"]:
-        max_abs, max_rel = 0.0, 0.0
+        max_abs, max_rel, max_se = 0.0, 0.0, 0.0
         for name, c in tk["coefs"].items():
             o = results[other]["coefs"][name]
             assert c["names"] == o["names"], f"{name}: column names differ between toolkit and {other}"
             a, b = np.asarray(c["coef"]), np.asarray(o["coef"])
             max_abs = max(max_abs, float(np.max(np.abs(a - b))))
             max_rel = max(max_rel, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))))
-        print(f"largest coefficient difference toolkit vs {other}: {max_abs:.3e} absolute, {max_rel:.3e} relative "
-              "(same column names, same order)")
-
+            max_se = max(max_se, float(np.max(np.abs(a - b) / np.asarray(c["bse"]))))
+        print(f"largest coefficient difference toolkit vs {other}: {max_abs:.3e} absolute, {max_rel:.3e} relative, "
+              f"{max_se:.3e} standard errors (same column names, same order)")
+        if other == "naive":
+            se_rel = max(float(np.max(np.abs(np.asarray(c["bse"]) / np.asarray(results["naive"]["coefs"][n]["bse"]) - 1)))
+                         for n, c in tk["coefs"].items())
+            print(f"largest standard-error difference toolkit vs naive: {se_rel:.3e} relative")
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -71,6 +71,25 @@ def _weighted_gram(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return np.triu(gram) + np.triu(gram, 1).T
 
 
+def _scaled_cholesky(gram: np.ndarray) -> tuple:
+    """Cholesky factor of ``D G D`` with ``D = diag(G)^-1/2`` (Jacobi scaling: columns on very
+    different scales, such as counts in thousands next to 0/1 indicators, lose no precision)."""
+    d = 1.0 / np.sqrt(np.diag(gram))
+    return linalg.cho_factor(gram * np.outer(d, d), lower=False, check_finite=False), d
+
+
+def _scaled_solve(chol: tuple, rhs: np.ndarray) -> np.ndarray:
+    """Solve ``G b = rhs`` (1-d) from :func:`_scaled_cholesky` output."""
+    factor, d = chol
+    return d * linalg.cho_solve(factor, d * rhs, check_finite=False)
+
+
+def _scaled_inverse(chol: tuple) -> np.ndarray:
+    """``G^-1`` from :func:`_scaled_cholesky` output."""
+    factor, d = chol
+    return linalg.cho_solve(factor, np.eye(d.size), check_finite=False) * np.outer(d, d)
+
+
 def _check_rank(gram: np.ndarray, names: list[str] | None) -> None:
     """Raise SpecError naming the columns that are linear combinations of earlier ones (or all zero)."""
     d = np.sqrt(np.diag(gram))
@@ -139,10 +158,10 @@ def fit_logistic(
             _check_rank(gram, names)
         rhs = x.T @ (w * z)
         try:
-            chol = linalg.cho_factor(gram, lower=False, check_finite=False)
+            chol = _scaled_cholesky(gram)
         except linalg.LinAlgError:
             raise _separation_error(x, y, beta, eta, it, names, "the weighted information matrix became singular")
-        new = linalg.cho_solve(chol, rhs, check_finite=False)
+        new = _scaled_solve(chol, rhs)
         if not np.all(np.isfinite(new)):
             raise _separation_error(x, y, beta, eta, it, names, "the coefficients became non-finite")
         step = new - beta if it > 1 else np.zeros(p)
@@ -167,10 +186,10 @@ def fit_logistic(
     if final_information:
         try:
             mu_c = np.clip(mu, _EPS, 1.0 - _EPS)
-            chol = linalg.cho_factor(_weighted_gram(x, mu_c * (1.0 - mu_c)), lower=False, check_finite=False)
+            chol = _scaled_cholesky(_weighted_gram(x, mu_c * (1.0 - mu_c)))
         except linalg.LinAlgError:
             raise _separation_error(x, y, beta, eta, it, names, "the information matrix is singular")
-    cov = linalg.cho_solve(chol, np.eye(p), check_finite=False)
+    cov = _scaled_inverse(chol)
     return IRLSResult(coef=beta, cov=(cov + cov.T) / 2.0, deviance=dev,
                       null_deviance=null_deviance(y, offset) if with_null else float("nan"), n_iter=it, converged=True,
                       n_obs=n, n_events=int(y.sum()))

@@ -88,9 +88,10 @@ def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarr
             h[i - 1] = h[i - 1] + f * (t_li - x)
             h[i] = f * (x - t_lj)
     out = np.zeros((x.size, n_bases))
-    rows = np.arange(x.size)
+    flat = out.reshape(-1)
+    base = np.arange(x.size) * n_bases + (ell - k)
     for i in range(k + 1):
-        out[rows, ell - k + i] = h[i]
+        flat[base + i] = h[i]
     return out
 
 

@@ -6,13 +6,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+
 
 COLUMNS = ["coef", "std err", "z", "P>|z|", "[0.025", "0.975]"]
 
 
 def coefficient_table(coef: pd.Series, bse: pd.Series, level: float = 0.95) -> pd.DataFrame:
     """coef, standard error, Wald z, two-sided p and a Wald confidence interval per design column."""
+    from scipy import stats
+
     z = coef / bse
     q = stats.norm.ppf(0.5 + level / 2.0)
     lo, hi = (1 - level) / 2, 1 - (1 - level) / 2

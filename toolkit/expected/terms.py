@@ -156,23 +156,23 @@ class CategoricalFactor:
     def fit(cls, name: str, column: str, frame: pd.DataFrame, reference: Any = None,
             levels: Any = None) -> "CategoricalFactor":
         col = frame[column]
-        if levels is None:
+        given = levels is not None
+        if not given:
             if isinstance(col.dtype, pd.CategoricalDtype):
                 levels = [_py(v) for v in col.cat.categories]  # patsy keeps the categories' order
             else:
-                uniques = [_py(v) for v in pd.unique(col.to_numpy())]
                 try:
-                    levels = sorted(uniques)
+                    levels = sorted(_py(v) for v in pd.unique(col))  # patsy sorts the observed values
                 except TypeError:
                     raise SpecError(f"{name}: column {column!r} mixes types; cannot order its levels") from None
         levels = tuple(_py(v) for v in levels)
         if len(set(levels)) != len(levels):
             raise SpecError(f"{name}: levels must be distinct")
         factor = cls(name=name, column=column, levels=levels, reference=_level_index(levels, reference, name))
-        codes = factor.codes(frame)
-        missing = int(np.count_nonzero(codes < 0))
-        if missing:
-            raise InputError(f"{missing} row(s) of {name} have a level outside the levels given in the formula")
+        if given:
+            missing = int(np.count_nonzero(factor.codes(frame) < 0))
+            if missing:
+                raise InputError(f"{missing} row(s) of {name} have a level outside the levels given in the formula")
         return factor
 
     @property
