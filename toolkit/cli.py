@@ -46,9 +46,24 @@ def _add_score(p: argparse.ArgumentParser) -> None:
 
 
 def _add_demo(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--scale", choices=["tiny", "small", "national"], default="small")
-    p.add_argument("--seed", type=int, default=2020)
-    p.add_argument("--out", default=None, metavar="DIR", help="world folder (default: worlds/demo-<scale>-seed<seed>)")
+    p.add_argument("--config", default="releases/demo.yaml", metavar="YAML", help="release config of the demo")
+    p.add_argument("--scale", choices=["tiny", "small", "national"], default=None,
+                   help="size of the synthetic world (default: the config's, small)")
+    p.add_argument("--seed", type=int, default=None, help="world seed (default: the config's)")
+    p.add_argument("--world", default=None, metavar="DIR", help="where to write the world (default: worlds/...)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+
+
+def _add_release(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", default=None, metavar="DIR", help="folder of contract tables (default: data.path of the config)")
+    p.add_argument("--config", default="releases/demo.yaml", metavar="YAML",
+                   help="release config (default: configs/releases/demo.yaml)")
+    p.add_argument("--variant", choices=["frequentist", "bayes"], default=None, help="override the config's variant")
+    p.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--previous", default=None, metavar="FILE", help="previous release's ratings table (publishing rules)")
+    p.add_argument("--out", default=None, metavar="DIR", help="root folder for release folders (default: releases/)")
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
@@ -56,6 +71,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
                  "toolkit.contracts.cli:run_validate"),
     "synth": ("generate a synthetic DES world with known ground truth", _add_synth,
               "toolkit.synth.cli:run_synth"),
+    "release": ("run a release: validate, fit, predict, aggregate, score, track", _add_release,
+                "toolkit.release.cli:run_release_cmd"),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
               "toolkit.scoring.cli:run_score"),

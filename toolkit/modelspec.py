@@ -40,7 +40,10 @@ class ModelSpec(BaseModel):
     extra_terms: str = ""
     records: RecordFilter
     policies: Policies = Policies()
-    formula: str = ""  # rendered from the blocks by load_model_set
+    min_events_per_parameter: float = Field(0, ge=0)
+    compact_terms: tuple[str, ...] = ()
+    formula: str = ""          # rendered from the blocks by load_model_set
+    compact_formula: str = ""  # rendered from compact_terms (empty: no fallback)
 
     @property
     def key(self) -> str:
@@ -77,7 +80,8 @@ def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]
         if (spec.records.program, spec.records.measure) != (spec.program, spec.measure):
             raise ConfigError(f"{p}: records filter {spec.records} does not match program/measure")
         formula = render_formula(spec.terms, blocks, spec.extra_terms)
-        spec = spec.model_copy(update={"formula": formula})
+        compact = render_formula(spec.compact_terms, blocks, spec.extra_terms) if spec.compact_terms else ""
+        spec = spec.model_copy(update={"formula": formula, "compact_formula": compact})
         if spec.key in specs:
             raise ConfigError(f"{p}: a second spec for {spec.key}")
         specs[spec.key] = spec

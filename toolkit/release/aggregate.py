@@ -1,0 +1,81 @@
+"""Aggregate record-level probabilities to the entity-measure table the scoring module takes.
+
+A participant record counts once per entity (METHOD.md): a participant who moved
+between two sites of one contract is one denominator record at the contract. When a
+participant has several records for one measure and period of service within an
+entity, the record in the numerator is kept if there is one, otherwise the latest
+commencement.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.release.frame import Entities
+
+ENTITY_MEASURE_COLUMNS = ["program", "level", "entity_id", "parent_id", "measure", "n", "actual", "expected",
+                          "months_operating"]
+
+
+def months_between(start: pd.Series, end: pd.Timestamp) -> np.ndarray:
+    """Whole months from ``start`` to ``end`` (a site opened 2019-06-15 has 9 months at 2020-03-31)."""
+    s = pd.to_datetime(start)
+    months = (end.year - s.dt.year) * 12 + (end.month - s.dt.month) - (end.day < s.dt.day).astype(int)
+    return months.to_numpy(dtype=float)
+
+
+def _dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
+    key = ["program", entity_col, "measure", "participant_id", "period_of_service"]
+    order = df.sort_values(key + ["numerator", "commencement_date"], ascending=[True] * len(key) + [False, False],
+                           kind="stable")
+    return order.drop_duplicates(key, keep="first")
+
+
+def _sum(df: pd.DataFrame, entity_col: str, level: str, p_col: str) -> pd.DataFrame:
+    g = df.groupby(["program", entity_col, "measure"], sort=True, observed=True)
+    out = g.agg(n=("numerator", "size"), actual=("numerator", "sum"), expected=(p_col, "sum")).reset_index()
+    out = out.rename(columns={entity_col: "entity_id"})
+    out["level"] = level
+    out["n"] = out["n"].astype("int64")
+    out["actual"] = out["actual"].astype("int64")
+    return out
+
+
+def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: str, p_col: str = "expected_p") -> pd.DataFrame:
+    """Sites, contracts and organisations x measures: ``n``, ``actual``, ``expected``.
+
+    Closed sites are not rated (seed 001, Ceased Sites) but their records count at
+    their contract. Open sites with no records appear with ``n = 0`` so that every
+    site of the release has a row in the ratings.
+    """
+    end = pd.Timestamp(window_end)
+    site = _sum(_dedupe(frame, "site_id"), "site_id", "site", p_col)
+    contract = _sum(_dedupe(frame, "rating_contract_id"), "rating_contract_id", "contract", p_col)
+    org = _sum(_dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col)
+
+    sites = entities.sites
+    open_sites = sites[(sites["close_date"].isna() | (sites["close_date"] > end)) & (sites["contract_id"] == sites["rating_contract_id"])]
+    site = site[site["entity_id"].isin(open_sites["site_id"])]
+    missing = open_sites[~open_sites["site_id"].isin(site["entity_id"])]
+    if len(missing):
+        site = pd.concat([site, pd.DataFrame({"program": missing["program"].to_numpy(), "entity_id": missing["site_id"].to_numpy(),
+                                              "measure": "full_13", "n": 0, "actual": 0, "expected": 0.0, "level": "site"})],
+                         ignore_index=True)
+    site_parent = sites.set_index("site_id")["rating_contract_id"]
+    site["parent_id"] = site["entity_id"].map(site_parent).to_numpy()
+    site["months_operating"] = months_between(site["entity_id"].map(sites.set_index("site_id")["open_date"]), end)
+
+    contracts = entities.contracts
+    active = contracts[contracts["status"] == "active"]
+    contract = contract[contract["entity_id"].isin(active["contract_id"])]
+    cidx = contracts.set_index("contract_id")
+    contract["parent_id"] = contract["entity_id"].map(cidx["organisation_id"]).to_numpy()
+    contract["months_operating"] = months_between(contract["entity_id"].map(cidx["start_date"]), end)
+
+    org["parent_id"] = ""
+    org["months_operating"] = np.nan
+
+    out = pd.concat([org, contract, site], ignore_index=True)[ENTITY_MEASURE_COLUMNS]
+    out["expected"] = out["expected"].astype("float64")
+    return out.sort_values(["program", "level", "entity_id", "measure"], kind="stable").reset_index(drop=True)

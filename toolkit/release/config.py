@@ -1,0 +1,62 @@
+"""Release configs (``configs/releases/<name>.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolkit.config import load_yaml, resolve_config, validate_model
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SyntheticData(_Frozen):
+    scale: Literal["tiny", "small", "national"] = "small"
+    seed: int = 2020
+
+
+class DataSource(_Frozen):
+    path: str | None = None              # a folder of contract tables
+    synthetic: SyntheticData | None = None
+
+
+class Window(_Frozen):
+    start: str
+    end: str
+
+
+class Tracking(_Frozen):
+    experiment: str = "des-star-ratings"
+    register_models: bool = True
+    alias: str = "champion"
+
+
+class Checks(_Frozen):
+    max_calibration_in_the_large: float = Field(0.001, ge=0)
+    min_auc: float = Field(0.55, ge=0, le=1)
+
+
+class ReleaseConfig(_Frozen):
+    """Everything that defines a release besides the data."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    description: str = ""
+    data: DataSource = DataSource()
+    window: Window
+    method: str = "des_2018"
+    models: str = "des_2018"
+    variant: Literal["frequentist", "bayes"] = "frequentist"
+    seed: int = 2020
+    previous: str | None = None
+    tracking: Tracking = Tracking()
+    checks: Checks = Checks()
+    output_root: str = "releases"
+
+
+def load_release_config(path: str | Path) -> tuple[ReleaseConfig, Path]:
+    p = resolve_config(path, "releases")
+    return validate_model(ReleaseConfig, load_yaml(p), p), p

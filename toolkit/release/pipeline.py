@@ -1,0 +1,255 @@
+"""One release end to end: validate, fit, predict, aggregate, score, write, track.
+
+A release is one MLflow parent run with a child run per measure x program. Its
+outputs are written to a new folder ``<output_root>/<name>-<UTC time>-<run id>``
+(never an existing one) and logged as artifacts of the parent run, except the
+record-level exclusion list, which holds pseudonymous participant ids and stays
+in the folder (its aggregate summary is logged instead). The ``champion`` alias
+moves to the new model versions only after the release completed and its checks
+passed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.config import config_hash
+from toolkit.contracts import load_tables
+from toolkit.errors import ToolkitError
+from toolkit.modelspec import load_model_set
+from toolkit.paths import ROOT
+from toolkit.release.aggregate import entity_measure_table
+from toolkit.release.config import ReleaseConfig
+from toolkit.release.fitting import FittedMeasure, fit_measures
+from toolkit.release.frame import build_frame
+from toolkit.release.report import write_report
+from toolkit.scoring import load_method, score_entities
+from toolkit.synth.world import Progress
+
+
+@dataclass
+class ReleaseResult:
+    run_id: str
+    folder: Path
+    status: str                      # "passed" or "failed"
+    ratings: pd.DataFrame
+    entity_measures: pd.DataFrame
+    exclusions: pd.DataFrame
+    model_metrics: pd.DataFrame
+    failed_checks: list[str] = field(default_factory=list)
+    model_versions: dict[str, str] = field(default_factory=dict)
+    tracking_uri: str = ""
+
+
+def check_release(fits: dict[str, FittedMeasure], ratings: pd.DataFrame, config: ReleaseConfig) -> list[str]:
+    """The release's checks; an empty list means passed."""
+    failed = []
+    for key, f in sorted(fits.items()):
+        m = f.metrics
+        if not f.model.converged_:
+            failed.append(f"{f.spec.name}: IRLS did not converge in {int(m['iterations'])} iterations")
+        if m["calibration_in_the_large"] > config.checks.max_calibration_in_the_large:
+            failed.append(f"{f.spec.name}: |O - E| / O = {m['calibration_in_the_large']:.4f} exceeds "
+                          f"{config.checks.max_calibration_in_the_large}")
+        if m["auc"] < config.checks.min_auc:
+            failed.append(f"{f.spec.name}: AUC {m['auc']:.3f} below {config.checks.min_auc}")
+    rated = ratings[(ratings["level"] == "contract") & ratings["calculated"]]
+    for prog in sorted(ratings["program"].unique()):
+        if not (rated["program"] == prog).any():
+            failed.append(f"{prog}: no contract has a calculated rating")
+    return failed
+
+
+def _folder(config: ReleaseConfig, run_id: str, out_root: str | Path | None) -> Path:
+    root = Path(out_root or config.output_root)
+    if not root.is_absolute():
+        root = ROOT / root
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = root / f"{config.name}-{stamp}-{run_id[:8]}"
+    folder.mkdir(parents=True, exist_ok=False)  # a release never reuses a folder
+    return folder
+
+
+def _write_table(df: pd.DataFrame, folder: Path, name: str) -> None:
+    df.to_csv(folder / f"{name}.csv", index=False)
+
+
+def _exclusion_summary(exclusions: pd.DataFrame) -> pd.DataFrame:
+    cols = ["reason", "program", "measure", "contract_id"]
+    if exclusions.empty:
+        return pd.DataFrame(columns=cols + ["records"])
+    return (exclusions.groupby(cols, sort=True, observed=True).size().rename("records").reset_index())
+
+
+def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str | Path | None = None,
+                tracking_uri: str | None = None, out_root: str | Path | None = None,
+                previous: str | Path | None = None, progress: bool = True) -> ReleaseResult:
+    """Run a release on the tables in ``data_dir``; see the module docstring."""
+    import mlflow
+
+    from toolkit.tracking import provenance, runs
+    from toolkit.tracking.registry import log_expected_model, set_alias
+    from toolkit.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+
+    say = Progress(progress, "release")
+    data_dir = Path(data_dir)
+    method = load_method(config.method)
+    specs = load_model_set(config.models)
+    prev_path = previous or config.previous
+    prev = _read_previous(prev_path) if prev_path else None
+    say(f"validating the tables in {data_dir}")
+    tables = load_tables(data_dir)
+
+    uri = resolve_tracking_uri(tracking_uri)
+    client = connect(uri)
+    exp_id = ensure_experiment(client, config.tracking.experiment, uri)
+    cfg_dict = config.model_dump(mode="json")
+    hashes = provenance.input_hashes(data_dir)
+    params = {
+        "release": config.name, "variant": config.variant, "seed": config.seed,
+        "config": cfg_dict, "config_hash": config_hash(cfg_dict),
+        "config_file": str(config_path or ""),
+        "method_hash": config_hash(method.model_dump(mode="json")) if hasattr(method, "model_dump") else "",
+        "models_hash": config_hash({k: s.model_dump(mode="json") for k, s in specs.items()}),
+        "data_dir": str(data_dir.resolve()),
+        "input_sha256": hashes,
+        **provenance.git_state(),
+        "versions": provenance.package_versions(),
+    }
+    t_start = time.perf_counter()
+    with mlflow.start_run(experiment_id=exp_id, run_name=config.name) as parent:
+        run_id = parent.info.run_id
+        mlflow.set_tags({"release.name": config.name, "release.variant": config.variant, "release.status": "running",
+                         "toolkit.kind": "release"})
+        runs.log_params(params)
+        folder = _folder(config, run_id, out_root)
+        say(f"release {config.name}: MLflow run {run_id} in {uri}; writing to {folder}")
+        try:
+            mf = build_frame(tables, config.window.start, config.window.end)
+            say(f"frame: {len(mf.frame):,} records kept, {len(mf.exclusions):,} excluded")
+            fits, p_all = fit_measures(mf.frame, specs, say)
+            no_model = np.isnan(p_all)
+            frame = mf.frame.assign(expected_p=p_all)
+            exclusions = mf.exclusions
+            if no_model.any():
+                extra = frame.loc[no_model, ["participant_id", "period_of_service", "program", "measure", "site_id",
+                                             "contract_id"]].assign(reason="no model spec for this program and measure")
+                exclusions = pd.concat([exclusions, extra], ignore_index=True)
+                frame = frame.loc[~no_model]
+            em = entity_measure_table(frame, mf.entities, config.window.end)
+            say(f"entity-measure table: {em[['program', 'level', 'entity_id']].drop_duplicates().shape[0]:,} entities")
+            ratings = score_entities(em, method, prev)
+            metrics = pd.DataFrame([{"model": f.spec.name, "program": f.spec.program, "measure": f.spec.measure,
+                                     "terms": f.formula_variant, "seconds": f.seconds, **f.metrics}
+                                    for f in fits.values()])
+            versions = _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs)
+            failed = check_release(fits, ratings, config)
+            _write_outputs(folder, ratings, em, exclusions, metrics, fits, frame)
+            write_report(folder, config, ratings, metrics, exclusions, failed, run_id, uri)
+            status = "failed" if failed else "passed"
+            (folder / "release.json").write_text(json.dumps({
+                "run_id": run_id, "tracking_uri": uri, "name": config.name, "status": status,
+                "failed_checks": failed, "config_hash": params["config_hash"], "input_sha256": hashes,
+                "model_versions": versions}, indent=2, sort_keys=True) + "\n")
+            for name in ("ratings.csv", "entity_measures.csv", "exclusions_summary.csv", "model_metrics.csv",
+                         "report.md", "release.json"):
+                mlflow.log_artifact(str(folder / name), "release")
+            mlflow.log_artifacts(str(folder / "plots"), "release/plots")
+            _log_release_metrics(ratings, mf, exclusions, time.perf_counter() - t_start)
+            if failed:
+                mlflow.set_tag("release.status", "failed")
+                say("release checks FAILED; champion aliases not moved:\n  - " + "\n  - ".join(failed))
+            else:
+                if config.tracking.register_models and versions:
+                    set_alias(client, versions, config.tracking.alias)
+                mlflow.set_tag("release.status", "passed")
+                say(f"checks passed; alias '{config.tracking.alias}' set on {len(versions)} registered models")
+        except BaseException as exc:
+            mlflow.set_tag("release.status", "failed")
+            mlflow.set_tag("release.error", f"{type(exc).__name__}: {exc}"[:5000])
+            end = "KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED"
+            mlflow.end_run(status=end)
+            raise
+    say(f"done in {time.perf_counter() - t_start:.1f}s: {folder}")
+    return ReleaseResult(run_id=run_id, folder=folder, status=status, ratings=ratings, entity_measures=em,
+                         exclusions=exclusions, model_metrics=metrics, failed_checks=failed,
+                         model_versions=versions, tracking_uri=uri)
+
+
+def _read_previous(path: str | Path) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise ToolkitError(f"previous ratings table {p} not found")
+    return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=[""])
+
+
+def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs) -> dict[str, str]:
+    import mlflow
+
+    from toolkit.expected import diagnostics as dx
+
+    versions: dict[str, str] = {}
+    plots = folder / "plots"
+    plots.mkdir(exist_ok=True)
+    for key, f in sorted(fits.items()):
+        mdir = folder / "models" / key
+        mdir.mkdir(parents=True, exist_ok=True)
+        with mlflow.start_run(experiment_id=exp_id, run_name=f.spec.name, nested=True):
+            mlflow.set_tags({"toolkit.kind": "expected_model", "model.program": f.spec.program,
+                             "model.measure": f.spec.measure, "model.formula_variant": f.formula_variant})
+            runs.log_params({"spec": f.spec.model_dump(mode="json"), "seed": config.seed, "formula_used": f.formula,
+                             "formula_variant": f.formula_variant,
+                             "n": int(f.metrics["n"]), "events": int(f.metrics["events"])})
+            mlflow.log_metrics({k: float(v) for k, v in f.metrics.items()} | {"fit_seconds": f.seconds})
+            summary = f.model.summary()
+            summary.to_csv(mdir / "coefficients.csv", index_label="term")
+            state = f.model.design_state_.to_dict()
+            (mdir / "design_state.json").write_text(json.dumps(state, indent=1, sort_keys=True))
+            (mdir / "summary.txt").write_text(f.model.summary_text())
+            f.calibration.to_csv(mdir / "calibration.csv", index=False)
+            dx.calibration_plot(f.calibration, plots / f"calibration_{key}.png",
+                                title=f"{f.spec.name}: calibration by risk decile")
+            site_rows = frame.loc[(frame["program"] == f.spec.program) & (frame["measure"] == f.spec.measure)]
+            oe = dx.observed_expected(site_rows, "site_id", f.spec.outcome, site_rows["expected_p"].to_numpy())
+            oe = oe[oe["expected"] > 0]
+            dx.funnel_plot(oe, plots / f"funnel_{key}.png", title=f"{f.spec.name}: site O/E")
+            for name in ("coefficients.csv", "design_state.json", "summary.txt", "calibration.csv"):
+                mlflow.log_artifact(str(mdir / name))
+            mlflow.log_artifact(str(plots / f"calibration_{key}.png"))
+            mlflow.log_artifact(str(plots / f"funnel_{key}.png"))
+            info = log_expected_model(f.model, f.spec.name, register=config.tracking.register_models)
+            if info.registered_model_version is not None:
+                versions[f.spec.name] = str(info.registered_model_version)
+        say(f"tracked {f.spec.name}" + (f" (registered version {versions[f.spec.name]})" if f.spec.name in versions else ""))
+    return versions
+
+
+def _write_outputs(folder, ratings, em, exclusions, metrics, fits, frame) -> None:
+    _write_table(ratings, folder, "ratings")
+    ratings.to_parquet(folder / "ratings.parquet", index=False)
+    _write_table(em, folder, "entity_measures")
+    _write_table(exclusions, folder, "exclusions")  # record level: stays in the folder, never tracked
+    _write_table(_exclusion_summary(exclusions), folder, "exclusions_summary")
+    _write_table(metrics, folder, "model_metrics")
+
+
+def _log_release_metrics(ratings: pd.DataFrame, mf, exclusions: pd.DataFrame, seconds: float) -> None:
+    import mlflow
+
+    out = {"records_used": float(len(mf.frame)), "records_excluded": float(len(exclusions)), "seconds": seconds}
+    for (prog, level), g in ratings.groupby(["program", "level"]):
+        out[f"{prog}.{level}.entities"] = float(len(g))
+        out[f"{prog}.{level}.rated"] = float(g["calculated"].sum())
+        stars = g["stars"].dropna()
+        for s in range(1, 6):
+            out[f"{prog}.{level}.stars_{s}"] = float((stars == s).sum())
+        if level == "contract" and g["national_average"].notna().any():
+            out[f"{prog}.national_average"] = float(g["national_average"].dropna().iloc[0])
+    mlflow.log_metrics(out)

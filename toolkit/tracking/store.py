@@ -1,0 +1,79 @@
+"""The MLflow store: embedded sqlite by default, a tracking server when asked.
+
+The default is ``sqlite:///<repo>/mlruns/mlflow.db`` with artifacts in
+``<repo>/mlruns/artifacts`` (MLflow 3 refuses the plain file store).
+``--tracking-uri`` or ``MLFLOW_TRACKING_URI`` points elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from urllib.parse import urlparse
+
+from toolkit.errors import TrackingError
+from toolkit.paths import default_tracking_uri
+
+
+def resolve_tracking_uri(uri: str | None = None) -> str:
+    return uri or default_tracking_uri()
+
+
+def sqlite_path(uri: str) -> Path | None:
+    if not uri.startswith("sqlite:"):
+        return None
+    path = uri.split("sqlite:///", 1)[-1]
+    return Path(path if path.startswith("/") else os.path.abspath(path))
+
+
+def default_artifact_location(uri: str) -> str | None:
+    """For a sqlite store, artifacts live beside the database; a server decides for itself."""
+    db = sqlite_path(uri)
+    if db is None:
+        return None
+    return (db.parent / "artifacts").resolve().as_uri()
+
+
+def quiet_mlflow() -> None:
+    """Keep MLflow's progress bars and info lines off the console (our own progress lines say what happens)."""
+    import logging
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name in ("mlflow", "alembic"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def connect(uri: str | None = None):
+    """Point MLflow at the store (creating a sqlite database's folder) and return an ``MlflowClient``."""
+    quiet_mlflow()
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    uri = resolve_tracking_uri(uri)
+    db = sqlite_path(uri)
+    if db is not None:
+        db.parent.mkdir(parents=True, exist_ok=True)
+    elif urlparse(uri).scheme not in ("http", "https", "postgresql", "databricks", "file"):
+        raise TrackingError(f"unsupported tracking URI {uri!r}")
+    mlflow.set_tracking_uri(uri)
+    try:
+        client = MlflowClient(tracking_uri=uri)
+        client.search_experiments(max_results=1)
+    except Exception as exc:  # unreachable server, unreadable database
+        raise TrackingError(f"cannot reach the MLflow store at {uri}: {type(exc).__name__}: {exc}") from None
+    return client
+
+
+def ensure_experiment(client, name: str, uri: str | None = None) -> str:
+    """Experiment id for ``name``, created with artifacts beside a sqlite store if new."""
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    loc = default_artifact_location(resolve_tracking_uri(uri))
+    try:
+        return client.create_experiment(name, artifact_location=loc)
+    except Exception:
+        exp = client.get_experiment_by_name(name)  # created concurrently by another process
+        if exp is None:
+            raise
+        return exp.experiment_id
