@@ -195,18 +195,24 @@ def evaluate_factors(state: DesignState, frame: pd.DataFrame, out_of_range: str,
 
 def _iter_columns(state: DesignState, values: dict[str, np.ndarray], n: int,
                   buf: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield each design column, written into ``buf[:, j]`` (or one reused scratch vector)."""
     categorical = {f.name for f in state.factors if isinstance(f, CategoricalFactor)}
+    scratch = np.empty(n) if buf is None else None
     for j, col in enumerate(state.columns):
-        out = np.empty(n) if buf is None else buf[:, j]
+        out = scratch if buf is None else buf[:, j]
         if not col.pieces:
-            out[...] = 1.0
+            out.fill(1.0)
         for k, (fname, idx) in enumerate(col.pieces):
             v = values[fname]
-            src = (v == idx) if fname in categorical else v[:, idx]
-            if k == 0:
-                out[...] = src
+            if fname in categorical:
+                if k == 0:
+                    np.equal(v, idx, out=out, casting="unsafe")
+                else:
+                    out[v != idx] = 0.0
+            elif k == 0:
+                np.copyto(out, v[:, idx])
             else:
-                np.multiply(out, src, out=out)
+                np.multiply(out, v[:, idx], out=out)
         yield j, out
 
 

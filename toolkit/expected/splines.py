@@ -87,12 +87,12 @@ def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarr
             f = hh[i - 1] / (t_li - t_lj)
             h[i - 1] = h[i - 1] + f * (t_li - x)
             h[i] = f * (x - t_lj)
-    out = np.zeros((x.size, n_bases))
+    out = np.zeros((n_bases, x.size))  # returned transposed: columns contiguous (Fortran order)
     flat = out.reshape(-1)
-    base = np.arange(x.size) * n_bases + (ell - k)
+    base = (ell - k) * x.size + np.arange(x.size)
     for i in range(k + 1):
-        flat[base + i] = h[i]
-    return out
+        flat[base + i * x.size] = h[i]
+    return out.T
 
 
 # ---------------------------------------------- natural cubic regression splines (cr)
