@@ -19,6 +19,7 @@ with the formulas of ``configs/models/des_2018/*.yaml`` (``--formulas builtin`` 
 It is NOT the synthetic DES world of ``toolkit.synth``; switch ``make_tasks`` to that world.
 
     python experiments/benchmark_expected.py --scale national --seed 2020
+    python experiments/benchmark_expected.py --scale national --data synth   # the toolkit.synth world
 """
 
 from __future__ import annotations
@@ -170,10 +171,32 @@ def stand_in_tasks(scale: str, seed: int, formulas: dict | None = None) -> list[
     return tasks
 
 
-def make_tasks(scale: str, seed: int, formulas: str = "configs") -> list[Task]:
-    """The benchmark's tasks: STAND-IN data for now (later the synthetic DES world), with the
-    formulas of configs/models/des_2018 (``formulas="configs"``, if present) or built-in ones."""
-    return stand_in_tasks(scale, seed, config_formulas() if formulas == "configs" else None)
+def synth_tasks(scale: str, seed: int, formulas: dict) -> list[Task]:
+    """Tasks from the synthetic DES world of :mod:`toolkit.synth`: measure records joined to their
+    participants and to the labour-market factors of the participant's ESA, one task per model spec."""
+    from toolkit.synth import generate_world
+
+    tables = generate_world(scale, seed=seed).tables
+    regions = tables["regions"][["esa_id", "state", "ivi_growth", "low_skill_vacancy_rate", "labour_market_size",
+                                 "sfd_change", "unemployment_rate"]]
+    people = tables["participants"].merge(regions, on="esa_id", how="left", validate="many_to_one")
+    records = tables["measure_records"].merge(people, on="participant_id", how="left", validate="many_to_one")
+    tasks = []
+    for (program, measure), formula in formulas.items():
+        frame = records[(records["program"] == program) & (records["measure"] == measure)].reset_index(drop=True)
+        tasks.append(Task(f"{program}_{measure}", frame, formula, "numerator"))
+    return tasks
+
+
+def make_tasks(scale: str, seed: int, formulas: str = "configs", data: str = "stand-in") -> list[Task]:
+    """The benchmark's tasks: STAND-IN data by default (``data="synth"``: the toolkit.synth world),
+    with the formulas of configs/models/des_2018 (``formulas="configs"``, if present) or built-in ones."""
+    specs = config_formulas() if formulas == "configs" else None
+    if data == "synth":
+        if specs is None:
+            raise SystemExit("--data synth needs configs/models/des_2018")
+        return synth_tasks(scale, seed, specs)
+    return stand_in_tasks(scale, seed, specs)
 
 
 # ------------------------------------------------------------------------ workers
@@ -251,15 +274,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2020)
     ap.add_argument("--formulas", choices=["configs", "builtin"], default="configs",
                     help="model formulas: configs/models/des_2018 (default, if present) or the built-in stand-in ones")
+    ap.add_argument("--data", choices=["stand-in", "synth"], default="stand-in",
+                    help="task data: the STAND-IN generator here (default) or the toolkit.synth world")
     ap.add_argument("--no-glum", action="store_true", help="skip the glum engine comparison")
     ap.add_argument("--naive-tol", type=float, default=1e-8,
                     help="statsmodels GLM.fit tol (deviance change) for the naive path (default: its own 1e-8)")
     ap.add_argument("--worker", choices=list(RUNNERS), help=argparse.SUPPRESS)
-    ap.add_argument("--data", type=Path, help=argparse.SUPPRESS)
+    ap.add_argument("--tasks-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.worker:
-        worker(args.worker, args.data, args.out)
+        worker(args.worker, args.tasks_file, args.out)
         return 0
 
     paths = ["toolkit", "naive"]
@@ -270,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             print("glum not installed: skipping the glum comparison")
     t0 = time.perf_counter()
-    tasks = make_tasks(args.scale, args.seed, args.formulas)
+    tasks = make_tasks(args.scale, args.seed, args.formulas, args.data)
     source = "configs/models/des_2018" if args.formulas == "configs" and config_formulas() else "built-in"
-    print(f"tasks: {len(tasks)} (STAND-IN data generator, not the toolkit.synth world; {source} formulas), "
+    what = "toolkit.synth world" if args.data == "synth" else "STAND-IN data generator, not the toolkit.synth world"
+    print(f"tasks: {len(tasks)} ({what}; {source} formulas), "
           f"{sum(len(t.frame) for t in tasks):,} rows, scale={args.scale}, seed={args.seed}, "
           f"generated in {time.perf_counter() - t0:.1f} s")
     results = {}
@@ -282,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
             pickle.dump(tasks, f, protocol=pickle.HIGHEST_PROTOCOL)
         for path in paths:
             out = Path(tmp) / f"{path}.json"
-            subprocess.run([sys.executable, __file__, "--worker", path, "--data", str(data), "--out", str(out)],
+            subprocess.run([sys.executable, __file__, "--worker", path, "--tasks-file", str(data), "--out", str(out)],
                            check=True, env={**os.environ, "PYTHONWARNINGS": "ignore", "NAIVE_TOL": repr(args.naive_tol)})
             results[path] = json.loads(out.read_text())
     print(f"naive path: statsmodels GLM Binomial fit(tol={args.naive_tol:g}); load average at the end: "

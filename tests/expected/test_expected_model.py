@@ -147,8 +147,10 @@ def test_separation_is_a_convergence_error(frame):
 
 def test_rank_deficient_design_names_columns(frame):
     f = frame.assign(age2=frame["age"] * 2.0)
-    with pytest.raises(SpecError, match="rank-deficient.*age"):
-        fit_expected(f, "y ~ age + age2")
+    with pytest.raises(SpecError, match=r"rank-deficient: 1 column\(s\).*\(age2\)"):
+        fit_expected(f, "y ~ age + age2 + region")
+    with pytest.raises(SpecError, match=r"region\[T.south\]:metro\[T.True\]"):
+        fit_expected(f.assign(metro=f["region"] == "south"), "y ~ region + metro + region:metro")
 
 
 def test_summary_table_and_text(fitted):

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import linalg
-from scipy.linalg import blas, lapack
+from scipy.linalg import blas
 
 from toolkit.errors import ConvergenceError, SpecError
 
@@ -90,18 +90,36 @@ def _scaled_inverse(chol: tuple) -> np.ndarray:
     return linalg.cho_solve(factor, np.eye(d.size), check_finite=False) * np.outer(d, d)
 
 
+def dependent_columns(gram: np.ndarray, tol: float = 1e-10) -> list[int]:
+    """Columns that are (numerically) linear combinations of the columns before them, or all zero.
+
+    A left-looking Cholesky of the Jacobi-scaled ``X'WX`` in column order: column ``j`` is
+    dependent when its squared residual on the earlier independent columns is below ``tol``
+    (as R flags aliased coefficients, the later column of a collinear set is named).
+    """
+    d = np.sqrt(np.diag(gram))
+    safe = np.where(d > 0, d, 1.0)
+    s = gram / np.outer(safe, safe)
+    p = s.shape[0]
+    low = np.zeros((p, p))
+    dependent = []
+    for j in range(p):
+        v = s[j:, j] - low[j:, :j] @ low[j, :j]
+        if d[j] <= 0 or v[0] <= tol:
+            dependent.append(j)
+            continue
+        low[j:, j] = v / np.sqrt(v[0])
+    return dependent
+
+
 def _check_rank(gram: np.ndarray, names: list[str] | None) -> None:
     """Raise SpecError naming the columns that are linear combinations of earlier ones (or all zero)."""
-    d = np.sqrt(np.diag(gram))
-    zero = d <= 0
-    scaled = gram / np.outer(np.where(zero, 1, d), np.where(zero, 1, d))
-    _c, piv, rank, _info = lapack.dpstrf(scaled, tol=1e-10, lower=0)
-    bad = sorted(set((piv[rank:] - 1).tolist()) | set(np.flatnonzero(zero).tolist()))
+    bad = dependent_columns(gram)
     if bad:
         label = [names[i] if names else f"column {i}" for i in bad]
         raise SpecError(
-            f"the design is rank-deficient: {len(bad)} column(s) are all zero or linear combinations of others "
-            f"({', '.join(label[:10])}{', ...' if len(label) > 10 else ''}); "
+            f"the design is rank-deficient: {len(bad)} column(s) are all zero or linear combinations of earlier "
+            f"columns ({', '.join(label[:10])}{', ...' if len(label) > 10 else ''}); "
             "drop a term, merge sparse levels, or lower a spline's df")
 
 
