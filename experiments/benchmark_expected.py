@@ -308,8 +308,9 @@ def main(argv: list[str] | None = None) -> int:
             pickle.dump(tasks, f, protocol=pickle.HIGHEST_PROTOCOL)
         for path in paths:
             out = Path(tmp) / f"{path}.json"
+            env = {**os.environ, "PYTHONWARNINGS": "ignore", "NAIVE_TOL": repr(args.naive_tol)}
             subprocess.run([sys.executable, __file__, "--worker", path, "--tasks-file", str(data), "--out", str(out)],
-                           check=True, env={**os.environ, "PYTHONWARNINGS": "ignore", "NAIVE_TOL": repr(args.naive_tol)})
+                           check=True, env=env)
             results[path] = json.loads(out.read_text())
     print(f"naive path: statsmodels GLM Binomial fit(tol={args.naive_tol:g}); load average at the end: "
           f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
@@ -340,8 +341,8 @@ def report(results: dict, tasks: list[Task]) -> None:
         print(f"largest coefficient difference toolkit vs {other}: {max_abs:.3e} absolute, {max_rel:.3e} relative, "
               f"{max_se:.3e} standard errors (same column names, same order)")
         if other == "naive":
-            se_rel = max(float(np.max(np.abs(np.asarray(c["bse"]) / np.asarray(results["naive"]["coefs"][n]["bse"]) - 1)))
-                         for n, c in tk["coefs"].items())
+            se_rel = max(float(np.max(np.abs(np.asarray(c["bse"]) / np.asarray(o_["bse"]) - 1)))
+                         for c, o_ in ((tk["coefs"][n], results["naive"]["coefs"][n]) for n in tk["coefs"]))
             print(f"largest standard-error difference toolkit vs naive: {se_rel:.3e} relative")
 
 if __name__ == "__main__":

@@ -79,7 +79,8 @@ def test_model_json_round_trip_gives_identical_predictions(fitted, frame):
 
 def test_out_of_range_policies(fitted, frame):
     row = frame.iloc[[0, 1, 2]].assign(age=[5, 40, 95])
-    with pytest.warns(ExtrapolationWarning, match=r"1 row\(s\) below and 1 row\(s\) above .*bs\(age, df=4\).*clip"):
+    expected = r"1 row\(s\) below and 1 row\(s\) above .*bs\(age, df=4\) \(column 'age'\).*clip"
+    with pytest.warns(ExtrapolationWarning, match=expected):
         clipped = fitted.predict(row)
     at_bounds = fitted.predict(row.assign(age=[frame["age"].min(), 40, frame["age"].max()]))
     np.testing.assert_array_equal(clipped, at_bounds)
@@ -113,10 +114,10 @@ def test_cr_extrapolation_is_linear(frame):
 
 def test_unseen_level_policies(fitted, frame):
     rows = frame.iloc[:4].assign(region=pd.array(["north", "west", "west", "south"], dtype="str"))
-    with pytest.raises(InputError, match=r"2 row\(s\) of region have a level not seen") as exc:
+    with pytest.raises(InputError, match=r"2 row\(s\) of column 'region' have a level not seen") as exc:
         fitted.predict(rows)
     assert "west" not in str(exc.value)
-    with pytest.warns(UnseenLevelWarning, match=r"2 row\(s\) of region.*reference"):
+    with pytest.warns(UnseenLevelWarning, match=r"2 row\(s\) of column 'region'.*reference"):
         p = fitted.predict(rows, unseen_level="reference")
     ref_level = fitted.design_state_.factor("region").levels[0]
     np.testing.assert_array_equal(p, fitted.predict(rows.assign(region=["north", ref_level, ref_level, "south"])))

@@ -20,7 +20,7 @@ import pandas as pd
 
 from toolkit.errors import InputError, SpecError
 from toolkit.expected import splines
-from toolkit.expected.expr import eval_numeric, parse_code
+from toolkit.expected.expr import columns_of, eval_numeric, parse_code
 from toolkit.expected.policy import apply_range, apply_unseen
 
 
@@ -29,6 +29,14 @@ def _finite(x: np.ndarray, name: str) -> np.ndarray:
     if bad:
         raise InputError(f"{name} is not finite (NaN or infinite) on {bad} row(s)")
     return x
+
+
+def _label(name: str, expr: str) -> str:
+    """A factor named with the column(s) it reads, for warnings and errors: "bs(age, df=4) (column 'age')"."""
+    cols = columns_of(parse_code(expr))
+    if cols == [name]:
+        return f"column {name!r}"
+    return f"{name} (column{'s' if len(cols) > 1 else ''} {', '.join(repr(c) for c in cols)})"
 
 
 def _floats(v: Any) -> tuple[float, ...] | None:
@@ -53,7 +61,7 @@ class NumericFactor:
 
     def evaluate(self, frame: pd.DataFrame, out_of_range: str) -> np.ndarray:
         x = _finite(eval_numeric(parse_code(self.expr), self.expr, frame), self.name)
-        return apply_range(x, self.lower, self.upper, out_of_range, self.name)[:, None]
+        return apply_range(x, self.lower, self.upper, out_of_range, _label(self.name, self.expr))[:, None]
 
 
 @dataclass(frozen=True)
@@ -90,7 +98,7 @@ class BSplineFactor:
 
     def evaluate(self, frame: pd.DataFrame, out_of_range: str) -> np.ndarray:
         x = _finite(eval_numeric(parse_code(self.expr), self.expr, frame), self.name)
-        x = apply_range(x, self.lower, self.upper, out_of_range, self.name)
+        x = apply_range(x, self.lower, self.upper, out_of_range, _label(self.name, self.expr))
         basis = splines.bspline_basis(x, self.all_knots, self.degree)
         return basis if self.include_intercept else basis[:, 1:]
 
@@ -135,7 +143,7 @@ class CubicRegressionFactor:
 
     def evaluate(self, frame: pd.DataFrame, out_of_range: str) -> np.ndarray:
         x = _finite(eval_numeric(parse_code(self.expr), self.expr, frame), self.name)
-        x = apply_range(x, self.knots[0], self.knots[-1], out_of_range, self.name)
+        x = apply_range(x, self.knots[0], self.knots[-1], out_of_range, _label(self.name, self.expr))
         basis = splines.cr_free_basis(x, np.asarray(self.knots))
         if self.absorber is None:
             return basis
@@ -190,7 +198,8 @@ class CategoricalFactor:
         return lookup[codes]  # the NA sentinel -1 indexes the appended -1
 
     def evaluate(self, frame: pd.DataFrame, unseen_level: str) -> np.ndarray:
-        return apply_unseen(self.codes(frame), self.reference, unseen_level, self.name)
+        label = f"column {self.column!r}" if self.name == self.column else f"{self.name} (column {self.column!r})"
+        return apply_unseen(self.codes(frame), self.reference, unseen_level, label)
 
 
 Factor = Union[NumericFactor, BSplineFactor, CubicRegressionFactor, CategoricalFactor]
