@@ -35,6 +35,8 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site-effect-sd", type=float, default=None, metavar="SD",
                    help="override the spread of true site effects on the log-odds scale")
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
+    p.add_argument("--method", default="des_2018", metavar="CONFIG", help="method for the oracle ratings in truth/")
+    p.add_argument("--no-oracle", action="store_true", help="do not score the oracle ratings")
 
 
 def _add_score(p: argparse.ArgumentParser) -> None:

@@ -14,7 +14,7 @@ from toolkit.paths import ROOT
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 from toolkit.synth import generate_world, write_world
-from toolkit.synth.world import Progress
+from toolkit.synth.world import Progress, add_oracle
 from toolkit.tracking.store import resolve_tracking_uri
 
 
@@ -26,7 +26,7 @@ def run_demo(args: argparse.Namespace) -> int:
     seed = args.seed if args.seed is not None else (syn.seed if syn else config.seed)
     world = Path(args.world) if args.world else ROOT / "worlds" / f"{config.name}-{scale}-seed{seed}"
     say(f"generating a {scale} synthetic DES world (seed {seed}) into {world}")
-    write_world(generate_world(scale, seed, progress=True), world, overwrite=True)
+    write_world(add_oracle(generate_world(scale, seed, progress=True)), world, overwrite=True)
     res = run_release(config, world, config_path=path, tracking_uri=args.tracking_uri)
     uri = resolve_tracking_uri(args.tracking_uri)
     print()

@@ -107,3 +107,20 @@ def test_site_effects_correlated_across_measures(small_world_dir):
     rho = params.site_effects.cross_measure_correlation
     off = corr[np.triu_indices(3, 1)]
     assert np.all(np.abs(off - rho) < 0.15), off
+
+
+def test_oracle_ratings_follow_true_effects():
+    from toolkit.synth.world import add_oracle
+
+    w = add_oracle(generate_world("small", seed=8))
+    r = w.truth["oracle_ratings"]
+    c = r[(r["level"] == "contract") & r["calculated"]]
+    assert len(c) > 50 and set(c["calculated_stars"].dropna().unique()) == {1, 2, 3, 4, 5}
+    # a contract's oracle score rises with the general performance factor of its sites (records-weighted)
+    eff = w.truth["site_effects"]
+    rec = w.tables["measure_records"]
+    n = rec[rec["measure"] == "full_13"].groupby("site_id").size().rename("n")
+    e = eff[eff["measure"] == "full_13"].set_index("site_id").join(n, how="inner")
+    mean_eff = (e["general_factor"] * e["n"]).groupby(e["contract_id"]).sum() / e["n"].groupby(e["contract_id"]).sum()
+    joined = c.set_index("entity_id")["performance_score"].to_frame().join(mean_eff.rename("effect"), how="inner")
+    assert joined.corr(method="spearman").iloc[0, 1] > 0.7

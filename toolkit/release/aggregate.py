@@ -32,17 +32,31 @@ def _dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
     return order.drop_duplicates(key, keep="first")
 
 
-def _sum(df: pd.DataFrame, entity_col: str, level: str, p_col: str) -> pd.DataFrame:
+def _sum(df: pd.DataFrame, entity_col: str, level: str, p_col: str, actual_col: str) -> pd.DataFrame:
     g = df.groupby(["program", entity_col, "measure"], sort=True, observed=True)
-    out = g.agg(n=("numerator", "size"), actual=("numerator", "sum"), expected=(p_col, "sum")).reset_index()
+    out = g.agg(n=("numerator", "size"), actual=(actual_col, "sum"), expected=(p_col, "sum")).reset_index()
     out = out.rename(columns={entity_col: "entity_id"})
     out["level"] = level
     out["n"] = out["n"].astype("int64")
-    out["actual"] = out["actual"].astype("int64")
+    out["actual"] = out["actual"].astype("int64" if actual_col == "numerator" else "float64")
     return out
 
 
-def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: str, p_col: str = "expected_p") -> pd.DataFrame:
+def _with_empty_rows(agg: pd.DataFrame, ids: pd.Series, programs: pd.Series, level: str) -> pd.DataFrame:
+    """Add a ``full_13`` row with ``n = 0`` for each entity that has no records, so every entity is rated or
+    reported (insufficient data, substituted) rather than missing from the ratings."""
+    have = set(zip(agg["program"], agg["entity_id"]))
+    missing = [(p, e) for p, e in zip(programs, ids) if (p, e) not in have]
+    if not missing:
+        return agg
+    empty = pd.DataFrame({"program": [p for p, _ in missing], "entity_id": [e for _, e in missing], "measure": "full_13",
+                          "n": 0, "actual": 0, "expected": 0.0, "level": level})
+    empty["actual"] = empty["actual"].astype(agg["actual"].dtype)
+    return pd.concat([agg, empty], ignore_index=True)
+
+
+def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: str, p_col: str = "expected_p",
+                         actual_col: str = "numerator") -> pd.DataFrame:
     """Sites, contracts and organisations x measures: ``n``, ``actual``, ``expected``.
 
     Closed sites are not rated (seed 001, Ceased Sites) but their records count at
@@ -50,29 +64,28 @@ def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: st
     site of the release has a row in the ratings.
     """
     end = pd.Timestamp(window_end)
-    site = _sum(_dedupe(frame, "site_id"), "site_id", "site", p_col)
-    contract = _sum(_dedupe(frame, "rating_contract_id"), "rating_contract_id", "contract", p_col)
-    org = _sum(_dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col)
+    site = _sum(_dedupe(frame, "site_id"), "site_id", "site", p_col, actual_col)
+    contract = _sum(_dedupe(frame, "rating_contract_id"), "rating_contract_id", "contract", p_col, actual_col)
+    org = _sum(_dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col, actual_col)
 
     sites = entities.sites
     open_sites = sites[(sites["close_date"].isna() | (sites["close_date"] > end)) & (sites["contract_id"] == sites["rating_contract_id"])]
-    site = site[site["entity_id"].isin(open_sites["site_id"])]
-    missing = open_sites[~open_sites["site_id"].isin(site["entity_id"])]
-    if len(missing):
-        site = pd.concat([site, pd.DataFrame({"program": missing["program"].to_numpy(), "entity_id": missing["site_id"].to_numpy(),
-                                              "measure": "full_13", "n": 0, "actual": 0, "expected": 0.0, "level": "site"})],
-                         ignore_index=True)
+    site = _with_empty_rows(site[site["entity_id"].isin(open_sites["site_id"])], open_sites["site_id"],
+                            open_sites["program"], "site")
     site_parent = sites.set_index("site_id")["rating_contract_id"]
     site["parent_id"] = site["entity_id"].map(site_parent).to_numpy()
     site["months_operating"] = months_between(site["entity_id"].map(sites.set_index("site_id")["open_date"]), end)
 
     contracts = entities.contracts
     active = contracts[contracts["status"] == "active"]
-    contract = contract[contract["entity_id"].isin(active["contract_id"])]
+    contract = _with_empty_rows(contract[contract["entity_id"].isin(active["contract_id"])], active["contract_id"],
+                                active["program"], "contract")
     cidx = contracts.set_index("contract_id")
     contract["parent_id"] = contract["entity_id"].map(cidx["organisation_id"]).to_numpy()
     contract["months_operating"] = months_between(contract["entity_id"].map(cidx["start_date"]), end)
 
+    orgs = active[["organisation_id", "program"]].drop_duplicates()
+    org = _with_empty_rows(org, orgs["organisation_id"], orgs["program"], "organisation")
     org["parent_id"] = ""
     org["months_operating"] = np.nan
 

@@ -38,7 +38,7 @@ def output_dtypes(method: MethodConfig) -> dict[str, object]:
 
 
 def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
-                   previous: pd.DataFrame | None = None) -> pd.DataFrame:
+                   previous: pd.DataFrame | None = None, *, fractional_actual: bool = False) -> pd.DataFrame:
     """Score sites, contracts and organisations: the six steps and every business rule.
 
     Parameters
@@ -56,6 +56,8 @@ def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
     previous : DataFrame, optional
         The previous release's ratings table (this function's output) for the
         publishing rules; None for a first release.
+    fractional_actual : bool
+        Accept non-whole ``actual`` (oracle or posterior-mean actual outcomes).
 
     Returns
     -------
@@ -85,7 +87,7 @@ def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
     >>> out[["entity_id", "status", "star_percentage", "stars"]].to_string(index=False)
     'entity_id status  star_percentage  stars\\n       C0  rated              -50      1\\n       C1  rated                0      3\\n       C2  rated               50      5'
     """
-    em = validate_entity_measures(entity_measures, method)
+    em = validate_entity_measures(entity_measures, method, fractional_actual=fractional_actual)
     prev = validate_previous(previous) if previous is not None else None
     ents = em.drop_duplicates(list(KEY))[list(KEY) + ["parent_id", "months_operating", "novation"]]
     ents = ents.assign(_lvl=ents["level"].map(LEVELS.index)).sort_values(["program", "_lvl", "entity_id"])

@@ -73,7 +73,8 @@ def _inconsistent(keys: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     return (n_distinct > 1).to_numpy()
 
 
-def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: str = "entity_measures") -> pd.DataFrame:
+def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: str = "entity_measures",
+                             fractional_actual: bool = False) -> pd.DataFrame:
     """Check an entity-measure table and return it with fixed dtypes.
 
     Parameters
@@ -86,6 +87,9 @@ def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: s
     method : MethodConfig
     table : str
         Name used in messages.
+    fractional_actual : bool
+        Accept non-whole ``actual`` (kept as float64): expected actual outcomes, such as the
+        oracle's sum of true probabilities or a posterior mean. Counts otherwise.
 
     Returns
     -------
@@ -123,7 +127,10 @@ def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: s
 
     n, actual, expected = (_number(df, k) for k in ("n", "actual", "expected"))
     c.check(~np.isfinite(n) | (n < 0) | (n != np.round(n)), "n", "a non-negative whole number")
-    c.check(~np.isfinite(actual) | (actual < 0) | (actual != np.round(actual)), "actual", "a non-negative whole number")
+    if fractional_actual:
+        c.check(~np.isfinite(actual) | (actual < 0), "actual", "a non-negative number")
+    else:
+        c.check(~np.isfinite(actual) | (actual < 0) | (actual != np.round(actual)), "actual", "a non-negative whole number")
     c.check(actual > n, "actual", "actual <= n")
     c.check(~np.isfinite(expected) | (expected < 0) | (expected > n), "expected", "0 <= expected <= n")
     c.check((n > 0) & (expected == 0), "expected", "expected > 0 where n > 0")
@@ -153,7 +160,7 @@ def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: s
     c.raise_if_any()
     return pd.DataFrame({
         "program": prog, "level": level, "entity_id": eid, "parent_id": parent, "measure": measure,
-        "n": n.astype(np.int64), "actual": actual.astype(np.int64), "expected": expected,
+        "n": n.astype(np.int64), "actual": actual if fractional_actual else actual.astype(np.int64), "expected": expected,
         "months_operating": months, "novation": novation,
     })
 

@@ -91,7 +91,17 @@ class WorldParams(_Frozen):
         return self
 
     def with_site_effect_sd(self, sd: float) -> "WorldParams":
-        return self.model_copy(update={"site_effects": self.site_effects.model_copy(update={"sd": float(sd)})})
+        return self.with_site_effects(sd=sd)
+
+    def with_site_effects(self, sd: float | None = None, rho: float | None = None) -> "WorldParams":
+        """A copy with the spread (``sd``) and/or cross-measure correlation (``rho``) of true site effects changed."""
+        upd = {}
+        if sd is not None:
+            upd["sd"] = float(sd)
+        if rho is not None:
+            upd["cross_measure_correlation"] = float(rho)
+        se = SiteEffects.model_validate({**self.site_effects.model_dump(), **upd})
+        return self.model_copy(update={"site_effects": se})
 
 
 def load_world_params(path: str = "synth/des_world.yaml") -> WorldParams:

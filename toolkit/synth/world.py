@@ -127,8 +127,22 @@ def write_table(df: pd.DataFrame, path: Path) -> None:
     pq.write_table(_to_arrow(df), path, compression="zstd", write_statistics=True)
 
 
+def add_oracle(world: World, method_name: str = "des_2018") -> World:
+    """Score the world's oracle (true probabilities as actual, average-site ones as expected) into ``world.truth``."""
+    from toolkit.scoring import load_method, score_entities
+    from toolkit.synth.oracle import oracle_entity_measures
+
+    em = oracle_entity_measures(world.tables, world.truth["record_truth"], world.info["window_start"],
+                                world.info["window_end"])
+    world.truth["oracle_entity_measures"] = em
+    world.truth["oracle_ratings"] = score_entities(em, load_method(method_name), fractional_actual=True)
+    world.info["oracle_method"] = method_name
+    return world
+
+
 def write_world(world: World, out: str | Path, overwrite: bool = False, progress: bool = False) -> Path:
-    """Write the tables as ``<out>/<table>.parquet`` and the truth under ``<out>/truth/``."""
+    """Write the tables as ``<out>/<table>.parquet`` and the truth under ``<out>/truth/``
+    (with the oracle ratings when :func:`add_oracle` has run)."""
     say = Progress(progress)
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -140,6 +154,9 @@ def write_world(world: World, out: str | Path, overwrite: bool = False, progress
         write_table(world.tables[name], out / f"{name}.parquet")
     for name in ("site_effects", "record_truth"):
         write_table(world.truth[name], out / "truth" / f"{name}.parquet")
+    for name in ("oracle_entity_measures", "oracle_ratings"):
+        if name in world.truth:
+            write_table(world.truth[name], out / "truth" / f"{name}.parquet")
     (out / "truth" / "params.json").write_text(json.dumps(world.truth["params"], indent=2, sort_keys=True) + "\n")
     (out / "world.json").write_text(json.dumps(world.info, indent=2, sort_keys=True) + "\n")
     say(f"wrote {out}")
