@@ -88,6 +88,41 @@ def _exclusion_summary(exclusions: pd.DataFrame) -> pd.DataFrame:
     return (exclusions.groupby(cols, sort=True, observed=True).size().rename("records").reset_index())
 
 
+@dataclass
+class ComputedRelease:
+    """What a release computes, before anything is written or tracked."""
+
+    model_frame: object
+    fits: dict[str, FittedMeasure]
+    frame: pd.DataFrame          # records used, with ``expected_p``
+    exclusions: pd.DataFrame
+    entity_measures: pd.DataFrame
+    ratings: pd.DataFrame
+
+
+def compute_release(tables: dict[str, pd.DataFrame], config: ReleaseConfig, method=None, specs=None,
+                    previous: pd.DataFrame | None = None, say=lambda msg: None) -> ComputedRelease:
+    """Frame, fits, predictions, entity-measure table and ratings from validated tables (no I/O, no tracking)."""
+    method = method or load_method(config.method)
+    specs = specs or load_model_set(config.models)
+    mf = build_frame(tables, config.window.start, config.window.end)
+    say(f"frame: {len(mf.frame):,} records kept, {len(mf.exclusions):,} excluded")
+    fits, p_all = fit_measures(mf.frame, specs, say)
+    no_model = np.isnan(p_all)
+    frame = mf.frame.assign(expected_p=p_all)
+    exclusions = mf.exclusions
+    if no_model.any():
+        extra = frame.loc[no_model, ["participant_id", "period_of_service", "program", "measure", "site_id",
+                                     "contract_id"]].assign(reason="no model spec for this program and measure")
+        exclusions = pd.concat([exclusions, extra], ignore_index=True)
+        frame = frame.loc[~no_model]
+    em = entity_measure_table(frame, mf.entities, config.window.end)
+    say(f"entity-measure table: {em[['program', 'level', 'entity_id']].drop_duplicates().shape[0]:,} entities")
+    ratings = score_entities(em, method, previous)
+    return ComputedRelease(model_frame=mf, fits=fits, frame=frame, exclusions=exclusions, entity_measures=em,
+                           ratings=ratings)
+
+
 def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str | Path | None = None,
                 tracking_uri: str | None = None, out_root: str | Path | None = None,
                 previous: str | Path | None = None, progress: bool = True) -> ReleaseResult:
@@ -132,20 +167,9 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
         folder = _folder(config, run_id, out_root)
         say(f"release {config.name}: MLflow run {run_id} in {uri}; writing to {folder}")
         try:
-            mf = build_frame(tables, config.window.start, config.window.end)
-            say(f"frame: {len(mf.frame):,} records kept, {len(mf.exclusions):,} excluded")
-            fits, p_all = fit_measures(mf.frame, specs, say)
-            no_model = np.isnan(p_all)
-            frame = mf.frame.assign(expected_p=p_all)
-            exclusions = mf.exclusions
-            if no_model.any():
-                extra = frame.loc[no_model, ["participant_id", "period_of_service", "program", "measure", "site_id",
-                                             "contract_id"]].assign(reason="no model spec for this program and measure")
-                exclusions = pd.concat([exclusions, extra], ignore_index=True)
-                frame = frame.loc[~no_model]
-            em = entity_measure_table(frame, mf.entities, config.window.end)
-            say(f"entity-measure table: {em[['program', 'level', 'entity_id']].drop_duplicates().shape[0]:,} entities")
-            ratings = score_entities(em, method, prev)
+            comp = compute_release(tables, config, method, specs, prev, say)
+            mf, fits, frame, exclusions, em, ratings = (comp.model_frame, comp.fits, comp.frame, comp.exclusions,
+                                                        comp.entity_measures, comp.ratings)
             metrics = pd.DataFrame([{"model": f.spec.name, "program": f.spec.program, "measure": f.spec.measure,
                                      "terms": f.formula_variant, "seconds": f.seconds, **f.metrics}
                                     for f in fits.values()])

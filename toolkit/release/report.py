@@ -21,7 +21,7 @@ def star_distribution(ratings: pd.DataFrame) -> pd.DataFrame:
     r = ratings.copy()
     r["stars"] = r["stars"].astype("Int64").astype(str).replace("<NA>", "-")
     tab = r.pivot_table(index=["program", "level"], columns="stars", values="entity_id", aggfunc="count", fill_value=0)
-    tab.columns = [f"{c} stars" if c != "-" else "no stars" for c in tab.columns]
+    tab.columns = [("no stars" if c == "-" else f"{c} star" + ("" if c == "1" else "s")) for c in tab.columns]
     status = r.pivot_table(index=["program", "level"], columns="status", values="entity_id", aggfunc="count", fill_value=0)
     return tab.join(status).reset_index()
 
@@ -39,7 +39,8 @@ def write_report(folder: Path, config, ratings: pd.DataFrame, metrics: pd.DataFr
     nat = ratings[(ratings["level"] == "contract")].groupby("program")["national_average"].first().reset_index()
     lines += ["National average performance score (contract level):", "", _md_table(nat), ""]
     cols = ["model", "terms", "n", "events", "auc", "brier", "calibration_slope", "deviance_explained", "n_params", "seconds"]
-    lines += ["## Models", "", _md_table(metrics[cols]), "",
+    shown = metrics[cols].astype({"n": int, "events": int, "n_params": int})
+    lines += ["## Models", "", _md_table(shown), "",
               "Calibration and funnel plots: `plots/`. Coefficients, knots and levels: `models/<program>_<measure>/`.", ""]
     lines += ["## Exclusions", ""]
     if exclusions.empty:

@@ -56,7 +56,8 @@ def log_expected_model(model, name: str, register: bool):
         cpath = Path(tmp) / "input_contract.json"
         mpath.write_text(model.to_json())
         cpath.write_text(json.dumps(contract, indent=1, sort_keys=True))
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):  # MLflow prints per registration
+        # MLflow prints two lines per registration to stderr; our progress line says the same
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             # the model validates its input against the data contract itself (see expected_pyfunc.py)
             warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
             # no input example on purpose: it would be made of participant rows
