@@ -1,0 +1,119 @@
+"""Rule parameters of the derivation (``configs/derive/*.yaml``), read and checked.
+
+Every date, threshold and amount of the seed's rules comes from here; the rule functions
+take them as arguments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from toolkit.config import config_hash, load_yaml, resolve_config, validate_model
+
+FULL_PATHWAY = ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
+OUTCOME_CLAIMS = ("full_13", "pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
+                  "work_assist_26")
+CLAIM_TYPES = OUTCOME_CLAIMS + ("ea_service_fee", "flexible_os_fee")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Dates(_Frozen):
+    program_start: dt.date
+    education_exclusion_from: dt.date
+    ongoing_support_from: dt.date
+
+
+class ClaimRules(_Frozen):
+    minimum_amount: float
+    countable_statuses: tuple[str, ...]
+    ea_service_fee: str
+    flexible_os_fee: str
+    recovery_removes_everywhere: bool
+    paid_statuses: tuple[str, ...]
+
+
+class WindowRules(_Frozen):
+    drop_records_with_outcome_before_window: bool
+
+
+class BonusRules(_Frozen):
+    anchor_weeks_before_end: int
+    numerator_claims: tuple[str, ...]
+    indigenous_numerator_claims: tuple[str, ...]
+    education_anchors_excluded_from_exclusion_date: bool
+    tracking_weeks: int
+
+
+class OngoingSupportRules(_Frozen):
+    program: str
+    min_weeks_in_os: int
+    min_weeks_applies_to_all_routes: bool
+    verification_weeks: int
+    verification_grace_days: int
+    transfer_out_between_organisations_in_numerator: bool
+    flexible_level: str
+
+
+class RecordRules(_Frozen):
+    once_per_contract: bool
+    unlinked_outcomes_count: bool
+
+
+class DeriveParams(_Frozen):
+    """All parameters of the derivation (see ``configs/derive/des_2018.yaml``)."""
+
+    name: str
+    calendar: str
+    dates: Dates
+    days_per_week: int
+    threshold_weeks: dict[str, int]
+    numerator_claim: dict[str, str]
+    removed_by_outcome: dict[str, str]
+    eight_hour_benchmark: int
+    pathway_measures: tuple[str, ...]
+    fifty_two_week_measures: tuple[str, ...]
+    fifty_two_week_outcomes: tuple[str, ...]
+    education_26_outcomes: tuple[str, ...]
+    education_outcome_claims: tuple[str, ...]
+    claims: ClaimRules
+    window: WindowRules
+    bonus: BonusRules
+    ongoing_support: OngoingSupportRules
+    records: RecordRules
+
+    @model_validator(mode="after")
+    def _check(self) -> "DeriveParams":
+        for key in ("threshold_weeks", "numerator_claim", "removed_by_outcome"):
+            if set(getattr(self, key)) != set(FULL_PATHWAY):
+                raise ValueError(f"{key} must list exactly {FULL_PATHWAY}")
+        claims = set(self.numerator_claim.values()) | set(self.removed_by_outcome.values())
+        claims |= set(self.bonus.numerator_claims) | set(self.bonus.indigenous_numerator_claims)
+        claims |= set(self.fifty_two_week_outcomes) | set(self.education_26_outcomes) | set(self.education_outcome_claims)
+        claims |= {self.claims.ea_service_fee, self.claims.flexible_os_fee}
+        unknown = claims - set(CLAIM_TYPES)
+        if unknown:
+            raise ValueError(f"unknown claim types {sorted(unknown)} (known: {CLAIM_TYPES})")
+        if self.days_per_week <= 0 or any(w <= 0 for w in self.threshold_weeks.values()):
+            raise ValueError("weeks and days_per_week must be positive")
+        if not set(self.pathway_measures) <= set(FULL_PATHWAY) or not set(self.fifty_two_week_measures) <= set(FULL_PATHWAY):
+            raise ValueError("pathway_measures and fifty_two_week_measures must be full/pathway measures")
+        return self
+
+    def days(self, weeks: int) -> int:
+        """Weeks as days (``days_per_week`` per week)."""
+        return int(weeks) * self.days_per_week
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self)
+
+
+def load_derive_params(path: str = "derive/des_2018.yaml") -> DeriveParams:
+    """Read and validate a derivation config (by path, or by name in ``configs/derive``)."""
+    p = resolve_config(path, "derive")
+    return validate_model(DeriveParams, load_yaml(p), p)
