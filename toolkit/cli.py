@@ -37,6 +37,17 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
     p.add_argument("--method", default="des_2018", metavar="CONFIG", help="method for the oracle ratings in truth/")
     p.add_argument("--no-oracle", action="store_true", help="do not score the oracle ratings")
+    p.add_argument("--no-events", action="store_true", help="do not generate the raw events (<out>/events/)")
+
+
+def _add_derive(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--events", required=True, metavar="DIR",
+                   help="folder of raw event tables (data_contracts/events/), or a synthetic world holding events/")
+    p.add_argument("--release", required=True, metavar="NAME", help="release, e.g. 'March 2020' or 2020-03")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
+    p.add_argument("--config", default="derive/des_2018.yaml", metavar="YAML",
+                   help="rule parameters (default: configs/derive/des_2018.yaml)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
 
 
 def _add_score(p: argparse.ArgumentParser) -> None:
@@ -75,6 +86,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
               "toolkit.synth.cli:run_synth"),
     "release": ("run a release: validate, fit, predict, aggregate, score, track", _add_release,
                 "toolkit.release.cli:run_release_cmd"),
+    "derive": ("derive a release's measure records from raw events (numerator and denominator rules)", _add_derive,
+               "toolkit.derive.cli:run_derive"),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
               "toolkit.scoring.cli:run_score"),

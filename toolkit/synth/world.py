@@ -26,6 +26,7 @@ class World:
     tables: dict[str, pd.DataFrame]
     truth: dict[str, pd.DataFrame]
     info: dict = field(default_factory=dict)
+    events: dict[str, pd.DataFrame] = field(default_factory=dict)  # raw events (data_contracts/events/), if generated
 
 
 class Progress:
@@ -42,7 +43,7 @@ class Progress:
 
 
 def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams | None = None,
-                   site_effect_sd: float | None = None, progress: bool = False) -> World:
+                   site_effect_sd: float | None = None, progress: bool = False, events: bool = True) -> World:
     """Generate a synthetic world.
 
     Parameters
@@ -56,6 +57,9 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
         Generator parameters (default ``configs/synth/des_world.yaml``).
     site_effect_sd : float, optional
         Overrides ``site_effects.sd``.
+    events : bool
+        Also generate the raw events (``toolkit/synth/events.py``) from a fifth, separate
+        stream: the other tables are the same with or without them.
 
     Examples
     --------
@@ -72,7 +76,8 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
 
         raise ConfigError(f"unknown scale {scale!r} (known: {', '.join(params.scales)})")
     sc = params.scales[scale]
-    ss_structure, ss_people, ss_effects, ss_outcomes = np.random.SeedSequence(seed).spawn(4)
+    # spawn(5) gives the same first four children as spawn(4): the events' stream is new, the others unchanged
+    ss_structure, ss_people, ss_effects, ss_outcomes, ss_events = np.random.SeedSequence(seed).spawn(5)
     say(f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, {sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)")
     st = make_structure(np.random.default_rng(ss_structure), params, sc)
     say(f"structure: {len(st.contracts):,} contracts, {len(st.sites):,} sites at {st.sites['location_id'].nunique():,} locations")
@@ -98,8 +103,14 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
         "window_end": params.release.window_end,
         "rows": {k: int(len(v)) for k, v in tables.items()},
     }
+    raw_events = {}
+    if events:
+        from toolkit.synth.events import make_events
+
+        raw_events = make_events(np.random.default_rng(ss_events), params, st, people, records)
+        say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
     return World(tables=tables, truth={"site_effects": effects, "record_truth": record_truth,
-                                       "params": params.model_dump(mode="json")}, info=info)
+                                       "params": params.model_dump(mode="json")}, info=info, events=raw_events)
 
 
 def _to_arrow(df: pd.DataFrame):
@@ -141,8 +152,8 @@ def add_oracle(world: World, method_name: str = "des_2018") -> World:
 
 
 def write_world(world: World, out: str | Path, overwrite: bool = False, progress: bool = False) -> Path:
-    """Write the tables as ``<out>/<table>.parquet`` and the truth under ``<out>/truth/``
-    (with the oracle ratings when :func:`add_oracle` has run)."""
+    """Write the tables as ``<out>/<table>.parquet``, the truth under ``<out>/truth/`` (with the
+    oracle ratings when :func:`add_oracle` has run) and the raw events under ``<out>/events/``."""
     say = Progress(progress)
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -157,6 +168,10 @@ def write_world(world: World, out: str | Path, overwrite: bool = False, progress
     for name in ("oracle_entity_measures", "oracle_ratings"):
         if name in world.truth:
             write_table(world.truth[name], out / "truth" / f"{name}.parquet")
+    if world.events:
+        (out / "events").mkdir(exist_ok=True)
+        for name, df in world.events.items():
+            write_table(df, out / "events" / f"{name}.parquet")
     (out / "truth" / "params.json").write_text(json.dumps(world.truth["params"], indent=2, sort_keys=True) + "\n")
     (out / "world.json").write_text(json.dumps(world.info, indent=2, sort_keys=True) + "\n")
     say(f"wrote {out}")

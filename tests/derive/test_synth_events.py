@@ -1,0 +1,81 @@
+"""The synthetic world's raw events: valid, and derived back into exactly its measure records."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import pytest
+
+from toolkit.contracts import validate_dir
+from toolkit.derive import EVENT_CONTRACTS, derive_records
+from toolkit.synth import generate_world, write_world
+
+
+@pytest.fixture(scope="module")
+def small():
+    return generate_world("small", seed=7)
+
+
+def _sorted(df: pd.DataFrame) -> pd.DataFrame:
+    key = ["program", "measure", "site_id", "participant_id", "period_of_service"]
+    return df.sort_values(key, kind="stable").reset_index(drop=True)
+
+
+def test_events_meet_their_contracts(tiny_world_dir):
+    typed, report = validate_dir(tiny_world_dir / "events", contracts_dir=EVENT_CONTRACTS)
+    assert report.ok, report.summary()
+    assert len(typed["site_commencements"]) > len(typed["benchmarks"].drop_duplicates("participant_id")) * 0.99
+
+
+def test_derive_reproduces_the_synthetic_records(small):
+    res = derive_records(small.events, "March 2020")
+    want = _sorted(small.tables["measure_records"])
+    got = _sorted(res.records)
+    assert list(got.columns) == list(want.columns)
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+
+
+def test_the_noise_is_excluded_for_the_right_reasons(small):
+    res = derive_records(small.events, "March 2020")
+    rules = res.excluded.groupby("rule", observed=True).size()
+    for rule in ("after_cutoff", "claim_under_one_dollar", "claim_status", "claim_recovery", "anchor_type",
+                 "anchor_within_26_weeks", "duration_threshold", "removed_by_paired_outcome", "eight_hour_benchmark"):
+        assert rules.get(rule, 0) > 0, rule
+    log = res.log.set_index(["measure", "rule"])
+    assert log.loc[("full_13", "ea_service_fee"), "kept_by_outcome"] > 0  # the outcome exception is exercised
+    assert (res.log["considered"] == res.log["excluded"] + res.log["kept"]).all()
+
+
+@pytest.mark.parametrize("release", ["December 2019", "June 2020", "September 2020"])
+def test_other_releases_of_the_same_events_keep_the_invariants(small, release):
+    res = derive_records(small.events, release)
+    start, cutoff = (pd.Timestamp(d) for d in res.window)
+    rec = res.records
+    assert len(rec) > 0
+    assert (rec["commencement_date"] <= cutoff).all()
+    assert (rec["outcome_lodged_date"].dropna() <= cutoff).all()
+    later = res.excluded[(res.excluded["rule"] == "after_cutoff")]
+    if release == "December 2019":                        # extended cut-off 13 January 2020
+        assert str(res.window[1]) == "2020-01-13" and len(later) > 0
+        assert len(rec) < len(small.tables["measure_records"])
+
+
+def test_events_do_not_change_the_other_tables(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_world(generate_world("tiny", seed=3, events=False), a)
+    write_world(generate_world("tiny", seed=3), b)
+    dig = lambda d: {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+                     for p in sorted(d.rglob("*")) if p.is_file()}
+    da, db = dig(a), dig(b)
+    assert all(db[k] == v for k, v in da.items())
+    assert sorted(set(db) - set(da)) == sorted(f"events/{t}.parquet" for t in (
+        "site_commencements", "phases", "suspensions", "placements", "claims", "benchmarks", "os_assessments",
+        "employment_verifications"))
+
+
+@pytest.mark.slow
+def test_national_events_reproduce_the_national_records():
+    w = generate_world("national", seed=1)
+    res = derive_records(w.events, "March 2020")
+    pd.testing.assert_frame_equal(_sorted(res.records), _sorted(w.tables["measure_records"]), check_dtype=False)

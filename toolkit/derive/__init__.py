@@ -1,0 +1,31 @@
+"""Measure records from raw events (``toolkit derive``).
+
+A department hands over commencements, phases, suspensions, placements, claims, benchmark
+assessments, Ongoing Support assessments and employment verifications
+(``data_contracts/events/``). :func:`derive_records` turns them into the unit-level measure
+records of one release (``data_contracts/measure_records.yaml``), applying every numerator
+and denominator rule of seed 001 (Table 2 and its notes, the principal rules, the education
+exclusion, Ongoing Support and employment verification, the two-year window, the claim
+cut-off calendar, Attachment A and Table 9), with every number in ``configs/derive/`` and
+``configs/calendar/``.
+
+Examples
+--------
+>>> from toolkit.derive import derive_records                      # doctest: +SKIP
+>>> res = derive_records("worlds/small/events", "March 2020")      # doctest: +SKIP
+>>> res.records            # measure records, ready for the expected-performance core
+>>> res.log                # per measure and rule: considered, excluded, kept
+>>> res.excluded           # every excluded event with its rule and reason
+>>> res.window             # (start, cutoff)
+"""
+
+from toolkit.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
+from toolkit.derive.core import DerivationResult, derive_records
+from toolkit.derive.events import EVENT_CONTRACTS, EVENT_TABLES, load_events
+from toolkit.derive.invariants import DerivationInvariantError
+from toolkit.derive.ledger import RULES
+from toolkit.derive.params import DeriveParams, load_derive_params
+
+__all__ = ["derive_records", "DerivationResult", "DerivationInvariantError", "load_calendar", "ReleaseCalendar",
+           "ReleaseWindow", "load_events", "EVENT_TABLES", "EVENT_CONTRACTS", "RULES", "DeriveParams",
+           "load_derive_params"]

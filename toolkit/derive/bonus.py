@@ -1,0 +1,129 @@
+"""26-Week Bonus Outcomes joined with Work Assist 26-Week Outcomes (seed 001 Table 2, note 2,
+"26 Week Bonus Outcomes", "Work Assist measure", Attachment A and Table 9).
+
+Candidates are placements (anchors). A placement is in the denominator when, in order:
+
+1. it is an apprenticeship or traineeship, directly related employment, a Work Assist
+   participant's placement, or any employment or education placement of an Indigenous
+   participant;
+2. it started on or after 1 July 2018 ("Only anchors that occur from 1 July 2018 onwards");
+3. it started at least 26 weeks before the end of the period (the claim cut-off);
+4. (reading) it is not an Education Placement commenced on or after 17 August 2020;
+5. the participant has a site commencement while tracking towards the outcome; the record
+   sits at the last such site ("the last Site where they commenced and were tracking
+   towards achieving the outcome", Table 9: the losing site is not included);
+6. the record meets the two-year window conditions;
+7. it counts once per participant, period and contract (numerator first, then latest anchor).
+
+The numerator is a pending or approved 26-Week Bonus or Work Assist 26-Week Outcome for the
+anchor, or, for an Indigenous participant, a paid 26-week full or pathway outcome for it,
+lodged in the window at the record's site.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from toolkit.derive.context import Context, once_per_contract
+from toolkit.derive.events import OPEN, take
+from toolkit.derive.ledger import Funnel
+from toolkit.derive.window import in_assessment_window
+
+
+def qualifying_anchor(app: np.ndarray, dre: np.ndarray, work_assist: np.ndarray, indigenous: np.ndarray) -> np.ndarray:
+    """Apprenticeship/traineeship, directly related employment, Work Assist, or an Indigenous participant's placement.
+
+    >>> qualifying_anchor(np.array([True, False, False, False]), np.array([False] * 4),
+    ...                   np.array([False, False, True, False]), np.array([False, False, False, True])).tolist()
+    [True, False, True, True]
+    """
+    return np.asarray(app, bool) | np.asarray(dre, bool) | np.asarray(work_assist, bool) | np.asarray(indigenous, bool)
+
+
+def anchored_before_end(anchor: np.ndarray, cutoff: int, weeks: int, days_per_week: int) -> np.ndarray:
+    """Anchor at least ``weeks`` weeks before the end of the period (``anchor <= cutoff - weeks * 7``).
+
+    >>> anchored_before_end(np.array([99 - 182, 100 - 182, 101 - 182]), 100, 26, 7).tolist()
+    [True, True, False]
+    """
+    return np.asarray(anchor) <= cutoff - weeks * days_per_week
+
+
+def tracking_site(anchors: pd.DataFrame, st: pd.DataFrame, tracking_days: int) -> np.ndarray:
+    """Index of the commencement holding each anchor's record: the last commencement of the
+    period that started before the end of the tracking period ``[anchor, anchor + tracking_days)``
+    and ended (exit or transfer) no earlier than the anchor day (-1 if none)."""
+    if anchors.empty:
+        return np.zeros(0, dtype=np.int64)
+    a = pd.DataFrame({"i": np.arange(len(anchors)), "pkey": anchors["pkey"].to_numpy(), "ps": anchors["ps"].to_numpy()})
+    s = pd.DataFrame({"pkey": st["pkey"].to_numpy(), "sid": np.arange(len(st)), "c": st["c"].to_numpy(),
+                      "x": st["x"].to_numpy(), "order": st["order"].to_numpy()})
+    j = a.merge(s, on="pkey", how="inner")
+    ok = (j["c"].to_numpy() < j["ps"].to_numpy() + tracking_days) & (j["x"].to_numpy() >= j["ps"].to_numpy())
+    j = j.loc[ok].sort_values(["i", "order"], kind="stable").drop_duplicates("i", keep="last")
+    out = np.full(len(anchors), -1, dtype=np.int64)
+    out[j["i"].to_numpy()] = j["sid"].to_numpy()
+    return out
+
+
+def bonus_numerator_claims(ctx: Context, anchors: pd.DataFrame, indigenous: np.ndarray) -> pd.DataFrame:
+    """Counted claims that put an anchor in the numerator, with the anchor's row ('a')."""
+    p = ctx.params
+    c = ctx.claims.loc[ctx.claims["ok"].to_numpy() & (ctx.claims["placement_id"] != "").to_numpy()]
+    pos = pd.Index(anchors["placement_id"]).get_indexer(c["placement_id"])
+    c = c.loc[pos >= 0].assign(a=pos[pos >= 0])
+    bonus = c["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()
+    indig = (c["ctype"].isin(list(p.bonus.indigenous_numerator_claims)).to_numpy()
+             & c["status"].isin(list(p.claims.paid_statuses)).to_numpy() & indigenous[c["pkey"].to_numpy()])
+    return c.loc[bonus | indig]
+
+
+def derive_bonus(ctx: Context) -> pd.DataFrame:
+    """Records of the joined 26-Week Bonus / Work Assist measure (working form)."""
+    p = ctx.params
+    st, pl = ctx.st, ctx.placements
+    indigenous = np.zeros(ctx.n_people, bool)
+    np.logical_or.at(indigenous, st["pkey"].to_numpy(), st["ind"].to_numpy())
+    n = len(pl)
+    sid = tracking_site(pl, st, ctx.weeks(p.bonus.tracking_weeks))
+    site_of = take(st["site"].to_numpy(), sid, -1).astype(np.int64)
+    # numerator claims: in the window, at the record's site
+    nc = bonus_numerator_claims(ctx, pl, indigenous)
+    at_site = nc["site"].to_numpy() == site_of[nc["a"].to_numpy()]
+    in_win = (nc["lodged"] >= ctx.start).to_numpy()
+    other = nc.loc[~at_site & nc["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()]
+    ctx.set_aside.append(other.index.to_numpy())
+    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), "bonus_26",
+                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure="bonus_26")
+    good = nc.loc[at_site & in_win]
+    ctx.add_links(good, "bonus_26", sid[good["a"].to_numpy()])
+    lodged = np.full(n, OPEN, dtype=np.int64)
+    np.minimum.at(lodged, good["a"].to_numpy(), good["lodged"].to_numpy())
+    num = lodged < OPEN
+    cand = pd.DataFrame({"pkey": pl["pkey"].to_numpy(), "site": np.where(sid >= 0, site_of, pl["site"].to_numpy()),
+                         "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": "bonus_26",
+                         "event_id": pl["placement_id"].to_numpy(), "event_date": pl["ps"].to_numpy()})
+    f = Funnel(ctx.ledger, "bonus_26", "placements", cand, num)
+    f.apply("anchor_type", qualifying_anchor(pl["app"], pl["dre"], pl["wa"], indigenous[pl["pkey"].to_numpy()]))
+    f.apply("anchor_before_program", pl["ps"].to_numpy() >= ctx.day(p.dates.program_start))
+    f.apply("anchor_within_26_weeks", anchored_before_end(pl["ps"].to_numpy(), ctx.cutoff,
+                                                          p.bonus.anchor_weeks_before_end, p.days_per_week))
+    if p.bonus.education_anchors_excluded_from_exclusion_date:
+        edu = (pl["ptype"] == "education").to_numpy() & (pl["ps"].to_numpy() >= ctx.day(p.dates.education_exclusion_from))
+        f.apply("anchor_education_from_exclusion_date", ~edu)
+    f.apply("anchor_no_tracking_site", sid >= 0)
+    s = np.maximum(sid, 0)
+    f.apply("window_four_conditions", in_assessment_window(st["c"].to_numpy()[s], st["x"].to_numpy()[s], lodged,
+                                                           np.full(n, OPEN), ctx.start, ctx.cutoff))
+    if p.records.once_per_contract:
+        keep = np.ones(n, bool)
+        alive = np.flatnonzero(f.alive)
+        keep[alive] = once_per_contract(cand.iloc[alive], st["contract"].to_numpy()[s[alive]], "c")
+        f.apply("once_per_contract", keep)
+    k = np.flatnonzero(f.alive)
+    ks = sid[k]
+    return pd.DataFrame({"measure": "bonus_26", "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
+                         "tia": np.maximum(st["end"].to_numpy()[ks] - pl["ps"].to_numpy()[k], 0),
+                         "rec_c": st["c"].to_numpy()[ks], "anchor": pl["ps"].to_numpy()[k],
+                         "lodged": lodged[k], "verif": OPEN})

@@ -1,0 +1,73 @@
+"""Checks that fail loudly: a derivation that breaks one is a bug, never a result.
+
+Once, coding let records from outside the two-year window into published DES ratings
+and about 50 providers were affected. These checks run on every derivation, on the output
+table itself (not on the flags that built it), and raise :class:`DerivationInvariantError`
+naming the invariant, the measure and the number of records (never a participant's values).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+
+class DerivationInvariantError(AssertionError):
+    """The derived records break an invariant of the method: a bug in the derivation."""
+
+
+def records_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date) -> np.ndarray:
+    """Records meeting none of the four conditions of the two-year rolling period, or
+    commenced after the cut-off (recomputed from the record's own dates)."""
+    s, k = pd.Timestamp(start), pd.Timestamp(cutoff)
+    ex, lod, ver = rec["exit_date"], rec["outcome_lodged_date"], rec["verification_date"]
+    ok = (ex.isna() | ex.between(s, k) | lod.between(s, k) | ver.between(s, k)) & (rec["commencement_date"] <= k)
+    return ~ok.fillna(False).to_numpy(dtype=bool)
+
+
+def numerators_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date) -> np.ndarray:
+    """Numerator records (other than Ongoing Support) whose outcome was not lodged in the window."""
+    s, k = pd.Timestamp(start), pd.Timestamp(cutoff)
+    claimable = rec["measure"].to_numpy() != "ongoing_support"
+    lodged_ok = rec["outcome_lodged_date"].between(s, k).fillna(False).to_numpy(dtype=bool)
+    return rec["numerator"].to_numpy(dtype=bool) & claimable & ~lodged_ok
+
+
+def duplicates_in_contract(rec: pd.DataFrame) -> np.ndarray:
+    """Records of a participant counted twice in one contract's denominator for a measure and period."""
+    return rec.duplicated(["participant_id", "period_of_service", "contract_id", "measure"], keep=False).to_numpy()
+
+
+def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerator_claims: dict[str, int],
+                     release: str = "") -> None:
+    """Raise :class:`DerivationInvariantError` listing every broken invariant with counts by measure.
+
+    ``numerator_claims``: per measure, how many counted outcome claims were used as numerator
+    sources; it must equal the number of numerator records (no numerator without its
+    denominator record, and no denominator record claiming a numerator it has no claim for).
+    """
+    problems = []
+
+    def report(name: str, mask: np.ndarray, what: str) -> None:
+        if mask.any():
+            by = pd.Series(rec["measure"].to_numpy()[mask]).value_counts().sort_index()
+            detail = ", ".join(f"{m} {n:,}" for m, n in by.items())
+            problems.append(f"{name}: {int(mask.sum()):,} record(s) {what} ({detail})")
+
+    report("no_record_outside_window", records_outside_window(rec, start, cutoff),
+           f"outside the assessment window {start} to {cutoff}")
+    report("no_numerator_outside_window", numerators_outside_window(rec, start, cutoff),
+           "in a numerator without an outcome lodged in the window")
+    report("once_per_contract", duplicates_in_contract(rec), "count a participant twice in one contract's denominator")
+    nums = rec.loc[rec["numerator"].to_numpy(dtype=bool)].groupby("measure").size()
+    for m, n_claims in sorted(numerator_claims.items()):
+        n_rec = int(nums.get(m, 0))
+        if n_rec != n_claims:
+            problems.append(f"no_numerator_without_denominator: measure {m} has {n_rec:,} numerator record(s) "
+                            f"for {n_claims:,} counted outcome claim(s)")
+    if problems:
+        where = f" (release {release})" if release else ""
+        raise DerivationInvariantError(f"derived measure records break {len(problems)} invariant(s){where}:\n"
+                                       + "\n".join(f"  - {p}" for p in problems))
