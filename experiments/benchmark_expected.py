@@ -11,15 +11,12 @@ Each path runs in its own subprocess so that its peak RSS (``ru_maxrss``) is its
 baseline RSS after loading the task frames is reported too. Prints wall times, peak memory,
 the speed ratio and the largest coefficient difference against statsmodels.
 
-The tasks come from :func:`make_tasks`. For now that is ``stand_in_tasks``: a STAND-IN
-generator that mimics the shape of the national DES job (13 measure x program models,
-about 1M records, the columns of data_contracts/participants.yaml, regions.yaml and
-measure_records.yaml, B-splines on the seven continuous risk factors plus ~17 categoricals),
-with the formulas of ``configs/models/des_2018/*.yaml`` (``--formulas builtin`` for built-in ones).
-It is NOT the synthetic DES world of ``toolkit.synth``; switch ``make_tasks`` to that world.
+The tasks come from :func:`make_tasks`: by default the synthetic DES world of
+:mod:`toolkit.synth` (13 measure x program models, about 1M records at national scale),
+joined as a release joins it, with the formulas of ``configs/models/des_2018``.
+``--data stand-in`` uses a simpler generator of the same shape instead.
 
     python experiments/benchmark_expected.py --scale national --seed 2020
-    python experiments/benchmark_expected.py --scale national --data synth   # the toolkit.synth world
 """
 
 from __future__ import annotations
@@ -128,23 +125,10 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
 
 
 def config_formulas() -> dict[tuple[str, str], str] | None:
-    """Formulas of configs/models/des_2018/*.yaml (term blocks rendered), or None if absent."""
-    import yaml
+    """Formulas of the model set configs/models/des_2018 (term blocks rendered by toolkit.modelspec)."""
+    from toolkit.modelspec import load_model_set
 
-    from toolkit.paths import CONFIGS
-
-    folder = CONFIGS / "models" / "des_2018"
-    if not (folder / "_terms.yaml").is_file():
-        return None
-    blocks = yaml.safe_load((folder / "_terms.yaml").read_text())["blocks"]
-    out = {}
-    for path in sorted(folder.glob("[!_]*.yaml")):
-        spec = yaml.safe_load(path.read_text())
-        rhs = " + ".join(" ".join(blocks[b].split()) for b in spec["terms"])
-        if spec.get("extra_terms"):
-            rhs += " + " + spec["extra_terms"]
-        out[(spec["program"], spec["measure"])] = f"{spec['outcome']} ~ {rhs}"
-    return out
+    return {(s.program, s.measure): f"{s.outcome} ~ {s.formula}" for s in load_model_set("des_2018").values()}
 
 
 def _builtin_formula(measure: str) -> str:
@@ -172,24 +156,31 @@ def stand_in_tasks(scale: str, seed: int, formulas: dict | None = None) -> list[
 
 
 def synth_tasks(scale: str, seed: int, formulas: dict) -> list[Task]:
-    """Tasks from the synthetic DES world of :mod:`toolkit.synth`: measure records joined to their
-    participants and to the labour-market factors of the participant's ESA, one task per model spec."""
+    """Tasks from the synthetic DES world of :mod:`toolkit.synth`, joined as a release joins them
+    (:func:`toolkit.release.frame.build_frame`), one task per model spec."""
+    from toolkit.contracts import validate_tables
+    from toolkit.release.frame import build_frame
     from toolkit.synth import generate_world
 
-    tables = generate_world(scale, seed=seed).tables
-    regions = tables["regions"][["esa_id", "state", "ivi_growth", "low_skill_vacancy_rate", "labour_market_size",
-                                 "sfd_change", "unemployment_rate"]]
-    people = tables["participants"].merge(regions, on="esa_id", how="left", validate="many_to_one")
-    records = tables["measure_records"].merge(people, on="participant_id", how="left", validate="many_to_one")
+    world = generate_world(scale, seed=seed)
+    typed, report = validate_tables(world.tables)
+    report.raise_if_invalid()
+    records = build_frame(typed, world.info["window_start"], world.info["window_end"]).frame
+    # patsy (the naive path) cannot read pandas' nullable dtypes; the toolkit reads both. No column has nulls here.
+    for c in records.columns:
+        if str(records[c].dtype) == "Int64":
+            records[c] = records[c].astype("int64")
+        elif str(records[c].dtype) == "boolean":
+            records[c] = records[c].astype(bool)
     tasks = []
-    for (program, measure), formula in formulas.items():
+    for (program, measure), formula in sorted(formulas.items()):
         frame = records[(records["program"] == program) & (records["measure"] == measure)].reset_index(drop=True)
         tasks.append(Task(f"{program}_{measure}", frame, formula, "numerator"))
     return tasks
 
 
-def make_tasks(scale: str, seed: int, formulas: str = "configs", data: str = "stand-in") -> list[Task]:
-    """The benchmark's tasks: STAND-IN data by default (``data="synth"``: the toolkit.synth world),
+def make_tasks(scale: str, seed: int, formulas: str = "configs", data: str = "synth") -> list[Task]:
+    """The benchmark's tasks: the toolkit.synth world by default (``data="stand-in"``: the stand-in generator),
     with the formulas of configs/models/des_2018 (``formulas="configs"``, if present) or built-in ones."""
     specs = config_formulas() if formulas == "configs" else None
     if data == "synth":
@@ -274,8 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=2020)
     ap.add_argument("--formulas", choices=["configs", "builtin"], default="configs",
                     help="model formulas: configs/models/des_2018 (default, if present) or the built-in stand-in ones")
-    ap.add_argument("--data", choices=["stand-in", "synth"], default="stand-in",
-                    help="task data: the STAND-IN generator here (default) or the toolkit.synth world")
+    ap.add_argument("--data", choices=["stand-in", "synth"], default="synth",
+                    help="task data: the toolkit.synth world (default) or the stand-in generator here")
     ap.add_argument("--no-glum", action="store_true", help="skip the glum engine comparison")
     ap.add_argument("--naive-tol", type=float, default=1e-8,
                     help="statsmodels GLM.fit tol (deviance change) for the naive path (default: its own 1e-8)")

@@ -79,6 +79,32 @@ def _add_release(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for release folders (default: releases/)")
 
 
+def _add_reproduce(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID", help="the release's parent run id")
+    p.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the release read)")
+    p.add_argument("--allow-code-drift", action="store_true",
+                   help="go on although the git commit, working tree or package versions differ")
+    p.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
+
+
+def _add_compare(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_a", metavar="RUN_A", help="parent run id of the first release")
+    p.add_argument("run_b", metavar="RUN_B", help="parent run id of the second release")
+    p.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--out", default=None, metavar="DIR", help="root folder for comparison files (default: comparisons/)")
+
+
+def _add_server(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--pgdata", required=True, metavar="DIR", help="PostgreSQL data folder (initialised if new)")
+    p.add_argument("--artifacts", required=True, metavar="DIR", help="folder the server stores artifacts in")
+    p.add_argument("--port", type=int, default=5000, help="MLflow server port (default 5000)")
+    p.add_argument("--pg-port", type=int, default=5433, help="PostgreSQL port on 127.0.0.1 (default 5433)")
+    p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "validate": ("check a folder of input tables against the data contracts", _add_validate,
                  "toolkit.contracts.cli:run_validate"),
@@ -86,8 +112,14 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
               "toolkit.synth.cli:run_synth"),
     "release": ("run a release: validate, fit, predict, aggregate, score, track", _add_release,
                 "toolkit.release.cli:run_release_cmd"),
+    "reproduce": ("re-run a tracked release and compare every output with the tracked one", _add_reproduce,
+                  "toolkit.release.cli_reproduce:run_reproduce"),
+    "compare": ("compare two tracked releases: star transitions, drivers, parameters, coefficients, inputs",
+                _add_compare, "toolkit.release.cli_reproduce:run_compare"),
     "derive": ("derive a release's measure records from raw events (numerator and denominator rules)", _add_derive,
                "toolkit.derive.cli:run_derive"),
+    "server": ("run a shared tracking server: PostgreSQL backend store + mlflow server with proxied artifacts",
+               _add_server, "toolkit.tracking.server:run_server"),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
               "toolkit.scoring.cli:run_score"),

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.config import config_hash
+from toolkit.config import config_hash, file_sha256
 from toolkit.contracts import load_tables
 from toolkit.errors import ToolkitError
 from toolkit.modelspec import load_model_set
@@ -30,7 +30,7 @@ from toolkit.release.config import ReleaseConfig
 from toolkit.release.fitting import FittedMeasure, fit_measures
 from toolkit.release.frame import build_frame
 from toolkit.release.report import write_report
-from toolkit.scoring import load_method, score_entities
+from toolkit.scoring import load_method, score_entities_with_parameters
 from toolkit.synth.world import Progress
 
 
@@ -98,6 +98,7 @@ class ComputedRelease:
     exclusions: pd.DataFrame
     entity_measures: pd.DataFrame
     ratings: pd.DataFrame
+    standardisation: pd.DataFrame  # mu, sd per program and group; national averages
 
 
 def compute_release(tables: dict[str, pd.DataFrame], config: ReleaseConfig, method=None, specs=None,
@@ -118,9 +119,18 @@ def compute_release(tables: dict[str, pd.DataFrame], config: ReleaseConfig, meth
         frame = frame.loc[~no_model]
     em = entity_measure_table(frame, mf.entities, config.window.end)
     say(f"entity-measure table: {em[['program', 'level', 'entity_id']].drop_duplicates().shape[0]:,} entities")
-    ratings = score_entities(em, method, previous)
+    ratings, standardisation = score_entities_with_parameters(em, method, previous)
     return ComputedRelease(model_frame=mf, fits=fits, frame=frame, exclusions=exclusions, entity_measures=em,
-                           ratings=ratings)
+                           ratings=ratings, standardisation=standardisation)
+
+
+def compute_release_variant(tables: dict[str, pd.DataFrame], config: ReleaseConfig, method=None, specs=None,
+                            previous: pd.DataFrame | None = None, say=lambda msg: None) -> ComputedRelease:
+    """:func:`compute_release` plus what the config's variant adds. Both :func:`run_release` and
+    reproduction call this, so a variant's columns are reproduced like the published method's."""
+    comp = compute_release(tables, config, method, specs, previous, say)
+    # variant hooks (e.g. config.variant == "bayes") extend ``comp`` here
+    return comp
 
 
 def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str | Path | None = None,
@@ -130,6 +140,7 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
     import mlflow
 
     from toolkit.tracking import provenance, runs
+    from toolkit.tracking.lifecycle import process_tags, sweep_stale_runs, terminate_on_signals
     from toolkit.tracking.registry import log_expected_model, set_alias
     from toolkit.tracking.store import connect, ensure_experiment, resolve_tracking_uri
 
@@ -145,6 +156,8 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
     uri = resolve_tracking_uri(tracking_uri)
     client = connect(uri)
     exp_id = ensure_experiment(client, config.tracking.experiment, uri)
+    for stale in sweep_stale_runs(client, [exp_id]):
+        say(f"run {stale} belonged to a process that is gone: marked KILLED")
     cfg_dict = config.model_dump(mode="json")
     hashes = provenance.input_hashes(data_dir)
     params = {
@@ -155,35 +168,39 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
         "models_hash": config_hash({k: s.model_dump(mode="json") for k, s in specs.items()}),
         "data_dir": str(data_dir.resolve()),
         "input_sha256": hashes,
+        "previous_sha256": file_sha256(prev_path) if prev_path else "",
         **provenance.git_state(),
         "versions": provenance.package_versions(),
     }
     t_start = time.perf_counter()
-    with mlflow.start_run(experiment_id=exp_id, run_name=config.name) as parent:
+    with terminate_on_signals(), mlflow.start_run(experiment_id=exp_id, run_name=config.name) as parent:
         run_id = parent.info.run_id
         mlflow.set_tags({"release.name": config.name, "release.variant": config.variant, "release.status": "running",
-                         "toolkit.kind": "release"})
+                         "toolkit.kind": "release", **process_tags()})
         runs.log_params(params)
+        # what reproduction needs besides the data: the exact config, method and model specs, previous ratings
+        runs.log_json(cfg_dict, "config.json", "release")
+        runs.log_json(method.model_dump(mode="json"), "method.json", "release")
+        runs.log_json({k: v.model_dump(mode="json") for k, v in specs.items()}, "model_specs.json", "release")
+        if prev is not None:
+            runs.log_table(prev, "previous_ratings.csv", "release")
         folder = _folder(config, run_id, out_root)
         say(f"release {config.name}: MLflow run {run_id} in {uri}; writing to {folder}")
         try:
-            comp = compute_release(tables, config, method, specs, prev, say)
+            comp = compute_release_variant(tables, config, method, specs, prev, say)
             mf, fits, frame, exclusions, em, ratings = (comp.model_frame, comp.fits, comp.frame, comp.exclusions,
                                                         comp.entity_measures, comp.ratings)
-            metrics = pd.DataFrame([{"model": f.spec.name, "program": f.spec.program, "measure": f.spec.measure,
-                                     "terms": f.formula_variant, "seconds": f.seconds, **f.metrics}
-                                    for f in fits.values()])
+            metrics = model_metrics_table(fits)
             versions = _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs)
             failed = check_release(fits, ratings, config)
-            _write_outputs(folder, ratings, em, exclusions, metrics, fits, frame)
+            write_outputs(folder, comp, metrics)
             write_report(folder, config, ratings, metrics, exclusions, failed, run_id, uri)
             status = "failed" if failed else "passed"
             (folder / "release.json").write_text(json.dumps({
                 "run_id": run_id, "tracking_uri": uri, "name": config.name, "status": status,
                 "failed_checks": failed, "config_hash": params["config_hash"], "input_sha256": hashes,
                 "model_versions": versions}, indent=2, sort_keys=True) + "\n")
-            for name in ("ratings.csv", "entity_measures.csv", "exclusions_summary.csv", "model_metrics.csv",
-                         "report.md", "release.json"):
+            for name in OUTPUT_FILES + ("report.md", "release.json"):
                 mlflow.log_artifact(str(folder / name), "release")
             mlflow.log_artifacts(str(folder / "plots"), "release/plots")
             _log_release_metrics(ratings, mf, exclusions, time.perf_counter() - t_start)
@@ -218,6 +235,7 @@ def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, ru
     import mlflow
 
     from toolkit.expected import diagnostics as dx
+    from toolkit.tracking.lifecycle import process_tags
 
     versions: dict[str, str] = {}
     plots = folder / "plots"
@@ -226,7 +244,7 @@ def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, ru
         mdir = folder / "models" / key
         mdir.mkdir(parents=True, exist_ok=True)
         with mlflow.start_run(experiment_id=exp_id, run_name=f.spec.name, nested=True):
-            mlflow.set_tags({"toolkit.kind": "expected_model", "model.program": f.spec.program,
+            mlflow.set_tags({"toolkit.kind": "expected_model", **process_tags(), "model.program": f.spec.program,
                              "model.measure": f.spec.measure, "model.formula_variant": f.formula_variant})
             runs.log_params({"spec": f.spec.model_dump(mode="json"), "seed": config.seed, "formula_used": f.formula,
                              "formula_variant": f.formula_variant,
@@ -255,13 +273,25 @@ def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, ru
     return versions
 
 
-def _write_outputs(folder, ratings, em, exclusions, metrics, fits, frame) -> None:
-    _write_table(ratings, folder, "ratings")
-    ratings.to_parquet(folder / "ratings.parquet", index=False)
-    _write_table(em, folder, "entity_measures")
-    _write_table(exclusions, folder, "exclusions")  # record level: stays in the folder, never tracked
-    _write_table(_exclusion_summary(exclusions), folder, "exclusions_summary")
+#: Output tables of a release, written to its folder and logged under ``release/`` of its parent run.
+OUTPUT_FILES = ("ratings.csv", "ratings.parquet", "entity_measures.csv", "standardisation.csv",
+                "exclusions_summary.csv", "model_metrics.csv")
+
+
+def write_outputs(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame) -> None:
+    """Write a release's tables; the same function serves :func:`run_release` and reproduction."""
+    _write_table(comp.ratings, folder, "ratings")
+    comp.ratings.to_parquet(folder / "ratings.parquet", index=False)
+    _write_table(comp.entity_measures, folder, "entity_measures")
+    _write_table(comp.standardisation, folder, "standardisation")
+    _write_table(comp.exclusions, folder, "exclusions")  # record level: stays in the folder, never tracked
+    _write_table(_exclusion_summary(comp.exclusions), folder, "exclusions_summary")
     _write_table(metrics, folder, "model_metrics")
+
+
+def model_metrics_table(fits: dict[str, FittedMeasure]) -> pd.DataFrame:
+    return pd.DataFrame([{"model": f.spec.name, "program": f.spec.program, "measure": f.spec.measure,
+                          "terms": f.formula_variant, "seconds": f.seconds, **f.metrics} for f in fits.values()])
 
 
 def _log_release_metrics(ratings: pd.DataFrame, mf, exclusions: pd.DataFrame, seconds: float) -> None:

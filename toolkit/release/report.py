@@ -19,7 +19,7 @@ def _md_table(df: pd.DataFrame) -> str:
 def star_distribution(ratings: pd.DataFrame) -> pd.DataFrame:
     """Entities per program, level and published status/stars."""
     r = ratings.copy()
-    r["stars"] = r["stars"].astype("Int64").astype(str).replace("<NA>", "-")
+    r["stars"] = ["-" if pd.isna(v) else str(int(v)) for v in r["stars"]]
     tab = r.pivot_table(index=["program", "level"], columns="stars", values="entity_id", aggfunc="count", fill_value=0)
     tab.columns = [("no stars" if c == "-" else f"{c} star" + ("" if c == "1" else "s")) for c in tab.columns]
     status = r.pivot_table(index=["program", "level"], columns="status", values="entity_id", aggfunc="count", fill_value=0)

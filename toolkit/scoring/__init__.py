@@ -35,7 +35,7 @@ from toolkit.scoring.stars import (
     stars_from_percentage,
     truncate_percentage,
 )
-from toolkit.scoring.table import output_dtypes, score_entities
+from toolkit.scoring.table import output_dtypes, score_entities, score_entities_with_parameters
 from toolkit.scoring.validate import validate_entity_measures, validate_previous
 from toolkit.scoring.weights import AdjustedWeights, adjust_weights
 
@@ -43,6 +43,6 @@ __all__ = [
     "load_method", "MethodConfig", "ProgramMethod",
     "adjust_weights", "AdjustedWeights", "group_ratios", "standardise", "standardisation_parameters",
     "performance_score", "national_average", "star_percentage", "truncate_percentage", "stars_from_percentage",
-    "meets_minimum_data", "apply_novations", "score_arrays", "ScoreArrays", "score_entities", "output_dtypes",
+    "meets_minimum_data", "apply_novations", "score_arrays", "ScoreArrays", "score_entities", "score_entities_with_parameters", "output_dtypes",
     "validate_entity_measures", "validate_previous",
 ]

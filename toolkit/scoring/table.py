@@ -87,14 +87,35 @@ def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
     >>> out[["entity_id", "status", "star_percentage", "stars"]].to_string(index=False)
     'entity_id status  star_percentage  stars\\n       C0  rated              -50      1\\n       C1  rated                0      3\\n       C2  rated               50      5'
     """
+    return score_entities_with_parameters(entity_measures, method, previous, fractional_actual=fractional_actual)[0]
+
+
+def score_entities_with_parameters(entity_measures: pd.DataFrame, method: MethodConfig,
+                                   previous: pd.DataFrame | None = None, *,
+                                   fractional_actual: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`score_entities`, plus the standardisation parameters it used.
+
+    Returns
+    -------
+    ratings : DataFrame
+        As :func:`score_entities`.
+    parameters : DataFrame
+        One row per program and group: ``mu`` and ``sd`` of the group ratio over the
+        standardisation population, the population size and the program's national average.
+    """
     em = validate_entity_measures(entity_measures, method, fractional_actual=fractional_actual)
     prev = validate_previous(previous) if previous is not None else None
     ents = em.drop_duplicates(list(KEY))[list(KEY) + ["parent_id", "months_operating", "novation"]]
     ents = ents.assign(_lvl=ents["level"].map(LEVELS.index)).sort_values(["program", "_lvl", "entity_id"])
     ents = ents.drop(columns="_lvl").reset_index(drop=True)
-    parts = [_score_program(em[em["program"] == p], ents[ents["program"] == p].reset_index(drop=True), method)
-             for p in sorted(ents["program"].unique())]
+    parts, params = [], []
+    for p in sorted(ents["program"].unique()):
+        part, par = _score_program(em[em["program"] == p], ents[ents["program"] == p].reset_index(drop=True), method)
+        parts.append(part)
+        params.append(par)
     facts = pd.concat(parts, ignore_index=True) if parts else _empty(method)
+    parameters = (pd.concat(params, ignore_index=True) if params else
+                  pd.DataFrame(columns=["program", "group", "mu", "sd", "population", "national_average"]))
     pub = publish(facts, method, prev)
     facts = facts.assign(status=pub["status"], stars=pub["stars"], star_percentage=pub["star_percentage"],
                          calculated=pub["calculated"])
@@ -104,10 +125,10 @@ def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
     facts["calculated_stars"] = np.where(calc, facts["calc_stars"], np.nan)
     facts["audit"] = audit.join([[x] if x else [] for x in facts["novation"]], list(facts["_notes"]),
                                 list(pub["notes"]))
-    return _finalise(facts, method)
+    return _finalise(facts, method), parameters
 
 
-def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -> pd.DataFrame:
+def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
     pm = method.program_method(ents["program"].iat[0])
     ne = method.new_entities.contract
     e_index = pd.MultiIndex.from_frame(ents[["level", "entity_id"]])
@@ -146,7 +167,10 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
     notes_w = audit.weight_notes(n, aw, pm)
     notes_t = audit.threshold_notes(n, pm, method.programs[pm.program].minimum_data)
     cols["_notes"] = [a + b for a, b in zip(notes_w, notes_t)]
-    return pd.DataFrame(cols)
+    params = pd.DataFrame({"program": pm.program, "group": list(pm.groups), "mu": np.asarray(out.mu, float),
+                           "sd": np.asarray(out.sd, float), "population": int(population.sum()),
+                           "national_average": float(out.national_average)})
+    return pd.DataFrame(cols), params
 
 
 def _empty(method: MethodConfig) -> pd.DataFrame:

@@ -7,6 +7,7 @@ The default is ``sqlite:///<repo>/mlruns/mlflow.db`` with artifacts in
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import urlparse
@@ -43,6 +44,33 @@ def quiet_mlflow() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+@contextlib.contextmanager
+def _store_lock(db: Path | None):
+    if db is None:
+        yield
+        return
+    import fcntl
+
+    with open(db.with_name(db.name + ".lock"), "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def prepare_sqlite(db: Path) -> None:
+    """Write-ahead logging on the store's database, so that concurrent releases (separate processes)
+    read while another writes; the setting persists in the file."""
+    import sqlite3
+
+    con = sqlite3.connect(db, timeout=60)
+    try:
+        con.execute("PRAGMA journal_mode=WAL")
+    finally:
+        con.close()
+
+
 def connect(uri: str | None = None):
     """Point MLflow at the store (creating a sqlite database's folder) and return an ``MlflowClient``."""
     quiet_mlflow()
@@ -53,12 +81,17 @@ def connect(uri: str | None = None):
     db = sqlite_path(uri)
     if db is not None:
         db.parent.mkdir(parents=True, exist_ok=True)
+        with _store_lock(db):
+            prepare_sqlite(db)
     elif urlparse(uri).scheme not in ("http", "https", "postgresql", "databricks", "file"):
         raise TrackingError(f"unsupported tracking URI {uri!r}")
     mlflow.set_tracking_uri(uri)
     try:
-        client = MlflowClient(tracking_uri=uri)
-        client.search_experiments(max_results=1)
+        # The first connection creates or migrates the schema; two processes doing it at once
+        # collide ("table ... already exists"), so creation is serialised by a lock file.
+        with _store_lock(db):
+            client = MlflowClient(tracking_uri=uri)
+            client.search_experiments(max_results=1)
     except Exception as exc:  # unreachable server, unreadable database
         raise TrackingError(f"cannot reach the MLflow store at {uri}: {type(exc).__name__}: {exc}") from None
     return client
