@@ -47,12 +47,14 @@ def pipe_table(text: str | None) -> pd.DataFrame:
         line = line.split("#", 1)[0].strip()
         if not line:
             continue
-        rows.append([c.strip() for c in line.strip("|").split("|")])
+        rows.append([c.strip() for c in line.split("|")])
     header, body = rows[0], rows[1:]
     for r in body:
-        if len(r) != len(header):
+        if len(r) > len(header):
             raise ValueError(f"row {r} has {len(r)} cells, header has {len(header)}")
-    return pd.DataFrame(body, columns=header).replace("", None)
+        r += [""] * (len(header) - len(r))   # trailing empty cells may be left out
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    return df.where(df != "", None)
 
 
 def _d(v):

@@ -1,4 +1,9 @@
-"""Every rule of seed 001 on hand-built cases, both sides of each boundary (see fixtures/*.yaml)."""
+"""Every rule of seed 001 on hand-built cases, both sides of each boundary (see fixtures/*.yaml).
+
+``test_fixture`` runs each case; ``test_fixtures_fail_when_a_boundary_moves`` shows the cases
+can fail: moving any one date, threshold or amount of ``configs/derive/des_2018.yaml`` by one
+unit breaks at least one case of the file that covers it.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,8 @@ import pandas as pd
 import pytest
 
 from tests.derive.fixture_tables import build_events, load_cases, pipe_table
-from toolkit.derive import derive_records
+from toolkit.derive import derive_records, load_derive_params
+from toolkit.derive.params import DeriveParams
 
 CASES = load_cases()
 KEY = ["participant_id", "site_id", "measure"]
@@ -17,9 +23,9 @@ RENAME = {"participant": "participant_id", "site": "site_id", "period": "period_
 
 
 def _norm(v, col):
-    if v is None or (isinstance(v, float) and pd.isna(v)) or v is pd.NaT:
+    if v is None or v is pd.NaT or (isinstance(v, float) and pd.isna(v)):
         return None
-    if col == "numerator" or col == "transferred":
+    if col in ("numerator", "transferred"):
         return str(v).lower() in {"yes", "true", "1"} if isinstance(v, str) else bool(v)
     if col == "time_in_assistance":
         return float(v)
@@ -28,12 +34,12 @@ def _norm(v, col):
     return str(v)
 
 
-@pytest.mark.parametrize("case_id,case,sites", CASES, ids=[c[0] for c in CASES])
-def test_fixture(case_id, case, sites):
+def check_case(case_id: str, case: dict, sites: dict, params: DeriveParams | None = None) -> None:
+    """Derive the case's records and compare them with its expectations (AssertionError if they differ)."""
     tables = build_events(case, sites)
-    res = derive_records(tables, case.get("release", "March 2020"))
+    res = derive_records(tables, case.get("release", "March 2020"), params=params)
     exp = pipe_table(case.get("expect")).rename(columns=RENAME)
-    measures = case.get("measures") or sorted(set(exp["measure"])) if len(exp) else case.get("measures")
+    measures = case.get("measures") or (sorted(set(exp["measure"])) if len(exp) else None)
     assert measures, f"{case_id}: say which measures the case covers"
     got = res.records[res.records["measure"].isin(measures)]
     got_keys = sorted(map(tuple, got[KEY].astype(str).to_numpy().tolist()))
@@ -43,11 +49,64 @@ def test_fixture(case_id, case, sites):
         merged = exp.merge(got, on=KEY, suffixes=("", "_got"))
         for col in [c for c in exp.columns if c not in KEY]:
             for _, r in merged.iterrows():
-                want, have = _norm(r[col], col), _norm(r[f"{col}_got"] if f"{col}_got" in r else r[col], col)
-                assert want == have, f"{case_id}: {r['participant_id']}/{r['measure']} column {col}: expected {want}, got {have}"
+                want, have = _norm(r[col], col), _norm(r[f"{col}_got"], col)
+                assert want == have, (f"{case_id}: {r['participant_id']}/{r['measure']} column {col}: "
+                                      f"expected {want}, got {have}")
     excl = pipe_table(case.get("excluded"))
     for r in excl.to_dict("records") if len(excl) else []:
         hit = res.excluded[(res.excluded["participant_id"] == r["participant"]) & (res.excluded["rule"] == r["rule"])]
-        if r.get("measure"):
-            hit = hit[hit["measure"].astype(str) == r["measure"]]
+        if r.get("measure"):  # a measure, or the event table for events excluded before any measure
+            hit = hit[(hit["measure"].astype(str) == r["measure"]) | (hit["table"].astype(str) == r["measure"])]
         assert len(hit), f"{case_id}: no excluded event for {r} (rules seen: {sorted(set(res.excluded['rule'].astype(str)))})"
+
+
+@pytest.mark.parametrize("case_id,case,sites", CASES, ids=[c[0] for c in CASES])
+def test_fixture(case_id, case, sites):
+    check_case(case_id, case, sites)
+
+
+def _mutate(path: str, value) -> DeriveParams:
+    raw = load_derive_params().model_dump(mode="json")
+    node = raw
+    keys = path.split(".")
+    for k in keys[:-1]:
+        node = node[k]
+    node[keys[-1]] = value
+    return DeriveParams.model_validate(raw)
+
+
+MUTATIONS = [  # (config key, moved value, fixture file whose cases must notice)
+    ("threshold_weeks.full_13", 14, "duration"),
+    ("threshold_weeks.full_26", 27, "duration"),
+    ("threshold_weeks.full_52", 53, "duration"),
+    ("claims.minimum_amount", 1.01, "claims"),
+    ("claims.countable_statuses", ["approved"], "claims"),
+    ("claims.recovery_removes_everywhere", False, "claims"),
+    ("dates.program_start", "2018-07-02", "claims"),
+    ("dates.education_exclusion_from", "2020-08-18", "exclusions"),
+    ("eight_hour_benchmark", 15, "exclusions"),
+    ("bonus.anchor_weeks_before_end", 25, "bonus"),
+    ("bonus.tracking_weeks", 11, "bonus"),
+    ("dates.ongoing_support_from", "2019-01-03", "ongoing_support"),
+    ("ongoing_support.min_weeks_in_os", 27, "ongoing_support"),
+    ("ongoing_support.verification_weeks", 5, "ongoing_support"),
+    ("ongoing_support.verification_grace_days", 27, "ongoing_support"),
+    ("ongoing_support.transfer_out_between_organisations_in_numerator", False, "ongoing_support"),
+    ("records.once_per_contract", False, "transfers"),
+    ("window.drop_records_with_outcome_before_window", False, "window"),
+]
+
+
+@pytest.mark.parametrize("path,value,file", MUTATIONS, ids=[m[0] for m in MUTATIONS])
+def test_fixtures_fail_when_a_boundary_moves(path, value, file):
+    params = _mutate(path, value)
+    failures = 0
+    for case_id, case, sites in CASES:
+        if not case_id.startswith(f"{file}::"):
+            continue
+        try:
+            check_case(case_id, case, sites, params=params)
+        except AssertionError:
+            failures += 1
+            break
+    assert failures > 0, f"moving {path} to {value!r} changed no case of {file}.yaml"

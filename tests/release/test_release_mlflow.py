@@ -40,6 +40,9 @@ def test_release_passes_and_registers_champions(release, store):
     from mlflow.tracking import MlflowClient
 
     assert release.status == "passed", release.failed_checks
+    oe = pd.read_csv(release.folder / "entity_oe.csv")
+    np.testing.assert_allclose(oe["oe"], oe["observed"] / oe["expected"])
+    assert set(oe["level"]) == {"site", "contract", "organisation"}
     client = MlflowClient(tracking_uri=store["uri"])
     names = sorted(m.name for m in client.search_registered_models())
     assert len(names) == 13 and "des-ess-full_26" in names and "des-ess-ongoing_support" in names

@@ -178,10 +178,21 @@ class ReleaseCalendar:
         return out
 
 
+_CACHE: dict = {}
+
+
 def load_calendar(path: str | Path = "calendar/des_releases.yaml") -> ReleaseCalendar:
-    """Read the release calendar and its holiday list, checking every date."""
+    """Read the release calendar and its holiday list, checking every date (reused until a file changes)."""
     p = resolve_config(path, "calendar")
     raw = load_yaml(p)
+    hp = resolve_config(raw.get("holidays", ""), "calendar") if raw.get("holidays") else None
+    key = (str(p.resolve()), p.stat().st_mtime_ns, str(hp), hp.stat().st_mtime_ns if hp else 0)
+    if key not in _CACHE:
+        _CACHE[key] = _read_calendar(p, raw)
+    return _CACHE[key]
+
+
+def _read_calendar(p: Path, raw: dict) -> ReleaseCalendar:
     src = str(p)
     for key in ("program_start", "holidays", "first_release", "last_release", "window_years"):
         if key not in raw:

@@ -86,9 +86,21 @@ def read_event_tables(directory: str | Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+_CONTRACTS: dict = {}
+
+
+def event_contracts() -> dict:
+    """The contracts of ``data_contracts/events/`` (read again only when a file changes)."""
+    key = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(EVENT_CONTRACTS.glob("*.yaml")))
+    if key not in _CONTRACTS:
+        _CONTRACTS.clear()
+        _CONTRACTS[key] = load_contracts(EVENT_CONTRACTS)
+    return _CONTRACTS[key]
+
+
 def validate_events(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Check event tables against ``data_contracts/events/``; return typed tables or raise listing every violation."""
-    contracts = load_contracts(EVENT_CONTRACTS)
+    contracts = event_contracts()
     missing = [Violation(t, "", "missing_table", 0, (), "required event table not given") for t in EVENT_TABLES
                if t not in tables]
     typed, report = validate_tables({t: tables[t] for t in EVENT_TABLES if t in tables}, contracts)

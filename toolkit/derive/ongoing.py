@@ -46,6 +46,17 @@ def last_os_site_in_chain(chain: np.ndarray, order: np.ndarray) -> np.ndarray:
     return out
 
 
+def in_os_on_or_after(os_end: np.ndarray, day: int) -> np.ndarray:
+    """In the OS phase on or after ``day`` (note 3: 2 January 2019): the OS spell, cut at the exit
+    (or running past the cut-off), ends on or after ``day``; an exit on that day qualifies, as a
+    Provider Initiated Independent Worker exit "on or after 2 January 2019" does.
+
+    >>> in_os_on_or_after(np.array([99, 100, 101]), 100).tolist()
+    [False, True, True]
+    """
+    return np.asarray(os_end) >= day
+
+
 def verification_day(exit_day: np.ndarray, weeks: int, days_per_week: int) -> np.ndarray:
     """Employment verification date: six weeks after the Independent Worker exit."""
     return np.asarray(exit_day) + weeks * days_per_week
@@ -123,7 +134,7 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
     f = Funnel(ctx.ledger, "ongoing_support", "site_commencements", cand, num)
     f.apply("os_not_last_site", last_os_site_in_chain(ch, s["order"].to_numpy()))
     f.apply("os_no_assessment", further[pk])
-    f.apply("os_before_start", s["os_last_end"].to_numpy() > os_from)
+    f.apply("os_before_start", in_os_on_or_after(s["os_last_end"].to_numpy(), os_from))
     f.apply("os_no_route", transition | after52 | former_wa)
     f.apply("os_min_weeks", enough | ~needs_weeks)
     f.apply("os_flexible_fee", ~s["os_flexible"].to_numpy() | fee_ok)

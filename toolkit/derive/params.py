@@ -113,7 +113,16 @@ class DeriveParams(_Frozen):
         return config_hash(self)
 
 
+_CACHE: dict = {}
+
+
 def load_derive_params(path: str = "derive/des_2018.yaml") -> DeriveParams:
-    """Read and validate a derivation config (by path, or by name in ``configs/derive``)."""
+    """Read and validate a derivation config (by path, or by name in ``configs/derive``).
+
+    The object is frozen, so a file read once is reused until it changes on disk.
+    """
     p = resolve_config(path, "derive")
-    return validate_model(DeriveParams, load_yaml(p), p)
+    key = (str(p.resolve()), p.stat().st_mtime_ns)
+    if key not in _CACHE:
+        _CACHE[key] = validate_model(DeriveParams, load_yaml(p), p)
+    return _CACHE[key]

@@ -96,7 +96,7 @@ def coefficient_changes(ca: dict[str, pd.Series], cb: dict[str, pd.Series]) -> p
         d = (b[common] - a[common]).abs()
         rows.append({"model": name, "columns_a": len(a), "columns_b": len(b),
                      "largest_change": float(d.max()) if len(d) else np.nan,
-                     "at": str(d.idxmax()) if len(d) else "",
+                     "at": str(d.idxmax()) if len(d) and float(d.max()) > 0 else "",
                      "added": "; ".join(b.index.difference(a.index)), "removed": "; ".join(a.index.difference(b.index))})
     return pd.DataFrame(rows)
 

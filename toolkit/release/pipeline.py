@@ -274,7 +274,7 @@ def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, ru
 
 
 #: Output tables of a release, written to its folder and logged under ``release/`` of its parent run.
-OUTPUT_FILES = ("ratings.csv", "ratings.parquet", "entity_measures.csv", "standardisation.csv",
+OUTPUT_FILES = ("ratings.csv", "ratings.parquet", "entity_measures.csv", "entity_oe.csv", "standardisation.csv",
                 "exclusions_summary.csv", "model_metrics.csv")
 
 
@@ -283,10 +283,19 @@ def write_outputs(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame) ->
     _write_table(comp.ratings, folder, "ratings")
     comp.ratings.to_parquet(folder / "ratings.parquet", index=False)
     _write_table(comp.entity_measures, folder, "entity_measures")
+    _write_table(entity_oe(comp.entity_measures), folder, "entity_oe")
     _write_table(comp.standardisation, folder, "standardisation")
     _write_table(comp.exclusions, folder, "exclusions")  # record level: stays in the folder, never tracked
     _write_table(_exclusion_summary(comp.exclusions), folder, "exclusions_summary")
     _write_table(metrics, folder, "model_metrics")
+
+
+def entity_oe(em: pd.DataFrame) -> pd.DataFrame:
+    """Per entity and measure: observed, expected and their ratio (the funnel plots' points)."""
+    out = em[["program", "level", "entity_id", "measure", "n", "actual", "expected"]].rename(columns={"actual": "observed"})
+    out = out[out["n"] > 0].copy()
+    out["oe"] = out["observed"] / out["expected"]
+    return out.reset_index(drop=True)
 
 
 def model_metrics_table(fits: dict[str, FittedMeasure]) -> pd.DataFrame:

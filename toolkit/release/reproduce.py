@@ -23,7 +23,7 @@ import pandas as pd
 from toolkit.errors import ToolkitError, TrackingError
 
 #: Tables compared byte for byte (their names in the release folder and under ``release/`` of the run).
-EXACT_TABLES = ("ratings.csv", "entity_measures.csv", "standardisation.csv", "exclusions_summary.csv")
+EXACT_TABLES = ("ratings.csv", "entity_measures.csv", "entity_oe.csv", "standardisation.csv", "exclusions_summary.csv")
 COEF_RTOL = 1e-9
 COEF_ATOL = 1e-12
 
@@ -204,6 +204,7 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         differences: list[str] = []
         keys = {"ratings.csv": ["program", "level", "entity_id"],
                 "entity_measures.csv": ["program", "level", "entity_id", "measure"],
+                "entity_oe.csv": ["program", "level", "entity_id", "measure"],
                 "standardisation.csv": ["program", "group"],
                 "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"]}
         for name in EXACT_TABLES:
