@@ -113,13 +113,13 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
         edu = (pl["ptype"] == "education").to_numpy() & (pl["ps"].to_numpy() >= ctx.day(p.dates.education_exclusion_from))
         f.apply("anchor_education_from_exclusion_date", ~edu)
     f.apply("anchor_no_tracking_site", sid >= 0)
-    s = np.maximum(sid, 0)
-    f.apply("window_four_conditions", in_assessment_window(st["c"].to_numpy()[s], st["x"].to_numpy()[s], lodged,
+    f.apply("window_four_conditions", in_assessment_window(take(st["c"].to_numpy(), sid, OPEN),
+                                                           take(st["x"].to_numpy(), sid, OPEN), lodged,
                                                            np.full(n, OPEN), ctx.start, ctx.cutoff))
     if p.records.once_per_contract:
         keep = np.ones(n, bool)
         alive = np.flatnonzero(f.alive)
-        keep[alive] = once_per_contract(cand.iloc[alive], st["contract"].to_numpy()[s[alive]], "c")
+        keep[alive] = once_per_contract(cand.iloc[alive], take(st["contract"].to_numpy(dtype=object), sid[alive], ""), "c")
         f.apply("once_per_contract", keep)
     k = np.flatnonzero(f.alive)
     ks = sid[k]

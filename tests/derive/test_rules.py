@@ -1,0 +1,136 @@
+"""Rule functions, invariants, input errors and the ``toolkit derive`` command."""
+
+from __future__ import annotations
+
+import doctest
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import toolkit.derive.bonus
+import toolkit.derive.calendar
+import toolkit.derive.claims
+import toolkit.derive.full_pathway
+import toolkit.derive.ongoing
+import toolkit.derive.spells
+import toolkit.derive.window
+from tests.derive.fixture_tables import build_events
+from toolkit.derive import DerivationInvariantError, derive_records
+from toolkit.derive.invariants import check_invariants
+from toolkit.errors import DataContractError
+
+
+@pytest.mark.parametrize("module", [toolkit.derive.bonus, toolkit.derive.calendar, toolkit.derive.claims,
+                                    toolkit.derive.full_pathway, toolkit.derive.ongoing, toolkit.derive.spells,
+                                    toolkit.derive.window], ids=lambda m: m.__name__)
+def test_docstring_examples(module):
+    res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0
+
+
+def _records(**over) -> pd.DataFrame:
+    base = {"participant_id": ["P1", "P2"], "period_of_service": [1, 1], "program": ["DMS", "DMS"],
+            "measure": ["full_13", "full_13"], "site_id": ["S1", "S1"], "contract_id": ["C1", "C1"],
+            "organisation_id": ["O1", "O1"], "numerator": [True, False], "time_in_assistance": [100.0, 100.0],
+            "referral_date": pd.to_datetime(["2019-01-01"] * 2), "commencement_date": pd.to_datetime(["2019-01-01"] * 2),
+            "exit_date": pd.to_datetime([None, "2019-06-01"]), "anchor_date": pd.to_datetime([None, None]),
+            "outcome_lodged_date": pd.to_datetime(["2019-04-10", None]),
+            "verification_date": pd.to_datetime([None, None]), "transferred": [False, False]}
+    base.update(over)
+    return pd.DataFrame(base)
+
+
+W = (pd.Timestamp("2018-10-01").date(), pd.Timestamp("2020-09-30").date())
+
+
+def test_invariants_hold_on_good_records():
+    check_invariants(_records(), *W, {"full_13": 1})
+
+
+def test_a_record_outside_the_window_fails_loudly_without_naming_participants():
+    rec = _records(exit_date=pd.to_datetime([None, "2018-09-30"]))
+    with pytest.raises(DerivationInvariantError, match="no_record_outside_window: 1 record") as e:
+        check_invariants(rec, *W, {"full_13": 1})
+    assert "P2" not in str(e.value) and "full_13 1" in str(e.value)
+
+
+def test_a_numerator_without_its_claim_fails():
+    with pytest.raises(DerivationInvariantError, match="no_numerator_without_denominator"):
+        check_invariants(_records(), *W, {"full_13": 2})
+    with pytest.raises(DerivationInvariantError, match="no_numerator_outside_window"):
+        check_invariants(_records(outcome_lodged_date=pd.to_datetime(["2020-10-01", None])), *W, {"full_13": 1})
+
+
+def test_a_participant_twice_in_a_contract_fails():
+    rec = _records(participant_id=["P1", "P1"], site_id=["S1", "S2"])
+    with pytest.raises(DerivationInvariantError, match="once_per_contract: 2 record"):
+        check_invariants(rec, *W, {"full_13": 1})
+
+
+CASE = {"commencements": "participant | site | commenced  | exit\nA | S1 | 2019-01-01 | 2019-06-01\n"}
+
+
+def test_overlapping_spells_are_a_data_contract_error_naming_table_rule_and_count():
+    case = dict(CASE, phases="participant | phase | start | end\nA | EA | 2019-01-01 | 2019-04-01\n"
+                             "A | PPS | 2019-03-01 | 2019-06-01\n")
+    with pytest.raises(DataContractError, match=r"phases.start_date,end_date: rule 'no_overlap' broken by 1 row") as e:
+        derive_records(build_events(case, {}), "March 2020")
+    assert "A" not in str(e.value).replace("a ", "").split("no_overlap")[1].split("(")[0]
+
+
+def test_events_breaking_their_contracts_are_reported_together():
+    tables = build_events(CASE, {})
+    tables["claims"].loc[0, "status"] = "lost"
+    tables["site_commencements"].loc[0, "program"] = "XYZ"
+    with pytest.raises(DataContractError) as e:
+        derive_records(tables, "March 2020")
+    msg = str(e.value)
+    assert "claims.status: rule 'enum'" in msg and "site_commencements.program: rule 'enum'" in msg
+
+
+def test_missing_event_table(tmp_path):
+    with pytest.raises(DataContractError, match="lacks 8 table"):
+        derive_records(tmp_path, "March 2020")
+
+
+def test_cli_writes_records_log_and_excluded_events(tiny_world_dir, tmp_path, run_cli):
+    out = tmp_path / "derived"
+    r = run_cli("derive", "--events", tiny_world_dir, "--release", "March 2020", "--out", out)
+    assert r.returncode == 0, r.stderr
+    assert "[derive" in r.stderr and "invariants hold" in r.stderr
+    rec = pd.read_parquet(out / "measure_records.parquet")
+    want = pd.read_parquet(tiny_world_dir / "measure_records.parquet")
+    assert len(rec) == len(want) and rec["numerator"].sum() == want["numerator"].sum()
+    log = pd.read_csv(out / "derivation_log.csv")
+    assert {"measure", "rule", "considered", "excluded", "kept", "kept_by_outcome"} <= set(log.columns)
+    meta = json.loads((out / "derivation.json").read_text())
+    assert meta["cutoff"] == "2020-03-31" and meta["records"] == len(rec) and len(meta["events_sha256"]) == 8
+    ex = pd.read_parquet(out / "excluded_events.parquet")
+    assert len(ex) == meta["excluded_events"] and ex["reason"].notna().all()
+
+
+def test_cli_bad_release_is_exit_2(tiny_world_dir, tmp_path, run_cli):
+    r = run_cli("derive", "--events", tiny_world_dir, "--release", "April 2020", "--out", tmp_path / "x")
+    assert r.returncode == 2 and "release" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_empty_event_tables_give_empty_records():
+    tables = {name: df.iloc[0:0] for name, df in build_events(CASE, {}).items()}
+    res = derive_records(tables, "March 2020")
+    assert res.records.empty and list(res.records.columns)[0] == "participant_id"
+
+
+def test_window_is_returned_as_dates():
+    res = derive_records(build_events(CASE, {}), "December 2020")
+    assert [str(d) for d in res.window] == ["2019-01-01", "2021-01-08"]
+    assert np.issubdtype(res.records["commencement_date"].dtype, np.datetime64)
+
+
+def test_a_placement_whose_commencement_is_after_the_cutoff_has_no_tracking_site():
+    case = {"commencements": "participant | site | commenced\nA | S1 | 2020-03-01\n",
+            "placements": "id | participant | site | start | apprenticeship\nP1 | A | S1 | 2019-01-01 | yes\n"}
+    res = derive_records(build_events(case, {}), "December 2019")       # cut-off 13 January 2020
+    assert res.records.empty
+    assert set(res.excluded["rule"].astype(str)) >= {"after_cutoff", "anchor_no_tracking_site"}
