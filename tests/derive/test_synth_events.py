@@ -32,6 +32,7 @@ def test_derive_reproduces_the_synthetic_records(small):
     res = derive_records(small.events, "March 2020")
     want = _sorted(small.tables["measure_records"])
     got = _sorted(res.records)
+    pd.testing.assert_frame_equal(res.records, got)      # rows come sorted
     assert list(got.columns) == list(want.columns)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 

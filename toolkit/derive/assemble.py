@@ -23,6 +23,11 @@ def to_measure_records(ctx: Context, work: pd.DataFrame) -> pd.DataFrame:
     """Working records (integer keys and days) -> the ``measure_records`` table, sorted by
     program, measure, site, participant and period of service."""
     st, people = ctx.st, ctx.ev.people
+    # sort on integer codes: participant-period keys and site codes are in identifier order
+    prog_codes, _ = pd.factorize(st["program"].to_numpy()[work["sid"].to_numpy()], sort=True)
+    meas_codes, _ = pd.factorize(work["measure"].to_numpy(), sort=True)
+    order = np.lexsort((work["pkey"].to_numpy(), st["site"].to_numpy()[work["sid"].to_numpy()], meas_codes, prog_codes))
+    work = work.iloc[order]
     sid = work["sid"].to_numpy()
     pkey = work["pkey"].to_numpy()
     site_ids = ctx.ev.sites.to_numpy(dtype=object)
@@ -44,9 +49,6 @@ def to_measure_records(ctx: Context, work: pd.DataFrame) -> pd.DataFrame:
         "verification_date": from_days(work["verif"].to_numpy()),
         "transferred": st["transferred"].to_numpy(dtype=bool)[sid],
     })
-    order = np.lexsort((rec["period_of_service"].to_numpy(), rec["participant_id"].to_numpy(),
-                        rec["site_id"].to_numpy(), rec["measure"].to_numpy(), rec["program"].to_numpy()))
-    rec = rec.iloc[order].reset_index(drop=True)
     for c in ("participant_id", "program", "measure", "site_id", "contract_id", "organisation_id"):
         rec[c] = rec[c].astype("str")
     return rec[OUTPUT_COLUMNS]
