@@ -50,6 +50,17 @@ def anchored_before_end(anchor: np.ndarray, cutoff: int, weeks: int, days_per_we
     return np.asarray(anchor) <= cutoff - weeks * days_per_week
 
 
+def anchor_from_program_start(anchor: np.ndarray, program_start: int) -> np.ndarray:
+    """Anchors on or after the program start (note 2: "from 1 July 2018 onwards"; Work Assist
+    participants "commenced in Work Assist on or after 1 July 2018")."""
+    return np.asarray(anchor) >= program_start
+
+
+def education_anchor_excluded(ptype: np.ndarray, anchor: np.ndarray, exclusion_from: int) -> np.ndarray:
+    """Education Placements commenced on or after the exclusion date (17 August 2020; reading)."""
+    return (np.asarray(ptype) == "education") & (np.asarray(anchor) >= exclusion_from)
+
+
 def tracking_site(anchors: pd.DataFrame, st: pd.DataFrame, tracking_days: int) -> np.ndarray:
     """Index of the commencement holding each anchor's record: the last commencement of the
     period that started before the end of the tracking period ``[anchor, anchor + tracking_days)``
@@ -106,11 +117,12 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
                          "event_id": pl["placement_id"].to_numpy(), "event_date": pl["ps"].to_numpy()})
     f = Funnel(ctx.ledger, "bonus_26", "placements", cand, num)
     f.apply("anchor_type", qualifying_anchor(pl["app"], pl["dre"], pl["wa"], indigenous[pl["pkey"].to_numpy()]))
-    f.apply("anchor_before_program", pl["ps"].to_numpy() >= ctx.day(p.dates.program_start))
+    f.apply("anchor_before_program", anchor_from_program_start(pl["ps"].to_numpy(), ctx.day(p.dates.program_start)))
     f.apply("anchor_within_26_weeks", anchored_before_end(pl["ps"].to_numpy(), ctx.cutoff,
                                                           p.bonus.anchor_weeks_before_end, p.days_per_week))
     if p.bonus.education_anchors_excluded_from_exclusion_date:
-        edu = (pl["ptype"] == "education").to_numpy() & (pl["ps"].to_numpy() >= ctx.day(p.dates.education_exclusion_from))
+        edu = education_anchor_excluded(pl["ptype"].to_numpy(), pl["ps"].to_numpy(),
+                                        ctx.day(p.dates.education_exclusion_from))
         f.apply("anchor_education_from_exclusion_date", ~edu)
     f.apply("anchor_no_tracking_site", sid >= 0)
     f.apply("window_four_conditions", in_assessment_window(take(st["c"].to_numpy(), sid, OPEN),

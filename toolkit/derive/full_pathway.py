@@ -71,6 +71,22 @@ def outcome_at_previous_site(ctx: Context, claim_type: str) -> np.ndarray:
     return st["order"].to_numpy() > first_order
 
 
+def removed_by_paired_outcome(ctx: Context, paired_claim: str) -> np.ndarray:
+    """Per commencement: the paired outcome (a pathway outcome for a full measure, a full one for
+    a pathway measure) was achieved at the organisation in the period (Table 2). Education outcomes
+    from 17 August 2020 are not counted claims, so they never remove anyone."""
+    return pair_flag(ctx.st, ctx.achieved_by_org([paired_claim]))
+
+
+def has_eight_hour_benchmark(bench: np.ndarray, hours: int) -> np.ndarray:
+    """The employment benchmark in effect is ``hours`` (eight) hours a week (Table 2, pathway measures).
+
+    >>> has_eight_hour_benchmark(np.array([8, 15, 0]), 8).tolist()
+    [True, False, False]
+    """
+    return np.asarray(bench) == hours
+
+
 def education_26_by_org(ctx: Context) -> np.ndarray:
     """Per commencement: a counted 26-week full or pathway outcome for an Education Placement at the organisation."""
     c = ctx.ok_claims(ctx.params.education_26_outcomes)
@@ -84,7 +100,7 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
     st = ctx.st
     n = len(st)
     fee = ea_fee_by_chain(ctx)
-    bench8 = st["bench"].to_numpy() == p.eight_hour_benchmark
+    bench8 = has_eight_hour_benchmark(st["bench"].to_numpy(), p.eight_hour_benchmark)
     edu26 = education_26_by_org(ctx)
     lag = st["chain_start"].to_numpy() - st["chain_ref"].to_numpy()
     out = []
@@ -109,8 +125,8 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
         f.apply("outcome_at_previous_site", ~outcome_at_previous_site(ctx, ctype))
         f.apply("duration_threshold", meets_duration(dur, p.threshold_weeks[m], p.days_per_week), outcome_exception=True)
         f.apply("ea_service_fee", fee, outcome_exception=True)
-        paired = pair_flag(st, ctx.achieved_by_org([p.removed_by_outcome[m]]))
-        f.apply("removed_by_paired_outcome", ~paired, outcome_exception=True)
+        f.apply("removed_by_paired_outcome", ~removed_by_paired_outcome(ctx, p.removed_by_outcome[m]),
+                outcome_exception=True)
         if m in p.pathway_measures:
             f.apply("eight_hour_benchmark", ~bench8, outcome_exception=True)
         if is52:

@@ -73,6 +73,31 @@ def verification_keeps_numerator(verif: np.ndarray, verified_employed: np.ndarra
     return np.asarray(verified_employed, bool) | (np.asarray(verif) >= cutoff - grace_days)
 
 
+def os_entry_route(transition: np.ndarray, after_52_week_outcome: np.ndarray, former_work_assist: np.ndarray) -> np.ndarray:
+    """A route into the denominator (Table 2): a transition OS participant, a period of OS at the
+    site since a 52-week full or pathway outcome, or a former Work Assist participant."""
+    return np.asarray(transition, bool) | np.asarray(after_52_week_outcome, bool) | np.asarray(former_work_assist, bool)
+
+
+def flexible_fee_condition(flexible: np.ndarray, fee_claimed: np.ndarray) -> np.ndarray:
+    """Flexible OS participants need a pending or approved Flexible OS fee; Moderate and High do not.
+
+    >>> flexible_fee_condition(np.array([True, True, False]), np.array([True, False, False])).tolist()
+    [True, False, True]
+    """
+    return ~np.asarray(flexible, bool) | np.asarray(fee_claimed, bool)
+
+
+def os_numerator(in_os_at_end: np.ndarray, iw_after_assessment: np.ndarray, provider_iw_verified: np.ndarray,
+                 transfer_out_in_os: np.ndarray) -> np.ndarray:
+    """Table 2 Ongoing Support numerator: still in OS at the site at the end of the period; or
+    exited as an Independent Worker after an assessment recommended it; or a Provider Initiated
+    Independent Worker exit verified (or within note 4's grace); or (reading of Table 9) a transfer
+    to another organisation while in OS."""
+    return (np.asarray(in_os_at_end, bool) | np.asarray(iw_after_assessment, bool)
+            | np.asarray(provider_iw_verified, bool) | np.asarray(transfer_out_in_os, bool))
+
+
 def _per_pkey(n: int, pkey: np.ndarray) -> np.ndarray:
     out = np.zeros(n, bool)
     out[np.asarray(pkey, dtype=np.int64)] = True
@@ -107,7 +132,7 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
     transfer_out = (o.transfer_out_between_organisations_in_numerator & (xr == "transfer")
                     & (s["next_org"].to_numpy() != "") & (s["next_org"].to_numpy() != s["org"].to_numpy())
                     & s["os_at_exit"].to_numpy())
-    num = s["os_on_cutoff"].to_numpy() | by_assessment | provider_ok | transfer_out
+    num = os_numerator(s["os_on_cutoff"].to_numpy(), by_assessment, provider_ok, transfer_out)
     # routes into the denominator
     transition = _per_pkey(ctx.n_people, st.loc[(st["trans"] == "ongoing_support").to_numpy(), "pkey"])[pk]
     wa = ctx.placements
@@ -135,9 +160,9 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
     f.apply("os_not_last_site", last_os_site_in_chain(ch, s["order"].to_numpy()))
     f.apply("os_no_assessment", further[pk])
     f.apply("os_before_start", in_os_on_or_after(s["os_last_end"].to_numpy(), os_from))
-    f.apply("os_no_route", transition | after52 | former_wa)
+    f.apply("os_no_route", os_entry_route(transition, after52, former_wa))
     f.apply("os_min_weeks", enough | ~needs_weeks)
-    f.apply("os_flexible_fee", ~s["os_flexible"].to_numpy() | fee_ok)
+    f.apply("os_flexible_fee", flexible_fee_condition(s["os_flexible"].to_numpy(), fee_ok))
     f.apply("window_four_conditions", in_assessment_window(s["c"].to_numpy(), x, np.full(n, OPEN), verif,
                                                            ctx.start, ctx.cutoff))
     if p.records.once_per_contract:
