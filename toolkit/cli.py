@@ -105,6 +105,27 @@ def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
 
 
+def _add_dcp(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="dcp_command", metavar="SUBCOMMAND", required=True)
+    r = sub.add_parser("report", help="assess quarterly KPI submissions: levels, roll-up, level-3 runs; tracked")
+    r.add_argument("--data", required=True, metavar="DIR", help="folder of providers, provider_services, kpi_submissions")
+    r.add_argument("--config", default="schemes/dcp/report.yaml", metavar="YAML",
+                   help="run config (default: configs/schemes/dcp/report.yaml)")
+    r.add_argument("--catalogue", default=None, metavar="YAML", help="KPI catalogue (default: the config's)")
+    r.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    r.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    s = sub.add_parser("synth", help="write synthetic submissions, with missing and malformed ones and truth/")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--config", default="schemes/dcp/synth.yaml", metavar="YAML", help="generator parameters")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
+    c = sub.add_parser("catalogue", help="validate a KPI catalogue (exit 2 naming every contradictory KPI)")
+    c.add_argument("file", nargs="?", default="schemes/dcp/catalogue.yaml", metavar="YAML",
+                   help="catalogue file (default: configs/schemes/dcp/catalogue.yaml)")
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "validate": ("check a folder of input tables against the data contracts", _add_validate,
                  "toolkit.contracts.cli:run_validate"),
@@ -120,6 +141,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
                "toolkit.derive.cli:run_derive"),
     "server": ("run a shared tracking server: PostgreSQL backend store + mlflow server with proxied artifacts",
                _add_server, "toolkit.tracking.server:run_server"),
+    "dcp": ("DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment", _add_dcp,
+            "toolkit.schemes.dcp.cli:run_dcp"),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
               "toolkit.scoring.cli:run_score"),

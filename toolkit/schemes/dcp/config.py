@@ -1,0 +1,69 @@
+"""The run config of a DCP KPI assessment (``configs/schemes/dcp/report.yaml``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from toolkit.config import load_yaml, resolve_config, validate_model
+
+QUARTER = r"^[0-9]{4}Q[1-4]$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Periods(_Frozen):
+    first: str = Field(pattern=QUARTER)
+    last: str = Field(pattern=QUARTER)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Periods":
+        if quarter_index(self.last) < quarter_index(self.first):
+            raise ValueError(f"periods.last {self.last} is before periods.first {self.first}")
+        return self
+
+    def quarters(self) -> list[str]:
+        return [quarter_label(i) for i in range(quarter_index(self.first), quarter_index(self.last) + 1)]
+
+
+class Escalation(_Frozen):
+    consecutive_level_3: int = Field(ge=1)
+    not_submitted: Literal["break", "bridge", "count"] = "bridge"
+
+
+class Tracking(_Frozen):
+    experiment: str = "dcp-oohc-kpis"
+
+
+class DcpReportConfig(_Frozen):
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    catalogue: str
+    periods: Periods
+    annual_due_quarter: int = Field(ge=1, le=4)
+    escalation: Escalation
+    tracking: Tracking = Tracking()
+    output_root: str = "out/dcp"
+
+
+def quarter_index(label: str) -> int:
+    """``"2024Q3"`` -> 4 * 2024 + 2 (consecutive quarters differ by one)."""
+    return int(label[:4]) * 4 + int(label[5]) - 1
+
+
+def quarter_label(index: int) -> str:
+    return f"{index // 4}Q{index % 4 + 1}"
+
+
+def load_report_config(path: str | Path = "schemes/dcp/report.yaml") -> tuple[DcpReportConfig, Path]:
+    p = resolve_config(path, "schemes/dcp")
+    return validate_model(DcpReportConfig, load_yaml(p), p), p
+
+
+def catalogue_path(config: DcpReportConfig, config_path: Path) -> Path:
+    """The catalogue a run config names, relative to the config's folder unless absolute."""
+    c = Path(config.catalogue)
+    return c if c.is_absolute() else config_path.parent / c

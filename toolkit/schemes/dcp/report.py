@@ -1,0 +1,187 @@
+"""A DCP KPI assessment end to end: validate, check, assess, roll up, write, track.
+
+:func:`compute_dcp` is pure (tables in, tables out). :func:`run_dcp_report` validates the input
+folder against ``data_contracts/dcp/`` before anything is created (a bad input leaves no run
+and no folder), then opens an MLflow parent run like a DES release (config and catalogue
+hashes, SHA-256 of every input file, git state, package versions), writes its tables to a new
+folder ``<output_root>/<name>-<UTC time>-<run id>`` and logs them as artifacts together with the
+exact config and resolved catalogue, which is what reproduction needs.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from toolkit.config import config_hash
+from toolkit.contracts import validate_dir
+from toolkit.paths import DATA_CONTRACTS, ROOT
+from toolkit.schemes.dcp.assess import assess, expected_submissions
+from toolkit.schemes.dcp.catalogue import Catalogue, load_catalogue
+from toolkit.schemes.dcp.config import DcpReportConfig, catalogue_path, load_report_config
+from toolkit.schemes.dcp.rollup import level3_runs, rollup
+from toolkit.schemes.dcp.submissions import REASONS, check_submissions
+
+CONTRACTS = DATA_CONTRACTS / "dcp"
+TABLES = ("providers", "provider_services", "kpi_submissions")
+OUTPUT_FILES = ("kpi_results.csv", "rollup.csv", "level3_runs.csv", "exclusions.csv", "ledger.csv",
+                "catalogue_readings.csv", "report.md")
+
+
+@dataclass
+class DcpResult:
+    results: pd.DataFrame
+    rollup: pd.DataFrame
+    runs: pd.DataFrame
+    exclusions: pd.DataFrame
+    ledger: pd.DataFrame
+    readings: pd.DataFrame
+
+
+def load_dcp_tables(data_dir: str | Path) -> dict[str, pd.DataFrame]:
+    """Validated tables of a DCP data folder; a :class:`DataContractError` lists every violation."""
+    typed, report = validate_dir(data_dir, tables=list(TABLES), contracts_dir=CONTRACTS)
+    report.raise_if_invalid(f"DCP tables in {data_dir}")
+    return typed
+
+
+def readings_table(cat: Catalogue) -> pd.DataFrame:
+    rows = [{"kpi_id": k.id, "stream": k.stream, "reading": r} for k in cat.kpis for r in k.readings]
+    return pd.DataFrame(rows, columns=["kpi_id", "stream", "reading"])
+
+
+def compute_dcp(tables: dict[str, pd.DataFrame], catalogue: Catalogue, config: DcpReportConfig) -> DcpResult:
+    """Results, roll-up, level-3 runs, exclusions and the ledger from validated tables (no I/O)."""
+    services = tables["provider_services"]
+    checked = check_submissions(tables["kpi_submissions"], services, catalogue, config)
+    expected = expected_submissions(services, catalogue, config)
+    results = assess(expected, checked, catalogue)
+    runs, running = level3_runs(results, config.escalation)
+    results["consecutive_level_3"] = running.to_numpy()
+    results["escalate"] = results["consecutive_level_3"] >= config.escalation.consecutive_level_3
+    n_used = len(checked.used)
+    counts = checked.exclusions["reason"].value_counts()
+    ledger = pd.DataFrame(
+        [{"item": "submissions read", "rows": checked.n_read}, {"item": "used", "rows": n_used}]
+        + [{"item": f"excluded: {r}", "rows": int(counts.get(r, 0))} for r in REASONS])
+    if n_used + int(counts.sum()) != checked.n_read:   # every row used or listed: a bug otherwise
+        raise AssertionError("DCP ledger does not balance")
+    return DcpResult(results=results, rollup=rollup(results), runs=runs, exclusions=checked.exclusions,
+                     ledger=ledger, readings=readings_table(catalogue))
+
+
+def write_dcp_outputs(folder: Path, res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> None:
+    """Write the output tables and the summary (``report.md``) to ``folder``."""
+    res.results.to_csv(folder / "kpi_results.csv", index=False)
+    res.rollup.to_csv(folder / "rollup.csv", index=False)
+    res.runs.to_csv(folder / "level3_runs.csv", index=False)
+    res.exclusions.to_csv(folder / "exclusions.csv", index=False)
+    res.ledger.to_csv(folder / "ledger.csv", index=False)
+    res.readings.to_csv(folder / "catalogue_readings.csv", index=False)
+    (folder / "report.md").write_text(summary_markdown(res, config, catalogue))
+
+
+def summary_markdown(res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> str:
+    r = res.results
+    t1 = r[r["tier"] == 1]
+    lines = [f"# DCP KPI assessment {config.name}", "",
+             f"Quarters {config.periods.first} to {config.periods.last}; catalogue {catalogue.catalogue} "
+             f"version {catalogue.version}.", "",
+             "| status | Tier 1 | Tier 2 |", "| --- | --- | --- |"]
+    for st in ("assessed", "reported", "no_cases", "not_submitted", "invalid"):
+        lines.append(f"| {st} | {int((t1['status'] == st).sum())} | {int(((r['tier'] == 2) & (r['status'] == st)).sum())} |")
+    lines += ["", "| level | Tier 1 rows |", "| --- | --- |"]
+    for lvl in (1, 2, 3):
+        lines.append(f"| {lvl} | {int((t1['level'] == lvl).sum())} |")
+    esc = res.runs[res.runs["escalated"]]
+    lines += ["", f"Runs of level 3: {len(res.runs)}; escalated (>= {config.escalation.consecutive_level_3} "
+                  f"consecutive quarters): {len(esc)}.", ""]
+    for x in esc.itertuples(index=False):
+        lines.append(f"- {x.provider_id} {x.service_type} KPI {x.kpi_id}: {x.first_quarter} to {x.last_quarter} "
+                     f"({x.quarters} quarters{', ongoing' if x.ongoing else ''})")
+    lines += ["", "Submissions:", ""] + [f"- {row.item}: {row.rows}" for row in res.ledger.itertuples() if row.rows]
+    lines += ["", "Readings of the seed applied by the catalogue:", ""]
+    lines += [f"- KPI {x.kpi_id} ({x.stream}): {x.reading}" for x in res.readings.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass
+class DcpRun:
+    run_id: str
+    folder: Path
+    result: DcpResult
+    tracking_uri: str
+
+
+def run_dcp_report(data_dir: str | Path, *, config: str | Path = "schemes/dcp/report.yaml",
+                   catalogue: str | Path | None = None, tracking_uri: str | None = None,
+                   out_root: str | Path | None = None, say=lambda msg: None) -> DcpRun:
+    """Validate, assess and track one DCP KPI run; see the module docstring."""
+    import mlflow
+
+    from toolkit.tracking import provenance, runs
+    from toolkit.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+
+    cfg, cpath = load_report_config(config)
+    cat_path = Path(catalogue) if catalogue is not None else catalogue_path(cfg, cpath)
+    cat = load_catalogue(cat_path)
+    data_dir = Path(data_dir)
+    say(f"validating the tables in {data_dir}")
+    tables = load_dcp_tables(data_dir)
+    uri = resolve_tracking_uri(tracking_uri)
+    client = connect(uri)
+    exp_id = ensure_experiment(client, cfg.tracking.experiment, uri)
+    cfg_dict = cfg.model_dump(mode="json")
+    cat_dict = cat.model_dump(mode="json")
+    hashes = provenance.input_hashes(data_dir, "*.csv") | provenance.input_hashes(data_dir, "*.parquet")
+    params = {"scheme": "dcp", "name": cfg.name, "seed": "none (deterministic)", "config": cfg_dict,
+              "config_hash": config_hash(cfg_dict), "config_file": str(cpath),
+              "catalogue_hash": config_hash(cat_dict), "catalogue_file": str(Path(cat_path)),
+              "catalogue_version": cat.version, "data_dir": str(data_dir.resolve()), "input_sha256": hashes,
+              **provenance.git_state(), "versions": provenance.package_versions()}
+    t0 = time.perf_counter()
+    with mlflow.start_run(experiment_id=exp_id, run_name=cfg.name) as parent:
+        run_id = parent.info.run_id
+        mlflow.set_tags({"toolkit.kind": "scheme_run", "scheme": "dcp", "run.status": "running"})
+        runs.log_params(params)
+        runs.log_json(cfg_dict, "config.json", "inputs")
+        runs.log_json(cat_dict, "catalogue.json", "inputs")
+        runs.log_json(hashes, "input_sha256.json", "inputs")
+        folder = _new_folder(out_root or cfg.output_root, cfg.name, run_id)
+        say(f"MLflow run {run_id} in {uri}; writing to {folder}")
+        try:
+            res = compute_dcp(tables, cat, cfg)
+            write_dcp_outputs(folder, res, cfg, cat)
+            (folder / "run.json").write_text(json.dumps(
+                {"run_id": run_id, "tracking_uri": uri, "config_hash": params["config_hash"],
+                 "catalogue_hash": params["catalogue_hash"], "input_sha256": hashes}, indent=2, sort_keys=True) + "\n")
+            for name in OUTPUT_FILES + ("run.json",):
+                mlflow.log_artifact(str(folder / name), "outputs")
+            t1 = res.results[res.results["tier"] == 1]
+            mlflow.log_metrics({"rows": float(len(res.results)), "level_3": float((t1["level"] == 3).sum()),
+                                "escalated_runs": float(res.runs["escalated"].sum()),
+                                "excluded_submissions": float(len(res.exclusions)),
+                                "seconds": time.perf_counter() - t0})
+            mlflow.set_tag("run.status", "passed")
+        except BaseException as exc:
+            mlflow.set_tag("run.status", "failed")
+            mlflow.set_tag("run.error", f"{type(exc).__name__}: {exc}"[:5000])
+            mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            raise
+    say(f"done in {time.perf_counter() - t0:.1f}s: {folder}")
+    return DcpRun(run_id=run_id, folder=folder, result=res, tracking_uri=uri)
+
+
+def _new_folder(root: str | Path, name: str, run_id: str) -> Path:
+    root = Path(root)
+    if not root.is_absolute():
+        root = ROOT / root
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = root / f"{name}-{stamp}-{run_id[:8]}"
+    folder.mkdir(parents=True, exist_ok=False)   # a run never reuses a folder
+    return folder

@@ -1,0 +1,245 @@
+"""Synthetic DCP KPI submissions with known truth, including missing and malformed ones.
+
+``generate_submissions(seed)`` draws providers and their contracted service types, a latent
+quality per provider, and one submission per expected KPI-quarter; then it removes some
+(``truth/missing.csv``) and injects malformed rows, each labelled with the exclusion reason the
+report must give it (``truth/malformed.csv``). One integer seed, split with
+:class:`numpy.random.SeedSequence` into independent streams for structure, values and defects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.errors import ConfigError
+from toolkit.schemes.dcp.assess import expected_submissions
+from toolkit.schemes.dcp.catalogue import Catalogue, load_catalogue
+from toolkit.schemes.dcp.config import DcpReportConfig, catalogue_path, load_report_config, quarter_index, quarter_label
+from toolkit.schemes.dcp.submissions import REASONS
+
+FLAGS = ("block_funded", "section_36_facility", "specific_child_or_kinship")
+SUB_COLUMNS = ["provider_id", "service_type", "kpi_id", "quarter", "numerator", "denominator", "answer", "submitted_on"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(_Frozen):
+    min: int = Field(ge=1)
+    max: int = Field(ge=1)
+
+
+class DcpSynthConfig(_Frozen):
+    report: str
+    providers: int = Field(ge=2)
+    service_types_per_provider: Span
+    service_type_weights: dict[str, float]
+    flag_probability: dict[str, float]
+    late_start_probability: float = Field(ge=0, le=1)
+    early_end_probability: float = Field(ge=0, le=1)
+    quality_sd: float = Field(ge=0)
+    poor_providers: int = Field(ge=0)
+    percentage_base: float = Field(gt=0, lt=1)
+    no_cases_probability: float = Field(ge=0, le=1)
+    yes_probability_base: float = Field(gt=0, lt=1)
+    yes_no_as_counts_probability: float = Field(ge=0, le=1)
+    missing_probability: float = Field(ge=0, le=1)
+    missed_quarters: int = Field(ge=0)
+    malformed: dict[str, int]
+
+
+@dataclass
+class DcpWorld:
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, pd.DataFrame]
+
+
+def load_synth_config(path: str | Path = "schemes/dcp/synth.yaml") -> tuple[DcpSynthConfig, Path]:
+    p = resolve_config(path, "schemes/dcp")
+    cfg = validate_model(DcpSynthConfig, load_yaml(p), p)
+    unknown = set(cfg.malformed) - set(REASONS)
+    if unknown:
+        raise ConfigError(f"{p}: malformed kinds {sorted(unknown)} are not exclusion reasons ({', '.join(REASONS)})")
+    return cfg, p
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def _structure(rng, cfg: DcpSynthConfig, rc: DcpReportConfig, cat: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
+    providers = pd.DataFrame({"provider_id": [f"P{i:03d}" for i in range(1, cfg.providers + 1)],
+                              "provider_name": [f"Synthetic provider {i}" for i in range(1, cfg.providers + 1)]})
+    types = [t for t in cfg.service_type_weights if t in cat.service_types]
+    w = np.array([cfg.service_type_weights[t] for t in types], dtype=float)
+    first, last = quarter_index(rc.periods.first), quarter_index(rc.periods.last)
+    rows = []
+    for pid in providers["provider_id"]:
+        k = int(rng.integers(cfg.service_types_per_provider.min, cfg.service_types_per_provider.max + 1))
+        for st in sorted(rng.choice(types, size=min(k, len(types)), replace=False, p=w / w.sum())):
+            q0 = first + (int(rng.integers(1, 3)) if rng.random() < cfg.late_start_probability else 0)
+            q1 = last - int(rng.integers(1, 3)) if rng.random() < cfg.early_end_probability else None
+            rows.append({"provider_id": pid, "service_type": st, "first_quarter": quarter_label(q0),
+                         "last_quarter": quarter_label(q1) if q1 is not None else None,
+                         **{f: bool(rng.random() < cfg.flag_probability.get(f, 0.5)) for f in FLAGS}})
+    return providers, pd.DataFrame(rows)
+
+
+def _value(rng, kpi_vt: str, kpi_id: str, quality: float, cfg: DcpSynthConfig) -> dict:
+    if kpi_vt == "percentage":
+        if rng.random() < cfg.no_cases_probability:
+            return {"numerator": 0, "denominator": 0}
+        den = 1 + int(rng.poisson(15))
+        p = 1 / (1 + np.exp(-(_logit(cfg.percentage_base) + quality + rng.normal(0, 0.5))))
+        return {"numerator": int(rng.binomial(den, p)), "denominator": den}
+    if kpi_vt == "yes_no":
+        yes = rng.random() < 1 / (1 + np.exp(-(_logit(cfg.yes_probability_base) + quality)))
+        if rng.random() < cfg.yes_no_as_counts_probability:
+            den = 1 + int(rng.poisson(6))
+            return {"numerator": den if yes else int(rng.integers(0, den)), "denominator": den}
+        return {"answer": "yes" if yes else "no"}
+    if kpi_vt == "contract_relative":
+        den = 91 * int(rng.integers(3, 25))
+        share = max(0.0, rng.normal(0.97 + 0.03 * quality, 0.04))
+        return {"numerator": int(round(den * share)), "denominator": den}
+    if kpi_vt == "deficit_share":
+        budget = round(float(rng.uniform(2e5, 2e6)), 2)
+        return {"numerator": round(budget * (1 + rng.normal(-0.01 - 0.02 * quality, 0.04)), 2), "denominator": budget}
+    return {"numerator": int(rng.poisson(5))}   # count
+
+
+def generate_submissions(seed: int = 2024, config: str | Path = "schemes/dcp/synth.yaml") -> DcpWorld:
+    """A synthetic set of DCP tables (providers, provider_services, kpi_submissions) and its truth."""
+    cfg, cpath = load_synth_config(config)
+    rc, rpath = load_report_config(cpath.parent / cfg.report)
+    cat = load_catalogue(catalogue_path(rc, rpath))
+    s_struct, s_vals, s_defects = np.random.SeedSequence(seed).spawn(3)
+    rng = np.random.default_rng(s_struct)
+    providers, services = _structure(rng, cfg, rc, cat)
+    quality = rng.normal(0, cfg.quality_sd, len(providers))
+    quality[: cfg.poor_providers] = -2.5
+    qmap = dict(zip(providers["provider_id"], quality))
+    expected = expected_submissions(services, cat, rc)
+    entries = {k.key: k for k in cat.kpis}
+    rng = np.random.default_rng(s_vals)
+    subs = []
+    for r in expected.itertuples(index=False):
+        kpi = entries[(r.kpi_id, r.stream)]
+        subs.append({"provider_id": r.provider_id, "service_type": r.service_type, "kpi_id": r.kpi_id,
+                     "quarter": r.quarter, **_value(rng, kpi.value_type, kpi.id, qmap[r.provider_id], cfg)})
+    subs = pd.DataFrame(subs).reindex(columns=SUB_COLUMNS)
+    rng = np.random.default_rng(s_defects)
+    # missing: whole provider-quarters, then single submissions
+    pq = subs[["provider_id", "quarter"]].drop_duplicates().reset_index(drop=True)
+    gone_pq = pq.iloc[rng.choice(len(pq), size=min(cfg.missed_quarters, len(pq)), replace=False)]
+    drop = subs.merge(gone_pq, on=["provider_id", "quarter"], how="left", indicator=True)["_merge"].eq("both").to_numpy().copy()
+    drop |= rng.random(len(subs)) < cfg.missing_probability
+    missing = subs.loc[drop, ["provider_id", "service_type", "kpi_id", "quarter"]].reset_index(drop=True)
+    subs = subs.loc[~drop].reset_index(drop=True)
+    subs, malformed = _inject(rng, subs, services, cat, rc, cfg)
+    q_end = {q: (pd.Period(f"{q[:4]}Q{q[5]}", "Q").end_time + pd.Timedelta(days=20)).date()
+             for q in subs["quarter"].unique()}
+    subs["submitted_on"] = subs["quarter"].map(q_end)
+    subs = subs.sort_values(["provider_id", "service_type", "quarter", "kpi_id"]).reset_index(drop=True)
+    for c in ("numerator", "denominator"):   # whole numbers written without ".0", as a provider's file has them
+        subs[c] = pd.Series([None if pd.isna(x) else int(x) if float(x).is_integer() else float(x) for x in subs[c]],
+                            index=subs.index, dtype=object)
+    truth = {"provider_quality": pd.DataFrame({"provider_id": providers["provider_id"], "quality": quality}),
+             "missing": missing, "malformed": malformed}
+    return DcpWorld(tables={"providers": providers, "provider_services": services, "kpi_submissions": subs},
+                    truth=truth)
+
+
+def _inject(rng, subs: pd.DataFrame, services: pd.DataFrame, cat: Catalogue, rc: DcpReportConfig,
+            cfg: DcpSynthConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replace or add submissions so that each malformed kind appears ``cfg.malformed[kind]`` times."""
+    lookup = cat.lookup()
+    subs = subs.copy()
+    key = ["provider_id", "service_type", "kpi_id", "quarter"]
+    taken = set(map(tuple, subs[key].to_numpy()))
+    marked: list[dict] = []
+    vt = subs.apply(lambda r: lookup[(r["kpi_id"], r["service_type"])].value_type, axis=1)
+
+    def pick(mask) -> int | None:
+        idx = np.flatnonzero(mask.to_numpy() & ~subs.index.isin([m["_i"] for m in marked if "_i" in m]))
+        return int(rng.choice(idx)) if len(idx) else None
+
+    def add(row: dict, reason: str) -> None:
+        k = tuple(row[c] for c in key)
+        if k in taken:
+            return
+        taken.add(k)
+        marked.append({**row, "reason": reason, "_new": True})
+
+    first = quarter_index(rc.periods.first)
+    svc = {(r.provider_id, r.service_type) for r in services.itertuples(index=False)}
+    for reason, n in sorted(cfg.malformed.items()):
+        for _ in range(n):
+            base = subs.iloc[int(rng.integers(len(subs)))].to_dict()
+            if reason == "numerator_exceeds_denominator":
+                i = pick(vt.eq("percentage") & subs["denominator"].fillna(0).gt(0))
+                if i is not None:
+                    subs.loc[i, "numerator"] = subs.loc[i, "denominator"] + 1
+                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
+            elif reason == "not_whole":
+                i = pick(vt.eq("percentage") & subs["denominator"].fillna(0).gt(1))
+                if i is not None:
+                    subs.loc[i, "numerator"] = subs.loc[i, "denominator"] - 0.5
+                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
+            elif reason == "value_form":
+                i = pick(vt.eq("percentage") & subs["denominator"].notna())
+                if i is not None:
+                    subs.loc[i, "denominator"] = np.nan
+                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
+            elif reason == "denominator_zero":
+                i = pick(vt.isin(["contract_relative", "deficit_share"]))
+                if i is not None:
+                    subs.loc[i, "denominator"] = 0
+                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
+            elif reason == "kpi_unknown":
+                add({**base, "kpi_id": "999"}, reason)
+            elif reason == "quarter_outside_window":
+                add({**base, "quarter": quarter_label(first - 1 - int(rng.integers(0, 4)))}, reason)
+            elif reason == "kpi_not_applicable":
+                wrong = [k for k in cat.kpis if base["service_type"] not in k.service_types
+                         and not any((k.id, st) in lookup for st in [base["service_type"]])]
+                k = wrong[int(rng.integers(len(wrong)))]
+                add({**base, "kpi_id": k.id, "numerator": 1, "denominator": 1, "answer": None}, reason)
+            elif reason == "no_agreement":
+                others = [st for st in cat.service_types if (base["provider_id"], st) not in svc]
+                add({**base, "service_type": others[int(rng.integers(len(others)))]}, reason)
+            elif reason == "not_due":
+                annual = [(k, st, p) for k in cat.kpis if k.assessment_frequency == "annually"
+                          for st in k.service_types for (p, s2) in sorted(svc) if s2 == st]
+                k, st, pid = annual[int(rng.integers(len(annual)))]
+                never_due = [q for q in range(first, first + 4) if (q % 4) + 1 != rc.annual_due_quarter]
+                q = quarter_label(never_due[int(rng.integers(len(never_due)))])
+                add({"provider_id": pid, "service_type": st, "kpi_id": k.id, "quarter": q,
+                     "answer": "yes", "numerator": None, "denominator": None}, reason)
+    new = pd.DataFrame([{c: m.get(c) for c in SUB_COLUMNS} for m in marked if m.get("_new")],
+                       columns=SUB_COLUMNS)
+    if len(new):
+        subs = pd.concat([subs, new], ignore_index=True)
+    truth = pd.DataFrame([{**{c: m[c] for c in key}, "reason": m["reason"]} for m in marked],
+                         columns=key + ["reason"]).sort_values(key).reset_index(drop=True)
+    return subs, truth
+
+
+def write_dcp_world(world: DcpWorld, out: str | Path, overwrite: bool = False) -> Path:
+    """Write the tables as CSV (as providers would send them) and ``truth/``."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"output folder {out} is not empty (use --overwrite)")
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    for name, df in world.tables.items():
+        df.to_csv(out / f"{name}.csv", index=False)
+    for name, df in world.truth.items():
+        df.to_csv(out / "truth" / f"{name}.csv", index=False)
+    return out
