@@ -2,7 +2,7 @@
 
 ``test_fixture`` runs each case; ``test_fixtures_fail_when_a_boundary_moves`` shows the cases
 can fail: moving any one date, threshold or amount of ``configs/derive/des_2018.yaml`` by one
-unit breaks at least one case of the file that covers it.
+unit (or switching a reading) breaks the case that guards it.
 """
 
 from __future__ import annotations
@@ -75,38 +75,34 @@ def _mutate(path: str, value) -> DeriveParams:
     return DeriveParams.model_validate(raw)
 
 
-MUTATIONS = [  # (config key, moved value, fixture file whose cases must notice)
-    ("threshold_weeks.full_13", 14, "duration"),
-    ("threshold_weeks.full_26", 27, "duration"),
-    ("threshold_weeks.full_52", 53, "duration"),
-    ("claims.minimum_amount", 1.01, "claims"),
-    ("claims.countable_statuses", ["approved"], "claims"),
-    ("claims.recovery_removes_everywhere", False, "claims"),
-    ("dates.program_start", "2018-07-02", "claims"),
-    ("dates.education_exclusion_from", "2020-08-18", "exclusions"),
-    ("eight_hour_benchmark", 15, "exclusions"),
-    ("bonus.anchor_weeks_before_end", 25, "bonus"),
-    ("bonus.tracking_weeks", 11, "bonus"),
-    ("dates.ongoing_support_from", "2019-01-03", "ongoing_support"),
-    ("ongoing_support.min_weeks_in_os", 27, "ongoing_support"),
-    ("ongoing_support.verification_weeks", 5, "ongoing_support"),
-    ("ongoing_support.verification_grace_days", 27, "ongoing_support"),
-    ("ongoing_support.transfer_out_between_organisations_in_numerator", False, "ongoing_support"),
-    ("records.once_per_contract", False, "transfers"),
-    ("window.drop_records_with_outcome_before_window", False, "window"),
+MUTATIONS = [  # (config key, moved value, the case that guards that boundary)
+    ("threshold_weeks.full_13", 14, "duration::full_13 needs 13 weeks"),
+    ("threshold_weeks.full_26", 27, "duration::26 weeks is 182 days"),
+    ("threshold_weeks.full_52", 53, "duration::52 weeks is 364 days"),
+    ("claims.minimum_amount", 1.01, "claims::a fee under one dollar"),
+    ("claims.countable_statuses", ["approved"], "claims::outcome claims count when pending or approved"),
+    ("claims.recovery_removes_everywhere", False, "claims::outcome claims count when pending or approved"),
+    ("dates.program_start", "2018-07-02", "claims::outcomes for placements from 1 July 2018"),
+    ("dates.program_start", "2018-07-02", "bonus::anchors from 1 July 2018"),
+    ("dates.education_exclusion_from", "2020-08-18", "exclusions::education placements up to 16 August 2020"),
+    ("eight_hour_benchmark", 15, "exclusions::an eight-hour benchmark"),
+    ("bonus.anchor_weeks_before_end", 25, "bonus::anchors at least 26 weeks"),
+    ("bonus.tracking_weeks", 11, "bonus::a transfer while tracking"),
+    ("dates.ongoing_support_from", "2019-01-03", "ongoing_support::in the OS phase on or after 2 January 2019"),
+    ("ongoing_support.min_weeks_in_os", 27, "ongoing_support::26 calendar weeks in OS"),
+    ("ongoing_support.verification_weeks", 5, "ongoing_support::Independent Worker exits"),
+    ("ongoing_support.verification_grace_days", 27, "ongoing_support::a verification date 28 days or less"),
+    ("ongoing_support.transfer_out_between_organisations_in_numerator", False, "ongoing_support::transfers within"),
+    ("records.once_per_contract", False, "transfers::a transfer within the contract"),
+    ("window.drop_records_with_outcome_before_window", False, "window::an outcome lodged before the window"),
 ]
 
 
-@pytest.mark.parametrize("path,value,file", MUTATIONS, ids=[m[0] for m in MUTATIONS])
-def test_fixtures_fail_when_a_boundary_moves(path, value, file):
-    params = _mutate(path, value)
-    failures = 0
-    for case_id, case, sites in CASES:
-        if not case_id.startswith(f"{file}::"):
-            continue
-        try:
-            check_case(case_id, case, sites, params=params)
-        except AssertionError:
-            failures += 1
-            break
-    assert failures > 0, f"moving {path} to {value!r} changed no case of {file}.yaml"
+@pytest.mark.parametrize("path,value,case_prefix", MUTATIONS, ids=[f"{m[0]}->{m[2].split('::')[0]}" for m in MUTATIONS])
+def test_fixtures_fail_when_a_boundary_moves(path, value, case_prefix):
+    cases = [c for c in CASES if c[0].startswith(case_prefix)]
+    assert len(cases) == 1, f"no single case named {case_prefix!r}"
+    case_id, case, sites = cases[0]
+    check_case(case_id, case, sites)                        # passes with the configured boundary
+    with pytest.raises(AssertionError):
+        check_case(case_id, case, sites, params=_mutate(path, value))   # and fails when it moves
