@@ -91,5 +91,6 @@ def reconcile_claims(ctx: Context, work: pd.DataFrame) -> tuple[dict[str, int], 
         c = ok.loc[sel]
         counts[rule] = int(sel.sum())
         ctx.ledger.exclude("claims", rule, c["pkey"].to_numpy(), c["site"].to_numpy(), c["ctype"].to_numpy(),
-                           c["claim_id"].to_numpy(), c["lodged"].to_numpy(), log_measure="outcome claims")
+                           c["claim_id"].to_numpy(), c["lodged"].to_numpy(), log_measure="outcome claims",
+                           considered=len(ok))
     return counts, sources_by_measure

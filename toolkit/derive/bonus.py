@@ -106,7 +106,8 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     other = nc.loc[~at_site & nc["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()]
     ctx.set_aside.append(other.index.to_numpy())
     ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), "bonus_26",
-                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure="bonus_26")
+                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure="bonus_26",
+                       considered=len(nc))
     good = nc.loc[at_site & in_win]
     ctx.add_links(good, "bonus_26", sid[good["a"].to_numpy()])
     lodged = np.full(n, OPEN, dtype=np.int64)

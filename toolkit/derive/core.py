@@ -86,16 +86,18 @@ def _as_at_cutoff(ev: Events, cutoff: int, ledger: Ledger) -> tuple[pd.DataFrame
     """Drop (and log) events dated after the cut-off; exits after it are not yet known."""
     st, late = stints_as_at(ev.stints, cutoff)
     ledger.exclude("site_commencements", "after_cutoff", late["pkey"].to_numpy(), late["site"].to_numpy(),
-                   event_date=late["c"].to_numpy(), log_measure="site_commencements")
+                   event_date=late["c"].to_numpy(), log_measure="site_commencements", considered=len(ev.stints))
     keep = {}
-    for name, col, site in (("phases", "ps", False), ("suspensions", "ss", False), ("placements", "ps", True),
-                            ("benchmarks", "bd", False), ("assessments", "ad", True), ("verifications", "vd", False)):
+    for name, table, col, site in (("phases", "phases", "ps", False), ("suspensions", "suspensions", "ss", False),
+                                   ("placements", "placements", "ps", True), ("benchmarks", "benchmarks", "bd", False),
+                                   ("assessments", "os_assessments", "ad", True),
+                                   ("verifications", "employment_verifications", "vd", False)):
         df = getattr(ev, name)
         after = df[col].to_numpy() > cutoff
         d = df.loc[after]
-        ledger.exclude(name, "after_cutoff", d["pkey"].to_numpy(), d["site"].to_numpy() if site else None,
+        ledger.exclude(table, "after_cutoff", d["pkey"].to_numpy(), d["site"].to_numpy() if site else None,
                        event_id=d["placement_id"].to_numpy() if name == "placements" else None,
-                       event_date=d[col].to_numpy(), log_measure=name)
+                       event_date=d[col].to_numpy(), log_measure=table, considered=len(df))
         keep[name] = df.loc[~after].reset_index(drop=True)
     known = Events(stints=st, claims=ev.claims, people=ev.people, sites=ev.sites, **keep)
     return st, known

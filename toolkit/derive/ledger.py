@@ -81,12 +81,13 @@ class Ledger:
 
     def exclude(self, table: str, rule: str, pkey: np.ndarray, site: np.ndarray | None = None,
                 measure: str | np.ndarray = "", event_id: np.ndarray | None = None,
-                event_date: np.ndarray | None = None, log_measure: str | None = None) -> None:
-        """Record excluded events of ``table`` under ``rule`` (and log their count)."""
+                event_date: np.ndarray | None = None, log_measure: str | None = None,
+                considered: int | None = None) -> None:
+        """Record excluded events of ``table`` under ``rule`` and log how many of ``considered`` it excluded."""
         if rule not in RULES:
             raise KeyError(f"unknown rule {rule!r}")  # a bug: every rule is registered
         n = len(pkey)
-        self.log(log_measure if log_measure is not None else table, rule, n, n, 0)
+        self.log(log_measure if log_measure is not None else table, rule, n if considered is None else considered, n, 0)
         if n == 0:
             return
         self.parts.append(pd.DataFrame({
