@@ -1,0 +1,355 @@
+"""Privacy by construction: keyed pseudonyms, small-cell suppression that survives subtraction, scans.
+
+Three parts, used by schemes that read person-level data (``toolkit.schemes.clientlevel``):
+
+**Keyed hash.** Identifiers are replaced on load by ``HMAC-SHA256(secret, domain || value)``.
+The secret comes from an environment variable *named* on the command line
+(:meth:`Secret.from_env`); it is never a command-line literal, never stored, logged or printed
+(its ``repr`` is masked). Without the secret a pseudonym cannot be linked back to a name, and
+different domains ("client", "enrolment") give unrelated pseudonyms for the same text.
+
+**Suppression.** A published table is a set of count cells and linear relations between them
+(``total = part_1 + ... + part_k``: row and column totals, hierarchy levels, a count and its
+parts). A cell with a count in ``[1, threshold)`` (and 0, if so configured) is *sensitive*.
+Sensitive published cells are suppressed (primary suppression); cells implied but not
+published (e.g. "not completed" when "ended" and "completed" are published) are unknown to a
+reader but still sensitive. :func:`protect` then suppresses more cells (complementary
+suppression) until no sensitive cell can be pinned down: first, no relation may have exactly
+one unknown member; then an integer-programming *attacker* (:func:`attack`) computes, from the
+published cells and every relation at once, the smallest and largest value each sensitive
+cell can take; while one has fewer than two possible values, another cell of the nearest
+relation with a published member is suppressed. Cells preferred for complementary suppression
+are non-zero, parts (not totals), and small.
+
+**Scan.** :func:`scan_outputs` reads every file of an output folder and reports forbidden text
+(the secret, pseudonyms, raw identifiers) and unsuppressed small counts in published tables,
+described by a manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Hashable, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+from toolkit.errors import ConfigError, ToolkitError
+
+
+class PrivacyError(ToolkitError, RuntimeError):
+    """An output would disclose an identifier or a small count."""
+
+
+# --------------------------------------------------------------------------- keyed hash
+
+
+class Secret:
+    """The pseudonymisation key, held in memory only."""
+
+    __slots__ = ("_key", "source")
+
+    def __init__(self, key: bytes, source: str):
+        self._key = key
+        self.source = source
+
+    @classmethod
+    def from_env(cls, var: str, min_length: int = 16) -> "Secret":
+        """Read the key from environment variable ``var``; the error names the variable, never a value."""
+        if not var or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
+            raise ConfigError("--secret-env takes the NAME of an environment variable, got an invalid name")
+        value = os.environ.get(var)
+        if value is None or value == "":
+            raise ConfigError(f"environment variable {var} (the pseudonymisation secret) is not set")
+        if len(value) < min_length:
+            raise ConfigError(f"environment variable {var} holds a secret shorter than {min_length} characters")
+        return cls(value.encode("utf-8"), f"${var}")
+
+    def __repr__(self) -> str:
+        return f"Secret(from {self.source}, hidden)"
+
+    __str__ = __repr__
+
+    def __reduce__(self):   # never pickled into a model or an artifact
+        raise TypeError("a Secret cannot be pickled")
+
+    def hash(self, domain: str, value: str) -> str:
+        return hmac.new(self._key, f"{domain}\x1f{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def keyed_hash(secret: Secret, domain: str, values: Iterable) -> list[str]:
+    """HMAC-SHA256 pseudonyms (64 hex characters) of ``values`` in ``domain``; None stays None."""
+    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else secret.hash(domain, str(v))
+            for v in values]
+
+
+# --------------------------------------------------------------------------- suppression
+
+
+@dataclass(frozen=True)
+class Relation:
+    """``total = sum(parts)`` between cells named by their ids."""
+
+    total: Hashable
+    parts: tuple[Hashable, ...]
+
+
+@dataclass
+class Protection:
+    """The outcome of :func:`protect`, indexed like the cells."""
+
+    sensitive: pd.Series    # count in [1, threshold) (or 0 when zeros are suppressed)
+    primary: pd.Series      # sensitive and published
+    suppressed: pd.Series   # published cells hidden (primary and complementary)
+    attack: pd.DataFrame    # per sensitive unknown cell: lowest and highest value a reader can infer
+
+    @property
+    def complementary(self) -> pd.Series:
+        return self.suppressed & ~self.primary
+
+
+def _sensitive(values: np.ndarray, threshold: int, suppress_zero: bool) -> np.ndarray:
+    return (values < threshold) & ((values > 0) | suppress_zero)
+
+
+def protect(values: pd.Series, relations: Sequence[Relation], threshold: int, *, published: pd.Series | None = None,
+            suppress_zero: bool = False, min_values: int = 2, max_rounds: int = 200) -> Protection:
+    """Suppress cells so that no sensitive count can be pinned down (see the module docstring).
+
+    Parameters
+    ----------
+    values : counts by cell id (non-negative integers).
+    relations : additive relations between cell ids.
+    threshold : counts below it (and above 0, unless ``suppress_zero``) are sensitive.
+    published : which cells a reader sees when nothing is suppressed (default: all).
+    min_values : a sensitive cell is protected when a reader can infer at least this many
+        integer values for it.
+
+    Examples
+    --------
+    A 2 x 2 table with row, column and grand totals and one small cell:
+
+    >>> import pandas as pd
+    >>> cells = pd.Series({("a", "x"): 3, ("a", "y"): 10, ("b", "x"): 12, ("b", "y"): 20,
+    ...                    ("a", "*"): 13, ("b", "*"): 32, ("*", "x"): 15, ("*", "y"): 30, ("*", "*"): 45})
+    >>> rel = [Relation((r, "*"), ((r, "x"), (r, "y"))) for r in "ab"] + \\
+    ...       [Relation(("*", c), (("a", c), ("b", c))) for c in "xy"] + \\
+    ...       [Relation(("*", "*"), (("*", "x"), ("*", "y")))]
+    >>> p = protect(cells, rel, threshold=5)
+    >>> sorted(p.suppressed[p.suppressed].index)
+    [('a', 'x'), ('a', 'y'), ('b', 'x'), ('b', 'y')]
+    >>> p.attack.loc[0, ["lower", "upper"]].tolist()
+    [0.0, 13.0]
+    """
+    ids = list(values.index)
+    pos = {c: i for i, c in enumerate(ids)}
+    v = values.to_numpy(dtype=np.int64)
+    if (v < 0).any():
+        raise ValueError("counts must be non-negative")
+    pub = np.ones(len(ids), bool) if published is None else published.reindex(values.index).fillna(False).to_numpy(bool)
+    rels = [(pos[r.total], [pos[p] for p in r.parts]) for r in relations]
+    member_of: list[list[int]] = [[] for _ in ids]
+    for k, (t, parts) in enumerate(rels):
+        for m in (t, *parts):
+            member_of[m].append(k)
+    sens = _sensitive(v, threshold, suppress_zero)
+    primary = sens & pub
+    unknown = primary | ~pub
+    is_total = np.zeros(len(ids), bool)
+    is_total[[t for t, _ in rels]] = True
+
+    def cost(m: int) -> tuple:
+        return (v[m] == 0, bool(is_total[m]), int(v[m]), m)
+
+    def nearest_known(cell: int) -> list[int]:
+        """Known cells of the relations nearest to ``cell`` (through relations of unknown cells)."""
+        seen_rel, frontier, seen_cell = set(), [cell], {cell}
+        while frontier:
+            rel_ids = {k for c in frontier for k in member_of[c]} - seen_rel
+            seen_rel |= rel_ids
+            members = {m for k in rel_ids for m in (rels[k][0], *rels[k][1])}
+            known = [m for m in members if not unknown[m]]
+            if known:
+                return known
+            frontier = [m for m in members if m not in seen_cell]
+            seen_cell |= set(frontier)
+        return []
+
+    def close_single_unknowns() -> None:
+        changed = True
+        while changed:
+            changed = False
+            for t, parts in rels:
+                members = (t, *parts)
+                unk = [m for m in members if unknown[m]]
+                if len(unk) == 1 and (sens[unk[0]] or pub[unk[0]]):
+                    known = [m for m in members if not unknown[m]]
+                    unknown[min(known, key=cost)] = True
+                    changed = True
+
+    attack_rows: list[dict] = []
+    for _ in range(max_rounds):
+        close_single_unknowns()
+        attack_rows = attack(v, rels, unknown, np.flatnonzero(sens & unknown))
+        weak = [a for a in attack_rows if a["values"] < min_values]
+        if not weak:
+            break
+        widened = False
+        for a in weak:   # widen: hide one more known cell of the relations nearest the weak cell
+            cand = nearest_known(a["cell"])
+            if cand:
+                unknown[min(cand, key=cost)] = True
+                widened = True
+        if not widened:
+            raise PrivacyError("a small count cannot be protected: every related cell is already hidden")
+    else:
+        raise PrivacyError(f"suppression did not converge in {max_rounds} rounds")
+    att = pd.DataFrame(attack_rows, columns=["cell", "lower", "upper", "values"])
+    att["cell"] = [ids[i] for i in att["cell"]]
+    idx = values.index
+    return Protection(sensitive=pd.Series(sens, idx), primary=pd.Series(primary, idx),
+                      suppressed=pd.Series(unknown & pub, idx), attack=att)
+
+
+def attack(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray,
+           targets: Iterable[int]) -> list[dict]:
+    """What a reader can infer about each target cell: integer ``lower`` and ``upper`` bounds.
+
+    The reader knows every cell not ``unknown``, every relation, and that counts are
+    non-negative integers; bounds come from exact integer programs (HiGHS via
+    :func:`scipy.optimize.milp`) over the unknown cells connected to the target.
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    unk_idx = np.flatnonzero(unknown)
+    col = {m: j for j, m in enumerate(unk_idx)}
+    rows, rhs = [], []
+    for t, parts in rels:
+        coef = {}
+        b = 0.0
+        for m, s in [(t, -1.0)] + [(p, 1.0) for p in parts]:
+            if unknown[m]:
+                coef[col[m]] = coef.get(col[m], 0.0) + s
+            else:
+                b -= s * values[m]
+        if coef:
+            rows.append(coef)
+            rhs.append(b)
+    # connected components of unknown cells through relations
+    parent = list(range(len(unk_idx)))
+
+    def find(a: int) -> int:
+        while parent[a] != a:
+            parent[a] = parent[parent[a]]
+            a = parent[a]
+        return a
+
+    for coef in rows:
+        ks = list(coef)
+        for k in ks[1:]:
+            parent[find(k)] = find(ks[0])
+    out = []
+    for target in targets:
+        j = col[int(target)]
+        comp = [k for k in range(len(unk_idx)) if find(k) == find(j)]
+        local = {k: i for i, k in enumerate(comp)}
+        eqs = [(c, b) for c, b in zip(rows, rhs) if any(k in local for k in c)]
+        a = np.zeros((len(eqs), len(comp)))
+        b = np.array([x for _, x in eqs], dtype=float)
+        for r, (c, _) in enumerate(eqs):
+            for k, s in c.items():
+                a[r, local[k]] = s
+        bounds = []
+        for sign in (1.0, -1.0):   # minimise, then maximise the target
+            c = np.zeros(len(comp))
+            c[local[j]] = sign
+            cons = [LinearConstraint(a, b, b)] if len(eqs) else []
+            res = milp(c, constraints=cons, integrality=np.ones(len(comp)), bounds=Bounds(0, np.inf))
+            if res.status == 0:
+                bounds.append(float(res.x[local[j]]))
+            elif sign < 0 and res.status in (3, 4):   # the minimum exists, so "infeasible or unbounded" is unbounded
+                bounds.append(np.inf)
+            else:   # no minimum: the relations do not hold on the true counts
+                raise ValueError(f"relations are inconsistent with the counts (milp status {res.status})")
+        lo, hi = bounds
+        n_values = np.inf if np.isinf(hi) else int(round(hi) - round(lo)) + 1
+        out.append({"cell": int(target), "lower": lo, "upper": hi, "values": n_values})
+    return out
+
+
+# --------------------------------------------------------------------------- scanning
+
+
+@dataclass(frozen=True)
+class TableRule:
+    """How a published CSV is checked: its count columns and rates (rate -> numerator, denominator)."""
+
+    counts: tuple[str, ...]
+    rates: dict[str, tuple[str, str]]
+
+
+def scan_outputs(folder: str | Path, tables: dict[str, TableRule], *, forbidden_text: Sequence[str] = (),
+                 forbidden_tokens: Iterable[str] = (), threshold: int = 5, marker: str = "s",
+                 suppress_zero: bool = False, skip: Sequence[str] = ()) -> list[str]:
+    """Findings (empty list: clean) for every file under ``folder`` except those under ``skip``.
+
+    ``forbidden_text`` are searched in every file's bytes (the secret, raw identifiers);
+    ``forbidden_tokens`` (e.g. thousands of pseudonyms) are matched against every word of
+    letters, digits, ``_`` and ``-`` in the file. ``tables`` maps a CSV's path relative to the
+    folder to its :class:`TableRule`; counts must be suppressed (``marker``) or at least
+    ``threshold`` (or 0), and a rate must be empty when its numerator or denominator is
+    suppressed. A CSV without a rule is itself a finding.
+    """
+    folder = Path(folder)
+    tokens = set(forbidden_tokens)
+    texts = [t.encode("utf-8") for t in forbidden_text if t]
+    word = re.compile(rb"[A-Za-z0-9_\-]+")
+    findings: list[str] = []
+    for p in sorted(x for x in folder.rglob("*") if x.is_file()):
+        rel = p.relative_to(folder).as_posix()
+        if any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in skip):
+            continue
+        data = p.read_bytes()
+        for i, t in enumerate(texts):
+            if t in data:
+                findings.append(f"{rel}: contains forbidden text #{i + 1}")
+        if tokens:
+            n = sum(1 for w in word.findall(data) if w.decode("ascii", "ignore") in tokens)
+            if n:
+                findings.append(f"{rel}: contains {n} pseudonym(s)")
+        if p.suffix == ".csv":
+            rule = tables.get(rel)
+            if rule is None:
+                findings.append(f"{rel}: a CSV with no disclosure rule in the manifest")
+                continue
+            findings += _check_table(rel, pd.read_csv(p, dtype=str, keep_default_na=False), rule, threshold,
+                                     marker, suppress_zero)
+    return findings
+
+
+def _check_table(rel: str, df: pd.DataFrame, rule: TableRule, threshold: int, marker: str,
+                 suppress_zero: bool) -> list[str]:
+    out = []
+    for c in rule.counts:
+        if c not in df.columns:
+            out.append(f"{rel}: count column {c} is missing")
+            continue
+        s = df[c]
+        shown = s[(s != marker) & (s != "")]
+        num = pd.to_numeric(shown, errors="coerce")
+        if num.isna().any():
+            out.append(f"{rel}.{c}: {int(num.isna().sum())} value(s) are neither counts nor '{marker}'")
+        small = _sensitive(num.fillna(threshold).to_numpy(), threshold, suppress_zero)
+        if small.any():
+            out.append(f"{rel}.{c}: {int(small.sum())} unsuppressed count(s) below {threshold}")
+    for r, (n, d) in rule.rates.items():
+        if r in df.columns and n in df.columns and d in df.columns:
+            leak = (df[r] != "") & ((df[n] == marker) | (df[d] == marker))
+            if leak.any():
+                out.append(f"{rel}.{r}: {int(leak.sum())} rate(s) shown with a suppressed numerator or denominator")
+    return out
