@@ -23,6 +23,10 @@ tables of a world do not change. Choices that keep the records identical:
   ``ongoing_support`` on the commencement, whatever the participants table drew); those still
   in assistance but not in the numerator returned to EA before the cut-off; those exited in
   the numerator left as Independent Workers after an assessment recommended it;
+- one thing the events cannot repair: the world can draw an Ongoing Support participant who
+  left before 2 January 2019 (a record the seed's note 3 excludes); none do for seeds 1, 2, 7,
+  11 and 2020, two of 18,537 do at national scale for seed 3, and for those the derivation
+  (rightly) drops the record;
 - noise the derivation must ignore: invalid outcome claims (rejected, withdrawn, recovered,
   confirmed for recovery, under one dollar), valid claims after the cut-off, $0 fees,
   superseded benchmarks, apprenticeships started less than 26 weeks before the cut-off, OS
