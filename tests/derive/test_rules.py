@@ -134,3 +134,9 @@ def test_a_placement_whose_commencement_is_after_the_cutoff_has_no_tracking_site
     res = derive_records(build_events(case, {}), "December 2019")       # cut-off 13 January 2020
     assert res.records.empty
     assert set(res.excluded["rule"].astype(str)) >= {"after_cutoff", "anchor_no_tracking_site"}
+
+
+def test_records_breaking_their_contract_fail_loudly():
+    rec = _records(time_in_assistance=[100.0, -1.0])
+    with pytest.raises(DerivationInvariantError, match="measure_records contract: measure_records.time_in_assistance"):
+        check_invariants(rec, *W, {"full_13": 1})

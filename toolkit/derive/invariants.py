@@ -40,9 +40,20 @@ def duplicates_in_contract(rec: pd.DataFrame) -> np.ndarray:
     return rec.duplicated(["participant_id", "period_of_service", "contract_id", "measure"], keep=False).to_numpy()
 
 
+def contract_violations(rec: pd.DataFrame) -> list[str]:
+    """Violations of ``data_contracts/measure_records.yaml`` by the records on their own (types,
+    values, key, row checks; the references to other tables are the release's to check)."""
+    from toolkit.contracts import check_table, load_contract
+    from toolkit.paths import DATA_CONTRACTS
+
+    _, viol, _ = check_table(rec, load_contract(DATA_CONTRACTS / "measure_records.yaml"))
+    return [f"measure_records contract: {v}" for v in viol]
+
+
 def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerator_claims: dict[str, int],
                      release: str = "") -> None:
-    """Raise :class:`DerivationInvariantError` listing every broken invariant with counts by measure.
+    """Raise :class:`DerivationInvariantError` listing every broken invariant with counts by measure,
+    and every violation of the ``measure_records`` data contract.
 
     ``numerator_claims``: per measure, how many counted outcome claims were used as numerator
     sources; it must equal the number of numerator records (no numerator without its
@@ -67,6 +78,7 @@ def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerat
         if n_rec != n_claims:
             problems.append(f"no_numerator_without_denominator: measure {m} has {n_rec:,} numerator record(s) "
                             f"for {n_claims:,} counted outcome claim(s)")
+    problems += contract_violations(rec)
     if problems:
         where = f" (release {release})" if release else ""
         raise DerivationInvariantError(f"derived measure records break {len(problems)} invariant(s){where}:\n"
