@@ -13,10 +13,10 @@ Examples
 --------
 >>> from toolkit.derive import derive_records                      # doctest: +SKIP
 >>> res = derive_records("worlds/small/events", "March 2020")      # doctest: +SKIP
->>> res.records            # measure records, ready for the expected-performance core
->>> res.log                # per measure and rule: considered, excluded, kept
->>> res.excluded           # every excluded event with its rule and reason
->>> res.window             # (start, cutoff)
+>>> res.records     # measure records for the expected-performance core    # doctest: +SKIP
+>>> res.log         # per measure and rule: considered, excluded, kept       # doctest: +SKIP
+>>> res.excluded    # every excluded event with its rule and reason          # doctest: +SKIP
+>>> res.window      # (start, cutoff)                                        # doctest: +SKIP
 """
 
 from toolkit.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
