@@ -14,6 +14,8 @@ def run_release_cmd(args: argparse.Namespace) -> int:
     config, path = load_release_config(args.config)
     if args.variant:
         config = config.model_copy(update={"variant": args.variant})
+    if args.records:
+        config = config.model_copy(update={"data": config.data.model_copy(update={"records": args.records})})
     if config.variant != "frequentist":
         raise ToolkitError(f"variant {config.variant!r} is not available yet (frequentist only)")
     data = args.data or config.data.path

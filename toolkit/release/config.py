@@ -22,6 +22,7 @@ class SyntheticData(_Frozen):
 class DataSource(_Frozen):
     path: str | None = None              # a folder of contract tables
     synthetic: SyntheticData | None = None
+    records: Literal["auto", "table", "events"] = "auto"  # measure records as given, or derived from events/
 
 
 class Window(_Frozen):

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import config_hash, file_sha256
-from toolkit.contracts import load_tables
+from toolkit.release.inputs import load_release_inputs
 from toolkit.errors import ToolkitError
 from toolkit.modelspec import load_model_set
 from toolkit.paths import ROOT
@@ -151,7 +151,8 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
     prev_path = previous or config.previous
     prev = _read_previous(prev_path) if prev_path else None
     say(f"validating the tables in {data_dir}")
-    tables = load_tables(data_dir)
+    inputs = load_release_inputs(data_dir, config.window.start, config.window.end, config.data.records, say)
+    tables = inputs.tables
 
     uri = resolve_tracking_uri(tracking_uri)
     client = connect(uri)
@@ -159,7 +160,7 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
     for stale in sweep_stale_runs(client, [exp_id]):
         say(f"run {stale} belonged to a process that is gone: marked KILLED")
     cfg_dict = config.model_dump(mode="json")
-    hashes = provenance.input_hashes(data_dir)
+    hashes = provenance.input_hashes(data_dir, subdirs=("events",) if inputs.source == "events" else ())
     params = {
         "release": config.name, "variant": config.variant, "seed": config.seed,
         "config": cfg_dict, "config_hash": config_hash(cfg_dict),
@@ -168,6 +169,7 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
         "models_hash": config_hash({k: s.model_dump(mode="json") for k, s in specs.items()}),
         "data_dir": str(data_dir.resolve()),
         "input_sha256": hashes,
+        "records_source": inputs.source,
         "previous_sha256": file_sha256(prev_path) if prev_path else "",
         **provenance.git_state(),
         "versions": provenance.package_versions(),
@@ -194,6 +196,10 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
             versions = _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs)
             failed = check_release(fits, ratings, config)
             write_outputs(folder, comp, metrics)
+            if inputs.derivation is not None:  # the per-rule counts are aggregate; the excluded events stay local
+                inputs.derivation.log.to_csv(folder / "derivation_log.csv", index=False)
+                inputs.derivation.excluded.to_csv(folder / "excluded_events.csv", index=False)
+                mlflow.log_artifact(str(folder / "derivation_log.csv"), "release")
             write_report(folder, config, ratings, metrics, exclusions, failed, run_id, uri)
             status = "failed" if failed else "passed"
             (folder / "release.json").write_text(json.dumps({

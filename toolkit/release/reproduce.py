@@ -153,7 +153,7 @@ def _coefficient_differences(client, parent_id: str, experiment_id: str, fits, t
 def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path | None = None,
               allow_code_drift: bool = False, scratch: str | Path | None = None, say=print) -> ReproduceResult:
     """Reproduce a tracked release; see the module docstring."""
-    from toolkit.contracts import load_tables
+    from toolkit.release.inputs import load_release_inputs
     from toolkit.modelspec import ModelSpec
     from toolkit.release.config import ReleaseConfig
     from toolkit.release.pipeline import compute_release_variant, model_metrics_table, write_outputs
@@ -196,7 +196,8 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         prev = pd.read_csv(got["previous_ratings.csv"], keep_default_na=False, na_values=[""]) \
             if got["previous_ratings.csv"] is not None else None
         say(f"recomputing release {config.name} (variant {config.variant}) from {data}")
-        tables = load_tables(data)
+        tables = load_release_inputs(data, config.window.start, config.window.end,
+                                     params.get("records_source", "table"), say).tables
         comp = compute_release_variant(tables, config, method, specs, prev, say)
         out = Path(scratch) if scratch else tmp / "new"
         out.mkdir(parents=True, exist_ok=True)

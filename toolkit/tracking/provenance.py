@@ -40,7 +40,11 @@ def package_versions(packages: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, 
     return out
 
 
-def input_hashes(directory: str | Path, pattern: str = "*") -> dict[str, str]:
-    """SHA-256 of every file directly in ``directory`` (sorted by name; not MLflow's sampled digest)."""
+def input_hashes(directory: str | Path, pattern: str = "*", subdirs: tuple[str, ...] = ()) -> dict[str, str]:
+    """SHA-256 of every file directly in ``directory`` and in its ``subdirs`` (keys are relative paths,
+    sorted; the whole file, not MLflow's sampled digest)."""
     d = Path(directory)
-    return {p.name: file_sha256(p) for p in sorted(d.glob(pattern)) if p.is_file()}
+    out = {p.name: file_sha256(p) for p in sorted(d.glob(pattern)) if p.is_file()}
+    for sub in subdirs:
+        out |= {f"{sub}/{p.name}": file_sha256(p) for p in sorted((d / sub).glob(pattern)) if p.is_file()}
+    return out
