@@ -77,6 +77,9 @@ def _add_release(p: argparse.ArgumentParser) -> None:
                    help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
     p.add_argument("--previous", default=None, metavar="FILE", help="previous release's ratings table (publishing rules)")
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for release folders (default: releases/)")
+    p.add_argument("--records", choices=["auto", "table", "events"], default=None,
+                   help="measure records: the measure_records table, or derived from DIR/events/ "
+                        "(default auto: the table when present)")
 
 
 def _add_reproduce(p: argparse.ArgumentParser) -> None:
@@ -126,6 +129,61 @@ def _add_dcp(p: argparse.ArgumentParser) -> None:
                    help="catalogue file (default: configs/schemes/dcp/catalogue.yaml)")
 
 
+def _add_dex(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="dex_command", metavar="ACTION", required=True)
+    r = sub.add_parser("report", help="partnership-approach compliance per organisation, activity and period; tracked")
+    r.add_argument("--data", required=True, metavar="DIR", help="folder of DEX tables (data_contracts/dex/)")
+    r.add_argument("--config", default="schemes/dex/partnership.yaml", metavar="YAML",
+                   help="scheme config (default: configs/schemes/dex/partnership.yaml)")
+    r.add_argument("--out", default=None, metavar="DIR", help="root folder for report folders (default: the config's)")
+    r.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    s = sub.add_parser("synth", help="write a synthetic DEX world (organisations to SCORE assessments)")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
+    s.add_argument("--seed", type=int, default=2021)
+    s.add_argument("--params", default="schemes/dex/synth.yaml", metavar="YAML",
+                   help="generator parameters (default: configs/schemes/dex/synth.yaml)")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
+
+
+def _add_evaluate(p: argparse.ArgumentParser) -> None:
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--data", metavar="FILE", help="cohort table (.csv or .parquet): participant_id, domain, pre, post")
+    src.add_argument("--synthetic", type=int, metavar="N", help="simulate a cohort of N participants with known truth")
+    p.add_argument("--config", default="schemes/cohort/default.yaml", metavar="YAML",
+                   help="evaluation config (default: configs/schemes/cohort/default.yaml)")
+    p.add_argument("--seed", type=int, default=None, help="seed of the synthetic cohort (default: the config's)")
+    p.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+
+
+def _add_clients(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="clients_command", metavar="SUBCOMMAND", required=True)
+    secret = dict(required=True, metavar="VAR",
+                  help="NAME of the environment variable holding the pseudonymisation secret (never the secret itself)")
+    uri = dict(default=None, metavar="URI", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    r = sub.add_parser("report", help="scorecard and risk-adjusted comparison with small-cell suppression; tracked")
+    r.add_argument("--data", required=True, metavar="DIR", help="folder of the client-level tables (data_contracts/clientlevel/)")
+    r.add_argument("--secret-env", **secret)
+    r.add_argument("--config", default="schemes/clientlevel/report.yaml", metavar="YAML",
+                   help="run config (default: configs/schemes/clientlevel/report.yaml)")
+    r.add_argument("--tracking-uri", **uri)
+    r.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
+    r.add_argument("--quiet", action="store_true", help="no progress lines")
+    s = sub.add_parser("synth", help="write a synthetic client-level world with known service effects and truth/")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
+    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--config", default="schemes/clientlevel/synth.yaml", metavar="YAML", help="generator parameters")
+    s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
+    x = sub.add_parser("reproduce", help="re-run a tracked client-level run and compare every published file")
+    x.add_argument("run_id", metavar="RUN_ID", help="the run's parent run id")
+    x.add_argument("--secret-env", **secret)
+    x.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the run read)")
+    x.add_argument("--tracking-uri", **uri)
+    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
+
+
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
     "validate": ("check a folder of input tables against the data contracts", _add_validate,
                  "toolkit.contracts.cli:run_validate"),
@@ -143,6 +201,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
                _add_server, "toolkit.tracking.server:run_server"),
     "dcp": ("DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment", _add_dcp,
             "toolkit.schemes.dcp.cli:run_dcp"),
+    "dex": ("DEX partnership approach: SCORE minimum requirements and targets per provider; synthetic DEX world",
+            _add_dex, "toolkit.schemes.dex.cli:run_dex"),
+    "evaluate": ("evaluate a small cohort's pre/post outcomes: credible intervals, thresholds, detectable effects",
+                 _add_evaluate, "toolkit.schemes.cohort.cli:run_evaluate"),
+    "clients": ("client-level results: RBA scorecard, risk-adjusted comparison, privacy by construction", _add_clients,
+                "toolkit.schemes.clientlevel.cli:run_clients"),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
               "toolkit.scoring.cli:run_score"),
