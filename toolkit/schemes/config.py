@@ -1,0 +1,52 @@
+"""Reading scheme configs: ``extends`` for a config that changes a few keys of another."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from toolkit.config import load_yaml, resolve_config
+from toolkit.errors import ConfigError
+
+
+class Frozen(BaseModel):
+    """Base of every scheme config: immutable, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``override``'s keys replaced; mappings merge key by key, anything else is replaced."""
+    out = dict(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def load_scheme_yaml(path: str | Path, subdir: str, _seen: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Path]:
+    """Read a scheme config, following ``extends: other.yaml`` (relative to the file's folder).
+
+    Returns the merged mapping and the resolved path of the file asked for.
+    """
+    try:
+        p = resolve_config(path, subdir).resolve()
+    except ConfigError:
+        if Path(path).suffix:
+            raise
+        p = resolve_config(f"{path}.yaml", subdir).resolve()
+    if p in _seen:
+        raise ConfigError(f"config {p} extends itself (through {', '.join(map(str, _seen))})")
+    data = load_yaml(p)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, p
+    parent_path = Path(parent)
+    if not parent_path.is_absolute():
+        parent_path = p.parent / parent_path
+    base, _ = load_scheme_yaml(parent_path, subdir, _seen + (p,))
+    return deep_merge(base, data), p
