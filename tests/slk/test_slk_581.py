@@ -158,3 +158,12 @@ def test_punctuation_anywhere_changes_nothing(name, noise, at):
     noisy = name[:at] + "".join(noise) + name[at:]
     assert family_part(noisy) == family_part(name)
     assert given_part(noisy) == given_part(name)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import toolkit.slk
+
+    result = doctest.testmod(toolkit.slk)
+    assert result.attempted > 0 and result.failed == 0

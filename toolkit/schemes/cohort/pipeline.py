@@ -1,0 +1,155 @@
+"""``toolkit evaluate`` end to end: read (or simulate) a cohort, evaluate, write, track.
+
+Each run is an MLflow parent run in the config's experiment (``cohort-evaluation``) with the
+config hash, the input file's SHA-256 (for a synthetic cohort: of the simulated table, which
+is written to the output folder), git state, package versions and seed. Outputs go to a new
+folder; only aggregate files are logged (the evaluation per domain, the statement, the
+report), never participant rows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.contracts import Violation, check_table, load_contract, read_raw
+from toolkit.config import resolve_config
+from toolkit.errors import DataContractError, InputError
+from toolkit.schemes.cohort.config import CohortConfig
+from toolkit.schemes.cohort.evaluate import _tag, evaluate_cohort
+from toolkit.schemes.cohort.report import html_report, statement
+
+LOGGED = ["evaluation.csv", "statement.md", "report.html", "exclusions_summary.csv", "run.json"]
+
+
+def check_cohort(raw: pd.DataFrame, config: CohortConfig) -> pd.DataFrame:
+    """Validate a cohort table against its contract and the config's domains; raise listing every violation."""
+    contract = load_contract(resolve_config(config.contract))
+    typed, violations, _notes = check_table(raw, contract)
+    t = contract.table
+    if not violations:
+        known = typed["domain"].isin(list(config.domains)).to_numpy()
+        if (~known).any():
+            rows = tuple(int(i) + 1 for i in np.flatnonzero(~known)[:5])
+            violations.append(Violation(t, "domain", "known_domain", int((~known).sum()), rows,
+                                        f"domain not among the config's domains ({', '.join(config.domains)})"))
+        for col in ("pre", "post"):
+            lo = typed["domain"].map({d: s.scale[0] for d, s in config.domains.items()})
+            hi = typed["domain"].map({d: s.scale[1] for d, s in config.domains.items()})
+            out = (typed[col].notna() & known & ((typed[col] < lo) | (typed[col] > hi))).to_numpy(dtype=bool)
+            if out.any():
+                rows = tuple(int(i) + 1 for i in np.flatnonzero(out)[:5])
+                violations.append(Violation(t, col, "domain_scale", int(out.sum()), rows,
+                                            "value outside its domain's scale in the config"))
+    if violations:
+        raise DataContractError(f"cohort table breaks its contract ({len(violations)} violation(s)):\n"
+                                + "\n".join(f"  - {v}" for v in violations), violations)
+    return typed
+
+
+def read_cohort(path: str | Path, config: CohortConfig) -> pd.DataFrame:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"cohort file {p} not found")
+    if p.suffix not in (".csv", ".parquet"):
+        raise InputError(f"cohort file {p}: expected .csv or .parquet")
+    try:
+        raw = read_raw(p)
+    except Exception as exc:  # unreadable file: a user problem
+        raise InputError(f"cohort file {p} cannot be read: {type(exc).__name__}") from None
+    return check_cohort(raw, config)
+
+
+def add_truth(evaluation: pd.DataFrame, truth: pd.DataFrame, config: CohortConfig) -> pd.DataFrame:
+    """Beside each estimate, the simulated truth and whether each interval covers it."""
+    ev = evaluation.merge(truth, on="domain", how="left")
+    for lv in config.levels:
+        t = _tag(lv)
+        ev[f"covered_mean_{t}"] = (ev[f"mean_lower_{t}"] <= ev["true_mean_improvement"]) & (
+            ev["true_mean_improvement"] <= ev[f"mean_upper_{t}"])
+        ev[f"covered_share_{t}"] = (ev[f"share_lower_{t}"] <= ev["true_share_improved"]) & (
+            ev["true_share_improved"] <= ev[f"share_upper_{t}"])
+    return ev
+
+
+@dataclass
+class EvaluationResult:
+    run_id: str
+    folder: Path
+    tracking_uri: str
+    evaluation: pd.DataFrame
+    statement: str
+
+
+def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synthetic: int | None = None,
+                   seed: int | None = None, config_path: str | Path | None = None, tracking_uri: str | None = None,
+                   out_root: str | Path | None = None, progress: bool = True) -> EvaluationResult:
+    """Evaluate a cohort file (``data``) or a simulated cohort of ``synthetic`` participants; track the run."""
+    import mlflow
+
+    from toolkit.schemes.cohort.simulate import population_truth, simulate_cohort
+    from toolkit.schemes.tracked import log_outputs, provenance_params, tracked_run
+    from toolkit.synth.world import Progress
+    from toolkit.tracking.provenance import input_hashes
+
+    if (data is None) == (synthetic is None):
+        raise InputError("give either a cohort file or --synthetic N, not both or neither")
+    say = Progress(progress, "evaluate")
+    seed = config.seed if seed is None else seed
+    t0 = time.perf_counter()
+    truth = None
+    if synthetic is not None:
+        cohort = check_cohort(simulate_cohort(synthetic, config, seed), config)
+        csv_text = cohort.to_csv(index=False)
+        inputs = {"synthetic_cohort.csv": hashlib.sha256(csv_text.encode()).hexdigest()}
+        truth = population_truth(config, seed)
+        source = f"synthetic cohort of {synthetic} (seed {seed})"
+    else:
+        cohort = read_cohort(data, config)
+        p = Path(data)
+        inputs = {k: v for k, v in input_hashes(p.parent, p.name).items()}
+        source = str(p.resolve())
+    say(f"evaluating {source}")
+    params = provenance_params(config, inputs, seed, {"data": source, "config_file": str(config_path or ""),
+                                                      "synthetic_n": synthetic or "", "scheme": "cohort-evaluation"})
+    with tracked_run(experiment=config.tracking.experiment, run_name=config.name, kind="evaluate", params=params,
+                     output_root=out_root or config.output_root, tracking_uri=tracking_uri) as tr:
+        evaluation, exclusions = evaluate_cohort(cohort, config)
+        if truth is not None:
+            evaluation = add_truth(evaluation, truth, config)
+            (tr.folder / "synthetic_cohort.csv").write_text(csv_text)      # participant rows: never tracked
+        text = statement(evaluation, config, int(cohort["participant_id"].nunique()))
+        note = (f"{source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
+                f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}.")
+        evaluation.to_csv(tr.folder / "evaluation.csv", index=False)
+        (tr.folder / "statement.md").write_text(text)
+        (tr.folder / "report.html").write_text(html_report(evaluation, config, text, note))
+        exclusions.to_csv(tr.folder / "exclusions.csv", index=False)      # participant ids: never tracked
+        summary = (exclusions.groupby(["domain", "reason"]).size().rename("rows").reset_index()
+                   if not exclusions.empty else pd.DataFrame(columns=["domain", "reason", "rows"]))
+        summary.to_csv(tr.folder / "exclusions_summary.csv", index=False)
+        (tr.folder / "run.json").write_text(json.dumps({
+            "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config": config.name, "seed": seed,
+            "config_hash": params["config_hash"], "input_sha256": inputs, "git_commit": params["git_commit"],
+            "git_dirty": params["git_dirty"]}, indent=2, sort_keys=True) + "\n")
+        log_outputs(tr.folder, LOGGED, "evaluate")
+        mlflow.log_metrics(_metrics(evaluation) | {"seconds": time.perf_counter() - t0})
+    say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
+    return EvaluationResult(run_id=tr.run_id, folder=tr.folder, tracking_uri=tr.tracking_uri, evaluation=evaluation,
+                            statement=text)
+
+
+def _metrics(ev: pd.DataFrame) -> dict[str, float]:
+    out = {}
+    for _, r in ev.iterrows():
+        for k in ("n", "mean_improvement", "share_improved", "mean_p_above_threshold", "share_p_above_reference",
+                  "mde_sd"):
+            if k in r and pd.notna(r[k]):
+                out[f"{r['domain']}.{k}"] = float(r[k])
+    return out
