@@ -11,12 +11,19 @@ of one measure and period, p_j ~ Beta(mu kappa, (1 - mu) kappa). Two ways to lea
     range. Each provider's posterior is then a mixture of Beta(mu kappa + x_j,
     (1 - mu) kappa + n_j - x_j) over the grid, weighted by p(mu, kappa | all counts). This
     is the two-parameter hierarchical model a PyMC sampler would fit, integrated
-    deterministically (no sampling noise, about 0.1 s per measure and period).
+    deterministically (no sampling noise, about 0.1 s per measure and period). Measured on
+    the synthetic DEX world (2023-H1): against PyMC NUTS (2 x 2,000 draws) for goals (47
+    providers) and circumstances assessed (54), posterior means differ by at most 0.006,
+    interval ends by at most 0.025 (the Monte Carlo error of a 5% quantile) and P(target met)
+    by at most 0.015, in 0.05 s against 9 to 41 s.
 ``empirical_bayes``
     (mu, kappa) at the maximum of the beta-binomial marginal likelihood, plugged in. When
     providers barely differ the likelihood keeps rising with kappa and the plug-in shrinks
     small providers completely onto the common level, so that a provider with 1 of 2 can
-    look "clearly met"; the hierarchical fit keeps that uncertainty.
+    look "clearly met"; the hierarchical fit keeps that uncertainty. On the same two cases the
+    plug-in's interval ends differ from PyMC's by up to 0.094, and in simulated worlds its 90%
+    intervals cover the true shares 86% of the time against 89% for the hierarchical fit
+    (``tests/schemes/dex/test_dex_shrinkage.py``).
 
 With fewer providers than ``min_groups`` the fallback prior (Jeffreys by default) is used.
 Every posterior is a mixture of Betas; P(share >= target) is exact, interval ends are found
