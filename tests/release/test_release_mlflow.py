@@ -19,7 +19,8 @@ from toolkit.release.fitting import choose_formula
 from toolkit.release.frame import build_frame
 from toolkit.release.pipeline import run_release
 
-PARTICIPANT_ID = re.compile(rb"P\d{7}")
+# a participant id as a token (binary database pages can hold "P" next to a long number, e.g. a timestamp)
+PARTICIPANT_ID = re.compile(rb"(?<![A-Za-z0-9])P\d{7}(?![0-9])")
 
 
 @pytest.fixture(scope="module")
