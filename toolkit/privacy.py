@@ -78,6 +78,10 @@ class Secret:
     def __reduce__(self):   # never pickled into a model or an artifact
         raise TypeError("a Secret cannot be pickled")
 
+    def occurs_in(self, data: bytes) -> bool:
+        """Whether the secret's text appears in ``data`` (for output scans)."""
+        return self._key in data
+
     def hash(self, domain: str, value: str) -> str:
         return hmac.new(self._key, f"{domain}\x1f{value}".encode("utf-8"), hashlib.sha256).hexdigest()
 
@@ -293,12 +297,12 @@ class TableRule:
     rates: dict[str, tuple[str, str]]
 
 
-def scan_outputs(folder: str | Path, tables: dict[str, TableRule], *, forbidden_text: Sequence[str] = (),
-                 forbidden_tokens: Iterable[str] = (), threshold: int = 5, marker: str = "s",
-                 suppress_zero: bool = False, skip: Sequence[str] = ()) -> list[str]:
+def scan_outputs(folder: str | Path, tables: dict[str, TableRule], *, secret: Secret | None = None,
+                 forbidden_text: Sequence[str] = (), forbidden_tokens: Iterable[str] = (), threshold: int = 5,
+                 marker: str = "s", suppress_zero: bool = False, skip: Sequence[str] = ()) -> list[str]:
     """Findings (empty list: clean) for every file under ``folder`` except those under ``skip``.
 
-    ``forbidden_text`` are searched in every file's bytes (the secret, raw identifiers);
+    ``secret`` and ``forbidden_text`` (e.g. raw identifiers) are searched in every file's bytes;
     ``forbidden_tokens`` (e.g. thousands of pseudonyms) are matched against every word of
     letters, digits, ``_`` and ``-`` in the file. ``tables`` maps a CSV's path relative to the
     folder to its :class:`TableRule`; counts must be suppressed (``marker``) or at least
@@ -315,6 +319,8 @@ def scan_outputs(folder: str | Path, tables: dict[str, TableRule], *, forbidden_
         if any(rel == s or rel.startswith(s.rstrip("/") + "/") for s in skip):
             continue
         data = p.read_bytes()
+        if secret is not None and secret.occurs_in(data):
+            findings.append(f"{rel}: contains the secret")
         for i, t in enumerate(texts):
             if t in data:
                 findings.append(f"{rel}: contains forbidden text #{i + 1}")

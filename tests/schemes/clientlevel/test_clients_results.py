@@ -1,0 +1,172 @@
+"""Client-level results: recovery of known service effects, the scorecard, nothing lost, the model
+never sees the provider, tracking and registry, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from toolkit.errors import ConfigError
+from toolkit.privacy import Secret
+from toolkit.schemes.clientlevel.config import load_clientlevel_config
+from toolkit.schemes.clientlevel.load import pseudonymise_and_check
+from toolkit.schemes.clientlevel.run import compute_clientlevel
+
+
+@pytest.fixture(scope="module")
+def computed(client_world, secret):
+    cfg, _ = load_clientlevel_config()
+    tables = {k: v.copy() for k, v in client_world[0].tables.items()}
+    data = pseudonymise_and_check(tables, Secret(secret["value"].encode(), "test"), cfg)
+    return cfg, data, compute_clientlevel(data, cfg)
+
+
+def recovery(table: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    m = table.merge(truth, on="service_id")
+    return {
+        "services": len(m),
+        "corr_effect": float(np.corrcoef(m["effect"], m["effect_mean"])[0, 1]),
+        "corr_log_oe": float(np.corrcoef(np.log(m["true_ratio"]), np.log(m["oe"]))[0, 1]),
+        "rmse_oe_raw": float(np.sqrt(np.mean((m["oe"] - m["true_ratio"]) ** 2))),
+        "rmse_oe_shrunk": float(np.sqrt(np.mean((m["oe_shrunk"] - m["true_ratio"]) ** 2))),
+        "coverage_oe": float(np.mean((m["oe_shrunk_lower"] <= m["true_ratio"]) & (m["true_ratio"] <= m["oe_shrunk_upper"]))),
+        "coverage_effect_sign": float(np.mean(np.sign(m["effect_mean"]) == np.sign(m["effect"]))),
+    }
+
+
+def test_risk_adjusted_comparison_recovers_the_known_service_effects(client_world, computed):
+    _, _, res = computed
+    truth = client_world[0].truth["service_effects"]
+    r = recovery(res.comparison.table, truth)
+    print("\nrecovery:", {k: round(v, 3) for k, v in r.items()})
+    assert r["services"] == len(truth) >= 15
+    assert r["corr_effect"] > 0.8
+    assert r["corr_log_oe"] > 0.8
+    assert r["rmse_oe_shrunk"] < r["rmse_oe_raw"]          # shrinkage helps against the truth
+    assert r["coverage_oe"] >= 0.7                          # nominal 90 %, tau plugged in, ~20 services
+
+
+def test_risk_adjustment_matters_in_this_world(client_world, computed):
+    """The crude share improved ranks services worse than O/E does (case mix differs by design)."""
+    _, _, res = computed
+    m = res.comparison.table.merge(client_world[0].truth["service_effects"], on="service_id")
+    crude = m["observed"] / m["n_x"]
+    rel = crude / crude.mean()
+    assert np.corrcoef(np.log(m["true_ratio"]), np.log(m["oe"]))[0, 1] > np.corrcoef(np.log(m["true_ratio"]), np.log(rel))[0, 1]
+
+
+def test_the_model_never_sees_the_provider(computed):
+    cfg, _, res = computed
+    model = res.comparison.model
+    assert set(model.design_state_.source_columns) <= {"age", "gender", "ethnicity", "n_dependants",
+                                                        "youngest_dependant_under5", "pre_mean", "n_dimensions",
+                                                        "service_offering"}
+    assert not any(("P0" in t or "S0" in t) for t in model.coef_.index)
+    from toolkit.schemes.clientlevel.compare import check_model_spec
+    bad = cfg.model_copy(update={"model": cfg.model.model_copy(update={"formula": "improved ~ age + C(provider_id)"})})
+    with pytest.raises(ConfigError, match="uses provider_id"):
+        check_model_spec(bad)
+
+
+def test_nothing_is_lost_and_malformed_records_are_listed(client_world, computed):
+    _, data, _ = computed
+    world = client_world[0]
+    led = data.ledger.pivot_table(index="table", columns="item", values="rows", aggfunc="sum").fillna(0)
+    excl = led[[c for c in led.columns if c.startswith("excluded")]].sum(axis=1)
+    assert (led["read"] == led["used"] + excl).all()
+    for t in ("enrolments", "sessions", "assessments", "clients", "dependants"):
+        assert led.loc[t, "read"] == len(world.tables[t])
+    truth = world.truth["malformed"]
+    enr = world.tables["enrolments"].reset_index(drop=True)
+    listed = data.exclusions[(data.exclusions["table"] == "enrolments")
+                             & (data.exclusions["reason"] != "outside_window")]
+    got = sorted(zip(enr.loc[listed["row"] - 1, "enrolment_id"], listed["reason"]))
+    want = sorted(zip(truth.loc[truth["table"] == "enrolments", "key"], truth.loc[truth["table"] == "enrolments", "reason"]))
+    assert got == want
+    ses = world.tables["sessions"].reset_index(drop=True)
+    bad = data.exclusions[data.exclusions["reason"] == "session_outside_enrolment"]
+    got = sorted(ses.loc[bad["row"] - 1, "enrolment_id"] + "#" + ses.loc[bad["row"] - 1, "session_no"].astype(str))
+    assert got == sorted(truth.loc[truth["table"] == "sessions", "key"])
+
+
+def test_scorecard_counts_add_up_and_rates_follow(computed):
+    cfg, _, res = computed
+    sc = res.publication.tables["scorecard.csv"]
+    nat = sc[(sc["level"] == "national")].set_index("period")
+    years = [p for p, _, _ in cfg.periods()]
+    for m in ("starts", "ended", "assessed_any", "improved_any", "sessions"):
+        if nat.loc["all", m] != "s" and all(nat.loc[y, m] != "s" for y in years):
+            assert int(nat.loc["all", m]) == sum(int(nat.loc[y, m]) for y in years)
+    shown = sc[(sc["completed"] != "s") & (sc["ended"] != "s") & (sc["ended"].astype(str) != "0")]
+    rate = shown["completed"].astype(float) / shown["ended"].astype(float)
+    np.testing.assert_allclose(shown["completion_rate"].astype(float), rate, atol=1e-4)
+
+
+def test_run_is_tracked_and_its_model_registered(client_world, client_run):
+    import mlflow
+    from mlflow.tracking import MlflowClient
+
+    from toolkit.config import file_sha256
+
+    client = MlflowClient(tracking_uri=client_run["uri"])
+    run = client.get_run(client_run["run_id"])
+    p = run.data.params
+    for key in ("config_hash", "git_commit", "git_dirty", "seed", "versions.numpy", "secret_source"):
+        assert key in p, key
+    assert p["secret_source"] == "$TOOLKIT_TEST_CLIENT_SECRET"
+    assert p["input_sha256.enrolments.csv"] == file_sha256(client_world[1] / "enrolments.csv")
+    assert run.data.tags["run.status"] == "passed" and client_run["meta"]["privacy_scan"] == "clean"
+    v = client.get_model_version_by_alias("ci-improved", "champion")
+    assert str(v.version) == client_run["meta"]["model_version"]
+    mlflow.set_tracking_uri(client_run["uri"])
+    loaded = mlflow.pyfunc.load_model("models:/ci-improved@champion")
+    x = pd.DataFrame({"age": [30, 12], "gender": ["female", "male"], "ethnicity": ["maori", "european"],
+                      "n_dependants": [2, 0], "youngest_dependant_under5": [1, 0], "pre_mean": [2.5, 3.0],
+                      "n_dimensions": [4, 3], "service_offering": ["family_start", "social_workers_in_schools"]})
+    p_reg = np.asarray(loaded.predict(x))
+    assert p_reg.shape == (2,) and ((p_reg > 0) & (p_reg < 1)).all()
+    from toolkit.errors import DataContractError
+    with pytest.raises(DataContractError, match="service_offering"):
+        loaded.predict(x.assign(service_offering=["family_start", "unknown_offering"]))
+
+
+def test_bad_input_is_a_clear_error_and_nothing_is_written(client_world, run_toolkit, secret, tmp_path):
+    src = client_world[1]
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    for f in src.glob("*.csv"):
+        (bad / f.name).write_bytes(f.read_bytes())
+    clients = pd.read_csv(bad / "clients.csv", dtype=str, keep_default_na=False)
+    secret_name = clients.loc[4, "full_name"]
+    clients.loc[[2, 4], "date_of_birth"] = "someday"
+    clients.to_csv(bad / "clients.csv", index=False)
+    ass = pd.read_csv(bad / "assessments.csv", dtype=str, keep_default_na=False)
+    ass.loc[[0, 1, 2], "pre_score"] = "9"
+    ass.to_csv(bad / "assessments.csv", index=False)
+    out = tmp_path / "out"
+    proc = run_toolkit("clients", "report", "--data", bad, "--secret-env", secret["var"], "--tracking-uri",
+                       f"sqlite:///{tmp_path / 'mlflow.db'}", "--out", out, env={secret["var"]: secret["value"]})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "clients.date_of_birth: rule 'type' broken by 2 rows (rows 3, 5)" in proc.stderr
+    assert "assessments.pre_score: rule 'maximum' broken by 3 rows (rows 1, 2, 3)" in proc.stderr
+    assert "someday" not in proc.stderr and secret_name not in proc.stderr
+    assert not out.exists()
+
+
+def test_the_secret_comes_from_a_named_variable_that_is_set(client_world, secret, tmp_path, capsys, monkeypatch):
+    from toolkit.cli import main
+
+    monkeypatch.delenv("TOOLKIT_UNSET_VAR_XYZ", raising=False)
+    out = tmp_path / "out"
+    args = ["clients", "report", "--data", str(client_world[1]), "--out", str(out), "--quiet", "--secret-env"]
+    assert main(args + ["TOOLKIT_UNSET_VAR_XYZ"]) == 2
+    err = capsys.readouterr().err
+    assert "environment variable TOOLKIT_UNSET_VAR_XYZ (the pseudonymisation secret) is not set" in err
+    assert main(args + [secret["value"]]) == 2          # a secret typed as the variable name is refused, not echoed
+    err = capsys.readouterr().err
+    assert "NAME of an environment variable" in err and secret["value"] not in err
+    monkeypatch.setenv("TOOLKIT_SHORT_SECRET", "abc")
+    assert main(args + ["TOOLKIT_SHORT_SECRET"]) == 2
+    assert "shorter than 16 characters" in capsys.readouterr().err
+    assert not out.exists()

@@ -1,0 +1,241 @@
+"""A client-level run end to end: load (pseudonymised), compute, publish, scan, track, register.
+
+:func:`compute_clientlevel` is pure. :func:`run_clientlevel` validates the input folder before
+anything is created (bad input: a clear error, no run, no folder), then opens an MLflow parent
+run like a DES release (config hash, SHA-256 of every input file, git state, package versions,
+seed; the exact config as ``inputs/config.json``), writes the published tables to a new folder
+``<output_root>/<name>-<UTC time>-<run id>``, scans that folder (no secret, no pseudonym, no
+unsuppressed small count) and only then logs it. A child run holds the expected model, logged and
+registered as a pyfunc; the ``champion`` alias moves to it only when the model checks and the
+privacy scan passed. ``restricted/`` (record level, consenting people only) stays in the folder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from toolkit.config import config_hash
+from toolkit.paths import ROOT
+from toolkit.privacy import PrivacyError, Secret, TableRule, scan_outputs
+from toolkit.schemes.clientlevel.compare import Comparison, check_comparison, check_model_spec, compare_services
+from toolkit.schemes.clientlevel.config import ClientLevelConfig, load_clientlevel_config
+from toolkit.schemes.clientlevel.features import enrolment_facts, model_frame, sessions_by_period
+from toolkit.schemes.clientlevel.load import ClientData, load_client_data
+from toolkit.schemes.clientlevel.publish import Publication, build_publication
+from toolkit.schemes.clientlevel.scorecard import ALL, count_cells, service_counts
+
+#: Published files (relative to the run folder), logged under ``outputs/``; compared by reproduction.
+PUBLISHED = ("scorecard.csv", "comparison.csv", "calibration.csv", "data_quality.csv", "model/coefficients.csv",
+             "model/design_state.json", "model/summary.txt", "plots/funnel.png", "plots/calibration.png",
+             "report.md", "manifest.json")
+
+
+@dataclass
+class ClientResults:
+    comparison: Comparison
+    publication: Publication
+    failed_checks: list[str] = field(default_factory=list)
+
+
+def compute_clientlevel(data: ClientData, config: ClientLevelConfig) -> ClientResults:
+    """Scorecard cells, comparison and the protected publication from loaded data (no I/O)."""
+    facts = enrolment_facts(data.enrolments, data.assessments, config)
+    sessions = sessions_by_period(data.sessions, facts, config)
+    counts = service_counts(facts, sessions, config)
+    values, published, relations = count_cells(counts, data.services, config)
+    comp = compare_services(model_frame(facts), data.services, config)
+    pub = build_publication(values, published, relations, comp, data.services, data.ledger, data.exclusions, config)
+    return ClientResults(comparison=comp, publication=pub, failed_checks=check_comparison(comp, config))
+
+
+def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLevelConfig) -> None:
+    """Write the published files (:data:`PUBLISHED`) and ``restricted/``."""
+    from toolkit.expected import diagnostics as dx
+
+    pub, comp = res.publication, res.comparison
+    for d in ("model", "plots", "restricted"):
+        (folder / d).mkdir(parents=True, exist_ok=True)
+    for name, df in pub.tables.items():
+        df.to_csv(folder / name, index=False)
+    comp.model.summary().to_csv(folder / "model" / "coefficients.csv", index_label="term")
+    (folder / "model" / "design_state.json").write_text(
+        json.dumps(comp.model.design_state_.to_dict(), indent=1, sort_keys=True))
+    (folder / "model" / "summary.txt").write_text(comp.model.summary_text())
+    fu = pub.funnel_units
+    if len(fu):
+        dx.funnel_plot(fu.assign(oe=fu["oe"].astype(float)), folder / "plots" / "funnel.png", config.funnel_levels,
+                       title="Better off: service O/E (services with published counts)")
+    cal = pub.tables["calibration.csv"]
+    shown = cal[cal["observed_rate"] != ""]
+    dx.calibration_plot(shown.astype({"observed_rate": float, "expected_rate": float}),
+                        folder / "plots" / "calibration.png", title="Better off: calibration by risk decile")
+    (folder / "report.md").write_text(_report(res, config))
+    manifest = {"threshold": config.privacy.threshold, "marker": config.privacy.marker,
+                "suppress_zero": config.privacy.suppress_zero,
+                "tables": {k: {"counts": list(r.counts), "rates": {a: list(b) for a, b in r.rates.items()}}
+                           for k, r in pub.rules.items()},
+                "restricted": sorted(f"restricted/{n}" for n in pub.restricted)}
+    (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
+    for name, df in pub.restricted.items():
+        df.to_csv(folder / "restricted" / name, index=False)
+
+
+def _report(res: ClientResults, config: ClientLevelConfig) -> str:
+    sc = res.publication.tables["scorecard.csv"]
+    nat = sc[(sc["level"] == "national") & (sc["period"] == ALL)].iloc[0]
+    comp = res.publication.tables["comparison.csv"]
+    shown = comp[comp["oe"] != ""]
+    p = res.publication.protection
+    lines = [f"# Client-level results {config.name}", "",
+             f"Window {config.window.start} to {config.window.end}, financial years "
+             f"{', '.join(x for x, _, _ in config.periods())}.", "",
+             f"Nationally: {nat['clients']} client-services, {nat['starts']} starts, {nat['ended']} ended, "
+             f"{nat['assessed_any']} assessed pre and post, {nat['improved_any']} better off.", "",
+             f"Risk-adjusted comparison: {len(comp)} services, {len(shown)} with published O/E "
+             f"({int((shown['funnel'] == 'above').sum())} above and {int((shown['funnel'] == 'below').sum())} below "
+             f"the {max(config.funnel_levels):.1%} funnel limits); service-effect spread tau = "
+             f"{res.comparison.tau:.3f} on the log-odds scale.", "",
+             f"Small-cell suppression: counts below {config.privacy.threshold} hidden; scorecard cells "
+             f"{int(p.primary.sum())} primary, {int(p.complementary.sum())} complementary; every suppressed small "
+             f"count leaves a reader at least {config.privacy.min_values} possible values "
+             f"(checked by an integer-programming attacker).", ""]
+    if res.failed_checks:
+        lines += ["Model checks FAILED:", ""] + [f"- {f}" for f in res.failed_checks] + [""]
+    return "\n".join(lines)
+
+
+def scan_folder(folder: Path, res: ClientResults, data: ClientData, secret: Secret,
+                config: ClientLevelConfig) -> list[str]:
+    """Published part: no secret, no pseudonym, no small count; restricted part: no secret, no
+    pseudonym of a person without consent."""
+    pv = config.privacy
+    found = scan_outputs(folder, res.publication.rules, secret=secret, forbidden_tokens=data.keys,
+                         threshold=pv.threshold, marker=pv.marker, suppress_zero=pv.suppress_zero,
+                         skip=["restricted", "run.json"])
+    found += [f"restricted/{f}" for f in scan_outputs(
+        folder / "restricted", {n: TableRule((), {}) for n in res.publication.restricted}, secret=secret,
+        forbidden_tokens=data.nonconsenting_keys)]
+    return found
+
+
+@dataclass
+class ClientRun:
+    run_id: str
+    folder: Path
+    status: str
+    results: ClientResults
+    model_version: str | None
+    tracking_uri: str
+    scan_findings: list[str]
+
+
+def run_clientlevel(data_dir: str | Path, secret_env: str, *, config: str | Path = "schemes/clientlevel/report.yaml",
+                    tracking_uri: str | None = None, out_root: str | Path | None = None,
+                    say=lambda msg: None) -> ClientRun:
+    """Run and track one client-level report; see the module docstring."""
+    import mlflow
+
+    from toolkit.tracking import provenance, runs
+    from toolkit.tracking.store import connect, ensure_experiment, resolve_tracking_uri
+
+    cfg, cpath = load_clientlevel_config(config)
+    check_model_spec(cfg)
+    secret = Secret.from_env(secret_env, cfg.privacy.secret_min_length)
+    data_dir = Path(data_dir)
+    say(f"validating and pseudonymising the tables in {data_dir}")
+    data = load_client_data(data_dir, secret, cfg)
+    uri = resolve_tracking_uri(tracking_uri)
+    client = connect(uri)
+    exp_id = ensure_experiment(client, cfg.tracking.experiment, uri)
+    cfg_dict = cfg.model_dump(mode="json")
+    hashes = provenance.input_hashes(data_dir, "*.csv") | provenance.input_hashes(data_dir, "*.parquet")
+    params = {"scheme": "clientlevel", "name": cfg.name, "seed": cfg.seed, "config": cfg_dict,
+              "config_hash": config_hash(cfg_dict), "config_file": str(cpath), "data_dir": str(data_dir.resolve()),
+              "input_sha256": hashes, "secret_source": secret.source, **provenance.git_state(),
+              "versions": provenance.package_versions()}
+    t0 = time.perf_counter()
+    with mlflow.start_run(experiment_id=exp_id, run_name=cfg.name) as parent:
+        run_id = parent.info.run_id
+        mlflow.set_tags({"toolkit.kind": "scheme_run", "scheme": "clientlevel", "run.status": "running"})
+        runs.log_params(params)
+        runs.log_json(cfg_dict, "config.json", "inputs")
+        runs.log_json(hashes, "input_sha256.json", "inputs")
+        folder = _new_folder(out_root or cfg.output_root, cfg.name, run_id)
+        say(f"MLflow run {run_id} in {uri}; writing to {folder}")
+        try:
+            res = compute_clientlevel(data, cfg)
+            write_clientlevel_outputs(folder, res, cfg)
+            findings = scan_folder(folder, res, data, secret, cfg)
+            if findings:
+                raise PrivacyError("the outputs would disclose (nothing was logged):\n  - " + "\n  - ".join(findings))
+            say(f"privacy scan of {folder.name}: clean")
+            version = _log_model_run(res, cfg, exp_id, folder)
+            for name in PUBLISHED:
+                if (folder / name).exists():
+                    mlflow.log_artifact(str(folder / name), str(Path("outputs", name).parent))
+            status = "failed" if res.failed_checks else "passed"
+            (folder / "run.json").write_text(json.dumps(
+                {"run_id": run_id, "tracking_uri": uri, "status": status, "failed_checks": res.failed_checks,
+                 "config_hash": params["config_hash"], "input_sha256": hashes, "model_version": version,
+                 "privacy_scan": "clean"}, indent=2, sort_keys=True) + "\n")
+            mlflow.log_artifact(str(folder / "run.json"), "outputs")
+            mlflow.log_metrics({"seconds": time.perf_counter() - t0, "tau": res.comparison.tau,
+                                "suppressed_cells": float(res.publication.protection.suppressed.sum())})
+            if status == "passed" and version is not None and cfg.tracking.register_model:
+                client.set_registered_model_alias(cfg.tracking.model_name, cfg.tracking.alias, version)
+                say(f"checks and privacy scan passed; alias '{cfg.tracking.alias}' on {cfg.tracking.model_name} "
+                    f"version {version}")
+            mlflow.set_tag("run.status", status)
+        except BaseException as exc:
+            mlflow.set_tag("run.status", "failed")
+            mlflow.set_tag("run.error", type(exc).__name__)   # messages may name files; the type is enough here
+            mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            raise
+    say(f"done in {time.perf_counter() - t0:.1f}s: {folder}")
+    return ClientRun(run_id=run_id, folder=folder, status=status, results=res, model_version=version,
+                     tracking_uri=uri, scan_findings=[])
+
+
+def _log_model_run(res: ClientResults, cfg: ClientLevelConfig, exp_id: str, folder: Path) -> str | None:
+    import mlflow
+
+    from toolkit.schemes.clientlevel.registry import log_client_model
+    from toolkit.tracking import runs
+
+    comp, pub = res.comparison, res.publication
+    with mlflow.start_run(experiment_id=exp_id, run_name=cfg.tracking.model_name, nested=True):
+        mlflow.set_tags({"toolkit.kind": "expected_model", "scheme": "clientlevel"})
+        runs.log_params({"formula": cfg.model.formula, "outcome": cfg.model.outcome, "seed": cfg.seed,
+                         "shrinkage": cfg.shrinkage.model_dump(mode="json")})
+        metrics = {k: float(v) for k, v in comp.metrics.items() if k not in ("n", "events")}
+        nat = pub.protection.suppressed
+        if not nat[("assessed_any", "national", ALL, ALL)] and not nat[("improved_any", "national", ALL, ALL)]:
+            metrics |= {"n": comp.metrics["n"], "events": comp.metrics["events"]}   # published national counts
+        mlflow.log_metrics(metrics)
+        for name in ("model/coefficients.csv", "model/design_state.json", "model/summary.txt",
+                     "plots/calibration.png", "calibration.csv"):
+            mlflow.log_artifact(str(folder / name))
+        info = log_client_model(comp.model, cfg.tracking.model_name, register=cfg.tracking.register_model)
+    v = info.registered_model_version
+    return None if v is None else str(v)
+
+
+def _new_folder(root: str | Path, name: str, run_id: str) -> Path:
+    root = Path(root)
+    if not root.is_absolute():
+        root = ROOT / root
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    folder = root / f"{name}-{stamp}-{run_id[:8]}"
+    folder.mkdir(parents=True, exist_ok=False)
+    return folder
+
+
+def read_published(folder: Path) -> dict[str, pd.DataFrame]:
+    """The published CSV tables of a run folder."""
+    return {n: pd.read_csv(folder / n, dtype=str, keep_default_na=False) for n in PUBLISHED if n.endswith(".csv")}

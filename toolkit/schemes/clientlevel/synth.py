@@ -1,0 +1,283 @@
+"""A synthetic client-level world (seed 004) with known service effects.
+
+Providers deliver services (one offering in one region). Each enrolment's client has a name and
+date of birth (synthetic, from short lists), dependants, sessions, and pre/post scores on the
+offering's dimensions. Whether a client improves on a dimension is drawn from
+
+    logit p_d = intercept[offering] + beta[service] + x' gamma + delta[d],
+
+with ``beta`` the KNOWN service effect (centred within each offering), ``x`` the client's
+characteristics (mean pre score, gender, ethnicity, dependants, age) and ``delta`` a dimension
+shift. "Improved" (better off on at least one dimension assessed pre and post) has the exact
+probability ``1 - prod_d (1 - p_d)``; ``truth/service_effects.csv`` holds beta and, over each
+service's comparison population, the oracle expected count at the true effect and at beta = 0.
+
+One integer seed, split with :class:`numpy.random.SeedSequence` into streams for structure,
+clients, outcomes and defects. Malformed records are injected and listed in
+``truth/malformed.csv`` with the exclusion reason the report must give them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.errors import ConfigError
+from toolkit.schemes.clientlevel.config import ClientLevelConfig, load_clientlevel_config
+
+FIRST = ["Aroha", "Mere", "Tama", "Wiremu", "Sione", "Mele", "Olivia", "Jack", "Amelia", "Noah", "Isla", "Leo",
+         "Hana", "Ravi", "Priya", "Mei", "Chen", "Grace", "Liam", "Ava", "Manaia", "Kahu", "Ana", "Tevita"]
+LAST = ["Ngata", "Parata", "Tuhoe", "Fifita", "Smith", "Wilson", "Brown", "Taylor", "Singh", "Patel", "Wang",
+        "Li", "Walker", "Harris", "Tane", "Rangi", "Lee", "Kumar", "Morgan", "Reid", "Vaifale", "Hohaia"]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Span(_Frozen):
+    min: int
+    max: int
+
+
+class Offering(_Frozen):
+    dimensions: tuple[str, ...]
+    age: Span
+    intercept: float
+    dependants_mean: float = Field(ge=0)
+
+
+class Sizes(_Frozen):
+    median: float
+    sdlog: float
+    min: int
+    max: int
+
+
+class Coefficients(_Frozen):
+    pre_mean: float
+    female: float
+    ethnicity: dict[str, float]
+    n_dependants: float
+    age_per_decade: float
+
+
+class Sessions(_Frozen):
+    mean: float
+    attend_probability: float
+
+
+class ClientSynthConfig(_Frozen):
+    report: str
+    providers: int = Field(ge=2)
+    services_per_provider: Span
+    regions: tuple[str, ...]
+    offerings: dict[str, Offering]
+    enrolments_per_service: Sizes
+    service_effect_sd: float = Field(ge=0)
+    dimension_effects: dict[str, float]
+    coefficients: Coefficients
+    case_mix_sd: float = Field(ge=0)
+    ethnicity_weights: dict[str, float]
+    consent_probability: float = Field(ge=0, le=1)
+    repeat_client_probability: float = Field(ge=0, le=1)
+    completion_logit: float
+    post_assessment_if_not_completed: float = Field(ge=0, le=1)
+    missing_dimension_probability: float = Field(ge=0, lt=1)
+    duration_days: Span
+    referral_wait_days_mean: float = Field(gt=0)
+    sessions: Sessions
+    malformed: dict[str, int]
+
+
+MALFORMED = ("session_outside_enrolment", "service_of_another_provider", "born_after_start")
+
+
+@dataclass
+class ClientWorld:
+    tables: dict[str, pd.DataFrame]
+    truth: dict[str, pd.DataFrame]
+
+
+def load_client_synth_config(path: str | Path = "schemes/clientlevel/synth.yaml") -> tuple[ClientSynthConfig, Path]:
+    p = resolve_config(path, "schemes/clientlevel")
+    cfg = validate_model(ClientSynthConfig, load_yaml(p), p)
+    if set(cfg.malformed) - set(MALFORMED):
+        raise ConfigError(f"{p}: malformed kinds must be among {', '.join(MALFORMED)}")
+    return cfg, p
+
+
+def _expit(x):
+    return 1.0 / (1.0 + np.exp(-x))
+
+
+def _day(d: dt.date, days: int) -> dt.date:
+    return d + dt.timedelta(days=int(days))
+
+
+def _structure(rng, cfg: ClientSynthConfig):
+    providers = pd.DataFrame({"provider_id": [f"P{i:02d}" for i in range(1, cfg.providers + 1)],
+                              "provider_name": [f"Synthetic trust {i}" for i in range(1, cfg.providers + 1)],
+                              "region": rng.choice(cfg.regions, cfg.providers)})
+    offerings = sorted(cfg.offerings)
+    rows = []
+    for p in providers.itertuples(index=False):
+        k = int(rng.integers(cfg.services_per_provider.min, cfg.services_per_provider.max + 1))
+        for o in sorted(rng.choice(offerings, size=min(k, len(offerings)), replace=False)):
+            rows.append({"service_id": f"S{len(rows) + 1:03d}", "provider_id": p.provider_id,
+                         "service_offering": o, "region": p.region})
+    services = pd.DataFrame(rows)
+    beta = rng.normal(0, cfg.service_effect_sd, len(services))
+    for o in offerings:   # effects relative to the offering's average service
+        m = (services["service_offering"] == o).to_numpy()
+        if m.any():
+            beta[m] -= beta[m].mean()
+    size = np.exp(np.log(cfg.enrolments_per_service.median) + rng.normal(0, cfg.enrolments_per_service.sdlog,
+                                                                         len(services)))
+    services_truth = services.assign(
+        effect=beta, case_mix=rng.normal(0, cfg.case_mix_sd, len(services)),
+        enrolments=np.clip(np.round(size), cfg.enrolments_per_service.min, cfg.enrolments_per_service.max).astype(int))
+    return providers, services, services_truth
+
+
+def generate_client_world(seed: int = 2024, config: str | Path = "schemes/clientlevel/synth.yaml") -> ClientWorld:
+    """Generate the tables of ``data_contracts/clientlevel/`` and ``truth/``."""
+    cfg, cpath = load_client_synth_config(config)
+    rc, _ = load_clientlevel_config(cpath.parent / cfg.report)
+    s_struct, s_clients, s_out, s_defects = np.random.SeedSequence(seed).spawn(4)
+    providers, services, st = _structure(np.random.default_rng(s_struct), cfg)
+    rng = np.random.default_rng(s_clients)
+    rng_out = np.random.default_rng(s_out)
+    eth = list(cfg.ethnicity_weights)
+    eth_w = np.array([cfg.ethnicity_weights[e] for e in eth])
+    clients, dependants, enrolments, sessions, assessments, oracle = [], [], [], [], [], []
+    people: list[dict] = []
+    refs: dict[str, int] = {}
+    w0, w1 = rc.window.start, rc.window.end
+    span = (w1 - w0).days
+    for s in st.itertuples(index=False):
+        off = cfg.offerings[s.service_offering]
+        for _ in range(s.enrolments):
+            start = _day(w0, rng.integers(-90, span - 30))
+            person = None
+            if people and rng.random() < cfg.repeat_client_probability:   # the same person at another provider
+                cand = people[int(rng.integers(len(people)))]
+                age = int((start - cand["date_of_birth"]).days // 365.25)
+                if cand["provider_id"] != s.provider_id and off.age.min <= age <= off.age.max + 5:
+                    person = dict(cand)
+            if person is None:
+                age = int(rng.integers(off.age.min, off.age.max + 1))
+                dob = _day(start, -(age * 365.25 + rng.integers(1, 364)))
+                person = {"full_name": f"{rng.choice(FIRST)} {rng.choice(FIRST)} {rng.choice(LAST)}",
+                          "date_of_birth": dob, "gender": str(rng.choice(["female", "male", "another"], p=[.52, .46, .02])),
+                          "ethnicity": str(rng.choice(eth, p=eth_w / eth_w.sum())), "area": s.region}
+                people.append({**person, "provider_id": s.provider_id})
+            refs[s.provider_id] = refs.get(s.provider_id, 0) + 1
+            client_ref = f"{s.provider_id}-C{refs[s.provider_id]:05d}"
+            clients.append({"provider_id": s.provider_id, "client_ref": client_ref, **{k: person[k] for k in (
+                "full_name", "date_of_birth", "gender", "ethnicity")}, "iwi": None, "area": person["area"],
+                "consent_identifiable": bool(rng.random() < cfg.consent_probability)})
+            n_dep = int(rng.poisson(off.dependants_mean))
+            under5 = 0
+            for j in range(n_dep):
+                dage = int(rng.integers(0, 16))
+                under5 = max(under5, int(dage < 5))
+                dependants.append({"provider_id": s.provider_id, "client_ref": client_ref,
+                                   "dependant_name": f"{rng.choice(FIRST)} {person['full_name'].split()[-1]}",
+                                   "date_of_birth": _day(start, -(dage * 365.25 + rng.integers(1, 364)))})
+            eid = f"E{len(enrolments) + 1:07d}"
+            dur = int(rng.integers(cfg.duration_days.min, cfg.duration_days.max + 1))
+            end = _day(start, dur)
+            completed = rng_out.random() < _expit(cfg.completion_logit + 0.5 * s.effect)
+            ongoing = end > w1
+            reason = None if ongoing else ("completed" if completed else
+                                           str(rng_out.choice(["withdrew", "moved_away", "other"])))
+            enrolments.append({"enrolment_id": eid, "provider_id": s.provider_id, "client_ref": client_ref,
+                               "service_id": s.service_id,
+                               "referral_date": _day(start, -rng.geometric(1 / cfg.referral_wait_days_mean) + 1),
+                               "start_date": start, "end_date": None if ongoing else end, "end_reason": reason})
+            last = min(end, w1)
+            for k in range(1 + int(rng.poisson(cfg.sessions.mean))):
+                d = _day(start, rng.integers(0, max(1, (last - start).days + 1)))
+                sessions.append({"enrolment_id": eid, "session_no": k + 1, "session_date": d,
+                                 "attended": bool(rng.random() < cfg.sessions.attend_probability)})
+            dims = [d for d in off.dimensions if rng.random() >= cfg.missing_dimension_probability] or [off.dimensions[0]]
+            pre = {d: int(np.clip(np.round(rng.normal(2.5 + s.case_mix, 0.8)), 1, 4)) for d in dims}
+            post_done = reason is not None and (completed or rng_out.random() < cfg.post_assessment_if_not_completed)
+            pre_mean = float(np.mean(list(pre.values())))
+            c = cfg.coefficients
+            x_eta = (off.intercept + c.pre_mean * (pre_mean - 2.5) + c.female * (person["gender"] == "female")
+                     + c.ethnicity.get(person["ethnicity"], 0.0) + c.n_dependants * n_dep
+                     + c.age_per_decade * (age - 30) / 10)
+            p_true = {d: _expit(x_eta + s.effect + cfg.dimension_effects.get(d, 0.0)) for d in dims}
+            p_avg = {d: _expit(x_eta + cfg.dimension_effects.get(d, 0.0)) for d in dims}
+            for d in dims:
+                post = None
+                if post_done:
+                    if rng_out.random() < p_true[d]:
+                        post = min(5, pre[d] + 1 + int(rng_out.random() < 0.3))
+                    else:
+                        post = max(1, pre[d] - int(rng_out.random() < 0.2))
+                assessments.append({"enrolment_id": eid, "dimension": d, "pre_score": pre[d], "post_score": post})
+            if post_done and w0 <= end <= w1:
+                oracle.append({"service_id": s.service_id, "p_true": 1 - np.prod([1 - p for p in p_true.values()]),
+                               "p_average": 1 - np.prod([1 - p for p in p_avg.values()])})
+    tables = {"providers": providers, "services": services, "clients": pd.DataFrame(clients),
+              "dependants": pd.DataFrame(dependants, columns=["provider_id", "client_ref", "dependant_name",
+                                                              "date_of_birth"]),
+              "enrolments": pd.DataFrame(enrolments), "sessions": pd.DataFrame(sessions),
+              "assessments": pd.DataFrame(assessments)}
+    tables["assessments"]["post_score"] = tables["assessments"]["post_score"].astype("Int64")
+    malformed = _inject(np.random.default_rng(s_defects), tables, cfg)
+    orc = pd.DataFrame(oracle).groupby("service_id").agg(n=("p_true", "size"), expected_true=("p_true", "sum"),
+                                                       expected_average=("p_average", "sum")).reset_index()
+    truth = st.merge(orc, on="service_id", how="left")
+    truth["true_ratio"] = truth["expected_true"] / truth["expected_average"]
+    return ClientWorld(tables=tables, truth={"service_effects": truth, "malformed": malformed})
+
+
+def _inject(rng, t: dict[str, pd.DataFrame], cfg: ClientSynthConfig) -> pd.DataFrame:
+    """Break records in place; return the list of (table, key, reason)."""
+    out = []
+    enr, ses, cli, svc = t["enrolments"], t["sessions"], t["clients"], t["services"]
+    once = enr.groupby(["provider_id", "client_ref"])["enrolment_id"].transform("size") == 1
+    used: set[str] = set()
+    for reason, n in sorted(cfg.malformed.items()):
+        for _ in range(n):
+            if reason == "session_outside_enrolment":
+                i = int(rng.integers(len(ses)))
+                e = enr.loc[enr["enrolment_id"] == ses.at[i, "enrolment_id"]].iloc[0]
+                ses.at[i, "session_date"] = _day(e["start_date"], -30)
+                out.append({"table": "sessions", "key": f"{ses.at[i, 'enrolment_id']}#{ses.at[i, 'session_no']}",
+                            "reason": reason})
+                continue
+            cand = enr.index[once & ~enr["enrolment_id"].isin(used) & enr["end_date"].notna()]
+            i = int(rng.choice(cand))
+            used.add(enr.at[i, "enrolment_id"])
+            if reason == "service_of_another_provider":
+                other = svc[svc["provider_id"] != enr.at[i, "provider_id"]]["service_id"]
+                enr.at[i, "service_id"] = str(rng.choice(other.to_numpy()))
+            else:   # born_after_start
+                j = cli.index[(cli["provider_id"] == enr.at[i, "provider_id"]) & (cli["client_ref"] == enr.at[i, "client_ref"])][0]
+                cli.at[j, "date_of_birth"] = _day(enr.at[i, "start_date"], 10)
+            out.append({"table": "enrolments", "key": enr.at[i, "enrolment_id"], "reason": reason})
+    return pd.DataFrame(out, columns=["table", "key", "reason"]).sort_values(["table", "key"]).reset_index(drop=True)
+
+
+def write_client_world(world: ClientWorld, out: str | Path, overwrite: bool = False) -> Path:
+    """Write the tables as CSV files and ``truth/`` (service-level truth and the injected defects)."""
+    out = Path(out)
+    if out.exists() and any(out.iterdir()) and not overwrite:
+        raise ConfigError(f"output folder {out} is not empty (use --overwrite)")
+    (out / "truth").mkdir(parents=True, exist_ok=True)
+    for name, df in world.tables.items():
+        df.to_csv(out / f"{name}.csv", index=False)
+    for name, df in world.truth.items():
+        df.to_csv(out / "truth" / f"{name}.csv", index=False)
+    return out
