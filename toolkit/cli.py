@@ -127,6 +127,12 @@ def _add_dcp(p: argparse.ArgumentParser) -> None:
     c = sub.add_parser("catalogue", help="validate a KPI catalogue (exit 2 naming every contradictory KPI)")
     c.add_argument("file", nargs="?", default="schemes/dcp/catalogue.yaml", metavar="YAML",
                    help="catalogue file (default: configs/schemes/dcp/catalogue.yaml)")
+    x = sub.add_parser("reproduce", help="re-run a tracked DCP assessment and compare every output file")
+    x.add_argument("run_id", metavar="RUN_ID", help="the run's parent run id")
+    x.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the run read)")
+    x.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
 
 
 def _add_dex(p: argparse.ArgumentParser) -> None:

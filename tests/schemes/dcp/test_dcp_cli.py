@@ -83,3 +83,19 @@ def test_raw_catalogue_is_refused_by_the_report(cli_run, tmp_path):
     for kid in ("1", "17", "124", "126", "180", "181", "182"):
         assert f"KPI {kid} (" in rep.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_tracked_run_reproduces_byte_for_byte_and_refuses_changed_inputs(cli_run, tmp_path):
+    folder = next((cli_run["root"] / "out").iterdir())
+    run_id = json.loads((folder / "run.json").read_text())["run_id"]
+    rep = cli_run["run"]("dcp", "reproduce", run_id, "--tracking-uri", cli_run["uri"])
+    assert rep.returncode == 0, rep.stdout + rep.stderr
+    assert "reproduced (7 identical, 0 different)" in rep.stdout
+    changed = tmp_path / "changed"
+    changed.mkdir()
+    for f in (cli_run["root"] / "world").glob("*.csv"):
+        (changed / f.name).write_bytes(f.read_bytes())
+    with open(changed / "kpi_submissions.csv", "a") as fh:
+        fh.write("\n")
+    rep = cli_run["run"]("dcp", "reproduce", run_id, "--data", changed, "--tracking-uri", cli_run["uri"])
+    assert rep.returncode == 2 and "kpi_submissions.csv" in rep.stderr and "SHA-256" in rep.stderr

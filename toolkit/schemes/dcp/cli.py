@@ -9,7 +9,7 @@ from toolkit.synth.world import Progress
 
 
 def run_dcp(args: argparse.Namespace) -> int:
-    return {"report": _report, "synth": _synth, "catalogue": _catalogue}[args.dcp_command](args)
+    return {"report": _report, "synth": _synth, "catalogue": _catalogue, "reproduce": _reproduce}[args.dcp_command](args)
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -48,3 +48,16 @@ def _catalogue(args: argparse.Namespace) -> int:
         for r in k.readings:
             print(f"  KPI {k.id} ({k.stream}): {r}")
     return 0
+
+
+def _reproduce(args: argparse.Namespace) -> int:
+    from toolkit.schemes.dcp.reproduce import reproduce_dcp
+
+    r = reproduce_dcp(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri, scratch=args.scratch)
+    for name in r.identical:
+        print(f"  identical  {name}")
+    for name in r.different:
+        print(f"  DIFFERENT  {name}")
+    print(f"run {r.run_id}: {'reproduced' if r.ok else 'NOT reproduced'} "
+          f"({len(r.identical)} identical, {len(r.different)} different)")
+    return 0 if r.ok else 1
