@@ -16,8 +16,6 @@ def run_release_cmd(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"variant": args.variant})
     if args.records:
         config = config.model_copy(update={"data": config.data.model_copy(update={"records": args.records})})
-    if config.variant != "frequentist":
-        raise ToolkitError(f"variant {config.variant!r} is not available yet (frequentist only)")
     data = args.data or config.data.path
     if data is None:
         raise ToolkitError("no data: give --data DIR (a folder of contract tables) or data.path in the release config")

@@ -51,6 +51,7 @@ class ReleaseConfig(_Frozen):
     method: str = "des_2018"
     models: str = "des_2018"
     variant: Literal["frequentist", "bayes"] = "frequentist"
+    bayes: str = "des_2018"              # configs/bayes/<name>.yaml: priors, sampler, gates (variant bayes)
     seed: int = 2020
     previous: str | None = None
     tracking: Tracking = Tracking()

@@ -99,6 +99,7 @@ class ComputedRelease:
     entity_measures: pd.DataFrame
     ratings: pd.DataFrame
     standardisation: pd.DataFrame  # mu, sd per program and group; national averages
+    bayes: object = None           # toolkit.release.bayes_variant.BayesAugment when variant == "bayes"
 
 
 def compute_release(tables: dict[str, pd.DataFrame], config: ReleaseConfig, method=None, specs=None,
@@ -129,7 +130,11 @@ def compute_release_variant(tables: dict[str, pd.DataFrame], config: ReleaseConf
     """:func:`compute_release` plus what the config's variant adds. Both :func:`run_release` and
     reproduction call this, so a variant's columns are reproduced like the published method's."""
     comp = compute_release(tables, config, method, specs, previous, say)
-    # variant hooks (e.g. config.variant == "bayes") extend ``comp`` here
+    if config.variant == "bayes":  # posterior columns beside the published ones (toolkit/release/bayes_variant.py)
+        from toolkit.release.bayes_variant import bayes_augment, merge_columns
+
+        comp.bayes = bayes_augment(comp, config, method or load_method(config.method), say)
+        comp.ratings = merge_columns(comp.ratings, comp.bayes)
     return comp
 
 
@@ -196,6 +201,12 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
             versions = _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs)
             failed = check_release(fits, ratings, config)
             write_outputs(folder, comp, metrics)
+            if comp.bayes is not None:  # failed gates fail the release; diagnostics, plots, posterior-mean models
+                from toolkit.release.bayes_variant import log_bayes_models, write_bayes_outputs
+
+                failed += comp.bayes.failed
+                mlflow.log_artifact(str(write_bayes_outputs(folder, comp.bayes, ratings)[0]), "release")
+                versions.update(log_bayes_models(comp.bayes, fits, config.tracking.register_models, say))
             if inputs.derivation is not None:  # the per-rule counts are aggregate; the excluded events stay local
                 inputs.derivation.log.to_csv(folder / "derivation_log.csv", index=False)
                 inputs.derivation.excluded.to_csv(folder / "excluded_events.csv", index=False)

@@ -1,0 +1,101 @@
+"""Bayesian variant configs (``configs/bayes/<name>.yaml``): priors, sampler, gates, scoring of draws.
+
+Frozen pydantic models with ``extra="forbid"``; :func:`load_bayes_config` turns a
+malformed file into a :class:`~toolkit.errors.ConfigError` naming every bad key.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from toolkit.config import load_yaml, resolve_config, validate_model
+
+LEVELS = ("organisation", "contract", "site")
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priors(_Frozen):
+    """Weakly informative priors on the log-odds scale."""
+
+    intercept_sd: float = Field(2.5, gt=0)
+    coef_sd: float = Field(2.5, gt=0)
+    offset_intercept_sd: float = Field(0.5, gt=0)
+    group_sd: float = Field(1.0, gt=0)
+    lkj_eta: float = Field(2.0, gt=0)
+
+
+class TwoStage(_Frozen):
+    """The two-stage model: offsets from the frequentist fit, nested random intercepts."""
+
+    levels: tuple[Literal["organisation", "contract", "site"], ...] = LEVELS
+    cross_measure: Literal["factor", "independent", "lkj"] = "factor"
+    nodes_per_cell: int = Field(4, ge=0)
+    centre_information: float | Literal["auto"] = "auto"
+
+    @field_validator("centre_information")
+    @classmethod
+    def _nonneg(cls, v):
+        if v != "auto" and v < 0:
+            raise ValueError("centre_information must be 'auto' or a number >= 0")
+        return v
+
+    @field_validator("levels")
+    @classmethod
+    def _ordered(cls, v):
+        if not v or "site" not in v:
+            raise ValueError("levels must include 'site'")
+        if list(v) != [x for x in LEVELS if x in v]:
+            raise ValueError(f"levels must be listed outer to inner: {list(LEVELS)}")
+        return v
+
+
+class Sampler(_Frozen):
+    backend: Literal["nutpie", "pymc"] = "nutpie"
+    chains: int = Field(2, ge=1)
+    cores: int = Field(2, ge=1)
+    tune: int = Field(600, ge=50)
+    draws: int = Field(1000, ge=50)
+    target_accept: float = Field(0.8, gt=0, lt=1)
+    low_rank_mass_matrix: bool = False
+    retry_target_accept: float = Field(0.95, gt=0, lt=1)
+    retry_draws_factor: int = Field(3, ge=1)   # a model that fails its gate is re-run once with this many
+                                               # times the draws (a fresh seed); 1 = no retry
+
+
+class Gates(_Frozen):
+    """Convergence gates (Vehtari et al. 2021)."""
+
+    max_rhat: float = Field(1.01, ge=1)
+    min_ess_bulk: float = Field(400, ge=0)
+    min_ess_tail: float = Field(400, ge=0)
+    max_divergences: int = Field(0, ge=0)
+
+
+class Scoring(_Frozen):
+    draws: int = Field(400, ge=10)
+    interval: float = Field(0.90, gt=0, lt=1)
+    small_denominator: int = Field(50, ge=1)
+
+
+class BayesConfig(_Frozen):
+    """Everything the Bayesian variant uses besides the data and the seed."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    release_model: Literal["two_stage"] = "two_stage"
+    priors: Priors = Priors()
+    two_stage: TwoStage = TwoStage()
+    sampler: Sampler = Sampler()
+    gates: Gates = Gates()
+    scoring: Scoring = Scoring()
+
+
+def load_bayes_config(path: str | Path = "des_2018") -> BayesConfig:
+    """Read ``configs/bayes/<name>.yaml`` (or a path) into a :class:`BayesConfig`."""
+    p = resolve_config(path, "bayes")
+    return validate_model(BayesConfig, load_yaml(p), p)

@@ -1,0 +1,136 @@
+"""From posterior draws of site effects to each entity's actual outcomes, and to stars, draw by draw.
+
+For a draw ``d``, an entity's actual outcome on a measure is the expected count under that
+draw, ``A(d) = sum_i expit(o_i + b_site(i),m(d))`` over the entity's records (a participant
+counts once per entity, with the release's own de-duplication rule), while its expected
+outcome ``E`` stays the release's. Each draw is scored by the method as it stands
+(:func:`toolkit.scoring.score_arrays`), the standardisation and the national average being
+recomputed per draw over the rated contracts (see ``configs/bayes/des_2018.yaml``, scoring).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, logit
+from toolkit.release.aggregate import _dedupe
+from toolkit.scoring import score_arrays
+from toolkit.scoring.config import LEVELS
+from toolkit.scoring.stars import stars_from_percentage, truncate_percentage
+
+_CHUNK = 40_000_000  # draws x records per chunk (memory bound)
+
+
+class EntityRecords:
+    """A program's records, and for each rating level a sparse (records x entity-measure) indicator."""
+
+    def __init__(self, frame: pd.DataFrame, cd: CellData, p_col: str = "expected_p"):
+        rec = frame.loc[(frame["program"] == cd.program) & frame["measure"].isin(cd.measures)].reset_index(drop=True)
+        self.measures = cd.measures
+        m = len(cd.measures)
+        self.site = cd.entities["site"].get_indexer(rec[LEVEL_COLUMNS["site"]].astype(str))
+        self.measure = pd.Categorical(rec["measure"], categories=cd.measures).codes.astype(np.int64)
+        self.offset = logit(rec[p_col].to_numpy(dtype=float))
+        self.ids: dict[str, pd.Index] = {}
+        self.indicator: dict[str, sp.csr_matrix] = {}
+        for level in LEVELS:
+            col = LEVEL_COLUMNS[level]
+            kept = _dedupe(rec, col)
+            rows = kept.index.to_numpy()
+            codes, ids = pd.factorize(kept[col].astype(str), sort=True)
+            cols = codes.astype(np.int64) * m + self.measure[rows]
+            self.ids[level] = pd.Index(ids)
+            self.indicator[level] = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
+                                                  shape=(len(rec), len(ids) * m))
+
+    def actual_draws(self, b: np.ndarray) -> dict[str, np.ndarray]:
+        """``A`` per level: arrays (D, entities, M) from site-effect draws ``b`` (D, sites, M)."""
+        d = b.shape[0]
+        m = len(self.measures)
+        out = {lv: np.empty((d, len(ids), m)) for lv, ids in self.ids.items()}
+        step = max(1, _CHUNK // max(1, len(self.offset)))
+        for i in range(0, d, step):
+            eta = self.offset[None, :] + b[i:i + step][:, self.site, self.measure]
+            p = 0.5 * (1.0 + np.tanh(0.5 * eta))
+            for lv, s in self.indicator.items():
+                out[lv][i:i + step] = (s.T @ p.T).T.reshape(p.shape[0], -1, m)
+        return out
+
+
+def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str, measures: list[str]):
+    ents = ratings.loc[ratings["program"] == program, ["level", "entity_id"]].reset_index(drop=True)
+    idx = pd.MultiIndex.from_frame(ents)
+    rows = em[(em["program"] == program) & em["measure"].isin(measures)]
+    ei = idx.get_indexer(pd.MultiIndex.from_frame(rows[["level", "entity_id"]]))
+    mi = pd.Categorical(rows["measure"], categories=measures).codes
+    ok = ei >= 0
+    n, e = np.zeros((len(ents), len(measures))), np.zeros((len(ents), len(measures)))
+    n[ei[ok], mi[ok]] = rows["n"].to_numpy()[ok]
+    e[ei[ok], mi[ok]] = rows["expected"].to_numpy()[ok]
+    return ents, n, e
+
+
+def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, actual: dict[str, np.ndarray],
+                ids: dict[str, pd.Index], interval: float = 0.9) -> pd.DataFrame:
+    """Score every draw of a program's entities; summarise per entity.
+
+    Parameters
+    ----------
+    em : the release's entity-measure table (``n`` and ``expected`` are used; ``actual`` is not).
+    ratings : the release's ratings table (entity order, ``calculated``, ``months_operating``).
+    method : MethodConfig.
+    actual : level -> (D, entities, M) draws of actual outcomes, entities ordered as ``ids[level]``.
+
+    Returns
+    -------
+    DataFrame keyed by ``program, level, entity_id`` with posterior medians and intervals of the
+    group ratios, performance score and star percentage, ``bayes_stars`` and ``p_star_1..5``
+    (NaN where the published table has no calculated rating).
+    """
+    pm = method.program_method(program)
+    measures = list(pm.measures)
+    ents, n, e = _program_arrays(em, ratings, program, measures)
+    d = next(iter(actual.values())).shape[0]
+    a = np.zeros((d, len(ents), len(measures)))
+    for level, arr in actual.items():
+        sel = np.flatnonzero(ents["level"].to_numpy() == level)
+        pos = ids[level].get_indexer(ents["entity_id"].to_numpy()[sel])
+        have = pos >= 0
+        a[:, sel[have], :] = arr[:, pos[have], :]
+    rat = ratings[ratings["program"] == program].reset_index(drop=True)
+    months = rat["months_operating"].to_numpy(dtype=float)
+    population = (rat["meets_minimum_data"].to_numpy(bool) & (rat["level"].to_numpy() == "contract")
+                  & ~(months < method.new_entities.contract.calculated_from_months))
+    out = score_arrays(n, a, np.broadcast_to(e, a.shape), pm, population=population)
+    lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
+    tag = f"{lo * 100:g}", f"{hi * 100:g}"
+    cols: dict[str, np.ndarray] = {}
+
+    def summ(name: str, x: np.ndarray) -> None:
+        with np.errstate(all="ignore"):
+            q = np.nanquantile(x, [0.5, lo, hi], axis=0) if np.isfinite(x).any() else np.full((3,) + x.shape[1:], np.nan)
+        cols[name], cols[f"{name}_q{tag[0]}"], cols[f"{name}_q{tag[1]}"] = q[0], q[1], q[2]
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns of unscored entities
+        for k, g in enumerate(pm.groups):
+            summ(f"bayes_ratio_{g}", out.ratios[:, :, k])
+        summ("bayes_performance_score", out.performance_score)
+        summ("bayes_star_percentage", out.star_percentage)
+    med_p = cols["bayes_star_percentage"]
+    stars = np.where(np.isfinite(med_p), stars_from_percentage(truncate_percentage(np.nan_to_num(med_p), pm), pm.bands), 0)
+    cols["bayes_stars"] = np.where(np.isfinite(med_p), stars, np.nan)
+    for s in range(1, 6):
+        cols[f"p_star_{s}"] = (out.stars == s).mean(axis=0)
+    cols["bayes_national_average"] = np.full(len(ents), float(np.median(out.national_average)))
+    res = pd.DataFrame(cols)
+    calc = rat["calculated"].to_numpy(bool)
+    res.loc[~calc, :] = np.nan
+    res.insert(0, "entity_id", ents["entity_id"].to_numpy())
+    res.insert(0, "level", ents["level"].to_numpy())
+    res.insert(0, "program", program)
+    return res

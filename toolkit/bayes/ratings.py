@@ -1,0 +1,235 @@
+"""Bayesian ratings of a release: fit the two-stage model per program, score its draws, gate it.
+
+:func:`bayes_ratings` is pure computation (no I/O, no tracking): ``toolkit.release.bayes_variant``
+writes and logs what it returns.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from toolkit.bayes.config import BayesConfig
+from toolkit.bayes.diagnostics import Diagnostics, check_convergence
+from toolkit.bayes.posterior import EntityRecords, score_draws
+from toolkit.bayes.twostage import CellData, cell_data, compile_two_stage, gated_variables
+
+
+@dataclass
+class ProgramFit:
+    """The two-stage posterior of one program (all its measures).
+
+    ``idata`` holds the hyperparameters (``shift``, ``sigma_<level>``) with every draw and the
+    sampler statistics; ``b_draws`` (draws, sites, measures) holds each site's total effect,
+    shift included, thinned evenly to the scored draws; ``site_summary`` per measure holds the
+    mean, SD and quantiles of each site's effect from every draw (sites with records only).
+    """
+
+    program: str
+    cells: CellData
+    idata: object
+    b_draws: np.ndarray
+    site_summary: dict[str, pd.DataFrame]
+    diagnostics: Diagnostics
+    measure_diagnostics: list[Diagnostics]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def site_effects(self, measure: str) -> pd.DataFrame:
+        """Posterior mean and SD (and quantiles) of each site's effect on ``measure``, indexed by site id."""
+        return self.site_summary[measure]
+
+    def new_site_effect(self, measure: str) -> tuple[float, float]:
+        """Mean and SD of the effect of a site the model has not seen (shift plus every level's spread)."""
+        post = self.idata.posterior
+        shift = post["shift"].sel(measure=measure).values.ravel()
+        var = sum(post[f"sigma_{lv}"].sel(measure=measure).values.ravel() ** 2 for lv in self.cells.levels)
+        return float(shift.mean()), float(np.sqrt(shift.var() + var.mean()))
+
+
+def thin_index(total: int, n_draws: int | None) -> np.ndarray:
+    """Evenly spaced, deterministic positions of ``n_draws`` among ``total`` (chain-major) draws."""
+    if not n_draws or n_draws >= total:
+        return np.arange(total)
+    return np.linspace(0, total - 1, n_draws).round().astype(np.int64)
+
+
+def _site_summary(b: np.ndarray, sites: pd.Index, interval: float) -> pd.DataFrame:
+    """b: (draws, sites)."""
+    lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
+    q = np.quantile(b, [lo, 0.5, hi], axis=0)
+    return pd.DataFrame({"mean": b.mean(axis=0), "sd": b.std(axis=0, ddof=1), "q_lo": q[0], "median": q[1],
+                         "q_hi": q[2]}, index=pd.Index(sites, name="site_id"))
+
+
+def _sample(cd: CellData, config: BayesConfig, cross: str, seed: int, draws_factor: int = 1):
+    import nutpie
+
+    t0 = time.perf_counter()
+    model, _ = compile_two_stage(cd, config, cross, seed)
+    t1 = time.perf_counter()
+    s = config.sampler
+    accept = s.target_accept if draws_factor == 1 else max(s.target_accept, s.retry_target_accept)
+    idata = nutpie.sample(model, draws=s.draws * draws_factor, tune=s.tune, chains=s.chains, cores=s.cores, seed=int(seed),
+                          progress_bar=False, save_warmup=False, target_accept=accept,
+                          low_rank_modified_mass_matrix=s.low_rank_mass_matrix)
+    return idata, t1 - t0, time.perf_counter() - t1
+
+
+def _combine(measures: list[str], parts: list, cd_all: CellData, n_draws: int):
+    """One program posterior from per-measure posteriors: hyperparameters with every draw, site
+    effects thinned to ``n_draws`` (sites without records on a measure get that measure's shift:
+    they have no records to score)."""
+    import arviz as az
+    import xarray as xr
+
+    sites = cd_all.entities["site"]
+    first = parts[0][1].posterior
+    shape = (first.sizes["chain"], first.sizes["draw"])
+    take = thin_index(shape[0] * shape[1], n_draws)
+    b = np.empty((len(take), len(sites), len(measures)))
+    shift = np.empty(shape + (len(measures),))
+    sig = {lv: np.empty(shape + (len(measures),)) for lv in cd_all.levels}
+    for j, (cd, idata) in enumerate(parts):
+        post = idata.posterior
+        step = post.sizes["draw"] // shape[1]
+        if step > 1:  # a retried model ran longer: every step-th draw keeps the draws aligned
+            post = post.isel(draw=slice(step - 1, None, step))
+        shift[..., j] = post["shift"].values[..., 0]
+        for lv in cd_all.levels:
+            sig[lv][..., j] = post[f"sigma_{lv}"].values[..., 0]
+        b[..., j] = shift[..., j].reshape(-1)[take][:, None]
+        pos = sites.get_indexer(cd.entities["site"])
+        b[:, pos, j] = post["b_site"].values[..., 0].reshape(-1, len(pos))[take]
+    coords = {"chain": first["chain"].values, "draw": np.arange(shape[1]), "measure": measures}
+    ds = xr.Dataset({"shift": (("chain", "draw", "measure"), shift),
+                     **{f"sigma_{lv}": (("chain", "draw", "measure"), v) for lv, v in sig.items()}}, coords=coords)
+    div = np.stack([p[1].sample_stats["diverging"].values.reshape(shape[0], -1).sum(axis=1) for p in parts], axis=-1)
+    stats = xr.Dataset({"diverging": (("chain", "measure"), div)}, coords={"chain": coords["chain"],
+                                                                           "measure": measures})
+    return az.InferenceData(posterior=ds, sample_stats=stats), b
+
+
+def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: BayesConfig, random_seed: int,
+                cross_measure: str | None = None, say=lambda msg: None) -> ProgramFit:
+    """Sample the two-stage model of one program with nutpie; diagnostics per measure and for the program.
+
+    ``independent``: one model per measure (each adapts its own step size and mass matrix);
+    ``factor``: one joint model with effects correlated across measures.
+    """
+    cross = cross_measure or config.two_stage.cross_measure
+    levels, k = config.two_stage.levels, config.two_stage.nodes_per_cell
+    cd_all = cell_data(frame, program, measures, levels, k)
+    seconds = {"prepare_compile": 0.0, "sample": 0.0, "diagnostics": 0.0}
+    summary = {}
+    if cross == "factor":
+        idata, tc, ts = _sample(cd_all, config, cross, random_seed)
+        seconds["prepare_compile"] += tc
+        seconds["sample"] += ts
+        t0 = time.perf_counter()
+        names = gated_variables(cd_all, cross)
+        per_measure = [check_convergence(idata.sel(measure=[m]), config.gates, f"des-{program.lower()}-{m}-bayes",
+                                         names) for m in measures]
+        seconds["diagnostics"] += time.perf_counter() - t0
+        full = np.asarray(idata.posterior["b_site"].transpose("chain", "draw", "site", "measure").values)
+        full = full.reshape((-1,) + full.shape[2:])
+        b = full[thin_index(len(full), config.scoring.draws)]
+        for j, m in enumerate(measures):
+            have = np.unique(cd_all.cell_site[cd_all.cell_measure == j])
+            summary[m] = _site_summary(full[:, have, j], cd_all.entities["site"][have], config.scoring.interval)
+        idata = idata.copy()
+        del idata.posterior["b_site"]
+    else:
+        parts, per_measure = [], []
+        seeds = np.random.SeedSequence(random_seed).generate_state(len(measures))
+        for m, seed in zip(measures, seeds):
+            cd = cell_data(frame, program, [m], levels, k)
+            name = f"des-{program.lower()}-{m}-bayes"
+            factor, retry = 1, config.sampler.retry_draws_factor
+            while True:
+                idata, tc, ts = _sample(cd, config, cross, int(seed) + (factor > 1), factor)
+                t0 = time.perf_counter()
+                d = check_convergence(idata, config.gates, name, gated_variables(cd, cross))
+                d.compile_seconds, d.sample_seconds = tc, ts
+                seconds["diagnostics"] += time.perf_counter() - t0
+                seconds["prepare_compile"] += tc
+                seconds["sample"] += ts
+                if d.passed or factor > 1 or retry <= 1:
+                    break
+                say(f"bayes {program} {m}: gate failed ({'; '.join(d.failures)}); "
+                    f"re-running with {retry} x {config.sampler.draws} draws")
+                factor = retry
+            d.attempts = 2 if factor > 1 else 1
+            say(f"bayes {program} {m}: {len(cd.observed):,} sites, sampling {ts:.1f}s; max R-hat {d.max_rhat:.4f}, "
+                f"min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, {d.divergences} divergences"
+                + ("" if d.passed else " -- GATE FAILED"))
+            bs = idata.posterior["b_site"].values[..., 0]
+            summary[m] = _site_summary(bs.reshape(-1, bs.shape[-1]), cd.entities["site"], config.scoring.interval)
+            parts.append((cd, idata))
+            per_measure.append(d)
+        idata, b = _combine(measures, parts, cd_all, config.scoring.draws)
+        del parts
+    diag = _program_diagnostics(f"{program} two-stage ({cross})", per_measure, seconds)
+    return ProgramFit(program=program, cells=cd_all, idata=idata, b_draws=b, site_summary=summary, diagnostics=diag,
+                      measure_diagnostics=per_measure, seconds=seconds)
+
+
+def _program_diagnostics(name: str, parts: list[Diagnostics], seconds: dict) -> Diagnostics:
+    """The worst of a program's per-measure diagnostics."""
+    r = max(parts, key=lambda d: d.max_rhat)
+    b = min(parts, key=lambda d: min(d.min_ess_bulk, d.min_ess_tail))
+    return Diagnostics(model=name, max_rhat=r.max_rhat, min_ess_bulk=min(d.min_ess_bulk for d in parts),
+                       min_ess_tail=min(d.min_ess_tail for d in parts), divergences=sum(d.divergences for d in parts),
+                       parameters=sum(d.parameters for d in parts), draws=parts[0].draws,
+                       worst_rhat=f"{r.model}: {r.worst_rhat}", worst_ess=f"{b.model}: {b.worst_ess}",
+                       failures=[f for d in parts for f in d.failures],
+                       compile_seconds=seconds["prepare_compile"], sample_seconds=seconds["sample"])
+
+
+@dataclass
+class BayesRatings:
+    columns: pd.DataFrame                  # program, level, entity_id + bayes columns
+    fits: dict[str, ProgramFit]
+    diagnostics: pd.DataFrame              # one row per program model and per measure
+    failed: list[str]
+    seconds: dict[str, float]
+
+
+def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: pd.DataFrame, method,
+                  config: BayesConfig, random_seed: int, say=lambda msg: None,
+                  cross_measure: str | None = None) -> BayesRatings:
+    """Two-stage posterior per program, every draw scored; per-entity summaries and gate results.
+
+    Parameters
+    ----------
+    frame : the release's records with ``expected_p`` (``ComputedRelease.frame``).
+    entity_measures, ratings : the release's entity-measure and ratings tables.
+    method : MethodConfig. config : BayesConfig. random_seed : int (one per program is spawned from it).
+    """
+    programs = sorted(ratings["program"].unique())
+    seeds = np.random.SeedSequence(random_seed).generate_state(len(programs))
+    fits, parts, secs = {}, [], {}
+    for prog, seed in zip(programs, seeds):
+        pm = method.program_method(prog)
+        fit = fit_program(frame, prog, list(pm.measures), config, int(seed), cross_measure, say)
+        d = fit.diagnostics
+        say(f"bayes {prog}: {len(fit.cells.observed):,} site-measure cells, {len(fit.cells.node_offset):,} nodes; "
+            f"compile {fit.seconds['prepare_compile']:.1f}s, sampling {fit.seconds['sample']:.1f}s; "
+            f"max R-hat {d.max_rhat:.4f}, min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, "
+            f"{d.divergences} divergences{'' if d.passed else ' -- GATE FAILED'}")
+        t0 = time.perf_counter()
+        recs = EntityRecords(frame, fit.cells)
+        b = fit.b_draws
+        actual = recs.actual_draws(b)
+        parts.append(score_draws(entity_measures, ratings, method, prog, actual, recs.ids, config.scoring.interval))
+        secs[f"{prog}.score"] = time.perf_counter() - t0
+        secs.update({f"{prog}.{k}": v for k, v in fit.seconds.items()})
+        say(f"bayes {prog}: {b.shape[0]} draws scored in {secs[f'{prog}.score']:.1f}s")
+        fits[prog] = fit
+    diags = [f.diagnostics for f in fits.values()] + [d for f in fits.values() for d in f.measure_diagnostics]
+    table = pd.DataFrame([d.as_row() for d in diags])
+    failed = [msg for f in fits.values() for msg in f.diagnostics.failures]
+    return BayesRatings(columns=pd.concat(parts, ignore_index=True), fits=fits, diagnostics=table, failed=failed,
+                        seconds=secs)

@@ -1,0 +1,177 @@
+"""The Bayesian variant of a release (``variant: bayes``): posterior columns beside the published ratings.
+
+:func:`bayes_augment` computes (no I/O): the two-stage posterior per program
+(:mod:`toolkit.bayes`), every draw scored, per-entity columns (posterior median and 90%
+interval of the group ratios, performance score and star percentage; ``bayes_stars``;
+``p_star_1..5``), per-model diagnostics and the failed gates. :func:`write_bayes_outputs`
+writes the tables and plots (caterpillar plot per measure, star-band probabilities,
+trace, rank and SD plots); :func:`log_bayes_models` registers one pyfunc per measure
+(``des-<program>-<measure>-bayes``) that scores records with posterior mean probabilities.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from toolkit.bayes.config import BayesConfig, load_bayes_config
+from toolkit.bayes.ratings import BayesRatings, bayes_ratings
+
+KEY = ["program", "level", "entity_id"]
+
+
+@dataclass
+class BayesAugment:
+    """What the Bayesian variant adds to a release."""
+
+    columns: pd.DataFrame                 # program, level, entity_id + bayes columns
+    diagnostics: pd.DataFrame             # one row per program model and per measure
+    failed: list[str]                     # failed gate messages (the release fails)
+    config: BayesConfig
+    result: BayesRatings
+    plots: list[Path] = field(default_factory=list)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c for c in self.columns.columns if c not in KEY]
+
+
+def bayes_augment(comp, config, method, say=lambda msg: None, bayes_config: BayesConfig | None = None) -> BayesAugment:
+    """Fit, score and gate the Bayesian variant of a computed release (``ComputedRelease``)."""
+    bc = bayes_config or load_bayes_config(getattr(config, "bayes", None) or "des_2018")
+    res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, bc, int(config.seed), say)
+    return BayesAugment(columns=res.columns, diagnostics=res.diagnostics, failed=list(res.failed), config=bc,
+                        result=res)
+
+
+def merge_columns(ratings: pd.DataFrame, aug: BayesAugment) -> pd.DataFrame:
+    """The ratings table with the Bayesian columns appended (published-method columns and rows unchanged)."""
+    cols = aug.columns.astype({k: ratings[k].dtype for k in KEY})
+    out = ratings.merge(cols, on=KEY, how="left", validate="one_to_one", sort=False)
+    same = len(out) == len(ratings) and all((out[k].astype(str).to_numpy() == ratings[k].astype(str).to_numpy()).all()
+                                            for k in KEY)
+    if not same:
+        raise AssertionError("merging the Bayesian columns changed the ratings rows")  # a bug, not a user error
+    for c in aug.column_names:
+        out[c] = out[c].astype(np.float64)
+    return out
+
+
+def caterpillar_plot(fit, measure: str, path: Path, interval: float = 0.9) -> Path:
+    """Every site's effect on ``measure`` (relative to the model's average site) as an odds ratio with its
+    central interval, sorted."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    summ = fit.site_summary[measure]
+    lo, med, hi = summ["q_lo"].to_numpy(), summ["median"].to_numpy(), summ["q_hi"].to_numpy()
+    centre = float(np.median(fit.idata.posterior["shift"].sel(measure=measure).values))
+    lo, med, hi = lo - centre, med - centre, hi - centre  # relative to the average site of the model
+    order = np.argsort(med)
+    x = np.arange(len(order))
+    clear = (lo[order] > 0) | (hi[order] < 0)
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.vlines(x, np.exp(lo[order]), np.exp(hi[order]), color=np.where(clear, "tab:blue", "0.75"), lw=0.6)
+    ax.plot(x, np.exp(med[order]), ".", ms=1.5, color="k")
+    ax.axhline(1.0, color="tab:red", lw=0.8)
+    ax.set_yscale("log")
+    ax.set_xlabel(f"sites, ordered by posterior median ({len(order):,})")
+    ax.set_ylabel("site effect (odds ratio vs. expected)")
+    ax.set_title(f"{fit.program} {measure}: site effects, median and {interval:.0%} interval "
+                 f"(blue: interval excludes 1, {int(clear.sum()):,} sites)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def star_probability_plot(ratings: pd.DataFrame, program: str, path: Path) -> Path:
+    """Rated contracts ordered by posterior median star percentage: interval, published stars, band probabilities."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r = ratings[(ratings["program"] == program) & (ratings["level"] == "contract") & ratings["calculated"]]
+    r = r.dropna(subset=["bayes_star_percentage"]).sort_values("bayes_star_percentage")
+    x = np.arange(len(r))
+    fig, (ax, ax2) = plt.subplots(2, 1, figsize=(10, 6.5), sharex=True, height_ratios=[2, 1])
+    ax.vlines(x, r["bayes_star_percentage_q5"], r["bayes_star_percentage_q95"], color="0.7", lw=0.6,
+              label="90% interval")
+    ax.plot(x, r["bayes_star_percentage"], ".", ms=2, color="k", label="posterior median")
+    ax.plot(x, r["calculated_star_percentage"].astype(float), ".", ms=2, color="tab:orange", alpha=0.6,
+            label="published method")
+    for y in (-50, -20, 20, 40):
+        ax.axhline(y, color="tab:red", lw=0.5, ls="--")
+    ax.set_ylabel("star percentage")
+    ax.set_title(f"{program} contracts: star percentage and the probability of each star band")
+    ax.legend(loc="upper left", fontsize=8)
+    probs = r[[f"p_star_{k}" for k in range(1, 6)]].to_numpy().T
+    ax2.stackplot(x, probs, labels=[f"{k} star{'s' if k > 1 else ''}" for k in range(1, 6)],
+                  colors=["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"])
+    ax2.set_ylabel("P(star band)")
+    ax2.set_xlabel(f"contracts ({len(r):,})")
+    ax2.legend(loc="center left", fontsize=7, ncol=5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame) -> list[Path]:
+    """Write the diagnostics table and the plots; returns the written paths."""
+    from toolkit.bayes.diagnostics import convergence_plots
+
+    folder = Path(folder)
+    out = [folder / "bayes_diagnostics.csv"]
+    aug.diagnostics.to_csv(out[0], index=False)
+    plots = folder / "plots" / "bayes"
+    plots.mkdir(parents=True, exist_ok=True)
+    for prog, fit in sorted(aug.result.fits.items()):
+        for m in fit.cells.measures:
+            out.append(caterpillar_plot(fit, m, plots / f"caterpillar_{prog.lower()}_{m}.png",
+                                        aug.config.scoring.interval))
+        out.append(star_probability_plot(ratings, prog, plots / f"star_bands_{prog.lower()}.png"))
+        hyper = ["shift"] + [f"sigma_{lv}" for lv in fit.cells.levels]
+        out += convergence_plots(fit.idata, hyper, plots, prog.lower(), f"{prog} two-stage model")
+    aug.plots = out[1:]
+    return out
+
+
+def log_bayes_models(aug: BayesAugment, fits: dict, register: bool, say=lambda msg: None) -> dict[str, str]:
+    """Log (and register) one pyfunc per measure: the frequentist offset model plus the site effects.
+
+    ``fits`` are the release's frequentist fits (``ComputedRelease.fits``), keyed ``<program>_<measure>``.
+    Must run inside the release's parent run; each model gets a child run with its diagnostics.
+    """
+    import mlflow
+
+    from toolkit.bayes.registry import log_bayes_model, site_effects_payload
+    from toolkit.tracking.lifecycle import process_tags
+
+    versions: dict[str, str] = {}
+    diag = aug.diagnostics.set_index("model")
+    exp_id = mlflow.active_run().info.experiment_id
+    for prog, fit in sorted(aug.result.fits.items()):
+        for m in fit.cells.measures:
+            key = f"{prog.lower()}_{m}"
+            if key not in fits:
+                continue
+            name = f"des-{prog.lower()}-{m}-bayes"
+            with mlflow.start_run(experiment_id=exp_id, run_name=name, nested=True):
+                mlflow.set_tags({"toolkit.kind": "bayes_model", **process_tags(), "model.program": prog,
+                                 "model.measure": m})
+                row = diag.loc[name]
+                mlflow.log_metrics({k: float(row[k]) for k in ("max_rhat", "min_ess_bulk", "min_ess_tail",
+                                                               "divergences")})
+                payload = site_effects_payload(fit.site_effects(m), fit.new_site_effect(m), prog, m)
+                info = log_bayes_model(fits[key].model, payload, name, register)
+                if info.registered_model_version is not None:
+                    versions[name] = str(info.registered_model_version)
+            say(f"tracked {name}" + (f" (registered version {versions[name]})" if name in versions else ""))
+    return versions
