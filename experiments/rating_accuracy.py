@@ -9,7 +9,7 @@ ceiling, the same comparison for the published method with the expected outcomes
 known exactly (``exact_expected``). Each seed is a run of the MLflow experiment
 ``rating-accuracy``; the pooled table is printed and logged.
 
-    python experiments/rating_accuracy.py --scale national --seeds 1 2 3
+    python experiments/rating_accuracy.py --scale national --seeds 1 2 3 [--bayes]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import time
 
+import numpy as np
 import pandas as pd
 
 from toolkit.accuracy import SIZE_BANDS, accuracy_table
@@ -29,7 +30,22 @@ from toolkit.synth.oracle import oracle_entity_measures
 from toolkit.synth.world import add_oracle
 
 
-def run_seed(scale: str, seed: int, config, method) -> pd.DataFrame:
+def bayes_point_ratings(comp, method, config) -> pd.DataFrame:
+    """The Bayesian variant's point ratings (posterior median score and star percentage, stars of the
+    median) in the published columns; see experiments/bayes_accuracy.py for what else it adds."""
+    from toolkit.bayes.config import load_bayes_config
+    from toolkit.bayes.ratings import bayes_ratings
+
+    res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, load_bayes_config(config.bayes),
+                        config.seed)
+    r = comp.ratings.merge(res.columns.astype({k: comp.ratings[k].dtype for k in ("program", "level", "entity_id")}),
+                           on=["program", "level", "entity_id"], how="left")
+    return r.assign(performance_score=r["bayes_performance_score"],
+                    calculated_star_percentage=r["bayes_star_percentage"].apply(np.trunc),
+                    calculated_stars=r["bayes_stars"])
+
+
+def run_seed(scale: str, seed: int, config, method, bayes: bool = False) -> pd.DataFrame:
     world = add_oracle(generate_world(scale, seed))
     typed, report = validate_tables(world.tables)
     report.raise_if_invalid()
@@ -38,7 +54,10 @@ def run_seed(scale: str, seed: int, config, method) -> pd.DataFrame:
     exact = score_entities(oracle_entity_measures(world.tables, world.truth["record_truth"], world.info["window_start"],
                                                   world.info["window_end"], actual="observed"), method)
     out = []
-    for name, ratings in (("release", comp.ratings), ("exact_expected", exact)):
+    variants = [("release", comp.ratings), ("exact_expected", exact)]
+    if bayes:
+        variants.append(("bayes", bayes_point_ratings(comp, method, config)))
+    for name, ratings in variants:
         for by_band in (False, True):
             t = accuracy_table(ratings, oracle, by_band=by_band)
             if not by_band:
@@ -53,13 +72,14 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--config", default="releases/des_march_2020_synthetic.yaml")
     ap.add_argument("--no-mlflow", action="store_true")
+    ap.add_argument("--bayes", action="store_true", help="add the Bayesian variant (configs/bayes/) beside the published method")
     args = ap.parse_args()
     config, _ = load_release_config(args.config)
     method = load_method(config.method)
     tables = []
     for seed in args.seeds:
         t0 = time.perf_counter()
-        t = run_seed(args.scale, seed, config, method)
+        t = run_seed(args.scale, seed, config, method, args.bayes)
         tables.append(t)
         allrow = t[(t["band"] == "all") & (t["method"] == "release")]
         print(f"seed {seed} ({time.perf_counter() - t0:.0f}s): " + "; ".join(

@@ -112,12 +112,21 @@ def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, no
 
 
 def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str | None = None):
-    """The PyMC model of a program's cells (see the module docstring)."""
+    """The PyMC model of a program's cells, non-centred (see the module docstring).
+
+    The reference implementation of the two-stage model, and the one with LKJ correlations
+    across measures. The release samples :func:`compile_two_stage` instead, the same model
+    (checked by ``tests/bayes/test_density.py``) with a hand-written density: PyMC's graph
+    compiled for 15 to 50 s per program and sampled 3 to 10 times slower at national scale
+    (``experiments/bayes_speed.py``).
+    """
     import pymc as pm
     import pytensor.tensor as pt
 
     pr = config.priors
     cross = cross_measure or config.two_stage.cross_measure
+    if cross not in ("lkj", "independent"):
+        raise ValueError(f"the PyMC two-stage model has cross_measure 'lkj' or 'independent', not {cross!r}")
     m = len(cd.measures)
     coords = {"measure": cd.measures, "measure_": cd.measures, **{lv: list(cd.entities[lv]) for lv in cd.levels}}
     with pm.Model(coords=coords) as model:
