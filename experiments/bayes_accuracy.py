@@ -130,7 +130,8 @@ def star_changes(r1: pd.DataFrame, r2: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say) -> dict[str, pd.DataFrame]:
+def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say,
+             second: bool = True) -> dict[str, pd.DataFrame]:
     world = add_oracle(generate_world(scale, seed, events=False))
     typed, report = validate_tables(world.tables)
     report.raise_if_invalid()
@@ -139,7 +140,7 @@ def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say) -> di
     out: dict[str, list] = {"accuracy": [], "reliability": [], "brier": [], "changes": []}
     releases = {}
     variants = [("bayes", "independent")] + ([("bayes_factor", "factor")] if factor else [])
-    for rel_no, tables in ((1, typed), (2, None)):
+    for rel_no, tables in ((1, typed), (2, None))[:2 if second else 1]:
         if rel_no == 2:
             t2, rep2 = validate_tables(second_release_tables(world, seed))
             rep2.raise_if_invalid()
@@ -167,7 +168,8 @@ def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say) -> di
                 rel, brier = calibration(r, oracle)
                 out["reliability"].append(rel.assign(method=name, seed=seed))
                 out["brier"].append(brier.assign(method=name, seed=seed))
-    out["changes"].append(star_changes(releases[(1, "bayes")], releases[(2, "bayes")]).assign(seed=seed))
+    if second:
+        out["changes"].append(star_changes(releases[(1, "bayes")], releases[(2, "bayes")]).assign(seed=seed))
     return {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
 
 
@@ -178,6 +180,7 @@ def main() -> None:
     ap.add_argument("--config", default="releases/des_march_2020_synthetic.yaml")
     ap.add_argument("--bayes", default="des_2018")
     ap.add_argument("--factor", action="store_true", help="also the joint factor model (borrowing across measures)")
+    ap.add_argument("--no-second-release", action="store_true", help="skip the overlapping second release")
     ap.add_argument("--out", default=None, help="folder for the pooled CSV tables")
     ap.add_argument("--no-mlflow", action="store_true")
     args = ap.parse_args()
@@ -187,7 +190,8 @@ def main() -> None:
     say = Progress(True, "bayes-accuracy")
     parts: dict[str, list] = {}
     for seed in args.seeds:
-        for k, v in run_seed(args.scale, seed, config, method, bc, args.factor, say).items():
+        for k, v in run_seed(args.scale, seed, config, method, bc, args.factor, say,
+                             not args.no_second_release).items():
             parts.setdefault(k, []).append(v)
     res = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     num = lambda df: [c for c in df.columns if df[c].dtype.kind in "fiub" and c not in ("seed",)]  # noqa: E731
@@ -197,8 +201,9 @@ def main() -> None:
         "reliability": res["reliability"].groupby(["method", "level", "decile"], sort=True)[
             ["pairs", "mean_p", "observed"]].mean().assign(
             within_005=lambda d: (d["observed"] - d["mean_p"]).abs() <= 0.05),
-        "changes": res["changes"].groupby(["level", "band"], sort=True)[num(res["changes"])].mean(),
     }
+    if "changes" in res:
+        pooled["changes"] = res["changes"].groupby(["level", "band"], sort=True)[num(res["changes"])].mean()
     with pd.option_context("display.width", 200, "display.max_rows", 300, "display.float_format", "{:.3f}".format):
         for k, v in pooled.items():
             print(f"\n== {k} (mean over seeds {args.seeds}, {args.scale}) ==")

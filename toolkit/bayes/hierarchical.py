@@ -102,6 +102,9 @@ class HierarchicalModel:
 
     def build_model(self, data: pd.DataFrame):
         """The PyMC model of ``data`` (also stores the design state and scaling)."""
+        from toolkit.bayes.sampling import set_compile_dir
+
+        set_compile_dir()  # a compile directory of this process's own, unless PyTensor is already imported
         import pymc as pm
 
         cfg = self.config or load_bayes_config()

@@ -9,10 +9,14 @@ sufficient. The offsets of a cell are compressed to at most ``nodes_per_cell`` w
 expected outcomes at ``b = 0`` and the gradient there are exact); ``nodes_per_cell = 0`` keeps
 every record (exact), ``1`` is the binomial approximation ``O ~ Binomial(n, expit(logit(E/n) + b))``.
 
-Effects: ``b_sm = shift_m + sum_l u_l[level_l(s), m]`` over the nested levels (organisation,
-contract, site), non-centred: ``u_l = z_l L_l^T`` with ``z_l ~ Normal(0, 1)`` and ``L_l`` the
-Cholesky factor of the level's cross-measure covariance (LKJ prior on the correlation,
-half-normal SDs), or a diagonal one (``cross_measure: independent``).
+Effects: ``b_sm = shift_m + sum_l u_l[level_l(s), m]`` over the configured nested levels
+(organisation, contract, site; the release uses the site level alone). :func:`compile_two_stage`
+builds the model that is sampled: a hand-written numba density (:mod:`toolkit.bayes.density`)
+for nutpie, with effects independent across measures (``cross_measure: independent``, one model
+per measure) or correlated through a general factor per entity (``factor``, one model per
+program), each effect centred or non-centred by the information its records carry.
+:func:`build_two_stage_model` is the same model in PyMC (non-centred; LKJ-correlated or
+independent), the reference that the hand-written density is tested against.
 """
 
 from __future__ import annotations
