@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -47,13 +48,28 @@ from toolkit.synth.world import Progress, add_oracle
 SMALL = 50
 
 
-def bayes_as_ratings(r: pd.DataFrame) -> pd.DataFrame:
-    """The Bayesian point ratings in the published columns (for :func:`toolkit.accuracy.accuracy_table`)."""
+def bayes_as_ratings(r: pd.DataFrame, modal: bool = False) -> pd.DataFrame:
+    """The Bayesian point ratings in the published columns (for :func:`toolkit.accuracy.accuracy_table`):
+    posterior median score and star percentage; stars of the median, or (``modal``) the most probable band."""
     out = r.copy()
     out["performance_score"] = r["bayes_performance_score"]
     out["calculated_star_percentage"] = np.trunc(r["bayes_star_percentage"])
     out["calculated_stars"] = r["bayes_stars"]
+    if modal:
+        p = r[[f"p_star_{k}" for k in range(1, 6)]].to_numpy()
+        out["calculated_stars"] = np.where(np.isnan(p).any(axis=1), np.nan, np.nanargmax(np.nan_to_num(p), axis=1) + 1)
     return out
+
+
+def score_errors(r: pd.DataFrame, oracle: pd.DataFrame) -> pd.DataFrame:
+    """RMSE of the performance score against the oracle's, per level and denominator band (and all)."""
+    both = paired(r, oracle)
+    rows = []
+    for level, g in both.groupby("level"):
+        for band, h in [("all", g)] + list(g.groupby("band")):
+            d = h["performance_score_r"] - h["performance_score_o"]
+            rows.append({"level": level, "band": band, "score_rmse": float(np.sqrt(np.mean(d ** 2)))})
+    return pd.DataFrame(rows)
 
 
 def calibration(r: pd.DataFrame, oracle: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -73,7 +89,7 @@ def calibration(r: pd.DataFrame, oracle: pd.DataFrame) -> tuple[pd.DataFrame, pd
             b_bayes = float(np.mean(np.sum((p[sel] - o[sel]) ** 2, axis=1)))
             b_pub = float(np.mean(np.sum((pub[sel] - o[sel]) ** 2, axis=1)))
             briers.append({"level": level, "band": band, "entities": int(sel.sum()), "brier_bayes": b_bayes,
-                           "brier_published": b_pub, "ratio": b_bayes / b_pub})
+                           "brier_published": b_pub, "ratio": b_bayes / b_pub if b_pub > 0 else np.nan})
         pf, of = p.ravel(), o.ravel()
         dec = np.minimum((pf * 10).astype(int), 9)
         for d in range(10):
@@ -131,7 +147,7 @@ def star_changes(r1: pd.DataFrame, r2: pd.DataFrame) -> pd.DataFrame:
 
 
 def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say,
-             second: bool = True) -> dict[str, pd.DataFrame]:
+             second: bool = True, keep_dir: str | None = None) -> dict[str, pd.DataFrame]:
     world = add_oracle(generate_world(scale, seed, events=False))
     typed, report = validate_tables(world.tables)
     report.raise_if_invalid()
@@ -156,14 +172,22 @@ def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say,
             say(f"seed {seed} release {rel_no} {name}: {time.perf_counter() - t0:.0f}s, "
                 f"gates {'passed' if not res.failed else 'FAILED: ' + '; '.join(res.failed)}")
             releases[(rel_no, name)] = r
+            if keep_dir:
+                cols = KEY + ["calculated", "n_full_13", "performance_score", "calculated_star_percentage",
+                              "calculated_stars"] + aug.column_names
+                r[cols].to_parquet(Path(keep_dir) / f"ratings_seed{seed}_release{rel_no}_{name}.parquet")
+                if rel_no == 1 and name == "bayes":
+                    oracle.to_parquet(Path(keep_dir) / f"oracle_seed{seed}.parquet")
             if rel_no == 1:
                 for by_band in (False, True):
-                    for label, rr in (("published", comp.ratings), (name, bayes_as_ratings(r))):
+                    for label, rr in (("published", comp.ratings), (name, bayes_as_ratings(r)),
+                                      (f"{name}_modal", bayes_as_ratings(r, modal=True))):
                         if label == "published" and name != "bayes":
                             continue
                         t = accuracy_table(rr, oracle, by_band=by_band)
                         if not by_band:
                             t["band"] = "all"
+                        t = t.merge(score_errors(rr, oracle), on=["level", "band"], how="left")
                         out["accuracy"].append(t.assign(method=label, seed=seed))
                 rel, brier = calibration(r, oracle)
                 out["reliability"].append(rel.assign(method=name, seed=seed))
@@ -190,8 +214,10 @@ def main() -> None:
     say = Progress(True, "bayes-accuracy")
     parts: dict[str, list] = {}
     for seed in args.seeds:
+        if args.out:
+            Path(args.out).mkdir(parents=True, exist_ok=True)
         for k, v in run_seed(args.scale, seed, config, method, bc, args.factor, say,
-                             not args.no_second_release).items():
+                             not args.no_second_release, args.out).items():
             parts.setdefault(k, []).append(v)
     res = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     num = lambda df: [c for c in df.columns if df[c].dtype.kind in "fiub" and c not in ("seed",)]  # noqa: E731
@@ -209,9 +235,6 @@ def main() -> None:
             print(f"\n== {k} (mean over seeds {args.seeds}, {args.scale}) ==")
             print(v.reset_index().to_string(index=False))
     if args.out:
-        from pathlib import Path
-
-        Path(args.out).mkdir(parents=True, exist_ok=True)
         for k, v in res.items():
             v.to_csv(Path(args.out) / f"{k}_by_seed.csv", index=False)
         for k, v in pooled.items():
