@@ -141,3 +141,42 @@ def test_records_breaking_their_contract_fail_loudly():
     rec = _records(time_in_assistance=[100.0, -1.0])
     with pytest.raises(DerivationInvariantError, match="measure_records contract: measure_records.time_in_assistance"):
         check_invariants(rec, *W, {"full_13": 1})
+
+
+# Events of a participant and period of service without a site commencement: the foreign keys of
+# data_contracts/events/ reject them loudly (there is no exclusion rule for them, so they can
+# never be dropped silently), and the working form refuses them even without validation.
+EVERY_EVENT = {
+    "commencements": "participant | site | commenced  | exit\nA | S1 | 2019-01-01 | 2019-07-20\n",
+    "suspensions": "participant | start | end\nA | 2019-02-01 | 2019-02-10\n",
+    "placements": "id | participant | site | start\nP1 | A | S1 | 2019-03-01\n",
+    "claims": "participant | site | type | lodged | placement\nA | S1 | full_13 | 2019-06-01 | P1\n",
+    "assessments": "participant | site | date | recommendation\nA | S1 | 2019-05-01 | further_ongoing_support\n",
+    "verifications": "participant | exit | verified | result\nA | 2019-07-20 | 2019-08-31 | employed\n",
+}
+PARTICIPANT_TABLES = ["phases", "suspensions", "placements", "claims", "benchmarks", "os_assessments",
+                      "employment_verifications"]
+
+
+def _with_unknown_participant(table: str) -> dict[str, pd.DataFrame]:
+    tables = build_events(EVERY_EVENT, {})
+    assert len(tables[table]), table
+    tables[table].loc[0, "participant_id"] = "ZZ9"
+    return tables
+
+
+@pytest.mark.parametrize("table", PARTICIPANT_TABLES)
+def test_events_of_an_unknown_participant_are_a_data_contract_error(table):
+    with pytest.raises(DataContractError, match=rf"{table}\.participant_id,period_of_service[^\n]*"
+                                                r"foreign_key->site_commencements"):
+        derive_records(_with_unknown_participant(table), "March 2020")
+
+
+@pytest.mark.parametrize("table", PARTICIPANT_TABLES)
+def test_the_working_form_refuses_an_unknown_participant_even_unvalidated(table):
+    from toolkit.derive.events import to_working
+
+    with pytest.raises(DataContractError, match=rf"{table}\.participant_id,period_of_service: rule "
+                                                r"'foreign_key->site_commencements' broken by 1 row"):
+        to_working(_with_unknown_participant(table))
+    to_working(build_events(EVERY_EVENT, {}))   # the same tables with the participant known are fine

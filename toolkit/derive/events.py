@@ -162,9 +162,16 @@ def to_working(typed: dict[str, pd.DataFrame]) -> Events:
                                              ("site_commencements", "claims", "placements", "os_assessments")])))
     site_ids = site_ids.sort_values()
 
-    def key(df: pd.DataFrame) -> np.ndarray:
+    orphans: list[Violation] = []
+
+    def key(df: pd.DataFrame, table: str) -> np.ndarray:
         mi = pd.MultiIndex.from_arrays([df["participant_id"].astype(str), df["period_of_service"].astype("int64")])
-        return uniq.get_indexer(mi)
+        k = uniq.get_indexer(mi)
+        if (k < 0).any():  # -1 would silently index the last participant: refuse, as the foreign keys do
+            orphans.append(Violation(table, "participant_id,period_of_service", "foreign_key->site_commencements",
+                                     int((k < 0).sum()), tuple(int(i) + 1 for i in np.flatnonzero(k < 0)[:5]),
+                                     "no site commencement for this participant and period of service"))
+        return k
 
     def site(df: pd.DataFrame) -> np.ndarray:
         return site_ids.get_indexer(df["site_id"].astype(str))
@@ -179,34 +186,37 @@ def to_working(typed: dict[str, pd.DataFrame]) -> Events:
         "trans": sc["transition_phase"].astype(str).to_numpy(),
     }).sort_values(["pkey", "c", "x", "row"], kind="stable").reset_index(drop=True)
     ph = typed["phases"].reset_index(drop=True)
-    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": key(ph), "phase": ph["phase"].astype(str).to_numpy(),
+    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": key(ph, "phases"), "phase": ph["phase"].astype(str).to_numpy(),
                            "ps": to_days(ph["start_date"]), "pe": to_days(ph["end_date"]),
                            "level": ph["os_funding_level"].astype(str).to_numpy()})
     su = typed["suspensions"].reset_index(drop=True)
-    susp = _merge_suspensions(pd.DataFrame({"pkey": key(su), "ss": to_days(su["start_date"]), "se": to_days(su["end_date"])}))
+    susp = _merge_suspensions(pd.DataFrame({"pkey": key(su, "suspensions"), "ss": to_days(su["start_date"]), "se": to_days(su["end_date"])}))
     pl = typed["placements"].reset_index(drop=True)
     placements = pd.DataFrame({
-        "placement_id": pl["placement_id"].astype(str).to_numpy(), "pkey": key(pl), "site": site(pl),
+        "placement_id": pl["placement_id"].astype(str).to_numpy(), "pkey": key(pl, "placements"), "site": site(pl),
         "ps": to_days(pl["start_date"]), "ptype": pl["placement_type"].astype(str).to_numpy(),
         "app": pl["apprenticeship_traineeship"].astype(bool).to_numpy(),
         "dre": pl["directly_related_employment"].astype(bool).to_numpy(),
         "wa": pl["work_assist"].astype(bool).to_numpy()})
     cl = typed["claims"].reset_index(drop=True)
     claims = pd.DataFrame({
-        "claim_id": cl["claim_id"].astype(str).to_numpy(), "pkey": key(cl), "site": site(cl),
+        "claim_id": cl["claim_id"].astype(str).to_numpy(), "pkey": key(cl, "claims"), "site": site(cl),
         "ctype": cl["claim_type"].astype(str).to_numpy(), "amount": cl["amount"].astype("float64").to_numpy(),
         "status": cl["status"].astype(str).to_numpy(), "recov": cl["recovery_confirmed"].astype(bool).to_numpy(),
         "lodged": to_days(cl["lodged_date"]),
         "placement_id": cl["placement_id"].astype(object).where(cl["placement_id"].notna(), "").astype(str).to_numpy()})
     bm = typed["benchmarks"].reset_index(drop=True)
-    benchmarks = pd.DataFrame({"pkey": key(bm), "bd": to_days(bm["assessment_date"]),
+    benchmarks = pd.DataFrame({"pkey": key(bm, "benchmarks"), "bd": to_days(bm["assessment_date"]),
                                "bench": bm["employment_benchmark"].astype("int64").to_numpy()})
     oa = typed["os_assessments"].reset_index(drop=True)
-    assessments = pd.DataFrame({"pkey": key(oa), "site": site(oa), "ad": to_days(oa["assessment_date"]),
+    assessments = pd.DataFrame({"pkey": key(oa, "os_assessments"), "site": site(oa), "ad": to_days(oa["assessment_date"]),
                                 "rec": oa["recommendation"].astype(str).to_numpy()})
     ve = typed["employment_verifications"].reset_index(drop=True)
-    verifications = pd.DataFrame({"pkey": key(ve), "ex": to_days(ve["exit_date"]), "vd": to_days(ve["verified_date"]),
+    verifications = pd.DataFrame({"pkey": key(ve, "employment_verifications"), "ex": to_days(ve["exit_date"]), "vd": to_days(ve["verified_date"]),
                                   "result": ve["result"].astype(str).to_numpy()})
+    if orphans:
+        raise DataContractError("event tables refer to participants without a site commencement "
+                                f"({len(orphans)} violation(s)):\n" + "\n".join(f"  - {v}" for v in orphans), orphans)
     ev = Events(stints=stints, phases=phases, suspensions=susp, placements=placements, claims=claims,
                 benchmarks=benchmarks, assessments=assessments, verifications=verifications, people=people,
                 sites=site_ids)

@@ -17,9 +17,10 @@ import numpy as np
 import pandas as pd
 
 RULES: dict[str, tuple[str, str]] = {
-    # events as at the cut-off
+    # events as at the cut-off. (Events of a participant and period of service with no site
+    # commencement never get here: the foreign keys of data_contracts/events/ reject them, and
+    # events.to_working raises for them, so there is no rule for them.)
     "after_cutoff": ("dated after the release's claim cut-off, so not known at the cut-off", "Claim cut-off date"),
-    "unknown_participant": ("no site commencement for this participant and period of service", "data contracts"),
     # claims
     "claim_under_one_dollar": ("claim under one dollar (including zero), excluded whatever its status", "principal rules"),
     "claim_status": ("claim is not pending or approved", "Table 2; principal rules"),
