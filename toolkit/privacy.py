@@ -19,7 +19,9 @@ one unknown member; then an integer-programming *attacker* (:func:`attack`) comp
 published cells and every relation at once, the smallest and largest value each sensitive
 cell can take; while one has fewer than two possible values, another cell of the nearest
 relation with a published member is suppressed. Cells preferred for complementary suppression
-are non-zero, parts (not totals), and small.
+are non-zero, parts (not totals), in as few relations with no hidden member yet as possible (so
+that in a table with two margins, such as services by provider and by offering, a hidden cell
+closes a cycle of hidden cells rather than starting another chain of suppressions), and small.
 
 **Scan.** :func:`scan_outputs` reads every file of an output folder and reports forbidden text
 (the secret, pseudonyms, raw identifiers) and unsuppressed small counts in published tables,
@@ -168,7 +170,8 @@ def protect(values: pd.Series, relations: Sequence[Relation], threshold: int, *,
     is_total[[t for t, _ in rels]] = True
 
     def cost(m: int) -> tuple:
-        return (v[m] == 0, bool(is_total[m]), int(v[m]), m)
+        fresh = sum(1 for k in member_of[m] if not any(unknown[x] for x in (rels[k][0], *rels[k][1])))
+        return (v[m] == 0, bool(is_total[m]), fresh, int(v[m]), m)
 
     def nearest_known(cell: int) -> list[int]:
         """Known cells of the relations nearest to ``cell`` (through relations of unknown cells)."""

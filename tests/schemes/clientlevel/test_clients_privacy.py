@@ -116,10 +116,11 @@ def test_every_tracked_artifact_passes_the_scan(client_run, tmp_path):
 def _relations(sc: pd.DataFrame):
     """The scorecard's additive structure, written from what the table means (not from the library)."""
     periods = sorted(p for p in sc["period"].unique() if p != "all")
-    svc = sc[sc["level"] == "service"][["service_id", "service_offering"]].drop_duplicates()
-    unit = {"service": sorted(svc["service_id"]), "offering": sorted(svc["service_offering"].unique()),
-            "national": ["all"]}
+    svc = sc[sc["level"] == "service"][["service_id", "provider_id", "service_offering"]].drop_duplicates()
+    unit = {"service": sorted(svc["service_id"]), "provider": sorted(svc["provider_id"].unique()),
+            "offering": sorted(svc["service_offering"].unique()), "national": ["all"]}
     by_off = svc.groupby("service_offering")["service_id"].apply(sorted).to_dict()
+    by_prov = svc.groupby("provider_id")["service_id"].apply(sorted).to_dict()
     families = {"completion": ("ended", ["completed", "not_completed"]), "timeliness": ("starts", ["timely", "late"]),
                 "attendance": ("sessions", ["attended", "missed"])}
     for d in ("knowledge", "attitude", "skills", "behaviour", "circumstances", "any"):
@@ -134,7 +135,10 @@ def _relations(sc: pd.DataFrame):
             for p in periods + ["all"]:
                 for o, sids in by_off.items():
                     rel.append(((m, "offering", o, p), [(m, "service", s, p) for s in sids]))
+                for u, sids in by_prov.items():   # a provider is the sum of its services
+                    rel.append(((m, "provider", u, p), [(m, "service", s, p) for s in sids]))
                 rel.append(((m, "national", "all", p), [(m, "offering", o, p) for o in unit["offering"]]))
+                rel.append(((m, "national", "all", p), [(m, "provider", u, p) for u in unit["provider"]]))
         for lvl in unit:
             for u in unit[lvl]:
                 for p in periods + ["all"]:
@@ -145,8 +149,9 @@ def _relations(sc: pd.DataFrame):
 
 def _cell_values(sc: pd.DataFrame) -> dict:
     vals = {}
+    key = {"service": "service_id", "provider": "provider_id", "offering": "service_offering"}
     for r in sc.to_dict("records"):
-        u = r["service_id"] or r["service_offering"] or "all"
+        u = r[key[r["level"]]] if r["level"] in key else "all"
         for k, v in r.items():
             vals[(k, r["level"], u, r["period"])] = v
     return vals
@@ -169,7 +174,7 @@ def test_suppressed_small_counts_cannot_be_recovered_from_the_published_scorecar
     truth, _, _ = count_cells(service_counts(f, sessions_by_period(data.sessions, f, cfg), cfg), data.services, cfg)
     sc = pd.read_csv(client_run["folder"] / "scorecard.csv", dtype=str, keep_default_na=False)
     shown = _cell_values(sc)
-    checked = 0
+    checked = checked_provider = 0
     for fam, rels in _relations(sc).items():
         cells = sorted({c for t, ps in rels for c in [t, *ps]})
         hidden = [c for c in cells if shown.get(c, "s") == "s"]
@@ -199,7 +204,9 @@ def test_suppressed_small_counts_cannot_be_recovered_from_the_published_scorecar
             assert ends[0] <= truth[c] <= ends[1]
             assert ends[1] > ends[0], f"{c} = {truth[c]} recovered from the published scorecard"
             checked += 1
+            checked_provider += c[1] == "provider"
     assert checked >= 10
+    assert checked_provider >= 1          # small provider counts were among those attacked
 
 
 def test_comparison_hides_what_a_hidden_count_would_reveal(client_run):
@@ -214,4 +221,59 @@ def test_published_outputs_do_not_depend_on_the_secret(client_run, run_toolkit, 
     proc = run_toolkit("clients", "reproduce", client_run["run_id"], "--secret-env", secret["var"], "--tracking-uri",
                        client_run["uri"], env={secret["var"]: "a-completely-different-secret-value"})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "reproduced (11 identical, 0 different, 0 missing)" in proc.stdout
+    assert "reproduced (12 identical, 0 different, 0 missing)" in proc.stdout
+
+
+def test_provider_level_is_suppressed_like_the_other_levels(client_world, client_run, secret):
+    """Provider rows: every small count hidden, every count shown at least 5 (or 0), O/E blank with a
+    hidden count; and the provider relations are needed: suppression that ignores them, with the
+    provider totals then published, lets an attacker pin down small service counts."""
+    from toolkit.privacy import Secret, attack, protect
+    from toolkit.schemes.clientlevel.config import load_clientlevel_config
+    from toolkit.schemes.clientlevel.features import enrolment_facts, sessions_by_period
+    from toolkit.schemes.clientlevel.load import pseudonymise_and_check
+    from toolkit.schemes.clientlevel.scorecard import count_cells, service_counts
+
+    cfg, _ = load_clientlevel_config()
+    data = pseudonymise_and_check({k: v.copy() for k, v in client_world[0].tables.items()},
+                                  Secret(secret["value"].encode(), "test"), cfg)
+    f = enrolment_facts(data.enrolments, data.assessments, cfg)
+    truth, published, relations = count_cells(service_counts(f, sessions_by_period(data.sessions, f, cfg), cfg),
+                                              data.services, cfg)
+    manifest = json.loads((client_run["folder"] / "manifest.json").read_text())
+    counts = manifest["tables"]["scorecard.csv"]["counts"]
+    sc = pd.read_csv(client_run["folder"] / "scorecard.csv", dtype=str, keep_default_na=False)
+    prov = sc[sc["level"] == "provider"]
+    assert len(prov) == 12 * 3
+    small = 0
+    for r in prov.to_dict("records"):
+        for m in counts:
+            t = truth[(m, "provider", r["provider_id"], r["period"])]
+            if 0 < t < 5:
+                assert r[m] == "s", (m, r["provider_id"], r["period"], t)
+                small += 1
+            assert r[m] == "s" or int(r[m]) == t
+            assert r[m] == "s" or int(r[m]) >= 5 or int(r[m]) == 0
+    assert small >= 1                                            # there were small provider counts to hide
+    assert (prov[counts] == "s").to_numpy().sum() > small          # and complementary ones around them
+    cmp_ = pd.read_csv(client_run["folder"] / "comparison.csv", dtype=str, keep_default_na=False)
+    pc = cmp_[cmp_["level"] == "provider"]
+    assert len(pc) == 12
+    hidden = (pc["observed"] == "s") | (pc["n"] == "s")
+    for c in ("oe", "oe_shrunk", "oe_shrunk_lower", "oe_shrunk_upper", "effect_mean", "funnel"):
+        assert (pc.loc[hidden, c] == "").all() and (pc.loc[~hidden, c] != "").all()
+    assert scan_outputs(client_run["folder"], {k: TableRule(tuple(v["counts"]), {a: tuple(b) for a, b in v["rates"].items()})
+                                               for k, v in manifest["tables"].items()},
+                        threshold=manifest["threshold"], marker=manifest["marker"],
+                        skip=["restricted", "run.json"]) == []
+    # the control: protect without the provider level, then publish provider totals as they are
+    lvl = truth.index.get_level_values("level")
+    keep = lvl != "provider"
+    no_prov = [r for r in relations if r.total[1] != "provider" and all(x[1] != "provider" for x in r.parts)]
+    p = protect(truth[keep], no_prov, 5, published=published[keep], min_values=2)
+    unknown = (p.suppressed.reindex(truth.index, fill_value=False) | ~published).to_numpy()
+    pos = {c: i for i, c in enumerate(truth.index)}
+    rels = [(pos[r.total], [pos[x] for x in r.parts]) for r in relations]
+    targets = np.flatnonzero(unknown & (truth.to_numpy() > 0) & (truth.to_numpy() < 5))
+    pinned = [a for a in attack(truth.to_numpy(), rels, unknown, targets) if a["values"] < 2]
+    assert pinned, "publishing unprotected provider totals should have exposed a small service count"

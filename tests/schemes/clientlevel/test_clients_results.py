@@ -1,5 +1,6 @@
-"""Client-level results: recovery of known service effects, the scorecard, nothing lost, the model
-never sees the provider, tracking and registry, bad input."""
+"""Client-level results: recovery of known service and provider effects, the scorecard (service,
+provider, offering, national), nothing lost, the model never sees the provider, tracking and
+registry, bad input."""
 
 from __future__ import annotations
 
@@ -45,6 +46,104 @@ def test_risk_adjusted_comparison_recovers_the_known_service_effects(client_worl
     assert r["corr_log_oe"] > 0.8
     assert r["rmse_oe_shrunk"] < r["rmse_oe_raw"]          # shrinkage helps against the truth
     assert r["coverage_oe"] >= 0.7                          # nominal 90 %, tau plugged in, ~20 services
+
+
+def provider_recovery(providers: pd.DataFrame, truth: pd.DataFrame) -> dict:
+    m = providers.merge(truth, on="provider_id", suffixes=("", "_truth"))
+    ratio = m["true_ratio_offering"]     # against the offering's average client, the reference of O/E
+    return {
+        "providers": len(m),
+        "corr_effect": float(np.corrcoef(m["effect"], m["effect_mean"])[0, 1]),
+        "corr_log_oe": float(np.corrcoef(np.log(ratio), np.log(m["oe"]))[0, 1]),
+        "corr_log_oe_shrunk": float(np.corrcoef(np.log(ratio), np.log(m["oe_shrunk"]))[0, 1]),
+        "rmse_oe_raw": float(np.sqrt(np.mean((m["oe"] - ratio) ** 2))),
+        "rmse_oe_shrunk": float(np.sqrt(np.mean((m["oe_shrunk"] - ratio) ** 2))),
+        "coverage_oe": float(np.mean((m["oe_shrunk_lower"] <= ratio) & (ratio <= m["oe_shrunk_upper"]))),
+    }
+
+
+def test_risk_adjusted_comparison_recovers_the_known_provider_effects(client_world, computed):
+    """Provider O/E (service expected counts summed per provider) and provider-level shrinkage.
+
+    Measured on this world (seed 7; 12 providers, 7 with more than one service): corr_effect 0.926,
+    corr_log_oe 0.822, corr_log_oe_shrunk 0.869, RMSE of O/E 0.150 raw and 0.104 shrunk, coverage
+    11/12. On 20 worlds (seeds 1-19, 2024) the lowest were 0.815, 0.822, 0.791 and 8/12, so the
+    thresholds below (0.8, 0.7, 0.75, 9/12) leave a margin of at least 0.1 on this world and hold on
+    most other worlds as well; shrunk beating raw RMSE held on 15 of the 20 worlds, here by 0.046.
+    """
+    _, _, res = computed
+    truth = client_world[0].truth["provider_effects"]
+    r = provider_recovery(res.comparison.providers, truth)
+    print("\nprovider recovery:", {k: round(v, 3) for k, v in r.items()})
+    assert r["providers"] == len(truth) == res.comparison.providers["provider_id"].nunique() == 12
+    assert r["corr_effect"] > 0.8
+    assert r["corr_log_oe"] > 0.7
+    assert r["corr_log_oe_shrunk"] > 0.75
+    assert r["rmse_oe_shrunk"] < r["rmse_oe_raw"]
+    assert r["coverage_oe"] >= 0.75                         # nominal 90 %, tau plugged in, 12 providers
+    assert 0 < res.comparison.tau_provider < 3
+
+
+def test_provider_comparison_is_the_sum_of_its_services(computed):
+    _, data, res = computed
+    svc, prov = res.comparison.table, res.comparison.providers
+    owner = data.services.set_index("service_id")["provider_id"]
+    sums = svc.assign(p=svc["service_id"].map(owner)).groupby("p")[["n", "observed", "expected"]].sum()
+    got = prov.set_index("provider_id")
+    assert sorted(got.index) == sorted(data.services["provider_id"].unique())
+    assert (got["n"] == sums.loc[got.index, "n"]).all()
+    assert (got["observed"] == sums.loc[got.index, "observed"]).all()
+    np.testing.assert_allclose(got["expected"], sums.loc[got.index, "expected"], rtol=1e-12)
+    np.testing.assert_allclose(got["oe"], got["observed"] / got["expected"], rtol=1e-12)
+    assert (got["services"] == svc["service_id"].map(owner).value_counts().loc[got.index]).all()
+    assert ((got["oe_shrunk_lower"] <= got["oe_shrunk"]) & (got["oe_shrunk"] <= got["oe_shrunk_upper"])).all()
+    # published: a provider row per provider after the service rows, its counts the scorecard's
+    cmp_ = res.publication.tables["comparison.csv"]
+    assert list(cmp_["level"].unique()) == ["service", "provider"]
+    rows = cmp_[cmp_["level"] == "provider"].set_index("provider_id")
+    assert sorted(rows.index) == sorted(got.index) and (rows["service_id"] == "").all()
+    sc = res.publication.tables["scorecard.csv"]
+    whole = sc[(sc["level"] == "provider") & (sc["period"] == "all")].set_index("provider_id")
+    assert (rows["n"].astype(str) == whole.loc[rows.index, "assessed_any"].astype(str)).all()
+    assert (rows["observed"].astype(str) == whole.loc[rows.index, "improved_any"].astype(str)).all()
+
+
+def test_scorecard_provider_rows_are_the_sum_of_their_services(client_world, computed):
+    from toolkit.schemes.clientlevel.features import enrolment_facts, sessions_by_period
+    from toolkit.schemes.clientlevel.scorecard import count_cells, service_counts
+
+    cfg, data, res = computed
+    f = enrolment_facts(data.enrolments, data.assessments, cfg)
+    values, _, _ = count_cells(service_counts(f, sessions_by_period(data.sessions, f, cfg), cfg), data.services, cfg)
+    owner = data.services.set_index("service_id")["provider_id"]
+    cells = values.reset_index(name="value")
+    svc = cells[cells["level"] == "service"].assign(unit=lambda d: d["unit"].map(owner))
+    want = svc.groupby(["measure", "unit", "period"])["value"].sum()
+    got = cells[cells["level"] == "provider"].set_index(["measure", "unit", "period"])["value"]
+    assert len(got) == len(want) > 0
+    assert (got.sort_index() == want.sort_index()).all()            # every measure, clients included
+    periods = [p for p, _, _ in cfg.periods()] + ["all"]
+    sc = res.publication.tables["scorecard.csv"]
+    prov = sc[sc["level"] == "provider"]
+    assert sorted(prov["provider_id"].unique()) == sorted(client_world[0].tables["providers"]["provider_id"])
+    assert len(prov) == 12 * len(periods) and (prov["service_id"] == "").all() and (prov["service_offering"] == "").all()
+    assert list(dict.fromkeys(sc["level"])) == ["service", "provider", "offering", "national"]
+    # in the published table: wherever a provider and all its services are shown, they add up
+    shown_sums = 0
+    srows = sc[sc["level"] == "service"]
+    for r in prov.itertuples(index=False):
+        parts = srows[(srows["provider_id"] == r.provider_id) & (srows["period"] == r.period)]
+        for m in ("starts", "ended", "sessions", "assessed_any", "improved_any", "clients"):
+            vals = [getattr(r, m)] + list(parts[m])
+            if "s" not in vals:
+                assert int(vals[0]) == sum(int(v) for v in vals[1:]), (r.provider_id, r.period, m)
+                shown_sums += 1
+    assert shown_sums > 100
+    # the national row is also the sum of the providers
+    nat = sc[(sc["level"] == "national") & (sc["period"] == "all")].iloc[0]
+    whole = prov[prov["period"] == "all"]
+    if "s" not in set(whole["starts"]):
+        assert int(nat["starts"]) == whole["starts"].astype(int).sum()
 
 
 def test_risk_adjustment_matters_in_this_world(client_world, computed):

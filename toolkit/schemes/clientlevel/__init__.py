@@ -5,8 +5,8 @@ Data flows one way::
     data_contracts/clientlevel/ -> load       (validate; keyed-hash identifiers on load; consent; ledger)
                                 -> features   (periods, timeliness, completion, improved per dimension)
                                 -> scorecard  (RBA counts as cells with their additive relations)
-                                -> compare    (expected model on client characteristics, O/E, funnel,
-                                               two-stage shrinkage in shrinkage.py)
+                                -> compare    (expected model on client characteristics; O/E, funnel,
+                                               two-stage shrinkage in shrinkage.py, per service and provider)
                                 -> publish    (small-cell suppression with complementary cells, manifest)
                                 -> run        (written, scanned, tracked, model registered; reproduce.py)
 

@@ -4,10 +4,13 @@
 
 - ``scorecard.csv``: every count of :mod:`~toolkit.schemes.clientlevel.scorecard` protected by
   :func:`toolkit.privacy.protect` (primary and complementary suppression over all relations);
-- ``comparison.csv``: per service, n and observed are the scorecard's ``assessed_any`` and
-  ``improved_any`` for the whole window, hidden exactly when the scorecard hides them; every
-  statistic a hidden count could be recovered from (O/E, funnel flag, shrunken effect and O/E,
-  intervals) is blank then too;
+- ``comparison.csv``: one row per service (``level`` = service), then one per provider
+  (``level`` = provider, blank ``service_id`` and ``service_offering``); n and observed are the
+  scorecard's ``assessed_any`` and ``improved_any`` of that service or provider for the whole
+  window, hidden exactly when the scorecard hides them (the scorecard's suppression covers the
+  provider = sum of its services relations, so a hidden service count cannot be recovered from its
+  provider's row either); every statistic a hidden count could be recovered from (O/E, funnel
+  flag, shrunken effect and O/E, intervals) is blank then too;
 - ``calibration.csv`` and ``data_quality.csv`` (the record ledger): protected the same way;
 - ``manifest.json``: the disclosure rule of each CSV, read by :func:`toolkit.privacy.scan_outputs`.
 
@@ -36,6 +39,7 @@ class Publication:
     rules: dict[str, TableRule]
     protection: Protection               # of the scorecard cells
     funnel_units: pd.DataFrame           # services whose O/E may be plotted
+    funnel_providers: pd.DataFrame       # providers whose O/E may be plotted
     restricted: dict[str, pd.DataFrame]  # record level, consenting people only
 
 
@@ -83,22 +87,13 @@ def build_publication(values: pd.Series, published: pd.Series, relations: list[R
     scorecard = scorecard_table(values, hidden, services, config)
 
     # comparison: the same cells as the scorecard's whole-window "any dimension" counts
-    t = comp.table.copy()
-    t["observed"] = t["observed"].round().astype("int64")
-    t = t.round({c: 4 for c in t.columns if c.startswith(("effect_", "oe", "lower_", "upper_"))} | {"expected": 3})
-    key_n = [("assessed_any", "service", s, ALL) for s in t["service_id"]]
-    key_o = [("improved_any", "service", s, ALL) for s in t["service_id"]]
-    if not (np.array_equal(values.loc[key_n].to_numpy(), t["n"].to_numpy())
-            and np.array_equal(values.loc[key_o].to_numpy(), t["observed"].to_numpy())):
-        raise AssertionError("comparison counts differ from the scorecard's")
-    hide_n = hidden.loc[key_n].to_numpy()
-    hide_o = hidden.loc[key_o].to_numpy()
-    comparison = t.astype({c: "object" for c in t.columns})
-    comparison.loc[hide_n, "n"] = pv.marker
-    comparison.loc[hide_o, "observed"] = pv.marker
+    svc_part, funnel_units = _comparison_rows(comp.table.assign(level="service"), "service", "service_id",
+                                              values, hidden, config)
+    prov = comp.providers.drop(columns="services").assign(level="provider", service_id="", service_offering="")
+    prov_part, funnel_providers = _comparison_rows(prov[svc_part.columns], "provider", "provider_id", values, hidden,
+                                                   config)
+    comparison = pd.concat([svc_part, prov_part], ignore_index=True)
     stats = [c for c in comparison.columns if c in COMPARISON_STATS]
-    comparison.loc[hide_o | hide_n, stats] = ""
-    funnel_units = t.loc[~(hide_o | hide_n)]
 
     cal = comp.calibration[["group", "n", "observed", "expected", "observed_rate", "expected_rate", "oe"]].copy()
     cal = cal.astype({"n": "int64", "observed": "int64"}).round({"expected": 3, "observed_rate": 4, "expected_rate": 4,
@@ -131,5 +126,28 @@ def build_publication(values: pd.Series, published: pd.Series, relations: list[R
     }
     return Publication(tables={"scorecard.csv": scorecard, "comparison.csv": comparison, "calibration.csv": cal,
                                "data_quality.csv": _ledger_table(ledger, config)},
-                       rules=rules, protection=prot, funnel_units=funnel_units, restricted=restricted)
+                       rules=rules, protection=prot, funnel_units=funnel_units, funnel_providers=funnel_providers,
+                       restricted=restricted)
+
+
+def _comparison_rows(t: pd.DataFrame, level: str, key: str, values: pd.Series, hidden: pd.Series,
+                     config: ClientLevelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Rounded, suppressed comparison rows of one level (``level`` first), and the rows that may be plotted."""
+    marker = config.privacy.marker
+    t = t.copy()
+    t["observed"] = t["observed"].round().astype("int64")
+    t = t.round({c: 4 for c in t.columns if c.startswith(("effect_", "oe", "lower_", "upper_"))} | {"expected": 3})
+    t = t[["level"] + [c for c in t.columns if c != "level"]]
+    key_n = [("assessed_any", level, u, ALL) for u in t[key]]
+    key_o = [("improved_any", level, u, ALL) for u in t[key]]
+    if not (np.array_equal(values.loc[key_n].to_numpy(), t["n"].to_numpy())
+            and np.array_equal(values.loc[key_o].to_numpy(), t["observed"].to_numpy())):
+        raise AssertionError(f"{level} comparison counts differ from the scorecard's")
+    hide_n = hidden.loc[key_n].to_numpy()
+    hide_o = hidden.loc[key_o].to_numpy()
+    out = t.astype({c: "object" for c in t.columns})
+    out.loc[hide_n, "n"] = marker
+    out.loc[hide_o, "observed"] = marker
+    out.loc[hide_o | hide_n, [c for c in out.columns if c in COMPARISON_STATS]] = ""
+    return out.reset_index(drop=True), t.loc[~(hide_o | hide_n)]
 

@@ -32,8 +32,8 @@ from toolkit.schemes.clientlevel.scorecard import ALL, count_cells, service_coun
 
 #: Published files (relative to the run folder), logged under ``outputs/``; compared by reproduction.
 PUBLISHED = ("scorecard.csv", "comparison.csv", "calibration.csv", "data_quality.csv", "model/coefficients.csv",
-             "model/design_state.json", "model/summary.txt", "plots/funnel.png", "plots/calibration.png",
-             "report.md", "manifest.json")
+             "model/design_state.json", "model/summary.txt", "plots/funnel.png", "plots/funnel_providers.png",
+             "plots/calibration.png", "report.md", "manifest.json")
 
 
 @dataclass
@@ -71,6 +71,10 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
     if len(fu):
         dx.funnel_plot(fu.assign(oe=fu["oe"].astype(float)), folder / "plots" / "funnel.png", config.funnel_levels,
                        title="Better off: service O/E (services with published counts)")
+    fp = pub.funnel_providers
+    if len(fp):
+        dx.funnel_plot(fp.assign(oe=fp["oe"].astype(float)), folder / "plots" / "funnel_providers.png",
+                       config.funnel_levels, title="Better off: provider O/E")
     cal = pub.tables["calibration.csv"]
     shown = cal[cal["observed_rate"] != ""]
     dx.calibration_plot(shown.astype({"observed_rate": float, "expected_rate": float}),
@@ -89,8 +93,11 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
 def _report(res: ClientResults, config: ClientLevelConfig) -> str:
     sc = res.publication.tables["scorecard.csv"]
     nat = sc[(sc["level"] == "national") & (sc["period"] == ALL)].iloc[0]
-    comp = res.publication.tables["comparison.csv"]
+    table = res.publication.tables["comparison.csv"]
+    comp = table[table["level"] == "service"]
     shown = comp[comp["oe"] != ""]
+    prov = table[table["level"] == "provider"]
+    pshown = prov[prov["oe"] != ""]
     p = res.publication.protection
     lines = [f"# Client-level results {config.name}", "",
              f"Window {config.window.start} to {config.window.end}, financial years "
@@ -101,6 +108,11 @@ def _report(res: ClientResults, config: ClientLevelConfig) -> str:
              f"({int((shown['funnel'] == 'above').sum())} above and {int((shown['funnel'] == 'below').sum())} below "
              f"the {max(config.funnel_levels):.1%} funnel limits); service-effect spread tau = "
              f"{res.comparison.tau:.3f} on the log-odds scale.", "",
+             f"Per provider (its services together; expected counts summed over them): {len(prov)} providers, "
+             f"{len(pshown)} with published O/E ({int((pshown['funnel'] == 'above').sum())} above and "
+             f"{int((pshown['funnel'] == 'below').sum())} below the {max(config.funnel_levels):.1%} funnel limits); "
+             f"provider-effect spread tau = {res.comparison.tau_provider:.3f}, shrunk at provider level like the "
+             f"services (`comparison.csv` rows with level = provider, `plots/funnel_providers.png`).", "",
              f"Small-cell suppression: counts below {config.privacy.threshold} hidden; scorecard cells "
              f"{int(p.primary.sum())} primary, {int(p.complementary.sum())} complementary; every suppressed small "
              f"count leaves a reader at least {config.privacy.min_values} possible values "

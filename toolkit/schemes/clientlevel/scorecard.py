@@ -1,10 +1,12 @@
 """The results-based accountability scorecard as count cells with their additive relations.
 
-Per service, offering (sum of its services) and nationally, per financial year and for the
-whole window ("all"):
+Per service, provider (sum of its services), offering (sum of its services) and nationally, per
+financial year and for the whole window ("all"):
 
-- *How much*: ``clients`` (distinct people with an enrolment open in the period; at offering and
-  national level the sum over services), ``starts``, ``sessions``, ``attended``;
+- *How much*: ``clients`` (distinct people with an enrolment open in the period; at provider,
+  offering and national level the sum over services, i.e. client-services: a distinct count per
+  provider would differ from that sum by the number of people in two of its services, a small
+  count a reader could compute, so it is not published), ``starts``, ``sessions``, ``attended``;
 - *How well*: ``ended``, ``completed``, ``timely`` (of ``starts``);
 - *Is anyone better off*: per dimension and for ``any`` dimension, ``assessed_<d>`` (ended in
   the period, scored pre and post) and ``improved_<d>``.
@@ -12,8 +14,11 @@ whole window ("all"):
 Each count is a cell ``(measure, level, unit, period)``. Complements a reader can compute
 (``late = starts - timely``, ``missed``, ``not_completed``, ``not_improved_<d>``) are cells too,
 unpublished, so that suppression protects them. Relations: a period total is the sum of its
-years (not for ``clients``: a person can be open in two years), an offering the sum of its
-services, the nation the sum of the offerings, and each count the sum of its parts. Pure
+years (not for ``clients``: a person can be open in two years), a provider and an offering the
+sum of their services, the nation the sum of the offerings and the sum of the providers, and each
+count the sum of its parts. Services are the cells of a provider x offering table, so the
+complementary suppression of :func:`toolkit.privacy.protect` sees both margins at once: a small
+service count cannot be recovered from its provider's total nor from its offering's. Pure
 functions, deterministic order.
 """
 
@@ -89,13 +94,18 @@ def service_counts(facts: pd.DataFrame, sessions: pd.DataFrame, config: ClientLe
 def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLevelConfig) -> tuple[pd.Series, pd.Series, list[Relation]]:
     """All cells (values, published flags, indexed by ``(measure, level, unit, period)``) and their relations."""
     offering = services.set_index("service_id")["service_offering"]
+    provider = services.set_index("service_id")["provider_id"]
     measures = [c for c in counts.columns if c not in ("service_id", "period")]
     implied = {p[1] for p in partitions(config).values()}
     long = counts.melt(id_vars=["service_id", "period"], var_name="measure", value_name="value")
     long["offering"] = long["service_id"].map(offering)
+    long["provider"] = long["service_id"].map(provider)
     cells: dict[tuple, int] = {}
     for r in long.itertuples(index=False):
         cells[(r.measure, "service", r.service_id, r.period)] = int(r.value)
+    prov = long.groupby(["measure", "provider", "period"])["value"].sum()
+    for (m, u, p), v in prov.items():
+        cells[(m, "provider", u, p)] = int(v)
     off = long.groupby(["measure", "offering", "period"])["value"].sum()
     for (m, o, p), v in off.items():
         cells[(m, "offering", o, p)] = int(v)
@@ -108,8 +118,9 @@ def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLeve
     rel: list[Relation] = []
     periods = [p for p, _, _ in config.periods()]
     by_off = {o: sorted(s.index) for o, s in offering.groupby(offering)}
-    units = [("service", s) for s in sorted(offering.index)] + [("offering", o) for o in sorted(by_off)] + \
-            [("national", ALL)]
+    by_prov = {u: sorted(s.index) for u, s in provider.groupby(provider)}
+    units = [("service", s) for s in sorted(offering.index)] + [("provider", u) for u in sorted(by_prov)] + \
+            [("offering", o) for o in sorted(by_off)] + [("national", ALL)]
     for m in measures:
         if m != "clients":
             for lvl, u in units:
@@ -117,7 +128,10 @@ def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLeve
         for p in periods + [ALL]:
             for o, sids in by_off.items():
                 rel.append(Relation((m, "offering", o, p), tuple((m, "service", s, p) for s in sids)))
+            for u, sids in by_prov.items():
+                rel.append(Relation((m, "provider", u, p), tuple((m, "service", s, p) for s in sids)))
             rel.append(Relation((m, "national", ALL, p), tuple((m, "offering", o, p) for o in sorted(by_off))))
+            rel.append(Relation((m, "national", ALL, p), tuple((m, "provider", u, p) for u in sorted(by_prov))))
     for total, (shown, hidden) in partitions(config).items():
         for lvl, u in units:
             for p in periods + [ALL]:
@@ -128,6 +142,9 @@ def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLeve
 
 def scorecard_table(values: pd.Series, hidden: pd.Series, services: pd.DataFrame, config: ClientLevelConfig) -> pd.DataFrame:
     """The published scorecard: one row per (level, unit, period), counts or the marker, rates.
+
+    Rows in the order service, provider, offering, national; a provider row has its
+    ``provider_id`` and blank ``service_id`` and ``service_offering``.
 
     A rate is shown only when its numerator and denominator are shown (and the denominator > 0).
     """
@@ -143,11 +160,12 @@ def scorecard_table(values: pd.Series, hidden: pd.Series, services: pd.DataFrame
     wide = wide.reset_index()
     svc = services.set_index("service_id")
     is_svc = wide["level"] == "service"
-    wide.insert(2, "provider_id", np.where(is_svc, wide["unit"].map(svc["provider_id"]), ""))
+    wide.insert(2, "provider_id", np.where(is_svc, wide["unit"].map(svc["provider_id"]),
+                                           np.where(wide["level"] == "provider", wide["unit"], "")))
     wide.insert(3, "service_id", np.where(is_svc, wide["unit"], ""))
     wide.insert(4, "service_offering", np.where(is_svc, wide["unit"].map(svc["service_offering"]),
                                                 np.where(wide["level"] == "offering", wide["unit"], "")))
-    order = {"service": 0, "offering": 1, "national": 2}
+    order = {"service": 0, "provider": 1, "offering": 2, "national": 3}
     periods = {p: i for i, (p, _, _) in enumerate(config.periods())} | {ALL: 99}
     wide = wide.assign(_l=wide["level"].map(order), _p=wide["period"].map(periods))
     wide = wide.sort_values(["_l", "service_offering", "provider_id", "service_id", "_p"]).drop(columns=["_l", "_p", "unit"])

@@ -1,4 +1,4 @@
-"""A synthetic client-level world (seed 004) with known service effects.
+"""A synthetic client-level world (seed 004) with known service and provider effects.
 
 Providers deliver services (one offering in one region). Each enrolment's client has a name and
 date of birth (synthetic, from short lists), dependants, sessions, and pre/post scores on the
@@ -11,6 +11,8 @@ characteristics (mean pre score, gender, ethnicity, dependants, age) and ``delta
 shift. "Improved" (better off on at least one dimension assessed pre and post) has the exact
 probability ``1 - prod_d (1 - p_d)``; ``truth/service_effects.csv`` holds beta and, over each
 service's comparison population, the oracle expected count at the true effect and at beta = 0.
+A provider's known effect is that of its services together (:func:`provider_truth`,
+``truth/provider_effects.csv``); there is no separate provider term in the world.
 
 One integer seed, split with :class:`numpy.random.SeedSequence` into streams for structure,
 clients, outcomes and defects. Malformed records are injected and listed in
@@ -239,7 +241,31 @@ def generate_client_world(seed: int = 2024, config: str | Path = "schemes/client
                                                        expected_average=("p_average", "sum")).reset_index()
     truth = st.merge(orc, on="service_id", how="left")
     truth["true_ratio"] = truth["expected_true"] / truth["expected_average"]
-    return ClientWorld(tables=tables, truth={"service_effects": truth, "malformed": malformed})
+    return ClientWorld(tables=tables, truth={"service_effects": truth, "provider_effects": provider_truth(truth),
+                                             "malformed": malformed})
+
+
+def provider_truth(service_truth: pd.DataFrame) -> pd.DataFrame:
+    """Known provider effects from the service truth, over the providers' comparison populations.
+
+    ``effect``: the mean of the provider's service effects weighted by their comparison
+    populations ``n``; ``true_ratio``: oracle expected count at the true effects over that at
+    beta = 0; ``true_ratio_offering``: the same against each offering's average client
+    (``expected_average`` rescaled so that, within each offering, it sums to ``expected_true``),
+    which is the reference of an O/E from a model adjusted for the offering.
+    """
+    t = service_truth[service_truth["n"].notna()].copy()
+    k = (t.groupby("service_offering")["expected_true"].transform("sum")
+         / t.groupby("service_offering")["expected_average"].transform("sum"))
+    t = t.assign(expected_offering=t["expected_average"] * k, weighted=t["effect"] * t["n"])
+    out = t.groupby("provider_id", sort=True).agg(
+        services=("service_id", "size"), n=("n", "sum"), weighted=("weighted", "sum"),
+        expected_true=("expected_true", "sum"), expected_average=("expected_average", "sum"),
+        expected_offering=("expected_offering", "sum")).reset_index()
+    out["effect"] = out.pop("weighted") / out["n"]
+    out["true_ratio"] = out["expected_true"] / out["expected_average"]
+    out["true_ratio_offering"] = out["expected_true"] / out.pop("expected_offering")
+    return out.astype({"n": "int64"})
 
 
 def _inject(rng, t: dict[str, pd.DataFrame], cfg: ClientSynthConfig) -> pd.DataFrame:
@@ -271,7 +297,7 @@ def _inject(rng, t: dict[str, pd.DataFrame], cfg: ClientSynthConfig) -> pd.DataF
 
 
 def write_client_world(world: ClientWorld, out: str | Path, overwrite: bool = False) -> Path:
-    """Write the tables as CSV files and ``truth/`` (service-level truth and the injected defects)."""
+    """Write the tables as CSV files and ``truth/`` (service and provider truth and the injected defects)."""
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ConfigError(f"output folder {out} is not empty (use --overwrite)")
