@@ -150,6 +150,12 @@ def _add_dex(p: argparse.ArgumentParser) -> None:
     s.add_argument("--params", default="schemes/dex/synth.yaml", metavar="YAML",
                    help="generator parameters (default: configs/schemes/dex/synth.yaml)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
+    x = sub.add_parser("reproduce", help="re-run a tracked report and compare its tables byte for byte")
+    x.add_argument("run_id", metavar="RUN_ID", help="the report's parent run id")
+    x.add_argument("--data", default=None, metavar="DIR", help="DEX tables (default: the folder the run read)")
+    x.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed tables here")
 
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
@@ -162,6 +168,17 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
     p.add_argument("--tracking-uri", default=None, metavar="URI",
                    help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+
+
+def _add_cohort(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="cohort_command", metavar="ACTION", required=True)
+    x = sub.add_parser("reproduce", help="re-run a tracked `toolkit evaluate` run and compare its outputs byte for byte")
+    x.add_argument("run_id", metavar="RUN_ID", help="the evaluation's parent run id")
+    x.add_argument("--data", default=None, metavar="FILE",
+                   help="cohort table (default: the file the run read; a synthetic cohort is simulated again)")
+    x.add_argument("--tracking-uri", default=None, metavar="URI",
+                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
 
 
 def _add_clients(p: argparse.ArgumentParser) -> None:
@@ -211,6 +228,8 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
             _add_dex, "toolkit.schemes.dex.cli:run_dex"),
     "evaluate": ("evaluate a small cohort's pre/post outcomes: credible intervals, thresholds, detectable effects",
                  _add_evaluate, "toolkit.schemes.cohort.cli:run_evaluate"),
+    "cohort": ("small-cohort evaluation runs: reproduce a tracked `toolkit evaluate` run", _add_cohort,
+               "toolkit.schemes.cohort.cli:run_cohort"),
     "clients": ("client-level results: RBA scorecard, risk-adjusted comparison, privacy by construction", _add_clients,
                 "toolkit.schemes.clientlevel.cli:run_clients"),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),

@@ -1,4 +1,4 @@
-"""``toolkit evaluate``."""
+"""``toolkit evaluate`` and ``toolkit cohort reproduce``."""
 
 from __future__ import annotations
 
@@ -16,3 +16,16 @@ def run_evaluate(args: argparse.Namespace) -> int:
     print(f"evaluation folder: {res.folder}")
     print(f"MLflow run:        {res.run_id} ({res.tracking_uri})")
     return 0
+
+
+def run_cohort(args: argparse.Namespace) -> int:
+    """Dispatch ``toolkit cohort ACTION``."""
+    return {"reproduce": run_reproduce}[args.cohort_command](args)
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    from toolkit.schemes.cohort.reproduce import reproduce_evaluation
+    from toolkit.schemes.reproduce import print_reproduction
+
+    return print_reproduction(reproduce_evaluation(args.run_id, data=args.data, tracking_uri=args.tracking_uri,
+                                                   scratch=args.scratch))

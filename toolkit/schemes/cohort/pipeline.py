@@ -79,6 +79,72 @@ def add_truth(evaluation: pd.DataFrame, truth: pd.DataFrame, config: CohortConfi
 
 
 @dataclass
+class CohortInput:
+    """A validated cohort with what the run records about it."""
+
+    cohort: pd.DataFrame
+    inputs: dict[str, str]              # file name -> SHA-256 (synthetic: of the simulated table as CSV)
+    source: str
+    truth: pd.DataFrame | None = None   # synthetic cohorts only
+    csv_text: str | None = None         # synthetic cohorts only: the simulated table (kept in the folder)
+
+
+def load_cohort_input(config: CohortConfig, *, data: str | Path | None = None, synthetic: int | None = None,
+                      seed: int) -> CohortInput:
+    """Read and check a cohort file (``data``), or simulate ``synthetic`` participants with ``seed``."""
+    from toolkit.schemes.cohort.simulate import population_truth, simulate_cohort
+    from toolkit.tracking.provenance import input_hashes
+
+    if (data is None) == (synthetic is None):
+        raise InputError("give either a cohort file or --synthetic N, not both or neither")
+    if synthetic is not None:
+        cohort = check_cohort(simulate_cohort(synthetic, config, seed), config)
+        csv_text = cohort.to_csv(index=False)
+        return CohortInput(cohort=cohort, inputs={"synthetic_cohort.csv": hashlib.sha256(csv_text.encode()).hexdigest()},
+                           source=f"synthetic cohort of {synthetic} (seed {seed})",
+                           truth=population_truth(config, seed), csv_text=csv_text)
+    cohort = read_cohort(data, config)
+    p = Path(data)
+    return CohortInput(cohort=cohort, inputs=dict(input_hashes(p.parent, p.name)), source=str(p.resolve()))
+
+
+@dataclass
+class CohortEvaluation:
+    evaluation: pd.DataFrame
+    exclusions: pd.DataFrame            # participant ids: never tracked
+    exclusions_summary: pd.DataFrame
+    statement: str
+
+
+def compute_evaluation(inp: CohortInput, config: CohortConfig) -> CohortEvaluation:
+    """The evaluation per domain (with the truth beside it for a synthetic cohort) and the statement (no I/O)."""
+    evaluation, exclusions = evaluate_cohort(inp.cohort, config)
+    if inp.truth is not None:
+        evaluation = add_truth(evaluation, inp.truth, config)
+    text = statement(evaluation, config, int(inp.cohort["participant_id"].nunique()))
+    summary = (exclusions.groupby(["domain", "reason"]).size().rename("rows").reset_index()
+               if not exclusions.empty else pd.DataFrame(columns=["domain", "reason", "rows"]))
+    return CohortEvaluation(evaluation=evaluation, exclusions=exclusions, exclusions_summary=summary, statement=text)
+
+
+def write_evaluation_tables(folder: Path, ev: CohortEvaluation) -> None:
+    """``evaluation.csv``, ``statement.md``, ``exclusions_summary.csv`` and the untracked ``exclusions.csv``."""
+    ev.evaluation.to_csv(folder / "evaluation.csv", index=False)
+    (folder / "statement.md").write_text(ev.statement)
+    ev.exclusions.to_csv(folder / "exclusions.csv", index=False)      # participant ids: never tracked
+    ev.exclusions_summary.to_csv(folder / "exclusions_summary.csv", index=False)
+
+
+def key_order(config: CohortConfig) -> dict[str, list[str]]:
+    """The order of the config's domains, which the tracked ``config.json`` (sorted keys) and the config
+    hash do not keep: it decides the row order of the outputs and a synthetic cohort's random streams."""
+    out = {"domains": list(config.domains)}
+    if config.simulation is not None:
+        out["simulation.domains"] = list(config.simulation.domains)
+    return out
+
+
+@dataclass
 class EvaluationResult:
     run_id: str
     folder: Path
@@ -93,56 +159,34 @@ def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synt
     """Evaluate a cohort file (``data``) or a simulated cohort of ``synthetic`` participants; track the run."""
     import mlflow
 
-    from toolkit.schemes.cohort.simulate import population_truth, simulate_cohort
     from toolkit.schemes.tracked import log_outputs, provenance_params, tracked_run
     from toolkit.synth.world import Progress
-    from toolkit.tracking.provenance import input_hashes
 
-    if (data is None) == (synthetic is None):
-        raise InputError("give either a cohort file or --synthetic N, not both or neither")
     say = Progress(progress, "evaluate")
     seed = config.seed if seed is None else seed
     t0 = time.perf_counter()
-    truth = None
-    if synthetic is not None:
-        cohort = check_cohort(simulate_cohort(synthetic, config, seed), config)
-        csv_text = cohort.to_csv(index=False)
-        inputs = {"synthetic_cohort.csv": hashlib.sha256(csv_text.encode()).hexdigest()}
-        truth = population_truth(config, seed)
-        source = f"synthetic cohort of {synthetic} (seed {seed})"
-    else:
-        cohort = read_cohort(data, config)
-        p = Path(data)
-        inputs = {k: v for k, v in input_hashes(p.parent, p.name).items()}
-        source = str(p.resolve())
-    say(f"evaluating {source}")
-    params = provenance_params(config, inputs, seed, {"data": source, "config_file": str(config_path or ""),
-                                                      "synthetic_n": synthetic or "", "scheme": "cohort-evaluation"})
+    inp = load_cohort_input(config, data=data, synthetic=synthetic, seed=seed)
+    say(f"evaluating {inp.source}")
+    params = provenance_params(config, inp.inputs, seed, {"data": inp.source, "config_file": str(config_path or ""),
+                                                          "synthetic_n": synthetic or "", "scheme": "cohort-evaluation"})
     with tracked_run(experiment=config.tracking.experiment, run_name=config.name, kind="evaluate", params=params,
                      output_root=out_root or config.output_root, tracking_uri=tracking_uri) as tr:
-        evaluation, exclusions = evaluate_cohort(cohort, config)
-        if truth is not None:
-            evaluation = add_truth(evaluation, truth, config)
-            (tr.folder / "synthetic_cohort.csv").write_text(csv_text)      # participant rows: never tracked
-        text = statement(evaluation, config, int(cohort["participant_id"].nunique()))
-        note = (f"{source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
+        ev = compute_evaluation(inp, config)
+        if inp.csv_text is not None:
+            (tr.folder / "synthetic_cohort.csv").write_text(inp.csv_text)      # participant rows: never tracked
+        note = (f"{inp.source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
                 f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}.")
-        evaluation.to_csv(tr.folder / "evaluation.csv", index=False)
-        (tr.folder / "statement.md").write_text(text)
-        (tr.folder / "report.html").write_text(html_report(evaluation, config, text, note))
-        exclusions.to_csv(tr.folder / "exclusions.csv", index=False)      # participant ids: never tracked
-        summary = (exclusions.groupby(["domain", "reason"]).size().rename("rows").reset_index()
-                   if not exclusions.empty else pd.DataFrame(columns=["domain", "reason", "rows"]))
-        summary.to_csv(tr.folder / "exclusions_summary.csv", index=False)
+        write_evaluation_tables(tr.folder, ev)
+        (tr.folder / "report.html").write_text(html_report(ev.evaluation, config, ev.statement, note))
         (tr.folder / "run.json").write_text(json.dumps({
             "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config": config.name, "seed": seed,
-            "config_hash": params["config_hash"], "input_sha256": inputs, "git_commit": params["git_commit"],
-            "git_dirty": params["git_dirty"]}, indent=2, sort_keys=True) + "\n")
+            "config_hash": params["config_hash"], "input_sha256": inp.inputs, "git_commit": params["git_commit"],
+            "git_dirty": params["git_dirty"], "key_order": key_order(config)}, indent=2, sort_keys=True) + "\n")
         log_outputs(tr.folder, LOGGED, "evaluate")
-        mlflow.log_metrics(_metrics(evaluation) | {"seconds": time.perf_counter() - t0})
+        mlflow.log_metrics(_metrics(ev.evaluation) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
-    return EvaluationResult(run_id=tr.run_id, folder=tr.folder, tracking_uri=tr.tracking_uri, evaluation=evaluation,
-                            statement=text)
+    return EvaluationResult(run_id=tr.run_id, folder=tr.folder, tracking_uri=tr.tracking_uri,
+                            evaluation=ev.evaluation, statement=ev.statement)
 
 
 def _metrics(ev: pd.DataFrame) -> dict[str, float]:

@@ -52,12 +52,7 @@ def _catalogue(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.dcp.reproduce import reproduce_dcp
+    from toolkit.schemes.reproduce import print_reproduction
 
-    r = reproduce_dcp(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri, scratch=args.scratch)
-    for name in r.identical:
-        print(f"  identical  {name}")
-    for name in r.different:
-        print(f"  DIFFERENT  {name}")
-    print(f"run {r.run_id}: {'reproduced' if r.ok else 'NOT reproduced'} "
-          f"({len(r.identical)} identical, {len(r.different)} different)")
-    return 0 if r.ok else 1
+    return print_reproduction(reproduce_dcp(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri,
+                                            scratch=args.scratch))

@@ -1,4 +1,4 @@
-"""``toolkit dex report`` and ``toolkit dex synth``."""
+"""``toolkit dex report``, ``toolkit dex synth`` and ``toolkit dex reproduce``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 def run_dex(args: argparse.Namespace) -> int:
     """Dispatch ``toolkit dex ACTION``."""
-    return {"report": run_report, "synth": run_synth}[args.dex_command](args)
+    return {"report": run_report, "synth": run_synth, "reproduce": run_reproduce}[args.dex_command](args)
 
 
 def run_report(args: argparse.Namespace) -> int:
@@ -33,3 +33,11 @@ def run_synth(args: argparse.Namespace) -> int:
     rows = ", ".join(f"{t} {n:,}" for t, n in world.info["rows"].items())
     print(f"synthetic DEX world (seed {args.seed}) in {out}: {rows}")
     return 0
+
+
+def run_reproduce(args: argparse.Namespace) -> int:
+    from toolkit.schemes.dex.reproduce import reproduce_dex
+    from toolkit.schemes.reproduce import print_reproduction
+
+    return print_reproduction(reproduce_dex(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri,
+                                            scratch=args.scratch))
