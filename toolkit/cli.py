@@ -89,6 +89,9 @@ def _add_reproduce(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the release read)")
     p.add_argument("--allow-code-drift", action="store_true",
                    help="go on although the git commit, working tree or package versions differ")
+    p.add_argument("--allow-data-drift", action="store_true",
+                   help="go on although data files differ from the tracked SHA-256s (the verdict then lists them "
+                        "and what they moved; it can never be REPRODUCED)")
     p.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
 
 

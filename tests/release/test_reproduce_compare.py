@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit.release.compare import compare_runs, transition_matrix
+from toolkit.release.compare import coefficient_differences, compare_runs, transition_matrix
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 from toolkit.release.reproduce import check_inputs, reproduce
@@ -102,4 +102,49 @@ def test_compare_method_variants(tracked, small_world_dir, run_cli):
     assert "entities keep their stars" in out.stdout and "config.method" in out.stdout
     folder = next((tracked["dir"] / "cmp").iterdir())
     assert {"transitions.csv", "changed_entities.csv", "standardisation_changes.csv", "coefficient_changes.csv",
-            "input_differences.csv", "comparison.txt"} <= {p.name for p in folder.iterdir()}
+            "input_differences.csv", "coefficient_diffs.csv", "comparison.txt"} <= {p.name for p in folder.iterdir()}
+    diffs = pd.read_csv(folder / "coefficient_diffs.csv")
+    assert set(diffs["model"]) == set(c.coefficients["model"]) and len(diffs) > 13
+    assert (diffs["difference"].abs() < 1e-12).all()
+
+
+def test_coefficient_differences_per_term():
+    a = {"m1": pd.Series({"Intercept": 0.5, "age": 0.1, "gone": 1.0})}
+    b = {"m1": pd.Series({"Intercept": 0.7, "age": 0.1, "new": -1.0}), "m2": pd.Series({"Intercept": 0.0})}
+    d = coefficient_differences(a, b)
+    m1 = d[d["model"] == "m1"].set_index("term")
+    assert m1.loc["Intercept", "difference"] == pytest.approx(0.2)
+    assert m1.loc["age", "difference"] == 0.0
+    assert pd.isna(m1.loc["gone", "coef_b"]) and pd.isna(m1.loc["new", "coef_a"])
+    # absent terms first (unknown difference), then by size of the change
+    assert list(m1.index[:2]) == ["gone", "new"] and list(m1.index[2:]) == ["Intercept", "age"]
+    assert d[d["model"] == "m2"]["coef_a"].isna().all()
+
+
+def test_a_synthetic_world_that_is_gone_is_regenerated(small_world_dir, tmp_path, run_cli):
+    """A reviewer with a clone and the tracking store alone: the small world the release read is deleted,
+    reproduce regenerates it from the tracked generator, scale and seed, and the hashes still match."""
+    world = tmp_path / "world"
+    shutil.copytree(small_world_dir, world)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    config, path = load_release_config("releases/demo.yaml")
+    res = run_release(config, world, config_path=path, tracking_uri=uri, out_root=tmp_path / "releases",
+                      progress=False)
+    shutil.rmtree(world)
+    out = run_cli("reproduce", res.run_id, "--tracking-uri", uri, "--allow-code-drift")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert out.stdout.strip().startswith("REPRODUCED")
+    assert "regenerating the small synthetic world (seed 7)" in out.stdout + out.stderr
+
+
+def test_allow_data_drift_compares_and_names_the_inputs(tracked, small_world_dir, tmp_path):
+    d = tmp_path / "data"
+    shutil.copytree(small_world_dir, d)
+    p = d / "measure_records.parquet"
+    df = pd.read_parquet(p)
+    df.drop(index=df.index[::10]).to_parquet(p, index=False)  # one record in ten gone: the ratings must move
+    res = reproduce(tracked["result"].run_id, tracking_uri=tracked["uri"], data_dir=d, allow_code_drift=True,
+                    allow_data_drift=True, say=_quiet)
+    assert not res.reproduced and res.verdict.startswith("NOT REPRODUCED") and "1 of them in the inputs" in res.verdict
+    assert res.differences[0].startswith("input: data file measure_records.parquet differs")
+    assert any(x.startswith("ratings.csv") for x in res.differences[1:]), res.differences

@@ -13,7 +13,8 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
     say = Progress(True, "reproduce")
     res = reproduce(args.run_id, tracking_uri=args.tracking_uri, data_dir=args.data,
-                    allow_code_drift=args.allow_code_drift, scratch=args.scratch, say=say)
+                    allow_code_drift=args.allow_code_drift, scratch=args.scratch, say=say,
+                    allow_data_drift=args.allow_data_drift)
     if res.differences:
         print("differences:", file=sys.stderr)
         for d in res.differences:

@@ -29,6 +29,7 @@ class Comparison:
     standardisation: pd.DataFrame   # program, group, mu/sd/national average in A and B
     coefficients: pd.DataFrame      # per model: columns compared, largest change and where
     inputs: pd.DataFrame            # parameter keys whose values differ
+    coefficient_diffs: pd.DataFrame | None = None  # per model and term: coef in A and B, difference
 
 
 def _stars(s: pd.Series) -> pd.Series:
@@ -101,6 +102,24 @@ def coefficient_changes(ca: dict[str, pd.Series], cb: dict[str, pd.Series]) -> p
     return pd.DataFrame(rows)
 
 
+def coefficient_differences(ca: dict[str, pd.Series], cb: dict[str, pd.Series]) -> pd.DataFrame:
+    """Every coefficient of every model in A or B: ``coef_a``, ``coef_b`` (empty where the term is absent)
+    and ``difference`` (B - A), sorted by model then by the size of the difference."""
+    parts = []
+    for name in sorted(set(ca) | set(cb)):
+        a = ca.get(name, pd.Series(dtype=float)).rename("coef_a")
+        b = cb.get(name, pd.Series(dtype=float)).rename("coef_b")
+        t = pd.concat([a, b], axis=1)
+        t.index.name = "term"
+        t = t.reset_index()
+        t.insert(0, "model", name)
+        t["difference"] = t["coef_b"] - t["coef_a"]
+        t["_size"] = t["difference"].abs().fillna(np.inf)
+        parts.append(t.sort_values(["_size", "term"], ascending=[False, True], kind="mergesort").drop(columns="_size"))
+    cols = ["model", "term", "coef_a", "coef_b", "difference"]
+    return pd.concat(parts, ignore_index=True)[cols] if parts else pd.DataFrame(columns=cols)
+
+
 def input_differences(pa: dict[str, str], pb: dict[str, str]) -> pd.DataFrame:
     skip = ("release",)  # names may differ on purpose
     keys = sorted(k for k in set(pa) | set(pb) if pa.get(k) != pb.get(k) and k not in skip)
@@ -145,7 +164,7 @@ def compare_runs(run_a: str, run_b: str, tracking_uri: str | None = None) -> Com
         pb, rb, sb, cb = _load_run(client, run_b, Path(tmp))
     return Comparison(run_a=run_a, run_b=run_b, transitions=transition_table(ra, rb), changed=changed_entities(ra, rb),
                       standardisation=standardisation_changes(sa, sb), coefficients=coefficient_changes(ca, cb),
-                      inputs=input_differences(pa, pb))
+                      inputs=input_differences(pa, pb), coefficient_diffs=coefficient_differences(ca, cb))
 
 
 def render(c: Comparison, max_changed: int = 15) -> str:
@@ -184,6 +203,8 @@ def write_comparison(c: Comparison, out: Path) -> Path:
     c.changed.to_csv(out / "changed_entities.csv", index=False)
     c.standardisation.to_csv(out / "standardisation_changes.csv", index=False)
     c.coefficients.to_csv(out / "coefficient_changes.csv", index=False)
+    if c.coefficient_diffs is not None:
+        c.coefficient_diffs.to_csv(out / "coefficient_diffs.csv", index=False)
     c.inputs.to_csv(out / "input_differences.csv", index=False)
     (out / "comparison.txt").write_text(render(c, max_changed=10_000) + "\n")
     return out

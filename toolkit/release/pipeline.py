@@ -138,6 +138,21 @@ def compute_release_variant(tables: dict[str, pd.DataFrame], config: ReleaseConf
     return comp
 
 
+def synthetic_world_origin(data_dir: Path) -> dict:
+    """How to regenerate ``data_dir`` when it is a world written by ``toolkit synth`` / ``toolkit demo``
+    (its ``world.json``): generator, scale, seed, site-effect SD and whether it holds events. Empty
+    for any other folder. Reproduction uses it when the folder is gone (the input hashes still decide)."""
+    info_path = data_dir / "world.json"
+    if not info_path.is_file():
+        return {}
+    try:
+        info = json.loads(info_path.read_text())
+        return {"generator": str(info["generator"]), "scale": str(info["scale"]), "seed": int(info["seed"]),
+                "site_effect_sd": float(info["site_effect_sd"]), "events": (data_dir / "events").is_dir()}
+    except (ValueError, KeyError, TypeError):
+        return {}
+
+
 def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str | Path | None = None,
                 tracking_uri: str | None = None, out_root: str | Path | None = None,
                 previous: str | Path | None = None, progress: bool = True) -> ReleaseResult:
@@ -175,6 +190,7 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
         "data_dir": str(data_dir.resolve()),
         "input_sha256": hashes,
         "records_source": inputs.source,
+        "synthetic_world": synthetic_world_origin(data_dir),
         "previous_sha256": file_sha256(prev_path) if prev_path else "",
         **provenance.git_state(),
         "versions": provenance.package_versions(),

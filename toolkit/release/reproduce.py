@@ -2,8 +2,13 @@
 
 Before running, the inputs are checked against what the parent run recorded: every
 data file's SHA-256 (a missing or changed file is named), the git commit and whether
-either tree was dirty, and package versions. Data drift stops reproduction (it cannot
-succeed); code drift stops it unless ``--allow-code-drift``. The release is then
+either tree was dirty, and package versions. Data drift stops reproduction unless
+``--allow-data-drift`` (the outputs are then compared all the same, to show what the changed
+data moved); code drift stops it unless ``--allow-code-drift``. When the release read a synthetic
+world (``toolkit synth`` / ``toolkit demo``, recorded as ``synthetic_world.*``) and its folder is
+gone, the world is regenerated from its generator, scale and seed in the scratch folder, and its
+files must still match the tracked SHA-256s: a reviewer needs only a clone and the tracking store.
+The release is then
 recomputed in a scratch folder from the tracked config, method and model specs, with
 nothing tracked or registered, and compared: output tables byte for byte, fitted
 coefficients within :data:`COEF_RTOL` (relative) / :data:`COEF_ATOL` (absolute).
@@ -150,8 +155,24 @@ def _coefficient_differences(client, parent_id: str, experiment_id: str, fits, t
     return diffs, worst, compared
 
 
+def regenerate_synthetic_world(params: dict[str, str], out: Path, say=print) -> Path | None:
+    """Regenerate the synthetic world a release read, from its ``synthetic_world.*`` params (None if the
+    release did not read a synthetic world)."""
+    from toolkit.synth import generate_world, write_world
+
+    scale, seed = params.get("synthetic_world.scale"), params.get("synthetic_world.seed")
+    if not scale or not seed:
+        return None
+    sd = params.get("synthetic_world.site_effect_sd")
+    events = params.get("synthetic_world.events", "True") == "True"
+    say(f"the tracked data folder is gone: regenerating the {scale} synthetic world (seed {seed}) into {out}")
+    world = generate_world(scale, int(seed), site_effect_sd=float(sd) if sd else None, events=events)
+    return write_world(world, out, overwrite=True)
+
+
 def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path | None = None,
-              allow_code_drift: bool = False, scratch: str | Path | None = None, say=print) -> ReproduceResult:
+              allow_code_drift: bool = False, scratch: str | Path | None = None, say=print,
+              allow_data_drift: bool = False) -> ReproduceResult:
     """Reproduce a tracked release; see the module docstring."""
     from toolkit.release.inputs import load_release_inputs
     from toolkit.modelspec import ModelSpec
@@ -172,19 +193,21 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         raise ToolkitError(f"run {run_id} is not a release parent run (tag toolkit.kind={tags.get('toolkit.kind')!r})")
     if run.info.status != "FINISHED":
         raise ToolkitError(f"run {run_id} did not finish (status {run.info.status}); there is nothing to reproduce")
-    data = Path(data_dir or params.get("data_dir", ""))
-    drift = check_inputs(params, data)
-    for line in drift.data + drift.code + drift.notes:
-        say(f"input check: {line}")
-    if drift.data:
-        return ReproduceResult(run_id, False, f"NOT REPRODUCIBLE: {len(drift.data)} data input(s) differ from the tracked "
-                               "release (see above)", drift.data, drift, time.perf_counter() - t0)
-    if drift.code and not allow_code_drift:
-        return ReproduceResult(run_id, False, f"NOT RUN: {len(drift.code)} code or environment difference(s); "
-                               "rerun with --allow-code-drift to go on", drift.code, drift, time.perf_counter() - t0)
-
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
+        data = Path(data_dir or params.get("data_dir", ""))
+        if data_dir is None and not data.is_dir():
+            data = regenerate_synthetic_world(params, tmp / "world", say) or data
+        drift = check_inputs(params, data)
+        for line in drift.data + drift.code + drift.notes:
+            say(f"input check: {line}")
+        if drift.data and (not allow_data_drift or not data.is_dir()):
+            hint = "" if not data.is_dir() else "; rerun with --allow-data-drift to compare the outputs anyway"
+            return ReproduceResult(run_id, False, f"NOT REPRODUCIBLE: {len(drift.data)} data input(s) differ from the "
+                                   f"tracked release (see above){hint}", drift.data, drift, time.perf_counter() - t0)
+        if drift.code and not allow_code_drift:
+            return ReproduceResult(run_id, False, f"NOT RUN: {len(drift.code)} code or environment difference(s); "
+                                   "rerun with --allow-code-drift to go on", drift.code, drift, time.perf_counter() - t0)
         got = {n: _download(client, run_id, f"release/{n}", tmp / "tracked") for n in
                ("config.json", "method.json", "model_specs.json", "previous_ratings.csv") + EXACT_TABLES}
         for n in ("config.json", "method.json", "model_specs.json"):
@@ -217,8 +240,11 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         differences += coef_diffs
         n_rows = len(comp.ratings)
     secs = time.perf_counter() - t0
+    if drift.data:  # allowed: the outputs were compared to show what the changed data moved
+        differences = [f"input: {d}" for d in drift.data] + differences
     if differences:
-        verdict = f"NOT REPRODUCED: release {config.name} (run {run_id}): {len(differences)} difference(s); {secs:.1f}s"
+        verdict = f"NOT REPRODUCED: release {config.name} (run {run_id}): {len(differences)} difference(s)" + (
+            f", {len(drift.data)} of them in the inputs" if drift.data else "") + f"; {secs:.1f}s"
     else:
         verdict = (f"REPRODUCED: release {config.name} (run {run_id}): {', '.join(EXACT_TABLES)} byte-identical "
                    f"({n_rows:,} ratings rows); {n_models} models' coefficients within rtol {COEF_RTOL:g} "
