@@ -57,6 +57,8 @@ def test_release_passes_and_registers_champions(release, store):
     assert len(children) == 13
     child = next(c for c in children if c.data.tags["model.measure"] == "full_26" and c.data.tags["model.program"] == "ESS")
     assert {"auc", "brier", "calibration_slope", "deviance_explained", "n", "events"} <= set(child.data.metrics)
+    for key in ("config_hash", "git_commit", "git_dirty", "versions.numpy", "input_sha256.measure_records.parquet"):
+        assert child.data.params[key] == run.data.params[key], key  # each model run carries its provenance
     arts = {a.path for a in client.list_artifacts(child.info.run_id)}
     assert {"coefficients.csv", "design_state.json", "calibration_ess_full_26.png", "funnel_ess_full_26.png"} <= arts
 

@@ -214,7 +214,8 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
             mf, fits, frame, exclusions, em, ratings = (comp.model_frame, comp.fits, comp.frame, comp.exclusions,
                                                         comp.entity_measures, comp.ratings)
             metrics = model_metrics_table(fits)
-            versions = _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs)
+            versions = _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs,
+                                   {k: v for k, v in params.items() if k in CHILD_PROVENANCE})
             failed = check_release(fits, ratings, config)
             write_outputs(folder, comp, metrics)
             if comp.bayes is not None:  # failed gates fail the release; diagnostics, plots, posterior-mean models
@@ -264,7 +265,13 @@ def _read_previous(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=[""])
 
 
-def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs) -> dict[str, str]:
+#: Parent-run params each model's child run repeats, so a model run alone says what made it.
+CHILD_PROVENANCE = ("config_hash", "method_hash", "models_hash", "input_sha256", "records_source", "git_commit",
+                    "git_dirty", "versions")
+
+
+def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, runs,
+                provenance: dict | None = None) -> dict[str, str]:
     import mlflow
 
     from toolkit.expected import diagnostics as dx
@@ -281,7 +288,7 @@ def _log_models(fits, frame, folder, exp_id, config, say, log_expected_model, ru
                              "model.measure": f.spec.measure, "model.formula_variant": f.formula_variant})
             runs.log_params({"spec": f.spec.model_dump(mode="json"), "seed": config.seed, "formula_used": f.formula,
                              "formula_variant": f.formula_variant,
-                             "n": int(f.metrics["n"]), "events": int(f.metrics["events"])})
+                             "n": int(f.metrics["n"]), "events": int(f.metrics["events"]), **(provenance or {})})
             mlflow.log_metrics({k: float(v) for k, v in f.metrics.items()} | {"fit_seconds": f.seconds})
             summary = f.model.summary()
             summary.to_csv(mdir / "coefficients.csv", index_label="term")
