@@ -60,3 +60,33 @@ def test_factor_model_runs_and_reports_correlation(fast_config):
     fit = fit_program(frame, "DMS", ["a", "b"], fast_config, 1, cross_measure="factor")
     assert "corr_site" in fit.idata.posterior
     assert len(fit.measure_diagnostics) == 2 and fit.b_draws.shape == (100, 40, 2)
+
+
+def test_level_model_estimates_shared_contract_effects_and_maps_them_onto_sites(fast_config):
+    """rating_models: per_level. Four sites share each contract's effect: the contract model recovers it, and
+    its draws reach every site of the contract unchanged."""
+    rng = np.random.default_rng(21)
+    contracts, per = 40, 4
+    eff = rng.normal(0, 0.5, contracts)
+    rows = []
+    for c in range(contracts):
+        for s in range(per):
+            n = int(rng.integers(5, 60))
+            p0 = rng.uniform(0.1, 0.6, n)
+            y = rng.random(n) < 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + eff[c])))
+            rows.append(pd.DataFrame({"program": "DMS", "measure": "a", "site_id": f"S{c:02d}{s}",
+                                      "rating_contract_id": f"C{c:02d}", "rating_organisation_id": f"O{c // 8}",
+                                      "expected_p": p0, "numerator": y}))
+    frame = pd.concat(rows, ignore_index=True)
+    from toolkit.bayes.ratings import fit_level_model
+    from toolkit.bayes.twostage import cell_data
+
+    sites = cell_data(frame, "DMS", ["a"], ["site"], 2)
+    fit, b = fit_level_model(frame, "DMS", ["a"], fast_config, "contract", 3, sites)
+    assert list(fit.cells.entities["site"]) == [f"C{c:02d}" for c in range(contracts)]
+    est = fit.site_effects("a")["mean"]
+    assert np.corrcoef(est.to_numpy(), eff)[0, 1] > 0.8
+    assert b.shape == (fit.b_draws.shape[0], contracts * per, 1)
+    site_contract = np.array([int(s[1:3]) for s in sites.entities["site"]])
+    np.testing.assert_array_equal(b[:, :, 0], fit.b_draws[:, site_contract, 0])
+    assert fit.diagnostics.model.startswith("DMS-contract")

@@ -37,6 +37,9 @@ class TwoStage(_Frozen):
     cross_measure: Literal["factor", "independent", "lkj"] = "factor"
     nodes_per_cell: int = Field(4, ge=0)
     centre_information: float | Literal["auto"] = "auto"
+    # site: every level is scored from the site model (contracts and organisations from their sites' draws);
+    # per_level: contracts and organisations from models whose random intercept is at their own level
+    rating_models: Literal["site", "per_level"] = "site"
 
     @field_validator("centre_information")
     @classmethod

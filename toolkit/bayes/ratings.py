@@ -15,7 +15,8 @@ import pandas as pd
 from toolkit.bayes.config import BayesConfig
 from toolkit.bayes.diagnostics import Diagnostics, check_convergence
 from toolkit.bayes.posterior import EntityRecords, score_draws
-from toolkit.bayes.twostage import CellData, cell_data, compile_two_stage, gated_variables
+from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, cell_data, compile_two_stage, gated_variables
+from toolkit.errors import InputError
 
 
 @dataclass
@@ -113,7 +114,7 @@ def _combine(measures: list[str], parts: list, cd_all: CellData, n_draws: int):
 
 
 def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: BayesConfig, random_seed: int,
-                cross_measure: str | None = None, say=lambda msg: None) -> ProgramFit:
+                cross_measure: str | None = None, say=lambda msg: None, suffix: str = "") -> ProgramFit:
     """Sample the two-stage model of one program with nutpie; diagnostics per measure and for the program.
 
     ``independent``: one model per measure (each adapts its own step size and mass matrix);
@@ -130,7 +131,7 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
         seconds["sample"] += ts
         t0 = time.perf_counter()
         names = gated_variables(cd_all, cross)
-        per_measure = [check_convergence(idata.sel(measure=[m]), config.gates, f"des-{program.lower()}-{m}-bayes",
+        per_measure = [check_convergence(idata.sel(measure=[m]), config.gates, f"des-{program.lower()}-{m}-bayes{suffix}",
                                          names) for m in measures]
         seconds["diagnostics"] += time.perf_counter() - t0
         full = np.asarray(idata.posterior["b_site"].transpose("chain", "draw", "site", "measure").values)
@@ -146,7 +147,7 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
         seeds = np.random.SeedSequence(random_seed).generate_state(len(measures))
         for m, seed in zip(measures, seeds):
             cd = cell_data(frame, program, [m], levels, k)
-            name = f"des-{program.lower()}-{m}-bayes"
+            name = f"des-{program.lower()}-{m}-bayes{suffix}"
             factor, retry = 1, config.sampler.retry_draws_factor
             while True:
                 idata, tc, ts = _sample(cd, config, cross, int(seed) + (factor > 1), factor)
@@ -158,11 +159,11 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
                 seconds["sample"] += ts
                 if d.passed or factor > 1 or retry <= 1:
                     break
-                say(f"bayes {program} {m}: gate failed ({'; '.join(d.failures)}); "
+                say(f"bayes {program} {m}{suffix}: gate failed ({'; '.join(d.failures)}); "
                     f"re-running with {retry} x {config.sampler.draws} draws")
                 factor = retry
             d.attempts = 2 if factor > 1 else 1
-            say(f"bayes {program} {m}: {len(cd.observed):,} sites, sampling {ts:.1f}s; max R-hat {d.max_rhat:.4f}, "
+            say(f"bayes {program} {m}{suffix}: {len(cd.observed):,} {'sites' if not suffix else suffix[1:] + 's'}, sampling {ts:.1f}s; max R-hat {d.max_rhat:.4f}, "
                 f"min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, {d.divergences} divergences"
                 + ("" if d.passed else " -- GATE FAILED"))
             bs = idata.posterior["b_site"].values[..., 0]
@@ -171,7 +172,7 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
             per_measure.append(d)
         idata, b = _combine(measures, parts, cd_all, config.scoring.draws)
         del parts
-    diag = _program_diagnostics(f"{program} two-stage ({cross})", per_measure, seconds)
+    diag = _program_diagnostics(f"{program}{suffix} two-stage ({cross})", per_measure, seconds)
     return ProgramFit(program=program, cells=cd_all, idata=idata, b_draws=b, site_summary=summary, diagnostics=diag,
                       measure_diagnostics=per_measure, seconds=seconds)
 
@@ -188,6 +189,34 @@ def _program_diagnostics(name: str, parts: list[Diagnostics], seconds: dict) -> 
                        compile_seconds=seconds["prepare_compile"], sample_seconds=seconds["sample"])
 
 
+def fit_level_model(frame: pd.DataFrame, program: str, measures: list[str], config: BayesConfig, level: str,
+                    random_seed: int, site_cells: CellData, cross_measure: str | None = None,
+                    say=lambda msg: None) -> tuple[ProgramFit, np.ndarray]:
+    """The two-stage model with its random intercept at ``level`` (contract or organisation): one effect per
+    entity and measure shared by the entity's records. Returns the fit and its draws mapped onto the site
+    model's sites, (draws, sites, measures), each site carrying its entity's effect.
+
+    Why: scored from the site model, a contract's band probabilities treat its sites' effects as independent
+    given the national spread, while true effects are shared within contracts and organisations; the
+    aggregate's prior spread is then too small and its stars over-confident (reliability of contracts
+    5/10 deciles, organisations 2/10; ``experiments/bayes_results.md``).
+    """
+    col = LEVEL_COLUMNS[level]
+    rec = frame.loc[(frame["program"] == program) & frame["measure"].isin(measures)]
+    pairs = rec[[LEVEL_COLUMNS["site"], col]].astype(str).drop_duplicates()
+    if pairs[LEVEL_COLUMNS["site"]].duplicated().any():
+        raise InputError(f"program {program}: some sites belong to more than one {level}")
+    relabelled = rec[["program", "measure", "expected_p", "numerator", col]].copy()
+    relabelled[LEVEL_COLUMNS["site"]] = relabelled[col].astype(str)
+    own = config.model_copy(update={"two_stage": config.two_stage.model_copy(update={"levels": ("site",)})})
+    fit = fit_program(relabelled, program, measures, own, random_seed, cross_measure, say, suffix=f"-{level}")
+    parent = pairs.set_index(LEVEL_COLUMNS["site"])[col].reindex(site_cells.entities["site"])
+    idx = fit.cells.entities["site"].get_indexer(parent.to_numpy())
+    if (idx < 0).any():
+        raise InputError(f"program {program}: {int((idx < 0).sum())} site(s) have no {level} in the records")
+    return fit, fit.b_draws[:, idx, :]
+
+
 @dataclass
 class BayesRatings:
     columns: pd.DataFrame                  # program, level, entity_id + bayes columns
@@ -195,6 +224,7 @@ class BayesRatings:
     diagnostics: pd.DataFrame              # one row per program model and per measure
     failed: list[str]
     seconds: dict[str, float]
+    level_fits: dict[str, ProgramFit] = field(default_factory=dict)  # "<program>.<level>" (rating_models: per_level)
 
 
 def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: pd.DataFrame, method,
@@ -210,7 +240,7 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
     """
     programs = sorted(ratings["program"].unique())
     seeds = np.random.SeedSequence(random_seed).generate_state(len(programs))
-    fits, parts, secs = {}, [], {}
+    fits, parts, secs, extra_fits = {}, [], {}, {}
     for prog, seed in zip(programs, seeds):
         pm = method.program_method(prog)
         fit = fit_program(frame, prog, list(pm.measures), config, int(seed), cross_measure, say)
@@ -219,17 +249,33 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
             f"compile {fit.seconds['prepare_compile']:.1f}s, sampling {fit.seconds['sample']:.1f}s; "
             f"max R-hat {d.max_rhat:.4f}, min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, "
             f"{d.divergences} divergences{'' if d.passed else ' -- GATE FAILED'}")
+        level_fits = {}
+        if config.two_stage.rating_models == "per_level":
+            for k, level in enumerate(("contract", "organisation")):
+                lf, lb = fit_level_model(frame, prog, list(pm.measures), config, level, int(seed) + 1 + k, fit.cells,
+                                         cross_measure, say)
+                level_fits[level] = (lf, lb)
+                d = lf.diagnostics
+                say(f"bayes {prog} {level} model: {len(lf.cells.observed):,} cells, sampling "
+                    f"{lf.seconds['sample']:.1f}s; max R-hat {d.max_rhat:.4f}, min ESS bulk {d.min_ess_bulk:.0f} "
+                    f"tail {d.min_ess_tail:.0f}, {d.divergences} divergences{'' if d.passed else ' -- GATE FAILED'}")
+                secs.update({f"{prog}.{level}.{k2}": v for k2, v in lf.seconds.items()})
         t0 = time.perf_counter()
         recs = EntityRecords(frame, fit.cells)
         b = fit.b_draws
         actual = recs.actual_draws(b)
+        for level, (lf, lb) in level_fits.items():  # each level's actual outcomes from its own level's model
+            actual[level] = recs.actual_draws(lb)[level]
         parts.append(score_draws(entity_measures, ratings, method, prog, actual, recs.ids, config.scoring.interval))
         secs[f"{prog}.score"] = time.perf_counter() - t0
         secs.update({f"{prog}.{k}": v for k, v in fit.seconds.items()})
         say(f"bayes {prog}: {b.shape[0]} draws scored in {secs[f'{prog}.score']:.1f}s")
         fits[prog] = fit
-    diags = [f.diagnostics for f in fits.values()] + [d for f in fits.values() for d in f.measure_diagnostics]
+        for level, (lf, _) in level_fits.items():
+            extra_fits[f"{prog}.{level}"] = lf
+    everything = list(fits.values()) + list(extra_fits.values())
+    diags = [f.diagnostics for f in everything] + [d for f in everything for d in f.measure_diagnostics]
     table = pd.DataFrame([d.as_row() for d in diags])
-    failed = [msg for f in fits.values() for msg in f.diagnostics.failures]
+    failed = [msg for f in everything for msg in f.diagnostics.failures]
     return BayesRatings(columns=pd.concat(parts, ignore_index=True), fits=fits, diagnostics=table, failed=failed,
-                        seconds=secs)
+                        seconds=secs, level_fits=extra_fits)
