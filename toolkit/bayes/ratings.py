@@ -122,6 +122,10 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
     """
     cross = cross_measure or config.two_stage.cross_measure
     levels, k = config.two_stage.levels, config.two_stage.nodes_per_cell
+    # one pass over the release's frame: each measure's model below reads only this program's rows and columns
+    keep = [c for c in dict.fromkeys(["program", "measure", "expected_p", "numerator", LEVEL_COLUMNS["site"]]
+                                      + [LEVEL_COLUMNS[lv] for lv in levels]) if c in frame.columns]
+    frame = frame.loc[(frame["program"] == program).to_numpy() & frame["measure"].isin(measures).to_numpy(), keep]
     cd_all = cell_data(frame, program, measures, levels, k)
     seconds = {"prepare_compile": 0.0, "sample": 0.0, "diagnostics": 0.0}
     summary = {}
