@@ -60,7 +60,11 @@ def test_published_columns_unchanged_and_bayes_columns_added(release, small_worl
 def test_gates_decide_the_status_and_artifacts_are_written(release):
     res = release[0]
     diag = pd.read_csv(res.folder / "bayes_diagnostics.csv")
-    assert len(diag) == 2 + 13
+    # the site model, and (rating_models: per_level) a contract and an organisation model: per program and measure
+    assert len(diag) == 3 * (2 + 13)
+    for suffix in ("", "-contract", "-organisation"):
+        names = set(diag["model"])
+        assert f"des-ess-full_26-bayes{suffix}" in names and f"des-dms-pathway_52-bayes{suffix}" in names
     failed_models = diag.loc[~diag["passed"] & diag["model"].str.startswith("des-"), "model"]
     for m in failed_models:
         assert any(f.startswith(m) for f in res.failed_checks)
