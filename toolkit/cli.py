@@ -15,6 +15,7 @@ import sys
 from typing import Callable
 
 Handler = str  # "module:function", imported lazily
+TRACKING_URI_HELP = "MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)"
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -64,8 +65,7 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
                    help="size of the synthetic world (default: the config's, small)")
     p.add_argument("--seed", type=int, default=None, help="world seed (default: the config's)")
     p.add_argument("--world", default=None, metavar="DIR", help="where to write the world (default: worlds/...)")
-    p.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
 
 
 def _add_release(p: argparse.ArgumentParser) -> None:
@@ -73,8 +73,7 @@ def _add_release(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="releases/demo.yaml", metavar="YAML",
                    help="release config (default: configs/releases/demo.yaml)")
     p.add_argument("--variant", choices=["frequentist", "bayes"], default=None, help="override the config's variant")
-    p.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     p.add_argument("--previous", default=None, metavar="FILE", help="previous release's ratings table (publishing rules)")
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for release folders (default: releases/)")
     p.add_argument("--records", choices=["auto", "table", "events"], default=None,
@@ -84,8 +83,7 @@ def _add_release(p: argparse.ArgumentParser) -> None:
 
 def _add_reproduce(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID", help="the release's parent run id")
-    p.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     p.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the release read)")
     p.add_argument("--allow-code-drift", action="store_true",
                    help="go on although the git commit, working tree or package versions differ")
@@ -98,8 +96,7 @@ def _add_reproduce(p: argparse.ArgumentParser) -> None:
 def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="parent run id of the first release")
     p.add_argument("run_b", metavar="RUN_B", help="parent run id of the second release")
-    p.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for comparison files (default: comparisons/)")
 
 
@@ -111,6 +108,18 @@ def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
 
 
+def _add_scheme_reproduce(sub, help: str, *, run: str = "run", data_metavar: str = "DIR",
+                          data_help: str = "input tables (default: the folder the run read)",
+                          outputs: str = "outputs") -> argparse.ArgumentParser:
+    """``<scheme> reproduce RUN_ID [--data] [--tracking-uri] [--scratch]`` (toolkit.tracking.reproduce)."""
+    x = sub.add_parser("reproduce", help=help)
+    x.add_argument("run_id", metavar="RUN_ID", help=f"the {run}'s parent run id")
+    x.add_argument("--data", default=None, metavar=data_metavar, help=data_help)
+    x.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+    x.add_argument("--scratch", default=None, metavar="DIR", help=f"keep the recomputed {outputs} here")
+    return x
+
+
 def _add_dcp(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="dcp_command", metavar="SUBCOMMAND", required=True)
     r = sub.add_parser("report", help="assess quarterly KPI submissions: levels, roll-up, level-3 runs; tracked")
@@ -118,8 +127,7 @@ def _add_dcp(p: argparse.ArgumentParser) -> None:
     r.add_argument("--config", default="schemes/dcp/report.yaml", metavar="YAML",
                    help="run config (default: configs/schemes/dcp/report.yaml)")
     r.add_argument("--catalogue", default=None, metavar="YAML", help="KPI catalogue (default: the config's)")
-    r.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    r.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     r.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     s = sub.add_parser("synth", help="write synthetic submissions, with missing and malformed ones and truth/")
@@ -130,12 +138,7 @@ def _add_dcp(p: argparse.ArgumentParser) -> None:
     c = sub.add_parser("catalogue", help="validate a KPI catalogue (exit 2 naming every contradictory KPI)")
     c.add_argument("file", nargs="?", default="schemes/dcp/catalogue.yaml", metavar="YAML",
                    help="catalogue file (default: configs/schemes/dcp/catalogue.yaml)")
-    x = sub.add_parser("reproduce", help="re-run a tracked DCP assessment and compare every output file")
-    x.add_argument("run_id", metavar="RUN_ID", help="the run's parent run id")
-    x.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the run read)")
-    x.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
-    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
+    _add_scheme_reproduce(sub, "re-run a tracked DCP assessment and compare every output file")
 
 
 def _add_dex(p: argparse.ArgumentParser) -> None:
@@ -145,20 +148,15 @@ def _add_dex(p: argparse.ArgumentParser) -> None:
     r.add_argument("--config", default="schemes/dex/partnership.yaml", metavar="YAML",
                    help="scheme config (default: configs/schemes/dex/partnership.yaml)")
     r.add_argument("--out", default=None, metavar="DIR", help="root folder for report folders (default: the config's)")
-    r.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    r.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     s = sub.add_parser("synth", help="write a synthetic DEX world (organisations to SCORE assessments)")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
     s.add_argument("--seed", type=int, default=2021)
     s.add_argument("--params", default="schemes/dex/synth.yaml", metavar="YAML",
                    help="generator parameters (default: configs/schemes/dex/synth.yaml)")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
-    x = sub.add_parser("reproduce", help="re-run a tracked report and compare its tables byte for byte")
-    x.add_argument("run_id", metavar="RUN_ID", help="the report's parent run id")
-    x.add_argument("--data", default=None, metavar="DIR", help="DEX tables (default: the folder the run read)")
-    x.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
-    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed tables here")
+    _add_scheme_reproduce(sub, "re-run a tracked report and compare its tables byte for byte", run="report",
+                          data_help="DEX tables (default: the folder the run read)", outputs="tables")
 
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
@@ -169,26 +167,21 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
                    help="evaluation config (default: configs/schemes/cohort/default.yaml)")
     p.add_argument("--seed", type=int, default=None, help="seed of the synthetic cohort (default: the config's)")
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
-    p.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
 
 
 def _add_cohort(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="cohort_command", metavar="ACTION", required=True)
-    x = sub.add_parser("reproduce", help="re-run a tracked `toolkit evaluate` run and compare its outputs byte for byte")
-    x.add_argument("run_id", metavar="RUN_ID", help="the evaluation's parent run id")
-    x.add_argument("--data", default=None, metavar="FILE",
-                   help="cohort table (default: the file the run read; a synthetic cohort is simulated again)")
-    x.add_argument("--tracking-uri", default=None, metavar="URI",
-                   help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
-    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
+    _add_scheme_reproduce(sub, "re-run a tracked `toolkit evaluate` run and compare its outputs byte for byte",
+                          run="evaluation", data_metavar="FILE",
+                          data_help="cohort table (default: the file the run read; a synthetic cohort is simulated again)")
 
 
 def _add_clients(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="clients_command", metavar="SUBCOMMAND", required=True)
     secret = dict(required=True, metavar="VAR",
                   help="NAME of the environment variable holding the pseudonymisation secret (never the secret itself)")
-    uri = dict(default=None, metavar="URI", help="MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)")
+    uri = dict(default=None, metavar="URI", help=TRACKING_URI_HELP)
     r = sub.add_parser("report", help="scorecard and risk-adjusted comparison with small-cell suppression; tracked")
     r.add_argument("--data", required=True, metavar="DIR", help="folder of the client-level tables (data_contracts/clientlevel/)")
     r.add_argument("--secret-env", **secret)
@@ -202,12 +195,8 @@ def _add_clients(p: argparse.ArgumentParser) -> None:
     s.add_argument("--seed", type=int, default=2024)
     s.add_argument("--config", default="schemes/clientlevel/synth.yaml", metavar="YAML", help="generator parameters")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
-    x = sub.add_parser("reproduce", help="re-run a tracked client-level run and compare every published file")
-    x.add_argument("run_id", metavar="RUN_ID", help="the run's parent run id")
+    x = _add_scheme_reproduce(sub, "re-run a tracked client-level run and compare every published file")
     x.add_argument("--secret-env", **secret)
-    x.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the run read)")
-    x.add_argument("--tracking-uri", **uri)
-    x.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
