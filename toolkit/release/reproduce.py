@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError, TrackingError
+from toolkit.tracking.reproduce import table_differences
 
 #: Tables compared byte for byte (their names in the release folder and under ``release/`` of the run).
 EXACT_TABLES = ("ratings.csv", "entity_measures.csv", "entity_oe.csv", "standardisation.csv", "exclusions_summary.csv")
@@ -89,40 +90,6 @@ def _download(client, run_id: str, path: str, dst: Path) -> Path | None:
         return Path(client.download_artifacts(run_id, path, str(dst)))
     except Exception:
         return None
-
-
-def _table_differences(name: str, tracked: Path, new: Path, key: list[str], limit: int = 8) -> list[str]:
-    if tracked.read_bytes() == new.read_bytes():
-        return []
-    a = pd.read_csv(tracked, keep_default_na=False, dtype=str)
-    b = pd.read_csv(new, keep_default_na=False, dtype=str)
-    out = []
-    if list(a.columns) != list(b.columns):
-        out.append(f"{name}: columns differ ({len(a.columns)} tracked, {len(b.columns)} now)")
-        return out
-    if len(a) != len(b):
-        out.append(f"{name}: {len(a)} rows tracked, {len(b)} now")
-    k = [c for c in key if c in a.columns]
-    if k:
-        m = a.merge(b, on=k, how="outer", suffixes=("_tracked", "_now"), indicator=True)
-        only_a = m[m["_merge"] == "left_only"]
-        only_b = m[m["_merge"] == "right_only"]
-        if len(only_a):
-            out.append(f"{name}: {len(only_a)} row(s) only in the tracked table, e.g. {only_a[k].iloc[0].tolist()}")
-        if len(only_b):
-            out.append(f"{name}: {len(only_b)} row(s) only in the new table, e.g. {only_b[k].iloc[0].tolist()}")
-        both = m[m["_merge"] == "both"]
-        for col in [c for c in a.columns if c not in k]:
-            diff = both[both[f"{col}_tracked"] != both[f"{col}_now"]]
-            if len(diff):
-                ex = diff.iloc[0]
-                out.append(f"{name}: column {col} differs in {len(diff)} row(s), e.g. {[ex[c] for c in k]}: "
-                           f"{ex[f'{col}_tracked']!r} tracked, {ex[f'{col}_now']!r} now")
-            if len(out) >= limit:
-                break
-    if not out:
-        out.append(f"{name}: bytes differ (same values as text; formatting or order)")
-    return out
 
 
 def _coefficient_differences(client, parent_id: str, experiment_id: str, fits, tmp: Path) -> tuple[list[str], float, int]:
@@ -235,7 +202,8 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
             if got[name] is None:
                 differences.append(f"{name}: not tracked by the run")
                 continue
-            differences += _table_differences(name, got[name], out / name, keys[name])
+            if got[name].read_bytes() != (out / name).read_bytes():
+                differences += table_differences(name, got[name], out / name, keys[name], limit=8)
         coef_diffs, worst, n_models = _coefficient_differences(client, run_id, run.info.experiment_id, comp.fits, tmp)
         differences += coef_diffs
         n_rows = len(comp.ratings)

@@ -42,17 +42,7 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.clientlevel.reproduce import reproduce_clientlevel
+    from toolkit.tracking.reproduce import print_reproduction
 
-    r = reproduce_clientlevel(args.run_id, args.secret_env, data_dir=args.data, tracking_uri=args.tracking_uri,
-                              scratch=args.scratch)
-    for name in r.identical:
-        print(f"  identical  {name}")
-    for name in r.different:
-        print(f"  DIFFERENT  {name}")
-    for name in r.missing:
-        print(f"  MISSING    {name}")
-    if r.code_drift:
-        print(f"note: code or environment differs from the run's: {', '.join(r.code_drift)}")
-    print(f"run {r.run_id}: {'reproduced' if r.ok else 'NOT reproduced'} "
-          f"({len(r.identical)} identical, {len(r.different)} different, {len(r.missing)} missing)")
-    return 0 if r.ok else 1
+    return print_reproduction(reproduce_clientlevel(args.run_id, args.secret_env, data_dir=args.data,
+                                                    tracking_uri=args.tracking_uri, scratch=args.scratch))

@@ -25,7 +25,7 @@ def run_cohort(args: argparse.Namespace) -> int:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.cohort.reproduce import reproduce_evaluation
-    from toolkit.schemes.reproduce import print_reproduction
+    from toolkit.tracking.reproduce import print_reproduction
 
     return print_reproduction(reproduce_evaluation(args.run_id, data=args.data, tracking_uri=args.tracking_uri,
                                                    scratch=args.scratch))

@@ -52,7 +52,7 @@ def _catalogue(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.dcp.reproduce import reproduce_dcp
-    from toolkit.schemes.reproduce import print_reproduction
+    from toolkit.tracking.reproduce import print_reproduction
 
     return print_reproduction(reproduce_dcp(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri,
                                             scratch=args.scratch))

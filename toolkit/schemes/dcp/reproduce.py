@@ -3,7 +3,7 @@
 The run carries the exact config (``inputs/config.json``), the resolved, validated catalogue
 (``inputs/catalogue.json``), the SHA-256 of every input file and the outputs (``outputs/``). The
 assessment draws no random numbers, so the outputs must be byte-identical. The steps shared
-with the other schemes' reproduction are in :mod:`toolkit.schemes.reproduce`.
+with the other schemes' reproduction are in :mod:`toolkit.tracking.reproduce`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from toolkit.errors import ConfigError
 from toolkit.schemes.dcp.catalogue import Catalogue, catalogue_problems
 from toolkit.schemes.dcp.config import DcpReportConfig
 from toolkit.schemes.dcp.report import OUTPUT_FILES, compute_dcp, load_dcp_tables, write_dcp_outputs
-from toolkit.schemes.reproduce import (Reproduction, check_inputs, compare_outputs, fetch_run, read_tracked_json,
+from toolkit.tracking.reproduce import (Reproduction, check_inputs, compare_outputs, fetch_run, read_tracked_json,
                                        scratch_folder, tracked_config)
 
 

@@ -37,7 +37,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
 def run_reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.dex.reproduce import reproduce_dex
-    from toolkit.schemes.reproduce import print_reproduction
+    from toolkit.tracking.reproduce import print_reproduction
 
     return print_reproduction(reproduce_dex(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri,
                                             scratch=args.scratch))

@@ -1,4 +1,5 @@
-"""Shared steps of ``toolkit <scheme> reproduce RUN_ID`` (DCP, DEX, cohort evaluation).
+"""Shared steps of ``toolkit <scheme> reproduce RUN_ID`` (DCP, DEX, cohort evaluation, client-level results);
+``toolkit reproduce`` of a DES release uses its table comparison (:func:`table_differences`).
 
 A scheme's reproduction reads what its tracked run carries (the exact config, the SHA-256 of
 every input, the seed), recomputes in a scratch folder and compares the output files with
@@ -33,6 +34,8 @@ class Reproduction:
     different: list[str]
     missing: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)     # printed before the verdict (e.g. code drift)
+    count_missing: bool = False                        # say "0 missing" too (a scheme with optional outputs)
 
     @property
     def ok(self) -> bool:
@@ -41,7 +44,7 @@ class Reproduction:
     @property
     def verdict(self) -> str:
         counts = f"{len(self.identical)} identical, {len(self.different)} different"
-        if self.missing:
+        if self.missing or self.count_missing:
             counts += f", {len(self.missing)} missing"
         return f"run {self.run_id}: {'reproduced' if self.ok else 'NOT reproduced'} ({counts})"
 
@@ -206,5 +209,7 @@ def print_reproduction(r: Reproduction) -> int:
         print(f"  MISSING    {name}")
     for line in r.details:
         print(f"    {line}")
+    for line in r.notes:
+        print(f"note: {line}")
     print(r.verdict)
     return 0 if r.ok else 1
