@@ -38,6 +38,11 @@ class Diagnostics:
     def passed(self) -> bool:
         return not self.failures
 
+    def summary(self) -> str:
+        """One progress line: the worst R-hat and ESS, divergences, and the gate's verdict when it failed."""
+        return (f"max R-hat {self.max_rhat:.4f}, min ESS bulk {self.min_ess_bulk:.0f} tail {self.min_ess_tail:.0f}, "
+                f"{self.divergences} divergences{'' if self.passed else ' -- GATE FAILED'}")
+
     def as_row(self) -> dict:
         return {"model": self.model, "passed": self.passed, "max_rhat": self.max_rhat,
                 "min_ess_bulk": self.min_ess_bulk, "min_ess_tail": self.min_ess_tail,

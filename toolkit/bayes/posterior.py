@@ -45,17 +45,17 @@ class EntityRecords:
             self.indicator[level] = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
                                                   shape=(len(rec), len(ids) * m))
 
-    def actual_draws(self, b: np.ndarray) -> dict[str, np.ndarray]:
-        """``A`` per level: arrays (D, entities, M) from site-effect draws ``b`` (D, sites, M)."""
+    def actual_draws(self, b: np.ndarray, levels=None) -> dict[str, np.ndarray]:
+        """``A`` per level (all, or ``levels``): arrays (D, entities, M) from site-effect draws ``b`` (D, sites, M)."""
         d = b.shape[0]
         m = len(self.measures)
-        out = {lv: np.empty((d, len(ids), m)) for lv, ids in self.ids.items()}
+        out = {lv: np.empty((d, len(self.ids[lv]), m)) for lv in (levels or self.ids)}
         step = max(1, _CHUNK // max(1, len(self.offset)))
         for i in range(0, d, step):
             eta = self.offset[None, :] + b[i:i + step][:, self.site, self.measure]
             p = 0.5 * (1.0 + np.tanh(0.5 * eta))
-            for lv, s in self.indicator.items():
-                out[lv][i:i + step] = (s.T @ p.T).T.reshape(p.shape[0], -1, m)
+            for lv in out:
+                out[lv][i:i + step] = (self.indicator[lv].T @ p.T).T.reshape(p.shape[0], -1, m)
         return out
 
 

@@ -167,9 +167,8 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
                     f"re-running with {retry} x {config.sampler.draws} draws")
                 factor = retry
             d.attempts = 2 if factor > 1 else 1
-            say(f"bayes {program} {m}{suffix}: {len(cd.observed):,} {'sites' if not suffix else suffix[1:] + 's'}, sampling {ts:.1f}s; max R-hat {d.max_rhat:.4f}, "
-                f"min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, {d.divergences} divergences"
-                + ("" if d.passed else " -- GATE FAILED"))
+            unit = f"{suffix[1:]}s" if suffix else "sites"
+            say(f"bayes {program} {m}{suffix}: {len(cd.observed):,} {unit}, sampling {ts:.1f}s; {d.summary()}")
             bs = idata.posterior["b_site"].values[..., 0]
             summary[m] = _site_summary(bs.reshape(-1, bs.shape[-1]), cd.entities["site"], config.scoring.interval)
             parts.append((cd, idata))
@@ -250,26 +249,22 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
         fit = fit_program(frame, prog, list(pm.measures), config, int(seed), cross_measure, say)
         d = fit.diagnostics
         say(f"bayes {prog}: {len(fit.cells.observed):,} site-measure cells, {len(fit.cells.node_offset):,} nodes; "
-            f"compile {fit.seconds['prepare_compile']:.1f}s, sampling {fit.seconds['sample']:.1f}s; "
-            f"max R-hat {d.max_rhat:.4f}, min ESS bulk {d.min_ess_bulk:.0f} tail {d.min_ess_tail:.0f}, "
-            f"{d.divergences} divergences{'' if d.passed else ' -- GATE FAILED'}")
+            f"compile {fit.seconds['prepare_compile']:.1f}s, sampling {fit.seconds['sample']:.1f}s; {d.summary()}")
         level_fits = {}
         if config.two_stage.rating_models == "per_level":
             for k, level in enumerate(("contract", "organisation")):
                 lf, lb = fit_level_model(frame, prog, list(pm.measures), config, level, int(seed) + 1 + k, fit.cells,
                                          cross_measure, say)
                 level_fits[level] = (lf, lb)
-                d = lf.diagnostics
                 say(f"bayes {prog} {level} model: {len(lf.cells.observed):,} cells, sampling "
-                    f"{lf.seconds['sample']:.1f}s; max R-hat {d.max_rhat:.4f}, min ESS bulk {d.min_ess_bulk:.0f} "
-                    f"tail {d.min_ess_tail:.0f}, {d.divergences} divergences{'' if d.passed else ' -- GATE FAILED'}")
+                    f"{lf.seconds['sample']:.1f}s; {lf.diagnostics.summary()}")
                 secs.update({f"{prog}.{level}.{k2}": v for k2, v in lf.seconds.items()})
         t0 = time.perf_counter()
         recs = EntityRecords(frame, fit.cells)
         b = fit.b_draws
-        actual = recs.actual_draws(b)
-        for level, (lf, lb) in level_fits.items():  # each level's actual outcomes from its own level's model
-            actual[level] = recs.actual_draws(lb)[level]
+        actual = recs.actual_draws(b, [lv for lv in recs.ids if lv not in level_fits])
+        for level, (_, lb) in level_fits.items():  # each level's actual outcomes from its own level's model
+            actual.update(recs.actual_draws(lb, [level]))
         parts.append(score_draws(entity_measures, ratings, method, prog, actual, recs.ids, config.scoring.interval))
         secs[f"{prog}.score"] = time.perf_counter() - t0
         secs.update({f"{prog}.{k}": v for k, v in fit.seconds.items()})
