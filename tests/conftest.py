@@ -30,6 +30,13 @@ def small_world_dir(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> dict:
+    """A real sqlite MLflow store of the test module: ``uri``, its folder ``dir``, ``out`` for run folders."""
+    d = tmp_path_factory.mktemp("mlflow")
+    return {"uri": f"sqlite:///{d / 'mlflow.db'}", "dir": d, "out": d / "runs"}
+
+
 @pytest.fixture()
 def run_cli():
     """Run ``python -m toolkit ...`` in a subprocess; return the CompletedProcess."""

@@ -17,12 +17,6 @@ CFG = load_cohort_config()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cohort_reproduce")
-    return {"uri": f"sqlite:///{d / 'mlflow.db'}", "dir": d, "out": d / "runs"}
-
-
-@pytest.fixture(scope="module")
 def file_run(store):
     path = store["dir"] / "cohort.csv"
     simulate_cohort(30, CFG, seed=12).to_csv(path, index=False)

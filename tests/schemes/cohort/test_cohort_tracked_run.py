@@ -17,12 +17,6 @@ CFG = load_cohort_config()
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("cohort_mlflow")
-    return {"uri": f"sqlite:///{d / 'mlflow.db'}", "dir": d, "out": d / "runs"}
-
-
-@pytest.fixture(scope="module")
 def synthetic_run(store):
     return run_evaluation(CFG, synthetic=48, seed=4, tracking_uri=store["uri"], out_root=store["out"], progress=False)
 

@@ -20,12 +20,6 @@ from toolkit.schemes.dex.synth import generate_dex_world, load_dex_synth_params,
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):
-    d = tmp_path_factory.mktemp("dex_mlflow")
-    return {"uri": f"sqlite:///{d / 'mlflow.db'}", "dir": d, "out": d / "reports"}
-
-
-@pytest.fixture(scope="module")
 def world_dir(tmp_path_factory):
     params = load_dex_synth_params().model_copy(update={"organisations": 12})
     world = generate_dex_world(8, params)
