@@ -95,6 +95,10 @@ def test_provider_comparison_is_the_sum_of_its_services(computed):
     assert (got["observed"] == sums.loc[got.index, "observed"]).all()
     np.testing.assert_allclose(got["expected"], sums.loc[got.index, "expected"], rtol=1e-12)
     np.testing.assert_allclose(got["oe"], got["observed"] / got["expected"], rtol=1e-12)
+    fr = res.comparison.frame  # the client-level sums the provider shrinkage ran on agree with the service sums
+    cl = fr.assign(p=fr["service_id"].map(owner)).groupby("p").agg(n=("expected_p", "size"), e=("expected_p", "sum"))
+    assert (got["n"] == cl.loc[got.index, "n"]).all()
+    np.testing.assert_allclose(got["expected"], cl.loc[got.index, "e"], rtol=1e-12)
     assert (got["services"] == svc["service_id"].map(owner).value_counts().loc[got.index]).all()
     assert ((got["oe_shrunk_lower"] <= got["oe_shrunk"]) & (got["oe_shrunk"] <= got["oe_shrunk_upper"])).all()
     # published: a provider row per provider after the service rows, its counts the scorecard's

@@ -128,13 +128,10 @@ def provider_table(frame: pd.DataFrame, service_table: pd.DataFrame, services: p
     units = frame["service_id"].map(prov_of).to_numpy()
     sh = shrink_effects(frame[outcome].to_numpy(dtype=float), frame["expected_p"].to_numpy(), units,
                         grid=(g.lower, g.upper, g.points), interval=config.shrinkage.interval)
-    eff = sh.effects_.rename(columns={"unit": "provider_id"})
-    check = table.merge(eff[["provider_id", "n", "observed", "expected"]], on="provider_id", suffixes=("", "_c"))
-    if len(check) != len(table) or not (np.array_equal(check["n"], check["n_c"])
-                                         and np.allclose(check["observed"], check["observed_c"])
-                                         and np.allclose(check["expected"], check["expected_c"])):
-        raise AssertionError("provider sums of the service rows differ from the client-level sums")
-    table = table.merge(eff.drop(columns=["n", "observed", "expected"]), on="provider_id", how="left")
+    # n, observed and expected are the service rows' sums above (tests/schemes/clientlevel: the same as the
+    # client-level sums of shrink_effects); only the shrinkage columns are taken from it
+    eff = sh.effects_.rename(columns={"unit": "provider_id"}).drop(columns=["n", "observed", "expected"])
+    table = table.merge(eff, on="provider_id", how="left")
     return table.sort_values("provider_id").reset_index(drop=True), sh.tau_
 
 
