@@ -135,8 +135,8 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
         seconds["sample"] += ts
         t0 = time.perf_counter()
         names = gated_variables(cd_all, cross)
-        per_measure = [check_convergence(idata.sel(measure=[m]), config.gates, f"des-{program.lower()}-{m}-bayes{suffix}",
-                                         names) for m in measures]
+        per_measure = [check_convergence(idata.sel(measure=[m]), config.gates,
+                                         f"des-{program.lower()}-{m}-bayes{suffix}", names) for m in measures]
         seconds["diagnostics"] += time.perf_counter() - t0
         full = np.asarray(idata.posterior["b_site"].transpose("chain", "draw", "site", "measure").values)
         full = full.reshape((-1,) + full.shape[2:])

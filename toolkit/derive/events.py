@@ -186,11 +186,13 @@ def to_working(typed: dict[str, pd.DataFrame]) -> Events:
         "trans": sc["transition_phase"].astype(str).to_numpy(),
     }).sort_values(["pkey", "c", "x", "row"], kind="stable").reset_index(drop=True)
     ph = typed["phases"].reset_index(drop=True)
-    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": key(ph, "phases"), "phase": ph["phase"].astype(str).to_numpy(),
+    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": key(ph, "phases"),
+                           "phase": ph["phase"].astype(str).to_numpy(),
                            "ps": to_days(ph["start_date"]), "pe": to_days(ph["end_date"]),
                            "level": ph["os_funding_level"].astype(str).to_numpy()})
     su = typed["suspensions"].reset_index(drop=True)
-    susp = _merge_suspensions(pd.DataFrame({"pkey": key(su, "suspensions"), "ss": to_days(su["start_date"]), "se": to_days(su["end_date"])}))
+    susp = _merge_suspensions(pd.DataFrame({"pkey": key(su, "suspensions"), "ss": to_days(su["start_date"]),
+                                            "se": to_days(su["end_date"])}))
     pl = typed["placements"].reset_index(drop=True)
     placements = pd.DataFrame({
         "placement_id": pl["placement_id"].astype(str).to_numpy(), "pkey": key(pl, "placements"), "site": site(pl),
@@ -209,10 +211,12 @@ def to_working(typed: dict[str, pd.DataFrame]) -> Events:
     benchmarks = pd.DataFrame({"pkey": key(bm, "benchmarks"), "bd": to_days(bm["assessment_date"]),
                                "bench": bm["employment_benchmark"].astype("int64").to_numpy()})
     oa = typed["os_assessments"].reset_index(drop=True)
-    assessments = pd.DataFrame({"pkey": key(oa, "os_assessments"), "site": site(oa), "ad": to_days(oa["assessment_date"]),
+    assessments = pd.DataFrame({"pkey": key(oa, "os_assessments"), "site": site(oa),
+                                "ad": to_days(oa["assessment_date"]),
                                 "rec": oa["recommendation"].astype(str).to_numpy()})
     ve = typed["employment_verifications"].reset_index(drop=True)
-    verifications = pd.DataFrame({"pkey": key(ve, "employment_verifications"), "ex": to_days(ve["exit_date"]), "vd": to_days(ve["verified_date"]),
+    verifications = pd.DataFrame({"pkey": key(ve, "employment_verifications"), "ex": to_days(ve["exit_date"]),
+                                  "vd": to_days(ve["verified_date"]),
                                   "result": ve["result"].astype(str).to_numpy()})
     if orphans:
         raise DataContractError("event tables refer to participants without a site commencement "
