@@ -60,6 +60,9 @@ class TwoStage(_Frozen):
 
 class Sampler(_Frozen):
     backend: Literal["nutpie", "pymc"] = "nutpie"
+    # nutpie's calls into the two-stage density: "native" (numba C callbacks, no Python per gradient) or
+    # "python" (nutpie's Python-function models; the same draws, about 1.5-2x slower)
+    callbacks: Literal["native", "python"] = "native"
     chains: int = Field(2, ge=1)
     cores: int = Field(2, ge=1)
     tune: int = Field(600, ge=50)

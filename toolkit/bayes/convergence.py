@@ -53,7 +53,7 @@ def _autocov(a: np.ndarray) -> np.ndarray:
     return np.fft.irfft(f * np.conjugate(f), n=m, axis=-1)[..., :n] / n
 
 
-@numba.njit(cache=False)
+@numba.njit(nogil=True, cache=True)
 def _geyer(acov, chain_var_of_means, n_draw, n_chain):
     p_count = acov.shape[0]
     out = np.empty(p_count)

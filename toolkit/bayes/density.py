@@ -22,24 +22,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from nutpie.compile_pymc import address_as_void_pointer
 
 
-@numba.njit(nogil=True, cache=False)
-def _softplus(x):
-    if x > 0:
-        return x + np.log1p(np.exp(-x))
-    return np.log1p(np.exp(x))
-
-
-@numba.njit(nogil=True, cache=False)
-def _expit(x):
-    if x >= 0:
-        return 1.0 / (1.0 + np.exp(-x))
-    z = np.exp(x)
-    return z / (1.0 + z)
-
-
-@numba.njit(nogil=True, cache=False)
+@numba.njit(nogil=True, cache=True)
 def logp_and_grad(x, n_measures, tau_ofs, lam_ofs, e_ofs, g_ofs, centred, cell_measure, cell_parent, observed,
                   node_ptr, node_offset, node_weight, shift_sd, group_sd):
     """Log density (up to a constant) and its gradient at ``x``.
@@ -101,8 +87,15 @@ def logp_and_grad(x, n_measures, tau_ofs, lam_ofs, e_ofs, g_ofs, centred, cell_m
         lpc = observed[c] * b
         for nd in range(node_ptr[c], node_ptr[c + 1]):
             eta = node_offset[nd] + b
-            lpc -= node_weight[nd] * _softplus(eta)
-            r -= node_weight[nd] * _expit(eta)
+            w = node_weight[nd]
+            if eta > 0:  # softplus and expit share one exp (a quarter of the gradient's time)
+                z = np.exp(-eta)
+                lpc -= w * (eta + np.log1p(z))
+                r -= w / (1.0 + z)
+            else:
+                z = np.exp(eta)
+                lpc -= w * np.log1p(z)
+                r -= w * z / (1.0 + z)
         lp += lpc
         if not c0:
             grad[m] += r
@@ -121,7 +114,7 @@ def logp_and_grad(x, n_measures, tau_ofs, lam_ofs, e_ofs, g_ofs, centred, cell_m
     return lp, grad
 
 
-@numba.njit(nogil=True, cache=False)
+@numba.njit(nogil=True, cache=True)
 def level_effects(x, lv, n_entities, n_measures, tau_ofs, lam_ofs, e_ofs, g_ofs, centred):
     """``u_l`` (entities x M) of level ``lv`` at ``x``."""
     u = np.empty((n_entities, n_measures))
@@ -168,3 +161,104 @@ class Layout:
 
     def offsets(self):
         return self.tau_ofs, self.lam_ofs, self.e_ofs, self.g_ofs
+
+
+# ---- C callbacks for nutpie (toolkit.bayes.native). They live in this file so that numba's on-disk cache
+# (cache=True) is invalidated whenever the density changes: numba checks only the defining file's stamp.
+
+# slots of the uint64 table handed to the callbacks (scalars, then array addresses)
+_N_MEASURES, _N_LEVELS, _N_DIM, _N_SITES, _N_EXPANDED, _FACTOR = range(6)
+(_TAU, _LAM, _E, _G, _CENTRED, _CELL_MEASURE, _CELL_PARENT, _OBSERVED, _NODE_PTR, _NODE_OFFSET, _NODE_WEIGHT,
+ _PRIORS, _SITE_PARENT, _SIZES, _N_CELLS, _N_NODES) = range(6, 22)
+_SLOTS = 22
+i64, f64 = np.int64, np.float64
+
+
+@numba.njit(inline="always", cache=True)
+def arr(ud, slot, n, dtype):
+    return numba.carray(address_as_void_pointer(ud[slot]), (n,), dtype)
+
+
+logp_sig = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
+                             numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
+                             numba.types.voidptr)
+
+
+@numba.cfunc(logp_sig, nogil=True, cache=True)
+def logp_c(dim, x_, out_, logp_, user_data_):
+    ud = numba.carray(user_data_, (_SLOTS,), np.uint64)
+    n_dim = ud[_N_DIM]
+    if dim != n_dim:
+        return -1
+    m, n_lv, n_cells, n_nodes = ud[_N_MEASURES], ud[_N_LEVELS], ud[_N_CELLS], ud[_N_NODES]
+    x = numba.carray(x_, (n_dim,))
+    out = numba.carray(out_, (n_dim,))
+    logp = numba.carray(logp_, (1,))
+    priors = arr(ud, _PRIORS, 2, f64)
+    cell_parent = arr(ud, _CELL_PARENT, n_lv * n_cells, i64).reshape((n_lv, n_cells))
+    lp, grad = logp_and_grad(x, m, arr(ud, _TAU, n_lv, i64), arr(ud, _LAM, n_lv, i64), arr(ud, _E, n_lv, i64),
+                             arr(ud, _G, n_lv, i64), arr(ud, _CENTRED, n_dim, i64),
+                             arr(ud, _CELL_MEASURE, n_cells, i64), cell_parent, arr(ud, _OBSERVED, n_cells, f64),
+                             arr(ud, _NODE_PTR, n_cells + 1, i64), arr(ud, _NODE_OFFSET, n_nodes, f64),
+                             arr(ud, _NODE_WEIGHT, n_nodes, f64), priors[0], priors[1])
+    logp[0] = lp
+    out[:] = grad
+    if not np.all(np.isfinite(grad)):
+        return 3
+    if not np.isfinite(lp):
+        return 4
+    return 0
+
+expand_sig = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
+                               numba.types.CPointer(numba.types.double), numba.types.voidptr)
+
+@numba.cfunc(expand_sig, nogil=True, cache=True)
+def expand_c(dim, expanded, x_, out_, user_data_):
+    ud = numba.carray(user_data_, (_SLOTS,), np.uint64)
+    n_dim, n_exp = ud[_N_DIM], ud[_N_EXPANDED]
+    if dim != n_dim or expanded != n_exp:
+        return -1
+    m, n_lv, n_sites, factor = ud[_N_MEASURES], ud[_N_LEVELS], ud[_N_SITES], ud[_FACTOR]
+    x = numba.carray(x_, (n_dim,))
+    out = numba.carray(out_, (n_exp,))
+    tau_ofs, lam_ofs = arr(ud, _TAU, n_lv, i64), arr(ud, _LAM, n_lv, i64)
+    e_ofs, g_ofs = arr(ud, _E, n_lv, i64), arr(ud, _G, n_lv, i64)
+    centred = arr(ud, _CENTRED, n_dim, i64)
+    sizes = arr(ud, _SIZES, n_lv, i64)
+    site_parent = arr(ud, _SITE_PARENT, n_lv * n_sites, i64).reshape((n_lv, n_sites))
+    b = np.empty((n_sites, m))
+    for s in range(n_sites):
+        for j in range(m):
+            b[s, j] = x[j]
+    pos = 0
+    for j in range(m):
+        out[pos + j] = x[j]
+    pos += m
+    for k in range(n_lv):
+        sig = np.empty(m)
+        tau = np.empty(m)
+        lam = np.zeros(m)
+        for j in range(m):
+            tau[j] = np.exp(x[tau_ofs[k] + j])
+            if factor == 1:
+                lam[j] = np.exp(x[lam_ofs[k] + j])
+            sig[j] = np.sqrt(tau[j] ** 2 + lam[j] ** 2)
+        out[pos:pos + m] = sig
+        out[pos + m:pos + 2 * m] = tau
+        pos += 2 * m
+        if factor == 1:
+            out[pos:pos + m] = lam
+            pos += m
+            for i in range(m):
+                for j in range(m):
+                    out[pos + i * m + j] = 1.0 if i == j else lam[i] * lam[j] / (sig[i] * sig[j])
+            pos += m * m
+        u = level_effects(x, k, sizes[k], m, tau_ofs, lam_ofs, e_ofs, g_ofs, centred)
+        if k < n_lv - 1:  # every level above the site is stored; the site level only inside b_site
+            out[pos:pos + u.size] = u.ravel()
+            pos += u.size
+        for s in range(n_sites):
+            for j in range(m):
+                b[s, j] += u[site_parent[k, s], j]
+    out[pos:pos + b.size] = b.ravel()
+    return 0

@@ -7,6 +7,8 @@ the hyperparameters and the posterior of each level's between-entity SD.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,8 +63,8 @@ def _stacked(post, var_names):
         a = np.asarray(da.transpose("chain", "draw", *extra).values, dtype=float)
         a = a.reshape(a.shape[0], a.shape[1], -1).transpose(2, 0, 1)
         shape = [da.sizes[d] for d in extra]
-        for i in range(0, a.shape[0], 2000):
-            block = a[i:i + 2000]
+        for i in range(0, a.shape[0], 500):
+            block = a[i:i + 500]
             idx = [np.unravel_index(k, shape) if shape else () for k in range(i, i + len(block))]
             yield [f"{v}{list(map(int, j)) if j else ''}" for j in idx], block
 
@@ -79,13 +81,21 @@ def check_convergence(idata, gates: Gates, model: str, var_names: list[str] | No
     names = list(var_names) if var_names is not None else list(post.data_vars)
     worst = {"rhat": (-np.inf, ""), "bulk": (np.inf, ""), "tail": (np.inf, "")}
     n_par = 0
-    for labels, a in _stacked(post, names):
+    def block(item):
+        labels, a = item
         live = a.std(axis=(1, 2)) > 0
         if not live.any():
-            continue
+            return [], None
         a, labels = a[live], [lab for lab, ok in zip(labels, live) if ok]
+        return labels, dict(zip(("rhat", "bulk", "tail"), summaries(a)))
+
+    # blocks of parameters on every core: the sorts, FFTs and Geyer sums release the GIL
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        results = list(pool.map(block, _stacked(post, names)))
+    for labels, vals in results:
+        if not labels:
+            continue
         n_par += len(labels)
-        vals = dict(zip(("rhat", "bulk", "tail"), summaries(a)))
         for key, pick in (("rhat", np.nanargmax), ("bulk", np.nanargmin), ("tail", np.nanargmin)):
             k = int(pick(vals[key]))
             v = float(vals[key][k])

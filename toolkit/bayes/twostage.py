@@ -218,8 +218,6 @@ def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | No
     args = (m, *lay.offsets(), centred, cd.cell_measure.astype(np.int64), cell_parent, cd.observed.astype(float), ptr,
             cd.node_offset.astype(float), cd.node_weight.astype(float), float(config.priors.offset_intercept_sd),
             float(config.priors.group_sd))
-    dn.logp_and_grad(np.zeros(lay.ndim), *args)  # compile now (seconds), not inside the sampler threads
-
     def make_logp():
         def logp(x, **_):
             lp, g = dn.logp_and_grad(x, *args)
@@ -277,6 +275,11 @@ def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | No
 
     coords = {"measure": cd.measures, "measure_": cd.measures, **{lv: list(cd.entities[lv]) for lv in cd.levels}}
     coords.setdefault("site", list(cd.entities["site"]))
+    if config.sampler.callbacks == "native":
+        from toolkit.bayes.native import native_model
+
+        return native_model(args, site_parent, sizes, lay.factor, names, shapes, dims, coords, initial_point), lay
+    dn.logp_and_grad(np.zeros(lay.ndim), *args)  # compile now (seconds), not inside the sampler threads
     return from_pyfunc(lay.ndim, make_logp, make_expand, [np.dtype("float64")] * len(names), shapes, names,
                        coords=coords, dims=dims, make_initial_point_fn=initial_point), lay
 
