@@ -92,14 +92,39 @@ def calibration(r: pd.DataFrame, oracle: pd.DataFrame) -> tuple[pd.DataFrame, pd
                            "brier_published": b_pub, "ratio": b_bayes / b_pub if b_pub > 0 else np.nan})
         pf, of = p.ravel(), o.ravel()
         dec = np.minimum((pf * 10).astype(int), 9)
+        chance = calibrated_within(p, dec)
         for d in range(10):
             s = dec == d
             if s.any():
                 rel.append({"level": level, "decile": f"{d / 10:.1f}-{(d + 1) / 10:.1f}", "pairs": int(s.sum()),
-                            "mean_p": float(pf[s].mean()), "observed": float(of[s].mean())})
+                            "mean_p": float(pf[s].mean()), "observed": float(of[s].mean()),
+                            "p_within_if_calibrated": chance[d]})
     rel = pd.DataFrame(rel)
     rel["within_0.05"] = (rel["observed"] - rel["mean_p"]).abs() <= 0.05
     return rel, pd.DataFrame(briers)
+
+
+def calibrated_within(p: np.ndarray, dec: np.ndarray, reps: int = 2000, seed: int = 0) -> np.ndarray:
+    """Per decile, the chance that the observed share lands within +/-0.05 of the mean probability when the
+    band probabilities are exactly right: each entity's band drawn from its own ``p`` (entities x 5), ``reps``
+    times. With 30-40 entity-band pairs in a decile (organisations), sampling noise alone puts the observed
+    share outside +/-0.05 about half the time, so a level's count of deciles within must be read against the
+    sum of these chances."""
+    rng = np.random.default_rng(seed)
+    cum = np.cumsum(p / p.sum(axis=1, keepdims=True), axis=1)
+    pf = p.ravel()
+    groups = [np.flatnonzero(dec == d) for d in range(10)]
+    hits = np.zeros(10)
+    for i in range(0, reps, 200):
+        k = min(200, reps - i)
+        drawn = (rng.random((k, len(p)))[:, :, None] > cum[None]).sum(axis=2)   # one band per entity and rep
+        won = (drawn[:, :, None] == np.arange(p.shape[1])).reshape(k, -1)      # (reps, entity-band pairs)
+        for d, pairs in enumerate(groups):
+            if len(pairs):
+                hits[d] += np.sum(np.abs(won[:, pairs].mean(axis=1) - pf[pairs].mean()) <= 0.05)
+    out = hits / reps
+    out[[not len(g) for g in groups]] = np.nan
+    return out
 
 
 def second_release_tables(world, seed: int) -> dict[str, pd.DataFrame]:
@@ -165,7 +190,8 @@ def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say,
         say(f"seed {seed} release {rel_no}: published ratings computed")
         for name, cross in (variants if rel_no == 1 else variants[:1]):
             t0 = time.perf_counter()
-            res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, bc, seed, say, cross)
+            res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, bc, seed, say, cross,
+                                risk_fits=comp.fits)
             aug = BayesAugment(columns=res.columns, diagnostics=res.diagnostics, failed=res.failed, config=bc,
                                result=res)
             r = merge_columns(comp.ratings, aug)
@@ -227,6 +253,10 @@ def main() -> None:
         "reliability": res["reliability"].groupby(["method", "level", "decile"], sort=True)[
             ["pairs", "mean_p", "observed"]].mean().assign(
             within_005=lambda d: (d["observed"] - d["mean_p"]).abs() <= 0.05),
+        # deciles within +/-0.05 per world, beside how many a perfectly calibrated forecaster would get there
+        "reliability_count": res["reliability"].groupby(["method", "level", "seed"]).agg(
+            within=("within_0.05", "sum"), within_if_calibrated=("p_within_if_calibrated", "sum"),
+            deciles=("decile", "count")).groupby(["method", "level"]).mean(),
     }
     if "changes" in res:
         pooled["changes"] = res["changes"].groupby(["level", "band"], sort=True)[num(res["changes"])].mean()

@@ -37,7 +37,7 @@ def bayes_point_ratings(comp, method, config) -> pd.DataFrame:
     from toolkit.bayes.ratings import bayes_ratings
 
     res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, load_bayes_config(config.bayes),
-                        config.seed)
+                        config.seed, risk_fits=comp.fits)
     r = comp.ratings.merge(res.columns.astype({k: comp.ratings[k].dtype for k in ("program", "level", "entity_id")}),
                            on=["program", "level", "entity_id"], how="left")
     return r.assign(performance_score=r["bayes_performance_score"],

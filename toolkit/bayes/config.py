@@ -72,6 +72,7 @@ class Sampler(_Frozen):
     retry_target_accept: float = Field(0.95, gt=0, lt=1)
     retry_draws_factor: int = Field(3, ge=1)   # a model that fails its gate is re-run once with this many
                                                # times the draws (a fresh seed); 1 = no retry
+    retry_max_draws_factor: int = Field(10, ge=1)  # ... or more, up to this, when its ESS says it needs more
 
 
 class Gates(_Frozen):
@@ -85,6 +86,9 @@ class Gates(_Frozen):
 
 class Scoring(_Frozen):
     draws: int = Field(400, ge=10)
+    # the risk model's coefficient uncertainty in each draw's expected outcomes (toolkit.bayes.expected):
+    # covariance clustered by this level, "model" = the fit's model-based covariance, "none" = E taken as known
+    expected_uncertainty: Literal["organisation", "contract", "site", "model", "none"] = "none"
     interval: float = Field(0.90, gt=0, lt=1)
     small_denominator: int = Field(50, ge=1)
 

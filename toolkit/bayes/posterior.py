@@ -73,7 +73,8 @@ def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str, measu
 
 
 def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, actual: dict[str, np.ndarray],
-                ids: dict[str, pd.Index], interval: float = 0.9) -> pd.DataFrame:
+                ids: dict[str, pd.Index], interval: float = 0.9,
+                expected_factor: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Score every draw of a program's entities; summarise per entity.
 
     Parameters
@@ -82,6 +83,8 @@ def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, a
     ratings : the release's ratings table (entity order, ``calculated``, ``months_operating``).
     method : MethodConfig.
     actual : level -> (D, entities, M) draws of actual outcomes, entities ordered as ``ids[level]``.
+    expected_factor : level -> (D, entities, M) draws of ``E_d / E`` (:func:`toolkit.bayes.expected.expected_factors`);
+        None: the expected outcomes are taken as known.
 
     Returns
     -------
@@ -94,16 +97,20 @@ def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, a
     ents, n, e = _program_arrays(em, ratings, program, measures)
     d = next(iter(actual.values())).shape[0]
     a = np.zeros((d, len(ents), len(measures)))
+    factor = np.ones_like(a) if expected_factor is not None else None
     for level, arr in actual.items():
         sel = np.flatnonzero(ents["level"].to_numpy() == level)
         pos = ids[level].get_indexer(ents["entity_id"].to_numpy()[sel])
         have = pos >= 0
         a[:, sel[have], :] = arr[:, pos[have], :]
+        if factor is not None:
+            factor[:, sel[have], :] = expected_factor[level][:, pos[have], :]
     rat = ratings[ratings["program"] == program].reset_index(drop=True)
     months = rat["months_operating"].to_numpy(dtype=float)
     population = (rat["meets_minimum_data"].to_numpy(bool) & (rat["level"].to_numpy() == "contract")
                   & ~(months < method.new_entities.contract.calculated_from_months))
-    out = score_arrays(n, a, np.broadcast_to(e, a.shape), pm, population=population)
+    e_draws = np.broadcast_to(e, a.shape) if factor is None else e[None] * factor
+    out = score_arrays(n, a, e_draws, pm, population=population)
     lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
     tag = f"{lo * 100:g}", f"{hi * 100:g}"
     cols: dict[str, np.ndarray] = {}

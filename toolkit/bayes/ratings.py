@@ -14,6 +14,7 @@ import pandas as pd
 
 from toolkit.bayes.config import BayesConfig
 from toolkit.bayes.diagnostics import Diagnostics, check_convergence
+from toolkit.bayes.expected import expected_factors
 from toolkit.bayes.posterior import EntityRecords, score_draws
 from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, cell_data, compile_two_stage, gated_variables
 from toolkit.errors import InputError
@@ -163,9 +164,9 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
                 seconds["sample"] += ts
                 if d.passed or factor > 1 or retry <= 1:
                     break
+                factor = retry_factor(d, config)
                 say(f"bayes {program} {m}{suffix}: gate failed ({'; '.join(d.failures)}); "
-                    f"re-running with {retry} x {config.sampler.draws} draws")
-                factor = retry
+                    f"re-running with {factor} x {config.sampler.draws} draws")
             d.attempts = 2 if factor > 1 else 1
             unit = f"{suffix[1:]}s" if suffix else "sites"
             say(f"bayes {program} {m}{suffix}: {len(cd.observed):,} {unit}, sampling {ts:.1f}s; {d.summary()}")
@@ -178,6 +179,18 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
     diag = _program_diagnostics(f"{program}{suffix} two-stage ({cross})", per_measure, seconds)
     return ProgramFit(program=program, cells=cd_all, idata=idata, b_draws=b, site_summary=summary, diagnostics=diag,
                       measure_diagnostics=per_measure, seconds=seconds)
+
+
+def retry_factor(d: Diagnostics, config: BayesConfig) -> int:
+    """How many times the draws a failed model is re-run with: ``retry_draws_factor``, or more when the ESS
+    gate failed, twice as many as the first run's ESS says the gate needs (ESS grows about linearly with the
+    draws, but a tail ESS near 100 is itself a noisy estimate: world 1's ESS ongoing_support, tail ESS 108 in
+    2 x 2000 draws, reached 331 with 5 x), at most ``retry_max_draws_factor``."""
+    s, g = config.sampler, config.gates
+    ratios = np.array([d.min_ess_bulk / g.min_ess_bulk, d.min_ess_tail / g.min_ess_tail], dtype=float)
+    worst = float(ratios.min()) if np.isfinite(ratios).all() else float("nan")
+    need = int(np.ceil(2.0 / worst)) if worst > 0 else s.retry_max_draws_factor  # NaN or 0: the most
+    return int(min(s.retry_max_draws_factor, max(s.retry_draws_factor, need)))
 
 
 def _program_diagnostics(name: str, parts: list[Diagnostics], seconds: dict) -> Diagnostics:
@@ -232,7 +245,7 @@ class BayesRatings:
 
 def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: pd.DataFrame, method,
                   config: BayesConfig, random_seed: int, say=lambda msg: None,
-                  cross_measure: str | None = None) -> BayesRatings:
+                  cross_measure: str | None = None, risk_fits: dict | None = None) -> BayesRatings:
     """Two-stage posterior per program, every draw scored; per-entity summaries and gate results.
 
     Parameters
@@ -240,7 +253,13 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
     frame : the release's records with ``expected_p`` (``ComputedRelease.frame``).
     entity_measures, ratings : the release's entity-measure and ratings tables.
     method : MethodConfig. config : BayesConfig. random_seed : int (one per program is spawned from it).
+    risk_fits : the release's fitted risk models (``ComputedRelease.fits``); needed unless
+        ``config.scoring.expected_uncertainty`` is ``none``.
     """
+    eu = config.scoring.expected_uncertainty
+    if eu != "none" and not risk_fits:
+        raise InputError(f"scoring.expected_uncertainty is '{eu}': bayes_ratings needs the release's fitted risk "
+                         "models (risk_fits=ComputedRelease.fits), or set it to 'none'")
     programs = sorted(ratings["program"].unique())
     seeds = np.random.SeedSequence(random_seed).generate_state(len(programs))
     fits, parts, secs, extra_fits = {}, [], {}, {}
@@ -265,7 +284,15 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
         actual = recs.actual_draws(b, [lv for lv in recs.ids if lv not in level_fits])
         for level, (_, lb) in level_fits.items():  # each level's actual outcomes from its own level's model
             actual.update(recs.actual_draws(lb, [level]))
-        parts.append(score_draws(entity_measures, ratings, method, prog, actual, recs.ids, config.scoring.interval))
+        factor = None
+        if eu != "none":
+            t1 = time.perf_counter()
+            factor = expected_factors(frame, risk_fits, prog, list(pm.measures), recs, b.shape[0], eu, int(seed) + 3)
+            secs[f"{prog}.expected_uncertainty"] = time.perf_counter() - t1
+            say(f"bayes {prog}: expected outcomes' uncertainty ({eu}-clustered risk-model covariance) "
+                f"in {secs[f'{prog}.expected_uncertainty']:.1f}s")
+        parts.append(score_draws(entity_measures, ratings, method, prog, actual, recs.ids, config.scoring.interval,
+                                 factor))
         secs[f"{prog}.score"] = time.perf_counter() - t0
         secs.update({f"{prog}.{k}": v for k, v in fit.seconds.items()})
         say(f"bayes {prog}: {b.shape[0]} draws scored in {secs[f'{prog}.score']:.1f}s")

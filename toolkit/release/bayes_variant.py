@@ -42,7 +42,8 @@ class BayesAugment:
 def bayes_augment(comp, config, method, say=lambda msg: None, bayes_config: BayesConfig | None = None) -> BayesAugment:
     """Fit, score and gate the Bayesian variant of a computed release (``ComputedRelease``)."""
     bc = bayes_config or load_bayes_config(getattr(config, "bayes", None) or "des_2018")
-    res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, bc, int(config.seed), say)
+    res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, bc, int(config.seed), say,
+                        risk_fits=comp.fits)
     return BayesAugment(columns=res.columns, diagnostics=res.diagnostics, failed=list(res.failed), config=bc,
                         result=res)
 
