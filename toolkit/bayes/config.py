@@ -40,6 +40,9 @@ class TwoStage(_Frozen):
     # site: every level is scored from the site model (contracts and organisations from their sites' draws);
     # per_level: contracts and organisations from models whose random intercept is at their own level
     rating_models: Literal["site", "per_level"] = "site"
+    # independent measures: reorder each entity's draws to carry the correlation of true effects across
+    # measures where the prior leads its posterior (toolkit.bayes.coupling)
+    couple_measures: bool = False
 
     @field_validator("centre_information")
     @classmethod

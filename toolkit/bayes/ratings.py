@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.bayes.config import BayesConfig
+from toolkit.bayes.coupling import couple_measures, data_share
 from toolkit.bayes.diagnostics import Diagnostics, check_convergence
 from toolkit.bayes.expected import expected_factors
 from toolkit.bayes.posterior import EntityRecords, score_draws
@@ -38,6 +39,8 @@ class ProgramFit:
     diagnostics: Diagnostics
     measure_diagnostics: list[Diagnostics]
     seconds: dict[str, float] = field(default_factory=dict)
+    effect_correlation: dict = field(default_factory=dict)  # measure pair -> estimated correlation of true effects
+                                                            # (two_stage.couple_measures)
 
     def site_effects(self, measure: str) -> pd.DataFrame:
         """Posterior mean and SD (and quantiles) of each site's effect on ``measure``, indexed by site id."""
@@ -129,7 +132,7 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
     frame = frame.loc[(frame["program"] == program).to_numpy() & frame["measure"].isin(measures).to_numpy(), keep]
     cd_all = cell_data(frame, program, measures, levels, k)
     seconds = {"prepare_compile": 0.0, "sample": 0.0, "diagnostics": 0.0}
-    summary = {}
+    summary, effect_corr = {}, {}
     if cross == "factor":
         idata, tc, ts = _sample(cd_all, config, cross, random_seed)
         seconds["prepare_compile"] += tc
@@ -176,9 +179,21 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
             per_measure.append(d)
         idata, b = _combine(measures, parts, cd_all, config.scoring.draws)
         del parts
+        effect_corr = {}
+        if config.two_stage.couple_measures and len(measures) > 1:
+            post = idata.posterior
+            tau = np.sqrt(sum(post[f"sigma_{lv}"].mean(dim=("chain", "draw")).values ** 2 for lv in levels))
+            shift = post["shift"].values.reshape(-1, len(measures))[thin_index(post.sizes["chain"] * post.sizes["draw"],
+                                                                                 config.scoring.draws)]
+            b, r = couple_measures(b, shift, data_share(cd_all, tau), tau, random_seed + 7)
+            corr = {f"{measures[i]}~{measures[j]}": float(r[i, j])
+                    for i in range(len(measures)) for j in range(i + 1, len(measures))}
+            effect_corr = corr
+            say(f"bayes {program}{suffix}: draws coupled across measures; correlation of true effects "
+                f"{min(corr.values()):.2f} to {max(corr.values()):.2f}, mean {np.mean(list(corr.values())):.2f}")
     diag = _program_diagnostics(f"{program}{suffix} two-stage ({cross})", per_measure, seconds)
     return ProgramFit(program=program, cells=cd_all, idata=idata, b_draws=b, site_summary=summary, diagnostics=diag,
-                      measure_diagnostics=per_measure, seconds=seconds)
+                      measure_diagnostics=per_measure, seconds=seconds, effect_correlation=effect_corr)
 
 
 def retry_factor(d: Diagnostics, config: BayesConfig) -> int:
