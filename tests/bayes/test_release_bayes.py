@@ -72,6 +72,11 @@ def test_gates_decide_the_status_and_artifacts_are_written(release):
     plots = {p.name for p in (res.folder / "plots" / "bayes").iterdir()}
     assert "caterpillar_ess_full_26.png" in plots and "star_bands_dms.png" in plots and "sd_posterior_ess.png" in plots
     assert "## Bayesian variant" in (res.folder / "report.md").read_text()
+    # two_stage.couple_measures: the correlation of true effects each model's draws were given, per measure pair
+    corr = pd.read_csv(res.folder / "bayes_effect_correlation.csv")
+    assert set(corr["model"]) == {"site", "contract", "organisation"} and set(corr["program"]) == {"DMS", "ESS"}
+    assert len(corr) == 3 * (15 + 21)  # pairs of 6 DMS and 7 ESS measures
+    assert corr["effect_correlation"].between(-0.95, 0.95).all()
 
 
 @pytest.mark.slow

@@ -131,6 +131,13 @@ def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame) 
     folder = Path(folder)
     out = [folder / "bayes_diagnostics.csv"]
     aug.diagnostics.to_csv(out[0], index=False)
+    corr = [{"program": key.split(".")[0], "model": key.split(".")[1] if "." in key else "site", "measures": pair,
+             "effect_correlation": v}
+            for key, fit in sorted({**aug.result.fits, **aug.result.level_fits}.items())
+            for pair, v in fit.effect_correlation.items()]
+    if corr:  # two_stage.couple_measures: the estimated correlation of true effects the draws were given
+        out.append(folder / "bayes_effect_correlation.csv")
+        pd.DataFrame(corr).to_csv(out[-1], index=False, float_format="%.4f")
     plots = folder / "plots" / "bayes"
     plots.mkdir(parents=True, exist_ok=True)
     for prog, fit in sorted(aug.result.fits.items()):
@@ -140,7 +147,7 @@ def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame) 
         out.append(star_probability_plot(ratings, prog, plots / f"star_bands_{prog.lower()}.png"))
         hyper = ["shift"] + [f"sigma_{lv}" for lv in fit.cells.levels]
         out += convergence_plots(fit.idata, hyper, plots, prog.lower(), f"{prog} two-stage model")
-    aug.plots = out[1:]
+    aug.plots = [p for p in out[1:] if p.suffix == ".png"]
     return out
 
 

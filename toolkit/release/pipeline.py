@@ -222,7 +222,9 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
                 from toolkit.release.bayes_variant import log_bayes_models, write_bayes_outputs
 
                 failed += comp.bayes.failed
-                mlflow.log_artifact(str(write_bayes_outputs(folder, comp.bayes, ratings)[0]), "release")
+                for path in write_bayes_outputs(folder, comp.bayes, ratings):
+                    if path.suffix == ".csv":  # the plots go with the release's plots folder below
+                        mlflow.log_artifact(str(path), "release")
                 versions.update(log_bayes_models(comp.bayes, fits, config.tracking.register_models, say))
             if inputs.derivation is not None:  # the per-rule counts are aggregate; the excluded events stay local
                 inputs.derivation.log.to_csv(folder / "derivation_log.csv", index=False)
