@@ -102,3 +102,21 @@ def test_retry_takes_the_draws_the_ess_asks_for():
     assert retry_factor(_diag(60, 900), cfg) == 10                # capped
     assert retry_factor(_diag(float("nan"), 900), cfg) == 10
     assert retry_factor(_diag(900, float("nan")), cfg) == 10
+
+
+def test_retry_after_divergences_samples_every_effect_non_centred():
+    from toolkit.bayes.ratings import retry_config
+    from toolkit.bayes.twostage import cell_data, centring_flags, compile_two_stage
+    from tests.bayes.test_density import _records
+
+    cfg = load_bayes_config()
+    same, how = retry_config(_diag(900, 900, rhat=1.02), cfg)
+    assert same is cfg and how == ""
+    changed, how = retry_config(_diag(900, 900, div=3), cfg)
+    assert changed.two_stage.centre_information == float("inf") and "non-centred" in how
+    off = cfg.model_copy(update={"sampler": cfg.sampler.model_copy(update={"retry_non_centred": False})})
+    assert retry_config(_diag(900, 900, div=3), off)[0] is off
+    cd = cell_data(_records(), "DMS", ["a", "b"], ("site",), 2)
+    _, lay = compile_two_stage(cd, changed, "independent")
+    assert centring_flags(cd, lay, changed.two_stage.centre_information).sum() == 0
+    assert centring_flags(cd, lay, 0.0).sum() > 0
