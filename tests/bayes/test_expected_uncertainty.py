@@ -54,7 +54,8 @@ def test_expected_factors_follow_the_coefficient_covariance(release):
     """Each entity's log factor has mean ~0 and the SD the delta method gives, J V J', and its first-order
     form matches the exact E(beta_d) / E(beta_hat) for a small coefficient shift."""
     frame, program, measures = release.frame, "DMS", ["full_13"]
-    fit = next(f for f in release.fits.values() if (f.spec.records.program, f.spec.records.measure) == ("DMS", "full_13"))
+    fit = next(f for f in release.fits.values()
+               if (f.spec.records.program, f.spec.records.measure) == ("DMS", "full_13"))
     cd = cell_data(frame, program, measures, ("site",), 2)
     recs = EntityRecords(frame, cd)
     fac = expected_factors(frame, release.fits, program, measures, recs, 4000, "model", 5)

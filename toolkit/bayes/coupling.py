@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from toolkit.bayes.twostage import cell_information
+
 
 def data_share(cd, tau: np.ndarray) -> np.ndarray:
     """(entities, measures) weight of the data in each posterior; 0 where an entity has no records."""
-    p = 1.0 / (1.0 + np.exp(-cd.node_offset))
-    info_cell = np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
-    m = len(cd.measures)
-    info = np.zeros((len(cd.entities["site"]), m))
-    info[cd.cell_site, cd.cell_measure] = info_cell
+    info = np.zeros((len(cd.entities["site"]), len(cd.measures)))
+    info[cd.cell_site, cd.cell_measure] = cell_information(cd)
     t2 = np.asarray(tau, dtype=float)[None, :] ** 2
     return info * t2 / (1.0 + info * t2)
 

@@ -171,20 +171,20 @@ _N_MEASURES, _N_LEVELS, _N_DIM, _N_SITES, _N_EXPANDED, _FACTOR = range(6)
 (_TAU, _LAM, _E, _G, _CENTRED, _CELL_MEASURE, _CELL_PARENT, _OBSERVED, _NODE_PTR, _NODE_OFFSET, _NODE_WEIGHT,
  _PRIORS, _SITE_PARENT, _SIZES, _N_CELLS, _N_NODES) = range(6, 22)
 _SLOTS = 22
-i64, f64 = np.int64, np.float64
+_I64, _F64 = np.int64, np.float64
 
 
 @numba.njit(inline="always", cache=True)
-def arr(ud, slot, n, dtype):
+def _arr(ud, slot, n, dtype):
     return numba.carray(address_as_void_pointer(ud[slot]), (n,), dtype)
 
 
-logp_sig = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
+_LOGP_SIG = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
                              numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
                              numba.types.voidptr)
 
 
-@numba.cfunc(logp_sig, nogil=True, cache=True)
+@numba.cfunc(_LOGP_SIG, nogil=True, cache=True)
 def logp_c(dim, x_, out_, logp_, user_data_):
     ud = numba.carray(user_data_, (_SLOTS,), np.uint64)
     n_dim = ud[_N_DIM]
@@ -194,13 +194,13 @@ def logp_c(dim, x_, out_, logp_, user_data_):
     x = numba.carray(x_, (n_dim,))
     out = numba.carray(out_, (n_dim,))
     logp = numba.carray(logp_, (1,))
-    priors = arr(ud, _PRIORS, 2, f64)
-    cell_parent = arr(ud, _CELL_PARENT, n_lv * n_cells, i64).reshape((n_lv, n_cells))
-    lp, grad = logp_and_grad(x, m, arr(ud, _TAU, n_lv, i64), arr(ud, _LAM, n_lv, i64), arr(ud, _E, n_lv, i64),
-                             arr(ud, _G, n_lv, i64), arr(ud, _CENTRED, n_dim, i64),
-                             arr(ud, _CELL_MEASURE, n_cells, i64), cell_parent, arr(ud, _OBSERVED, n_cells, f64),
-                             arr(ud, _NODE_PTR, n_cells + 1, i64), arr(ud, _NODE_OFFSET, n_nodes, f64),
-                             arr(ud, _NODE_WEIGHT, n_nodes, f64), priors[0], priors[1])
+    priors = _arr(ud, _PRIORS, 2, _F64)
+    cell_parent = _arr(ud, _CELL_PARENT, n_lv * n_cells, _I64).reshape((n_lv, n_cells))
+    lp, grad = logp_and_grad(x, m, _arr(ud, _TAU, n_lv, _I64), _arr(ud, _LAM, n_lv, _I64), _arr(ud, _E, n_lv, _I64),
+                             _arr(ud, _G, n_lv, _I64), _arr(ud, _CENTRED, n_dim, _I64),
+                             _arr(ud, _CELL_MEASURE, n_cells, _I64), cell_parent, _arr(ud, _OBSERVED, n_cells, _F64),
+                             _arr(ud, _NODE_PTR, n_cells + 1, _I64), _arr(ud, _NODE_OFFSET, n_nodes, _F64),
+                             _arr(ud, _NODE_WEIGHT, n_nodes, _F64), priors[0], priors[1])
     logp[0] = lp
     out[:] = grad
     if not np.all(np.isfinite(grad)):
@@ -209,10 +209,12 @@ def logp_c(dim, x_, out_, logp_, user_data_):
         return 4
     return 0
 
-expand_sig = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
+
+_EXPAND_SIG = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
                                numba.types.CPointer(numba.types.double), numba.types.voidptr)
 
-@numba.cfunc(expand_sig, nogil=True, cache=True)
+
+@numba.cfunc(_EXPAND_SIG, nogil=True, cache=True)
 def expand_c(dim, expanded, x_, out_, user_data_):
     ud = numba.carray(user_data_, (_SLOTS,), np.uint64)
     n_dim, n_exp = ud[_N_DIM], ud[_N_EXPANDED]
@@ -221,11 +223,11 @@ def expand_c(dim, expanded, x_, out_, user_data_):
     m, n_lv, n_sites, factor = ud[_N_MEASURES], ud[_N_LEVELS], ud[_N_SITES], ud[_FACTOR]
     x = numba.carray(x_, (n_dim,))
     out = numba.carray(out_, (n_exp,))
-    tau_ofs, lam_ofs = arr(ud, _TAU, n_lv, i64), arr(ud, _LAM, n_lv, i64)
-    e_ofs, g_ofs = arr(ud, _E, n_lv, i64), arr(ud, _G, n_lv, i64)
-    centred = arr(ud, _CENTRED, n_dim, i64)
-    sizes = arr(ud, _SIZES, n_lv, i64)
-    site_parent = arr(ud, _SITE_PARENT, n_lv * n_sites, i64).reshape((n_lv, n_sites))
+    tau_ofs, lam_ofs = _arr(ud, _TAU, n_lv, _I64), _arr(ud, _LAM, n_lv, _I64)
+    e_ofs, g_ofs = _arr(ud, _E, n_lv, _I64), _arr(ud, _G, n_lv, _I64)
+    centred = _arr(ud, _CENTRED, n_dim, _I64)
+    sizes = _arr(ud, _SIZES, n_lv, _I64)
+    site_parent = _arr(ud, _SITE_PARENT, n_lv * n_sites, _I64).reshape((n_lv, n_sites))
     b = np.empty((n_sites, m))
     for s in range(n_sites):
         for j in range(m):

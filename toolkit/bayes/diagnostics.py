@@ -81,6 +81,7 @@ def check_convergence(idata, gates: Gates, model: str, var_names: list[str] | No
     names = list(var_names) if var_names is not None else list(post.data_vars)
     worst = {"rhat": (-np.inf, ""), "bulk": (np.inf, ""), "tail": (np.inf, "")}
     n_par = 0
+
     def block(item):
         labels, a = item
         live = a.std(axis=(1, 2)) > 0

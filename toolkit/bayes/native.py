@@ -64,8 +64,8 @@ def native_model(args: tuple, site_parent: list[np.ndarray], sizes: list[int], f
     return _native_class()(
         _n_dim=n_dim, dims=dims, _coords=coords, _shapes={n: tuple(s) for n, s in zip(names, shapes)},
         compiled_logp_func=logp_c, compiled_expand_func=expand_c, initial_point_func=initial_point,
-        shared_data={}, user_data=ud, n_expanded=n_expanded, shape_info=(list(names), slices, [tuple(s) for s in shapes]),
-        logp_func=None, expand_func=None, _arrays=keep)
+        shared_data={}, user_data=ud, n_expanded=n_expanded,
+        shape_info=(list(names), slices, [tuple(s) for s in shapes]), logp_func=None, expand_func=None, _arrays=keep)
 
 
 @lru_cache(maxsize=1)
@@ -79,4 +79,3 @@ def _native_class():
         _arrays: dict = dataclasses.field(default_factory=dict)
 
     return NativeModel
-

@@ -180,18 +180,17 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
             per_measure.append(d)
         idata, b = _combine(measures, parts, cd_all, config.scoring.draws)
         del parts
-        effect_corr = {}
         if config.two_stage.couple_measures and len(measures) > 1:
             post = idata.posterior
             tau = np.sqrt(sum(post[f"sigma_{lv}"].mean(dim=("chain", "draw")).values ** 2 for lv in levels))
             shift = post["shift"].values.reshape(-1, len(measures))[thin_index(post.sizes["chain"] * post.sizes["draw"],
                                                                                  config.scoring.draws)]
             b, r = couple_measures(b, shift, data_share(cd_all, tau), tau, random_seed + 7)
-            corr = {f"{measures[i]}~{measures[j]}": float(r[i, j])
-                    for i in range(len(measures)) for j in range(i + 1, len(measures))}
-            effect_corr = corr
+            effect_corr = {f"{measures[i]}~{measures[j]}": float(r[i, j])
+                           for i in range(len(measures)) for j in range(i + 1, len(measures))}
+            vals = list(effect_corr.values())
             say(f"bayes {program}{suffix}: draws coupled across measures; correlation of true effects "
-                f"{min(corr.values()):.2f} to {max(corr.values()):.2f}, mean {np.mean(list(corr.values())):.2f}")
+                f"{min(vals):.2f} to {max(vals):.2f}, mean {np.mean(vals):.2f}")
     diag = _program_diagnostics(f"{program}{suffix} two-stage ({cross})", per_measure, seconds)
     return ProgramFit(program=program, cells=cd_all, idata=idata, b_draws=b, site_summary=summary, diagnostics=diag,
                       measure_diagnostics=per_measure, seconds=seconds, effect_correlation=effect_corr)
@@ -199,13 +198,13 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
 
 def retry_factor(d: Diagnostics, config: BayesConfig) -> int:
     """How many times the draws a failed model is re-run with: ``retry_draws_factor``, or more when the ESS
-    gate failed, twice as many as the first run's ESS says the gate needs (ESS grows about linearly with the
-    draws, but a tail ESS near 100 is itself a noisy estimate: world 1's ESS ongoing_support, tail ESS 108 in
-    2 x 2000 draws, reached 331 with 5 x), at most ``retry_max_draws_factor``."""
+    gate failed, ``retry_ess_margin`` times as many as the first run's ESS says the gate needs (ESS grows
+    about linearly with the draws, but a tail ESS near 100 is itself a noisy estimate), at most
+    ``retry_max_draws_factor``."""
     s, g = config.sampler, config.gates
     ratios = np.array([d.min_ess_bulk / g.min_ess_bulk, d.min_ess_tail / g.min_ess_tail], dtype=float)
     worst = float(ratios.min()) if np.isfinite(ratios).all() else float("nan")
-    need = int(np.ceil(2.0 / worst)) if worst > 0 else s.retry_max_draws_factor  # NaN or 0: the most
+    need = int(np.ceil(s.retry_ess_margin / worst)) if worst > 0 else s.retry_max_draws_factor  # NaN or 0: the most
     return int(min(s.retry_max_draws_factor, max(s.retry_draws_factor, need)))
 
 

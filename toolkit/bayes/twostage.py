@@ -158,6 +158,12 @@ def _cell_ptr(cd: CellData) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(np.bincount(cd.node_cell, minlength=len(cd.observed)))]).astype(np.int64)
 
 
+def cell_information(cd: CellData) -> np.ndarray:
+    """Fisher information of each cell's effect at ``b = 0``: ``sum p (1 - p)`` over its records (nodes)."""
+    p = 1.0 / (1.0 + np.exp(-cd.node_offset))
+    return np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+
+
 def moment_sd(cd: CellData, min_information: float = 5.0) -> np.ndarray:
     """A quick moment estimate of the between-site SD of each measure's effects (log-odds).
 
@@ -165,8 +171,7 @@ def moment_sd(cd: CellData, min_information: float = 5.0) -> np.ndarray:
     whose variance is about ``sd^2 + 1 / V_s``; averaged over sites with ``V_s >= min_information``.
     Used only to choose each site's parameterisation, never as an estimate.
     """
-    p = 1.0 / (1.0 + np.exp(-cd.node_offset))
-    v = np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+    v = cell_information(cd)
     out = np.empty(len(cd.measures))
     for j in range(len(cd.measures)):
         sel = (cd.cell_measure == j) & (v >= min_information)
@@ -184,8 +189,7 @@ def centring_flags(cd: CellData, lay, threshold: float | str) -> np.ndarray:
     ``(2 / sd)^2`` with ``sd`` the measure's :func:`moment_sd`: the data's SD for the effect is below
     half the between-site SD, so the centred form meets no funnel unless the SD's posterior reaches
     below half its rough estimate."""
-    p = 1.0 / (1.0 + np.exp(-cd.node_offset))
-    info_cell = np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+    info_cell = cell_information(cd)
     flags = np.zeros(lay.ndim, dtype=np.int64)
     m = len(cd.measures)
     limit = (2.0 / moment_sd(cd)) ** 2 if threshold == "auto" else np.full(m, float(threshold))
