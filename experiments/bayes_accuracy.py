@@ -4,7 +4,7 @@ For each seed (national world by default):
 
 1. the release computation (frequentist fits, published ratings) and the Bayesian two-stage
    variant (``configs/bayes/des_2018.yaml``) on the same records;
-2. accuracy against the oracle ratings (``toolkit.accuracy``): the published method and the
+2. accuracy against the oracle ratings (``toolkit.synth.accuracy``): the published method and the
    Bayesian point ratings (posterior median performance score and star percentage, stars of the
    median), by level and denominator band;
 3. calibration of the star-band probabilities against the oracle's stars: a reliability table by
@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.accuracy import KEY, accuracy_table, paired
+from toolkit.synth.accuracy import KEY, accuracy_table, paired
 from toolkit.bayes.config import load_bayes_config
 from toolkit.bayes.ratings import bayes_ratings
 from toolkit.contracts import validate_tables
@@ -43,13 +43,14 @@ from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import compute_release
 from toolkit.scoring import load_method
 from toolkit.synth import generate_world
-from toolkit.synth.world import Progress, add_oracle
+from toolkit.output import Progress
+from toolkit.synth.world import add_oracle
 
 SMALL = 50
 
 
 def bayes_as_ratings(r: pd.DataFrame, modal: bool = False) -> pd.DataFrame:
-    """The Bayesian point ratings in the published columns (for :func:`toolkit.accuracy.accuracy_table`):
+    """The Bayesian point ratings in the published columns (for :func:`toolkit.synth.accuracy.accuracy_table`):
     posterior median score and star percentage; stars of the median, or (``modal``) the most probable band."""
     out = r.copy()
     out["performance_score"] = r["bayes_performance_score"]

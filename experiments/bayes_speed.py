@@ -24,11 +24,11 @@ import pandas as pd
 from toolkit.bayes import fit_hierarchical, load_bayes_config
 from toolkit.bayes.ratings import fit_program
 from toolkit.contracts import validate_tables
-from toolkit.modelspec import load_model_set
+from toolkit.expected.spec import load_model_set
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import compute_release
 from toolkit.synth import generate_world
-from toolkit.synth.world import Progress
+from toolkit.output import Progress
 
 
 def with_k(cfg, k):

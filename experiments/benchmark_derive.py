@@ -32,7 +32,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.derive import derive_records
+from toolkit.records.derive import derive_records
 from toolkit.synth import generate_world, write_world
 
 KEY = ["program", "measure", "site_id", "participant_id", "period_of_service"]

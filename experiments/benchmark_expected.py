@@ -125,8 +125,8 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
 
 
 def config_formulas() -> dict[tuple[str, str], str] | None:
-    """Formulas of the model set configs/models/des_2018 (term blocks rendered by toolkit.modelspec)."""
-    from toolkit.modelspec import load_model_set
+    """Formulas of the model set configs/models/des_2018 (term blocks rendered by toolkit.expected.spec)."""
+    from toolkit.expected.spec import load_model_set
 
     return {(s.program, s.measure): f"{s.outcome} ~ {s.formula}" for s in load_model_set("des_2018").values()}
 
@@ -157,9 +157,9 @@ def stand_in_tasks(scale: str, seed: int, formulas: dict | None = None) -> list[
 
 def synth_tasks(scale: str, seed: int, formulas: dict) -> list[Task]:
     """Tasks from the synthetic DES world of :mod:`toolkit.synth`, joined as a release joins them
-    (:func:`toolkit.release.frame.build_frame`), one task per model spec."""
+    (:func:`toolkit.records.frame.build_frame`), one task per model spec."""
     from toolkit.contracts import validate_tables
-    from toolkit.release.frame import build_frame
+    from toolkit.records.frame import build_frame
     from toolkit.synth import generate_world
 
     world = generate_world(scale, seed=seed)

@@ -20,7 +20,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from toolkit.accuracy import SIZE_BANDS, accuracy_table
+from toolkit.synth.accuracy import SIZE_BANDS, accuracy_table
 from toolkit.contracts import validate_tables
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import compute_release

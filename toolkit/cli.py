@@ -211,7 +211,7 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
     "compare": ("compare two tracked releases: star transitions, drivers, parameters, coefficients, inputs",
                 _add_compare, "toolkit.release.cli_reproduce:run_compare"),
     "derive": ("derive a release's measure records from raw events (numerator and denominator rules)", _add_derive,
-               "toolkit.derive.cli:run_derive"),
+               "toolkit.records.derive.cli:run_derive"),
     "server": ("run a shared tracking server: PostgreSQL backend store + mlflow server with proxied artifacts",
                _add_server, "toolkit.tracking.server:run_server"),
     "dcp": ("DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment", _add_dcp,

@@ -14,7 +14,8 @@ from toolkit.paths import ROOT
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 from toolkit.synth import generate_world, write_world
-from toolkit.synth.world import Progress, add_oracle
+from toolkit.output import Progress
+from toolkit.synth.world import add_oracle
 from toolkit.tracking.store import resolve_tracking_uri
 
 

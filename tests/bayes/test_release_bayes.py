@@ -85,7 +85,7 @@ def test_registered_bayes_model_scores_records_with_posterior_mean_probabilities
     from mlflow.tracking import MlflowClient
 
     from toolkit.contracts import load_tables
-    from toolkit.release.frame import build_frame
+    from toolkit.records.frame import build_frame
 
     res, uri, store = release
     mlflow.set_tracking_uri(uri)

@@ -13,10 +13,10 @@ import pytest
 from toolkit.contracts import load_tables
 from toolkit.errors import DataContractError
 from toolkit.expected import fit_expected
-from toolkit.modelspec import load_model_set
+from toolkit.expected.spec import load_model_set
 from toolkit.release.config import load_release_config
 from toolkit.release.fitting import choose_formula
-from toolkit.release.frame import build_frame
+from toolkit.records.frame import build_frame
 from toolkit.release.pipeline import run_release
 
 # a participant id as a token (binary database pages can hold "P" next to a long number, e.g. a timestamp)

@@ -65,7 +65,7 @@ def test_release_register_load_reproduce_on_the_server(server, small_world_dir, 
     assert len(client.search_registered_models()) == 13
     model = mlflow.pyfunc.load_model("models:/des-ess-full_26@champion")
     from toolkit.contracts import load_tables
-    from toolkit.release.frame import build_frame
+    from toolkit.records.frame import build_frame
 
     frame = build_frame(load_tables(small_world_dir), "2018-07-01", "2020-03-31").frame
     sub = frame[(frame["program"] == "ESS") & (frame["measure"] == "full_26")].head(50)

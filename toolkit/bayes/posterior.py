@@ -15,7 +15,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, logit
-from toolkit.release.aggregate import _dedupe
+from toolkit.records.aggregate import dedupe
 from toolkit.scoring import score_arrays
 from toolkit.scoring.config import LEVELS
 from toolkit.scoring.stars import stars_from_percentage, truncate_percentage
@@ -37,7 +37,7 @@ class EntityRecords:
         self.indicator: dict[str, sp.csr_matrix] = {}
         for level in LEVELS:
             col = LEVEL_COLUMNS[level]
-            kept = _dedupe(rec, col)
+            kept = dedupe(rec, col)
             rows = kept.index.to_numpy()
             codes, ids = pd.factorize(kept[col].astype(str), sort=True)
             cols = codes.astype(np.int64) * m + self.measure[rows]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from toolkit.synth.world import Progress
+from toolkit.output import Progress
 
 
 def run_reproduce(args: argparse.Namespace) -> int:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from toolkit.expected import ExpectedModel, fit_design, fit_expected
 from toolkit.expected import diagnostics as dx
-from toolkit.modelspec import ModelSpec
+from toolkit.expected.spec import ModelSpec
 
 
 @dataclass

@@ -3,7 +3,7 @@
 ``data.records`` in the release config (or ``toolkit release --records``):
 
 - ``table``: ``measure_records.parquet`` (or ``.csv``) in the data folder;
-- ``events``: derived with :func:`toolkit.derive.derive_records` from ``<data>/events/``
+- ``events``: derived with :func:`toolkit.records.derive.derive_records` from ``<data>/events/``
   for the calendar release whose assessment window is the config's window;
 - ``auto`` (default): the table when present, otherwise the events.
 
@@ -46,7 +46,7 @@ def records_source(data_dir: Path, wanted: str) -> str:
 
 def calendar_release_for(window_start: str, window_end: str, calendar=None) -> str:
     """The calendar release whose assessment window is exactly the config's window."""
-    from toolkit.derive import load_calendar, load_derive_params
+    from toolkit.records.derive import load_calendar, load_derive_params
 
     cal = calendar or load_calendar(load_derive_params().calendar)
     start, end = pd.Timestamp(window_start).date(), pd.Timestamp(window_end).date()
@@ -77,7 +77,7 @@ def load_release_inputs(data_dir: str | Path, window_start: str, window_end: str
         raise DataContractError(f"tables in {d} are missing: {', '.join(missing)}")
     derivation = None
     if source == "events":
-        from toolkit.derive import derive_records
+        from toolkit.records.derive import derive_records
 
         release = calendar_release_for(window_start, window_end)
         say(f"deriving measure records for release {release} from {d / 'events'}")

@@ -23,15 +23,15 @@ import pandas as pd
 from toolkit.config import config_hash, file_sha256
 from toolkit.release.inputs import load_release_inputs
 from toolkit.errors import ToolkitError
-from toolkit.modelspec import load_model_set
+from toolkit.expected.spec import load_model_set
 from toolkit.paths import ROOT
-from toolkit.release.aggregate import entity_measure_table
+from toolkit.records.aggregate import entity_measure_table
 from toolkit.release.config import ReleaseConfig
 from toolkit.release.fitting import FittedMeasure, fit_measures
-from toolkit.release.frame import build_frame
+from toolkit.records.frame import build_frame
 from toolkit.release.report import write_report
 from toolkit.scoring import load_method, score_entities_with_parameters
-from toolkit.synth.world import Progress
+from toolkit.output import Progress
 
 
 @dataclass

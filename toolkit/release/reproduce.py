@@ -142,7 +142,7 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
               allow_data_drift: bool = False) -> ReproduceResult:
     """Reproduce a tracked release; see the module docstring."""
     from toolkit.release.inputs import load_release_inputs
-    from toolkit.modelspec import ModelSpec
+    from toolkit.expected.spec import ModelSpec
     from toolkit.release.config import ReleaseConfig
     from toolkit.release.pipeline import compute_release_variant, model_metrics_table, write_outputs
     from toolkit.scoring.config import MethodConfig

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 
 from toolkit.synth.params import load_world_params
-from toolkit.synth.world import Progress, add_oracle, generate_world, write_world
+from toolkit.output import Progress
+from toolkit.synth.world import add_oracle, generate_world, write_world
 
 
 def run_synth(args: argparse.Namespace) -> int:

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.contracts import load_tables
-from toolkit.release.aggregate import entity_measure_table
-from toolkit.release.frame import build_frame
+from toolkit.records.aggregate import entity_measure_table
+from toolkit.records.frame import build_frame
 
 TRUTH_KEY = ["participant_id", "period_of_service", "site_id", "measure"]
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from toolkit.output import Progress, write_table
 from toolkit.synth.params import WorldParams, load_world_params
 from toolkit.synth.people import make_people
 from toolkit.synth.structure import make_structure
@@ -27,19 +26,6 @@ class World:
     truth: dict[str, pd.DataFrame]
     info: dict = field(default_factory=dict)
     events: dict[str, pd.DataFrame] = field(default_factory=dict)  # raw events (data_contracts/events/), if generated
-
-
-class Progress:
-    """Prints ``[synth 12.3s] message`` lines to stderr."""
-
-    def __init__(self, enabled: bool = True, label: str = "synth"):
-        self.enabled = enabled
-        self.label = label
-        self.t0 = time.perf_counter()
-
-    def __call__(self, msg: str) -> None:
-        if self.enabled:
-            print(f"[{self.label} {time.perf_counter() - self.t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
 def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams | None = None,
@@ -111,31 +97,6 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
         say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
     return World(tables=tables, truth={"site_effects": effects, "record_truth": record_truth,
                                        "params": params.model_dump(mode="json")}, info=info, events=raw_events)
-
-
-def _to_arrow(df: pd.DataFrame):
-    import pyarrow as pa
-
-    arrays, names = [], []
-    for c in df.columns:
-        s = df[c]
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            arrays.append(pa.array(s.to_numpy().astype("datetime64[D]"), type=pa.date32(), from_pandas=True))
-        elif pd.api.types.is_bool_dtype(s.dtype):
-            arrays.append(pa.array(s.to_numpy(dtype=bool), type=pa.bool_()))
-        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
-            arrays.append(pa.array(s.astype(object).where(s.notna(), None).tolist(), type=pa.string()))
-        else:
-            arrays.append(pa.array(s.to_numpy()))
-        names.append(c)
-    return pa.Table.from_arrays(arrays, names=names)
-
-
-def write_table(df: pd.DataFrame, path: Path) -> None:
-    """Write a table as Parquet, byte-identical for identical content (no pandas index or metadata)."""
-    import pyarrow.parquet as pq
-
-    pq.write_table(_to_arrow(df), path, compression="zstd", write_statistics=True)
 
 
 def add_oracle(world: World, method_name: str = "des_2018") -> World:

@@ -160,7 +160,7 @@ def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synt
     import mlflow
 
     from toolkit.schemes.tracked import log_outputs, provenance_params, tracked_run
-    from toolkit.synth.world import Progress
+    from toolkit.output import Progress
 
     say = Progress(progress, "evaluate")
     seed = config.seed if seed is None else seed

@@ -87,7 +87,7 @@ def run_dex_report(config: DexConfig, data_dir: str | Path, *, config_path: str 
     import mlflow
 
     from toolkit.schemes.tracked import log_outputs, provenance_params, tracked_run
-    from toolkit.synth.world import Progress
+    from toolkit.output import Progress
     from toolkit.tracking.provenance import input_hashes
 
     say = Progress(progress, "dex")

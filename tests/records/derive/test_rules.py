@@ -9,22 +9,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import toolkit.derive.bonus
-import toolkit.derive.calendar
-import toolkit.derive.claims
-import toolkit.derive.full_pathway
-import toolkit.derive.ongoing
-import toolkit.derive.spells
-import toolkit.derive.window
-from tests.derive.fixture_tables import build_events
-from toolkit.derive import DerivationInvariantError, derive_records
-from toolkit.derive.invariants import check_invariants
+import toolkit.records.derive.bonus
+import toolkit.records.derive.calendar
+import toolkit.records.derive.claims
+import toolkit.records.derive.full_pathway
+import toolkit.records.derive.ongoing
+import toolkit.records.derive.spells
+import toolkit.records.derive.window
+from tests.records.derive.fixture_tables import build_events
+from toolkit.records.derive import DerivationInvariantError, derive_records
+from toolkit.records.derive.invariants import check_invariants
 from toolkit.errors import DataContractError
 
 
-@pytest.mark.parametrize("module", [toolkit.derive.bonus, toolkit.derive.calendar, toolkit.derive.claims,
-                                    toolkit.derive.full_pathway, toolkit.derive.ongoing, toolkit.derive.spells,
-                                    toolkit.derive.window], ids=lambda m: m.__name__)
+@pytest.mark.parametrize("module", [toolkit.records.derive.bonus, toolkit.records.derive.calendar, toolkit.records.derive.claims,
+                                    toolkit.records.derive.full_pathway, toolkit.records.derive.ongoing, toolkit.records.derive.spells,
+                                    toolkit.records.derive.window], ids=lambda m: m.__name__)
 def test_docstring_examples(module):
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
@@ -174,7 +174,7 @@ def test_events_of_an_unknown_participant_are_a_data_contract_error(table):
 
 @pytest.mark.parametrize("table", PARTICIPANT_TABLES)
 def test_the_working_form_refuses_an_unknown_participant_even_unvalidated(table):
-    from toolkit.derive.events import to_working
+    from toolkit.records.derive.events import to_working
 
     with pytest.raises(DataContractError, match=rf"{table}\.participant_id,period_of_service: rule "
                                                 r"'foreign_key->site_commencements' broken by 1 row"):

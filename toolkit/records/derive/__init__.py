@@ -11,7 +11,7 @@ cut-off calendar, Attachment A and Table 9), with every number in ``configs/deri
 
 Examples
 --------
->>> from toolkit.derive import derive_records                      # doctest: +SKIP
+>>> from toolkit.records.derive import derive_records                      # doctest: +SKIP
 >>> res = derive_records("worlds/small/events", "March 2020")      # doctest: +SKIP
 >>> res.records     # measure records for the expected-performance core    # doctest: +SKIP
 >>> res.log         # per measure and rule: considered, excluded, kept       # doctest: +SKIP
@@ -19,12 +19,12 @@ Examples
 >>> res.window      # (start, cutoff)                                        # doctest: +SKIP
 """
 
-from toolkit.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
-from toolkit.derive.core import DerivationResult, derive_records
-from toolkit.derive.events import EVENT_CONTRACTS, EVENT_TABLES, load_events
-from toolkit.derive.invariants import DerivationInvariantError
-from toolkit.derive.ledger import RULES
-from toolkit.derive.params import DeriveParams, load_derive_params
+from toolkit.records.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
+from toolkit.records.derive.core import DerivationResult, derive_records
+from toolkit.records.derive.events import EVENT_CONTRACTS, EVENT_TABLES, load_events
+from toolkit.records.derive.invariants import DerivationInvariantError
+from toolkit.records.derive.ledger import RULES
+from toolkit.records.derive.params import DeriveParams, load_derive_params
 
 __all__ = ["derive_records", "DerivationResult", "DerivationInvariantError", "load_calendar", "ReleaseCalendar",
            "ReleaseWindow", "load_events", "EVENT_TABLES", "EVENT_CONTRACTS", "RULES", "DeriveParams",

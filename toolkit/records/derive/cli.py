@@ -29,9 +29,9 @@ def events_folder(path: str | Path) -> Path:
 
 
 def write_derivation(res, out: str | Path, events_dir: Path | None = None, overwrite: bool = False) -> Path:
-    """Write a :class:`~toolkit.derive.DerivationResult` as the four files of ``toolkit derive``."""
+    """Write a :class:`~toolkit.records.derive.DerivationResult` as the four files of ``toolkit derive``."""
     from toolkit import __version__
-    from toolkit.synth.world import write_table
+    from toolkit.output import write_table
 
     out = Path(out)
     if out.exists() and any(out.iterdir()) and not overwrite:
@@ -64,9 +64,9 @@ def write_derivation(res, out: str | Path, events_dir: Path | None = None, overw
 
 
 def run_derive(args: argparse.Namespace) -> int:
-    from toolkit.derive.core import derive_records
-    from toolkit.derive.params import load_derive_params
-    from toolkit.synth.world import Progress
+    from toolkit.records.derive.core import derive_records
+    from toolkit.records.derive.params import load_derive_params
+    from toolkit.output import Progress
 
     say = Progress(True, "derive")
     params = load_derive_params(args.config)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.events import OPEN, take
+from toolkit.records.derive.events import OPEN, take
 
 
 def lodged_after_cutoff(lodged: np.ndarray, cutoff: int) -> np.ndarray:

@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.claims import earliest
-from toolkit.derive.events import Events
-from toolkit.derive.ledger import Ledger
-from toolkit.derive.params import DeriveParams
+from toolkit.records.derive.claims import earliest
+from toolkit.records.derive.events import Events
+from toolkit.records.derive.ledger import Ledger
+from toolkit.records.derive.params import DeriveParams
 
 RECORD_COLUMNS = ["measure", "pkey", "sid", "numerator", "tia", "rec_c", "anchor", "lodged", "verif"]
 LINK_COLUMNS = ["claim", "measure", "pkey", "sid", "lodged"]
@@ -19,7 +19,7 @@ LINK_COLUMNS = ["claim", "measure", "pkey", "sid", "lodged"]
 
 @dataclass
 class Context:
-    """Inputs of the measure rules (integer days; see :mod:`toolkit.derive.events`)."""
+    """Inputs of the measure rules (integer days; see :mod:`toolkit.records.derive.events`)."""
 
     params: DeriveParams
     start: int
@@ -74,7 +74,7 @@ def pair_flag(st: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
 def first_claim_per_stint(claims: pd.DataFrame, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Per commencement: earliest lodgement among ``claims`` (mapped by 'sid'), and whether any."""
     lod = earliest(claims["sid"].to_numpy(), claims["lodged"].to_numpy(), n)
-    from toolkit.derive.events import OPEN
+    from toolkit.records.derive.events import OPEN
 
     return lod, lod < OPEN
 

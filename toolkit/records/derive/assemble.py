@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.context import LINK_COLUMNS, Context
-from toolkit.derive.events import from_days
+from toolkit.records.derive.context import LINK_COLUMNS, Context
+from toolkit.records.derive.events import from_days
 
 OUTPUT_COLUMNS = ["participant_id", "period_of_service", "program", "measure", "site_id", "contract_id",
                   "organisation_id", "numerator", "time_in_assistance", "referral_date", "commencement_date",

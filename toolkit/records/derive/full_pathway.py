@@ -30,11 +30,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.context import Context, first_claim_per_stint, once_per_contract, pair_flag
-from toolkit.derive.events import NEVER, OPEN, take
-from toolkit.derive.ledger import Funnel
-from toolkit.derive.params import FULL_PATHWAY
-from toolkit.derive.window import in_assessment_window
+from toolkit.records.derive.context import Context, first_claim_per_stint, once_per_contract, pair_flag
+from toolkit.records.derive.events import NEVER, OPEN, take
+from toolkit.records.derive.ledger import Funnel
+from toolkit.records.derive.params import FULL_PATHWAY
+from toolkit.records.derive.window import in_assessment_window
 
 
 def meets_duration(days: np.ndarray, weeks: int, days_per_week: int) -> np.ndarray:

@@ -1,6 +1,6 @@
 """Readable fixtures: pipe tables of a few participants' events and the records expected from them.
 
-A fixture file (``tests/derive/fixtures/*.yaml``) holds ``sites`` (optional) and ``cases``.
+A fixture file (``tests/records/derive/fixtures/*.yaml``) holds ``sites`` (optional) and ``cases``.
 A case has a ``release``, event tables and expectations, each a pipe table::
 
     commencements: |

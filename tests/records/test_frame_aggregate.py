@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.release.aggregate import entity_measure_table, months_between
-from toolkit.release.frame import build_frame, in_window, resolve_novations
+from toolkit.records.aggregate import entity_measure_table, months_between
+from toolkit.records.frame import build_frame, in_window, resolve_novations
 
 D = pd.Timestamp
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from toolkit.contracts import validate_dir
-from toolkit.derive import EVENT_CONTRACTS, derive_records
+from toolkit.records.derive import EVENT_CONTRACTS, derive_records
 from toolkit.synth import generate_world, write_world
 
 

@@ -27,10 +27,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.context import Context, once_per_contract
-from toolkit.derive.events import NEVER, OPEN
-from toolkit.derive.ledger import Funnel
-from toolkit.derive.window import in_assessment_window
+from toolkit.records.derive.context import Context, once_per_contract
+from toolkit.records.derive.events import NEVER, OPEN
+from toolkit.records.derive.ledger import Funnel
+from toolkit.records.derive.window import in_assessment_window
 
 
 def last_os_site_in_chain(chain: np.ndarray, order: np.ndarray) -> np.ndarray:

@@ -20,19 +20,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.assemble import reconcile_claims, to_measure_records
-from toolkit.derive.bonus import derive_bonus
-from toolkit.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
-from toolkit.derive.claims import (claim_failures, earliest, education_outcome_excluded, link_placements,
+from toolkit.records.derive.assemble import reconcile_claims, to_measure_records
+from toolkit.records.derive.bonus import derive_bonus
+from toolkit.records.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
+from toolkit.records.derive.claims import (claim_failures, earliest, education_outcome_excluded, link_placements,
                                    map_to_stints, placement_before_program)
-from toolkit.derive.context import RECORD_COLUMNS, Context
-from toolkit.derive.events import NEVER, OPEN, Events, load_events, take
-from toolkit.derive.full_pathway import derive_full_pathway
-from toolkit.derive.invariants import check_invariants
-from toolkit.derive.ledger import Funnel, Ledger
-from toolkit.derive.ongoing import derive_ongoing_support
-from toolkit.derive.params import DeriveParams, load_derive_params
-from toolkit.derive.spells import add_chain_columns, benchmark_at, phase_metrics, stints_as_at
+from toolkit.records.derive.context import RECORD_COLUMNS, Context
+from toolkit.records.derive.events import NEVER, OPEN, Events, load_events, take
+from toolkit.records.derive.full_pathway import derive_full_pathway
+from toolkit.records.derive.invariants import check_invariants
+from toolkit.records.derive.ledger import Funnel, Ledger
+from toolkit.records.derive.ongoing import derive_ongoing_support
+from toolkit.records.derive.params import DeriveParams, load_derive_params
+from toolkit.records.derive.spells import add_chain_columns, benchmark_at, phase_metrics, stints_as_at
 
 
 @dataclass
@@ -133,7 +133,7 @@ def derive_records(events: str | Path | dict | Events, release: str, params: Der
 
     Parameters
     ----------
-    events : folder, dict of DataFrames, or :class:`~toolkit.derive.events.Events`
+    events : folder, dict of DataFrames, or :class:`~toolkit.records.derive.events.Events`
         The event tables of ``data_contracts/events/`` (validated here).
     release : str
         Release name or id, e.g. ``"March 2020"`` or ``"2020-03"``; its window comes from the calendar.

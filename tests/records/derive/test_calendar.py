@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit.derive.calendar import (first_available_friday, last_business_day, load_calendar, parse_release,
+from toolkit.records.derive.calendar import (first_available_friday, last_business_day, load_calendar, parse_release,
                                      rule_cutoff)
 from toolkit.errors import ConfigError
 

@@ -109,7 +109,7 @@ class Ledger:
 
     def excluded_frame(self, people: pd.DataFrame, sites: pd.Index) -> pd.DataFrame:
         """Excluded events with participant and site identifiers, in a stable order."""
-        from toolkit.derive.events import from_days, take
+        from toolkit.records.derive.events import from_days, take
 
         if not self.parts:
             return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUDED_COLUMNS})

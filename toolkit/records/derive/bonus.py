@@ -25,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.context import Context, once_per_contract
-from toolkit.derive.events import OPEN, take
-from toolkit.derive.ledger import Funnel
-from toolkit.derive.window import in_assessment_window
+from toolkit.records.derive.context import Context, once_per_contract
+from toolkit.records.derive.events import OPEN, take
+from toolkit.records.derive.ledger import Funnel
+from toolkit.records.derive.window import in_assessment_window
 
 
 def qualifying_anchor(app: np.ndarray, dre: np.ndarray, work_assist: np.ndarray, indigenous: np.ndarray) -> np.ndarray:

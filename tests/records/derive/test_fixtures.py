@@ -10,9 +10,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.derive.fixture_tables import build_events, load_cases, pipe_table
-from toolkit.derive import derive_records, load_derive_params
-from toolkit.derive.params import DeriveParams
+from tests.records.derive.fixture_tables import build_events, load_cases, pipe_table
+from toolkit.records.derive import derive_records, load_derive_params
+from toolkit.records.derive.params import DeriveParams
 
 CASES = load_cases()
 KEY = ["participant_id", "site_id", "measure"]

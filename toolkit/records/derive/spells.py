@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.derive.events import NEVER, OPEN
+from toolkit.records.derive.events import NEVER, OPEN
 
 
 def overlap(a0, a1, b0, b1) -> np.ndarray:

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from toolkit.accuracy import accuracy_table, paired
+from toolkit.synth.accuracy import accuracy_table, paired
 
 
 def _ratings(stars, scores, n13, calculated=None):

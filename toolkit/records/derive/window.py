@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.derive.events import OPEN
+from toolkit.records.derive.events import OPEN
 
 
 def within(day: np.ndarray, start: int, cutoff: int) -> np.ndarray:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.release.frame import Entities
+from toolkit.records.frame import Entities
 
 ENTITY_MEASURE_COLUMNS = ["program", "level", "entity_id", "parent_id", "measure", "n", "actual", "expected",
                           "months_operating"]
@@ -25,7 +25,9 @@ def months_between(start: pd.Series, end: pd.Timestamp) -> np.ndarray:
     return months.to_numpy(dtype=float)
 
 
-def _dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
+def dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
+    """One record per participant, measure and period of service within each entity of ``entity_col``:
+    the one in the numerator if there is one, otherwise the latest commencement (METHOD.md)."""
     key = ["program", entity_col, "measure", "participant_id", "period_of_service"]
     order = df.sort_values(key + ["numerator", "commencement_date"], ascending=[True] * len(key) + [False, False],
                            kind="stable")
@@ -64,9 +66,9 @@ def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: st
     site of the release has a row in the ratings.
     """
     end = pd.Timestamp(window_end)
-    site = _sum(_dedupe(frame, "site_id"), "site_id", "site", p_col, actual_col)
-    contract = _sum(_dedupe(frame, "rating_contract_id"), "rating_contract_id", "contract", p_col, actual_col)
-    org = _sum(_dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col, actual_col)
+    site = _sum(dedupe(frame, "site_id"), "site_id", "site", p_col, actual_col)
+    contract = _sum(dedupe(frame, "rating_contract_id"), "rating_contract_id", "contract", p_col, actual_col)
+    org = _sum(dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col, actual_col)
 
     sites = entities.sites
     open_sites = sites[(sites["close_date"].isna() | (sites["close_date"] > end)) & (sites["contract_id"] == sites["rating_contract_id"])]

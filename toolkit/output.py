@@ -1,0 +1,53 @@
+"""Progress lines and table files: the two kinds of output every layer writes.
+
+- :class:`Progress` prints ``[label 12.3s] message`` lines to stderr, so long work says
+  where it is without touching stdout (which commands keep for their results).
+- :func:`write_table` writes a table as Parquet, byte-identical for identical content
+  (no pandas index or metadata), so that the same inputs give the same files.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+
+class Progress:
+    """Prints ``[label 12.3s] message`` lines to stderr (seconds since it was made)."""
+
+    def __init__(self, enabled: bool = True, label: str = "synth"):
+        self.enabled = enabled
+        self.label = label
+        self.t0 = time.perf_counter()
+
+    def __call__(self, msg: str) -> None:
+        if self.enabled:
+            print(f"[{self.label} {time.perf_counter() - self.t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
+
+
+def _to_arrow(df: pd.DataFrame):
+    import pyarrow as pa
+
+    arrays, names = [], []
+    for c in df.columns:
+        s = df[c]
+        if pd.api.types.is_datetime64_any_dtype(s.dtype):
+            arrays.append(pa.array(s.to_numpy().astype("datetime64[D]"), type=pa.date32(), from_pandas=True))
+        elif pd.api.types.is_bool_dtype(s.dtype):
+            arrays.append(pa.array(s.to_numpy(dtype=bool), type=pa.bool_()))
+        elif pd.api.types.is_string_dtype(s.dtype) or s.dtype == object:
+            arrays.append(pa.array(s.astype(object).where(s.notna(), None).tolist(), type=pa.string()))
+        else:
+            arrays.append(pa.array(s.to_numpy()))
+        names.append(c)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def write_table(df: pd.DataFrame, path: Path) -> None:
+    """Write a table as Parquet, byte-identical for identical content (no pandas index or metadata)."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(_to_arrow(df), path, compression="zstd", write_statistics=True)

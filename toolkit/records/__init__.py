@@ -1,0 +1,12 @@
+"""The records layer: from input tables to the records a measure counts.
+
+- :mod:`toolkit.records.derive`: measure records from raw events (every rule of Table 2 and
+  Attachment A, with a per-rule log and every excluded event);
+- :mod:`toolkit.records.frame`: the model frame of a release: records joined to participants,
+  regions and entities, with the entity rules applied (window, ceased and handed-back contracts,
+  novations) and every excluded record listed with its reason;
+- :mod:`toolkit.records.aggregate`: one record per participant within each entity, summed to
+  the entity-measure table the scoring module takes.
+
+It imports only the base modules and :mod:`toolkit.contracts`.
+"""
