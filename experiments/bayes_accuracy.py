@@ -34,16 +34,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.synth.accuracy import KEY, accuracy_table, paired
 from toolkit.bayes.config import load_bayes_config
 from toolkit.bayes.ratings import bayes_ratings
 from toolkit.contracts import validate_tables
+from toolkit.output import Progress
 from toolkit.release.bayes_variant import BayesAugment, merge_columns
+from toolkit.release.compute import compute_release
 from toolkit.release.config import load_release_config
-from toolkit.release.pipeline import compute_release
 from toolkit.scoring import load_method
 from toolkit.synth import generate_world
-from toolkit.output import Progress
+from toolkit.synth.accuracy import KEY, accuracy_table, paired
 from toolkit.synth.world import add_oracle
 
 SMALL = 50

@@ -19,16 +19,14 @@ import json
 import time
 
 import numpy as np
-import pandas as pd
 
 from toolkit.bayes import fit_hierarchical, load_bayes_config
 from toolkit.bayes.ratings import fit_program
 from toolkit.contracts import validate_tables
-from toolkit.expected.spec import load_model_set
-from toolkit.release.config import load_release_config
-from toolkit.release.pipeline import compute_release
-from toolkit.synth import generate_world
 from toolkit.output import Progress
+from toolkit.release.compute import compute_release
+from toolkit.release.config import load_release_config
+from toolkit.synth import generate_world
 
 
 def with_k(cfg, k):
@@ -50,7 +48,6 @@ def main() -> None:
     typed, rep = validate_tables(generate_world(args.scale, args.seed, events=False).tables)
     rep.raise_if_invalid()
     comp = compute_release(typed, config)
-    specs = load_model_set(config.models)
     key = max(comp.fits, key=lambda k: len(comp.fits[k].rows))
     fitm = comp.fits[key]
     prog, measure = fitm.spec.program, fitm.spec.measure

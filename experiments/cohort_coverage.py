@@ -66,15 +66,15 @@ def main() -> None:
         import mlflow
 
         from toolkit.config import config_hash
-        from toolkit.schemes.tracked import provenance_params
         from toolkit.tracking import runs
+        from toolkit.tracking.provenance import run_params
         from toolkit.tracking.store import connect, ensure_experiment
 
         client = connect(args.tracking_uri)
         exp = ensure_experiment(client, "cohort-coverage", args.tracking_uri)
         with mlflow.start_run(experiment_id=exp, run_name=f"coverage-{args.reps}"):
-            runs.log_params(provenance_params(config, {}, args.seed, {"sizes": args.sizes, "reps": args.reps,
-                                                                       "config_hash": config_hash(config)}))
+            runs.log_params(run_params(config.model_dump(mode="json"), {}, args.seed, {"sizes": args.sizes, "reps": args.reps,
+                                                                                    "config_hash": config_hash(config)}))
             runs.log_table(table, "coverage.csv")
             runs.log_table(truth, "truth.csv")
             mlflow.log_metrics({"seconds": seconds,

@@ -20,12 +20,12 @@ import time
 import numpy as np
 import pandas as pd
 
-from toolkit.synth.accuracy import SIZE_BANDS, accuracy_table
 from toolkit.contracts import validate_tables
+from toolkit.release.compute import compute_release
 from toolkit.release.config import load_release_config
-from toolkit.release.pipeline import compute_release
 from toolkit.scoring import load_method, score_entities
 from toolkit.synth import generate_world
+from toolkit.synth.accuracy import SIZE_BANDS, accuracy_table
 from toolkit.synth.oracle import oracle_entity_measures
 from toolkit.synth.world import add_oracle
 

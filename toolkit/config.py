@@ -13,11 +13,19 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ConfigDict
 
 from toolkit.errors import ConfigError
 from toolkit.paths import CONFIGS
 
 T = TypeVar("T")
+
+
+class FrozenConfig(BaseModel):
+    """Base of every config object: immutable once built, unknown keys refused (a typo is an error,
+    never a silently ignored setting)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def resolve_config(path: str | Path, subdir: str | None = None) -> Path:

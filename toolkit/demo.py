@@ -10,11 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from toolkit.output import Progress
 from toolkit.paths import ROOT
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 from toolkit.synth import generate_world, write_world
-from toolkit.output import Progress
 from toolkit.synth.world import add_oracle
 from toolkit.tracking.store import resolve_tracking_uri
 

@@ -8,7 +8,13 @@ import pytest
 from scipy.special import expit
 
 from toolkit.bayes import density as dn
-from toolkit.bayes.twostage import _cell_ptr, cell_data, centring_flags, compile_two_stage, logit
+from toolkit.bayes.twostage import (
+    _cell_ptr,
+    cell_data,
+    centring_flags,
+    compile_two_stage,
+    logit,
+)
 
 
 def _records(seed=0, n=2500, sites=30):

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy.special import expit
 
@@ -43,8 +42,8 @@ def test_sandwich_matches_statsmodels():
 @pytest.fixture(scope="module")
 def release(small_world_dir):
     from toolkit.contracts import load_tables
+    from toolkit.release.compute import compute_release
     from toolkit.release.config import load_release_config
-    from toolkit.release.pipeline import compute_release
 
     config, _ = load_release_config("releases/demo.yaml")
     return compute_release(load_tables(small_world_dir), config)
@@ -106,9 +105,9 @@ def test_retry_takes_the_draws_the_ess_asks_for():
 
 
 def test_retry_after_divergences_samples_every_effect_non_centred():
+    from tests.bayes.test_density import _records
     from toolkit.bayes.ratings import retry_config
     from toolkit.bayes.twostage import cell_data, centring_flags, compile_two_stage
-    from tests.bayes.test_density import _records
 
     cfg = load_bayes_config()
     same, how = retry_config(_diag(900, 900, rhat=1.02), cfg)

@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.bayes.test_density import _records
 from toolkit.bayes.config import load_bayes_config
 from toolkit.bayes.twostage import cell_data, compile_two_stage
-from tests.bayes.test_density import _records
 
 
 def _sample(cd, cross, callbacks):

@@ -13,8 +13,8 @@ from toolkit.bayes.twostage import cell_data
 @pytest.fixture(scope="module")
 def comp(small_world_dir):
     from toolkit.contracts import load_tables
+    from toolkit.release.compute import compute_release
     from toolkit.release.config import load_release_config
-    from toolkit.release.pipeline import compute_release
 
     config, _ = load_release_config("releases/demo.yaml")
     return compute_release(load_tables(small_world_dir), config)

@@ -38,7 +38,7 @@ def release(small_world_dir, bayes_yaml, tmp_path_factory):
 @pytest.mark.slow
 def test_published_columns_unchanged_and_bayes_columns_added(release, small_world_dir):
     from toolkit.contracts import load_tables
-    from toolkit.release.pipeline import compute_release
+    from toolkit.release.compute import compute_release
 
     res = release[0]
     config, _ = load_release_config("releases/demo.yaml")
@@ -112,7 +112,7 @@ def test_registered_bayes_model_scores_records_with_posterior_mean_probabilities
 @pytest.mark.slow
 def test_same_inputs_give_byte_identical_ratings(small_world_dir, bayes_yaml, tmp_path):
     from toolkit.contracts import load_tables
-    from toolkit.release.pipeline import compute_release_variant
+    from toolkit.release.compute import compute_release_variant
 
     config, _ = load_release_config("releases/demo.yaml")
     config = config.model_copy(update={"variant": "bayes", "bayes": str(bayes_yaml)})

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import patsy
 import pytest
+from expected_data import FORMULA
 
 from toolkit.errors import InputError, SpecError
 from toolkit.expected import DesignState, build_matrix, fit_design
-from expected_data import FORMULA
 
 PATSY_FORMULAS = [
     FORMULA,

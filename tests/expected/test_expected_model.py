@@ -14,7 +14,12 @@ import statsmodels.api as sm
 from expected_data import FORMULA, make_frame
 
 from toolkit.errors import ConvergenceError, InputError, SpecError
-from toolkit.expected import ExpectedModel, ExtrapolationWarning, UnseenLevelWarning, fit_expected
+from toolkit.expected import (
+    ExpectedModel,
+    ExtrapolationWarning,
+    UnseenLevelWarning,
+    fit_expected,
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from toolkit.errors import ConfigError
-from toolkit.privacy import Relation, Secret, TableRule, keyed_hash, protect, scan_outputs
+from toolkit.privacy import (
+    Relation,
+    Secret,
+    TableRule,
+    keyed_hash,
+    protect,
+    scan_outputs,
+)
 
 KEY = "correct horse battery staple 42"
 

@@ -78,7 +78,7 @@ def test_killed_releases_never_look_finished_and_keep_champions(small_world_dir,
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=120) != 0
     term_run = _release_runs(uri)[-1]
-    assert term_run.info.status == "KILLED" and term_run.data.tags["release.status"] == "failed"
+    assert term_run.info.status == "KILLED" and term_run.data.tags["toolkit.status"] == "killed"
 
     # SIGKILL mid-registration: no handler runs; the next release marks the orphan KILLED
     p = _start(small_world_dir, uri, out, tmp_path / "kill.txt")
@@ -98,7 +98,7 @@ def test_killed_releases_never_look_finished_and_keep_champions(small_world_dir,
     statuses = [r.info.status for r in _release_runs(uri)]
     assert statuses == ["FINISHED", "KILLED", "KILLED", "FINISHED"]
     latest = _release_runs(uri)[-1]
-    assert latest.data.tags["release.status"] == "passed"
+    assert latest.data.tags["toolkit.status"] == "passed"
     # champions moved to the versions of the last good release only
     for name in champions:
         v = c.get_model_version_by_alias(name, "champion")

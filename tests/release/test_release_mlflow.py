@@ -14,9 +14,9 @@ from toolkit.contracts import load_tables
 from toolkit.errors import DataContractError
 from toolkit.expected import fit_expected
 from toolkit.expected.spec import load_model_set
+from toolkit.records.frame import build_frame
 from toolkit.release.config import load_release_config
 from toolkit.release.fitting import choose_formula
-from toolkit.records.frame import build_frame
 from toolkit.release.pipeline import run_release
 
 # a participant id as a token (binary database pages can hold "P" next to a long number, e.g. a timestamp)
@@ -37,7 +37,6 @@ def release(small_world_dir, store):
 
 
 def test_release_passes_and_registers_champions(release, store):
-    import mlflow
     from mlflow.tracking import MlflowClient
 
     assert release.status == "passed", release.failed_checks
@@ -50,7 +49,7 @@ def test_release_passes_and_registers_champions(release, store):
     for name in names:
         assert str(client.get_model_version_by_alias(name, "champion").version) == release.model_versions[name]
     run = client.get_run(release.run_id)
-    assert run.info.status == "FINISHED" and run.data.tags["release.status"] == "passed"
+    assert run.info.status == "FINISHED" and run.data.tags["toolkit.status"] == "passed"
     for key in ("config_hash", "git_commit", "git_dirty", "seed", "versions.numpy", "input_sha256.measure_records.parquet"):
         assert key in run.data.params, key
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{release.run_id}'")
@@ -137,7 +136,7 @@ def test_failed_checks_do_not_move_champion(release, small_world_dir, store):
     assert res.status == "failed" and any("AUC" in f for f in res.failed_checks)
     assert str(client.get_model_version_by_alias("des-ess-full_13", "champion").version) == before
     assert int(res.model_versions["des-ess-full_13"]) > int(before)
-    assert client.get_run(res.run_id).data.tags["release.status"] == "failed"
+    assert client.get_run(res.run_id).data.tags["toolkit.status"] == "failed"
     assert "FAILED" in (res.folder / "report.md").read_text()
 
 

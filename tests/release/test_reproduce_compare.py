@@ -8,7 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit.release.compare import coefficient_differences, compare_runs, transition_matrix
+from toolkit.release.compare import (
+    coefficient_differences,
+    compare_runs,
+    transition_matrix,
+)
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 from toolkit.release.reproduce import check_inputs, reproduce

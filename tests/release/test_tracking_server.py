@@ -16,7 +16,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from toolkit.tracking.server import postgres_bin, start_mlflow_server, start_postgres, stop_process
+from toolkit.tracking.server import (
+    postgres_bin,
+    start_mlflow_server,
+    start_postgres,
+    stop_process,
+)
 
 pytestmark = pytest.mark.slow
 

@@ -13,8 +13,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from toolkit.slk import (SLK_FORM, build_slk, check_keys, check_slk, family_part, given_part, sex_digit,
-                         shared_keys)
+from toolkit.slk import (
+    SLK_FORM,
+    build_slk,
+    check_keys,
+    check_slk,
+    family_part,
+    given_part,
+    sex_digit,
+    shared_keys,
+)
 
 # (family name, expected letters 2-3-5, how the expected value was worked out by hand)
 FAMILY = [

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import filecmp
 import hashlib
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from toolkit.contracts import validate_dir
 from toolkit.synth import generate_world, load_world_params, write_world

@@ -9,18 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 
 LEVELS = ("organisation", "contract", "site")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Priors(_Frozen):
+class Priors(FrozenConfig):
     """Weakly informative priors on the log-odds scale."""
 
     intercept_sd: float = Field(2.5, gt=0)
@@ -30,7 +26,7 @@ class Priors(_Frozen):
     lkj_eta: float = Field(2.0, gt=0)
 
 
-class TwoStage(_Frozen):
+class TwoStage(FrozenConfig):
     """The two-stage model: offsets from the frequentist fit, nested random intercepts."""
 
     levels: tuple[Literal["organisation", "contract", "site"], ...] = LEVELS
@@ -61,7 +57,7 @@ class TwoStage(_Frozen):
         return v
 
 
-class Sampler(_Frozen):
+class Sampler(FrozenConfig):
     backend: Literal["nutpie", "pymc"] = "nutpie"
     # nutpie's calls into the two-stage density: "native" (numba C callbacks, no Python per gradient) or
     # "python" (nutpie's Python-function models; the same draws, about 1.5-2x slower)
@@ -80,7 +76,7 @@ class Sampler(_Frozen):
     retry_non_centred: bool = True             # a re-run after divergences samples every effect non-centred
 
 
-class Gates(_Frozen):
+class Gates(FrozenConfig):
     """Convergence gates (Vehtari et al. 2021)."""
 
     max_rhat: float = Field(1.01, ge=1)
@@ -89,7 +85,7 @@ class Gates(_Frozen):
     max_divergences: int = Field(0, ge=0)
 
 
-class Scoring(_Frozen):
+class Scoring(FrozenConfig):
     draws: int = Field(400, ge=10)
     # the risk model's coefficient uncertainty in each draw's expected outcomes (toolkit.bayes.expected):
     # covariance clustered by this level, "model" = the fit's model-based covariance, "none" = E taken as known
@@ -98,7 +94,7 @@ class Scoring(_Frozen):
     small_denominator: int = Field(50, ge=1)
 
 
-class BayesConfig(_Frozen):
+class BayesConfig(FrozenConfig):
     """Everything the Bayesian variant uses besides the data and the seed."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")

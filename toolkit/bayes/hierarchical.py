@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.bayes.config import BayesConfig, Sampler, load_bayes_config
-from toolkit.bayes.diagnostics import Diagnostics, check_convergence
+from toolkit.bayes.diagnostics import check_convergence
 from toolkit.bayes.sampling import sample_model
 from toolkit.errors import ConvergenceError, InputError, SpecError
 from toolkit.expected import build_matrix, fit_design

@@ -22,10 +22,33 @@ from functools import lru_cache
 
 import numpy as np
 
-from toolkit.bayes.density import (_CELL_MEASURE, _CELL_PARENT, _CENTRED, _E, _FACTOR, _G, _LAM, _N_CELLS, _N_DIM,
-                                     _N_EXPANDED, _N_LEVELS, _N_MEASURES, _N_NODES, _N_SITES, _NODE_OFFSET, _NODE_PTR,
-                                     _NODE_WEIGHT, _OBSERVED, _PRIORS, _SITE_PARENT, _SIZES, _SLOTS, _TAU, expand_c,
-                                     logp_c)
+from toolkit.bayes.density import (
+    _CELL_MEASURE,
+    _CELL_PARENT,
+    _CENTRED,
+    _E,
+    _FACTOR,
+    _G,
+    _LAM,
+    _N_CELLS,
+    _N_DIM,
+    _N_EXPANDED,
+    _N_LEVELS,
+    _N_MEASURES,
+    _N_NODES,
+    _N_SITES,
+    _NODE_OFFSET,
+    _NODE_PTR,
+    _NODE_WEIGHT,
+    _OBSERVED,
+    _PRIORS,
+    _SITE_PARENT,
+    _SIZES,
+    _SLOTS,
+    _TAU,
+    expand_c,
+    logp_c,
+)
 
 
 def native_model(args: tuple, site_parent: list[np.ndarray], sizes: list[int], factor: bool, names: list[str],

@@ -17,7 +17,13 @@ from toolkit.bayes.coupling import couple_measures, data_share
 from toolkit.bayes.diagnostics import Diagnostics, check_convergence
 from toolkit.bayes.expected import expected_factors
 from toolkit.bayes.posterior import EntityRecords, score_draws
-from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, cell_data, compile_two_stage, gated_variables
+from toolkit.bayes.twostage import (
+    LEVEL_COLUMNS,
+    CellData,
+    cell_data,
+    compile_two_stage,
+    gated_variables,
+)
 from toolkit.errors import InputError
 
 

@@ -1,6 +1,13 @@
 """Data contracts: read the contract files and validate input tables against them."""
 
-from toolkit.contracts.schema import Contract, FieldSpec, ForeignKey, RowCheck, load_contract, load_contracts
+from toolkit.contracts.schema import (
+    Contract,
+    FieldSpec,
+    ForeignKey,
+    RowCheck,
+    load_contract,
+    load_contracts,
+)
 from toolkit.contracts.validate import (
     ValidationReport,
     Violation,

@@ -18,8 +18,15 @@ import pandas as pd
 
 from toolkit.errors import InputError, SpecError
 from toolkit.expected.formula import ParsedFormula, is_categorical_dtype, parse_formula
-from toolkit.expected.terms import (BSplineFactor, CategoricalFactor, CubicRegressionFactor, Factor,
-                                    NumericFactor, factor_from_dict, factor_to_dict)
+from toolkit.expected.terms import (
+    BSplineFactor,
+    CategoricalFactor,
+    CubicRegressionFactor,
+    Factor,
+    NumericFactor,
+    factor_from_dict,
+    factor_to_dict,
+)
 
 #: A column is a product of pieces: (factor name, column index or level index).
 Piece = tuple[str, int]

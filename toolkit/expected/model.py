@@ -9,7 +9,13 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError, SpecError
-from toolkit.expected.design import DesignState, build_matrix, check_frame, fit_design, linear_predictor
+from toolkit.expected.design import (
+    DesignState,
+    build_matrix,
+    check_frame,
+    fit_design,
+    linear_predictor,
+)
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.irls import fit_logistic
 from toolkit.expected.policy import check_policies

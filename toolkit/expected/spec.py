@@ -9,29 +9,26 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from toolkit.config import load_yaml, validate_model
+from toolkit.config import FrozenConfig, load_yaml, validate_model
 from toolkit.errors import ConfigError, SpecError
 from toolkit.paths import CONFIGS
 
 
-class Policies(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Policies(FrozenConfig):
     out_of_range: Literal["clip", "extrapolate", "error"] = "clip"
     unseen_level: Literal["reference", "error"] = "reference"
 
 
-class RecordFilter(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class RecordFilter(FrozenConfig):
     program: str
     measure: str
 
 
-class ModelSpec(BaseModel):
+class ModelSpec(FrozenConfig):
     """One expected-performance model: which records, which outcome, which terms."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
     program: str
     measure: str

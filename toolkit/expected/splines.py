@@ -13,7 +13,6 @@ import numpy as np
 
 from toolkit.errors import SpecError
 
-
 # ---------------------------------------------------------------- B-splines (bs)
 
 def bs_knots(

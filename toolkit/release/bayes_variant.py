@@ -5,20 +5,25 @@
 interval of the group ratios, performance score and star percentage; ``bayes_stars``;
 ``p_star_1..5``), per-model diagnostics and the failed gates. :func:`write_bayes_outputs`
 writes the tables and plots (caterpillar plot per measure, star-band probabilities,
-trace, rank and SD plots); :func:`log_bayes_models` registers one pyfunc per measure
+trace, rank and SD plots); :func:`track_bayes_models` registers one pyfunc per measure
 (``des-<program>-<measure>-bayes``) that scores records with posterior mean probabilities.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from toolkit.bayes.config import BayesConfig, load_bayes_config
 from toolkit.bayes.ratings import BayesRatings, bayes_ratings
+
+if TYPE_CHECKING:
+    from toolkit.tracking.lifecycle import TrackedRun
 
 KEY = ["program", "level", "entity_id"]
 
@@ -151,35 +156,33 @@ def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame) 
     return out
 
 
-def log_bayes_models(aug: BayesAugment, fits: dict, register: bool, say=lambda msg: None) -> dict[str, str]:
-    """Log (and register) one pyfunc per measure: the frequentist offset model plus the site effects.
+def track_bayes_models(tr: TrackedRun, aug: BayesAugment, fits: dict, register: bool,
+                       say: Callable[[str], None] = lambda msg: None) -> dict[str, str]:
+    """Log (and register) one pyfunc per measure, the frequentist offset model plus the site effects, each in
+    a child run of the release with its diagnostics; returns the registered versions.
 
     ``fits`` are the release's frequentist fits (``ComputedRelease.fits``), keyed ``<program>_<measure>``.
-    Must run inside the release's parent run; each model gets a child run with its diagnostics.
     """
-    import mlflow
-
-    from toolkit.bayes.registry import log_bayes_model, site_effects_payload
-    from toolkit.tracking.lifecycle import process_tags
+    from toolkit.tracking.models import input_contract, site_effects_payload
 
     versions: dict[str, str] = {}
     diag = aug.diagnostics.set_index("model")
-    exp_id = mlflow.active_run().info.experiment_id
     for prog, fit in sorted(aug.result.fits.items()):
         for m in fit.cells.measures:
             key = f"{prog.lower()}_{m}"
             if key not in fits:
                 continue
             name = f"des-{prog.lower()}-{m}-bayes"
-            with mlflow.start_run(experiment_id=exp_id, run_name=name, nested=True):
-                mlflow.set_tags({"toolkit.kind": "bayes_model", **process_tags(), "model.program": prog,
-                                 "model.measure": m})
+            with tr.child(name, "bayes_model", {"model.program": prog, "model.measure": m}) as child:
                 row = diag.loc[name]
-                mlflow.log_metrics({k: float(row[k]) for k in ("max_rhat", "min_ess_bulk", "min_ess_tail",
-                                                               "divergences")})
-                payload = site_effects_payload(fit.site_effects(m), fit.new_site_effect(m), prog, m)
-                info = log_bayes_model(fits[key].model, payload, name, register)
-                if info.registered_model_version is not None:
-                    versions[name] = str(info.registered_model_version)
-            say(f"tracked {name}" + (f" (registered version {versions[name]})" if name in versions else ""))
+                child.log_metrics({k: float(row[k]) for k in ("max_rhat", "min_ess_bulk", "min_ess_tail",
+                                                              "divergences")})
+                model = fits[key].model
+                v = child.log_model(model, name, register=register,
+                                    contract=input_contract([*model.design_state_.source_columns, "site_id"], name),
+                                    site_effects=site_effects_payload(fit.site_effects(m), fit.new_site_effect(m),
+                                                                      prog, m))
+            if v is not None:
+                versions[name] = v
+            say(f"tracked {name}" + (f" (registered version {v})" if v is not None else ""))
     return versions

@@ -24,25 +24,11 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from datetime import datetime, timezone
     from pathlib import Path
 
-    import mlflow
+    from toolkit.release.compare import run_comparison
 
-    from toolkit.paths import ROOT
-    from toolkit.release.compare import compare_runs, render, write_comparison
-    from toolkit.tracking.store import connect, ensure_experiment
-
-    c = compare_runs(args.run_a, args.run_b, args.tracking_uri)
-    print(render(c))
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    root = Path(args.out) if args.out else ROOT / "comparisons"
-    out = write_comparison(c, root / f"compare-{args.run_a[:8]}-{args.run_b[:8]}-{stamp}")
-    client = connect(args.tracking_uri)
-    exp = ensure_experiment(client, "release-comparisons", args.tracking_uri)
-    with mlflow.start_run(experiment_id=exp, run_name=f"{args.run_a[:8]} vs {args.run_b[:8]}"):
-        mlflow.set_tags({"toolkit.kind": "comparison", "compare.run_a": args.run_a, "compare.run_b": args.run_b})
-        mlflow.log_metrics({"entities_changed_stars": float(len(c.changed)), "inputs_differing": float(len(c.inputs))})
-        mlflow.log_artifacts(str(out), "comparison")
+    root = Path(args.out).resolve() if args.out else None   # --out is taken from the current folder
+    out = run_comparison(args.run_a, args.run_b, tracking_uri=args.tracking_uri, out_root=root, show=print)
     print(f"\ncomparison files: {out}")
     return 0

@@ -9,6 +9,7 @@ release folders need not exist.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,7 +199,8 @@ def render(c: Comparison, max_changed: int = 15) -> str:
 
 
 def write_comparison(c: Comparison, out: Path) -> Path:
-    out.mkdir(parents=True, exist_ok=False)
+    """Write the comparison's tables and its full text to the folder ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
     c.transitions.to_csv(out / "transitions.csv", index=False)
     c.changed.to_csv(out / "changed_entities.csv", index=False)
     c.standardisation.to_csv(out / "standardisation_changes.csv", index=False)
@@ -208,3 +210,23 @@ def write_comparison(c: Comparison, out: Path) -> Path:
     c.inputs.to_csv(out / "input_differences.csv", index=False)
     (out / "comparison.txt").write_text(render(c, max_changed=10_000) + "\n")
     return out
+
+
+def run_comparison(run_a: str, run_b: str, *, tracking_uri: str | None = None, out_root: str | Path | None = None,
+                   show: Callable[[str], None] = lambda text: None) -> Path:
+    """Compare two tracked releases, show the text, and track the comparison as a run of the experiment
+    ``release-comparisons`` whose folder ``<out_root>/compare-<A>-<B>-<time>-<run id>`` holds its tables."""
+    from toolkit.tracking.lifecycle import RunSpec, tracked_run
+    from toolkit.tracking.provenance import run_params
+
+    c = compare_runs(run_a, run_b, tracking_uri)
+    show(render(c))
+    spec = RunSpec(experiment="release-comparisons", name=f"{run_a[:8]} vs {run_b[:8]}", kind="comparison",
+                   params=run_params({"run_a": run_a, "run_b": run_b}, {}, "none (deterministic)"),
+                   output_root=out_root or "comparisons", artifact_path="comparison",
+                   folder_name=f"compare-{run_a[:8]}-{run_b[:8]}", tags={"compare.run_a": run_a, "compare.run_b": run_b})
+    with tracked_run(spec, tracking_uri) as tr:
+        write_comparison(c, tr.folder)
+        tr.log_files([p.name for p in sorted(tr.folder.iterdir())])
+        tr.log_metrics({"entities_changed_stars": len(c.changed), "inputs_differing": len(c.inputs)})
+    return tr.folder

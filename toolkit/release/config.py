@@ -5,43 +5,39 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from toolkit.config import load_yaml, resolve_config, validate_model
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 
 
-class SyntheticData(_Frozen):
+class SyntheticData(FrozenConfig):
     scale: Literal["tiny", "small", "national"] = "small"
     seed: int = 2020
 
 
-class DataSource(_Frozen):
+class DataSource(FrozenConfig):
     path: str | None = None              # a folder of contract tables
     synthetic: SyntheticData | None = None
     records: Literal["auto", "table", "events"] = "auto"  # measure records as given, or derived from events/
 
 
-class Window(_Frozen):
+class Window(FrozenConfig):
     start: str
     end: str
 
 
-class Tracking(_Frozen):
+class Tracking(FrozenConfig):
     experiment: str = "des-star-ratings"
     register_models: bool = True
     alias: str = "champion"
 
 
-class Checks(_Frozen):
+class Checks(FrozenConfig):
     max_calibration_in_the_large: float = Field(0.001, ge=0)
     min_auc: float = Field(0.55, ge=0, le=1)
 
 
-class ReleaseConfig(_Frozen):
+class ReleaseConfig(FrozenConfig):
     """Everything that defines a release besides the data."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")

@@ -54,34 +54,19 @@ class ReproduceResult:
 
 def check_inputs(params: dict[str, str], data_dir: Path) -> Drift:
     """Name every difference between the recorded inputs and environment and the present ones."""
-    from toolkit.config import file_sha256
-    from toolkit.tracking.provenance import git_state, package_versions
+    from toolkit.tracking.provenance import code_drift, input_drift
 
-    d = Drift()
+    d = Drift(code=code_drift(params))
     recorded = {k[len("input_sha256."):]: v for k, v in params.items() if k.startswith("input_sha256.")}
     if not data_dir.is_dir():
         d.data.append(f"data folder {data_dir} does not exist")
-    else:
-        for name, sha in sorted(recorded.items()):
-            p = data_dir / name
-            if not p.is_file():
-                d.data.append(f"data file {name} is missing from {data_dir}")
-            elif file_sha256(p) != sha:
-                d.data.append(f"data file {name} differs: SHA-256 {file_sha256(p)[:12]}... now, {sha[:12]}... when tracked")
-        extra = sorted(p.name for p in data_dir.iterdir() if p.is_file() and p.name not in recorded)
-        if extra:
-            d.notes.append(f"files not in the tracked release are ignored: {', '.join(extra)}")
-    now = git_state()
-    if params.get("git_commit") != now["git_commit"]:
-        d.code.append(f"git commit differs: {now['git_commit'][:12]} now, {params.get('git_commit', '?')[:12]} when tracked")
-    if params.get("git_dirty") == "true":
-        d.code.append("the tracked release was made from a dirty working tree: its exact code is not recoverable")
-    if now["git_dirty"] == "true":
-        d.code.append("the working tree is dirty now (uncommitted changes)")
-    for pkg, version in sorted(package_versions().items()):
-        was = params.get(f"versions.{pkg}")
-        if was is not None and was != version:
-            d.code.append(f"package {pkg} {version} now, {was} when tracked")
+        return d
+    for name, state, now in input_drift(recorded, data_dir):
+        d.data.append(f"data file {name} is missing from {data_dir}" if state == "missing" else
+                      f"data file {name} differs: SHA-256 {now[:12]}... now, {recorded[name][:12]}... when tracked")
+    extra = sorted(p.name for p in data_dir.iterdir() if p.is_file() and p.name not in recorded)
+    if extra:
+        d.notes.append(f"files not in the tracked release are ignored: {', '.join(extra)}")
     return d
 
 
@@ -141,10 +126,11 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
               allow_code_drift: bool = False, scratch: str | Path | None = None, say=print,
               allow_data_drift: bool = False) -> ReproduceResult:
     """Reproduce a tracked release; see the module docstring."""
-    from toolkit.release.inputs import load_release_inputs
     from toolkit.expected.spec import ModelSpec
+    from toolkit.release.compute import compute_release_variant, model_metrics_table
     from toolkit.release.config import ReleaseConfig
-    from toolkit.release.pipeline import compute_release_variant, model_metrics_table, write_outputs
+    from toolkit.release.inputs import load_release_inputs
+    from toolkit.release.outputs import write_outputs
     from toolkit.scoring.config import MethodConfig
     from toolkit.tracking.store import connect, resolve_tracking_uri
 

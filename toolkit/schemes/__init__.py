@@ -8,8 +8,8 @@ plus parts they share:
   a few keys of another;
 - :mod:`toolkit.schemes.shrinkage`: beta-binomial shrinkage across providers (hierarchical by
   quadrature, or plug-in empirical Bayes);
-- :mod:`toolkit.schemes.tracked`: a scheme run as an MLflow parent run with its own new
-  output folder, recorded like a release.
+
+Every scheme's run is tracked like a release, by :func:`toolkit.tracking.lifecycle.tracked_run`.
 
 Importing this package imports nothing heavy.
 """

@@ -1,20 +1,14 @@
-"""Reading scheme configs: ``extends`` for a config that changes a few keys of another."""
+"""Reading scheme configs: ``extends`` for a config that changes a few keys of another.
+
+Scheme configs are :class:`toolkit.config.FrozenConfig` models like every other config."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from toolkit.config import load_yaml, resolve_config
 from toolkit.errors import ConfigError
-
-
-class Frozen(BaseModel):
-    """Base of every scheme config: immutable, unknown keys refused."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:

@@ -35,7 +35,11 @@ from toolkit.scoring.stars import (
     stars_from_percentage,
     truncate_percentage,
 )
-from toolkit.scoring.table import output_dtypes, score_entities, score_entities_with_parameters
+from toolkit.scoring.table import (
+    output_dtypes,
+    score_entities,
+    score_entities_with_parameters,
+)
 from toolkit.scoring.validate import validate_entity_measures, validate_previous
 from toolkit.scoring.weights import AdjustedWeights, adjust_weights
 

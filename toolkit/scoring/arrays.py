@@ -17,7 +17,12 @@ from toolkit.scoring.config import ProgramMethod
 from toolkit.scoring.ratios import group_ratios
 from toolkit.scoring.rules import meets_minimum_data
 from toolkit.scoring.standardise import standardisation_parameters, standardise
-from toolkit.scoring.stars import national_average, performance_score, star_percentage, stars_from_percentage
+from toolkit.scoring.stars import (
+    national_average,
+    performance_score,
+    star_percentage,
+    stars_from_percentage,
+)
 from toolkit.scoring.weights import AdjustedWeights, adjust_weights
 
 _CHUNK_ELEMENTS = 4_000_000  # draws x entities x measures per chunk (memory bound, not a method number)

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import Field, PositiveInt, model_validator
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 
 Level = Literal["organisation", "contract", "site"]
 Status = Literal["rated", "insufficient_data", "carried_forward", "substituted", "new_site", "new_contract"]
@@ -30,30 +30,26 @@ STATUSES: tuple[str, ...] = ("rated", "insufficient_data", "carried_forward", "s
 _WEIGHT_SUM_TOL = 1e-9  # numerical tolerance of "weights sum to 1", not a number of the method
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class GroupSpec(_Frozen):
+class GroupSpec(FrozenConfig):
     id: str = Field(min_length=1)
     label: str = ""
 
 
-class MeasureSpec(_Frozen):
+class MeasureSpec(FrozenConfig):
     id: str = Field(min_length=1)
     group: str
     saturation: PositiveInt
     label: str = ""
 
 
-class ThresholdRule(_Frozen):
+class ThresholdRule(FrozenConfig):
     """``sum(n[m] for m in measures) >= min_n``."""
 
     measures: tuple[str, ...] = Field(min_length=1)
     min_n: int = Field(ge=0)
 
 
-class ProgramSpec(_Frozen):
+class ProgramSpec(FrozenConfig):
     label: str = ""
     weights: dict[str, float]
     minimum_data: tuple[ThresholdRule, ...] = Field(min_length=1)
@@ -61,13 +57,13 @@ class ProgramSpec(_Frozen):
     not_scored: tuple[str, ...] = ()
 
 
-class WeightAdjustmentSpec(_Frozen):
+class WeightAdjustmentSpec(FrozenConfig):
     small_n: Literal["proportional"]
     within_group: Literal["proportional_to_weight"]
     across_groups: Literal["proportional_to_group_weight"]
 
 
-class StandardisationSpec(_Frozen):
+class StandardisationSpec(FrozenConfig):
     kind: Literal["clip_z"]
     centre: float
     clip: tuple[float, float] | None
@@ -82,24 +78,24 @@ class StandardisationSpec(_Frozen):
         return self
 
 
-class NationalAverageSpec(_Frozen):
+class NationalAverageSpec(FrozenConfig):
     statistic: Literal["mean"]
     population: Literal["rated_contracts"]
 
 
-class StarPercentageSpec(_Frozen):
+class StarPercentageSpec(FrozenConfig):
     scale: float = Field(gt=0)
     rounding: Literal["toward_zero"]
     guard_decimals: int = Field(ge=0, le=12)
 
 
-class Band(_Frozen):
+class Band(FrozenConfig):
     stars: int = Field(ge=1)
     min: int | None
     max: int | None
 
 
-class MonthsRule(_Frozen):
+class MonthsRule(FrozenConfig):
     calculated_from_months: float = Field(ge=0)
     published_from_months: float = Field(ge=0)
 
@@ -110,25 +106,25 @@ class MonthsRule(_Frozen):
         return self
 
 
-class NewEntitiesSpec(_Frozen):
+class NewEntitiesSpec(FrozenConfig):
     site: MonthsRule
     contract: MonthsRule
 
 
-class PublishingSpec(_Frozen):
+class PublishingSpec(FrozenConfig):
     carry_forward: bool
     carry_forward_levels: tuple[Level, ...]
     substitute_sites: bool
     substitute_from: tuple[Status, ...]
 
 
-class NovationSpec(_Frozen):
+class NovationSpec(FrozenConfig):
     merge: Literal["sum"]
     old_sites: Literal["remove"]
     months_operating: Literal["max", "new"]
 
 
-class MethodConfig(_Frozen):
+class MethodConfig(FrozenConfig):
     """A complete rating method (see ``configs/methods/des_2018.yaml``)."""
 
     name: str = Field(min_length=1)

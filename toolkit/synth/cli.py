@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from toolkit.synth.params import load_world_params
 from toolkit.output import Progress
+from toolkit.synth.params import load_world_params
 from toolkit.synth.world import add_oracle, generate_world, write_world
 
 

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
 
 MEASURES = ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52", "ongoing_support")
 PROGRAM_MEASURES = {"DMS": MEASURES[:6], "ESS": MEASURES}
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Scale(_Frozen):
+class Scale(FrozenConfig):
     organisations: int
     contracts_dms: int
     contracts_ess: int
@@ -25,12 +21,12 @@ class Scale(_Frozen):
     participants: int
 
 
-class Window(_Frozen):
+class Window(FrozenConfig):
     window_start: str
     window_end: str
 
 
-class SiteEffects(_Frozen):
+class SiteEffects(FrozenConfig):
     sd: float
     cross_measure_correlation: float
     shares: dict[str, float]
@@ -49,7 +45,7 @@ class SiteEffects(_Frozen):
         return self
 
 
-class TrueModel(_Frozen):
+class TrueModel(FrozenConfig):
     intercept: dict[str, dict[str, float]]
     effect_scale: dict[str, float]
     smooth: dict[str, dict[str, float]]
@@ -65,7 +61,7 @@ class TrueModel(_Frozen):
         return v
 
 
-class WorldParams(_Frozen):
+class WorldParams(FrozenConfig):
     """All parameters of the synthetic world."""
 
     name: str

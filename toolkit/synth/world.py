@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.output import Progress, write_table
+from toolkit.output import Progress, prepare_folder, write_table
 from toolkit.synth.params import WorldParams, load_world_params
 from toolkit.synth.people import make_people
 from toolkit.synth.structure import make_structure
@@ -116,11 +116,7 @@ def write_world(world: World, out: str | Path, overwrite: bool = False, progress
     """Write the tables as ``<out>/<table>.parquet``, the truth under ``<out>/truth/`` (with the
     oracle ratings when :func:`add_oracle` has run) and the raw events under ``<out>/events/``."""
     say = Progress(progress)
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        from toolkit.errors import ToolkitError
-
-        raise ToolkitError(f"output folder {out} is not empty (use --overwrite to replace it)")
+    out = prepare_folder(out, overwrite)
     (out / "truth").mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         write_table(world.tables[name], out / f"{name}.parquet")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
-from toolkit.config import file_sha256
+from toolkit.config import config_hash, file_sha256
 from toolkit.paths import ROOT
 
 #: Packages whose versions every run records.
@@ -47,4 +49,45 @@ def input_hashes(directory: str | Path, pattern: str = "*", subdirs: tuple[str, 
     out = {p.name: file_sha256(p) for p in sorted(d.glob(pattern)) if p.is_file()}
     for sub in subdirs:
         out |= {f"{sub}/{p.name}": file_sha256(p) for p in sorted((d / sub).glob(pattern)) if p.is_file()}
+    return out
+
+
+def run_params(config: Mapping[str, Any], inputs: Mapping[str, str], seed: Any,
+               extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The params every tracked run records besides its outputs: the config and its hash, the SHA-256
+    of every input file, the seed, the git commit and dirty flag, package versions (and ``extra``)."""
+    cfg = dict(config)
+    return {"config": cfg, "config_hash": config_hash(cfg), "input_sha256": dict(inputs), "seed": seed,
+            **git_state(), "versions": package_versions(), **(extra or {})}
+
+
+def input_drift(want: Mapping[str, str], folder: str | Path) -> list[tuple[str, str, str]]:
+    """Every file of ``want`` (relative name -> SHA-256) missing from ``folder`` or with another SHA-256,
+    as ``(name, "missing" | "changed", SHA-256 now)``; the folder itself must exist."""
+    d = Path(folder)
+    out = []
+    for name, sha in sorted(want.items()):
+        p = d / name
+        if not p.is_file():
+            out.append((name, "missing", ""))
+        elif (now := file_sha256(p)) != sha:
+            out.append((name, "changed", now))
+    return out
+
+
+def code_drift(params: Mapping[str, str]) -> list[str]:
+    """Every difference between the code and environment a run recorded (flattened params) and the present."""
+    now = git_state()
+    out = []
+    if params.get("git_commit") != now["git_commit"]:
+        out.append(f"git commit differs: {now['git_commit'][:12]} now, {params.get('git_commit', '?')[:12]} "
+                   "when tracked")
+    if params.get("git_dirty") == "true":
+        out.append("the tracked run was made from a dirty working tree: its exact code is not recoverable")
+    if now["git_dirty"] == "true":
+        out.append("the working tree is dirty now (uncommitted changes)")
+    for pkg, version in sorted(package_versions().items()):
+        was = params.get(f"versions.{pkg}")
+        if was is not None and was != version:
+            out.append(f"package {pkg} {version} now, {was} when tracked")
     return out

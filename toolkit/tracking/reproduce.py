@@ -114,13 +114,12 @@ def tracked_config(cls: type[T], fetched: FetchedRun, name: str = "config.json",
 
 def check_inputs(want: Mapping[str, str], folder: str | Path, what: str = "input files") -> None:
     """Raise :class:`InputError` naming every file of ``want`` missing from ``folder`` or with another SHA-256."""
-    from toolkit.config import file_sha256
+    from toolkit.tracking.provenance import input_drift
 
     d = Path(folder)
     if not d.is_dir():
         raise InputError(f"input folder {d} not found")
-    bad = [f"{n} (missing)" if not (d / n).is_file() else f"{n} (changed)"
-           for n in sorted(want) if not (d / n).is_file() or file_sha256(d / n) != want[n]]
+    bad = [f"{name} ({state})" for name, state, _ in input_drift(want, d)]
     if bad:
         raise InputError(f"{what} in {d} differ from the run's (SHA-256): {', '.join(bad)}")
 

@@ -8,9 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from toolkit.records.derive.calendar import (first_available_friday, last_business_day, load_calendar, parse_release,
-                                     rule_cutoff)
 from toolkit.errors import ConfigError
+from toolkit.records.derive.calendar import (
+    first_available_friday,
+    last_business_day,
+    load_calendar,
+    parse_release,
+    rule_cutoff,
+)
 
 TABLE3 = pd.read_csv(Path(__file__).parent / "fixtures" / "table3.csv", comment="#")
 

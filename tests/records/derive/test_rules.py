@@ -17,9 +17,9 @@ import toolkit.records.derive.ongoing
 import toolkit.records.derive.spells
 import toolkit.records.derive.window
 from tests.records.derive.fixture_tables import build_events
+from toolkit.errors import DataContractError
 from toolkit.records.derive import DerivationInvariantError, derive_records
 from toolkit.records.derive.invariants import check_invariants
-from toolkit.errors import DataContractError
 
 
 @pytest.mark.parametrize("module", [toolkit.records.derive.bonus, toolkit.records.derive.calendar, toolkit.records.derive.claims,

@@ -34,7 +34,10 @@ def secret():
 
 @pytest.fixture(scope="session")
 def client_world(tmp_path_factory):
-    from toolkit.schemes.clientlevel.synth import generate_client_world, write_client_world
+    from toolkit.schemes.clientlevel.synth import (
+        generate_client_world,
+        write_client_world,
+    )
 
     world = generate_client_world(7)
     d = tmp_path_factory.mktemp("client_world")

@@ -11,7 +11,6 @@ import re
 
 import numpy as np
 import pandas as pd
-import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from toolkit.privacy import TableRule, scan_outputs

@@ -219,7 +219,7 @@ def test_run_is_tracked_and_its_model_registered(client_world, client_run):
         assert key in p, key
     assert p["secret_source"] == "$TOOLKIT_TEST_CLIENT_SECRET"
     assert p["input_sha256.enrolments.csv"] == file_sha256(client_world[1] / "enrolments.csv")
-    assert run.data.tags["run.status"] == "passed" and client_run["meta"]["privacy_scan"] == "clean"
+    assert run.data.tags["toolkit.status"] == "passed" and client_run["meta"]["privacy_scan"] == "clean"
     v = client.get_model_version_by_alias("ci-improved", "champion")
     assert str(v.version) == client_run["meta"]["model_version"]
     mlflow.set_tracking_uri(client_run["uri"])

@@ -17,8 +17,17 @@ import pytest
 
 from toolkit.schemes.cohort.config import load_cohort_config
 from toolkit.schemes.cohort.coverage import interval_coverage
-from toolkit.schemes.cohort.evaluate import evaluate_cohort, improvement, mean_posterior, share_posterior
-from toolkit.schemes.cohort.simulate import draw_measures, population_truth, simulate_cohort
+from toolkit.schemes.cohort.evaluate import (
+    evaluate_cohort,
+    improvement,
+    mean_posterior,
+    share_posterior,
+)
+from toolkit.schemes.cohort.simulate import (
+    draw_measures,
+    population_truth,
+    simulate_cohort,
+)
 
 CFG = load_cohort_config()
 REPS = 10_000

@@ -9,7 +9,11 @@ from scipy import stats
 
 from toolkit.schemes.cohort import power as pw
 from toolkit.schemes.cohort.config import load_cohort_config
-from toolkit.schemes.cohort.evaluate import evaluate_cohort, evaluate_domain, improvement
+from toolkit.schemes.cohort.evaluate import (
+    evaluate_cohort,
+    evaluate_domain,
+    improvement,
+)
 
 CFG = load_cohort_config()
 

@@ -9,7 +9,11 @@ from toolkit.schemes.dcp.catalogue import load_catalogue
 from toolkit.schemes.dcp.config import Escalation, load_report_config
 from toolkit.schemes.dcp.report import compute_dcp, load_dcp_tables
 from toolkit.schemes.dcp.rollup import level3_runs
-from toolkit.schemes.dcp.synth import generate_submissions, load_synth_config, write_dcp_world
+from toolkit.schemes.dcp.synth import (
+    generate_submissions,
+    load_synth_config,
+    write_dcp_world,
+)
 
 KEY = ["provider_id", "service_type", "kpi_id", "quarter"]
 

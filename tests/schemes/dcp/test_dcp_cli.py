@@ -39,7 +39,7 @@ def test_report_is_tracked_like_a_release(cli_run):
     meta = json.loads((folder / "run.json").read_text())
     client = MlflowClient(tracking_uri=cli_run["uri"])
     run = client.get_run(meta["run_id"])
-    assert run.info.status == "FINISHED" and run.data.tags["run.status"] == "passed"
+    assert run.info.status == "FINISHED" and run.data.tags["toolkit.status"] == "passed"
     p = run.data.params
     for key in ("config_hash", "catalogue_hash", "git_commit", "git_dirty", "versions.numpy", "seed"):
         assert key in p, key

@@ -12,7 +12,11 @@ from toolkit.cli import main
 from toolkit.schemes.dex.config import load_dex_config
 from toolkit.schemes.dex.pipeline import run_dex_report
 from toolkit.schemes.dex.reproduce import TABLES
-from toolkit.schemes.dex.synth import generate_dex_world, load_dex_synth_params, write_dex_world
+from toolkit.schemes.dex.synth import (
+    generate_dex_world,
+    load_dex_synth_params,
+    write_dex_world,
+)
 
 
 @pytest.fixture(scope="module")

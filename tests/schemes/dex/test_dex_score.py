@@ -8,8 +8,13 @@ import pandas as pd
 import pytest
 
 from toolkit.schemes.dex.config import Period, SatisfactionRule, load_dex_config
-from toolkit.schemes.dex.score import (client_outcomes, client_satisfaction, combine_changes, domain_pairs,
-                                       period_pairs)
+from toolkit.schemes.dex.score import (
+    client_outcomes,
+    client_satisfaction,
+    combine_changes,
+    domain_pairs,
+    period_pairs,
+)
 
 ORDER = load_dex_config().score.order_by
 H2_2022 = Period("2022-H2", date(2022, 7, 1), date(2022, 12, 31), False)

@@ -16,7 +16,11 @@ import yaml
 from toolkit.paths import CONFIGS
 from toolkit.schemes.dex.config import load_dex_config
 from toolkit.schemes.dex.pipeline import LOGGED, run_dex_report
-from toolkit.schemes.dex.synth import generate_dex_world, load_dex_synth_params, write_dex_world
+from toolkit.schemes.dex.synth import (
+    generate_dex_world,
+    load_dex_synth_params,
+    write_dex_world,
+)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +41,7 @@ def test_parent_run_records_provenance(run, store):
 
     client = MlflowClient(tracking_uri=store["uri"])
     r = client.get_run(run.run_id)
-    assert r.info.status == "FINISHED" and r.data.tags["dex.status"] == "finished"
+    assert r.info.status == "FINISHED" and r.data.tags["toolkit.status"] == "passed"
     assert client.get_experiment(r.info.experiment_id).name == "dex-partnership"
     params = r.data.params
     for key in ("config_hash", "git_commit", "git_dirty", "seed", "versions.numpy", "versions.mlflow",

@@ -19,7 +19,11 @@ Examples
 >>> res.window      # (start, cutoff)                                        # doctest: +SKIP
 """
 
-from toolkit.records.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
+from toolkit.records.derive.calendar import (
+           ReleaseCalendar,
+           ReleaseWindow,
+           load_calendar,
+)
 from toolkit.records.derive.core import DerivationResult, derive_records
 from toolkit.records.derive.events import EVENT_CONTRACTS, EVENT_TABLES, load_events
 from toolkit.records.derive.invariants import DerivationInvariantError

@@ -17,7 +17,6 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.config import file_sha256
-from toolkit.errors import ToolkitError
 
 
 def events_folder(path: str | Path) -> Path:
@@ -31,12 +30,9 @@ def events_folder(path: str | Path) -> Path:
 def write_derivation(res, out: str | Path, events_dir: Path | None = None, overwrite: bool = False) -> Path:
     """Write a :class:`~toolkit.records.derive.DerivationResult` as the four files of ``toolkit derive``."""
     from toolkit import __version__
-    from toolkit.output import write_table
+    from toolkit.output import prepare_folder, write_table
 
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ToolkitError(f"output folder {out} is not empty (use --overwrite to replace it)")
-    out.mkdir(parents=True, exist_ok=True)
+    out = prepare_folder(out, overwrite)
     write_table(res.records, out / "measure_records.parquet")
     res.log.to_csv(out / "derivation_log.csv", index=False)
     ex = res.excluded.copy()
@@ -64,9 +60,9 @@ def write_derivation(res, out: str | Path, events_dir: Path | None = None, overw
 
 
 def run_derive(args: argparse.Namespace) -> int:
+    from toolkit.output import Progress
     from toolkit.records.derive.core import derive_records
     from toolkit.records.derive.params import load_derive_params
-    from toolkit.output import Progress
 
     say = Progress(True, "derive")
     params = load_derive_params(args.config)

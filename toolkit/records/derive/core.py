@@ -22,9 +22,19 @@ import pandas as pd
 
 from toolkit.records.derive.assemble import reconcile_claims, to_measure_records
 from toolkit.records.derive.bonus import derive_bonus
-from toolkit.records.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
-from toolkit.records.derive.claims import (claim_failures, earliest, education_outcome_excluded, link_placements,
-                                   map_to_stints, placement_before_program)
+from toolkit.records.derive.calendar import (
+    ReleaseCalendar,
+    ReleaseWindow,
+    load_calendar,
+)
+from toolkit.records.derive.claims import (
+    claim_failures,
+    earliest,
+    education_outcome_excluded,
+    link_placements,
+    map_to_stints,
+    placement_before_program,
+)
 from toolkit.records.derive.context import RECORD_COLUMNS, Context
 from toolkit.records.derive.events import NEVER, OPEN, Events, load_events, take
 from toolkit.records.derive.full_pathway import derive_full_pathway
@@ -32,7 +42,12 @@ from toolkit.records.derive.invariants import check_invariants
 from toolkit.records.derive.ledger import Funnel, Ledger
 from toolkit.records.derive.ongoing import derive_ongoing_support
 from toolkit.records.derive.params import DeriveParams, load_derive_params
-from toolkit.records.derive.spells import add_chain_columns, benchmark_at, phase_metrics, stints_as_at
+from toolkit.records.derive.spells import (
+    add_chain_columns,
+    benchmark_at,
+    phase_metrics,
+    stints_as_at,
+)
 
 
 @dataclass

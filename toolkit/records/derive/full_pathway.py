@@ -30,7 +30,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.records.derive.context import Context, first_claim_per_stint, once_per_contract, pair_flag
+from toolkit.records.derive.context import (
+    Context,
+    first_claim_per_stint,
+    once_per_contract,
+    pair_flag,
+)
 from toolkit.records.derive.events import NEVER, OPEN, take
 from toolkit.records.derive.ledger import Funnel
 from toolkit.records.derive.params import FULL_PATHWAY

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import model_validator
 
-from toolkit.config import config_hash, load_yaml, resolve_config, validate_model
+from toolkit.config import (
+    FrozenConfig,
+    config_hash,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
 
 FULL_PATHWAY = ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
 OUTCOME_CLAIMS = ("full_13", "pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
@@ -18,17 +24,13 @@ OUTCOME_CLAIMS = ("full_13", "pathway_13", "full_26", "pathway_26", "full_52", "
 CLAIM_TYPES = OUTCOME_CLAIMS + ("ea_service_fee", "flexible_os_fee")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Dates(_Frozen):
+class Dates(FrozenConfig):
     program_start: dt.date
     education_exclusion_from: dt.date
     ongoing_support_from: dt.date
 
 
-class ClaimRules(_Frozen):
+class ClaimRules(FrozenConfig):
     minimum_amount: float
     countable_statuses: tuple[str, ...]
     ea_service_fee: str
@@ -37,11 +39,11 @@ class ClaimRules(_Frozen):
     paid_statuses: tuple[str, ...]
 
 
-class WindowRules(_Frozen):
+class WindowRules(FrozenConfig):
     drop_records_with_outcome_before_window: bool
 
 
-class BonusRules(_Frozen):
+class BonusRules(FrozenConfig):
     anchor_weeks_before_end: int
     numerator_claims: tuple[str, ...]
     indigenous_numerator_claims: tuple[str, ...]
@@ -49,7 +51,7 @@ class BonusRules(_Frozen):
     tracking_weeks: int
 
 
-class OngoingSupportRules(_Frozen):
+class OngoingSupportRules(FrozenConfig):
     program: str
     min_weeks_in_os: int
     min_weeks_applies_to_all_routes: bool
@@ -59,12 +61,12 @@ class OngoingSupportRules(_Frozen):
     flexible_level: str
 
 
-class RecordRules(_Frozen):
+class RecordRules(FrozenConfig):
     once_per_contract: bool
     unlinked_outcomes_count: bool
 
 
-class DeriveParams(_Frozen):
+class DeriveParams(FrozenConfig):
     """All parameters of the derivation (see ``configs/derive/des_2018.yaml``)."""
 
     name: str

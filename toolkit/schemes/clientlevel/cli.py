@@ -29,7 +29,10 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from toolkit.schemes.clientlevel.synth import generate_client_world, write_client_world
+    from toolkit.schemes.clientlevel.synth import (
+        generate_client_world,
+        write_client_world,
+    )
 
     world = generate_client_world(args.seed, args.config)
     out = write_client_world(world, args.out, overwrite=args.overwrite)

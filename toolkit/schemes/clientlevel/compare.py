@@ -38,8 +38,8 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import ConfigError
-from toolkit.expected import fit_expected
 from toolkit.expected import diagnostics as dx
+from toolkit.expected import fit_expected
 from toolkit.expected.formula import parse_formula
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
 from toolkit.schemes.clientlevel.features import MODEL_COLUMNS, check_formula_columns

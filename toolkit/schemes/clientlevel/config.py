@@ -6,18 +6,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 
 DIMENSIONS = ("knowledge", "attitude", "skills", "behaviour", "circumstances")
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Window(_Frozen):
+class Window(FrozenConfig):
     start: dt.date
     end: dt.date
 
@@ -28,11 +24,11 @@ class Window(_Frozen):
         return self
 
 
-class Improvement(_Frozen):
+class Improvement(FrozenConfig):
     min_change: int = Field(ge=1)
 
 
-class Privacy(_Frozen):
+class Privacy(FrozenConfig):
     secret_min_length: int = Field(ge=8)
     threshold: int = Field(ge=2)
     suppress_zero: bool = False
@@ -40,38 +36,38 @@ class Privacy(_Frozen):
     marker: str = Field("s", min_length=1)
 
 
-class ModelSpec(_Frozen):
+class ModelSpec(FrozenConfig):
     outcome: Literal["improved"] = "improved"
     formula: str
     out_of_range: Literal["clip", "extrapolate", "error"] = "clip"
     unseen_level: Literal["error", "reference"] = "error"
 
 
-class Grid(_Frozen):
+class Grid(FrozenConfig):
     lower: float
     upper: float
     points: int = Field(ge=51)
 
 
-class Shrinkage(_Frozen):
+class Shrinkage(FrozenConfig):
     method: Literal["random_intercept_eb"] = "random_intercept_eb"
     grid: Grid
     interval: float = Field(gt=0, lt=1)
 
 
-class Checks(_Frozen):
+class Checks(FrozenConfig):
     max_calibration_in_the_large: float = Field(ge=0)
     min_auc: float = Field(ge=0, le=1)
 
 
-class Tracking(_Frozen):
+class Tracking(FrozenConfig):
     experiment: str
     register_model: bool = True
     model_name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     alias: str = "champion"
 
 
-class ClientLevelConfig(_Frozen):
+class ClientLevelConfig(FrozenConfig):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     window: Window
     period: Literal["financial_year"] = "financial_year"

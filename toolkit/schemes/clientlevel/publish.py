@@ -27,7 +27,12 @@ import pandas as pd
 from toolkit.privacy import Protection, Relation, TableRule, protect
 from toolkit.schemes.clientlevel.compare import Comparison
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
-from toolkit.schemes.clientlevel.scorecard import ALL, published_measures, rates, scorecard_table
+from toolkit.schemes.clientlevel.scorecard import (
+    ALL,
+    published_measures,
+    rates,
+    scorecard_table,
+)
 
 COMPARISON_STATS = ("oe", "funnel", "effect_mean", "effect_sd", "effect_lower", "effect_upper", "oe_shrunk",
                     "oe_shrunk_lower", "oe_shrunk_upper")

@@ -15,9 +15,20 @@ from pathlib import Path
 from toolkit.privacy import Secret
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
 from toolkit.schemes.clientlevel.load import load_client_data
-from toolkit.schemes.clientlevel.run import PUBLISHED, compute_clientlevel, write_clientlevel_outputs
-from toolkit.tracking.reproduce import (Reproduction, check_inputs, compare_outputs, fetch_run, read_tracked_json,
-                                        scratch_folder, tracked_config)
+from toolkit.schemes.clientlevel.run import (
+    PUBLISHED,
+    compute_clientlevel,
+    write_clientlevel_outputs,
+)
+from toolkit.tracking.reproduce import (
+    Reproduction,
+    check_inputs,
+    compare_outputs,
+    fetch_run,
+    read_tracked_json,
+    scratch_folder,
+    tracked_config,
+)
 
 
 def reproduce_clientlevel(run_id: str, secret_env: str, *, data_dir: str | Path | None = None,

@@ -14,21 +14,38 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
-from toolkit.config import config_hash
-from toolkit.paths import ROOT
 from toolkit.privacy import PrivacyError, Secret, TableRule, scan_outputs
-from toolkit.schemes.clientlevel.compare import Comparison, check_comparison, check_model_spec, compare_services
-from toolkit.schemes.clientlevel.config import ClientLevelConfig, load_clientlevel_config
-from toolkit.schemes.clientlevel.features import enrolment_facts, model_frame, sessions_by_period
-from toolkit.schemes.clientlevel.load import ClientData, load_client_data
+from toolkit.schemes.clientlevel.compare import (
+    Comparison,
+    check_comparison,
+    check_model_spec,
+    compare_services,
+)
+from toolkit.schemes.clientlevel.config import (
+    ClientLevelConfig,
+    load_clientlevel_config,
+)
+from toolkit.schemes.clientlevel.features import (
+    enrolment_facts,
+    model_frame,
+    sessions_by_period,
+)
+from toolkit.schemes.clientlevel.load import (
+    MODEL_CONTRACTS,
+    ClientData,
+    load_client_data,
+)
 from toolkit.schemes.clientlevel.publish import Publication, build_publication
 from toolkit.schemes.clientlevel.scorecard import ALL, count_cells, service_counts
+from toolkit.tracking.lifecycle import RunSpec, TrackedRun, tracked_run
+from toolkit.tracking.models import input_contract
+from toolkit.tracking.provenance import input_hashes, run_params
 
 #: Published files (relative to the run folder), logged under ``outputs/``; compared by reproduction.
 PUBLISHED = ("scorecard.csv", "comparison.csv", "calibration.csv", "data_quality.csv", "model/coefficients.csv",
@@ -149,103 +166,69 @@ class ClientRun:
 
 def run_clientlevel(data_dir: str | Path, secret_env: str, *, config: str | Path = "schemes/clientlevel/report.yaml",
                     tracking_uri: str | None = None, out_root: str | Path | None = None,
-                    say=lambda msg: None) -> ClientRun:
+                    say: Callable[[str], None] = lambda msg: None) -> ClientRun:
     """Run and track one client-level report; see the module docstring."""
-    import mlflow
-
-    from toolkit.tracking import provenance, runs
-    from toolkit.tracking.store import connect, ensure_experiment, resolve_tracking_uri
-
     cfg, cpath = load_clientlevel_config(config)
     check_model_spec(cfg)
     secret = Secret.from_env(secret_env, cfg.privacy.secret_min_length)
     data_dir = Path(data_dir)
     say(f"validating and pseudonymising the tables in {data_dir}")
     data = load_client_data(data_dir, secret, cfg)
-    uri = resolve_tracking_uri(tracking_uri)
-    client = connect(uri)
-    exp_id = ensure_experiment(client, cfg.tracking.experiment, uri)
-    cfg_dict = cfg.model_dump(mode="json")
-    hashes = provenance.input_hashes(data_dir, "*.csv") | provenance.input_hashes(data_dir, "*.parquet")
-    params = {"scheme": "clientlevel", "name": cfg.name, "seed": cfg.seed, "config": cfg_dict,
-              "config_hash": config_hash(cfg_dict), "config_file": str(cpath), "data_dir": str(data_dir.resolve()),
-              "input_sha256": hashes, "secret_source": secret.source, **provenance.git_state(),
-              "versions": provenance.package_versions()}
+    hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")
+    params = run_params(cfg.model_dump(mode="json"), hashes, cfg.seed, {
+        "scheme": "clientlevel", "name": cfg.name, "config_file": str(cpath), "data_dir": str(data_dir.resolve()),
+        "secret_source": secret.source})
+    # error messages may name files or findings of the privacy scan: only the exception's type is tracked
+    spec = RunSpec(experiment=cfg.tracking.experiment, name=cfg.name, kind="clientlevel", params=params,
+                   output_root=out_root or cfg.output_root, artifact_path="outputs",
+                   config_artifact="inputs/config.json", tags={"scheme": "clientlevel"}, error_detail=False)
     t0 = time.perf_counter()
-    with mlflow.start_run(experiment_id=exp_id, run_name=cfg.name) as parent:
-        run_id = parent.info.run_id
-        mlflow.set_tags({"toolkit.kind": "scheme_run", "scheme": "clientlevel", "run.status": "running"})
-        runs.log_params(params)
-        runs.log_json(cfg_dict, "config.json", "inputs")
-        runs.log_json(hashes, "input_sha256.json", "inputs")
-        folder = _new_folder(out_root or cfg.output_root, cfg.name, run_id)
-        say(f"MLflow run {run_id} in {uri}; writing to {folder}")
-        try:
-            res = compute_clientlevel(data, cfg)
-            write_clientlevel_outputs(folder, res, cfg)
-            findings = scan_folder(folder, res, data, secret, cfg)
-            if findings:
-                raise PrivacyError("the outputs would disclose (nothing was logged):\n  - " + "\n  - ".join(findings))
-            say(f"privacy scan of {folder.name}: clean")
-            version = _log_model_run(res, cfg, exp_id, folder)
-            for name in PUBLISHED:
-                if (folder / name).exists():
-                    mlflow.log_artifact(str(folder / name), str(Path("outputs", name).parent))
-            status = "failed" if res.failed_checks else "passed"
-            (folder / "run.json").write_text(json.dumps(
-                {"run_id": run_id, "tracking_uri": uri, "status": status, "failed_checks": res.failed_checks,
-                 "config_hash": params["config_hash"], "input_sha256": hashes, "model_version": version,
-                 "privacy_scan": "clean"}, indent=2, sort_keys=True) + "\n")
-            mlflow.log_artifact(str(folder / "run.json"), "outputs")
-            mlflow.log_metrics({"seconds": time.perf_counter() - t0, "tau": res.comparison.tau,
-                                "suppressed_cells": float(res.publication.protection.suppressed.sum())})
-            if status == "passed" and version is not None and cfg.tracking.register_model:
-                client.set_registered_model_alias(cfg.tracking.model_name, cfg.tracking.alias, version)
-                say(f"checks and privacy scan passed; alias '{cfg.tracking.alias}' on {cfg.tracking.model_name} "
-                    f"version {version}")
-            mlflow.set_tag("run.status", status)
-        except BaseException as exc:
-            mlflow.set_tag("run.status", "failed")
-            mlflow.set_tag("run.error", type(exc).__name__)   # messages may name files; the type is enough here
-            mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
-            raise
-    say(f"done in {time.perf_counter() - t0:.1f}s: {folder}")
-    return ClientRun(run_id=run_id, folder=folder, status=status, results=res, model_version=version,
-                     tracking_uri=uri, scan_findings=[])
+    with tracked_run(spec, tracking_uri, say) as tr:
+        tr.log_json(hashes, "input_sha256.json", "inputs")
+        res = compute_clientlevel(data, cfg)
+        write_clientlevel_outputs(tr.folder, res, cfg)
+        findings = scan_folder(tr.folder, res, data, secret, cfg)
+        if findings:
+            raise PrivacyError("the outputs would disclose (nothing was logged):\n  - " + "\n  - ".join(findings))
+        say(f"privacy scan of {tr.folder.name}: clean")
+        version = _track_model(tr, res, cfg)
+        tr.log_files(PUBLISHED)
+        tr.status = "failed" if res.failed_checks else "passed"
+        (tr.folder / "run.json").write_text(json.dumps(
+            {"run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "status": tr.status,
+             "failed_checks": res.failed_checks, "config_hash": params["config_hash"], "input_sha256": hashes,
+             "model_version": version, "privacy_scan": "clean"}, indent=2, sort_keys=True) + "\n")
+        tr.log_files(["run.json"])
+        tr.log_metrics({"seconds": time.perf_counter() - t0, "tau": res.comparison.tau,
+                        "suppressed_cells": res.publication.protection.suppressed.sum()})
+        if tr.status == "passed" and version is not None and cfg.tracking.register_model:
+            tr.set_aliases({cfg.tracking.model_name: version}, cfg.tracking.alias)
+            say(f"checks and privacy scan passed; alias '{cfg.tracking.alias}' on {cfg.tracking.model_name} "
+                f"version {version}")
+    say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
+    return ClientRun(run_id=tr.run_id, folder=tr.folder, status=tr.status, results=res, model_version=version,
+                     tracking_uri=tr.tracking_uri, scan_findings=[])
 
 
-def _log_model_run(res: ClientResults, cfg: ClientLevelConfig, exp_id: str, folder: Path) -> str | None:
-    import mlflow
-
-    from toolkit.schemes.clientlevel.registry import log_client_model
-    from toolkit.tracking import runs
-
+def _track_model(tr: TrackedRun, res: ClientResults, cfg: ClientLevelConfig) -> str | None:
+    """The expected model's child run: formula, metrics (n and events only when their national counts are
+    published), its files, and the pyfunc with the derived model-input contract."""
     comp, pub = res.comparison, res.publication
-    with mlflow.start_run(experiment_id=exp_id, run_name=cfg.tracking.model_name, nested=True):
-        mlflow.set_tags({"toolkit.kind": "expected_model", "scheme": "clientlevel"})
-        runs.log_params({"formula": cfg.model.formula, "outcome": cfg.model.outcome, "seed": cfg.seed,
-                         "shrinkage": cfg.shrinkage.model_dump(mode="json")})
+    with tr.child(cfg.tracking.model_name, "expected_model", {"scheme": "clientlevel"}) as child:
+        child.log_params({"formula": cfg.model.formula, "outcome": cfg.model.outcome, "seed": cfg.seed,
+                          "shrinkage": cfg.shrinkage.model_dump(mode="json")})
         metrics = {k: float(v) for k, v in comp.metrics.items() if k not in ("n", "events")}
         nat = pub.protection.suppressed
         if not nat[("assessed_any", "national", ALL, ALL)] and not nat[("improved_any", "national", ALL, ALL)]:
             metrics |= {"n": comp.metrics["n"], "events": comp.metrics["events"]}   # published national counts
-        mlflow.log_metrics(metrics)
-        for name in ("model/coefficients.csv", "model/design_state.json", "model/summary.txt",
-                     "plots/calibration.png", "calibration.csv"):
-            mlflow.log_artifact(str(folder / name))
-        info = log_client_model(comp.model, cfg.tracking.model_name, register=cfg.tracking.register_model)
-    v = info.registered_model_version
-    return None if v is None else str(v)
-
-
-def _new_folder(root: str | Path, name: str, run_id: str) -> Path:
-    root = Path(root)
-    if not root.is_absolute():
-        root = ROOT / root
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = root / f"{name}-{stamp}-{run_id[:8]}"
-    folder.mkdir(parents=True, exist_ok=False)
-    return folder
+        child.log_metrics(metrics)
+        child.log_files(tr.folder / name for name in ("model/coefficients.csv", "model/design_state.json",
+                                                      "model/summary.txt", "plots/calibration.png", "calibration.csv"))
+        # the model reads derived columns (data_contracts/clientlevel/derived/model_input.yaml), not DES tables
+        contract = input_contract(comp.model.design_state_.source_columns, cfg.tracking.model_name,
+                                  tables=("model_input",), contracts_dir=MODEL_CONTRACTS)
+        return child.log_model(comp.model, cfg.tracking.model_name, register=cfg.tracking.register_model,
+                               contract=contract)
 
 
 def read_published(folder: Path) -> dict[str, pd.DataFrame]:

@@ -27,11 +27,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
-from toolkit.schemes.clientlevel.config import ClientLevelConfig, load_clientlevel_config
+from toolkit.output import prepare_folder, write_csv_tables
+from toolkit.schemes.clientlevel.config import (
+    load_clientlevel_config,
+)
 
 FIRST = ["Aroha", "Mere", "Tama", "Wiremu", "Sione", "Mele", "Olivia", "Jack", "Amelia", "Noah", "Isla", "Leo",
          "Hana", "Ravi", "Priya", "Mei", "Chen", "Grace", "Liam", "Ava", "Manaia", "Kahu", "Ana", "Tevita"]
@@ -39,30 +42,26 @@ LAST = ["Ngata", "Parata", "Tuhoe", "Fifita", "Smith", "Wilson", "Brown", "Taylo
         "Li", "Walker", "Harris", "Tane", "Rangi", "Lee", "Kumar", "Morgan", "Reid", "Vaifale", "Hohaia"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Span(_Frozen):
+class Span(FrozenConfig):
     min: int
     max: int
 
 
-class Offering(_Frozen):
+class Offering(FrozenConfig):
     dimensions: tuple[str, ...]
     age: Span
     intercept: float
     dependants_mean: float = Field(ge=0)
 
 
-class Sizes(_Frozen):
+class Sizes(FrozenConfig):
     median: float
     sdlog: float
     min: int
     max: int
 
 
-class Coefficients(_Frozen):
+class Coefficients(FrozenConfig):
     pre_mean: float
     female: float
     ethnicity: dict[str, float]
@@ -70,12 +69,12 @@ class Coefficients(_Frozen):
     age_per_decade: float
 
 
-class Sessions(_Frozen):
+class Sessions(FrozenConfig):
     mean: float
     attend_probability: float
 
 
-class ClientSynthConfig(_Frozen):
+class ClientSynthConfig(FrozenConfig):
     report: str
     providers: int = Field(ge=2)
     services_per_provider: Span
@@ -298,12 +297,7 @@ def _inject(rng, t: dict[str, pd.DataFrame], cfg: ClientSynthConfig) -> pd.DataF
 
 def write_client_world(world: ClientWorld, out: str | Path, overwrite: bool = False) -> Path:
     """Write the tables as CSV files and ``truth/`` (service and provider truth and the injected defects)."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"output folder {out} is not empty (use --overwrite)")
-    (out / "truth").mkdir(parents=True, exist_ok=True)
-    for name, df in world.tables.items():
-        df.to_csv(out / f"{name}.csv", index=False)
-    for name, df in world.truth.items():
-        df.to_csv(out / "truth" / f"{name}.csv", index=False)
+    out = prepare_folder(out, overwrite)
+    write_csv_tables(out, world.tables)
+    write_csv_tables(out / "truth", world.truth)
     return out

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import validate_model
-from toolkit.schemes.config import Frozen, load_scheme_yaml
+from toolkit.config import FrozenConfig, validate_model
+from toolkit.schemes.config import load_scheme_yaml
 
 
-class DomainSpec(Frozen):
+class DomainSpec(FrozenConfig):
     """One outcome domain: its direction, scale, and the questions asked of it."""
 
     label: str
@@ -34,12 +34,12 @@ class DomainSpec(Frozen):
         return self
 
 
-class PowerSpec(Frozen):
+class PowerSpec(FrozenConfig):
     alpha: float = Field(0.05, gt=0, lt=1)
     power: float = Field(0.8, gt=0, lt=1)
 
 
-class SimDomain(Frozen):
+class SimDomain(FrozenConfig):
     pre_mean: float
     pre_sd: float = Field(gt=0)
     change_mean: float
@@ -47,17 +47,17 @@ class SimDomain(Frozen):
     rounding: float = Field(1.0, ge=0)
 
 
-class Simulation(Frozen):
+class Simulation(FrozenConfig):
     dropout: float = Field(0.0, ge=0, lt=1)
     population_draws: int = Field(400_000, ge=10_000)
     domains: dict[str, SimDomain]
 
 
-class Tracking(Frozen):
+class Tracking(FrozenConfig):
     experiment: str = "cohort-evaluation"
 
 
-class CohortConfig(Frozen):
+class CohortConfig(FrozenConfig):
     """Everything that defines a cohort evaluation besides the data."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")

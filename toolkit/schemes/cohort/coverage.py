@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 
 from toolkit.schemes.cohort.config import CohortConfig
-from toolkit.schemes.cohort.evaluate import _tag, improvement, mean_posterior, share_posterior
+from toolkit.schemes.cohort.evaluate import (
+    _tag,
+    improvement,
+    mean_posterior,
+    share_posterior,
+)
 from toolkit.schemes.cohort.simulate import _simulation, draw_measures, population_truth
 
 

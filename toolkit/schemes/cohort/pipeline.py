@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.contracts import Violation, check_table, load_contract, read_raw
 from toolkit.config import resolve_config
+from toolkit.contracts import Violation, check_table, load_contract, read_raw
 from toolkit.errors import DataContractError, InputError
 from toolkit.schemes.cohort.config import CohortConfig
 from toolkit.schemes.cohort.evaluate import _tag, evaluate_cohort
@@ -157,20 +157,21 @@ def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synt
                    seed: int | None = None, config_path: str | Path | None = None, tracking_uri: str | None = None,
                    out_root: str | Path | None = None, progress: bool = True) -> EvaluationResult:
     """Evaluate a cohort file (``data``) or a simulated cohort of ``synthetic`` participants; track the run."""
-    import mlflow
-
-    from toolkit.schemes.tracked import log_outputs, provenance_params, tracked_run
     from toolkit.output import Progress
+    from toolkit.tracking.lifecycle import RunSpec, tracked_run
+    from toolkit.tracking.provenance import run_params
 
     say = Progress(progress, "evaluate")
     seed = config.seed if seed is None else seed
     t0 = time.perf_counter()
     inp = load_cohort_input(config, data=data, synthetic=synthetic, seed=seed)
     say(f"evaluating {inp.source}")
-    params = provenance_params(config, inp.inputs, seed, {"data": inp.source, "config_file": str(config_path or ""),
-                                                          "synthetic_n": synthetic or "", "scheme": "cohort-evaluation"})
-    with tracked_run(experiment=config.tracking.experiment, run_name=config.name, kind="evaluate", params=params,
-                     output_root=out_root or config.output_root, tracking_uri=tracking_uri) as tr:
+    params = run_params(config.model_dump(mode="json"), inp.inputs, seed,
+                        {"data": inp.source, "config_file": str(config_path or ""), "synthetic_n": synthetic or "",
+                         "scheme": "cohort-evaluation"})
+    spec = RunSpec(experiment=config.tracking.experiment, name=config.name, kind="evaluate", params=params,
+                   output_root=out_root or config.output_root, artifact_path="evaluate")
+    with tracked_run(spec, tracking_uri) as tr:
         ev = compute_evaluation(inp, config)
         if inp.csv_text is not None:
             (tr.folder / "synthetic_cohort.csv").write_text(inp.csv_text)      # participant rows: never tracked
@@ -182,8 +183,8 @@ def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synt
             "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config": config.name, "seed": seed,
             "config_hash": params["config_hash"], "input_sha256": inp.inputs, "git_commit": params["git_commit"],
             "git_dirty": params["git_dirty"], "key_order": key_order(config)}, indent=2, sort_keys=True) + "\n")
-        log_outputs(tr.folder, LOGGED, "evaluate")
-        mlflow.log_metrics(_metrics(ev.evaluation) | {"seconds": time.perf_counter() - t0})
+        tr.log_files(LOGGED)
+        tr.log_metrics(_metrics(ev.evaluation) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
     return EvaluationResult(run_id=tr.run_id, folder=tr.folder, tracking_uri=tr.tracking_uri,
                             evaluation=ev.evaluation, statement=ev.statement)

@@ -16,9 +16,20 @@ from pathlib import Path
 
 from toolkit.errors import InputError
 from toolkit.schemes.cohort.config import CohortConfig
-from toolkit.schemes.cohort.pipeline import compute_evaluation, load_cohort_input, write_evaluation_tables
-from toolkit.tracking.reproduce import (Reproduction, check_inputs, compare_outputs, fetch_run, read_tracked_json,
-                                       scratch_folder, tracked_config)
+from toolkit.schemes.cohort.pipeline import (
+    compute_evaluation,
+    load_cohort_input,
+    write_evaluation_tables,
+)
+from toolkit.tracking.reproduce import (
+    Reproduction,
+    check_inputs,
+    compare_outputs,
+    fetch_run,
+    read_tracked_json,
+    scratch_folder,
+    tracked_config,
+)
 
 #: The tracked outputs compared, with the columns that identify a row of each table.
 OUTPUTS: dict[str, tuple[str, ...]] = {

@@ -28,9 +28,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from toolkit.config import config_hash, load_yaml, resolve_config, validate_model
+from toolkit.config import (
+    FrozenConfig,
+    config_hash,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
 from toolkit.errors import ConfigError
 from toolkit.schemes.dcp.bands import Interval, cover_problems, percent, yes_no
 
@@ -38,11 +44,7 @@ Frequency = Literal["monthly", "quarterly", "annually"]
 ValueTypeName = Literal["percentage", "contract_relative", "deficit_share", "yes_no", "count"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Range(_Frozen):
+class Range(FrozenConfig):
     lower: float
     lower_inclusive: bool
     upper: float
@@ -52,13 +54,13 @@ class Range(_Frozen):
         return Interval.of(self.lower, self.lower_inclusive, self.upper, self.upper_inclusive, "value range")
 
 
-class ValueType(_Frozen):
+class ValueType(FrozenConfig):
     description: str = ""
     range: Range | None = None
     points: tuple[float, ...] | None = None
 
 
-class Band(_Frozen):
+class Band(FrozenConfig):
     """One performance level as an interval of values."""
 
     level: Literal[1, 2, 3]
@@ -73,19 +75,19 @@ class Band(_Frozen):
         return Interval.of(self.lower, self.lower_inclusive, self.upper, self.upper_inclusive, f"level {self.level}")
 
 
-class Variant(_Frozen):
+class Variant(FrozenConfig):
     name: str
     service_types: tuple[str, ...] | None = None   # None: every service type of the KPI
     bands: tuple[Band, ...] = ()
 
 
-class Target(_Frozen):
+class Target(FrozenConfig):
     text: str = ""
     value: float | None = None
     comparison: Literal[">=", "<=", "=="] | None = None
 
 
-class KPI(_Frozen):
+class KPI(FrozenConfig):
     """One catalogue entry: a KPI id in one stream."""
 
     id: str = Field(pattern=r"^(\d+|2-\d+)$")
@@ -119,7 +121,7 @@ class KPI(_Frozen):
         return None
 
 
-class Correction(_Frozen):
+class Correction(FrozenConfig):
     kpi: str
     stream: str
     variant: str
@@ -129,13 +131,13 @@ class Correction(_Frozen):
     band: dict
 
 
-class Note(_Frozen):
+class Note(FrozenConfig):
     kpi: str
     stream: str
     reading: str
 
 
-class Catalogue(_Frozen):
+class Catalogue(FrozenConfig):
     catalogue: str
     version: str
     source: str = ""

@@ -5,18 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 
 QUARTER = r"^[0-9]{4}Q[1-4]$"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Periods(_Frozen):
+class Periods(FrozenConfig):
     first: str = Field(pattern=QUARTER)
     last: str = Field(pattern=QUARTER)
 
@@ -30,16 +26,16 @@ class Periods(_Frozen):
         return [quarter_label(i) for i in range(quarter_index(self.first), quarter_index(self.last) + 1)]
 
 
-class Escalation(_Frozen):
+class Escalation(FrozenConfig):
     consecutive_level_3: int = Field(ge=1)
     not_submitted: Literal["break", "bridge", "count"] = "bridge"
 
 
-class Tracking(_Frozen):
+class Tracking(FrozenConfig):
     experiment: str = "dcp-oohc-kpis"
 
 
-class DcpReportConfig(_Frozen):
+class DcpReportConfig(FrozenConfig):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     catalogue: str
     periods: Periods

@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pandas as pd
 
 from toolkit.config import config_hash
 from toolkit.contracts import validate_dir
-from toolkit.paths import DATA_CONTRACTS, ROOT
+from toolkit.paths import DATA_CONTRACTS
 from toolkit.schemes.dcp.assess import assess, expected_submissions
 from toolkit.schemes.dcp.catalogue import Catalogue, load_catalogue
-from toolkit.schemes.dcp.config import DcpReportConfig, catalogue_path, load_report_config
+from toolkit.schemes.dcp.config import (
+    DcpReportConfig,
+    catalogue_path,
+    load_report_config,
+)
 from toolkit.schemes.dcp.rollup import level3_runs, rollup
 from toolkit.schemes.dcp.submissions import REASONS, check_submissions
+from toolkit.tracking.lifecycle import RunSpec, tracked_run
+from toolkit.tracking.provenance import input_hashes, run_params
 
 CONTRACTS = DATA_CONTRACTS / "dcp"
 TABLES = ("providers", "provider_services", "kpi_submissions")
@@ -120,68 +126,35 @@ class DcpRun:
 
 def run_dcp_report(data_dir: str | Path, *, config: str | Path = "schemes/dcp/report.yaml",
                    catalogue: str | Path | None = None, tracking_uri: str | None = None,
-                   out_root: str | Path | None = None, say=lambda msg: None) -> DcpRun:
+                   out_root: str | Path | None = None, say: Callable[[str], None] = lambda msg: None) -> DcpRun:
     """Validate, assess and track one DCP KPI run; see the module docstring."""
-    import mlflow
-
-    from toolkit.tracking import provenance, runs
-    from toolkit.tracking.store import connect, ensure_experiment, resolve_tracking_uri
-
     cfg, cpath = load_report_config(config)
     cat_path = Path(catalogue) if catalogue is not None else catalogue_path(cfg, cpath)
     cat = load_catalogue(cat_path)
     data_dir = Path(data_dir)
     say(f"validating the tables in {data_dir}")
     tables = load_dcp_tables(data_dir)
-    uri = resolve_tracking_uri(tracking_uri)
-    client = connect(uri)
-    exp_id = ensure_experiment(client, cfg.tracking.experiment, uri)
-    cfg_dict = cfg.model_dump(mode="json")
     cat_dict = cat.model_dump(mode="json")
-    hashes = provenance.input_hashes(data_dir, "*.csv") | provenance.input_hashes(data_dir, "*.parquet")
-    params = {"scheme": "dcp", "name": cfg.name, "seed": "none (deterministic)", "config": cfg_dict,
-              "config_hash": config_hash(cfg_dict), "config_file": str(cpath),
-              "catalogue_hash": config_hash(cat_dict), "catalogue_file": str(Path(cat_path)),
-              "catalogue_version": cat.version, "data_dir": str(data_dir.resolve()), "input_sha256": hashes,
-              **provenance.git_state(), "versions": provenance.package_versions()}
+    hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")
+    params = run_params(cfg.model_dump(mode="json"), hashes, "none (deterministic)", {
+        "scheme": "dcp", "name": cfg.name, "config_file": str(cpath), "catalogue_hash": config_hash(cat_dict),
+        "catalogue_file": str(Path(cat_path)), "catalogue_version": cat.version, "data_dir": str(data_dir.resolve())})
+    spec = RunSpec(experiment=cfg.tracking.experiment, name=cfg.name, kind="dcp", params=params,
+                   output_root=out_root or cfg.output_root, artifact_path="outputs",
+                   config_artifact="inputs/config.json", tags={"scheme": "dcp"})
     t0 = time.perf_counter()
-    with mlflow.start_run(experiment_id=exp_id, run_name=cfg.name) as parent:
-        run_id = parent.info.run_id
-        mlflow.set_tags({"toolkit.kind": "scheme_run", "scheme": "dcp", "run.status": "running"})
-        runs.log_params(params)
-        runs.log_json(cfg_dict, "config.json", "inputs")
-        runs.log_json(cat_dict, "catalogue.json", "inputs")
-        runs.log_json(hashes, "input_sha256.json", "inputs")
-        folder = _new_folder(out_root or cfg.output_root, cfg.name, run_id)
-        say(f"MLflow run {run_id} in {uri}; writing to {folder}")
-        try:
-            res = compute_dcp(tables, cat, cfg)
-            write_dcp_outputs(folder, res, cfg, cat)
-            (folder / "run.json").write_text(json.dumps(
-                {"run_id": run_id, "tracking_uri": uri, "config_hash": params["config_hash"],
-                 "catalogue_hash": params["catalogue_hash"], "input_sha256": hashes}, indent=2, sort_keys=True) + "\n")
-            for name in OUTPUT_FILES + ("run.json",):
-                mlflow.log_artifact(str(folder / name), "outputs")
-            t1 = res.results[res.results["tier"] == 1]
-            mlflow.log_metrics({"rows": float(len(res.results)), "level_3": float((t1["level"] == 3).sum()),
-                                "escalated_runs": float(res.runs["escalated"].sum()),
-                                "excluded_submissions": float(len(res.exclusions)),
-                                "seconds": time.perf_counter() - t0})
-            mlflow.set_tag("run.status", "passed")
-        except BaseException as exc:
-            mlflow.set_tag("run.status", "failed")
-            mlflow.set_tag("run.error", f"{type(exc).__name__}: {exc}"[:5000])
-            mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
-            raise
-    say(f"done in {time.perf_counter() - t0:.1f}s: {folder}")
-    return DcpRun(run_id=run_id, folder=folder, result=res, tracking_uri=uri)
-
-
-def _new_folder(root: str | Path, name: str, run_id: str) -> Path:
-    root = Path(root)
-    if not root.is_absolute():
-        root = ROOT / root
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    folder = root / f"{name}-{stamp}-{run_id[:8]}"
-    folder.mkdir(parents=True, exist_ok=False)   # a run never reuses a folder
-    return folder
+    with tracked_run(spec, tracking_uri, say) as tr:
+        tr.log_json(cat_dict, "catalogue.json", "inputs")
+        tr.log_json(hashes, "input_sha256.json", "inputs")
+        res = compute_dcp(tables, cat, cfg)
+        write_dcp_outputs(tr.folder, res, cfg, cat)
+        (tr.folder / "run.json").write_text(json.dumps(
+            {"run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config_hash": params["config_hash"],
+             "catalogue_hash": params["catalogue_hash"], "input_sha256": hashes}, indent=2, sort_keys=True) + "\n")
+        tr.log_files([*OUTPUT_FILES, "run.json"])
+        t1 = res.results[res.results["tier"] == 1]
+        tr.log_metrics({"rows": len(res.results), "level_3": (t1["level"] == 3).sum(),
+                        "escalated_runs": res.runs["escalated"].sum(), "excluded_submissions": len(res.exclusions),
+                        "seconds": time.perf_counter() - t0})
+    say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
+    return DcpRun(run_id=tr.run_id, folder=tr.folder, result=res, tracking_uri=tr.tracking_uri)

@@ -13,9 +13,21 @@ from pathlib import Path
 from toolkit.errors import ConfigError
 from toolkit.schemes.dcp.catalogue import Catalogue, catalogue_problems
 from toolkit.schemes.dcp.config import DcpReportConfig
-from toolkit.schemes.dcp.report import OUTPUT_FILES, compute_dcp, load_dcp_tables, write_dcp_outputs
-from toolkit.tracking.reproduce import (Reproduction, check_inputs, compare_outputs, fetch_run, read_tracked_json,
-                                       scratch_folder, tracked_config)
+from toolkit.schemes.dcp.report import (
+    OUTPUT_FILES,
+    compute_dcp,
+    load_dcp_tables,
+    write_dcp_outputs,
+)
+from toolkit.tracking.reproduce import (
+    Reproduction,
+    check_inputs,
+    compare_outputs,
+    fetch_run,
+    read_tracked_json,
+    scratch_folder,
+    tracked_config,
+)
 
 
 def reproduce_dcp(run_id: str, *, data_dir: str | Path | None = None, tracking_uri: str | None = None,

@@ -14,29 +14,32 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
+from toolkit.output import prepare_folder, write_csv_tables
 from toolkit.schemes.dcp.assess import expected_submissions
 from toolkit.schemes.dcp.catalogue import Catalogue, load_catalogue
-from toolkit.schemes.dcp.config import DcpReportConfig, catalogue_path, load_report_config, quarter_index, quarter_label
+from toolkit.schemes.dcp.config import (
+    DcpReportConfig,
+    catalogue_path,
+    load_report_config,
+    quarter_index,
+    quarter_label,
+)
 from toolkit.schemes.dcp.submissions import REASONS
 
 FLAGS = ("block_funded", "section_36_facility", "specific_child_or_kinship")
 SUB_COLUMNS = ["provider_id", "service_type", "kpi_id", "quarter", "numerator", "denominator", "answer", "submitted_on"]
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Span(_Frozen):
+class Span(FrozenConfig):
     min: int = Field(ge=1)
     max: int = Field(ge=1)
 
 
-class DcpSynthConfig(_Frozen):
+class DcpSynthConfig(FrozenConfig):
     report: str
     providers: int = Field(ge=2)
     service_types_per_provider: Span
@@ -234,12 +237,7 @@ def _inject(rng, subs: pd.DataFrame, services: pd.DataFrame, cat: Catalogue, rc:
 
 def write_dcp_world(world: DcpWorld, out: str | Path, overwrite: bool = False) -> Path:
     """Write the tables as CSV (as providers would send them) and ``truth/``."""
-    out = Path(out)
-    if out.exists() and any(out.iterdir()) and not overwrite:
-        raise ConfigError(f"output folder {out} is not empty (use --overwrite)")
-    (out / "truth").mkdir(parents=True, exist_ok=True)
-    for name, df in world.tables.items():
-        df.to_csv(out / f"{name}.csv", index=False)
-    for name, df in world.truth.items():
-        df.to_csv(out / "truth" / f"{name}.csv", index=False)
+    out = prepare_folder(out, overwrite)
+    write_csv_tables(out, world.tables)
+    write_csv_tables(out / "truth", world.truth)
     return out

@@ -26,7 +26,11 @@ def run_report(args: argparse.Namespace) -> int:
 
 
 def run_synth(args: argparse.Namespace) -> int:
-    from toolkit.schemes.dex.synth import generate_dex_world, load_dex_synth_params, write_dex_world
+    from toolkit.schemes.dex.synth import (
+        generate_dex_world,
+        load_dex_synth_params,
+        write_dex_world,
+    )
 
     world = generate_dex_world(args.seed, load_dex_synth_params(args.params))
     out = write_dex_world(world, args.out, overwrite=args.overwrite)

@@ -19,9 +19,9 @@ from typing import Literal
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
-from toolkit.schemes.config import Frozen, load_scheme_yaml
+from toolkit.schemes.config import load_scheme_yaml
 
 #: The measures of the partnership approach; a config gives each its kind and share.
 MEASURES = ("assessed_circumstances", "assessed_goals", "assessed_satisfaction",
@@ -30,7 +30,7 @@ MEASURES = ("assessed_circumstances", "assessed_goals", "assessed_satisfaction",
 SCORE_TYPES = ("circumstances", "goals", "satisfaction", "community")
 
 
-class DateRange(Frozen):
+class DateRange(FrozenConfig):
     start: date
     end: date
 
@@ -41,7 +41,7 @@ class DateRange(Frozen):
         return self
 
 
-class Reporting(Frozen):
+class Reporting(FrozenConfig):
     first_period_start: date
     period_start_months: tuple[int, ...] = (1, 7)
     transition: DateRange | None = None
@@ -54,18 +54,18 @@ class Reporting(Frozen):
         return v
 
 
-class MeasureSpec(Frozen):
+class MeasureSpec(FrozenConfig):
     kind: Literal["minimum", "target"]
     share: float = Field(ge=0, le=1)
     label: str = ""
 
 
-class SatisfactionRule(Frozen):
+class SatisfactionRule(FrozenConfig):
     positive_min_score: int = Field(4, ge=1, le=5)
     positive_share_above: float = Field(0.5, ge=0, lt=1)
 
 
-class ScoreRules(Frozen):
+class ScoreRules(FrozenConfig):
     order_by: tuple[Literal["assessment_date", "session_id", "assessment_id"], ...] = (
         "assessment_date", "session_id", "assessment_id")
     change_rule: Literal["mean_nonnegative", "none_negative"] = "mean_nonnegative"
@@ -79,17 +79,17 @@ class ScoreRules(Frozen):
         return v
 
 
-class Demographics(Frozen):
+class Demographics(FrozenConfig):
     items: tuple[str, ...]
     not_stated: dict[str, tuple[str, ...]] = {}
 
 
-class SlkRules(Frozen):
+class SlkRules(FrozenConfig):
     placeholder_names_valid: bool = False
     estimated_birth_date_valid: bool = True
 
 
-class BayesSpec(Frozen):
+class BayesSpec(FrozenConfig):
     method: Literal["hierarchical", "empirical_bayes", "fixed"] = "hierarchical"
     interval: float = Field(0.9, gt=0, lt=1)
     min_providers: int = Field(5, ge=2)
@@ -106,11 +106,11 @@ class BayesSpec(Frozen):
         return v
 
 
-class Tracking(Frozen):
+class Tracking(FrozenConfig):
     experiment: str = "dex-partnership"
 
 
-class DexConfig(Frozen):
+class DexConfig(FrozenConfig):
     """Everything that defines a partnership-approach report besides the data."""
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")

@@ -18,7 +18,12 @@ import pandas as pd
 
 from toolkit.schemes.dex import score
 from toolkit.schemes.dex.config import DexConfig
-from toolkit.schemes.dex.measures import compliance_table, provider_periods, reporting_periods, slk_summary
+from toolkit.schemes.dex.measures import (
+    compliance_table,
+    provider_periods,
+    reporting_periods,
+    slk_summary,
+)
 from toolkit.schemes.dex.report import overview, write_report
 from toolkit.schemes.dex.tables import DexData, load_dex_data
 
@@ -84,23 +89,21 @@ def run_dex_report(config: DexConfig, data_dir: str | Path, *, config_path: str 
                    tracking_uri: str | None = None, out_root: str | Path | None = None,
                    progress: bool = True) -> DexRunResult:
     """Run the partnership-approach report on the DEX tables in ``data_dir``; see the module docstring."""
-    import mlflow
-
-    from toolkit.schemes.tracked import log_outputs, provenance_params, tracked_run
     from toolkit.output import Progress
-    from toolkit.tracking.provenance import input_hashes
+    from toolkit.tracking.lifecycle import RunSpec, tracked_run
+    from toolkit.tracking.provenance import input_hashes, run_params
 
     say = Progress(progress, "dex")
     data_dir = Path(data_dir)
     t0 = time.perf_counter()
     say(f"validating the DEX tables in {data_dir}")
     data = load_dex_data(data_dir, config)           # raises, naming table, column, rule and count
-    params = provenance_params(config, input_hashes(data_dir), config.seed,
-                               {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""),
-                                "scheme": "dex-partnership"})
-    with tracked_run(experiment=config.tracking.experiment, run_name=config.name, kind="dex", params=params,
-                     output_root=out_root or config.output_root, tracking_uri=tracking_uri) as tr:
-        say(f"MLflow run {tr.run_id} in {tr.tracking_uri}; writing to {tr.folder}")
+    params = run_params(config.model_dump(mode="json"), input_hashes(data_dir), config.seed,
+                        {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""),
+                         "scheme": "dex-partnership"})
+    spec = RunSpec(experiment=config.tracking.experiment, name=config.name, kind="dex", params=params,
+                   output_root=out_root or config.output_root, artifact_path="dex")
+    with tracked_run(spec, tracking_uri, say) as tr:
         rep = compute_dex_report(data, config)
         write_tables(tr.folder, rep)
         note = (f"Config {config.name} (hash {params['config_hash'][:12]}), MLflow run {tr.run_id}, "
@@ -113,8 +116,8 @@ def run_dex_report(config: DexConfig, data_dir: str | Path, *, config_path: str 
             "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config": config.name,
             "config_hash": params["config_hash"], "input_sha256": params["input_sha256"],
             "git_commit": params["git_commit"], "git_dirty": params["git_dirty"]}, indent=2, sort_keys=True) + "\n")
-        log_outputs(tr.folder, LOGGED, "dex")
-        mlflow.log_metrics(run_metrics(rep) | {"seconds": time.perf_counter() - t0})
+        tr.log_files(LOGGED)
+        tr.log_metrics(run_metrics(rep) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
     return DexRunResult(run_id=tr.run_id, folder=tr.folder, tracking_uri=tr.tracking_uri, report=rep)
 

@@ -14,8 +14,15 @@ from pathlib import Path
 from toolkit.schemes.dex.config import DexConfig
 from toolkit.schemes.dex.pipeline import compute_dex_report, write_tables
 from toolkit.schemes.dex.tables import load_dex_data
-from toolkit.tracking.reproduce import (Reproduction, check_inputs, compare_outputs, fetch_run, read_tracked_json,
-                                       scratch_folder, tracked_config)
+from toolkit.tracking.reproduce import (
+    Reproduction,
+    check_inputs,
+    compare_outputs,
+    fetch_run,
+    read_tracked_json,
+    scratch_folder,
+    tracked_config,
+)
 
 #: The tracked tables compared, with the columns that identify a row (for naming differences).
 TABLES: dict[str, tuple[str, ...]] = {

@@ -19,7 +19,6 @@ Examples
 from __future__ import annotations
 
 import json
-import shutil
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,9 +27,14 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from toolkit.config import config_hash, load_yaml, resolve_config, validate_model
-from toolkit.errors import ToolkitError
-from toolkit.schemes.config import Frozen
+from toolkit.config import (
+    FrozenConfig,
+    config_hash,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
+from toolkit.output import prepare_folder
 from toolkit.slk import build_slk
 
 TABLES = ("organisations", "outlets", "program_activities", "cases", "case_clients", "clients", "sessions",
@@ -46,13 +50,13 @@ STATES = ("NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT")
 SERVICE_TYPES = ("counselling", "education_skills", "mediation", "outreach", "group_work")
 
 
-class Activity(Frozen):
+class Activity(FrozenConfig):
     activity_id: str
     program: str
     activity_name: str
 
 
-class DexSynthParams(Frozen):
+class DexSynthParams(FrozenConfig):
     """Generator parameters (``configs/schemes/dex/synth.yaml``)."""
 
     start: date
@@ -315,12 +319,7 @@ def _frames(orgs, outlets, p, cases, case_clients, clients, sessions, session_cl
 
 def write_dex_world(world: DexWorld, out: str | Path, overwrite: bool = False) -> Path:
     """Write each table as ``<table>.parquet`` and ``synth_info.json`` into a new (or empty) folder."""
-    d = Path(out)
-    if d.exists() and any(d.iterdir()):
-        if not overwrite:
-            raise ToolkitError(f"output folder {d} is not empty (use --overwrite to replace it)")
-        shutil.rmtree(d)
-    d.mkdir(parents=True, exist_ok=True)
+    d = prepare_folder(out, overwrite, clear=True)
     for name in TABLES:
         world.tables[name].to_parquet(d / f"{name}.parquet", index=False)
     (d / "synth_info.json").write_text(json.dumps(world.info, indent=2, sort_keys=True, default=str) + "\n")
