@@ -74,7 +74,7 @@ WRAP = 100                                      # width of the reproduce verdict
 
 OPEN = re.compile(r"^<!-- example: ([a-z][a-z0-9_-]*) -->$")
 CLOSE = "<!-- /example -->"
-ANY_MARKER = re.compile(r"<!--\s*/?\s*example\b")
+ANY_MARKER = re.compile(r"^\s*<!--\s*/?\s*example\b")   # a line starting like a marker (mentions in text are not)
 
 #: Sections of `toolkit compare` kept in the README: (regex on the section's first line,
 #: number of leading lines kept (None: all), regex of further lines kept (None: none)).
@@ -105,7 +105,7 @@ def parse_blocks(text: str) -> dict[str, Block]:
     Raises
     ------
     MarkerError
-        A marker not alone on its line or not of the two forms, a block opened inside another,
+        A line starting like a marker that is not one of the two forms, a block opened inside another,
         a close without an open, an unclosed block, a name used twice or not in :data:`BLOCKS`.
     """
     lines = text.split("\n")
