@@ -4,8 +4,9 @@ For each candidate ``site_effects.sd`` the national world is generated, its orac
 ratings computed from ``truth/`` (actual = sum of true probabilities, expected = sum
 of average-site probabilities) and scored with the method; the contract-level star
 percentage SD and star shares are compared with the published March 2020 release
-(SD about 38 points; stars 1-5 in shares near 8/21/44/12/15 per cent; see
-../shared/data/README.md). Prints one line per candidate and the best; logs each
+(SD about 38 points; stars 1-5 in shares near 8/21/44/12/15 per cent: PUBLISHED_SD and
+PUBLISHED_SHARES below; the published table itself is not part of this repository and is not
+read). Prints one line per candidate and the best; logs each
 candidate as a run of the MLflow experiment ``synth-calibration``.
 
 The star percentages, standardised per group, hardly depend on the spread of the

@@ -1,6 +1,6 @@
 """The seed's worked examples (Site X, Site Y, Tables 6, 7 and 8), value for value.
 
-Every expected number here is read off the seed (or METHOD.md's restatement of it);
+Every expected number here is read off the seed (or docs/method.md's restatement of it);
 the inputs of Steps 4 to 6 are the printed scores and the printed national average,
 since the seed does not give its standardisation parameters.
 """

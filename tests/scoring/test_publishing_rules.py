@@ -1,7 +1,7 @@
 """Publishing rules across three releases, new sites and contracts, and novations.
 
 The expected statuses are written out from the seed (Additional Business Rules;
-Treatment of new Contracts; New Sites; Site publishing arrangements) as METHOD.md
+Treatment of new Contracts; New Sites; Site publishing arrangements) as docs/method.md
 reads it, not computed.
 """
 

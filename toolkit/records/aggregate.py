@@ -1,6 +1,6 @@
 """Aggregate record-level probabilities to the entity-measure table the scoring module takes.
 
-A participant record counts once per entity (METHOD.md): a participant who moved
+A participant record counts once per entity (docs/method.md): a participant who moved
 between two sites of one contract is one denominator record at the contract. When a
 participant has several records for one measure and period of service within an
 entity, the record in the numerator is kept if there is one, otherwise the latest
@@ -27,7 +27,7 @@ def months_between(start: pd.Series, end: pd.Timestamp) -> np.ndarray:
 
 def dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
     """One record per participant, measure and period of service within each entity of ``entity_col``:
-    the one in the numerator if there is one, otherwise the latest commencement (METHOD.md)."""
+    the one in the numerator if there is one, otherwise the latest commencement (docs/method.md)."""
     key = ["program", entity_col, "measure", "participant_id", "period_of_service"]
     order = df.sort_values(key + ["numerator", "commencement_date"], ascending=[True] * len(key) + [False, False],
                            kind="stable")

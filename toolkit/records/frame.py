@@ -1,6 +1,6 @@
 """From validated input tables to the modelling frame, with every excluded record listed.
 
-Entity rules applied here (METHOD.md, "Publishing rules" and seed 001 "Treatment of
+Entity rules applied here (docs/method.md, "Publishing rules" and seed 001 "Treatment of
 new and continuing Contracts"):
 
 - records of ceased and handed-back contracts are removed;

@@ -1,6 +1,6 @@
 """Deterministic scoring: fitted expectations in, published star ratings out.
 
-The six steps of the 2018 DES Star Ratings as METHOD.md reads them, and every
+The six steps of the 2018 DES Star Ratings as docs/method.md reads them, and every
 business rule (weight adjustment, minimum data, publishing across releases,
 new sites and contracts, novations), with all numbers of the method in
 ``configs/methods/``. Pure functions: tables or arrays in, tables or arrays

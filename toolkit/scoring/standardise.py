@@ -1,6 +1,6 @@
 """Step 4: standardise group ratios to scores between 0 and 4.
 
-The seed gives no formula; the default reading (METHOD.md, config
+The seed gives no formula; the default reading (docs/method.md, config
 ``standardisation``) is ``score = clip(centre + (R - mu) / sd, clip)`` with
 ``mu`` and ``sd`` (``ddof`` 1) per program and group over the rated contracts.
 Sites and organisations use the contracts' ``mu`` and ``sd``. With posterior
