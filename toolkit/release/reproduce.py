@@ -19,14 +19,29 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from toolkit.errors import ToolkitError, TrackingError
+from toolkit.expected.spec import ModelSpec
+from toolkit.release.compute import compute_release_variant, model_metrics_table
+from toolkit.release.config import ReleaseConfig
+from toolkit.release.inputs import load_release_inputs
+from toolkit.release.outputs import write_outputs
+from toolkit.scoring.config import MethodConfig
 from toolkit.tracking.reproduce import table_differences
+from toolkit.tracking.store import connect, resolve_tracking_uri
+
+if TYPE_CHECKING:
+    from mlflow.entities import Run
+    from mlflow.tracking import MlflowClient
+
+Say = Callable[[str], None]
 
 #: Tables compared byte for byte (their names in the release folder and under ``release/`` of the run).
 EXACT_TABLES = ("ratings.csv", "entity_measures.csv", "entity_oe.csv", "standardisation.csv", "exclusions_summary.csv")
@@ -122,30 +137,92 @@ def regenerate_synthetic_world(params: dict[str, str], out: Path, say=print) -> 
     return write_world(world, out, overwrite=True)
 
 
-def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path | None = None,
-              allow_code_drift: bool = False, scratch: str | Path | None = None, say=print,
-              allow_data_drift: bool = False) -> ReproduceResult:
-    """Reproduce a tracked release; see the module docstring."""
-    from toolkit.expected.spec import ModelSpec
-    from toolkit.release.compute import compute_release_variant, model_metrics_table
-    from toolkit.release.config import ReleaseConfig
-    from toolkit.release.inputs import load_release_inputs
-    from toolkit.release.outputs import write_outputs
-    from toolkit.scoring.config import MethodConfig
-    from toolkit.tracking.store import connect, resolve_tracking_uri
+#: Columns that identify a row of each compared table (to name what differs).
+TABLE_KEYS = {"ratings.csv": ["program", "level", "entity_id"],
+              "entity_measures.csv": ["program", "level", "entity_id", "measure"],
+              "entity_oe.csv": ["program", "level", "entity_id", "measure"],
+              "standardisation.csv": ["program", "group"],
+              "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"]}
 
-    t0 = time.perf_counter()
-    uri = resolve_tracking_uri(tracking_uri)
-    client = connect(uri)
+
+def _release_run(client: MlflowClient, run_id: str, uri: str) -> Run:
+    """The finished release parent run ``run_id`` (a :class:`ToolkitError` for anything else)."""
     try:
         run = client.get_run(run_id)
     except Exception:
         raise TrackingError(f"run {run_id} not found in {uri}") from None
-    tags, params = run.data.tags, run.data.params
-    if tags.get("toolkit.kind") != "release":
-        raise ToolkitError(f"run {run_id} is not a release parent run (tag toolkit.kind={tags.get('toolkit.kind')!r})")
+    kind = run.data.tags.get("toolkit.kind")
+    if kind != "release":
+        raise ToolkitError(f"run {run_id} is not a release parent run (tag toolkit.kind={kind!r})")
     if run.info.status != "FINISHED":
         raise ToolkitError(f"run {run_id} did not finish (status {run.info.status}); there is nothing to reproduce")
+    return run
+
+
+@dataclass
+class TrackedRelease:
+    """What a release run carries for reproduction: its exact config, method, model specs, previous
+    ratings, and the downloaded output tables (None where not tracked)."""
+
+    config: ReleaseConfig
+    method: MethodConfig
+    specs: dict[str, ModelSpec]
+    previous: pd.DataFrame | None
+    tables: dict[str, Path | None]
+
+
+def _tracked_release(client: MlflowClient, run_id: str, dst: Path) -> TrackedRelease:
+    got = {n: _download(client, run_id, f"release/{n}", dst) for n in
+           ("config.json", "method.json", "model_specs.json", "previous_ratings.csv", *EXACT_TABLES)}
+    read = {}
+    for n in ("config.json", "method.json", "model_specs.json"):
+        path = got[n]
+        if path is None:
+            raise ToolkitError(f"run {run_id} has no tracked release/{n}: it predates reproducible releases")
+        read[n] = json.loads(path.read_text())
+    prev_path = got["previous_ratings.csv"]
+    return TrackedRelease(
+        config=ReleaseConfig.model_validate(read["config.json"]),
+        method=MethodConfig.model_validate(read["method.json"]),
+        specs={k: ModelSpec.model_validate(v) for k, v in read["model_specs.json"].items()},
+        previous=None if prev_path is None else pd.read_csv(prev_path, keep_default_na=False, na_values=[""]),
+        tables={n: got[n] for n in EXACT_TABLES})
+
+
+def _table_differences(tracked: dict[str, Path | None], out: Path) -> list[str]:
+    """Each tracked output table against the recomputed one, byte for byte (what differs, named)."""
+    differences: list[str] = []
+    for name in EXACT_TABLES:
+        path = tracked[name]
+        if path is None:
+            differences.append(f"{name}: not tracked by the run")
+        elif path.read_bytes() != (out / name).read_bytes():
+            differences += table_differences(name, path, out / name, TABLE_KEYS[name], limit=8)
+    return differences
+
+
+def _refusal(run_id: str, drift: Drift, data: Path, allow_code_drift: bool, allow_data_drift: bool,
+             t0: float) -> ReproduceResult | None:
+    """The result when the inputs or the code differ from the run's and that is not allowed, else None."""
+    if drift.data and (not allow_data_drift or not data.is_dir()):
+        hint = "" if not data.is_dir() else "; rerun with --allow-data-drift to compare the outputs anyway"
+        return ReproduceResult(run_id, False, f"NOT REPRODUCIBLE: {len(drift.data)} data input(s) differ from the "
+                               f"tracked release (see above){hint}", drift.data, drift, time.perf_counter() - t0)
+    if drift.code and not allow_code_drift:
+        return ReproduceResult(run_id, False, f"NOT RUN: {len(drift.code)} code or environment difference(s); "
+                               "rerun with --allow-code-drift to go on", drift.code, drift, time.perf_counter() - t0)
+    return None
+
+
+def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path | None = None,
+              allow_code_drift: bool = False, scratch: str | Path | None = None, say: Say = print,
+              allow_data_drift: bool = False) -> ReproduceResult:
+    """Reproduce a tracked release; see the module docstring."""
+    t0 = time.perf_counter()
+    uri = resolve_tracking_uri(tracking_uri)
+    client = connect(uri)
+    run = _release_run(client, run_id, uri)
+    params, experiment_id = run.data.params, run.info.experiment_id
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         data = Path(data_dir or params.get("data_dir", ""))
@@ -154,54 +231,29 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         drift = check_inputs(params, data)
         for line in drift.data + drift.code + drift.notes:
             say(f"input check: {line}")
-        if drift.data and (not allow_data_drift or not data.is_dir()):
-            hint = "" if not data.is_dir() else "; rerun with --allow-data-drift to compare the outputs anyway"
-            return ReproduceResult(run_id, False, f"NOT REPRODUCIBLE: {len(drift.data)} data input(s) differ from the "
-                                   f"tracked release (see above){hint}", drift.data, drift, time.perf_counter() - t0)
-        if drift.code and not allow_code_drift:
-            return ReproduceResult(run_id, False, f"NOT RUN: {len(drift.code)} code or environment difference(s); "
-                                   "rerun with --allow-code-drift to go on", drift.code, drift, time.perf_counter() - t0)
-        got = {n: _download(client, run_id, f"release/{n}", tmp / "tracked") for n in
-               ("config.json", "method.json", "model_specs.json", "previous_ratings.csv") + EXACT_TABLES}
-        for n in ("config.json", "method.json", "model_specs.json"):
-            if got[n] is None:
-                raise ToolkitError(f"run {run_id} has no tracked release/{n}: it predates reproducible releases")
-        config = ReleaseConfig.model_validate(json.loads(got["config.json"].read_text()))
-        method = MethodConfig.model_validate(json.loads(got["method.json"].read_text()))
-        specs = {k: ModelSpec.model_validate(v) for k, v in json.loads(got["model_specs.json"].read_text()).items()}
-        prev = pd.read_csv(got["previous_ratings.csv"], keep_default_na=False, na_values=[""]) \
-            if got["previous_ratings.csv"] is not None else None
-        say(f"recomputing release {config.name} (variant {config.variant}) from {data}")
-        tables = load_release_inputs(data, config.window.start, config.window.end,
+        refused = _refusal(run_id, drift, data, allow_code_drift, allow_data_drift, t0)
+        if refused is not None:
+            return refused
+        tr = _tracked_release(client, run_id, tmp / "tracked")
+        say(f"recomputing release {tr.config.name} (variant {tr.config.variant}) from {data}")
+        tables = load_release_inputs(data, tr.config.window.start, tr.config.window.end,
                                      params.get("records_source", "table"), say).tables
-        comp = compute_release_variant(tables, config, method, specs, prev, say)
+        comp = compute_release_variant(tables, tr.config, tr.method, tr.specs, tr.previous, say)
         out = Path(scratch) if scratch else tmp / "new"
         out.mkdir(parents=True, exist_ok=True)
         write_outputs(out, comp, model_metrics_table(comp.fits))
-        differences: list[str] = []
-        keys = {"ratings.csv": ["program", "level", "entity_id"],
-                "entity_measures.csv": ["program", "level", "entity_id", "measure"],
-                "entity_oe.csv": ["program", "level", "entity_id", "measure"],
-                "standardisation.csv": ["program", "group"],
-                "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"]}
-        for name in EXACT_TABLES:
-            if got[name] is None:
-                differences.append(f"{name}: not tracked by the run")
-                continue
-            if got[name].read_bytes() != (out / name).read_bytes():
-                differences += table_differences(name, got[name], out / name, keys[name], limit=8)
-        coef_diffs, worst, n_models = _coefficient_differences(client, run_id, run.info.experiment_id, comp.fits, tmp)
-        differences += coef_diffs
-        n_rows = len(comp.ratings)
+        differences = _table_differences(tr.tables, out)
+        coef_diffs, worst, n_models = _coefficient_differences(client, run_id, experiment_id, comp.fits, tmp)
+    differences += coef_diffs
     secs = time.perf_counter() - t0
     if drift.data:  # allowed: the outputs were compared to show what the changed data moved
         differences = [f"input: {d}" for d in drift.data] + differences
     if differences:
-        verdict = f"NOT REPRODUCED: release {config.name} (run {run_id}): {len(differences)} difference(s)" + (
+        verdict = f"NOT REPRODUCED: release {tr.config.name} (run {run_id}): {len(differences)} difference(s)" + (
             f", {len(drift.data)} of them in the inputs" if drift.data else "") + f"; {secs:.1f}s"
     else:
-        verdict = (f"REPRODUCED: release {config.name} (run {run_id}): {', '.join(EXACT_TABLES)} byte-identical "
-                   f"({n_rows:,} ratings rows); {n_models} models' coefficients within rtol {COEF_RTOL:g} "
-                   f"(largest relative difference {worst:.1e}); {secs:.1f}s")
+        verdict = (f"REPRODUCED: release {tr.config.name} (run {run_id}): {', '.join(EXACT_TABLES)} byte-identical "
+                   f"({len(comp.ratings):,} ratings rows); {n_models} models' coefficients within rtol "
+                   f"{COEF_RTOL:g} (largest relative difference {worst:.1e}); {secs:.1f}s")
     return ReproduceResult(run_id, not differences, verdict, differences, drift, secs,
                            Path(scratch) if scratch else None)
