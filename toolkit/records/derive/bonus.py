@@ -30,6 +30,9 @@ from toolkit.records.derive.events import OPEN, take
 from toolkit.records.derive.ledger import Funnel
 from toolkit.records.derive.window import in_assessment_window
 
+#: The measure this module derives (its records, ledger rows and numerator links carry it).
+MEASURE = "bonus_26"
+
 
 def qualifying_anchor(app: np.ndarray, dre: np.ndarray, work_assist: np.ndarray, indigenous: np.ndarray) -> np.ndarray:
     """Apprenticeship/traineeship, directly related employment, Work Assist, or an Indigenous participant's placement.
@@ -105,18 +108,18 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     in_win = (nc["lodged"] >= ctx.start).to_numpy()
     other = nc.loc[~at_site & nc["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()]
     ctx.set_aside.append(other.index.to_numpy())
-    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), "bonus_26",
-                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure="bonus_26",
+    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), MEASURE,
+                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure=MEASURE,
                        considered=len(nc))
     good = nc.loc[at_site & in_win]
-    ctx.add_links(good, "bonus_26", sid[good["a"].to_numpy()])
+    ctx.add_links(good, MEASURE, sid[good["a"].to_numpy()])
     lodged = np.full(n, OPEN, dtype=np.int64)
     np.minimum.at(lodged, good["a"].to_numpy(), good["lodged"].to_numpy())
     num = lodged < OPEN
     cand = pd.DataFrame({"pkey": pl["pkey"].to_numpy(), "site": np.where(sid >= 0, site_of, pl["site"].to_numpy()),
-                         "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": "bonus_26",
+                         "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": MEASURE,
                          "event_id": pl["placement_id"].to_numpy(), "event_date": pl["ps"].to_numpy()})
-    f = Funnel(ctx.ledger, "bonus_26", "placements", cand, num)
+    f = Funnel(ctx.ledger, MEASURE, "placements", cand, num)
     f.apply("anchor_type", qualifying_anchor(pl["app"], pl["dre"], pl["wa"], indigenous[pl["pkey"].to_numpy()]))
     f.apply("anchor_before_program", anchor_from_program_start(pl["ps"].to_numpy(), ctx.day(p.dates.program_start)))
     f.apply("anchor_within_26_weeks", anchored_before_end(pl["ps"].to_numpy(), ctx.cutoff,
@@ -136,7 +139,7 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
         f.apply("once_per_contract", keep)
     k = np.flatnonzero(f.alive)
     ks = sid[k]
-    return pd.DataFrame({"measure": "bonus_26", "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
+    return pd.DataFrame({"measure": MEASURE, "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
                          "tia": np.maximum(st["end"].to_numpy()[ks] - pl["ps"].to_numpy()[k], 0),
                          "rec_c": st["c"].to_numpy()[ks], "anchor": pl["ps"].to_numpy()[k],
                          "lodged": lodged[k], "verif": OPEN})

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.records.derive.assemble import reconcile_claims, to_measure_records
-from toolkit.records.derive.bonus import derive_bonus
+from toolkit.records.derive.bonus import MEASURE as BONUS, derive_bonus
 from toolkit.records.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
 from toolkit.records.derive.claims import (claim_failures, earliest, education_outcome_excluded, link_placements,
                                    map_to_stints, placement_before_program)
@@ -110,8 +110,7 @@ def _claims(ev: Events, st: pd.DataFrame, placements: pd.DataFrame, cutoff: int,
     cl["sid"] = map_to_stints(cl, st)
     cl["org"] = take(st["org"].to_numpy(dtype=object), cl["sid"].to_numpy(), "")
     fail = claim_failures(cl, cutoff, p)
-    outcome = cl["ctype"].isin(["full_13", "pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
-                                "work_assist_26"]).to_numpy()
+    outcome = cl["ctype"].isin(list(p.claims.outcome_types)).to_numpy()
     cand = pd.DataFrame({"pkey": cl["pkey"].to_numpy(), "site": cl["site"].to_numpy(), "event_id": cl["claim_id"].to_numpy(),
                          "event_date": cl["lodged"].to_numpy()})
     f = Funnel(ledger, "claims", "claims", cand, np.zeros(len(cl), bool))
@@ -185,7 +184,7 @@ def derive_records(events: str | Path | dict | Events, release: str, params: Der
     work = pd.concat([x[RECORD_COLUMNS] for x in parts], ignore_index=True)
     counts, sources = reconcile_claims(ctx, work)
     records = to_measure_records(ctx, work)
-    sources = {m: sources.get(m, 0) for m in ("full_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26")}
+    sources = {m: sources.get(m, 0) for m in p.full_pathway_measures + (BONUS,)}
     check_invariants(records, win.start, win.cutoff, sources, release=win.name)
     say(f"records: {len(records):,}; outcome claims used {counts['used']:,}; invariants hold")
     log = ledger.log_frame()

@@ -33,7 +33,6 @@ import pandas as pd
 from toolkit.records.derive.context import Context, first_claim_per_stint, once_per_contract, pair_flag
 from toolkit.records.derive.events import NEVER, OPEN, take
 from toolkit.records.derive.ledger import Funnel
-from toolkit.records.derive.params import FULL_PATHWAY
 from toolkit.records.derive.window import in_assessment_window
 
 
@@ -104,7 +103,7 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
     edu26 = education_26_by_org(ctx)
     lag = st["chain_start"].to_numpy() - st["chain_ref"].to_numpy()
     out = []
-    for m in FULL_PATHWAY:
+    for m in p.full_pathway_measures:
         ctype = p.numerator_claim[m]
         claims = ctx.ok_claims([ctype])
         in_win = claims.loc[(claims["lodged"] >= ctx.start).to_numpy()]

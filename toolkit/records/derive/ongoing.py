@@ -32,6 +32,9 @@ from toolkit.records.derive.events import NEVER, OPEN
 from toolkit.records.derive.ledger import Funnel
 from toolkit.records.derive.window import in_assessment_window
 
+#: The measure this module derives (its records and ledger rows carry it).
+MEASURE = "ongoing_support"
+
 
 def last_os_site_in_chain(chain: np.ndarray, order: np.ndarray) -> np.ndarray:
     """True for the last commencement (largest ``order``) of each chain among the candidates.
@@ -155,8 +158,8 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
     fee_ok = np.where(only_after52, fee_post52[ch], any_fee[ch]) if n else np.zeros(0, bool)
 
     cand = pd.DataFrame({"pkey": pk, "site": s["site"].to_numpy(), "sid": sid, "c": s["c"].to_numpy(),
-                         "numerator": num, "measure": "ongoing_support"})
-    f = Funnel(ctx.ledger, "ongoing_support", "site_commencements", cand, num)
+                         "numerator": num, "measure": MEASURE})
+    f = Funnel(ctx.ledger, MEASURE, "site_commencements", cand, num)
     f.apply("os_not_last_site", last_os_site_in_chain(ch, s["order"].to_numpy()))
     f.apply("os_no_assessment", further[pk])
     f.apply("os_before_start", in_os_on_or_after(s["os_last_end"].to_numpy(), os_from))
@@ -172,6 +175,6 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
         f.apply("once_per_contract", keep)
     k = np.flatnonzero(f.alive)
     start = s["os_first"].to_numpy()[k]
-    return pd.DataFrame({"measure": "ongoing_support", "pkey": pk[k], "sid": sid[k], "numerator": num[k],
+    return pd.DataFrame({"measure": MEASURE, "pkey": pk[k], "sid": sid[k], "numerator": num[k],
                          "tia": np.maximum(s["end"].to_numpy()[k] - start, 0), "rec_c": start, "anchor": NEVER,
                          "lodged": OPEN, "verif": verif[k]})
