@@ -42,13 +42,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.config import load_yaml, resolve_config
-from toolkit.synth.params import WorldParams
+from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.people import DAY, People
 from toolkit.synth.structure import Structure
-from toolkit.synth.truth import THRESHOLD_DAYS
 
 NAT = np.datetime64("NaT", "D")
-OUTCOME_MEASURES = ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
 
 
 def load_event_params(path: str = "synth/des_events.yaml") -> dict[str, Any]:
@@ -73,7 +71,7 @@ def _status(rng: np.random.Generator, n: int, pending_share: float) -> np.ndarra
     return np.where(rng.random(n) < pending_share, "pending", "approved").astype(object)
 
 
-def _participant_view(records: pd.DataFrame, n: int) -> dict[str, Any]:
+def _participant_view(records: pd.DataFrame, n: int, measures: tuple[str, ...]) -> dict[str, Any]:
     """Per participant (row order of the participants table): site, dates and per-measure facts."""
     idx = records["participant_id"].str.slice(1).astype(int).to_numpy() - 1
     first = ~pd.Series(idx).duplicated().to_numpy()
@@ -93,7 +91,7 @@ def _participant_view(records: pd.DataFrame, n: int) -> dict[str, Any]:
     t = np.zeros(n, bool)
     t[bi] = base["transferred"].to_numpy(dtype=bool)
     v["transferred"] = t
-    for m in ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52", "ongoing_support"):
+    for m in measures:
         sel = (records["measure"] == m).to_numpy()
         has, num, lod, anc = np.zeros(n, bool), np.zeros(n, bool), np.full(n, NAT), np.full(n, NAT)
         has[idx[sel]] = True
@@ -157,6 +155,9 @@ class _Base:
     os_pop: np.ndarray      # in the Ongoing Support population
     ind: np.ndarray         # Indigenous
     ep: dict[str, Any]      # events parameters
+    rules: MethodRules      # the method's measures and thresholds
+    os_min_days: int        # days in OS the world's Ongoing Support population has at least
+    bench_levels: np.ndarray  # employment benchmark levels, ascending
 
     @property
     def osi(self) -> np.ndarray:
@@ -171,17 +172,19 @@ class _Base:
         return self.part["os_funding_level"].to_numpy(dtype=object)
 
 
-def _base(params: WorldParams, people: People, records: pd.DataFrame, ep: dict[str, Any]) -> _Base:
+def _base(params: WorldParams, people: People, records: pd.DataFrame, ep: dict[str, Any], rules: MethodRules) -> _Base:
     """The per-participant view of the world's records and people that the event tables share."""
     part = people.participants
     n = len(part)
-    v = _participant_view(records, n)
+    v = _participant_view(records, n, rules.measures)
     w_end = np.datetime64(params.release.window_end, "D")
     x = v["exit_date"]
     still = np.isnat(x)
     return _Base(part=part, n=n, pid=part["participant_id"].to_numpy(dtype=object), v=v, w_end=w_end,
                  c=v["commencement_date"], x=x, ref=v["referral_date"], still=still, end=np.where(still, w_end, x),
-                 os_pop=people.ongoing_support, ind=part["indigenous"].to_numpy(dtype=bool), ep=ep)
+                 os_pop=people.ongoing_support, ind=part["indigenous"].to_numpy(dtype=bool), ep=ep, rules=rules,
+                 os_min_days=int(params.participants["ongoing_support_min_days"]),
+                 bench_levels=np.array(sorted(params.participants["characteristics"]["employment_benchmark"]["levels"])))
 
 
 class _Claims:
@@ -223,10 +226,10 @@ def _outcome_slack(b: _Base) -> tuple[np.ndarray, np.ndarray]:
     within them, so the placement never moves the record)."""
     has_num = np.zeros(b.n, bool)
     slack = np.full(b.n, 10**6, dtype=np.int64)
-    for m in OUTCOME_MEASURES:
+    for m, days in b.rules.threshold_days.items():
         nm = b.v[m]["num"]
         has_num |= nm
-        s = ((b.v[m]["lodged"] - b.c) / DAY).astype("float64") - THRESHOLD_DAYS[m]
+        s = ((b.v[m]["lodged"] - b.c) / DAY).astype("float64") - days
         slack = np.where(nm, np.minimum(slack, np.nan_to_num(s, nan=10**6).astype(np.int64)), slack)
     return has_num, slack
 
@@ -242,7 +245,7 @@ def _placement_draws(rng: np.random.Generator, b: _Base) -> dict[str, np.ndarray
     o_start = b.c + _u(rng, np.zeros(b.n), np.maximum(slack, 0)) * DAY
     no52 = ~b.v["full_52"]["has"] & ~b.v["pathway_52"]["has"]
     o_type = np.where(no52 & (rng.random(b.n) < b.ep["education_share"]), "education", "employment")
-    late_lo = np.maximum(b.c, b.w_end - 181 * DAY)
+    late_lo = np.maximum(b.c, b.w_end - (b.rules.anchor_days - 1) * DAY)  # too late to be an anchor
     late_hi = np.minimum(np.where(b.still, b.w_end, b.end - DAY), b.w_end)
     has_late = ~b.os_pop & (late_lo <= late_hi) & (rng.random(b.n) < noise["late_placement_share"])
     late_start = late_lo + _u(rng, np.zeros(b.n), ((late_hi - late_lo) / DAY).astype(np.int64)) * DAY
@@ -339,7 +342,7 @@ def _phases(rng: np.random.Generator, b: _Base, pfirst: np.ndarray, transfers: d
     back = osi[b.still[osi] & ~b.v["ongoing_support"]["num"][osi]]
     dur = ((b.w_end - c[back]) / DAY).astype(np.int64)
     days_max = int(b.ep["ongoing_support"]["return_to_ea_days_max"])
-    d = b.w_end - _u(rng, np.zeros(len(back)), np.minimum(days_max, dur - 182)) * DAY
+    d = b.w_end - _u(rng, np.zeros(len(back)), np.minimum(days_max, dur - b.os_min_days)) * DAY
     os_end = x.copy()
     os_end[back] = d
     ph.append(pd.DataFrame({"i": osi, "phase": "OS", "start_date": c[osi], "end_date": os_end[osi],
@@ -392,7 +395,7 @@ def _outcome_claims(b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray], kin
     """A valid outcome claim for every numerator record, on its lodgement date, linked to the
     outcome placement (full and pathway) or the anchor (bonus / Work Assist)."""
     v, site = b.v, b.v["site_id"]
-    for m in OUTCOME_MEASURES:
+    for m in b.rules.outcome_measures:
         w = np.flatnonzero(v[m]["num"])
         claims.add(w, site[w], m, v[m]["lodged"][w], placement=pl_id[1][w])
     w = np.flatnonzero(v["bonus_26"]["num"])
@@ -432,7 +435,7 @@ def _invalid_claims_of(rng: np.random.Generator, b: _Base, claims: _Claims, m: s
 def _invalid_claims(rng: np.random.Generator, b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray],
                     kind: np.ndarray) -> None:
     """Noise claims of every full, pathway and bonus measure, in that order (see :func:`_invalid_claims_of`)."""
-    for m in OUTCOME_MEASURES + ("bonus_26",):
+    for m in b.rules.outcome_measures + ("bonus_26",):
         if m == "bonus_26":
             _invalid_claims_of(rng, b, claims, m, _bonus_type(kind), pl_id[0], b.v["bonus_26"]["anchor"])
         else:
@@ -446,8 +449,8 @@ def _benchmarks(rng: np.random.Generator, b: _Base) -> pd.DataFrame:
     bench = b.part["employment_benchmark"].to_numpy(dtype=np.int64)
     bm = [pd.DataFrame({"i": np.arange(n), "assessment_date": ref, "employment_benchmark": bench})]
     sup = np.flatnonzero(rng.random(n) < b.ep["noise"]["superseded_benchmark_share"])
-    levels = np.array([8, 15, 23, 30])
-    other = levels[(np.searchsorted(levels, bench[sup]) + 1 + rng.integers(0, 3, len(sup))) % 4]
+    levels = b.bench_levels
+    other = levels[(np.searchsorted(levels, bench[sup]) + 1 + rng.integers(0, len(levels) - 1, len(sup))) % len(levels)]
     bm.append(pd.DataFrame({"i": sup, "assessment_date": ref[sup] - _u(rng, np.full(len(sup), 30), np.full(len(sup), 400)) * DAY,
                             "employment_benchmark": other}))
     return pd.concat(bm, ignore_index=True)
@@ -513,12 +516,14 @@ def _event_tables(t: dict[str, pd.DataFrame], pid: np.ndarray) -> dict[str, pd.D
 
 
 def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
-                records: pd.DataFrame, ep: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
+                records: pd.DataFrame, ep: dict[str, Any] | None = None,
+                rules: MethodRules | None = None) -> dict[str, pd.DataFrame]:
     """The eight event tables of ``data_contracts/events/`` for a generated world.
 
+    ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
     The steps draw from ``rng`` in this order (changing it changes every world's events).
     """
-    b = _base(params, people, records, ep or load_event_params())
+    b = _base(params, people, records, ep or load_event_params(), rules or load_method_rules())
     claims = _Claims(rng, b)
     placements, pl_id, pfirst, kind = _placements(rng, b)
     losing, transfers = _losing_commencements(rng, b, st, claims)

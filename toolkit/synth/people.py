@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.synth.params import WorldParams
+from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.structure import Structure
 
 DAY = np.timedelta64(1, "D")
@@ -114,10 +114,11 @@ def _assign_sites(rng: np.random.Generator, st: Structure, program: np.ndarray) 
 
 
 def _spells(rng: np.random.Generator, params: WorldParams, st: Structure, site_index: np.ndarray,
-            os_pop: np.ndarray) -> dict[str, np.ndarray]:
+            os_pop: np.ndarray, min_days: int) -> dict[str, np.ndarray]:
     """Referral, commencement (from the site's opening), exit (closed sites end stints), days
     suspended and duration in assistance within the window; for the Ongoing Support population
-    the OS phase from the later of commencement and the window start."""
+    the OS phase from the later of commencement and the window start. Eligible: in the window
+    with at least ``min_days`` (13 weeks) in assistance, or the OS minimum in OS."""
     P = params.participants
     w_start = np.datetime64(params.release.window_start, "D")
     w_end = np.datetime64(params.release.window_end, "D")
@@ -125,7 +126,7 @@ def _spells(rng: np.random.Generator, params: WorldParams, st: Structure, site_i
     s_open = st.sites["open_date"].to_numpy().astype("datetime64[D]")[site_index]
     s_close = st.sites["close_date"].to_numpy().astype("datetime64[D]")[site_index]
     lo = np.maximum(s_open, w_start - np.timedelta64(int(P["lookback_days"]), "D"))
-    span = np.maximum((w_end - np.timedelta64(91, "D") - lo) / DAY, 0).astype(np.int64)
+    span = np.maximum((w_end - np.timedelta64(min_days, "D") - lo) / DAY, 0).astype(np.int64)
     commencement = lo + (rng.random(n) * (span + 1)).astype(np.int64) * DAY
     dl, sus = P["duration_lognormal"], P["suspension"]
     potential = np.round(dl["median_days"] * np.exp(rng.normal(0, dl["sd"], n))).astype(np.int64)
@@ -143,19 +144,20 @@ def _spells(rng: np.random.Generator, params: WorldParams, st: Structure, site_i
     duration = np.where(os_pop, ((end - os_start) / DAY).astype(np.int64), duration)
     commencement = np.where(os_pop, os_start, commencement)
     in_window = still_in | (exit_ >= w_start)
-    eligible = in_window & np.where(os_pop, duration >= P["ongoing_support_min_days"], duration >= 91)
+    eligible = in_window & np.where(os_pop, duration >= P["ongoing_support_min_days"], duration >= min_days)
     return {"referral": referral, "commencement": commencement, "exit": exit_, "end": end, "duration": duration,
             "eligible": eligible}
 
 
-def _anchors(rng: np.random.Generator, params: WorldParams, os_pop: np.ndarray, sp: dict[str, np.ndarray]) -> np.ndarray:
+def _anchors(rng: np.random.Generator, params: WorldParams, os_pop: np.ndarray, sp: dict[str, np.ndarray],
+             anchor_days: int) -> np.ndarray:
     """Bonus / Work Assist anchors: for a share outside Ongoing Support, a placement day in the
-    stint at least 26 weeks before the window end (NaT for the others)."""
+    stint at least ``anchor_days`` (26 weeks) before the window end (NaT for the others)."""
     w_end = np.datetime64(params.release.window_end, "D")
     commencement, n = sp["commencement"], len(os_pop)
     anchor = np.full(n, np.datetime64("NaT", "D"))
     has_anchor = ~os_pop & (rng.random(n) < params.participants["bonus_share"])
-    latest = np.minimum(sp["end"], w_end - np.timedelta64(182, "D"))
+    latest = np.minimum(sp["end"], w_end - np.timedelta64(anchor_days, "D"))
     a_span = ((latest - commencement) / DAY).astype(np.int64)
     has_anchor &= a_span >= 0
     anchor[has_anchor] = commencement[has_anchor] + (rng.random(int(has_anchor.sum())) * (a_span[has_anchor] + 1)).astype(np.int64) * DAY
@@ -186,17 +188,20 @@ def _participants_table(rng: np.random.Generator, params: WorldParams, st: Struc
     return participants
 
 
-def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st: Structure) -> People:
+def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st: Structure,
+                rules: MethodRules | None = None) -> People:
     """Draw participants until ``n_target`` of them have at least 13 weeks in assistance within the window.
 
+    ``rules``: the method's thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
     Draws, in this order: program, site, Ongoing Support, spells, anchors, characteristics.
     """
+    rules = rules or load_method_rules()
     n = int(n_target * 1.6) + 50
     program = np.where(rng.random(n) < params.participants["dms_share"], "DMS", "ESS")
     site_index, site_contract = _assign_sites(rng, st, program)
     os_pop = (program == "ESS") & (rng.random(n) < params.participants["ongoing_support_share_ess"])
-    sp = _spells(rng, params, st, site_index, os_pop)
-    anchor = _anchors(rng, params, os_pop, sp)
+    sp = _spells(rng, params, st, site_index, os_pop, rules.min_days)
+    anchor = _anchors(rng, params, os_pop, sp, rules.anchor_days)
     keep = np.flatnonzero(sp["eligible"])[:n_target]
     esa = st.contracts["esa_id"].to_numpy()[site_contract[site_index[keep]]]
     participants = _participants_table(rng, params, st, program[keep], os_pop[keep], esa)
