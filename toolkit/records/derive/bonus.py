@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.records.derive.context import Context, once_per_contract
+from toolkit.records.derive.context import Context
 from toolkit.records.derive.events import OPEN, take
 from toolkit.records.derive.ledger import Funnel
 from toolkit.records.derive.window import in_assessment_window
@@ -132,11 +132,7 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     f.apply("window_four_conditions", in_assessment_window(take(st["c"].to_numpy(), sid, OPEN),
                                                            take(st["x"].to_numpy(), sid, OPEN), lodged,
                                                            np.full(n, OPEN), ctx.start, ctx.cutoff))
-    if p.records.once_per_contract:
-        keep = np.ones(n, bool)
-        alive = np.flatnonzero(f.alive)
-        keep[alive] = once_per_contract(cand.iloc[alive], take(st["contract"].to_numpy(dtype=object), sid[alive], ""), "c")
-        f.apply("once_per_contract", keep)
+    ctx.once_per_contract(f, take(st["contract"].to_numpy(dtype=object), sid, ""))
     k = np.flatnonzero(f.alive)
     ks = sid[k]
     return pd.DataFrame({"measure": MEASURE, "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
