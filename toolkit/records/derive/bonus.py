@@ -93,6 +93,26 @@ def bonus_numerator_claims(ctx: Context, anchors: pd.DataFrame, indigenous: np.n
     return c.loc[bonus | indig]
 
 
+def _bonus_lodged(ctx: Context, pl: pd.DataFrame, indigenous: np.ndarray, sid: np.ndarray,
+                  site_of: np.ndarray) -> np.ndarray:
+    """Per anchor: the earliest numerator claim lodged in the window at the record's site
+    (:data:`OPEN` if none). Bonus and Work Assist claims lodged at another site are excluded
+    (and set aside); the claims used are linked to the record for the reconciliation."""
+    nc = bonus_numerator_claims(ctx, pl, indigenous)
+    at_site = nc["site"].to_numpy() == site_of[nc["a"].to_numpy()]
+    in_win = (nc["lodged"] >= ctx.start).to_numpy()
+    other = nc.loc[~at_site & nc["ctype"].isin(list(ctx.params.bonus.numerator_claims)).to_numpy()]
+    ctx.set_aside.append(other.index.to_numpy())
+    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), MEASURE,
+                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure=MEASURE,
+                       considered=len(nc))
+    good = nc.loc[at_site & in_win]
+    ctx.add_links(good, MEASURE, sid[good["a"].to_numpy()])
+    lodged = np.full(len(pl), OPEN, dtype=np.int64)
+    np.minimum.at(lodged, good["a"].to_numpy(), good["lodged"].to_numpy())
+    return lodged
+
+
 def derive_bonus(ctx: Context) -> pd.DataFrame:
     """Records of the joined 26-Week Bonus / Work Assist measure (working form)."""
     p = ctx.params
@@ -102,19 +122,7 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     n = len(pl)
     sid = tracking_site(pl, st, ctx.weeks(p.bonus.tracking_weeks))
     site_of = take(st["site"].to_numpy(), sid, -1).astype(np.int64)
-    # numerator claims: in the window, at the record's site
-    nc = bonus_numerator_claims(ctx, pl, indigenous)
-    at_site = nc["site"].to_numpy() == site_of[nc["a"].to_numpy()]
-    in_win = (nc["lodged"] >= ctx.start).to_numpy()
-    other = nc.loc[~at_site & nc["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()]
-    ctx.set_aside.append(other.index.to_numpy())
-    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), MEASURE,
-                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure=MEASURE,
-                       considered=len(nc))
-    good = nc.loc[at_site & in_win]
-    ctx.add_links(good, MEASURE, sid[good["a"].to_numpy()])
-    lodged = np.full(n, OPEN, dtype=np.int64)
-    np.minimum.at(lodged, good["a"].to_numpy(), good["lodged"].to_numpy())
+    lodged = _bonus_lodged(ctx, pl, indigenous, sid, site_of)
     num = lodged < OPEN
     cand = pd.DataFrame({"pkey": pl["pkey"].to_numpy(), "site": np.where(sid >= 0, site_of, pl["site"].to_numpy()),
                          "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": MEASURE,
