@@ -53,6 +53,16 @@ def _world_info(params: WorldParams, scale: str, seed: int, tables: dict[str, pd
     }
 
 
+def _raw_events(seq: np.random.SeedSequence, params: WorldParams, st, people, records: pd.DataFrame,
+                rules: MethodRules, say) -> dict[str, pd.DataFrame]:
+    """The raw events (``toolkit/synth/events.py``), drawn from their own stream."""
+    from toolkit.synth.events import make_events
+
+    raw_events = make_events(np.random.default_rng(seq), params, st, people, records, rules=rules)
+    say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
+    return raw_events
+
+
 def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams | None = None,
                    site_effect_sd: float | None = None, progress: bool = False, events: bool = True,
                    rules: MethodRules | None = None) -> World:
@@ -98,12 +108,7 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
     say(f"measure records: {len(records):,}")
     tables = {"organisations": st.organisations, "contracts": st.contracts, "sites": st.sites, "regions": st.regions,
               "participants": people.participants, "measure_records": records}
-    raw_events = {}
-    if events:
-        from toolkit.synth.events import make_events
-
-        raw_events = make_events(np.random.default_rng(ss_events), params, st, people, records, rules=rules)
-        say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
+    raw_events = _raw_events(ss_events, params, st, people, records, rules, say) if events else {}
     return World(tables=tables, truth={"site_effects": effects, "record_truth": record_truth,
                                        "params": params.model_dump(mode="json")},
                  info=_world_info(params, scale, seed, tables), events=raw_events)
