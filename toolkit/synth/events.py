@@ -35,19 +35,18 @@ tables of a world do not change. Choices that keep the records identical:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit.config import load_yaml, resolve_config
-from toolkit.synth.params import WorldParams
+from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.people import DAY, People
 from toolkit.synth.structure import Structure
-from toolkit.synth.truth import THRESHOLD_DAYS
 
 NAT = np.datetime64("NaT", "D")
-OUTCOME_MEASURES = ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
 
 
 def load_event_params(path: str = "synth/des_events.yaml") -> dict[str, Any]:
@@ -72,7 +71,7 @@ def _status(rng: np.random.Generator, n: int, pending_share: float) -> np.ndarra
     return np.where(rng.random(n) < pending_share, "pending", "approved").astype(object)
 
 
-def _participant_view(records: pd.DataFrame, n: int) -> dict[str, Any]:
+def _participant_view(records: pd.DataFrame, n: int, measures: tuple[str, ...]) -> dict[str, Any]:
     """Per participant (row order of the participants table): site, dates and per-measure facts."""
     idx = records["participant_id"].str.slice(1).astype(int).to_numpy() - 1
     first = ~pd.Series(idx).duplicated().to_numpy()
@@ -92,7 +91,7 @@ def _participant_view(records: pd.DataFrame, n: int) -> dict[str, Any]:
     t = np.zeros(n, bool)
     t[bi] = base["transferred"].to_numpy(dtype=bool)
     v["transferred"] = t
-    for m in ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52", "ongoing_support"):
+    for m in measures:
         sel = (records["measure"] == m).to_numpy()
         has, num, lod, anc = np.zeros(n, bool), np.zeros(n, bool), np.full(n, NAT), np.full(n, NAT)
         has[idx[sel]] = True
@@ -139,66 +138,135 @@ def _losing_sites(rng, st: Structure, v: dict, who: np.ndarray, share_org: float
     return out
 
 
-def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
-                records: pd.DataFrame, ep: dict[str, Any] | None = None) -> dict[str, pd.DataFrame]:
-    """The eight event tables of ``data_contracts/events/`` for a generated world."""
-    ep = ep or load_event_params()
+@dataclass
+class _Base:
+    """Per participant (row order of the participants table): what every event table is laid out from."""
+
+    part: pd.DataFrame
+    n: int
+    pid: np.ndarray
+    v: dict[str, Any]       # _participant_view
+    w_end: np.datetime64
+    c: np.ndarray           # commencement at the record's site
+    x: np.ndarray           # exit (NaT while in assistance)
+    ref: np.ndarray         # referral
+    still: np.ndarray       # still in assistance at the window end
+    end: np.ndarray         # exit, or the window end
+    os_pop: np.ndarray      # in the Ongoing Support population
+    ind: np.ndarray         # Indigenous
+    ep: dict[str, Any]      # events parameters
+    rules: MethodRules      # the method's measures and thresholds
+    os_min_days: int        # days in OS the world's Ongoing Support population has at least
+    bench_levels: np.ndarray  # employment benchmark levels, ascending
+
+    @property
+    def osi(self) -> np.ndarray:
+        return np.flatnonzero(self.os_pop)
+
+    @property
+    def non(self) -> np.ndarray:
+        return np.flatnonzero(~self.os_pop)
+
+    @property
+    def os_level(self) -> np.ndarray:
+        return self.part["os_funding_level"].to_numpy(dtype=object)
+
+
+def _base(params: WorldParams, people: People, records: pd.DataFrame, ep: dict[str, Any], rules: MethodRules) -> _Base:
+    """The per-participant view of the world's records and people that the event tables share."""
     part = people.participants
     n = len(part)
-    v = _participant_view(records, n)
-    pid = part["participant_id"].to_numpy(dtype=object)
+    v = _participant_view(records, n, rules.measures)
     w_end = np.datetime64(params.release.window_end, "D")
-    c, x, ref = v["commencement_date"], v["exit_date"], v["referral_date"]
+    x = v["exit_date"]
     still = np.isnat(x)
-    end = np.where(still, w_end, x)
-    os_pop = people.ongoing_support
-    ind = part["indigenous"].to_numpy(dtype=bool)
-    amounts, pend = ep["claim_amounts"], float(ep["pending_share"])
-    noise, eo = ep["noise"], ep["ongoing_support"]
-    claims: list[dict] = []
+    return _Base(part=part, n=n, pid=part["participant_id"].to_numpy(dtype=object), v=v, w_end=w_end,
+                 c=v["commencement_date"], x=x, ref=v["referral_date"], still=still, end=np.where(still, w_end, x),
+                 os_pop=people.ongoing_support, ind=part["indigenous"].to_numpy(dtype=bool), ep=ep, rules=rules,
+                 os_min_days=int(params.participants["ongoing_support_min_days"]),
+                 bench_levels=np.array(sorted(params.participants["characteristics"]["employment_benchmark"]["levels"])))
 
-    def add_claims(who, site, ctype, lodged, amount=None, status=None, recov=None, placement=None):
+
+class _Claims:
+    """The claims table as it is laid out: one frame per :meth:`add`, kept in call order (the order
+    breaks ties of the final sort, and each call without a status draws one)."""
+
+    def __init__(self, rng: np.random.Generator, b: _Base):
+        self.rng, self.pid = rng, b.pid
+        self.amounts, self.pend = b.ep["claim_amounts"], float(b.ep["pending_share"])
+        self.frames: list[pd.DataFrame] = []
+
+    def add(self, who, site, ctype, lodged, amount=None, status=None, recov=None, placement=None) -> None:
+        """Claims of participants ``who`` (default: the type's amount, a drawn pending/approved status)."""
         who = np.asarray(who, dtype=np.int64)
         k = len(who)
         if k == 0:
             return
         ctype = np.broadcast_to(np.asarray(ctype, dtype=object), (k,))
-        claims.append(pd.DataFrame({
-            "participant_id": pid[who], "period_of_service": 1, "site_id": np.asarray(site, dtype=object),
+        self.frames.append(pd.DataFrame({
+            "participant_id": self.pid[who], "period_of_service": 1, "site_id": np.asarray(site, dtype=object),
             "claim_type": ctype,
-            "amount": np.asarray(amount, float) if amount is not None else np.array([amounts[t] for t in ctype]),
-            "status": status if status is not None else _status(rng, k, pend),
+            "amount": np.asarray(amount, float) if amount is not None else np.array([self.amounts[t] for t in ctype]),
+            "status": status if status is not None else _status(self.rng, k, self.pend),
             "recovery_confirmed": np.asarray(recov, bool) if recov is not None else np.zeros(k, bool),
             "lodged_date": np.asarray(lodged).astype("datetime64[D]"),
             "placement_id": np.asarray(placement, dtype=object) if placement is not None else np.full(k, None, dtype=object)}))
 
-    # --- placements: anchors (bonus records), outcome placements, late apprenticeships (noise)
-    anchor = v["bonus_26"]["anchor"]
-    has_a = ~np.isnat(anchor)
-    kind = np.where(has_a, _choice(rng, ep["anchor_kinds"], n), "")
-    has_num = np.zeros(n, bool)
-    slack = np.full(n, 10**6, dtype=np.int64)
-    for m in OUTCOME_MEASURES:
-        nm = v[m]["num"]
+    def table(self) -> pd.DataFrame:
+        """The claims, sorted by participant, lodgement and type, with claim ids in that order."""
+        df = pd.concat(self.frames, ignore_index=True)
+        df = df.sort_values(["participant_id", "lodged_date", "claim_type"], kind="stable", ignore_index=True)
+        df.insert(0, "claim_id", [f"CL{k:09d}" for k in range(1, len(df) + 1)])
+        return df
+
+
+def _outcome_slack(b: _Base) -> tuple[np.ndarray, np.ndarray]:
+    """Per participant: whether any full or pathway record is a numerator, and the fewest days
+    between a numerator's duration threshold and its lodgement (its outcome placement starts
+    within them, so the placement never moves the record)."""
+    has_num = np.zeros(b.n, bool)
+    slack = np.full(b.n, 10**6, dtype=np.int64)
+    for m, days in b.rules.threshold_days.items():
+        nm = b.v[m]["num"]
         has_num |= nm
-        s = ((v[m]["lodged"] - c) / DAY).astype("float64") - THRESHOLD_DAYS[m]
+        s = ((b.v[m]["lodged"] - b.c) / DAY).astype("float64") - days
         slack = np.where(nm, np.minimum(slack, np.nan_to_num(s, nan=10**6).astype(np.int64)), slack)
-    has_o = has_num & ~ind & ~os_pop
-    o_start = c + _u(rng, np.zeros(n), np.maximum(slack, 0)) * DAY
-    no52 = ~v["full_52"]["has"] & ~v["pathway_52"]["has"]
-    o_type = np.where(no52 & (rng.random(n) < ep["education_share"]), "education", "employment")
-    late_lo = np.maximum(c, w_end - 181 * DAY)
-    late_hi = np.minimum(np.where(still, w_end, end - DAY), w_end)
-    has_late = ~os_pop & (late_lo <= late_hi) & (rng.random(n) < noise["late_placement_share"])
-    late_start = late_lo + _u(rng, np.zeros(n), ((late_hi - late_lo) / DAY).astype(np.int64)) * DAY
+    return has_num, slack
+
+
+def _placement_draws(rng: np.random.Generator, b: _Base) -> dict[str, np.ndarray]:
+    """Per participant: the anchor's kind, the outcome placement (who, start, type) and the late
+    apprenticeship noise (who, start)."""
+    noise = b.ep["noise"]
+    has_a = ~np.isnat(b.v["bonus_26"]["anchor"])
+    kind = np.where(has_a, _choice(rng, b.ep["anchor_kinds"], b.n), "")
+    has_num, slack = _outcome_slack(b)
+    has_o = has_num & ~b.ind & ~b.os_pop
+    o_start = b.c + _u(rng, np.zeros(b.n), np.maximum(slack, 0)) * DAY
+    no52 = ~b.v["full_52"]["has"] & ~b.v["pathway_52"]["has"]
+    o_type = np.where(no52 & (rng.random(b.n) < b.ep["education_share"]), "education", "employment")
+    late_lo = np.maximum(b.c, b.w_end - (b.rules.anchor_days - 1) * DAY)  # too late to be an anchor
+    late_hi = np.minimum(np.where(b.still, b.w_end, b.end - DAY), b.w_end)
+    has_late = ~b.os_pop & (late_lo <= late_hi) & (rng.random(b.n) < noise["late_placement_share"])
+    late_start = late_lo + _u(rng, np.zeros(b.n), ((late_hi - late_lo) / DAY).astype(np.int64)) * DAY
+    return {"kind": kind, "has_a": has_a, "has_o": has_o, "o_start": o_start, "o_type": o_type,
+            "has_late": has_late, "late_start": late_start}
+
+
+def _placements(rng: np.random.Generator, b: _Base) -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray, np.ndarray]:
+    """Placements: anchors of bonus records (role 0), outcome placements (role 1) and late
+    apprenticeships (noise, role 2). Returns the table (with 'i' and 'role'), the placement id of
+    roles 0 and 1 per participant, each participant's first placement day, and the anchor kinds."""
+    d = _placement_draws(rng, b)
+    kind, n, no, yes = d["kind"], b.n, np.zeros(b.n, bool), np.ones(b.n, bool)
     pls = []
     for mask, start, ptype, app, dre, wa in (
-            (has_a, anchor, np.full(n, "employment"), kind == "apprenticeship_traineeship",
+            (d["has_a"], b.v["bonus_26"]["anchor"], np.full(n, "employment"), kind == "apprenticeship_traineeship",
              kind == "directly_related_employment", kind == "work_assist"),
-            (has_o, o_start, o_type, np.zeros(n, bool), np.zeros(n, bool), np.zeros(n, bool)),
-            (has_late, late_start, np.full(n, "employment"), np.ones(n, bool), np.zeros(n, bool), np.zeros(n, bool))):
+            (d["has_o"], d["o_start"], d["o_type"], no, no, no),
+            (d["has_late"], d["late_start"], np.full(n, "employment"), yes, no, no)):
         w = np.flatnonzero(mask)
-        pls.append(pd.DataFrame({"i": w, "participant_id": pid[w], "period_of_service": 1, "site_id": v["site_id"][w],
+        pls.append(pd.DataFrame({"i": w, "participant_id": b.pid[w], "period_of_service": 1, "site_id": b.v["site_id"][w],
                                  "start_date": start[w], "placement_type": np.asarray(ptype, dtype=object)[w],
                                  "apprenticeship_traineeship": app[w], "directly_related_employment": dre[w],
                                  "work_assist": wa[w], "role": len(pls)}))
@@ -213,36 +281,57 @@ def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, pe
     first_pl = placements.groupby("i")["start_date"].min()
     pfirst = np.full(n, NAT)
     pfirst[first_pl.index.to_numpy()] = first_pl.to_numpy().astype("datetime64[D]")
+    return placements, pl_id, pfirst, kind
 
-    # --- site commencements (and the losing sites of transferred participants)
-    tp = part["transition_phase"].to_numpy(dtype=object).copy()
-    tp[os_pop] = "ongoing_support"
-    reason = np.where(still, None, np.where(os_pop & v["ongoing_support"]["num"], "independent_worker_assessment", "other"))
-    sc = [pd.DataFrame({"participant_id": pid, "period_of_service": 1, "program": v["program"],
-                        "organisation_id": v["organisation_id"], "contract_id": v["contract_id"], "site_id": v["site_id"],
-                        "referral_date": ref, "commencement_date": c, "exit_date": x, "exit_reason": reason,
-                        "indigenous": ind, "transition_phase": tp})]
-    tr = np.flatnonzero(v["transferred"])
-    et = ep["transfer"]
-    ls = _losing_sites(rng, st, v, tr, float(et["organisation_change_share"]))
+
+def _transition_phase(b: _Base) -> np.ndarray:
+    """Transition phase on the commencements: ``ongoing_support`` for the Ongoing Support population."""
+    tp = b.part["transition_phase"].to_numpy(dtype=object).copy()
+    tp[b.os_pop] = "ongoing_support"
+    return tp
+
+
+def _record_commencements(b: _Base) -> pd.DataFrame:
+    """One site commencement per participant: the record's site, dates and exit reason."""
+    reason = np.where(b.still, None, np.where(b.os_pop & b.v["ongoing_support"]["num"], "independent_worker_assessment",
+                                              "other"))
+    return pd.DataFrame({"participant_id": b.pid, "period_of_service": 1, "program": b.v["program"],
+                         "organisation_id": b.v["organisation_id"], "contract_id": b.v["contract_id"],
+                         "site_id": b.v["site_id"], "referral_date": b.ref, "commencement_date": b.c, "exit_date": b.x,
+                         "exit_reason": reason, "indigenous": b.ind, "transition_phase": _transition_phase(b)})
+
+
+def _losing_commencements(rng: np.random.Generator, b: _Base, st: Structure,
+                          claims: _Claims) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The commencements transferred participants left (under 13 weeks, ended by the transfer),
+    with an EA Service Fee at each. Returns them and the transfers (who 'tr', days 'k', start 'c0')."""
+    tr = np.flatnonzero(b.v["transferred"])
+    et = b.ep["transfer"]
+    ls = _losing_sites(rng, st, b.v, tr, float(et["organisation_change_share"]))
+    c = b.c
     s_open = st.sites["open_date"].to_numpy().astype("datetime64[D]")[ls]
     room = ((c[tr] - s_open) / DAY).astype(np.int64)
-    lag = ((c[tr] - ref[tr]) / DAY).astype(np.int64)
+    lag = ((c[tr] - b.ref[tr]) / DAY).astype(np.int64)
     k = np.minimum(_u(rng, lag, np.full(len(tr), int(et["losing_stint_max_days"]))), room)
     c0 = c[tr] - k * DAY
     ref0 = c0 - _u(rng, np.zeros(len(tr)), np.full(len(tr), int(et["losing_referral_lag_days_max"]))) * DAY
     lsite = st.sites.iloc[ls]
     lcon = st.contracts.set_index("contract_id").loc[lsite["contract_id"].to_numpy()]
-    sc.append(pd.DataFrame({"participant_id": pid[tr], "period_of_service": 1, "program": lcon["program"].to_numpy(),
-                            "organisation_id": lcon["organisation_id"].to_numpy(),
-                            "contract_id": lsite["contract_id"].to_numpy(), "site_id": lsite["site_id"].to_numpy(),
-                            "referral_date": ref0, "commencement_date": c0, "exit_date": c[tr], "exit_reason": "transfer",
-                            "indigenous": ind[tr], "transition_phase": tp[tr]}))
-    add_claims(tr, lsite["site_id"].to_numpy(), "ea_service_fee", c0)
+    sc = pd.DataFrame({"participant_id": b.pid[tr], "period_of_service": 1, "program": lcon["program"].to_numpy(),
+                       "organisation_id": lcon["organisation_id"].to_numpy(),
+                       "contract_id": lsite["contract_id"].to_numpy(), "site_id": lsite["site_id"].to_numpy(),
+                       "referral_date": ref0, "commencement_date": c0, "exit_date": c[tr], "exit_reason": "transfer",
+                       "indigenous": b.ind[tr], "transition_phase": _transition_phase(b)[tr]})
+    claims.add(tr, lsite["site_id"].to_numpy(), "ea_service_fee", c0)
+    return sc, {"tr": tr, "k": k, "c0": c0}
 
-    # --- phases
+
+def _phases(rng: np.random.Generator, b: _Base, pfirst: np.ndarray, transfers: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Phase spells: EA then PPS from the first placement; OS for the Ongoing Support population
+    (back to EA before the cut-off for those still in assistance outside the numerator); EA at
+    the losing site of a transfer."""
+    c, x, non, osi = b.c, b.x, b.non, b.osi
     ph = []
-    non = np.flatnonzero(~os_pop)
     with_pl = ~np.isnat(pfirst[non]) & (pfirst[non] > c[non])
     ph.append(pd.DataFrame({"i": non, "phase": np.where(np.isnat(pfirst[non]), "EA", np.where(with_pl, "EA", "PPS")),
                             "start_date": c[non], "end_date": np.where(np.isnat(pfirst[non]), x[non],
@@ -250,123 +339,204 @@ def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, pe
                             "os_funding_level": "none"}))
     w = non[with_pl]
     ph.append(pd.DataFrame({"i": w, "phase": "PPS", "start_date": pfirst[w], "end_date": x[w], "os_funding_level": "none"}))
-    osi = np.flatnonzero(os_pop)
-    back = osi[still[osi] & ~v["ongoing_support"]["num"][osi]]
-    dur = ((w_end - c[back]) / DAY).astype(np.int64)
-    d = w_end - _u(rng, np.zeros(len(back)), np.minimum(int(eo["return_to_ea_days_max"]), dur - 182)) * DAY
+    back = osi[b.still[osi] & ~b.v["ongoing_support"]["num"][osi]]
+    dur = ((b.w_end - c[back]) / DAY).astype(np.int64)
+    days_max = int(b.ep["ongoing_support"]["return_to_ea_days_max"])
+    d = b.w_end - _u(rng, np.zeros(len(back)), np.minimum(days_max, dur - b.os_min_days)) * DAY
     os_end = x.copy()
     os_end[back] = d
-    lvl = part["os_funding_level"].to_numpy(dtype=object)
     ph.append(pd.DataFrame({"i": osi, "phase": "OS", "start_date": c[osi], "end_date": os_end[osi],
-                            "os_funding_level": lvl[osi]}))
+                            "os_funding_level": b.os_level[osi]}))
     ph.append(pd.DataFrame({"i": back, "phase": "EA", "start_date": d, "end_date": NAT, "os_funding_level": "none"}))
+    tr, k, c0 = transfers["tr"], transfers["k"], transfers["c0"]
     pos = np.flatnonzero(k > 0)
     ph.append(pd.DataFrame({"i": tr[pos], "phase": "EA", "start_date": c0[pos], "end_date": c[tr][pos],
                             "os_funding_level": "none"}))
-    phases = pd.concat(ph, ignore_index=True)
+    return pd.concat(ph, ignore_index=True)
 
-    # --- suspensions: the world's suspended days inside the stint (its duration excludes them)
-    span = ((end - c) / DAY).astype(np.int64)
-    dur_days = people.duration.astype(np.int64)
-    susp_len = np.where(os_pop, 0, span - dur_days)
-    o_sus = os_pop & (rng.random(n) < eo["suspension_share"])
+
+def _suspensions(rng: np.random.Generator, b: _Base, duration: np.ndarray) -> pd.DataFrame:
+    """Suspensions: the world's suspended days inside the stint (its duration excludes them), and
+    for a share of the Ongoing Support population a suspension that does not count against OS."""
+    eo = b.ep["ongoing_support"]
+    span = ((b.end - b.c) / DAY).astype(np.int64)
+    susp_len = np.where(b.os_pop, 0, span - duration.astype(np.int64))
+    o_sus = b.os_pop & (rng.random(b.n) < eo["suspension_share"])
     lo_d, hi_d = eo["suspension_days"]
-    susp_len = np.where(o_sus, np.minimum(_u(rng, np.full(n, lo_d), np.full(n, hi_d)), span), susp_len)
+    susp_len = np.where(o_sus, np.minimum(_u(rng, np.full(b.n, lo_d), np.full(b.n, hi_d)), span), susp_len)
     has_s = susp_len > 0
-    s0 = c + _u(rng, np.zeros(n), span - susp_len) * DAY
+    s0 = b.c + _u(rng, np.zeros(b.n), span - susp_len) * DAY
     sw = np.flatnonzero(has_s)
-    suspensions = pd.DataFrame({"participant_id": pid[sw], "period_of_service": 1, "start_date": s0[sw],
-                                "end_date": s0[sw] + susp_len[sw] * DAY})
+    return pd.DataFrame({"participant_id": b.pid[sw], "period_of_service": 1, "start_date": s0[sw],
+                         "end_date": s0[sw] + susp_len[sw] * DAY})
 
-    # --- claims: EA Service Fees, outcomes, bonus / Work Assist, Flexible OS fees, noise
+
+def _ea_fee_claims(rng: np.random.Generator, b: _Base, claims: _Claims) -> None:
+    """EA Service Fees at commencement (none, or a rejected one, for a share of participants whose
+    only full or pathway record is a 13-week numerator) and extra $0 fees (noise)."""
+    v, n, noise, site = b.v, b.n, b.ep["noise"], b.v["site_id"]
     only13 = v["full_13"]["num"] & ~v["full_26"]["has"] & ~v["pathway_26"]["has"]
     drop_fee = only13 & (rng.random(n) < noise["ea_fee_missing_share"])
-    fee_day = c + _u(rng, np.zeros(n), np.full(n, int(ep["ea_fee_lodge_days_max"]))) * DAY
-    w = np.flatnonzero(~os_pop & ~drop_fee)
-    add_claims(w, v["site_id"][w], "ea_service_fee", fee_day[w])
+    fee_day = b.c + _u(rng, np.zeros(n), np.full(n, int(b.ep["ea_fee_lodge_days_max"]))) * DAY
+    w = np.flatnonzero(~b.os_pop & ~drop_fee)
+    claims.add(w, site[w], "ea_service_fee", fee_day[w])
     w = np.flatnonzero(drop_fee & (rng.random(n) < 0.5))
-    add_claims(w, v["site_id"][w], "ea_service_fee", fee_day[w], status=np.full(len(w), "rejected", dtype=object))
-    w = np.flatnonzero(~os_pop & (rng.random(n) < noise["zero_fee_share"]))
-    add_claims(w, v["site_id"][w], "ea_service_fee", fee_day[w] + DAY, amount=np.zeros(len(w)))
-    for m in OUTCOME_MEASURES:
-        w = np.flatnonzero(v[m]["num"])
-        add_claims(w, v["site_id"][w], m, v[m]["lodged"][w], placement=pl_id[1][w])
-    bonus_type = np.where(kind == "work_assist", "work_assist_26", "bonus_26")
-    w = np.flatnonzero(v["bonus_26"]["num"])
-    add_claims(w, v["site_id"][w], bonus_type[w], v["bonus_26"]["lodged"][w], placement=pl_id[0][w])
-    flex = np.flatnonzero(os_pop & (lvl == "flexible"))
-    add_claims(flex, v["site_id"][flex], "flexible_os_fee",
-               c[flex] + _u(rng, np.zeros(len(flex)), np.full(len(flex), int(eo["flexible_fee_lag_days_max"]))) * DAY)
-    rej = flex[rng.random(len(flex)) < noise["rejected_flexible_fee_share"]]
-    add_claims(rej, v["site_id"][rej], "flexible_os_fee", c[rej], status=np.full(len(rej), "rejected", dtype=object))
-    kinds = noise["invalid_kinds"]
-    for m in OUTCOME_MEASURES + ("bonus_26",):
-        cand = v[m]["has"] & ~v[m]["num"]
-        ctype = bonus_type if m == "bonus_26" else np.full(n, m, dtype=object)
-        link = pl_id[0] if m == "bonus_26" else pl_id[1]
-        lo = v["bonus_26"]["anchor"] if m == "bonus_26" else c
-        w = np.flatnonzero(cand & (rng.random(n) < noise["invalid_outcome_claim_share"]))
-        kd = _choice(rng, kinds, len(w))
-        status = np.where(np.isin(kd, ["rejected", "withdrawn", "recovered"]), kd, _status(rng, len(w), pend)).astype(object)
-        amount = np.where(kd == "under_one_dollar", float(noise["under_one_dollar_amount"]),
-                          np.array([amounts[t] for t in ctype[w]]) if len(w) else np.zeros(0))
-        when = lo[w] + _u(rng, np.zeros(len(w)), ((w_end - lo[w]) / DAY).astype(np.int64)) * DAY
-        add_claims(w, v["site_id"][w], ctype[w], when, amount=amount, status=status, recov=kd == "recovery_confirmed",
-                   placement=link[w])
-        w = np.flatnonzero(cand & (rng.random(n) < noise["after_cutoff_claim_share"]))
-        when = w_end + _u(rng, np.ones(len(w)), np.full(len(w), int(noise["after_cutoff_days_max"]))) * DAY
-        add_claims(w, v["site_id"][w], ctype[w], when, placement=link[w])
-    claims_df = pd.concat(claims, ignore_index=True)
-    claims_df = claims_df.sort_values(["participant_id", "lodged_date", "claim_type"], kind="stable", ignore_index=True)
-    claims_df.insert(0, "claim_id", [f"CL{k:09d}" for k in range(1, len(claims_df) + 1)])
+    claims.add(w, site[w], "ea_service_fee", fee_day[w], status=np.full(len(w), "rejected", dtype=object))
+    w = np.flatnonzero(~b.os_pop & (rng.random(n) < noise["zero_fee_share"]))
+    claims.add(w, site[w], "ea_service_fee", fee_day[w] + DAY, amount=np.zeros(len(w)))
 
-    # --- benchmarks, OS assessments, verifications
-    bench = part["employment_benchmark"].to_numpy(dtype=np.int64)
+
+def _bonus_type(kind: np.ndarray) -> np.ndarray:
+    """Claim type of each participant's bonus record: Work Assist or 26-Week Bonus, by anchor kind."""
+    return np.where(kind == "work_assist", "work_assist_26", "bonus_26")
+
+
+def _outcome_claims(b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray], kind: np.ndarray) -> None:
+    """A valid outcome claim for every numerator record, on its lodgement date, linked to the
+    outcome placement (full and pathway) or the anchor (bonus / Work Assist)."""
+    v, site = b.v, b.v["site_id"]
+    for m in b.rules.outcome_measures:
+        w = np.flatnonzero(v[m]["num"])
+        claims.add(w, site[w], m, v[m]["lodged"][w], placement=pl_id[1][w])
+    w = np.flatnonzero(v["bonus_26"]["num"])
+    claims.add(w, site[w], _bonus_type(kind)[w], v["bonus_26"]["lodged"][w], placement=pl_id[0][w])
+
+
+def _flexible_fee_claims(rng: np.random.Generator, b: _Base, claims: _Claims) -> None:
+    """A Flexible OS fee for every Flexible Ongoing Support participant, and rejected ones (noise)."""
+    eo, site, c = b.ep["ongoing_support"], b.v["site_id"], b.c
+    flex = np.flatnonzero(b.os_pop & (b.os_level == "flexible"))
+    claims.add(flex, site[flex], "flexible_os_fee",
+               c[flex] + _u(rng, np.zeros(len(flex)), np.full(len(flex), int(eo["flexible_fee_lag_days_max"]))) * DAY)
+    rej = flex[rng.random(len(flex)) < b.ep["noise"]["rejected_flexible_fee_share"]]
+    claims.add(rej, site[rej], "flexible_os_fee", c[rej], status=np.full(len(rej), "rejected", dtype=object))
+
+
+def _invalid_claims_of(rng: np.random.Generator, b: _Base, claims: _Claims, m: str, ctype: np.ndarray,
+                       link: np.ndarray, lo: np.ndarray) -> None:
+    """Noise for measure ``m``'s records outside the numerator: invalid claims (rejected, withdrawn,
+    recovered, confirmed for recovery, under one dollar) from ``lo`` to the window end, and valid
+    claims after the cut-off."""
+    noise, pend, site = b.ep["noise"], float(b.ep["pending_share"]), b.v["site_id"]
+    cand = b.v[m]["has"] & ~b.v[m]["num"]
+    w = np.flatnonzero(cand & (rng.random(b.n) < noise["invalid_outcome_claim_share"]))
+    kd = _choice(rng, noise["invalid_kinds"], len(w))
+    status = np.where(np.isin(kd, ["rejected", "withdrawn", "recovered"]), kd, _status(rng, len(w), pend)).astype(object)
+    amount = np.where(kd == "under_one_dollar", float(noise["under_one_dollar_amount"]),
+                      np.array([claims.amounts[t] for t in ctype[w]]) if len(w) else np.zeros(0))
+    when = lo[w] + _u(rng, np.zeros(len(w)), ((b.w_end - lo[w]) / DAY).astype(np.int64)) * DAY
+    claims.add(w, site[w], ctype[w], when, amount=amount, status=status, recov=kd == "recovery_confirmed",
+               placement=link[w])
+    w = np.flatnonzero(cand & (rng.random(b.n) < noise["after_cutoff_claim_share"]))
+    when = b.w_end + _u(rng, np.ones(len(w)), np.full(len(w), int(noise["after_cutoff_days_max"]))) * DAY
+    claims.add(w, site[w], ctype[w], when, placement=link[w])
+
+
+def _invalid_claims(rng: np.random.Generator, b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray],
+                    kind: np.ndarray) -> None:
+    """Noise claims of every full, pathway and bonus measure, in that order (see :func:`_invalid_claims_of`)."""
+    for m in b.rules.outcome_measures + ("bonus_26",):
+        if m == "bonus_26":
+            _invalid_claims_of(rng, b, claims, m, _bonus_type(kind), pl_id[0], b.v["bonus_26"]["anchor"])
+        else:
+            _invalid_claims_of(rng, b, claims, m, np.full(b.n, m, dtype=object), pl_id[1], b.c)
+
+
+def _benchmarks(rng: np.random.Generator, b: _Base) -> pd.DataFrame:
+    """Employment benchmark assessments: the participant's at referral, and for a share an earlier
+    superseded one with another value (noise)."""
+    n, ref = b.n, b.ref
+    bench = b.part["employment_benchmark"].to_numpy(dtype=np.int64)
     bm = [pd.DataFrame({"i": np.arange(n), "assessment_date": ref, "employment_benchmark": bench})]
-    sup = np.flatnonzero(rng.random(n) < noise["superseded_benchmark_share"])
-    levels = np.array([8, 15, 23, 30])
-    other = levels[(np.searchsorted(levels, bench[sup]) + 1 + rng.integers(0, 3, len(sup))) % 4]
+    sup = np.flatnonzero(rng.random(n) < b.ep["noise"]["superseded_benchmark_share"])
+    levels = b.bench_levels
+    other = levels[(np.searchsorted(levels, bench[sup]) + 1 + rng.integers(0, len(levels) - 1, len(sup))) % len(levels)]
     bm.append(pd.DataFrame({"i": sup, "assessment_date": ref[sup] - _u(rng, np.full(len(sup), 30), np.full(len(sup), 400)) * DAY,
                             "employment_benchmark": other}))
-    benchmarks = pd.concat(bm, ignore_index=True)
+    return pd.concat(bm, ignore_index=True)
+
+
+def _os_assessments(rng: np.random.Generator, b: _Base) -> pd.DataFrame:
+    """Ongoing Support assessments: further OS before OS starts, an Independent Worker exit before
+    such an exit, and stray ones for participants never in OS (noise)."""
+    eo, c, x, osi, non = b.ep["ongoing_support"], b.c, b.x, b.osi, b.non
     further = c[osi] - _u(rng, np.zeros(len(osi)), np.full(len(osi), int(eo["assessment_lead_days_max"]))) * DAY
-    iw = osi[~still[osi] & v["ongoing_support"]["num"][osi]]
+    iw = osi[~b.still[osi] & b.v["ongoing_support"]["num"][osi]]
     iw_day = np.maximum(x[iw] - _u(rng, np.zeros(len(iw)), np.full(len(iw), int(eo["iw_assessment_lead_days_max"]))) * DAY, c[iw])
-    stray = non[rng.random(len(non)) < noise["stray_os_assessment_share"]]
+    stray = non[rng.random(len(non)) < b.ep["noise"]["stray_os_assessment_share"]]
     assessments = pd.concat([
         pd.DataFrame({"i": osi, "assessment_date": further, "recommendation": "further_ongoing_support"}),
         pd.DataFrame({"i": iw, "assessment_date": iw_day, "recommendation": "independent_worker_exit"}),
         pd.DataFrame({"i": stray, "assessment_date": c[stray] + _u(rng, np.zeros(len(stray)), np.full(len(stray), 100)) * DAY,
                       "recommendation": "further_ongoing_support"})], ignore_index=True)
-    assessments["site_id"] = v["site_id"][assessments["i"].to_numpy()]
-    verifications = pd.DataFrame({"participant_id": pd.Series(dtype=object), "period_of_service": pd.Series(dtype="int64"),
-                                  "exit_date": pd.Series(dtype="datetime64[s]"), "verified_date": pd.Series(dtype="datetime64[s]"),
-                                  "result": pd.Series(dtype=object), "method": pd.Series(dtype=object)})
+    assessments["site_id"] = b.v["site_id"][assessments["i"].to_numpy()]
+    return assessments
 
-    def finish(df: pd.DataFrame, cols: list[str], order: list[str]) -> pd.DataFrame:
-        if "i" in df:
-            df = df.assign(participant_id=pid[df["i"].to_numpy()], period_of_service=1)
-        df = df.sort_values(order, kind="stable", ignore_index=True)[cols]
-        for col in cols:
-            if df[col].dtype == object and col not in ("exit_reason", "placement_id"):
-                df[col] = df[col].astype("str")
-            if col.endswith("_date"):
-                df[col] = pd.to_datetime(df[col]).astype("datetime64[s]")
-        df["period_of_service"] = df["period_of_service"].astype("int64")
-        return df
 
+def _no_verifications() -> pd.DataFrame:
+    """Employment verifications: none (no Provider Initiated Independent Worker exits are drawn)."""
+    return pd.DataFrame({"participant_id": pd.Series(dtype=object), "period_of_service": pd.Series(dtype="int64"),
+                         "exit_date": pd.Series(dtype="datetime64[s]"), "verified_date": pd.Series(dtype="datetime64[s]"),
+                         "result": pd.Series(dtype=object), "method": pd.Series(dtype=object)})
+
+
+def _finish(df: pd.DataFrame, cols: list[str], order: list[str], pid: np.ndarray) -> pd.DataFrame:
+    """A table in its contract's form: participant keys from 'i', sorted, typed (text, dates in seconds)."""
+    if "i" in df:
+        df = df.assign(participant_id=pid[df["i"].to_numpy()], period_of_service=1)
+    df = df.sort_values(order, kind="stable", ignore_index=True)[cols]
+    for col in cols:
+        if df[col].dtype == object and col not in ("exit_reason", "placement_id"):
+            df[col] = df[col].astype("str")
+        if col.endswith("_date"):
+            df[col] = pd.to_datetime(df[col]).astype("datetime64[s]")
+    df["period_of_service"] = df["period_of_service"].astype("int64")
+    return df
+
+
+def _event_tables(t: dict[str, pd.DataFrame], pid: np.ndarray) -> dict[str, pd.DataFrame]:
+    """The eight tables in contract form and order, from the laid-out frames ``t``."""
     key = ["participant_id", "period_of_service"]
+    sc, claims = t["site_commencements"], t["claims"]
     return {
-        "site_commencements": finish(pd.concat(sc, ignore_index=True),
-                                     list(sc[0].columns), key + ["commencement_date", "exit_date"]),
-        "phases": finish(phases, key + ["phase", "start_date", "end_date", "os_funding_level"], key + ["start_date", "phase"]),
-        "suspensions": finish(suspensions, key + ["start_date", "end_date"], key + ["start_date"]),
-        "placements": finish(placements, ["placement_id", *key, "site_id", "start_date", "placement_type",
-                                          "apprenticeship_traineeship", "directly_related_employment", "work_assist"],
-                             ["placement_id"]),
-        "claims": finish(claims_df, list(claims_df.columns), ["claim_id"]),
-        "benchmarks": finish(benchmarks, key + ["assessment_date", "employment_benchmark"], key + ["assessment_date"]),
-        "os_assessments": finish(assessments, key + ["site_id", "assessment_date", "recommendation"],
-                                 key + ["assessment_date"]),
-        "employment_verifications": verifications,
+        "site_commencements": _finish(sc, list(sc.columns), key + ["commencement_date", "exit_date"], pid),
+        "phases": _finish(t["phases"], key + ["phase", "start_date", "end_date", "os_funding_level"],
+                          key + ["start_date", "phase"], pid),
+        "suspensions": _finish(t["suspensions"], key + ["start_date", "end_date"], key + ["start_date"], pid),
+        "placements": _finish(t["placements"], ["placement_id", *key, "site_id", "start_date", "placement_type",
+                                                "apprenticeship_traineeship", "directly_related_employment",
+                                                "work_assist"], ["placement_id"], pid),
+        "claims": _finish(claims, list(claims.columns), ["claim_id"], pid),
+        "benchmarks": _finish(t["benchmarks"], key + ["assessment_date", "employment_benchmark"],
+                              key + ["assessment_date"], pid),
+        "os_assessments": _finish(t["os_assessments"], key + ["site_id", "assessment_date", "recommendation"],
+                                  key + ["assessment_date"], pid),
+        "employment_verifications": t["employment_verifications"],
     }
+
+
+def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
+                records: pd.DataFrame, ep: dict[str, Any] | None = None,
+                rules: MethodRules | None = None) -> dict[str, pd.DataFrame]:
+    """The eight event tables of ``data_contracts/events/`` for a generated world.
+
+    ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
+    The steps draw from ``rng`` in this order (changing it changes every world's events).
+    """
+    b = _base(params, people, records, ep or load_event_params(), rules or load_method_rules())
+    claims = _Claims(rng, b)
+    placements, pl_id, pfirst, kind = _placements(rng, b)
+    losing, transfers = _losing_commencements(rng, b, st, claims)
+    t = {"site_commencements": pd.concat([_record_commencements(b), losing], ignore_index=True),
+         "placements": placements}
+    t["phases"] = _phases(rng, b, pfirst, transfers)
+    t["suspensions"] = _suspensions(rng, b, people.duration)
+    _ea_fee_claims(rng, b, claims)
+    _outcome_claims(b, claims, pl_id, kind)
+    _flexible_fee_claims(rng, b, claims)
+    _invalid_claims(rng, b, claims, pl_id, kind)
+    t["claims"] = claims.table()
+    t["benchmarks"] = _benchmarks(rng, b)
+    t["os_assessments"] = _os_assessments(rng, b)
+    t["employment_verifications"] = _no_verifications()
+    return _event_tables(t, b.pid)

@@ -1,16 +1,78 @@
-"""Generator parameters (``configs/synth/des_world.yaml``), read and checked."""
+"""Generator parameters (``configs/synth/des_world.yaml``), read and checked, and what the
+generator takes from the rating method and the derivation rules (:class:`MethodRules`)."""
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import field_validator, model_validator
 
 from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
+from toolkit.records.derive.params import DeriveParams, load_derive_params
+from toolkit.scoring.config import MethodConfig, load_method
 
-MEASURES = ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52", "ongoing_support")
-PROGRAM_MEASURES = {"DMS": MEASURES[:6], "ESS": MEASURES}
+DEFAULT_METHOD = "des_2018"
+DEFAULT_DERIVE = "derive/des_2018.yaml"
+
+
+@dataclass(frozen=True)
+class MethodRules:
+    """What the generator needs from the method (``configs/methods/``) and the derivation rules
+    (``configs/derive/``), so that it repeats none of their numbers.
+
+    ``measures``: the method's measures in its order (the column order of the generator's
+    per-measure draws); ``program_measures``: each program's measures (weighted or listed as
+    not scored); ``threshold_days``: days in assistance each full or pathway measure needs, in
+    the derivation's order; ``anchor_days``: a bonus anchor lies at least this long before the
+    end of the period; ``bonus_days``: the 26-week bonus falls due this long after its anchor;
+    ``eight_hour_benchmark``: the benchmark that pathway measures exclude.
+    """
+
+    measures: tuple[str, ...]
+    program_measures: dict[str, tuple[str, ...]]
+    threshold_days: dict[str, int]
+    anchor_days: int
+    bonus_days: int
+    eight_hour_benchmark: int
+
+    @property
+    def outcome_measures(self) -> tuple[str, ...]:
+        """The full and pathway measures (outcome claims of the measure's own type)."""
+        return tuple(self.threshold_days)
+
+    @property
+    def min_days(self) -> int:
+        """The shortest duration any full or pathway measure needs (13 weeks)."""
+        return min(self.threshold_days.values())
+
+
+def method_rules(method: MethodConfig, derive: DeriveParams) -> MethodRules:
+    """The generator's view of a method and a derivation config."""
+    programs = {prog: tuple(m for m in method.measure_ids if m in spec.weights or m in spec.not_scored)
+                for prog, spec in method.programs.items()}
+    return MethodRules(
+        measures=method.measure_ids, program_measures=programs,
+        threshold_days={m: derive.days(derive.threshold_weeks[m]) for m in derive.full_pathway_measures},
+        anchor_days=derive.days(derive.bonus.anchor_weeks_before_end), bonus_days=derive.days(derive.bonus.tracking_weeks),
+        eight_hour_benchmark=derive.eight_hour_benchmark)
+
+
+@functools.lru_cache(maxsize=None)
+def load_method_rules(method: str = DEFAULT_METHOD, derive: str = DEFAULT_DERIVE) -> MethodRules:
+    """:func:`method_rules` of the named method and derivation configs (read once)."""
+    return method_rules(load_method(method), load_derive_params(derive))
+
+
+def __getattr__(name: str) -> Any:
+    """``MEASURES`` and ``PROGRAM_MEASURES`` of the default method, read when first asked for."""
+    if name == "MEASURES":
+        return load_method_rules().measures
+    if name == "PROGRAM_MEASURES":
+        return load_method_rules().program_measures
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class Scale(FrozenConfig):
@@ -40,8 +102,9 @@ class SiteEffects(FrozenConfig):
             raise ValueError("cross_measure_correlation must be in [0, 1]")
         if set(self.shares) != {"organisation", "contract", "site"} or abs(sum(self.shares.values()) - 1) > 1e-9:
             raise ValueError("shares must give organisation, contract and site, summing to 1")
-        if set(self.measure_scale) != set(MEASURES):
-            raise ValueError(f"measure_scale must list exactly {MEASURES}")
+        measures = load_method_rules().measures
+        if set(self.measure_scale) != set(measures):
+            raise ValueError(f"measure_scale must list exactly {measures}")
         return self
 
 
@@ -55,7 +118,7 @@ class TrueModel(FrozenConfig):
     @field_validator("intercept")
     @classmethod
     def _programs(cls, v: dict) -> dict:
-        for prog, measures in PROGRAM_MEASURES.items():
+        for prog, measures in load_method_rules().program_measures.items():
             if set(v.get(prog, {})) != set(measures):
                 raise ValueError(f"intercept.{prog} must list exactly {measures}")
         return v

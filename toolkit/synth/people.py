@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from toolkit.synth.params import WorldParams
+from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.structure import Structure
 
 DAY = np.timedelta64(1, "D")
@@ -84,45 +84,52 @@ def make_characteristics(rng: np.random.Generator, params: WorldParams, program:
     }
 
 
-def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st: Structure) -> People:
-    """Draw participants until ``n_target`` of them have at least 13 weeks in assistance within the window."""
-    P = params.participants
-    w_start = np.datetime64(params.release.window_start, "D")
-    w_end = np.datetime64(params.release.window_end, "D")
-    contracts, sites = st.contracts, st.sites
-    n = int(n_target * 1.6) + 50
-    program = np.where(rng.random(n) < P["dms_share"], "DMS", "ESS")
-    # contract by caseload weight within program, then site by share within contract
-    site_contract = pd.Index(contracts["contract_id"]).get_indexer(sites["contract_id"])
-    # Sites in contract order; within a contract the cumulative share runs from c to c + 1, so one
-    # searchsorted over all sites picks a site of the chosen contract with probability its share.
-    order = np.lexsort((np.arange(len(sites)), site_contract))
+def _site_sampler(st: Structure) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sites in contract order with cumulative shares: within a contract the cumulative share runs
+    from c to c + 1, so one searchsorted over all sites picks a site of the chosen contract with
+    probability its share. Returns (site order, cumulative shares, each site's contract row)."""
+    site_contract = pd.Index(st.contracts["contract_id"]).get_indexer(st.sites["contract_id"])
+    order = np.lexsort((np.arange(len(st.sites)), site_contract))
     within = st.site_share[order]
     cum = np.cumsum(within)
     first = np.r_[True, site_contract[order][1:] != site_contract[order][:-1]]
     base = np.maximum.accumulate(np.where(first, cum - within, 0.0))
-    global_cum = site_contract[order] + (cum - base)
+    return order, site_contract[order] + (cum - base), site_contract
+
+
+def _assign_sites(rng: np.random.Generator, st: Structure, program: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each participant's site: a contract of the program by caseload weight, then a site by its
+    share within the contract. Returns site rows and each site's contract row."""
+    order, global_cum, site_contract = _site_sampler(st)
+    n = len(program)
     chosen = np.empty(n, dtype=np.int64)
     for prog in ("DMS", "ESS"):
         m = np.flatnonzero(program == prog)
-        cidx = np.flatnonzero(contracts["program"].to_numpy() == prog)
+        cidx = np.flatnonzero(st.contracts["program"].to_numpy() == prog)
         w = st.contract_weight[cidx] / st.contract_weight[cidx].sum()
         chosen[m] = cidx[rng.choice(len(cidx), size=len(m), p=w)]
     u = rng.random(n) * (1 - 1e-12)
     pos = np.searchsorted(global_cum, chosen + u, side="right")
-    site_index = order[np.minimum(pos, len(order) - 1)]
-    os_pop = (program == "ESS") & (rng.random(n) < P["ongoing_support_share_ess"])
+    return order[np.minimum(pos, len(order) - 1)], site_contract
 
-    # Dates. Earliest start at the site: its opening (and the contract's start).
-    s_open = sites["open_date"].to_numpy().astype("datetime64[D]")[site_index]
-    s_close = sites["close_date"].to_numpy().astype("datetime64[D]")[site_index]
+
+def _spells(rng: np.random.Generator, params: WorldParams, st: Structure, site_index: np.ndarray,
+            os_pop: np.ndarray, min_days: int) -> dict[str, np.ndarray]:
+    """Referral, commencement (from the site's opening), exit (closed sites end stints), days
+    suspended and duration in assistance within the window; for the Ongoing Support population
+    the OS phase from the later of commencement and the window start. Eligible: in the window
+    with at least ``min_days`` (13 weeks) in assistance, or the OS minimum in OS."""
+    P = params.participants
+    w_start = np.datetime64(params.release.window_start, "D")
+    w_end = np.datetime64(params.release.window_end, "D")
+    n = len(site_index)
+    s_open = st.sites["open_date"].to_numpy().astype("datetime64[D]")[site_index]
+    s_close = st.sites["close_date"].to_numpy().astype("datetime64[D]")[site_index]
     lo = np.maximum(s_open, w_start - np.timedelta64(int(P["lookback_days"]), "D"))
-    hi = w_end - np.timedelta64(91, "D")
-    span = np.maximum((hi - lo) / DAY, 0).astype(np.int64)
+    span = np.maximum((w_end - np.timedelta64(min_days, "D") - lo) / DAY, 0).astype(np.int64)
     commencement = lo + (rng.random(n) * (span + 1)).astype(np.int64) * DAY
-    dl = P["duration_lognormal"]
+    dl, sus = P["duration_lognormal"], P["suspension"]
     potential = np.round(dl["median_days"] * np.exp(rng.normal(0, dl["sd"], n))).astype(np.int64)
-    sus = P["suspension"]
     suspended = np.where(rng.random(n) < sus["share"], rng.integers(sus["min_days"], sus["max_days"] + 1, n), 0)
     exit_ = commencement + (potential + suspended) * DAY
     exit_ = np.where(~np.isnat(s_close) & (s_close < exit_), s_close, exit_)
@@ -130,41 +137,74 @@ def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st
     exit_ = np.where(still_in, np.datetime64("NaT", "D"), exit_)
     end = np.where(still_in, w_end, exit_)
     duration = np.maximum(((end - commencement) / DAY).astype(np.int64) - suspended, 0)
-    lag = rng.integers(0, P["referral_lag_days_max"] + 1, n)
-    referral = commencement - lag * DAY
+    referral = commencement - rng.integers(0, P["referral_lag_days_max"] + 1, n) * DAY
     # Ongoing Support population: the OS phase starts after a 52-week outcome; the measure counts
     # days available in OS since 1 July 2018 and needs at least 26 calendar weeks.
     os_start = np.maximum(commencement, w_start)
-    os_days = ((end - os_start) / DAY).astype(np.int64)
-    duration = np.where(os_pop, os_days, duration)
+    duration = np.where(os_pop, ((end - os_start) / DAY).astype(np.int64), duration)
     commencement = np.where(os_pop, os_start, commencement)
     in_window = still_in | (exit_ >= w_start)
-    eligible = in_window & np.where(os_pop, duration >= P["ongoing_support_min_days"], duration >= 91)
-    # Bonus / Work Assist anchors: a placement at least 26 weeks before the window end.
+    eligible = in_window & np.where(os_pop, duration >= P["ongoing_support_min_days"], duration >= min_days)
+    return {"referral": referral, "commencement": commencement, "exit": exit_, "end": end, "duration": duration,
+            "eligible": eligible}
+
+
+def _anchors(rng: np.random.Generator, params: WorldParams, os_pop: np.ndarray, sp: dict[str, np.ndarray],
+             anchor_days: int) -> np.ndarray:
+    """Bonus / Work Assist anchors: for a share outside Ongoing Support, a placement day in the
+    stint at least ``anchor_days`` (26 weeks) before the window end (NaT for the others)."""
+    w_end = np.datetime64(params.release.window_end, "D")
+    commencement, n = sp["commencement"], len(os_pop)
     anchor = np.full(n, np.datetime64("NaT", "D"))
-    has_anchor = ~os_pop & (rng.random(n) < P["bonus_share"])
-    latest = np.minimum(end, w_end - np.timedelta64(182, "D"))
+    has_anchor = ~os_pop & (rng.random(n) < params.participants["bonus_share"])
+    latest = np.minimum(sp["end"], w_end - np.timedelta64(anchor_days, "D"))
     a_span = ((latest - commencement) / DAY).astype(np.int64)
     has_anchor &= a_span >= 0
     anchor[has_anchor] = commencement[has_anchor] + (rng.random(int(has_anchor.sum())) * (a_span[has_anchor] + 1)).astype(np.int64) * DAY
+    return anchor
 
-    keep = np.flatnonzero(eligible)[:n_target]
-    esa = contracts["esa_id"].to_numpy()[site_contract[site_index[keep]]]
+
+_PARTICIPANT_COLUMNS = ["participant_id", "esa_id", "age", "age_youngest_child", "barriers", "ex_offender", "cald_group",
+                        "education", "english_proficiency", "employment_benchmark", "funding_level", "gender",
+                        "homeless", "indigenous", "metro", "income_support_type", "jsci_score", "os_funding_level",
+                        "time_on_income_support", "unemployment_duration", "transition_participant",
+                        "transition_phase", "primary_condition", "medical_condition_count", "permanent_condition",
+                        "esat_exempt"]
+
+
+def _participants_table(rng: np.random.Generator, params: WorldParams, st: Structure, program: np.ndarray,
+                        os_pop: np.ndarray, esa: np.ndarray) -> pd.DataFrame:
+    """The participants table (contract columns): ids, ESA, Table 4 characteristics and the OS funding level."""
     metro = st.regions.set_index("esa_id")["metro"].reindex(esa).to_numpy(dtype=bool)
-    chars = make_characteristics(rng, params, program[keep], metro)
-    os_level = np.where(os_pop[keep], np.asarray(params.participants["characteristics"]["os_funding_level"]["levels"], dtype=object)[
-        rng.choice(3, size=len(keep), p=params.participants["characteristics"]["os_funding_level"]["p"])], "none")
-    participants = pd.DataFrame({"participant_id": [f"P{i:07d}" for i in range(1, len(keep) + 1)], "esa_id": esa, **chars,
-                                 "os_funding_level": os_level})
-    order = ["participant_id", "esa_id", "age", "age_youngest_child", "barriers", "ex_offender", "cald_group", "education",
-             "english_proficiency", "employment_benchmark", "funding_level", "gender", "homeless", "indigenous", "metro",
-             "income_support_type", "jsci_score", "os_funding_level", "time_on_income_support", "unemployment_duration",
-             "transition_participant", "transition_phase", "primary_condition", "medical_condition_count",
-             "permanent_condition", "esat_exempt"]
-    participants = participants[order]
+    chars = make_characteristics(rng, params, program, metro)
+    lv = params.participants["characteristics"]["os_funding_level"]
+    os_level = np.where(os_pop, np.asarray(lv["levels"], dtype=object)[rng.choice(3, size=len(program), p=lv["p"])],
+                        "none")
+    participants = pd.DataFrame({"participant_id": [f"P{i:07d}" for i in range(1, len(program) + 1)], "esa_id": esa,
+                                 **chars, "os_funding_level": os_level})[_PARTICIPANT_COLUMNS]
     for c in participants.columns:
         if participants[c].dtype == object:
             participants[c] = participants[c].astype("str")
+    return participants
+
+
+def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st: Structure,
+                rules: MethodRules | None = None) -> People:
+    """Draw participants until ``n_target`` of them have at least 13 weeks in assistance within the window.
+
+    ``rules``: the method's thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
+    Draws, in this order: program, site, Ongoing Support, spells, anchors, characteristics.
+    """
+    rules = rules or load_method_rules()
+    n = int(n_target * 1.6) + 50
+    program = np.where(rng.random(n) < params.participants["dms_share"], "DMS", "ESS")
+    site_index, site_contract = _assign_sites(rng, st, program)
+    os_pop = (program == "ESS") & (rng.random(n) < params.participants["ongoing_support_share_ess"])
+    sp = _spells(rng, params, st, site_index, os_pop, rules.min_days)
+    anchor = _anchors(rng, params, os_pop, sp, rules.anchor_days)
+    keep = np.flatnonzero(sp["eligible"])[:n_target]
+    esa = st.contracts["esa_id"].to_numpy()[site_contract[site_index[keep]]]
+    participants = _participants_table(rng, params, st, program[keep], os_pop[keep], esa)
     return People(participants=participants, site_index=site_index[keep], program=program[keep],
-                  ongoing_support=os_pop[keep], referral=referral[keep], commencement=commencement[keep],
-                  exit=exit_[keep], duration=duration[keep], anchor=anchor[keep])
+                  ongoing_support=os_pop[keep], referral=sp["referral"][keep], commencement=sp["commencement"][keep],
+                  exit=sp["exit"][keep], duration=sp["duration"][keep], anchor=anchor[keep])

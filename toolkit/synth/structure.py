@@ -80,72 +80,105 @@ def make_organisations(rng: np.random.Generator, n: int) -> tuple[pd.DataFrame, 
     return orgs, np.empty(0)
 
 
-def make_contracts_and_sites(rng: np.random.Generator, params: WorldParams, scale: Scale,
-                             regions: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+@dataclass
+class _Draw:
+    """What the contract and site steps share: the structure parameters, window and entity weights."""
+
+    st: dict
+    w_start: pd.Timestamp
+    w_end: pd.Timestamp
+    n_org: int
+    n_esa: int
+    org_p: np.ndarray   # probability of each organisation (relative size)
+    esa_p: np.ndarray   # probability of each ESA (metro ESAs weigh more)
+
+    @property
+    def days(self) -> int:
+        return (self.w_end - self.w_start).days
+
+    def org(self, rng: np.random.Generator) -> int:
+        return int(rng.choice(self.n_org, p=self.org_p))
+
+    def esa(self, rng: np.random.Generator) -> int:
+        return int(rng.choice(self.n_esa, p=self.esa_p))
+
+
+def _entity_weights(rng: np.random.Generator, params: WorldParams, regions: pd.DataFrame, n_org: int) -> _Draw:
+    """Relative sizes of organisations (lognormal) and ESAs (lognormal, metro ESAs 1.5 times)."""
     st = params.structure
-    w_start = pd.Timestamp(params.release.window_start)
-    w_end = pd.Timestamp(params.release.window_end)
-    n_org, n_esa = len(orgs), len(regions)
+    n_esa = len(regions)
     org_w = np.exp(rng.normal(0, st["org_size_lognormal_sd"], n_org))
-    org_p = org_w / org_w.sum()
     esa_w = np.exp(rng.normal(0, 0.5, n_esa)) * np.where(regions["metro"].to_numpy(), 1.5, 1.0)
-    esa_p = esa_w / esa_w.sum()
+    return _Draw(st=st, w_start=pd.Timestamp(params.release.window_start), w_end=pd.Timestamp(params.release.window_end),
+                 n_org=n_org, n_esa=n_esa, org_p=org_w / org_w.sum(), esa_p=esa_w / esa_w.sum())
 
-    def draw_ess(n: int) -> list[tuple[int, int, str]]:
-        """Every ESA gets at least one contract, every organisation at least one; the rest by weight."""
-        esas = list(range(n_esa)) if n >= n_esa else list(rng.choice(n_esa, size=n, replace=False, p=esa_p))
-        orgs = list(rng.permutation(n_org))
-        out = []
-        for k, e in enumerate(esas):
-            o = orgs[k] if k < len(orgs) else int(rng.choice(n_org, p=org_p))
-            out.append((int(o), int(e), "ESS"))
-        for o in orgs[len(esas):]:
-            if len(out) < n:
-                out.append((int(o), int(rng.choice(n_esa, p=esa_p)), "ESS"))
-        while len(out) < n:
-            out.append((int(rng.choice(n_org, p=org_p)), int(rng.choice(n_esa, p=esa_p)), "ESS"))
-        return out
 
-    def draw_dms(n: int, ess: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
-        """A share of DMS contracts mirror an ESS contract (same organisation and ESA, shared locations)."""
-        perm = rng.permutation(len(ess))
-        n_paired = min(len(ess), int(round(st["paired_share"] * n)))
-        partner.extend(int(i) for i in perm[:n_paired])
-        out = [(ess[i][0], ess[i][1], "DMS") for i in perm[:n_paired]]
-        covered = {e for _, e, _ in out}
-        missing = [e for e in range(n_esa) if e not in covered]
-        for e in missing[: n - len(out)]:
-            out.append((int(rng.choice(n_org, p=org_p)), int(e), "DMS"))
-        while len(out) < n:
-            out.append((int(rng.choice(n_org, p=org_p)), int(rng.choice(n_esa, p=esa_p)), "DMS"))
-        return out
+def _draw_ess(rng: np.random.Generator, d: _Draw, n: int) -> list[tuple[int, int, str]]:
+    """ESS contracts as (organisation, ESA, program): every ESA gets at least one contract, every
+    organisation at least one; the rest by weight."""
+    esas = list(range(d.n_esa)) if n >= d.n_esa else list(rng.choice(d.n_esa, size=n, replace=False, p=d.esa_p))
+    orgs = list(rng.permutation(d.n_org))
+    out = []
+    for k, e in enumerate(esas):
+        o = orgs[k] if k < len(orgs) else d.org(rng)
+        out.append((int(o), int(e), "ESS"))
+    for o in orgs[len(esas):]:
+        if len(out) < n:
+            out.append((int(o), d.esa(rng), "ESS"))
+    while len(out) < n:
+        out.append((d.org(rng), d.esa(rng), "ESS"))
+    return out
 
-    partner: list[int] = []  # for the first len(partner) DMS contracts, the ESS contract they mirror
-    ess = draw_ess(scale.contracts_ess)
-    dms = draw_dms(scale.contracts_dms, ess)
-    drawn = dms + ess
-    n_c = len(drawn)
-    contract_ids = [f"{(i + 1) * 37 % 10_000_000 + 200_000:07d}{chr(65 + i % 26)}" for i in range(n_c)]
-    spec_mask = rng.random(n_c) < st["specialty_share"]
-    specialties = np.where(spec_mask, rng.choice(st["specialties"], size=n_c), "All Client Types")
 
-    start = np.full(n_c, w_start, dtype="datetime64[s]")
+def _draw_dms(rng: np.random.Generator, d: _Draw, n: int,
+              ess: list[tuple[int, int, str]]) -> tuple[list[tuple[int, int, str]], list[int]]:
+    """DMS contracts: a share mirror an ESS contract (same organisation and ESA, shared locations),
+    then uncovered ESAs, then by weight. Also returns, for the first DMS contracts, the ESS
+    contract each mirrors."""
+    perm = rng.permutation(len(ess))
+    n_paired = min(len(ess), int(round(d.st["paired_share"] * n)))
+    partner = [int(i) for i in perm[:n_paired]]
+    out = [(ess[i][0], ess[i][1], "DMS") for i in perm[:n_paired]]
+    covered = {e for _, e, _ in out}
+    missing = [e for e in range(d.n_esa) if e not in covered]
+    for e in missing[: n - len(out)]:
+        out.append((d.org(rng), int(e), "DMS"))
+    while len(out) < n:
+        out.append((d.org(rng), d.esa(rng), "DMS"))
+    return out, partner
+
+
+def _contract_ids(n_c: int) -> list[str]:
+    return [f"{(i + 1) * 37 % 10_000_000 + 200_000:07d}{chr(65 + i % 26)}" for i in range(n_c)]
+
+
+def _contract_lifecycles(rng: np.random.Generator, d: _Draw, n_c: int) -> dict[str, np.ndarray]:
+    """Per contract: start and end dates and status (new in the window, novated, ceased, handed
+    back or active), and the uniform 'u' that chose it."""
+    st = d.st
+    start = np.full(n_c, d.w_start, dtype="datetime64[s]")
     end = np.full(n_c, np.datetime64("NaT"), dtype="datetime64[s]")
     status = np.full(n_c, "active", dtype=object)
-    novated_to = np.full(n_c, None, dtype=object)
     u = rng.random(n_c)
     c_new = st["new_contract_share"]
     c_nov = c_new + st["novated_share"]
     c_cea = c_nov + st["ceased_share"]
     c_hb = c_cea + st["handed_back_share"]
-    days = (w_end - w_start).days
     for i in range(n_c):
         if u[i] < c_new:
-            start[i] = np.datetime64(w_end - pd.Timedelta(days=int(rng.integers(60, 360))), "s")
+            start[i] = np.datetime64(d.w_end - pd.Timedelta(days=int(rng.integers(60, 360))), "s")
         elif u[i] < c_nov or u[i] < c_hb:
-            end[i] = np.datetime64(w_start + pd.Timedelta(days=int(rng.integers(days // 3, days - 60))), "s")
+            end[i] = np.datetime64(d.w_start + pd.Timedelta(days=int(rng.integers(d.days // 3, d.days - 60))), "s")
             status[i] = "novated" if u[i] < c_nov else ("ceased" if u[i] < c_cea else "handed_back")
-    # A novated contract's business goes to an active contract in the same ESA and program.
+    return {"start": start, "end": end, "status": status, "u": u, "new": u < c_new}
+
+
+def _novations(rng: np.random.Generator, drawn: list[tuple[int, int, str]], status: np.ndarray,
+               contract_ids: list[str]) -> np.ndarray:
+    """The contract each novated contract's business went to: an active contract in the same ESA
+    and program (a novated contract without one is ceased instead; ``status`` is updated)."""
+    n_c = len(drawn)
+    novated_to = np.full(n_c, None, dtype=object)
     for i in np.flatnonzero(status == "novated"):
         o, e, prog = drawn[i]
         cands = [j for j in range(n_c) if j != i and drawn[j][1] == e and drawn[j][2] == prog and status[j] == "active"]
@@ -154,69 +187,117 @@ def make_contracts_and_sites(rng: np.random.Generator, params: WorldParams, scal
             continue
         j = cands[int(rng.integers(len(cands)))]
         novated_to[i] = contract_ids[j]
+    return novated_to
+
+
+def _contracts(rng: np.random.Generator, d: _Draw, regions: pd.DataFrame, orgs: pd.DataFrame,
+               drawn: list[tuple[int, int, str]]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The contracts table (specialty, dates, status, novations) and the lifecycle arrays."""
+    n_c = len(drawn)
+    contract_ids = _contract_ids(n_c)
+    spec_mask = rng.random(n_c) < d.st["specialty_share"]
+    specialties = np.where(spec_mask, rng.choice(d.st["specialties"], size=n_c), "All Client Types")
+    life = _contract_lifecycles(rng, d, n_c)
+    novated_to = _novations(rng, drawn, life["status"], contract_ids)
     contracts = pd.DataFrame({
         "contract_id": contract_ids,
-        "organisation_id": orgs["organisation_id"].to_numpy()[[d[0] for d in drawn]],
-        "program": [d[2] for d in drawn],
-        "esa_id": regions["esa_id"].to_numpy()[[d[1] for d in drawn]],
+        "organisation_id": orgs["organisation_id"].to_numpy()[[x[0] for x in drawn]],
+        "program": [x[2] for x in drawn],
+        "esa_id": regions["esa_id"].to_numpy()[[x[1] for x in drawn]],
         "specialty": specialties,
-        "start_date": pd.to_datetime(start),
-        "end_date": pd.to_datetime(end),
-        "status": status.astype(str),
+        "start_date": pd.to_datetime(life["start"]),
+        "end_date": pd.to_datetime(life["end"]),
+        "status": life["status"].astype(str),
         "novated_to": pd.array(novated_to, dtype="str"),
     })
-    contract_weight = np.exp(rng.normal(0, st["contract_size_lognormal_sd"], n_c))
-    contract_weight[status != "active"] *= 0.6  # ended part-way through the window
-    contract_weight[u < c_new] *= 0.4
+    return contracts, life
 
-    # Sites: number per contract from the published distribution; locations shared within (organisation, ESA).
-    counts = np.array(st["sites_per_contract_counts"], float)
+
+def _contract_weights(rng: np.random.Generator, d: _Draw, life: dict[str, np.ndarray]) -> np.ndarray:
+    """Relative caseload per contract: lognormal, less for contracts that ended or began in the window."""
+    contract_weight = np.exp(rng.normal(0, d.st["contract_size_lognormal_sd"], len(life["u"])))
+    contract_weight[life["status"] != "active"] *= 0.6  # ended part-way through the window
+    contract_weight[life["new"]] *= 0.4
+    return contract_weight
+
+
+def _sites_per_contract(rng: np.random.Generator, d: _Draw, n_c: int, partner: list[int], n_dms: int) -> np.ndarray:
+    """Number of sites per contract from the published distribution; a mirrored DMS contract has
+    about as many sites as its ESS partner."""
+    counts = np.array(d.st["sites_per_contract_counts"], float)
     k_sites = rng.choice(np.arange(1, len(counts) + 1), size=n_c, p=counts / counts.sum())
-    # a mirrored DMS contract has about as many sites as its ESS partner
-    n_dms = len(dms)
     for i, j in enumerate(partner):
         k_sites[i] = max(1, min(len(counts), k_sites[n_dms + j] + int(rng.integers(-1, 2))))
+    return k_sites
+
+
+def _site_dates(rng: np.random.Generator, d: _Draw, k: int, c_start, c_end, share: float) -> tuple:
+    """Opening and closing dates of one site of a contract with ``k`` sites (new and closed sites
+    only in contracts with several, none outside the contract), and its caseload share."""
+    st = d.st
+    open_d = pd.Timestamp(c_start)
+    close_d = pd.NaT
+    r = rng.random()
+    if r < st["new_site_share"] and k > 1:
+        open_d = max(open_d, d.w_end - pd.Timedelta(days=int(rng.integers(30, 360))))
+        share *= 0.4
+    elif r < st["new_site_share"] + st["closed_site_share"] and k > 1:
+        close_d = d.w_start + pd.Timedelta(days=int(rng.integers(d.days // 3, d.days - 30)))
+        share *= 0.6
+    if not pd.isna(c_end) and open_d >= pd.Timestamp(c_end):
+        open_d = pd.Timestamp(c_start)  # no new site in a contract that has ended
+    if not pd.isna(close_d) and close_d <= open_d:
+        close_d = pd.NaT
+    if not pd.isna(c_end) and (pd.isna(close_d) or close_d > pd.Timestamp(c_end)):
+        close_d = pd.Timestamp(c_end)
+    return open_d, close_d, share
+
+
+def _sites(rng: np.random.Generator, d: _Draw, drawn: list[tuple[int, int, str]], contract_ids: list[str],
+           k_sites: np.ndarray, life: dict[str, np.ndarray]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sites table, locations shared within (organisation, ESA), and each site's share of its
+    contract's caseload (normalised within the contract)."""
     pools: dict[tuple[int, int], list[str]] = {}
     n_loc = 0
-    rows = []
-    shares = []
-    for i in range(n_c):
+    rows, shares = [], []
+    for i in range(len(drawn)):
         o, e, _ = drawn[i]
         pool = pools.setdefault((o, e), [])
         while len(pool) < k_sites[i]:
             n_loc += 1
             pool.append(f"L{n_loc:05d}")
         locs = list(rng.permutation(pool)[: k_sites[i]]) if len(pool) > k_sites[i] else list(pool)
-        sh = rng.dirichlet(np.full(k_sites[i], st["site_share_dirichlet_alpha"]))
+        sh = rng.dirichlet(np.full(k_sites[i], d.st["site_share_dirichlet_alpha"]))
         for loc, s in zip(sorted(locs), sh):
-            open_d = pd.Timestamp(start[i])
-            close_d = pd.NaT
-            r = rng.random()
-            if r < st["new_site_share"] and k_sites[i] > 1:
-                open_d = max(open_d, w_end - pd.Timedelta(days=int(rng.integers(30, 360))))
-                s *= 0.4
-            elif r < st["new_site_share"] + st["closed_site_share"] and k_sites[i] > 1:
-                close_d = w_start + pd.Timedelta(days=int(rng.integers(days // 3, days - 30)))
-                s *= 0.6
-            if not pd.isna(end[i]) and open_d >= pd.Timestamp(end[i]):
-                open_d = pd.Timestamp(start[i])  # no new site in a contract that has ended
-            if not pd.isna(close_d) and close_d <= open_d:
-                close_d = pd.NaT
-            if not pd.isna(end[i]) and (pd.isna(close_d) or close_d > pd.Timestamp(end[i])):
-                close_d = pd.Timestamp(end[i])
+            open_d, close_d, s = _site_dates(rng, d, k_sites[i], life["start"][i], life["end"][i], s)
             rows.append({"site_id": f"{contract_ids[i]}-{loc}", "contract_id": contract_ids[i], "location_id": loc,
                          "open_date": open_d, "close_date": close_d})
             shares.append(s)
     sites = pd.DataFrame(rows)
     sites["open_date"] = pd.to_datetime(sites["open_date"]).astype("datetime64[s]")
     sites["close_date"] = pd.to_datetime(sites["close_date"]).astype("datetime64[s]")
-    contracts["start_date"] = contracts["start_date"].astype("datetime64[s]")
-    contracts["end_date"] = contracts["end_date"].astype("datetime64[s]")
     site_share = np.asarray(shares)
-    # normalise shares within contract
     cidx = pd.factorize(sites["contract_id"])[0]
     tot = np.bincount(cidx, weights=site_share)
-    site_share = site_share / tot[cidx]
+    return sites, site_share / tot[cidx]
+
+
+def make_contracts_and_sites(rng: np.random.Generator, params: WorldParams, scale: Scale,
+                             regions: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+    """Contracts, sites, each contract's relative caseload and each site's share of its contract's.
+
+    The steps draw from ``rng`` in this order (changing it changes every world).
+    """
+    d = _entity_weights(rng, params, regions, len(orgs))
+    ess = _draw_ess(rng, d, scale.contracts_ess)
+    dms, partner = _draw_dms(rng, d, scale.contracts_dms, ess)
+    drawn = dms + ess
+    contracts, life = _contracts(rng, d, regions, orgs, drawn)
+    contract_weight = _contract_weights(rng, d, life)
+    k_sites = _sites_per_contract(rng, d, len(drawn), partner, len(dms))
+    sites, site_share = _sites(rng, d, drawn, contracts["contract_id"].tolist(), k_sites, life)
+    contracts["start_date"] = contracts["start_date"].astype("datetime64[s]")
+    contracts["end_date"] = contracts["end_date"].astype("datetime64[s]")
     return contracts, sites, contract_weight, site_share
 
 

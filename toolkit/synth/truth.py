@@ -20,11 +20,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.synth.params import MEASURES, WorldParams
+from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.people import DAY, People
 from toolkit.synth.structure import Structure
-
-THRESHOLD_DAYS = {"full_13": 91, "full_26": 182, "pathway_26": 182, "full_52": 364, "pathway_52": 364}
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -86,8 +84,11 @@ def time_effect(params: WorldParams, measure: str, tia_days: np.ndarray) -> np.n
     return t["rise"] * np.log1p(tia_days / t["scale_days"]) + t["decline_per_year"] * tia_days / 365.0
 
 
-def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structure) -> pd.DataFrame:
-    """True site effects (log-odds), one row per site and measure of its program."""
+def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structure,
+                      rules: MethodRules | None = None) -> pd.DataFrame:
+    """True site effects (log-odds), one row per site and measure of its program (``rules``: the
+    method's measures, default :func:`~toolkit.synth.params.load_method_rules`)."""
+    measures = (rules or load_method_rules()).measures
     se = params.site_effects
     sites = st.sites.merge(st.contracts[["contract_id", "organisation_id", "program"]], on="contract_id", how="left")
     org_codes, org_u = pd.factorize(sites["organisation_id"], sort=True)
@@ -97,10 +98,10 @@ def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structu
     z_site = rng.standard_normal(len(sites))
     w = se.shares
     g = np.sqrt(w["organisation"]) * z_org[org_codes] + np.sqrt(w["contract"]) * z_con[con_codes] + np.sqrt(w["site"]) * z_site
-    e = rng.standard_normal((len(sites), len(MEASURES)))
+    e = rng.standard_normal((len(sites), len(measures)))
     rho = se.cross_measure_correlation
     frames = []
-    for j, m in enumerate(MEASURES):
+    for j, m in enumerate(measures):
         b = se.sd * se.measure_scale[m] * (np.sqrt(rho) * g + np.sqrt(1 - rho) * e[:, j])
         f = pd.DataFrame({"site_id": sites["site_id"], "contract_id": sites["contract_id"],
                           "organisation_id": sites["organisation_id"], "program": sites["program"],
@@ -112,28 +113,28 @@ def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structu
     return out.sort_values(["site_id", "measure"], kind="stable").reset_index(drop=True)
 
 
-def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
-                 site_effects: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Measure records (contract columns) and their truth (p_true, p_average_site, effect)."""
-    tm = params.true_model
-    part = people.participants
-    n = len(part)
-    w_end = np.datetime64(params.release.window_end, "D")
+#: One outcome of the world per measure: (records mask, measure, numerator, p_true, p_average_site, time in assistance).
+Outcome = tuple[np.ndarray, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+NAT = np.datetime64("NaT", "D")
+
+
+def _record_entities(st: Structure, people: People) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Site, contract and organisation of each participant's records."""
     sites = st.sites
     site_id = sites["site_id"].to_numpy()[people.site_index]
     contract_id = sites["contract_id"].to_numpy()[people.site_index]
     org_of = st.contracts.set_index("contract_id")["organisation_id"]
-    organisation_id = org_of.reindex(contract_id).to_numpy()
-    program = people.program
-    transferred = rng.random(n) < params.participants["transferred_share"]
+    return site_id, contract_id, org_of.reindex(contract_id).to_numpy()
+
+
+def _outcome_probabilities(params: WorldParams, st: Structure, people: People, site_effects: pd.DataFrame,
+                           site_id: np.ndarray, transferred: np.ndarray):
+    """``probs(measure, tia) -> (p_true, p_average_site)`` per participant: the true model at the
+    participant's site, and at an average site (all site effects zero)."""
+    tm = params.true_model
+    part, program, n = people.participants, people.program, len(people.participants)
     eta_p = shared_linear_predictor(params, part, st.regions) + _cat_effect(tm.categorical["transferred"], transferred)
     eff = site_effects.set_index(["site_id", "measure"])["effect"]
-    lag_days = ((people.commencement - people.referral) / DAY).astype(np.int64)
-    tia_full = people.duration + lag_days
-    bench8 = part["employment_benchmark"].to_numpy() == 8
-    os_pop = people.ongoing_support
-    u = rng.random((n, len(MEASURES)))  # one uniform per participant and measure (column order = MEASURES)
-    col = {m: j for j, m in enumerate(MEASURES)}
 
     def probs(measure: str, tia: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         icpt = np.where(program == "DMS", tm.intercept["DMS"].get(measure, np.nan), tm.intercept["ESS"][measure])
@@ -142,15 +143,24 @@ def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, p
         b = np.nan_to_num(b)  # DMS sites have no ongoing_support effect; those rows are never used
         return _sigmoid(base + b), _sigmoid(base)
 
-    out = []  # (mask, measure, numerator, p_true, p_avg, tia, threshold_days)
-    # 13 weeks
+    return probs
+
+
+def _full_pathway_outcomes(probs, people: People, u: np.ndarray, col: dict[str, int],
+                           rules: MethodRules) -> list[Outcome]:
+    """13-week full outcomes; at 26 and 52 weeks full first, then pathway among those without a
+    full outcome (pathway denominators exclude eight-hour benchmarks; each denominator excludes
+    the paired outcome, so a full record's probability is conditional on no pathway outcome)."""
+    lag_days = ((people.commencement - people.referral) / DAY).astype(np.int64)
+    tia_full = people.duration + lag_days
+    bench8 = people.participants["employment_benchmark"].to_numpy() == rules.eight_hour_benchmark
+    os_pop = people.ongoing_support
     p, pa = probs("full_13", tia_full)
-    elig = ~os_pop & (people.duration >= THRESHOLD_DAYS["full_13"])
-    out.append((elig, "full_13", u[:, col["full_13"]] < p, p, pa, tia_full))
-    # 26 and 52 weeks: full first, then pathway among those without a full outcome
+    elig = ~os_pop & (people.duration >= rules.threshold_days["full_13"])
+    out = [(elig, "full_13", u[:, col["full_13"]] < p, p, pa, tia_full)]
     for wk in ("26", "52"):
         f, pth = f"full_{wk}", f"pathway_{wk}"
-        elig = ~os_pop & (people.duration >= THRESHOLD_DAYS[f])
+        elig = ~os_pop & (people.duration >= rules.threshold_days[f])
         pf, pfa = probs(f, tia_full)
         pp, ppa = probs(pth, tia_full)
         full = u[:, col[f]] < pf
@@ -162,56 +172,63 @@ def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, p
 
         out.append((elig & ~path, f, full, cond(pf, pp), cond(pfa, ppa), tia_full))
         out.append((elig & path_ok & ~full, pth, path, pp, ppa, tia_full))
-    # bonus / Work Assist: anchored at least 26 weeks before the window end
+    return out
+
+
+def _bonus_and_os_outcomes(probs, params: WorldParams, people: People, u: np.ndarray,
+                           col: dict[str, int]) -> list[Outcome]:
+    """Bonus / Work Assist outcomes of anchored participants (time from the anchor), and Ongoing
+    Support outcomes of the OS population (ESS)."""
+    w_end = np.datetime64(params.release.window_end, "D")
     has_anchor = ~np.isnat(people.anchor)
     end = np.where(np.isnat(people.exit), w_end, people.exit)
     tia_b = np.where(has_anchor, ((end - people.anchor) / DAY), 0).astype(np.int64)
     p, pa = probs("bonus_26", tia_b)
-    out.append((has_anchor, "bonus_26", u[:, col["bonus_26"]] < p, p, pa, tia_b))
-    # Ongoing Support (ESS)
+    out = [(has_anchor, "bonus_26", u[:, col["bonus_26"]] < p, p, pa, tia_b)]
     p, pa = probs("ongoing_support", people.duration.astype(float))
-    out.append((os_pop, "ongoing_support", u[:, col["ongoing_support"]] < p, p, pa, people.duration))
+    out.append((people.ongoing_support, "ongoing_support", u[:, col["ongoing_support"]] < p, p, pa, people.duration))
+    return out
 
-    rec_frames, truth_frames = [], []
-    lodge_lag = rng.integers(0, 29, n)
-    for mask, measure, num, p, pa, tia in out:
-        idx = np.flatnonzero(mask)
-        if measure == "bonus_26":
-            due = people.anchor[idx] + 182 * DAY
-        elif measure == "ongoing_support":
-            due = np.full(len(idx), np.datetime64("NaT", "D"))
-        else:
-            due = people.commencement[idx] + THRESHOLD_DAYS[measure] * DAY
-        lodged = np.minimum(due + lodge_lag[idx] * DAY, w_end)
-        nm = num[idx]
-        rec_frames.append(pd.DataFrame({
-            "participant_id": part["participant_id"].to_numpy()[idx],
-            "period_of_service": np.ones(len(idx), dtype=np.int64),
-            "program": program[idx],
-            "measure": measure,
-            "site_id": site_id[idx],
-            "contract_id": contract_id[idx],
-            "organisation_id": organisation_id[idx],
-            "numerator": nm,
-            "time_in_assistance": tia[idx].astype(float),
-            "referral_date": people.referral[idx],
-            "commencement_date": people.commencement[idx],
-            "exit_date": people.exit[idx],
-            "anchor_date": people.anchor[idx] if measure == "bonus_26" else np.full(len(idx), np.datetime64("NaT", "D")),
-            "outcome_lodged_date": np.where(nm, lodged, np.datetime64("NaT", "D")),
-            "verification_date": np.full(len(idx), np.datetime64("NaT", "D")),
-            "transferred": transferred[idx],
-        }))
-        truth_frames.append(pd.DataFrame({
-            "participant_id": part["participant_id"].to_numpy()[idx],
-            "period_of_service": np.ones(len(idx), dtype=np.int64),
-            "site_id": site_id[idx],
-            "measure": measure,
-            "p_true": p[idx],
-            "p_average_site": pa[idx],
-        }))
-    records = pd.concat(rec_frames, ignore_index=True)
-    truth = pd.concat(truth_frames, ignore_index=True)
+
+def _lodged(params: WorldParams, people: People, measure: str, idx: np.ndarray, lag: np.ndarray,
+            rules: MethodRules) -> np.ndarray:
+    """When a numerator's outcome is lodged: ``lag`` days after it falls due (26 weeks after the
+    anchor, or the measure's duration threshold after commencement), by the window end."""
+    w_end = np.datetime64(params.release.window_end, "D")
+    if measure == "bonus_26":
+        due = people.anchor[idx] + rules.bonus_days * DAY
+    elif measure == "ongoing_support":
+        due = np.full(len(idx), NAT)
+    else:
+        due = people.commencement[idx] + rules.threshold_days[measure] * DAY
+    return np.minimum(due + lag[idx] * DAY, w_end)
+
+
+def _outcome_frames(params: WorldParams, people: People, o: Outcome, entities: tuple, transferred: np.ndarray,
+                    lodge_lag: np.ndarray, rules: MethodRules) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The measure records of one outcome (contract columns) and their truth rows."""
+    mask, measure, num, p, pa, tia = o
+    site_id, contract_id, organisation_id = entities
+    pid = people.participants["participant_id"].to_numpy()
+    idx = np.flatnonzero(mask)
+    nm = num[idx]
+    rec = pd.DataFrame({
+        "participant_id": pid[idx], "period_of_service": np.ones(len(idx), dtype=np.int64),
+        "program": people.program[idx], "measure": measure, "site_id": site_id[idx],
+        "contract_id": contract_id[idx], "organisation_id": organisation_id[idx], "numerator": nm,
+        "time_in_assistance": tia[idx].astype(float), "referral_date": people.referral[idx],
+        "commencement_date": people.commencement[idx], "exit_date": people.exit[idx],
+        "anchor_date": people.anchor[idx] if measure == "bonus_26" else np.full(len(idx), NAT),
+        "outcome_lodged_date": np.where(nm, _lodged(params, people, measure, idx, lodge_lag, rules), NAT),
+        "verification_date": np.full(len(idx), NAT), "transferred": transferred[idx],
+    })
+    truth = pd.DataFrame({"participant_id": pid[idx], "period_of_service": np.ones(len(idx), dtype=np.int64),
+                          "site_id": site_id[idx], "measure": measure, "p_true": p[idx], "p_average_site": pa[idx]})
+    return rec, truth
+
+
+def _sorted(records: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Records and truth in the same order (program, measure, site, participant), text columns as str."""
     order = np.lexsort((records["participant_id"].to_numpy(), records["site_id"].to_numpy(),
                         records["measure"].to_numpy(), records["program"].to_numpy()))
     records = records.iloc[order].reset_index(drop=True)
@@ -221,3 +238,25 @@ def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, p
     for c in ("participant_id", "site_id", "measure"):
         truth[c] = truth[c].astype("str")
     return records, truth
+
+
+def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
+                 site_effects: pd.DataFrame, rules: MethodRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Measure records (contract columns) and their truth (p_true, p_average_site, effect).
+
+    ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
+    Draws, in this order: who transferred, one uniform per participant and measure (column
+    order = the method's measures), the lodgement lags.
+    """
+    rules = rules or load_method_rules()
+    n = len(people.participants)
+    entities = _record_entities(st, people)
+    transferred = rng.random(n) < params.participants["transferred_share"]
+    probs = _outcome_probabilities(params, st, people, site_effects, entities[0], transferred)
+    u = rng.random((n, len(rules.measures)))
+    col = {m: j for j, m in enumerate(rules.measures)}
+    outcomes = _full_pathway_outcomes(probs, people, u, col, rules) + _bonus_and_os_outcomes(probs, params, people, u, col)
+    lodge_lag = rng.integers(0, 29, n)
+    frames = [_outcome_frames(params, people, o, entities, transferred, lodge_lag, rules) for o in outcomes]
+    return _sorted(pd.concat([f[0] for f in frames], ignore_index=True),
+                   pd.concat([f[1] for f in frames], ignore_index=True))

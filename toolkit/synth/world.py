@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.output import Progress, prepare_folder, write_table
-from toolkit.synth.params import WorldParams, load_world_params
+from toolkit.synth.params import MethodRules, WorldParams, load_method_rules, load_world_params
 from toolkit.synth.people import make_people
 from toolkit.synth.structure import make_structure
 from toolkit.synth.truth import make_records, make_site_effects
@@ -28,8 +28,44 @@ class World:
     events: dict[str, pd.DataFrame] = field(default_factory=dict)  # raw events (data_contracts/events/), if generated
 
 
+def _world_params(scale: str, params: WorldParams | None, site_effect_sd: float | None) -> WorldParams:
+    """The generator parameters (default config; the site-effect spread overridden if given), checked to have ``scale``."""
+    params = params or load_world_params()
+    if site_effect_sd is not None:
+        params = params.with_site_effect_sd(site_effect_sd)
+    if scale not in params.scales:
+        from toolkit.errors import ConfigError
+
+        raise ConfigError(f"unknown scale {scale!r} (known: {', '.join(params.scales)})")
+    return params
+
+
+def _world_info(params: WorldParams, scale: str, seed: int, tables: dict[str, pd.DataFrame]) -> dict:
+    """``world.json``: generator, scale, seed, site-effect spread, window and row counts."""
+    return {
+        "generator": params.name,
+        "scale": scale,
+        "seed": seed,
+        "site_effect_sd": params.site_effects.sd,
+        "window_start": params.release.window_start,
+        "window_end": params.release.window_end,
+        "rows": {k: int(len(v)) for k, v in tables.items()},
+    }
+
+
+def _raw_events(seq: np.random.SeedSequence, params: WorldParams, st, people, records: pd.DataFrame,
+                rules: MethodRules, say) -> dict[str, pd.DataFrame]:
+    """The raw events (``toolkit/synth/events.py``), drawn from their own stream."""
+    from toolkit.synth.events import make_events
+
+    raw_events = make_events(np.random.default_rng(seq), params, st, people, records, rules=rules)
+    say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
+    return raw_events
+
+
 def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams | None = None,
-                   site_effect_sd: float | None = None, progress: bool = False, events: bool = True) -> World:
+                   site_effect_sd: float | None = None, progress: bool = False, events: bool = True,
+                   rules: MethodRules | None = None) -> World:
     """Generate a synthetic world.
 
     Parameters
@@ -46,6 +82,9 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
     events : bool
         Also generate the raw events (``toolkit/synth/events.py``) from a fifth, separate
         stream: the other tables are the same with or without them.
+    rules : MethodRules, optional
+        The method's measures and thresholds (default: ``configs/methods/des_2018.yaml`` and
+        ``configs/derive/des_2018.yaml``, :func:`~toolkit.synth.params.load_method_rules`).
 
     Examples
     --------
@@ -54,49 +93,25 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
     ['contracts', 'measure_records']
     """
     say = Progress(progress)
-    params = params or load_world_params()
-    if site_effect_sd is not None:
-        params = params.with_site_effect_sd(site_effect_sd)
-    if scale not in params.scales:
-        from toolkit.errors import ConfigError
-
-        raise ConfigError(f"unknown scale {scale!r} (known: {', '.join(params.scales)})")
+    params = _world_params(scale, params, site_effect_sd)
+    rules = rules or load_method_rules()
     sc = params.scales[scale]
     # spawn(5) gives the same first four children as spawn(4): the events' stream is new, the others unchanged
     ss_structure, ss_people, ss_effects, ss_outcomes, ss_events = np.random.SeedSequence(seed).spawn(5)
     say(f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, {sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)")
     st = make_structure(np.random.default_rng(ss_structure), params, sc)
     say(f"structure: {len(st.contracts):,} contracts, {len(st.sites):,} sites at {st.sites['location_id'].nunique():,} locations")
-    people = make_people(np.random.default_rng(ss_people), params, sc.participants, st)
+    people = make_people(np.random.default_rng(ss_people), params, sc.participants, st, rules)
     say(f"participants: {len(people.participants):,}")
-    effects = make_site_effects(np.random.default_rng(ss_effects), params, st)
-    records, record_truth = make_records(np.random.default_rng(ss_outcomes), params, st, people, effects)
+    effects = make_site_effects(np.random.default_rng(ss_effects), params, st, rules)
+    records, record_truth = make_records(np.random.default_rng(ss_outcomes), params, st, people, effects, rules)
     say(f"measure records: {len(records):,}")
-    tables = {
-        "organisations": st.organisations,
-        "contracts": st.contracts,
-        "sites": st.sites,
-        "regions": st.regions,
-        "participants": people.participants,
-        "measure_records": records,
-    }
-    info = {
-        "generator": params.name,
-        "scale": scale,
-        "seed": seed,
-        "site_effect_sd": params.site_effects.sd,
-        "window_start": params.release.window_start,
-        "window_end": params.release.window_end,
-        "rows": {k: int(len(v)) for k, v in tables.items()},
-    }
-    raw_events = {}
-    if events:
-        from toolkit.synth.events import make_events
-
-        raw_events = make_events(np.random.default_rng(ss_events), params, st, people, records)
-        say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
+    tables = {"organisations": st.organisations, "contracts": st.contracts, "sites": st.sites, "regions": st.regions,
+              "participants": people.participants, "measure_records": records}
+    raw_events = _raw_events(ss_events, params, st, people, records, rules, say) if events else {}
     return World(tables=tables, truth={"site_effects": effects, "record_truth": record_truth,
-                                       "params": params.model_dump(mode="json")}, info=info, events=raw_events)
+                                       "params": params.model_dump(mode="json")},
+                 info=_world_info(params, scale, seed, tables), events=raw_events)
 
 
 def add_oracle(world: World, method_name: str = "des_2018") -> World:

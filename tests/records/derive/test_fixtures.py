@@ -95,6 +95,10 @@ MUTATIONS = [  # (config key, moved value, the case that guards that boundary)
     ("ongoing_support.transfer_out_between_organisations_in_numerator", False, "ongoing_support::transfers within"),
     ("records.once_per_contract", False, "transfers::a transfer within the contract"),
     ("window.drop_records_with_outcome_before_window", False, "window::an outcome lodged before the window"),
+    # note b applies to the configured outcome claim types only: without full_13 among them, a
+    # 13-week outcome for a placement that started before 1 July 2018 counts
+    ("claims.outcome_types", ["pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
+                              "work_assist_26"], "claims::outcomes for placements from 1 July 2018"),
 ]
 
 
@@ -106,3 +110,16 @@ def test_fixtures_fail_when_a_boundary_moves(path, value, case_prefix):
     check_case(case_id, case, sites)                        # passes with the configured boundary
     with pytest.raises(AssertionError):
         check_case(case_id, case, sites, params=_mutate(path, value))   # and fails when it moves
+
+
+def test_measure_and_claim_lists_come_from_the_config():
+    """The full/pathway measures and the claim types are config values, checked against each
+    other and against the claim types of data_contracts/events/claims.yaml."""
+    p = load_derive_params()
+    assert p.full_pathway_measures == ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
+    assert set(p.numerator_claim_types) == {"full_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
+                                            "work_assist_26"}
+    with pytest.raises(ValueError, match="threshold_weeks must list exactly the full_pathway_measures"):
+        _mutate("full_pathway_measures", ["full_13", "full_26", "pathway_26", "full_52"])
+    with pytest.raises(ValueError, match=r"unknown claim types \['full_99'\]"):
+        _mutate("claims.outcome_types", ["full_99"])

@@ -16,7 +16,6 @@ from toolkit.records.derive.events import from_days
 OUTPUT_COLUMNS = ["participant_id", "period_of_service", "program", "measure", "site_id", "contract_id",
                   "organisation_id", "numerator", "time_in_assistance", "referral_date", "commencement_date",
                   "exit_date", "anchor_date", "outcome_lodged_date", "verification_date", "transferred"]
-NUMERATOR_CLAIMS = ("full_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26", "work_assist_26")
 
 
 def to_measure_records(ctx: Context, work: pd.DataFrame) -> pd.DataFrame:
@@ -62,7 +61,7 @@ def reconcile_claims(ctx: Context, work: pd.DataFrame) -> tuple[dict[str, int], 
     """
     claims = ctx.claims
     aside = np.concatenate(ctx.set_aside) if ctx.set_aside else np.zeros(0, dtype=np.int64)
-    ok = claims.loc[claims["ok"].to_numpy() & claims["ctype"].isin(NUMERATOR_CLAIMS).to_numpy()
+    ok = claims.loc[claims["ok"].to_numpy() & claims["ctype"].isin(list(ctx.params.numerator_claim_types)).to_numpy()
                     & ~claims.index.isin(aside)]
     links = pd.concat(ctx.links, ignore_index=True) if ctx.links else pd.DataFrame(columns=LINK_COLUMNS)
     nums = work.loc[work["numerator"].to_numpy(), ["measure", "pkey", "sid"]].assign(final=True)
@@ -81,7 +80,7 @@ def reconcile_claims(ctx: Context, work: pd.DataFrame) -> tuple[dict[str, int], 
     pos = claims.index.get_indexer(ok.index)
     u, d, lk = used[pos], dup[pos] & ~used[pos], linked[pos]
     lodged = ok["lodged"].to_numpy()
-    bonus = ok["ctype"].isin(["bonus_26", "work_assist_26"]).to_numpy()
+    bonus = ok["ctype"].isin(list(ctx.params.bonus.numerator_claims)).to_numpy()
     reason = np.where(u, "", np.where(d, "claim_duplicate", np.where(
         lk, "claim_record_excluded", np.where(lodged < ctx.start, "claim_lodged_before_window",
                                               np.where(bonus, "claim_no_anchor", "claim_record_excluded")))))

@@ -25,10 +25,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.records.derive.context import Context, once_per_contract
+from toolkit.records.derive.context import Context
 from toolkit.records.derive.events import OPEN, take
 from toolkit.records.derive.ledger import Funnel
 from toolkit.records.derive.window import in_assessment_window
+
+#: The measure this module derives (its records, ledger rows and numerator links carry it).
+MEASURE = "bonus_26"
 
 
 def qualifying_anchor(app: np.ndarray, dre: np.ndarray, work_assist: np.ndarray, indigenous: np.ndarray) -> np.ndarray:
@@ -90,6 +93,26 @@ def bonus_numerator_claims(ctx: Context, anchors: pd.DataFrame, indigenous: np.n
     return c.loc[bonus | indig]
 
 
+def _bonus_lodged(ctx: Context, pl: pd.DataFrame, indigenous: np.ndarray, sid: np.ndarray,
+                  site_of: np.ndarray) -> np.ndarray:
+    """Per anchor: the earliest numerator claim lodged in the window at the record's site
+    (:data:`OPEN` if none). Bonus and Work Assist claims lodged at another site are excluded
+    (and set aside); the claims used are linked to the record for the reconciliation."""
+    nc = bonus_numerator_claims(ctx, pl, indigenous)
+    at_site = nc["site"].to_numpy() == site_of[nc["a"].to_numpy()]
+    in_win = (nc["lodged"] >= ctx.start).to_numpy()
+    other = nc.loc[~at_site & nc["ctype"].isin(list(ctx.params.bonus.numerator_claims)).to_numpy()]
+    ctx.set_aside.append(other.index.to_numpy())
+    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), MEASURE,
+                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure=MEASURE,
+                       considered=len(nc))
+    good = nc.loc[at_site & in_win]
+    ctx.add_links(good, MEASURE, sid[good["a"].to_numpy()])
+    lodged = np.full(len(pl), OPEN, dtype=np.int64)
+    np.minimum.at(lodged, good["a"].to_numpy(), good["lodged"].to_numpy())
+    return lodged
+
+
 def derive_bonus(ctx: Context) -> pd.DataFrame:
     """Records of the joined 26-Week Bonus / Work Assist measure (working form)."""
     p = ctx.params
@@ -99,24 +122,12 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     n = len(pl)
     sid = tracking_site(pl, st, ctx.weeks(p.bonus.tracking_weeks))
     site_of = take(st["site"].to_numpy(), sid, -1).astype(np.int64)
-    # numerator claims: in the window, at the record's site
-    nc = bonus_numerator_claims(ctx, pl, indigenous)
-    at_site = nc["site"].to_numpy() == site_of[nc["a"].to_numpy()]
-    in_win = (nc["lodged"] >= ctx.start).to_numpy()
-    other = nc.loc[~at_site & nc["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()]
-    ctx.set_aside.append(other.index.to_numpy())
-    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), "bonus_26",
-                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure="bonus_26",
-                       considered=len(nc))
-    good = nc.loc[at_site & in_win]
-    ctx.add_links(good, "bonus_26", sid[good["a"].to_numpy()])
-    lodged = np.full(n, OPEN, dtype=np.int64)
-    np.minimum.at(lodged, good["a"].to_numpy(), good["lodged"].to_numpy())
+    lodged = _bonus_lodged(ctx, pl, indigenous, sid, site_of)
     num = lodged < OPEN
     cand = pd.DataFrame({"pkey": pl["pkey"].to_numpy(), "site": np.where(sid >= 0, site_of, pl["site"].to_numpy()),
-                         "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": "bonus_26",
+                         "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": MEASURE,
                          "event_id": pl["placement_id"].to_numpy(), "event_date": pl["ps"].to_numpy()})
-    f = Funnel(ctx.ledger, "bonus_26", "placements", cand, num)
+    f = Funnel(ctx.ledger, MEASURE, "placements", cand, num)
     f.apply("anchor_type", qualifying_anchor(pl["app"], pl["dre"], pl["wa"], indigenous[pl["pkey"].to_numpy()]))
     f.apply("anchor_before_program", anchor_from_program_start(pl["ps"].to_numpy(), ctx.day(p.dates.program_start)))
     f.apply("anchor_within_26_weeks", anchored_before_end(pl["ps"].to_numpy(), ctx.cutoff,
@@ -129,14 +140,10 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     f.apply("window_four_conditions", in_assessment_window(take(st["c"].to_numpy(), sid, OPEN),
                                                            take(st["x"].to_numpy(), sid, OPEN), lodged,
                                                            np.full(n, OPEN), ctx.start, ctx.cutoff))
-    if p.records.once_per_contract:
-        keep = np.ones(n, bool)
-        alive = np.flatnonzero(f.alive)
-        keep[alive] = once_per_contract(cand.iloc[alive], take(st["contract"].to_numpy(dtype=object), sid[alive], ""), "c")
-        f.apply("once_per_contract", keep)
+    ctx.once_per_contract(f, take(st["contract"].to_numpy(dtype=object), sid, ""))
     k = np.flatnonzero(f.alive)
     ks = sid[k]
-    return pd.DataFrame({"measure": "bonus_26", "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
+    return pd.DataFrame({"measure": MEASURE, "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
                          "tia": np.maximum(st["end"].to_numpy()[ks] - pl["ps"].to_numpy()[k], 0),
                          "rec_c": st["c"].to_numpy()[ks], "anchor": pl["ps"].to_numpy()[k],
                          "lodged": lodged[k], "verif": OPEN})

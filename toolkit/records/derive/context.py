@@ -10,7 +10,7 @@ import pandas as pd
 
 from toolkit.records.derive.claims import earliest
 from toolkit.records.derive.events import Events
-from toolkit.records.derive.ledger import Ledger
+from toolkit.records.derive.ledger import Funnel, Ledger
 from toolkit.records.derive.params import DeriveParams
 
 RECORD_COLUMNS = ["measure", "pkey", "sid", "numerator", "tia", "rec_c", "anchor", "lodged", "verif"]
@@ -56,6 +56,16 @@ class Context:
     def first_lodged_per_pkey(self, types) -> np.ndarray:
         c = self.ok_claims(types)
         return earliest(c["pkey"].to_numpy(), c["lodged"].to_numpy(), self.n_people)
+
+    def once_per_contract(self, f: Funnel, contract: np.ndarray, latest_col: str = "c") -> None:
+        """If the config asks for it (``records.once_per_contract``), apply the once-per-contract
+        rule to the candidates still in ``f`` (``contract`` aligned with ``f.cand``)."""
+        if not self.params.records.once_per_contract:
+            return
+        keep = np.ones(len(f.cand), bool)
+        alive = np.flatnonzero(f.alive)
+        keep[alive] = once_per_contract(f.cand.iloc[alive], np.asarray(contract)[alive], latest_col)
+        f.apply("once_per_contract", keep)
 
     def add_links(self, claims: pd.DataFrame, measure: str, sid: np.ndarray) -> None:
         self.links.append(pd.DataFrame({"claim": claims.index.to_numpy(), "measure": measure,

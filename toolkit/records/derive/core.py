@@ -21,12 +21,9 @@ import numpy as np
 import pandas as pd
 
 from toolkit.records.derive.assemble import reconcile_claims, to_measure_records
+from toolkit.records.derive.bonus import MEASURE as BONUS
 from toolkit.records.derive.bonus import derive_bonus
-from toolkit.records.derive.calendar import (
-    ReleaseCalendar,
-    ReleaseWindow,
-    load_calendar,
-)
+from toolkit.records.derive.calendar import ReleaseCalendar, ReleaseWindow, load_calendar
 from toolkit.records.derive.claims import (
     claim_failures,
     earliest,
@@ -125,8 +122,7 @@ def _claims(ev: Events, st: pd.DataFrame, placements: pd.DataFrame, cutoff: int,
     cl["sid"] = map_to_stints(cl, st)
     cl["org"] = take(st["org"].to_numpy(dtype=object), cl["sid"].to_numpy(), "")
     fail = claim_failures(cl, cutoff, p)
-    outcome = cl["ctype"].isin(["full_13", "pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
-                                "work_assist_26"]).to_numpy()
+    outcome = cl["ctype"].isin(list(p.claims.outcome_types)).to_numpy()
     cand = pd.DataFrame({"pkey": cl["pkey"].to_numpy(), "site": cl["site"].to_numpy(), "event_id": cl["claim_id"].to_numpy(),
                          "event_date": cl["lodged"].to_numpy()})
     f = Funnel(ledger, "claims", "claims", cand, np.zeros(len(cl), bool))
@@ -180,18 +176,36 @@ def derive_records(events: str | Path | dict | Events, release: str, params: Der
     st = add_chain_columns(st, cutoff)
     cl = _claims(known, st, known.placements, cutoff, p, ledger)
     say(f"claims: {int(cl['ok'].sum()):,} of {len(cl):,} pass the claim rules")
+    st = _with_durations(st, known, cl, cutoff, p)
+    say(f"durations: {len(st):,} site commencements in {int(st['chain'].max()) + 1 if len(st) else 0:,} transfer chains")
+    ctx = Context(params=p, start=start, cutoff=cutoff, ev=known, st=st, claims=cl, placements=known.placements,
+                  ledger=ledger)
+    records = _measure_records(ctx, win, say)
+    return DerivationResult(records=records, log=ledger.log_frame(), excluded=ledger.excluded_frame(ev.people, ev.sites),
+                            window=(win.start, win.cutoff), release=win, params_hash=p.hash,
+                            seconds=time.perf_counter() - t0)
+
+
+def _with_durations(st: pd.DataFrame, known: Events, cl: pd.DataFrame, cutoff: int, p: DeriveParams) -> pd.DataFrame:
+    """Commencements with their durations and OS facts (:func:`phase_metrics`: OS counts towards
+    the 52-week measures until the first 52-week outcome, never for transition OS participants)
+    and the employment benchmark in effect ('bench')."""
+    n_people = len(known.people)
     ok52 = cl.loc[cl["ok"].to_numpy() & cl["ctype"].isin(list(p.fifty_two_week_outcomes)).to_numpy()]
-    out52 = earliest(ok52["pkey"].to_numpy(), ok52["lodged"].to_numpy(), len(ev.people))
-    transition_os = np.zeros(len(ev.people), bool)
+    out52 = earliest(ok52["pkey"].to_numpy(), ok52["lodged"].to_numpy(), n_people)
+    transition_os = np.zeros(n_people, bool)
     transition_os[st.loc[(st["trans"] == "ongoing_support").to_numpy(), "pkey"].to_numpy()] = True
     os_cut = np.where(transition_os, NEVER, out52)
     metrics = phase_metrics(st, known.phases, known.suspensions, cutoff, _day(p.dates.program_start), os_cut, out52,
                             p.ongoing_support.flexible_level)
     st = pd.concat([st, metrics], axis=1)
     st["bench"] = benchmark_at(st, known.benchmarks)
-    say(f"durations: {len(st):,} site commencements in {int(st['chain'].max()) + 1 if len(st) else 0:,} transfer chains")
-    ctx = Context(params=p, start=start, cutoff=cutoff, ev=known, st=st, claims=cl, placements=known.placements,
-                  ledger=ledger)
+    return st
+
+
+def _measure_records(ctx: Context, win: ReleaseWindow, say) -> pd.DataFrame:
+    """Every measure's records (full and pathway, bonus and Work Assist, Ongoing Support), the
+    reconciliation of outcome claims, the output table, and the invariants checked on it."""
     parts = derive_full_pathway(ctx)
     say("full and pathway measures: " + ", ".join(f"{f['measure'].iat[0] if len(f) else '?'} {len(f):,}" for f in parts))
     parts.append(derive_bonus(ctx))
@@ -200,13 +214,11 @@ def derive_records(events: str | Path | dict | Events, release: str, params: Der
     work = pd.concat([x[RECORD_COLUMNS] for x in parts], ignore_index=True)
     counts, sources = reconcile_claims(ctx, work)
     records = to_measure_records(ctx, work)
-    sources = {m: sources.get(m, 0) for m in ("full_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26")}
+    # every measure whose numerator is an outcome claim: the full and pathway ones and the bonus
+    sources = {m: sources.get(m, 0) for m in ctx.params.full_pathway_measures + (BONUS,)}
     check_invariants(records, win.start, win.cutoff, sources, release=win.name)
     say(f"records: {len(records):,}; outcome claims used {counts['used']:,}; invariants hold")
-    log = ledger.log_frame()
-    excluded = ledger.excluded_frame(ev.people, ev.sites)
-    return DerivationResult(records=records, log=log, excluded=excluded, window=(win.start, win.cutoff), release=win,
-                            params_hash=p.hash, seconds=time.perf_counter() - t0)
+    return records
 
 
 __all__ = ["DerivationResult", "derive_records", "OPEN"]

@@ -151,33 +151,46 @@ def _merge_suspensions(su: pd.DataFrame) -> pd.DataFrame:
     return su.groupby(grp).agg(pkey=("pkey", "first"), ss=("ss", "min"), se=("se", "max")).reset_index(drop=True)
 
 
-def to_working(typed: dict[str, pd.DataFrame]) -> Events:
-    """Turn typed event tables into the working form (integer keys and days)."""
-    sc = typed["site_commencements"].reset_index(drop=True)
-    people_idx = pd.MultiIndex.from_arrays([sc["participant_id"].astype(str), sc["period_of_service"].astype("int64")])
-    codes, uniq = pd.factorize(people_idx, sort=True)
-    people = pd.DataFrame({"participant_id": uniq.get_level_values(0).astype(str),
-                           "period_of_service": uniq.get_level_values(1).astype("int64")})
-    site_ids = pd.Index(pd.unique(pd.concat([typed[t]["site_id"].astype(str) for t in
-                                             ("site_commencements", "claims", "placements", "os_assessments")])))
-    site_ids = site_ids.sort_values()
+class _Keys:
+    """Integer keys of the working form: participant-period (``pkey``, from the site
+    commencements) and site code. Rows whose participant-period has no site commencement are
+    collected as violations (``-1`` would silently index the last participant)."""
 
-    orphans: list[Violation] = []
+    def __init__(self, typed: dict[str, pd.DataFrame]):
+        sc = typed["site_commencements"].reset_index(drop=True)
+        people_idx = pd.MultiIndex.from_arrays([sc["participant_id"].astype(str), sc["period_of_service"].astype("int64")])
+        self.codes, self.uniq = pd.factorize(people_idx, sort=True)
+        self.people = pd.DataFrame({"participant_id": self.uniq.get_level_values(0).astype(str),
+                                    "period_of_service": self.uniq.get_level_values(1).astype("int64")})
+        site_ids = pd.Index(pd.unique(pd.concat([typed[t]["site_id"].astype(str) for t in
+                                                 ("site_commencements", "claims", "placements", "os_assessments")])))
+        self.site_ids = site_ids.sort_values()
+        self.orphans: list[Violation] = []
 
-    def key(df: pd.DataFrame, table: str) -> np.ndarray:
+    def pkey(self, df: pd.DataFrame, table: str) -> np.ndarray:
         mi = pd.MultiIndex.from_arrays([df["participant_id"].astype(str), df["period_of_service"].astype("int64")])
-        k = uniq.get_indexer(mi)
-        if (k < 0).any():  # -1 would silently index the last participant: refuse, as the foreign keys do
-            orphans.append(Violation(table, "participant_id,period_of_service", "foreign_key->site_commencements",
-                                     int((k < 0).sum()), tuple(int(i) + 1 for i in np.flatnonzero(k < 0)[:5]),
-                                     "no site commencement for this participant and period of service"))
+        k = self.uniq.get_indexer(mi)
+        if (k < 0).any():  # refuse, as the foreign keys do
+            self.orphans.append(Violation(table, "participant_id,period_of_service", "foreign_key->site_commencements",
+                                          int((k < 0).sum()), tuple(int(i) + 1 for i in np.flatnonzero(k < 0)[:5]),
+                                          "no site commencement for this participant and period of service"))
         return k
 
-    def site(df: pd.DataFrame) -> np.ndarray:
-        return site_ids.get_indexer(df["site_id"].astype(str))
+    def site(self, df: pd.DataFrame) -> np.ndarray:
+        return self.site_ids.get_indexer(df["site_id"].astype(str))
 
-    stints = pd.DataFrame({
-        "row": np.arange(len(sc)), "pkey": codes, "site": site(sc),
+    def raise_orphans(self) -> None:
+        if self.orphans:
+            raise DataContractError("event tables refer to participants without a site commencement "
+                                    f"({len(self.orphans)} violation(s)):\n" + "\n".join(f"  - {v}" for v in self.orphans),
+                                    self.orphans)
+
+
+def _working_stints(sc: pd.DataFrame, keys: _Keys) -> pd.DataFrame:
+    """Site commencements, sorted by participant-period, commencement and exit."""
+    sc = sc.reset_index(drop=True)
+    return pd.DataFrame({
+        "row": np.arange(len(sc)), "pkey": keys.codes, "site": keys.site(sc),
         "program": sc["program"].astype(str).to_numpy(), "org": sc["organisation_id"].astype(str).to_numpy(),
         "contract": sc["contract_id"].astype(str).to_numpy(),
         "ref": to_days(sc["referral_date"]), "c": to_days(sc["commencement_date"]), "x": to_days(sc["exit_date"]),
@@ -185,45 +198,69 @@ def to_working(typed: dict[str, pd.DataFrame]) -> Events:
         "ind": sc["indigenous"].astype(bool).to_numpy(),
         "trans": sc["transition_phase"].astype(str).to_numpy(),
     }).sort_values(["pkey", "c", "x", "row"], kind="stable").reset_index(drop=True)
+
+
+def _working_spells(typed: dict[str, pd.DataFrame], keys: _Keys) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Phase spells, and suspensions merged where they overlap."""
     ph = typed["phases"].reset_index(drop=True)
-    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": key(ph, "phases"),
+    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": keys.pkey(ph, "phases"),
                            "phase": ph["phase"].astype(str).to_numpy(),
                            "ps": to_days(ph["start_date"]), "pe": to_days(ph["end_date"]),
                            "level": ph["os_funding_level"].astype(str).to_numpy()})
     su = typed["suspensions"].reset_index(drop=True)
-    susp = _merge_suspensions(pd.DataFrame({"pkey": key(su, "suspensions"), "ss": to_days(su["start_date"]),
+    susp = _merge_suspensions(pd.DataFrame({"pkey": keys.pkey(su, "suspensions"), "ss": to_days(su["start_date"]),
                                             "se": to_days(su["end_date"])}))
-    pl = typed["placements"].reset_index(drop=True)
-    placements = pd.DataFrame({
-        "placement_id": pl["placement_id"].astype(str).to_numpy(), "pkey": key(pl, "placements"), "site": site(pl),
-        "ps": to_days(pl["start_date"]), "ptype": pl["placement_type"].astype(str).to_numpy(),
+    return phases, susp
+
+
+def _working_placements(pl: pd.DataFrame, keys: _Keys) -> pd.DataFrame:
+    pl = pl.reset_index(drop=True)
+    return pd.DataFrame({
+        "placement_id": pl["placement_id"].astype(str).to_numpy(), "pkey": keys.pkey(pl, "placements"),
+        "site": keys.site(pl), "ps": to_days(pl["start_date"]), "ptype": pl["placement_type"].astype(str).to_numpy(),
         "app": pl["apprenticeship_traineeship"].astype(bool).to_numpy(),
         "dre": pl["directly_related_employment"].astype(bool).to_numpy(),
         "wa": pl["work_assist"].astype(bool).to_numpy()})
-    cl = typed["claims"].reset_index(drop=True)
-    claims = pd.DataFrame({
-        "claim_id": cl["claim_id"].astype(str).to_numpy(), "pkey": key(cl, "claims"), "site": site(cl),
+
+
+def _working_claims(cl: pd.DataFrame, keys: _Keys) -> pd.DataFrame:
+    cl = cl.reset_index(drop=True)
+    return pd.DataFrame({
+        "claim_id": cl["claim_id"].astype(str).to_numpy(), "pkey": keys.pkey(cl, "claims"), "site": keys.site(cl),
         "ctype": cl["claim_type"].astype(str).to_numpy(), "amount": cl["amount"].astype("float64").to_numpy(),
         "status": cl["status"].astype(str).to_numpy(), "recov": cl["recovery_confirmed"].astype(bool).to_numpy(),
         "lodged": to_days(cl["lodged_date"]),
         "placement_id": cl["placement_id"].astype(object).where(cl["placement_id"].notna(), "").astype(str).to_numpy()})
+
+
+def _working_assessments(typed: dict[str, pd.DataFrame], keys: _Keys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Benchmark assessments, Ongoing Support assessments and employment verifications."""
     bm = typed["benchmarks"].reset_index(drop=True)
-    benchmarks = pd.DataFrame({"pkey": key(bm, "benchmarks"), "bd": to_days(bm["assessment_date"]),
+    benchmarks = pd.DataFrame({"pkey": keys.pkey(bm, "benchmarks"), "bd": to_days(bm["assessment_date"]),
                                "bench": bm["employment_benchmark"].astype("int64").to_numpy()})
     oa = typed["os_assessments"].reset_index(drop=True)
-    assessments = pd.DataFrame({"pkey": key(oa, "os_assessments"), "site": site(oa),
+    assessments = pd.DataFrame({"pkey": keys.pkey(oa, "os_assessments"), "site": keys.site(oa),
                                 "ad": to_days(oa["assessment_date"]),
                                 "rec": oa["recommendation"].astype(str).to_numpy()})
     ve = typed["employment_verifications"].reset_index(drop=True)
-    verifications = pd.DataFrame({"pkey": key(ve, "employment_verifications"), "ex": to_days(ve["exit_date"]),
+    verifications = pd.DataFrame({"pkey": keys.pkey(ve, "employment_verifications"), "ex": to_days(ve["exit_date"]),
                                   "vd": to_days(ve["verified_date"]),
                                   "result": ve["result"].astype(str).to_numpy()})
-    if orphans:
-        raise DataContractError("event tables refer to participants without a site commencement "
-                                f"({len(orphans)} violation(s)):\n" + "\n".join(f"  - {v}" for v in orphans), orphans)
+    return benchmarks, assessments, verifications
+
+
+def to_working(typed: dict[str, pd.DataFrame]) -> Events:
+    """Turn typed event tables into the working form (integer keys and days)."""
+    keys = _Keys(typed)
+    stints = _working_stints(typed["site_commencements"], keys)
+    phases, susp = _working_spells(typed, keys)
+    placements = _working_placements(typed["placements"], keys)
+    claims = _working_claims(typed["claims"], keys)
+    benchmarks, assessments, verifications = _working_assessments(typed, keys)
+    keys.raise_orphans()
     ev = Events(stints=stints, phases=phases, suspensions=susp, placements=placements, claims=claims,
-                benchmarks=benchmarks, assessments=assessments, verifications=verifications, people=people,
-                sites=site_ids)
+                benchmarks=benchmarks, assessments=assessments, verifications=verifications, people=keys.people,
+                sites=keys.site_ids)
     check_spells(ev)
     return ev
 

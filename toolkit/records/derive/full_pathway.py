@@ -30,15 +30,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.records.derive.context import (
-    Context,
-    first_claim_per_stint,
-    once_per_contract,
-    pair_flag,
-)
+from toolkit.records.derive.context import Context, first_claim_per_stint, pair_flag
 from toolkit.records.derive.events import NEVER, OPEN, take
 from toolkit.records.derive.ledger import Funnel
-from toolkit.records.derive.params import FULL_PATHWAY
 from toolkit.records.derive.window import in_assessment_window
 
 
@@ -109,7 +103,7 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
     edu26 = education_26_by_org(ctx)
     lag = st["chain_start"].to_numpy() - st["chain_ref"].to_numpy()
     out = []
-    for m in FULL_PATHWAY:
+    for m in p.full_pathway_measures:
         ctype = p.numerator_claim[m]
         claims = ctx.ok_claims([ctype])
         in_win = claims.loc[(claims["lodged"] >= ctx.start).to_numpy()]
@@ -136,11 +130,7 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
             f.apply("eight_hour_benchmark", ~bench8, outcome_exception=True)
         if is52:
             f.apply("education_26_outcome", ~edu26, outcome_exception=True)
-        if p.records.once_per_contract:
-            keep = np.ones(n, bool)
-            alive = np.flatnonzero(f.alive)
-            keep[alive] = once_per_contract(cand.iloc[alive], st["contract"].to_numpy()[alive], "c")
-            f.apply("once_per_contract", keep)
+        ctx.once_per_contract(f, st["contract"].to_numpy())
         k = f.kept()
         sid = k["sid"].to_numpy()
         out.append(pd.DataFrame({"measure": m, "pkey": k["pkey"].to_numpy(), "sid": sid, "numerator": num[sid],

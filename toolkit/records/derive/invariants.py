@@ -27,10 +27,12 @@ def records_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date) -
     return ~ok.fillna(False).to_numpy(dtype=bool)
 
 
-def numerators_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date) -> np.ndarray:
-    """Numerator records (other than Ongoing Support) whose outcome was not lodged in the window."""
+def numerators_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date,
+                              claimed_measures) -> np.ndarray:
+    """Numerator records of ``claimed_measures`` (measures whose numerator is an outcome claim:
+    not Ongoing Support) whose outcome was not lodged in the window."""
     s, k = pd.Timestamp(start), pd.Timestamp(cutoff)
-    claimable = rec["measure"].to_numpy() != "ongoing_support"
+    claimable = rec["measure"].isin(list(claimed_measures)).to_numpy()
     lodged_ok = rec["outcome_lodged_date"].between(s, k).fillna(False).to_numpy(dtype=bool)
     return rec["numerator"].to_numpy(dtype=bool) & claimable & ~lodged_ok
 
@@ -55,8 +57,8 @@ def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerat
     """Raise :class:`DerivationInvariantError` listing every broken invariant with counts by measure,
     and every violation of the ``measure_records`` data contract.
 
-    ``numerator_claims``: per measure, how many counted outcome claims were used as numerator
-    sources; it must equal the number of numerator records (no numerator without its
+    ``numerator_claims``: per measure whose numerator is an outcome claim (every measure but
+    Ongoing Support), how many counted outcome claims were used as numerator sources; it must equal the number of numerator records (no numerator without its
     denominator record, and no denominator record claiming a numerator it has no claim for).
     """
     problems = []
@@ -69,7 +71,7 @@ def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerat
 
     report("no_record_outside_window", records_outside_window(rec, start, cutoff),
            f"outside the assessment window {start} to {cutoff}")
-    report("no_numerator_outside_window", numerators_outside_window(rec, start, cutoff),
+    report("no_numerator_outside_window", numerators_outside_window(rec, start, cutoff, numerator_claims),
            "in a numerator without an outcome lodged in the window")
     report("once_per_contract", duplicates_in_contract(rec), "count a participant twice in one contract's denominator")
     nums = rec.loc[rec["numerator"].to_numpy(dtype=bool)].groupby("measure").size()

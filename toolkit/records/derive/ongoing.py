@@ -27,10 +27,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from toolkit.records.derive.context import Context, once_per_contract
+from toolkit.records.derive.context import Context
 from toolkit.records.derive.events import NEVER, OPEN
 from toolkit.records.derive.ledger import Funnel
 from toolkit.records.derive.window import in_assessment_window
+
+#: The measure this module derives (its records and ledger rows carry it).
+MEASURE = "ongoing_support"
 
 
 def last_os_site_in_chain(chain: np.ndarray, order: np.ndarray) -> np.ndarray:
@@ -104,44 +107,58 @@ def _per_pkey(n: int, pkey: np.ndarray) -> np.ndarray:
     return out
 
 
-def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
-    """Records of the Ongoing Support measure (working form)."""
-    p, o = ctx.params, ctx.params.ongoing_support
-    st, ev = ctx.st, ctx.ev
-    cand_mask = (st["program"].to_numpy() == o.program) & ((st["os_days_site"].to_numpy() > 0) | st["os_on_cutoff"].to_numpy())
-    s = st.loc[cand_mask]
-    sid = np.flatnonzero(cand_mask)
-    n = len(s)
-    pk = s["pkey"].to_numpy()
-    x = s["x"].to_numpy()
-    xr = s["xr"].to_numpy()
-    os_from = ctx.day(p.dates.ongoing_support_from)
-    ass = ev.assessments.loc[ev.assessments["ad"].to_numpy() <= ctx.cutoff]
+def _os_candidates(ctx: Context) -> tuple[pd.DataFrame, np.ndarray]:
+    """Candidates: commencements of the OS program with days in OS at the site (or in OS at the
+    cut-off), and their rows in ``ctx.st``."""
+    st = ctx.st
+    cand_mask = ((st["program"].to_numpy() == ctx.params.ongoing_support.program)
+                 & ((st["os_days_site"].to_numpy() > 0) | st["os_on_cutoff"].to_numpy()))
+    return st.loc[cand_mask], np.flatnonzero(cand_mask)
+
+
+def _os_assessments(ctx: Context) -> tuple[np.ndarray, np.ndarray]:
+    """Per participant-period, from assessments by the cut-off: one recommended further OS, and
+    the day of the first that recommended an Independent Worker exit (:data:`OPEN` if none)."""
+    ass = ctx.ev.assessments.loc[ctx.ev.assessments["ad"].to_numpy() <= ctx.cutoff]
     further = _per_pkey(ctx.n_people, ass.loc[(ass["rec"] == "further_ongoing_support").to_numpy(), "pkey"])
-    # numerator
     iw_ass = ass.loc[(ass["rec"] == "independent_worker_exit").to_numpy()]
     first_iw = np.full(ctx.n_people, OPEN, dtype=np.int64)
     np.minimum.at(first_iw, iw_ass["pkey"].to_numpy(), iw_ass["ad"].to_numpy())
+    return further, first_iw
+
+
+def _os_numerator_of(ctx: Context, s: pd.DataFrame, first_iw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's numerator (:func:`os_numerator`) and its employment verification day
+    (:data:`OPEN` unless a Provider Initiated Independent Worker exit)."""
+    p, o = ctx.params, ctx.params.ongoing_support
+    pk, x, xr = s["pkey"].to_numpy(), s["x"].to_numpy(), s["xr"].to_numpy()
     by_assessment = (xr == "independent_worker_assessment") & (first_iw[pk] <= x)
-    provider = (xr == "independent_worker_provider") & (x >= os_from) & (x <= ctx.cutoff)
+    provider = (xr == "independent_worker_provider") & (x >= ctx.day(p.dates.ongoing_support_from)) & (x <= ctx.cutoff)
     verif = np.where(xr == "independent_worker_provider", verification_day(x, o.verification_weeks, p.days_per_week), OPEN)
-    ver = ev.verifications
+    ver = ctx.ev.verifications
     ver = ver.loc[(ver["result"] == "employed").to_numpy() & (ver["vd"].to_numpy() <= ctx.cutoff)]
     employed = pd.MultiIndex.from_arrays([ver["pkey"], ver["ex"]]).get_indexer(pd.MultiIndex.from_arrays([pk, x])) >= 0
     provider_ok = provider & verification_keeps_numerator(verif, employed, ctx.cutoff, o.verification_grace_days)
     transfer_out = (o.transfer_out_between_organisations_in_numerator & (xr == "transfer")
                     & (s["next_org"].to_numpy() != "") & (s["next_org"].to_numpy() != s["org"].to_numpy())
                     & s["os_at_exit"].to_numpy())
-    num = os_numerator(s["os_on_cutoff"].to_numpy(), by_assessment, provider_ok, transfer_out)
-    # routes into the denominator
-    transition = _per_pkey(ctx.n_people, st.loc[(st["trans"] == "ongoing_support").to_numpy(), "pkey"])[pk]
+    return os_numerator(s["os_on_cutoff"].to_numpy(), by_assessment, provider_ok, transfer_out), verif
+
+
+def _os_routes(ctx: Context, s: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate, the routes into the denominator: a transition OS participant, a former Work
+    Assist participant, OS at the site since a 52-week outcome."""
+    pk = s["pkey"].to_numpy()
+    transition = _per_pkey(ctx.n_people, ctx.st.loc[(ctx.st["trans"] == "ongoing_support").to_numpy(), "pkey"])[pk]
     wa = ctx.placements
     former_wa = _per_pkey(ctx.n_people, wa.loc[wa["wa"].to_numpy(), "pkey"])[pk]
-    after52 = s["os_after_52"].to_numpy()
-    min_days = ctx.weeks(o.min_weeks_in_os)
-    enough = s["os_days_chain"].to_numpy() >= min_days
-    needs_weeks = np.ones(n, bool) if o.min_weeks_applies_to_all_routes else ~after52 | transition | former_wa
-    # flexible fee, lodged by the cut-off at a site of the chain (after the 52-week outcome for that route)
+    return transition, former_wa, s["os_after_52"].to_numpy()
+
+
+def _flexible_fee_ok(ctx: Context, s: pd.DataFrame, only_after52: np.ndarray) -> np.ndarray:
+    """Per candidate: a Flexible OS fee lodged by the cut-off at a site of the chain (on or after
+    the 52-week outcome for candidates whose only route is that outcome)."""
+    p, st = ctx.params, ctx.st
     out52 = ctx.first_lodged_per_pkey(p.fifty_two_week_outcomes)
     fees = ctx.ok_claims([p.claims.flexible_os_fee])
     fee_chain = st["chain"].to_numpy()[fees["sid"].to_numpy()]
@@ -151,27 +168,34 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
     any_fee[fee_chain] = True
     fee_post52[fee_chain[fee_after]] = True
     ch = s["chain"].to_numpy()
-    only_after52 = after52 & ~transition & ~former_wa
-    fee_ok = np.where(only_after52, fee_post52[ch], any_fee[ch]) if n else np.zeros(0, bool)
+    return np.where(only_after52, fee_post52[ch], any_fee[ch]) if len(s) else np.zeros(0, bool)
 
+
+def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
+    """Records of the Ongoing Support measure (working form)."""
+    o = ctx.params.ongoing_support
+    s, sid = _os_candidates(ctx)
+    n, pk, x = len(s), s["pkey"].to_numpy(), s["x"].to_numpy()
+    further, first_iw = _os_assessments(ctx)
+    num, verif = _os_numerator_of(ctx, s, first_iw)
+    transition, former_wa, after52 = _os_routes(ctx, s)
+    enough = s["os_days_chain"].to_numpy() >= ctx.weeks(o.min_weeks_in_os)
+    needs_weeks = np.ones(n, bool) if o.min_weeks_applies_to_all_routes else ~after52 | transition | former_wa
+    fee_ok = _flexible_fee_ok(ctx, s, after52 & ~transition & ~former_wa)
     cand = pd.DataFrame({"pkey": pk, "site": s["site"].to_numpy(), "sid": sid, "c": s["c"].to_numpy(),
-                         "numerator": num, "measure": "ongoing_support"})
-    f = Funnel(ctx.ledger, "ongoing_support", "site_commencements", cand, num)
-    f.apply("os_not_last_site", last_os_site_in_chain(ch, s["order"].to_numpy()))
+                         "numerator": num, "measure": MEASURE})
+    f = Funnel(ctx.ledger, MEASURE, "site_commencements", cand, num)
+    f.apply("os_not_last_site", last_os_site_in_chain(s["chain"].to_numpy(), s["order"].to_numpy()))
     f.apply("os_no_assessment", further[pk])
-    f.apply("os_before_start", in_os_on_or_after(s["os_last_end"].to_numpy(), os_from))
+    f.apply("os_before_start", in_os_on_or_after(s["os_last_end"].to_numpy(), ctx.day(ctx.params.dates.ongoing_support_from)))
     f.apply("os_no_route", os_entry_route(transition, after52, former_wa))
     f.apply("os_min_weeks", enough | ~needs_weeks)
     f.apply("os_flexible_fee", flexible_fee_condition(s["os_flexible"].to_numpy(), fee_ok))
     f.apply("window_four_conditions", in_assessment_window(s["c"].to_numpy(), x, np.full(n, OPEN), verif,
                                                            ctx.start, ctx.cutoff))
-    if p.records.once_per_contract:
-        keep = np.ones(n, bool)
-        alive = np.flatnonzero(f.alive)
-        keep[alive] = once_per_contract(cand.iloc[alive], s["contract"].to_numpy()[alive], "c")
-        f.apply("once_per_contract", keep)
+    ctx.once_per_contract(f, s["contract"].to_numpy())
     k = np.flatnonzero(f.alive)
     start = s["os_first"].to_numpy()[k]
-    return pd.DataFrame({"measure": "ongoing_support", "pkey": pk[k], "sid": sid[k], "numerator": num[k],
+    return pd.DataFrame({"measure": MEASURE, "pkey": pk[k], "sid": sid[k], "numerator": num[k],
                          "tia": np.maximum(s["end"].to_numpy()[k] - start, 0), "rec_c": start, "anchor": NEVER,
                          "lodged": OPEN, "verif": verif[k]})

@@ -18,10 +18,12 @@ from toolkit.config import (
     validate_model,
 )
 
-FULL_PATHWAY = ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
-OUTCOME_CLAIMS = ("full_13", "pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
-                  "work_assist_26")
-CLAIM_TYPES = OUTCOME_CLAIMS + ("ea_service_fee", "flexible_os_fee")
+
+def known_claim_types() -> tuple[str, ...]:
+    """The claim types events can carry: the ``claim_type`` enum of ``data_contracts/events/claims.yaml``."""
+    from toolkit.records.derive.events import event_contracts
+
+    return event_contracts()["claims"].field("claim_type").enum or ()
 
 
 class Dates(FrozenConfig):
@@ -32,6 +34,7 @@ class Dates(FrozenConfig):
 
 class ClaimRules(FrozenConfig):
     minimum_amount: float
+    outcome_types: tuple[str, ...]
     countable_statuses: tuple[str, ...]
     ea_service_fee: str
     flexible_os_fee: str
@@ -73,6 +76,7 @@ class DeriveParams(FrozenConfig):
     calendar: str
     dates: Dates
     days_per_week: int
+    full_pathway_measures: tuple[str, ...]
     threshold_weeks: dict[str, int]
     numerator_claim: dict[str, str]
     removed_by_outcome: dict[str, str]
@@ -90,21 +94,30 @@ class DeriveParams(FrozenConfig):
 
     @model_validator(mode="after")
     def _check(self) -> "DeriveParams":
+        fp = self.full_pathway_measures
         for key in ("threshold_weeks", "numerator_claim", "removed_by_outcome"):
-            if set(getattr(self, key)) != set(FULL_PATHWAY):
-                raise ValueError(f"{key} must list exactly {FULL_PATHWAY}")
+            if set(getattr(self, key)) != set(fp):
+                raise ValueError(f"{key} must list exactly the full_pathway_measures {fp}")
         claims = set(self.numerator_claim.values()) | set(self.removed_by_outcome.values())
         claims |= set(self.bonus.numerator_claims) | set(self.bonus.indigenous_numerator_claims)
         claims |= set(self.fifty_two_week_outcomes) | set(self.education_26_outcomes) | set(self.education_outcome_claims)
-        claims |= {self.claims.ea_service_fee, self.claims.flexible_os_fee}
-        unknown = claims - set(CLAIM_TYPES)
+        claims |= set(self.claims.outcome_types) | {self.claims.ea_service_fee, self.claims.flexible_os_fee}
+        known = known_claim_types()
+        unknown = claims - set(known)
         if unknown:
-            raise ValueError(f"unknown claim types {sorted(unknown)} (known: {CLAIM_TYPES})")
+            raise ValueError(f"unknown claim types {sorted(unknown)} (known: {known})")
         if self.days_per_week <= 0 or any(w <= 0 for w in self.threshold_weeks.values()):
             raise ValueError("weeks and days_per_week must be positive")
-        if not set(self.pathway_measures) <= set(FULL_PATHWAY) or not set(self.fifty_two_week_measures) <= set(FULL_PATHWAY):
+        if not set(self.pathway_measures) <= set(fp) or not set(self.fifty_two_week_measures) <= set(fp):
             raise ValueError("pathway_measures and fifty_two_week_measures must be full/pathway measures")
         return self
+
+    @property
+    def numerator_claim_types(self) -> tuple[str, ...]:
+        """Claim types that can be the source of a numerator: each full or pathway measure's
+        numerator claim, the bonus and Work Assist claims, and the Indigenous bonus ones."""
+        types = [self.numerator_claim[m] for m in self.full_pathway_measures]
+        return tuple(dict.fromkeys(types + list(self.bonus.numerator_claims) + list(self.bonus.indigenous_numerator_claims)))
 
     def days(self, weeks: int) -> int:
         """Weeks as days (``days_per_week`` per week)."""

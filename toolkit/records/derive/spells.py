@@ -109,15 +109,18 @@ def _subtract_suspensions(rows: pd.DataFrame, susp: pd.DataFrame, windows: dict[
     return rows
 
 
-def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cutoff: int, program_start: int,
-                  os_cut: np.ndarray, out52: np.ndarray, flexible_level: str) -> pd.DataFrame:
-    """Per site commencement: days in EA and PPS (chain and site, net of suspensions), OS days
-    before the 52-week outcome, calendar OS days since the program start, and OS facts.
+_METRIC_DEFAULTS = {"eapps_chain": 0, "eapps_site": 0, "os52_chain": 0, "os52_site": 0, "os_days_chain": 0,
+                    "os_days_site": 0, "os_first": OPEN, "os_last_end": NEVER, "os_flexible": False,
+                    "os_on_cutoff": False, "os_at_exit": False, "os_after_52": False}
+_METRIC_AGG = {"eapps_chain": "sum", "eapps_site": "sum", "os52_chain": "sum", "os52_site": "sum", "os_days_chain": "sum",
+               "os_days_site": "sum", "os_first": "min", "os_last_end": "max", "os_flexible": "any",
+               "os_on_cutoff": "any", "os_at_exit": "any", "os_after_52": "any"}
 
-    ``os_cut`` (per participant-period) is the day OS stops counting for the 52-week measures
-    (the 52-week outcome; :data:`NEVER` for transition Ongoing Support participants);
-    ``out52`` the earliest 52-week outcome lodgement (:data:`OPEN` if none).
-    """
+
+def _phase_rows(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, program_start: int,
+                os_cut: np.ndarray, out52: np.ndarray) -> pd.DataFrame:
+    """One row per commencement and phase spell of its participant-period, with the days of EA
+    and PPS (chain and site) and of OS before the 52-week cut, net of suspensions."""
     base = pd.DataFrame({"sid": np.arange(len(st)), "pkey": st["pkey"].to_numpy(), "cs": st["chain_start"].to_numpy(),
                          "c": st["c"].to_numpy(), "end": st["end"].to_numpy(), "endi": st["end_incl"].to_numpy()})
     base["ocut"] = np.minimum(base["end"].to_numpy(), os_cut[base["pkey"].to_numpy()])
@@ -128,7 +131,7 @@ def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cu
     ps, pe = j["ps"].to_numpy(), j["pe"].to_numpy()
     ea = j["phase"].isin(["EA", "PPS"]).to_numpy()
     os_ = (j["phase"] == "OS").to_numpy()
-    cs, c, end, endi = j["cs"].to_numpy(), j["c"].to_numpy(), j["end"].to_numpy(), j["endi"].to_numpy()
+    cs, c, end = j["cs"].to_numpy(), j["c"].to_numpy(), j["end"].to_numpy()
     j["eapps_chain"] = np.where(ea, overlap(ps, pe, cs, end), 0)
     j["eapps_site"] = np.where(ea, overlap(ps, pe, c, end), 0)
     j["os52_chain"] = np.where(os_, overlap(ps, pe, cs, j["ocut"].to_numpy()), 0)
@@ -137,9 +140,17 @@ def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cu
     j["w_cs"], j["w_c"] = cs, c
     j["w_end_ea"] = np.where(ea, end, NEVER)
     j["w_end_os"] = np.where(os_, j["ocut"].to_numpy(), NEVER)
-    j = _subtract_suspensions(j, susp, {"eapps_chain": ("w_cs", "w_end_ea"), "eapps_site": ("w_c", "w_end_ea"),
-                                        "os52_chain": ("w_cs", "w_end_os"), "os52_site": ("w_c", "w_end_os")})
-    csp = j["csp"].to_numpy()
+    return _subtract_suspensions(j, susp, {"eapps_chain": ("w_cs", "w_end_ea"), "eapps_site": ("w_c", "w_end_ea"),
+                                           "os52_chain": ("w_cs", "w_end_os"), "os52_site": ("w_c", "w_end_os")})
+
+
+def _os_facts(j: pd.DataFrame, cutoff: int, flexible_level: str) -> pd.DataFrame:
+    """OS facts of each (commencement, phase) row: calendar OS days since the program start
+    (chain) and at the site, first and last OS day, Flexible level, OS at the cut-off, at the
+    exit, and after the 52-week outcome."""
+    ps, pe = j["ps"].to_numpy(), j["pe"].to_numpy()
+    os_ = (j["phase"] == "OS").to_numpy()
+    c, end, endi, csp = j["c"].to_numpy(), j["end"].to_numpy(), j["endi"].to_numpy(), j["csp"].to_numpy()
     in_chain_os = os_ & (overlap(ps, pe, csp, endi) > 0)
     j["os_days_chain"] = np.where(os_, overlap(ps, pe, csp, end), 0)
     j["os_days_site"] = np.where(os_, overlap(ps, pe, c, endi), 0)
@@ -149,16 +160,22 @@ def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cu
     j["os_on_cutoff"] = os_ & (ps <= cutoff) & (cutoff < pe) & (endi == cutoff + 1)
     j["os_at_exit"] = os_ & (endi <= cutoff) & (ps <= endi - 1) & (endi - 1 < pe)
     j["os_after_52"] = np.where(os_, overlap(ps, pe, j["o52"].to_numpy(), endi), 0) > 0
-    agg = j.groupby("sid").agg(
-        eapps_chain=("eapps_chain", "sum"), eapps_site=("eapps_site", "sum"), os52_chain=("os52_chain", "sum"),
-        os52_site=("os52_site", "sum"), os_days_chain=("os_days_chain", "sum"), os_days_site=("os_days_site", "sum"),
-        os_first=("os_first", "min"), os_last_end=("os_last_end", "max"), os_flexible=("os_flexible", "any"),
-        os_on_cutoff=("os_on_cutoff", "any"), os_at_exit=("os_at_exit", "any"), os_after_52=("os_after_52", "any"))
+    return j
+
+
+def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cutoff: int, program_start: int,
+                  os_cut: np.ndarray, out52: np.ndarray, flexible_level: str) -> pd.DataFrame:
+    """Per site commencement: days in EA and PPS (chain and site, net of suspensions), OS days
+    before the 52-week outcome, calendar OS days since the program start, and OS facts.
+
+    ``os_cut`` (per participant-period) is the day OS stops counting for the 52-week measures
+    (the 52-week outcome; :data:`NEVER` for transition Ongoing Support participants);
+    ``out52`` the earliest 52-week outcome lodgement (:data:`OPEN` if none).
+    """
+    j = _os_facts(_phase_rows(st, phases, susp, program_start, os_cut, out52), cutoff, flexible_level)
+    agg = j.groupby("sid").agg(**{col: (col, how) for col, how in _METRIC_AGG.items()})
     out = pd.DataFrame(index=pd.RangeIndex(len(st)))
-    defaults = {"eapps_chain": 0, "eapps_site": 0, "os52_chain": 0, "os52_site": 0, "os_days_chain": 0,
-                "os_days_site": 0, "os_first": OPEN, "os_last_end": NEVER, "os_flexible": False,
-                "os_on_cutoff": False, "os_at_exit": False, "os_after_52": False}
-    for col, dflt in defaults.items():
+    for col, dflt in _METRIC_DEFAULTS.items():
         v = agg[col].reindex(out.index)
         out[col] = v.fillna(dflt).to_numpy().astype(type(dflt) if not isinstance(dflt, bool) else bool)
     return out
