@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.errors import ToolkitError, TrackingError
+from toolkit.errors import ToolkitError
+from toolkit.tracking.reproduce import RunReader
 
 KEY = ["program", "level", "entity_id"]
 
@@ -127,42 +128,33 @@ def input_differences(pa: dict[str, str], pb: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({"parameter": keys, "a": [pa.get(k, "") for k in keys], "b": [pb.get(k, "") for k in keys]})
 
 
-def _load_run(client, run_id: str, tmp: Path) -> tuple[dict, pd.DataFrame, pd.DataFrame, dict[str, pd.Series]]:
-    try:
-        run = client.get_run(run_id)
-    except Exception:
-        raise TrackingError(f"run {run_id} not found") from None
-    if run.data.tags.get("toolkit.kind") != "release":
+def _load_run(run_id: str, tracking_uri: str | None,
+              tmp: Path) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame, dict[str, pd.Series]]:
+    """A release run's params, ratings, standardisation table and each model's coefficients."""
+    run = RunReader(run_id, tracking_uri)
+    if run.tags.get("toolkit.kind") != "release":
         raise ToolkitError(f"run {run_id} is not a release parent run")
     d = tmp / run_id
-    try:
-        ratings = pd.read_csv(client.download_artifacts(run_id, "release/ratings.csv", str(d)), keep_default_na=False,
-                              na_values=[""])
-    except Exception:
-        raise ToolkitError(f"run {run_id} has no release/ratings.csv artifact") from None
-    try:
-        std = pd.read_csv(client.download_artifacts(run_id, "release/standardisation.csv", str(d)))
-    except Exception:
-        std = pd.DataFrame(columns=["program", "group", "mu", "sd", "population", "national_average"])
+    path = run.download("release/ratings.csv", d)
+    if path is None:
+        raise ToolkitError(f"run {run_id} has no release/ratings.csv artifact")
+    ratings = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    path = run.download("release/standardisation.csv", d)
+    std = pd.read_csv(path) if path is not None else pd.DataFrame(
+        columns=["program", "group", "mu", "sd", "population", "national_average"])
     coefs = {}
-    children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'", max_results=500)
-    for c in children:
-        name = c.data.tags.get("mlflow.runName")
-        try:
-            p = client.download_artifacts(c.info.run_id, "coefficients.csv", str(d / c.info.run_id))
-            coefs[name] = pd.read_csv(p).set_index("term")["coef"]
-        except Exception:
-            continue
-    return run.data.params, ratings, std, coefs
+    for name, child in run.children().items():
+        path = run.download("coefficients.csv", d / child, run_id=child)
+        if path is not None:
+            coefs[name] = pd.read_csv(path).set_index("term")["coef"]
+    return run.params, ratings, std, coefs
 
 
 def compare_runs(run_a: str, run_b: str, tracking_uri: str | None = None) -> Comparison:
-    from toolkit.tracking.store import connect
-
-    client = connect(tracking_uri)
+    """What moved between the releases ``run_a`` and ``run_b``, read from the tracking store alone."""
     with tempfile.TemporaryDirectory() as tmp:
-        pa, ra, sa, ca = _load_run(client, run_a, Path(tmp))
-        pb, rb, sb, cb = _load_run(client, run_b, Path(tmp))
+        pa, ra, sa, ca = _load_run(run_a, tracking_uri, Path(tmp))
+        pb, rb, sb, cb = _load_run(run_b, tracking_uri, Path(tmp))
     return Comparison(run_a=run_a, run_b=run_b, transitions=transition_table(ra, rb), changed=changed_entities(ra, rb),
                       standardisation=standardisation_changes(sa, sb), coefficients=coefficient_changes(ca, cb),
                       inputs=input_differences(pa, pb), coefficient_diffs=coefficient_differences(ca, cb))

@@ -27,19 +27,17 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from toolkit.errors import ToolkitError, TrackingError
+from toolkit.errors import ToolkitError
 from toolkit.expected.spec import ModelSpec
 from toolkit.release.compute import compute_release_variant, model_metrics_table
 from toolkit.release.config import ReleaseConfig
 from toolkit.release.inputs import load_release_inputs
 from toolkit.release.outputs import write_outputs
 from toolkit.scoring.config import MethodConfig
-from toolkit.tracking.reproduce import table_differences
-from toolkit.tracking.store import connect, resolve_tracking_uri
+from toolkit.tracking.reproduce import RunReader, table_differences
 
 if TYPE_CHECKING:
-    from mlflow.entities import Run
-    from mlflow.tracking import MlflowClient
+    from toolkit.release.fitting import FittedMeasure
 
 Say = Callable[[str], None]
 
@@ -85,23 +83,18 @@ def check_inputs(params: dict[str, str], data_dir: Path) -> Drift:
     return d
 
 
-def _download(client, run_id: str, path: str, dst: Path) -> Path | None:
-    try:
-        return Path(client.download_artifacts(run_id, path, str(dst)))
-    except Exception:
-        return None
-
-
-def _coefficient_differences(client, parent_id: str, experiment_id: str, fits, tmp: Path) -> tuple[list[str], float, int]:
-    children = client.search_runs([experiment_id], f"tags.mlflow.parentRunId = '{parent_id}'", max_results=500)
-    by_name = {c.data.tags.get("mlflow.runName"): c for c in children}
+def _coefficient_differences(run: RunReader, fits: dict[str, FittedMeasure],
+                             tmp: Path) -> tuple[list[str], float, int]:
+    """Each model's coefficients against its child run's ``coefficients.csv``: the differences beyond
+    tolerance, the largest relative difference, and how many models were compared."""
+    by_name = run.children()
     diffs, worst, compared = [], 0.0, 0
     for key, f in sorted(fits.items()):
         child = by_name.get(f.spec.name)
         if child is None:
             diffs.append(f"model {f.spec.name}: no tracked child run")
             continue
-        path = _download(client, child.info.run_id, "coefficients.csv", tmp / key)
+        path = run.download("coefficients.csv", tmp / key, run_id=child)
         if path is None:
             diffs.append(f"model {f.spec.name}: tracked coefficients.csv not found")
             continue
@@ -145,17 +138,14 @@ TABLE_KEYS = {"ratings.csv": ["program", "level", "entity_id"],
               "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"]}
 
 
-def _release_run(client: MlflowClient, run_id: str, uri: str) -> Run:
+def _release_run(run_id: str, tracking_uri: str | None) -> RunReader:
     """The finished release parent run ``run_id`` (a :class:`ToolkitError` for anything else)."""
-    try:
-        run = client.get_run(run_id)
-    except Exception:
-        raise TrackingError(f"run {run_id} not found in {uri}") from None
-    kind = run.data.tags.get("toolkit.kind")
+    run = RunReader(run_id, tracking_uri)
+    kind = run.tags.get("toolkit.kind")
     if kind != "release":
         raise ToolkitError(f"run {run_id} is not a release parent run (tag toolkit.kind={kind!r})")
-    if run.info.status != "FINISHED":
-        raise ToolkitError(f"run {run_id} did not finish (status {run.info.status}); there is nothing to reproduce")
+    if run.status != "FINISHED":
+        raise ToolkitError(f"run {run_id} did not finish (status {run.status}); there is nothing to reproduce")
     return run
 
 
@@ -171,8 +161,9 @@ class TrackedRelease:
     tables: dict[str, Path | None]
 
 
-def _tracked_release(client: MlflowClient, run_id: str, dst: Path) -> TrackedRelease:
-    got = {n: _download(client, run_id, f"release/{n}", dst) for n in
+def _tracked_release(run: RunReader, dst: Path) -> TrackedRelease:
+    run_id = run.run_id
+    got = {n: run.download(f"release/{n}", dst) for n in
            ("config.json", "method.json", "model_specs.json", "previous_ratings.csv", *EXACT_TABLES)}
     read = {}
     for n in ("config.json", "method.json", "model_specs.json"):
@@ -219,10 +210,8 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
               allow_data_drift: bool = False) -> ReproduceResult:
     """Reproduce a tracked release; see the module docstring."""
     t0 = time.perf_counter()
-    uri = resolve_tracking_uri(tracking_uri)
-    client = connect(uri)
-    run = _release_run(client, run_id, uri)
-    params, experiment_id = run.data.params, run.info.experiment_id
+    run = _release_run(run_id, tracking_uri)
+    params = run.params
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
         data = Path(data_dir or params.get("data_dir", ""))
@@ -234,7 +223,7 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         refused = _refusal(run_id, drift, data, allow_code_drift, allow_data_drift, t0)
         if refused is not None:
             return refused
-        tr = _tracked_release(client, run_id, tmp / "tracked")
+        tr = _tracked_release(run, tmp / "tracked")
         say(f"recomputing release {tr.config.name} (variant {tr.config.variant}) from {data}")
         tables = load_release_inputs(data, tr.config.window.start, tr.config.window.end,
                                      params.get("records_source", "table"), say).tables
@@ -243,7 +232,7 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
         out.mkdir(parents=True, exist_ok=True)
         write_outputs(out, comp, model_metrics_table(comp.fits))
         differences = _table_differences(tr.tables, out)
-        coef_diffs, worst, n_models = _coefficient_differences(client, run_id, experiment_id, comp.fits, tmp)
+        coef_diffs, worst, n_models = _coefficient_differences(run, comp.fits, tmp)
     differences += coef_diffs
     secs = time.perf_counter() - t0
     if drift.data:  # allowed: the outputs were compared to show what the changed data moved

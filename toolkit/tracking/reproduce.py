@@ -83,6 +83,42 @@ def fetch_run(run_id: str, *, scheme: str, what: str, tracking_uri: str | None =
         yield FetchedRun(run=run, params=params, artifacts=arts, tmp=Path(tmp))
 
 
+class RunReader:
+    """Read access to one tracked run and its child runs: params, tags, status, artifacts.
+
+    What reproduction and comparison need from the store, so that they never handle an MLflow
+    client: :meth:`download` returns None for an artifact the run does not have.
+    """
+
+    def __init__(self, run_id: str, tracking_uri: str | None = None):
+        from toolkit.tracking.store import connect, resolve_tracking_uri
+
+        self.tracking_uri = resolve_tracking_uri(tracking_uri)
+        self._client = connect(self.tracking_uri)
+        try:
+            run = self._client.get_run(run_id)
+        except Exception:
+            raise TrackingError(f"run {run_id} not found in {self.tracking_uri}") from None
+        self.run_id = run_id
+        self.params: dict[str, str] = dict(run.data.params)
+        self.tags: dict[str, str] = dict(run.data.tags)
+        self.status: str = run.info.status
+        self.experiment_id: str = run.info.experiment_id
+
+    def download(self, path: str, dst: Path, run_id: str | None = None) -> Path | None:
+        """The artifact ``path`` of this run (or of the child ``run_id``) downloaded under ``dst``."""
+        try:
+            return Path(self._client.download_artifacts(run_id or self.run_id, path, str(dst)))
+        except Exception:
+            return None
+
+    def children(self) -> dict[str, str]:
+        """The child runs by run name -> run id."""
+        found = self._client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{self.run_id}'",
+                                         max_results=500)
+        return {c.data.tags.get("mlflow.runName", ""): c.info.run_id for c in found}
+
+
 def read_tracked_json(fetched: FetchedRun, name: str) -> Any:
     p = fetched.artifacts / name
     if not p.is_file():
