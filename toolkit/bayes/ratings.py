@@ -69,7 +69,9 @@ class ProgramFit:
         """Mean and SD of the effect of a site the model has not seen (shift plus every level's spread)."""
         post = self.idata["posterior"]
         shift = post["shift"].sel(measure=measure).values.ravel()
-        var = sum(post[f"sigma_{lv}"].sel(measure=measure).values.ravel() ** 2 for lv in self.cells.levels)
+        var = np.zeros_like(shift)  # the levels' variances, summed level by level
+        for lv in self.cells.levels:
+            var = var + post[f"sigma_{lv}"].sel(measure=measure).values.ravel() ** 2
         return float(shift.mean()), float(np.sqrt(shift.var() + var.mean()))
 
 

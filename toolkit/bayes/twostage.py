@@ -24,9 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from numpy.typing import NDArray
 
@@ -51,9 +52,10 @@ DensityArgs: TypeAlias = tuple[int, IntArray, IntArray, IntArray, IntArray, IntA
 LEVEL_COLUMNS = {"organisation": "rating_organisation_id", "contract": "rating_contract_id", "site": "site_id"}
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
+def logit(p: npt.ArrayLike) -> FloatArray:
+    """``log(p / (1 - p))``, with ``p`` clipped to ``[1e-12, 1 - 1e-12]``."""
+    q = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return np.log(q) - np.log1p(-q)
 
 
 @dataclass
@@ -63,19 +65,20 @@ class CellData:
     program: str
     measures: list[str]
     levels: list[str]
-    entities: dict[str, pd.Index]      # level -> entity ids (sorted)
-    site_parent: dict[str, np.ndarray]  # level -> code of each site's entity at that level
-    cell_site: np.ndarray               # (C,) site code of each cell
-    cell_measure: np.ndarray            # (C,) measure code
-    observed: np.ndarray                # (C,) O
-    n: np.ndarray                       # (C,) records
-    expected: np.ndarray                # (C,) E = sum p
-    node_cell: np.ndarray               # (K,) cell of each node
-    node_offset: np.ndarray             # (K,) logit of the node's probability
-    node_weight: np.ndarray             # (K,) records the node stands for
+    entities: dict[str, pd.Index]     # level -> entity ids (sorted)
+    site_parent: dict[str, IntArray]  # level -> code of each site's entity at that level
+    cell_site: IntArray               # (C,) site code of each cell
+    cell_measure: IntArray            # (C,) measure code
+    observed: FloatArray              # (C,) O
+    n: FloatArray                     # (C,) records
+    expected: FloatArray              # (C,) E = sum p
+    node_cell: IntArray               # (K,) cell of each node
+    node_offset: FloatArray           # (K,) logit of the node's probability
+    node_weight: FloatArray           # (K,) records the node stands for
 
 
-def _compress(o_sorted: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int):
+def _compress(o_sorted: FloatArray, starts: IntArray, counts: IntArray,
+              k: int) -> tuple[IntArray, FloatArray, FloatArray]:
     """Nodes of each run ``o_sorted[starts[c]:starts[c]+counts[c]]``: at most ``k`` equal-count groups."""
     if k == 0:
         cell = np.repeat(np.arange(len(starts)), counts)
@@ -92,7 +95,7 @@ def _compress(o_sorted: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: i
     return cell, logit(pbar), w
 
 
-def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, nodes_per_cell: int,
+def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels: Sequence[str], nodes_per_cell: int,
               p_col: str = "expected_p", y_col: str = "numerator") -> CellData:
     """Reduce a program's records (one row per record, with its expected probability) to cells and nodes."""
     rec = frame.loc[(frame["program"] == program) & frame["measure"].isin(measures)]
@@ -103,8 +106,9 @@ def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, no
     if missing:
         raise InputError(f"records lack column(s) {missing} for the two-stage model")
     site_col = LEVEL_COLUMNS["site"]
-    site_codes, sites = pd.factorize(rec[site_col].astype(str), sort=True)
-    entities, site_parent = {}, {}
+    site_codes, _ = pd.factorize(rec[site_col].astype(str), sort=True)
+    entities: dict[str, pd.Index] = {}
+    site_parent: dict[str, IntArray] = {}
     first = np.unique(site_codes, return_index=True)[1]
     for lv in levels:
         col = rec[LEVEL_COLUMNS[lv]].astype(str).to_numpy()
@@ -133,7 +137,7 @@ def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, no
                     node_weight=node_weight)
 
 
-def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str | None = None):
+def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str | None = None) -> pm.Model:
     """The PyMC model of a program's cells, non-centred (see the module docstring).
 
     The reference implementation of the two-stage model, and the one with LKJ correlations
@@ -172,17 +176,19 @@ def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str 
     return model
 
 
-def _cell_ptr(cd: CellData) -> np.ndarray:
+def _cell_ptr(cd: CellData) -> IntArray:
+    """Where each cell's nodes start in the node arrays (nodes are sorted by cell), and the end."""
     return np.concatenate([[0], np.cumsum(np.bincount(cd.node_cell, minlength=len(cd.observed)))]).astype(np.int64)
 
 
-def cell_information(cd: CellData) -> np.ndarray:
+def cell_information(cd: CellData) -> FloatArray:
     """Fisher information of each cell's effect at ``b = 0``: ``sum p (1 - p)`` over its records (nodes)."""
     p = 1.0 / (1.0 + np.exp(-cd.node_offset))
-    return np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+    info = np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+    return cast(FloatArray, info)  # numpy's stubs type a weighted bincount as integer
 
 
-def moment_sd(cd: CellData, min_information: float = 5.0) -> np.ndarray:
+def moment_sd(cd: CellData, min_information: float = 5.0) -> FloatArray:
     """A quick moment estimate of the between-site SD of each measure's effects (log-odds).
 
     One Newton step from ``b = 0`` gives ``b_s ~ (O_s - E_s) / V_s`` with ``V_s = sum p (1 - p)``,
@@ -201,7 +207,7 @@ def moment_sd(cd: CellData, min_information: float = 5.0) -> np.ndarray:
     return out
 
 
-def centring_flags(cd: CellData, lay, threshold: float | str) -> np.ndarray:
+def centring_flags(cd: CellData, lay: Layout, threshold: float | str) -> IntArray:
     """1 for each ``e`` parameter sampled centred: the Fisher information at ``b = 0`` of the entity's
     records on that measure, ``sum_i p_i (1 - p_i)``, exceeds ``threshold``; ``"auto"``: exceeds
     ``(2 / sd)^2`` with ``sd`` the measure's :func:`moment_sd`: the data's SD for the effect is below
