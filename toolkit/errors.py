@@ -40,3 +40,21 @@ class ConvergenceError(ToolkitError, RuntimeError):
 
 class TrackingError(ToolkitError, RuntimeError):
     """The MLflow store cannot be reached or is in an unexpected state."""
+
+
+class NotFittedError(ToolkitError, ValueError, AttributeError):
+    """Raised when a model is used before fit (scikit-learn's convention).
+
+    A ``ValueError`` and an ``AttributeError`` as in scikit-learn, so that ``hasattr`` on a
+    property of an unfitted model is False and callers catching either keep working.
+    """
+
+
+def check_is_fitted(model: object, method: str, attribute: str) -> None:
+    """Raise :class:`NotFittedError` naming ``model``'s class and ``method`` unless ``attribute`` is set.
+
+    ``attribute`` is a learned attribute (trailing underscore) that ``fit`` always sets.
+    """
+    if not hasattr(model, attribute):
+        name = type(model).__name__
+        raise NotFittedError(f"{name}.{method}: the model is not fitted; call {name}.fit(data) first")

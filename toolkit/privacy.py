@@ -34,9 +34,11 @@ import hashlib
 import hmac
 import os
 import re
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import Hashable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -153,6 +155,33 @@ def protect(values: pd.Series, relations: Sequence[Relation], threshold: int, *,
     [0.0, 13.0]
     """
     ids = list(values.index)
+    table = _table(values, relations, threshold, published, suppress_zero)
+    attack_rows = _suppress(table, min_values, max_rounds)
+    att = pd.DataFrame(attack_rows, columns=["cell", "lower", "upper", "values"])
+    att["cell"] = [ids[i] for i in att["cell"]]
+    idx = values.index
+    return Protection(sensitive=pd.Series(table.sensitive, idx), primary=pd.Series(table.primary, idx),
+                      suppressed=pd.Series(table.unknown & table.published, idx), attack=att)
+
+
+@dataclass
+class _Table:
+    """A table under suppression, cells by position: what :func:`protect`'s steps read and update."""
+
+    values: np.ndarray                  # counts
+    published: np.ndarray               # seen by a reader when nothing is suppressed
+    rels: list[tuple[int, list[int]]]   # (total, parts) of each relation
+    member_of: list[list[int]]          # the relations of each cell
+    sensitive: np.ndarray
+    primary: np.ndarray                 # sensitive and published
+    is_total: np.ndarray                # the total of some relation
+    unknown: np.ndarray                 # hidden from a reader (suppressed or not published): grows
+
+
+def _table(values: pd.Series, relations: Sequence[Relation], threshold: int, published: pd.Series | None,
+           suppress_zero: bool) -> _Table:
+    """The cells of ``values`` by position, their relations, and primary suppression."""
+    ids = list(values.index)
     pos = {c: i for i, c in enumerate(ids)}
     v = values.to_numpy(dtype=np.int64)
     if (v < 0).any():
@@ -165,79 +194,100 @@ def protect(values: pd.Series, relations: Sequence[Relation], threshold: int, *,
             member_of[m].append(k)
     sens = _sensitive(v, threshold, suppress_zero)
     primary = sens & pub
-    unknown = primary | ~pub
     is_total = np.zeros(len(ids), bool)
     is_total[[t for t, _ in rels]] = True
+    return _Table(values=v, published=pub, rels=rels, member_of=member_of, sensitive=sens, primary=primary,
+                  is_total=is_total, unknown=primary | ~pub)
 
-    def cost(m: int) -> tuple:
-        fresh = sum(1 for k in member_of[m] if not any(unknown[x] for x in (rels[k][0], *rels[k][1])))
-        return (v[m] == 0, bool(is_total[m]), fresh, int(v[m]), m)
 
-    def nearest_known(cell: int) -> list[int]:
-        """Known cells of the relations nearest to ``cell`` (through relations of unknown cells)."""
-        seen_rel, frontier, seen_cell = set(), [cell], {cell}
-        while frontier:
-            rel_ids = {k for c in frontier for k in member_of[c]} - seen_rel
-            seen_rel |= rel_ids
-            members = {m for k in rel_ids for m in (rels[k][0], *rels[k][1])}
-            known = [m for m in members if not unknown[m]]
-            if known:
-                return known
-            frontier = [m for m in members if m not in seen_cell]
-            seen_cell |= set(frontier)
-        return []
-
-    def close_single_unknowns() -> None:
-        changed = True
-        while changed:
-            changed = False
-            for t, parts in rels:
-                members = (t, *parts)
-                unk = [m for m in members if unknown[m]]
-                if len(unk) == 1 and (sens[unk[0]] or pub[unk[0]]):
-                    known = [m for m in members if not unknown[m]]
-                    unknown[min(known, key=cost)] = True
-                    changed = True
-
-    attack_rows: list[dict] = []
+def _suppress(table: _Table, min_values: int, max_rounds: int) -> list[dict[str, Any]]:
+    """Complementary suppression: hide cells (``table.unknown``) until every sensitive unknown cell has at least
+    ``min_values`` possible values for the attacker; returns the attacker's last bounds (:func:`attack`)."""
     for _ in range(max_rounds):
-        close_single_unknowns()
-        attack_rows = attack(v, rels, unknown, np.flatnonzero(sens & unknown))
+        _close_single_unknowns(table)
+        attack_rows = attack(table.values, table.rels, table.unknown, np.flatnonzero(table.sensitive & table.unknown))
         weak = [a for a in attack_rows if a["values"] < min_values]
         if not weak:
-            break
-        widened = False
-        for a in weak:   # widen: hide one more known cell of the relations nearest the weak cell
-            cand = nearest_known(a["cell"])
-            if cand:
-                unknown[min(cand, key=cost)] = True
-                widened = True
-        if not widened:
+            return attack_rows
+        if not _widen(table, weak):
             raise PrivacyError("a small count cannot be protected: every related cell is already hidden")
-    else:
-        raise PrivacyError(f"suppression did not converge in {max_rounds} rounds")
-    att = pd.DataFrame(attack_rows, columns=["cell", "lower", "upper", "values"])
-    att["cell"] = [ids[i] for i in att["cell"]]
-    idx = values.index
-    return Protection(sensitive=pd.Series(sens, idx), primary=pd.Series(primary, idx),
-                      suppressed=pd.Series(unknown & pub, idx), attack=att)
+    raise PrivacyError(f"suppression did not converge in {max_rounds} rounds")
+
+
+def _cost(table: _Table, m: int) -> tuple[Any, ...]:
+    """Preference of cell ``m`` for complementary suppression, lowest first: non-zero, a part rather than a
+    total, in few relations with no hidden member yet, small (the module docstring says why)."""
+    fresh = sum(1 for k in table.member_of[m]
+                if not any(table.unknown[x] for x in (table.rels[k][0], *table.rels[k][1])))
+    return (table.values[m] == 0, bool(table.is_total[m]), fresh, int(table.values[m]), m)
+
+
+def _nearest_known(table: _Table, cell: int) -> list[int]:
+    """Known cells of the relations nearest to ``cell`` (through relations of unknown cells)."""
+    rels, member_of, unknown = table.rels, table.member_of, table.unknown
+    seen_rel: set[int] = set()
+    frontier, seen_cell = [cell], {cell}
+    while frontier:
+        rel_ids = {k for c in frontier for k in member_of[c]} - seen_rel
+        seen_rel |= rel_ids
+        members = {m for k in rel_ids for m in (rels[k][0], *rels[k][1])}
+        known = [m for m in members if not unknown[m]]
+        if known:
+            return known
+        frontier = [m for m in members if m not in seen_cell]
+        seen_cell |= set(frontier)
+    return []
+
+
+def _close_single_unknowns(table: _Table) -> None:
+    """Hide the cheapest known cell of every relation with exactly one unknown member (sensitive or published),
+    which subtraction alone would recover; repeated until no relation has one."""
+    unknown = table.unknown
+    changed = True
+    while changed:
+        changed = False
+        for t, parts in table.rels:
+            members = (t, *parts)
+            unk = [m for m in members if unknown[m]]
+            if len(unk) == 1 and (table.sensitive[unk[0]] or table.published[unk[0]]):
+                known = [m for m in members if not unknown[m]]
+                unknown[min(known, key=partial(_cost, table))] = True
+                changed = True
+
+
+def _widen(table: _Table, weak: list[dict[str, Any]]) -> bool:
+    """Hide one more known cell of the relations nearest each weak cell; False when none is left to hide."""
+    widened = False
+    for a in weak:
+        cand = _nearest_known(table, a["cell"])
+        if cand:
+            table.unknown[min(cand, key=partial(_cost, table))] = True
+            widened = True
+    return widened
 
 
 def attack(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray,
-           targets: Iterable[int]) -> list[dict]:
+           targets: Iterable[int]) -> list[dict[str, Any]]:
     """What a reader can infer about each target cell: integer ``lower`` and ``upper`` bounds.
 
     The reader knows every cell not ``unknown``, every relation, and that counts are
     non-negative integers; bounds come from exact integer programs (HiGHS via
     :func:`scipy.optimize.milp`) over the unknown cells connected to the target.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
-
     unk_idx = np.flatnonzero(unknown)
     col = {m: j for j, m in enumerate(unk_idx)}
+    rows, rhs = _unknown_equations(values, rels, unknown, col)
+    root = _components(len(unk_idx), rows)
+    return [_bounds(int(target), col[int(target)], root, rows, rhs) for target in targets]
+
+
+def _unknown_equations(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray,
+                       col: dict[Any, int]) -> tuple[list[dict[int, float]], list[float]]:
+    """Each relation with an unknown member as a linear equation in the unknown cells (numbered by ``col``):
+    coefficients by unknown and the right-hand side from the known cells."""
     rows, rhs = [], []
     for t, parts in rels:
-        coef = {}
+        coef: dict[int, float] = {}
         b = 0.0
         for m, s in [(t, -1.0)] + [(p, 1.0) for p in parts]:
             if unknown[m]:
@@ -247,8 +297,12 @@ def attack(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknow
         if coef:
             rows.append(coef)
             rhs.append(b)
-    # connected components of unknown cells through relations
-    parent = list(range(len(unk_idx)))
+    return rows, rhs
+
+
+def _components(n: int, rows: list[dict[int, float]]) -> list[int]:
+    """A representative of each of ``n`` unknowns' connected component (unknowns sharing an equation)."""
+    parent = list(range(n))
 
     def find(a: int) -> int:
         while parent[a] != a:
@@ -260,33 +314,40 @@ def attack(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknow
         ks = list(coef)
         for k in ks[1:]:
             parent[find(k)] = find(ks[0])
-    out = []
-    for target in targets:
-        j = col[int(target)]
-        comp = [k for k in range(len(unk_idx)) if find(k) == find(j)]
-        local = {k: i for i, k in enumerate(comp)}
-        eqs = [(c, b) for c, b in zip(rows, rhs) if any(k in local for k in c)]
-        a = np.zeros((len(eqs), len(comp)))
-        b = np.array([x for _, x in eqs], dtype=float)
-        for r, (c, _) in enumerate(eqs):
-            for k, s in c.items():
-                a[r, local[k]] = s
-        bounds = []
-        for sign in (1.0, -1.0):   # minimise, then maximise the target
-            c = np.zeros(len(comp))
-            c[local[j]] = sign
-            cons = [LinearConstraint(a, b, b)] if len(eqs) else []
-            res = milp(c, constraints=cons, integrality=np.ones(len(comp)), bounds=Bounds(0, np.inf))
-            if res.status == 0:
-                bounds.append(float(res.x[local[j]]))
-            elif sign < 0 and res.status in (3, 4):   # the minimum exists, so "infeasible or unbounded" is unbounded
-                bounds.append(np.inf)
-            else:   # no minimum: the relations do not hold on the true counts
-                raise ValueError(f"relations are inconsistent with the counts (milp status {res.status})")
-        lo, hi = bounds
-        n_values = np.inf if np.isinf(hi) else int(round(hi) - round(lo)) + 1
-        out.append({"cell": int(target), "lower": lo, "upper": hi, "values": n_values})
-    return out
+    return [find(k) for k in range(n)]
+
+
+def _bounds(target: int, j: int, root: list[int], rows: list[dict[int, float]], rhs: list[float]) -> dict[str, Any]:
+    """The attacker's bounds of cell ``target`` (unknown number ``j``): minimum and maximum over its component's
+    integer solutions, and how many values lie between them."""
+    comp = [k for k in range(len(root)) if root[k] == root[j]]
+    local = {k: i for i, k in enumerate(comp)}
+    eqs = [(c, b) for c, b in zip(rows, rhs) if any(k in local for k in c)]
+    a = np.zeros((len(eqs), len(comp)))
+    b = np.array([x for _, x in eqs], dtype=float)
+    for r, (c, _) in enumerate(eqs):
+        for k, s in c.items():
+            a[r, local[k]] = s
+    lo, hi = (_extreme(a, b, local[j], sign) for sign in (1.0, -1.0))   # minimise, then maximise the target
+    n_values = np.inf if np.isinf(hi) else int(round(hi) - round(lo)) + 1
+    return {"cell": target, "lower": lo, "upper": hi, "values": n_values}
+
+
+def _extreme(a: np.ndarray, b: np.ndarray, target: int, sign: float) -> float:
+    """The smallest (``sign`` 1) or largest (-1) value of unknown ``target`` over non-negative integer solutions
+    of ``a x = b`` (``inf``: no largest)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    c = np.zeros(a.shape[1])
+    c[target] = sign
+    cons = [LinearConstraint(a, b, b)] if len(b) else []
+    res = milp(c, constraints=cons, integrality=np.ones(a.shape[1]), bounds=Bounds(0, np.inf))
+    if res.status == 0:
+        return float(res.x[target])
+    if sign < 0 and res.status in (3, 4):   # the minimum exists, so "infeasible or unbounded" is unbounded
+        return np.inf
+    # no minimum: the relations do not hold on the true counts
+    raise ValueError(f"relations are inconsistent with the counts (milp status {res.status})")
 
 
 # --------------------------------------------------------------------------- scanning

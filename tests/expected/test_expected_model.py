@@ -13,13 +13,8 @@ import pytest
 import statsmodels.api as sm
 from expected_data import FORMULA, make_frame
 
-from toolkit.errors import ConvergenceError, InputError, SpecError
-from toolkit.expected import (
-    ExpectedModel,
-    ExtrapolationWarning,
-    UnseenLevelWarning,
-    fit_expected,
-)
+from toolkit.errors import ConvergenceError, InputError, NotFittedError, SpecError
+from toolkit.expected import ExpectedModel, ExtrapolationWarning, UnseenLevelWarning, fit_expected
 
 
 @pytest.fixture(scope="module")
@@ -172,7 +167,7 @@ def test_summary_table_and_text(fitted):
 def test_estimator_conventions(frame):
     m = ExpectedModel(formula="y ~ age")
     assert not hasattr(m, "coef_")
-    with pytest.raises(SpecError, match="not fitted"):
+    with pytest.raises(NotFittedError, match=r"ExpectedModel\.predict: the model is not fitted"):
         m.predict(frame)
     assert m.fit(frame) is m and m.n_iter_ >= 1
     with pytest.raises(TypeError):

@@ -16,7 +16,7 @@ from toolkit.expected import fit_expected
 from toolkit.expected.spec import load_model_set
 from toolkit.records.frame import build_frame
 from toolkit.release.config import load_release_config
-from toolkit.release.fitting import choose_formula
+from toolkit.expected.fitting import choose_formula
 from toolkit.release.pipeline import run_release
 
 # a participant id as a token (binary database pages can hold "P" next to a long number, e.g. a timestamp)

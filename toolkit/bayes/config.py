@@ -7,31 +7,32 @@ malformed file into a :class:`~toolkit.errors.ConfigError` naming every bad key.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeAlias
 
 from pydantic import Field, field_validator
 
 from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
 
-LEVELS = ("organisation", "contract", "site")
+Level: TypeAlias = Literal["organisation", "contract", "site"]
+LEVELS: tuple[Level, ...] = ("organisation", "contract", "site")
 
 
 class Priors(FrozenConfig):
     """Weakly informative priors on the log-odds scale."""
 
-    intercept_sd: float = Field(2.5, gt=0)
-    coef_sd: float = Field(2.5, gt=0)
-    offset_intercept_sd: float = Field(0.5, gt=0)
-    group_sd: float = Field(1.0, gt=0)
-    lkj_eta: float = Field(2.0, gt=0)
+    intercept_sd: float = Field(default=2.5, gt=0)
+    coef_sd: float = Field(default=2.5, gt=0)
+    offset_intercept_sd: float = Field(default=0.5, gt=0)
+    group_sd: float = Field(default=1.0, gt=0)
+    lkj_eta: float = Field(default=2.0, gt=0)
 
 
 class TwoStage(FrozenConfig):
     """The two-stage model: offsets from the frequentist fit, nested random intercepts."""
 
-    levels: tuple[Literal["organisation", "contract", "site"], ...] = LEVELS
+    levels: tuple[Level, ...] = LEVELS
     cross_measure: Literal["factor", "independent", "lkj"] = "factor"
-    nodes_per_cell: int = Field(4, ge=0)
+    nodes_per_cell: int = Field(default=4, ge=0)
     centre_information: float | Literal["auto"] = "auto"
     # site: every level is scored from the site model (contracts and organisations from their sites' draws);
     # per_level: contracts and organisations from models whose random intercept is at their own level
@@ -42,14 +43,14 @@ class TwoStage(FrozenConfig):
 
     @field_validator("centre_information")
     @classmethod
-    def _nonneg(cls, v):
-        if v != "auto" and v < 0:
+    def _nonneg(cls, v: float | Literal["auto"]) -> float | Literal["auto"]:
+        if not isinstance(v, str) and v < 0:  # a str is "auto"
             raise ValueError("centre_information must be 'auto' or a number >= 0")
         return v
 
     @field_validator("levels")
     @classmethod
-    def _ordered(cls, v):
+    def _ordered(cls, v: tuple[Level, ...]) -> tuple[Level, ...]:
         if not v or "site" not in v:
             raise ValueError("levels must include 'site'")
         if list(v) != [x for x in LEVELS if x in v]:
@@ -58,40 +59,44 @@ class TwoStage(FrozenConfig):
 
 
 class Sampler(FrozenConfig):
+    """The sampler and its settings; a model that fails its gate is re-run once (``retry_*``)."""
+
     backend: Literal["nutpie", "pymc"] = "nutpie"
     # nutpie's calls into the two-stage density: "native" (numba C callbacks, no Python per gradient) or
     # "python" (nutpie's Python-function models; the same draws, about 1.5-2x slower)
     callbacks: Literal["native", "python"] = "native"
-    chains: int = Field(2, ge=1)
-    cores: int = Field(2, ge=1)
-    tune: int = Field(600, ge=50)
-    draws: int = Field(1000, ge=50)
-    target_accept: float = Field(0.8, gt=0, lt=1)
+    chains: int = Field(default=2, ge=1)
+    cores: int = Field(default=2, ge=1)
+    tune: int = Field(default=600, ge=50)
+    draws: int = Field(default=1000, ge=50)
+    target_accept: float = Field(default=0.8, gt=0, lt=1)
     low_rank_mass_matrix: bool = False
-    retry_target_accept: float = Field(0.95, gt=0, lt=1)
-    retry_draws_factor: int = Field(3, ge=1)   # a model that fails its gate is re-run once with this many
+    retry_target_accept: float = Field(default=0.95, gt=0, lt=1)
+    retry_draws_factor: int = Field(default=3, ge=1)   # a model that fails its gate is re-run once with this many
                                                # times the draws (a fresh seed); 1 = no retry
-    retry_max_draws_factor: int = Field(10, ge=1)  # ... or more, up to this, when its ESS says it needs more:
-    retry_ess_margin: float = Field(2.0, ge=1)     # this many times the draws the first run's ESS asks for
+    retry_max_draws_factor: int = Field(default=10, ge=1)  # ... or more, up to this, when its ESS says it needs more:
+    retry_ess_margin: float = Field(default=2.0, ge=1)     # this many times the draws the first run's ESS asks for
     retry_non_centred: bool = True             # a re-run after divergences samples every effect non-centred
 
 
 class Gates(FrozenConfig):
     """Convergence gates (Vehtari et al. 2021)."""
 
-    max_rhat: float = Field(1.01, ge=1)
-    min_ess_bulk: float = Field(400, ge=0)
-    min_ess_tail: float = Field(400, ge=0)
-    max_divergences: int = Field(0, ge=0)
+    max_rhat: float = Field(default=1.01, ge=1)
+    min_ess_bulk: float = Field(default=400, ge=0)
+    min_ess_tail: float = Field(default=400, ge=0)
+    max_divergences: int = Field(default=0, ge=0)
 
 
 class Scoring(FrozenConfig):
-    draws: int = Field(400, ge=10)
+    """How posterior draws are scored by the method and summarised."""
+
+    draws: int = Field(default=400, ge=10)
     # the risk model's coefficient uncertainty in each draw's expected outcomes (toolkit.bayes.expected):
     # covariance clustered by this level, "model" = the fit's model-based covariance, "none" = E taken as known
     expected_uncertainty: Literal["organisation", "contract", "site", "model", "none"] = "none"
-    interval: float = Field(0.90, gt=0, lt=1)
-    small_denominator: int = Field(50, ge=1)
+    interval: float = Field(default=0.90, gt=0, lt=1)
+    small_denominator: int = Field(default=50, ge=1)
 
 
 class BayesConfig(FrozenConfig):

@@ -37,6 +37,7 @@ def _z_scale(a: np.ndarray) -> np.ndarray:
 
 
 def _rhat(a: np.ndarray) -> np.ndarray:
+    """Split R-hat of (P, chains, draws) from the between- and within-chain variances."""
     n = a.shape[2]
     chain_mean = a.mean(axis=2)
     b = n * chain_mean.var(axis=1, ddof=1)
@@ -46,6 +47,7 @@ def _rhat(a: np.ndarray) -> np.ndarray:
 
 
 def _autocov(a: np.ndarray) -> np.ndarray:
+    """Autocovariance of each chain along the last axis, by FFT (biased, divided by the draws)."""
     n = a.shape[-1]
     m = 1 << int(np.ceil(np.log2(2 * n)))
     x = a - a.mean(axis=-1, keepdims=True)
@@ -54,7 +56,9 @@ def _autocov(a: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(nogil=True, cache=True)
-def _geyer(acov, chain_var_of_means, n_draw, n_chain):
+def _geyer(acov: np.ndarray, chain_var_of_means: np.ndarray, n_draw: int, n_chain: int) -> np.ndarray:
+    """Geyer's initial monotone sequence ESS of each parameter from its chains' autocovariances ``acov``
+    (P, chains, draws) and the variance of its chain means (as :func:`arviz.ess`)."""
     p_count = acov.shape[0]
     out = np.empty(p_count)
     for p in range(p_count):

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from toolkit.bayes.twostage import cell_information
+from toolkit.bayes.twostage import CellData, cell_information
 
 
-def data_share(cd, tau: np.ndarray) -> np.ndarray:
+def data_share(cd: CellData, tau: np.ndarray) -> np.ndarray:
     """(entities, measures) weight of the data in each posterior; 0 where an entity has no records."""
     info = np.zeros((len(cd.entities["site"]), len(cd.measures)))
     info[cd.cell_site, cd.cell_measure] = cell_information(cd)

@@ -8,14 +8,20 @@ the hyperparameters and the posterior of each level's between-entity SD.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit.bayes.config import Gates
+
+if TYPE_CHECKING:
+    import xarray as xr
+    from arviz import InferenceData
 
 
 @dataclass
@@ -38,6 +44,7 @@ class Diagnostics:
 
     @property
     def passed(self) -> bool:
+        """Whether the gate passed (no failure)."""
         return not self.failures
 
     def summary(self) -> str:
@@ -45,7 +52,8 @@ class Diagnostics:
         return (f"max R-hat {self.max_rhat:.4f}, min ESS bulk {self.min_ess_bulk:.0f} tail {self.min_ess_tail:.0f}, "
                 f"{self.divergences} divergences{'' if self.passed else ' -- GATE FAILED'}")
 
-    def as_row(self) -> dict:
+    def as_row(self) -> dict[str, Any]:
+        """The diagnostics as one row of the diagnostics table."""
         return {"model": self.model, "passed": self.passed, "max_rhat": self.max_rhat,
                 "min_ess_bulk": self.min_ess_bulk, "min_ess_tail": self.min_ess_tail,
                 "divergences": self.divergences, "parameters": self.parameters, "draws": self.draws,
@@ -55,7 +63,7 @@ class Diagnostics:
                 "failures": "; ".join(self.failures)}
 
 
-def _stacked(post, var_names):
+def _stacked(post: xr.Dataset, var_names: list[str]) -> Iterator[tuple[list[str], np.ndarray]]:
     """Yield (names, draws (P, chains, draws)) blocks of the posterior's parameters."""
     for v in var_names:
         da = post[v]
@@ -69,32 +77,22 @@ def _stacked(post, var_names):
             yield [f"{v}{list(map(int, j)) if j else ''}" for j in idx], block
 
 
-def check_convergence(idata, gates: Gates, model: str, var_names: list[str] | None = None) -> Diagnostics:
+def check_convergence(idata: InferenceData, gates: Gates, model: str,
+                      var_names: list[str] | None = None) -> Diagnostics:
     """Rank-normalised split R-hat, bulk and tail ESS of every parameter, divergences; apply ``gates``.
 
     Parameters that do not vary (the fixed diagonal of a correlation matrix) are left out:
     their R-hat and ESS are undefined.
     """
-    from toolkit.bayes.convergence import summaries
-
-    post = idata.posterior
-    names = list(var_names) if var_names is not None else list(post.data_vars)
+    post = idata["posterior"]
+    names = list(var_names) if var_names is not None else [str(v) for v in post.data_vars]
     worst = {"rhat": (-np.inf, ""), "bulk": (np.inf, ""), "tail": (np.inf, "")}
     n_par = 0
-
-    def block(item):
-        labels, a = item
-        live = a.std(axis=(1, 2)) > 0
-        if not live.any():
-            return [], None
-        a, labels = a[live], [lab for lab, ok in zip(labels, live) if ok]
-        return labels, dict(zip(("rhat", "bulk", "tail"), summaries(a)))
-
     # blocks of parameters on every core: the sorts, FFTs and Geyer sums release the GIL
     with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
-        results = list(pool.map(block, _stacked(post, names)))
+        results = list(pool.map(_block_summaries, _stacked(post, names)))
     for labels, vals in results:
-        if not labels:
+        if vals is None:
             continue
         n_par += len(labels)
         for key, pick in (("rhat", np.nanargmax), ("bulk", np.nanargmin), ("tail", np.nanargmin)):
@@ -105,7 +103,8 @@ def check_convergence(idata, gates: Gates, model: str, var_names: list[str] | No
     max_rhat, worst_r = worst["rhat"]
     min_bulk, worst_b = worst["bulk"]
     min_tail, worst_t = worst["tail"]
-    div = int(idata.sample_stats["diverging"].sum()) if "diverging" in idata.sample_stats else 0
+    stats = idata["sample_stats"]
+    div = int(stats["diverging"].sum()) if "diverging" in stats else 0
     n_draws = int(post.sizes["chain"] * post.sizes["draw"])
     failures = []
     if not max_rhat <= gates.max_rhat:
@@ -122,12 +121,26 @@ def check_convergence(idata, gates: Gates, model: str, var_names: list[str] | No
                        failures=failures)
 
 
+def _block_summaries(item: tuple[list[str], np.ndarray]) -> tuple[list[str], dict[str, np.ndarray] | None]:
+    """R-hat, bulk and tail ESS of a block of parameters (labels, draws (P, chains, draws)), leaving out the
+    parameters that do not vary; ``None`` when none varies."""
+    from toolkit.bayes.convergence import summaries  # numba: imported when first needed
+
+    labels, a = item
+    live = a.std(axis=(1, 2)) > 0
+    if not live.any():
+        return [], None
+    a, labels = a[live], [lab for lab, ok in zip(labels, live) if ok]
+    return labels, dict(zip(("rhat", "bulk", "tail"), summaries(a)))
+
+
 def diagnostics_table(diags: list[Diagnostics]) -> pd.DataFrame:
     """One row per model, sorted by model name."""
     return pd.DataFrame([d.as_row() for d in diags]).sort_values("model", kind="stable").reset_index(drop=True)
 
 
-def convergence_plots(idata, var_names: list[str], folder: Path, stem: str, title: str) -> list[Path]:
+def convergence_plots(idata: InferenceData, var_names: list[str], folder: Path, stem: str,
+                      title: str) -> list[Path]:
     """Trace and rank plots of ``var_names`` and the posterior of each SD; returns the PNG paths."""
     import arviz as az
     import matplotlib
@@ -137,8 +150,9 @@ def convergence_plots(idata, var_names: list[str], folder: Path, stem: str, titl
 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for kind, fn in (("trace", az.plot_trace), ("rank", az.plot_rank)):
-        axes = fn(idata, var_names=var_names, compact=True) if kind == "trace" else fn(idata, var_names=var_names)
+    for kind in ("trace", "rank"):
+        axes = (az.plot_trace(idata, var_names=var_names, compact=True) if kind == "trace"
+                else az.plot_rank(idata, var_names=var_names))
         fig = np.asarray(axes).ravel()[0].figure
         fig.suptitle(f"{title}: {kind} plot", y=1.0)
         fig.tight_layout()

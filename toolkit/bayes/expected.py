@@ -17,12 +17,18 @@ Each scored draw ``d`` therefore divides by ``E_d = E * exp(J (beta_d - beta_hat
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from toolkit.bayes.twostage import LEVEL_COLUMNS
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:
+    from toolkit.bayes.posterior import EntityRecords
+    from toolkit.expected.fitting import FittedMeasure
 
 
 def cluster_robust_cov(x: np.ndarray, y: np.ndarray, p: np.ndarray, clusters: np.ndarray | None) -> np.ndarray:
@@ -52,8 +58,8 @@ def _draws(cov: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarra
     return rng.standard_normal((n_draws, len(vals))) @ root.T
 
 
-def expected_factors(frame: pd.DataFrame, fits: dict, program: str, measures: list[str], records, n_draws: int,
-                     cluster: str, random_seed: int) -> dict[str, np.ndarray]:
+def expected_factors(frame: pd.DataFrame, fits: dict[str, FittedMeasure], program: str, measures: list[str],
+                     records: EntityRecords, n_draws: int, cluster: str, random_seed: int) -> dict[str, np.ndarray]:
     """Per level, (draws, entities, measures) factors ``E_d / E`` for one program's entities.
 
     Parameters

@@ -8,7 +8,9 @@ autoscaled fixed part. The design (knots, bounds, levels) is learnt once by
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -16,10 +18,14 @@ import pandas as pd
 from toolkit.bayes.config import BayesConfig, Sampler, load_bayes_config
 from toolkit.bayes.diagnostics import check_convergence
 from toolkit.bayes.sampling import sample_model
-from toolkit.errors import ConvergenceError, InputError, SpecError
-from toolkit.expected import build_matrix, fit_design
+from toolkit.errors import ConvergenceError, InputError, SpecError, check_is_fitted
+from toolkit.expected import DesignState, build_matrix, fit_design
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.model import outcome_array
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from arviz import InferenceData
 
 
 def _summarise(draws: np.ndarray, index: pd.Index, interval: float = 0.9) -> pd.DataFrame:
@@ -30,10 +36,21 @@ def _summarise(draws: np.ndarray, index: pd.Index, interval: float = 0.9) -> pd.
                          f"q{lo * 100:g}": q[0], f"q{hi * 100:g}": q[2]}, index=index)
 
 
-def _flat(idata, name: str) -> np.ndarray:
+def _flat(idata: InferenceData, name: str) -> np.ndarray:
     """Posterior draws of ``name`` as (chains * draws, ...)."""
-    a = np.asarray(idata.posterior[name].values)
+    a = np.asarray(idata["posterior"][name].values)
     return a.reshape((-1,) + a.shape[2:])
+
+
+@dataclass(frozen=True)
+class _Design:
+    """What the PyMC model was built from, and what summarising its draws needs."""
+
+    state: DesignState
+    scale: tuple[np.ndarray, np.ndarray, np.ndarray, int]  # non-intercept columns, their means and SDs, intercept
+    levels: list[pd.Index]          # each level's groups
+    n_by_group: np.ndarray          # records per innermost group
+    parent_codes: list[np.ndarray]  # each innermost group's code at every level
 
 
 class HierarchicalModel:
@@ -69,7 +86,7 @@ class HierarchicalModel:
 
     def __init__(self, *, formula: str, outcome: str | None = None, group: str | Sequence[str] = "group",
                  random_seed: int = 0, config: BayesConfig | None = None, sampler: Sampler | None = None,
-                 require_convergence: bool = False):
+                 require_convergence: bool = False) -> None:
         self.formula = formula
         self.outcome = outcome
         self.group = group
@@ -100,16 +117,20 @@ class HierarchicalModel:
             path = key
         return codes, levels
 
-    def build_model(self, data: pd.DataFrame):
-        """The PyMC model of ``data`` (also stores the design state and scaling)."""
+    def build_model(self, data: pd.DataFrame) -> pm.Model:
+        """The PyMC model of ``data`` (nothing is stored: :meth:`fit` learns the design)."""
+        return self._build(data)[0]
+
+    def _build(self, data: pd.DataFrame) -> tuple[pm.Model, _Design]:
+        """The PyMC model of ``data`` and the design it was built from."""
         from toolkit.bayes.sampling import set_compile_dir
 
         set_compile_dir()  # a compile directory of this process's own, unless PyTensor is already imported
         import pymc as pm
 
-        cfg = self.config or load_bayes_config()
-        pr = cfg.priors
+        pr = (self.config or load_bayes_config()).priors
         parsed = parse_formula(self.formula, self.outcome)
+        assert parsed.outcome is not None  # parse_formula raises without an outcome
         y = outcome_array(data, parsed.outcome)
         state = fit_design(data, self.formula, self.outcome, parsed=parsed)
         x = build_matrix(state, data)
@@ -124,8 +145,6 @@ class HierarchicalModel:
             raise SpecError(f"design column(s) {[names[rest[j]] for j in np.flatnonzero(sd == 0)]} are constant")
         xs = (xr - mean) / sd
         codes, levels = self._codes(data)
-        self.design_state_, self._scale = state, (np.array(rest), mean, sd, icpt[0])
-        self._levels = levels
         with pm.Model() as model:
             alpha = pm.Normal("alpha", 0.0, pr.intercept_sd)
             beta_s = pm.Normal("beta_scaled", 0.0, pr.coef_sd, shape=xs.shape[1])
@@ -135,19 +154,22 @@ class HierarchicalModel:
                 z = pm.Normal(f"z_{g}", 0.0, 1.0, shape=len(lv))
                 eta = eta + sigma * z[c]
             pm.Bernoulli("y", logit_p=eta, observed=y)
-        self._n_by_group = np.bincount(codes[-1], minlength=len(levels[-1]))
         first = np.unique(codes[-1], return_index=True)[1]      # one record of each innermost group
-        self._parent_codes = [c[first] for c in codes]          # each inner group's code at every level
-        return model
+        design = _Design(state=state, scale=(np.array(rest), mean, sd, icpt[0]), levels=levels,
+                         n_by_group=np.bincount(codes[-1], minlength=len(levels[-1])),
+                         parent_codes=[c[first] for c in codes])  # each inner group's code at every level
+        return model, design
 
-    def fit(self, data: pd.DataFrame) -> "HierarchicalModel":
+    def fit(self, data: pd.DataFrame) -> HierarchicalModel:
         """Sample the posterior; returns ``self``."""
         cfg = self.config or load_bayes_config()
-        model = self.build_model(data)
+        model, design = self._build(data)
         res = sample_model(model, self.sampler or cfg.sampler, self.random_seed)
-        self.idata_ = res.idata
         diag = check_convergence(res.idata, cfg.gates, f"hierarchical({', '.join(self._groups)})")
         diag.compile_seconds, diag.sample_seconds = res.compile_seconds, res.sample_seconds
+        self._design = design
+        self.design_state_ = design.state
+        self.idata_ = res.idata
         self.diagnostics_ = diag
         self._summarise(cfg.scoring.interval)
         if self.require_convergence and not diag.passed:
@@ -155,31 +177,33 @@ class HierarchicalModel:
         return self
 
     def _summarise(self, interval: float) -> None:
-        post = self.idata_
-        rest, mean, sd, _ = self._scale
+        """The learned summaries (``coef_``, ``level_effects_``, ``group_sd_``, ``group_effects_``) of the draws."""
+        post, design = self.idata_, self._design
+        rest, mean, sd, icpt = design.scale
         beta = _flat(post, "beta_scaled") / sd
         alpha = _flat(post, "alpha") - beta @ mean
-        names = self.design_state_.column_names
+        names = design.state.column_names
         coef = np.zeros((len(alpha), len(names)))
-        coef[:, self._scale[3]] = alpha
+        coef[:, icpt] = alpha
         coef[:, rest] = beta
         self.coef_ = _summarise(coef, pd.Index(names, name="term"), interval)
         self.level_effects_ = {}
         sds = []
-        for g, lv in zip(self._groups, self._levels):
+        for g, lv in zip(self._groups, design.levels):
             s = _flat(post, f"sigma_{g}")
             self.level_effects_[g] = _summarise(s[:, None] * _flat(post, f"z_{g}"), lv, interval)
             sds.append(_summarise(s[:, None], pd.Index([g], name="level"), interval))
         self.group_sd_ = pd.concat(sds)
         total = self._total_effect_draws()
-        self.group_effects_ = _summarise(total, self._levels[-1], interval).assign(n=self._n_by_group)
+        self.group_effects_ = _summarise(total, design.levels[-1], interval).assign(n=design.n_by_group)
 
     def _total_effect_draws(self) -> np.ndarray:
         """Draws of each innermost group's total effect: the sum of its own and its parents' effects."""
         post = self.idata_
-        inner = self._levels[-1]
-        total = np.zeros((post.posterior.sizes["chain"] * post.posterior.sizes["draw"], len(inner)))
-        parents = self._parent_codes
+        inner = self._design.levels[-1]
+        posterior = post["posterior"]
+        total = np.zeros((posterior.sizes["chain"] * posterior.sizes["draw"], len(inner)))
+        parents = self._design.parent_codes
         for k, g in enumerate(self._groups):
             eff = _flat(post, f"sigma_{g}")[:, None] * _flat(post, f"z_{g}")
             total += eff[:, parents[k]]
@@ -187,7 +211,8 @@ class HierarchicalModel:
 
     def effect_draws(self) -> pd.DataFrame:
         """Posterior draws (rows) of every innermost group's total effect (columns)."""
-        return pd.DataFrame(self._total_effect_draws(), columns=self._levels[-1])
+        check_is_fitted(self, "effect_draws", "idata_")
+        return pd.DataFrame(self._total_effect_draws(), columns=self._design.levels[-1])
 
 
 def fit_hierarchical(data: pd.DataFrame, formula: str, outcome: str | None = None,

@@ -17,8 +17,10 @@ model (``tests/bayes/test_native.py``).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -50,9 +52,15 @@ from toolkit.bayes.density import (
     logp_c,
 )
 
+if TYPE_CHECKING:
+    from nutpie.compile_pymc import CompiledPyMCModel
 
-def native_model(args: tuple, site_parent: list[np.ndarray], sizes: list[int], factor: bool, names: list[str],
-                 shapes: list[tuple], dims: dict, coords: dict, initial_point):
+    from toolkit.bayes.twostage import DensityArgs, FloatArray, IntArray
+
+
+def native_model(args: DensityArgs, site_parent: list[IntArray], sizes: list[int], factor: bool, names: list[str],
+                 shapes: list[tuple[int, ...]], dims: dict[str, tuple[str, ...]], coords: dict[str, list[str]],
+                 initial_point: Callable[[int], FloatArray]) -> CompiledPyMCModel:
     """A nutpie model of the two-stage density with C callbacks.
 
     ``args`` are :func:`~toolkit.bayes.density.logp_and_grad`'s arguments after ``x``; ``names`` and
@@ -92,13 +100,13 @@ def native_model(args: tuple, site_parent: list[np.ndarray], sizes: list[int], f
 
 
 @lru_cache(maxsize=1)
-def _native_class():
+def _native_class() -> type[CompiledPyMCModel]:
     """nutpie's model class for numba callbacks, holding the arrays the callbacks read (built on first use:
     importing nutpie costs seconds)."""
     from nutpie.compile_pymc import CompiledPyMCModel
 
     @dataclass(frozen=True)
     class NativeModel(CompiledPyMCModel):
-        _arrays: dict = dataclasses.field(default_factory=dict)
+        _arrays: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     return NativeModel

@@ -10,15 +10,23 @@ recomputed per draw over the rated contracts (see ``configs/bayes/des_2018.yaml`
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, logit
+from toolkit.bayes.twostage import LEVEL_COLUMNS, CellData, FloatArray, logit
 from toolkit.records.aggregate import dedupe
 from toolkit.scoring import score_arrays
 from toolkit.scoring.config import LEVELS
 from toolkit.scoring.stars import stars_from_percentage, truncate_percentage
+
+if TYPE_CHECKING:
+    from toolkit.scoring.arrays import ScoreArrays
+    from toolkit.scoring.config import MethodConfig, ProgramMethod
 
 _CHUNK = 40_000_000  # draws x records per chunk (memory bound)
 
@@ -26,11 +34,11 @@ _CHUNK = 40_000_000  # draws x records per chunk (memory bound)
 class EntityRecords:
     """A program's records, and for each rating level a sparse (records x entity-measure) indicator."""
 
-    def __init__(self, frame: pd.DataFrame, cd: CellData, p_col: str = "expected_p"):
+    def __init__(self, frame: pd.DataFrame, cd: CellData, p_col: str = "expected_p") -> None:
         rec = frame.loc[(frame["program"] == cd.program) & frame["measure"].isin(cd.measures)].reset_index(drop=True)
         self.measures = cd.measures
         m = len(cd.measures)
-        self.site = cd.entities["site"].get_indexer(rec[LEVEL_COLUMNS["site"]].astype(str))
+        self.site = cd.entities["site"].get_indexer(pd.Index(rec[LEVEL_COLUMNS["site"]].astype(str)))
         self.measure = pd.Categorical(rec["measure"], categories=cd.measures).codes.astype(np.int64)
         self.offset = logit(rec[p_col].to_numpy(dtype=float))
         self.ids: dict[str, pd.Index] = {}
@@ -45,7 +53,7 @@ class EntityRecords:
             self.indicator[level] = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
                                                   shape=(len(rec), len(ids) * m))
 
-    def actual_draws(self, b: np.ndarray, levels=None) -> dict[str, np.ndarray]:
+    def actual_draws(self, b: FloatArray, levels: Sequence[str] | None = None) -> dict[str, FloatArray]:
         """``A`` per level (all, or ``levels``): arrays (D, entities, M) from site-effect draws ``b`` (D, sites, M)."""
         d = b.shape[0]
         m = len(self.measures)
@@ -54,12 +62,15 @@ class EntityRecords:
         for i in range(0, d, step):
             eta = self.offset[None, :] + b[i:i + step][:, self.site, self.measure]
             p = 0.5 * (1.0 + np.tanh(0.5 * eta))
-            for lv in out:
-                out[lv][i:i + step] = (self.indicator[lv].T @ p.T).T.reshape(p.shape[0], -1, m)
+            for lv, arr in out.items():
+                arr[i:i + step] = (self.indicator[lv].T @ p.T).T.reshape(p.shape[0], -1, m)
         return out
 
 
-def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str, measures: list[str]):
+def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str,
+                    measures: list[str]) -> tuple[pd.DataFrame, FloatArray, FloatArray]:
+    """The program's rated entities (``level``, ``entity_id``, in the ratings' order) and their ``n`` and
+    expected outcomes ``E`` (entities, M) from the entity-measure table (0 where an entity has no record)."""
     ents = ratings.loc[ratings["program"] == program, ["level", "entity_id"]].reset_index(drop=True)
     idx = pd.MultiIndex.from_frame(ents)
     rows = em[(em["program"] == program) & em["measure"].isin(measures)]
@@ -72,9 +83,9 @@ def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str, measu
     return ents, n, e
 
 
-def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, actual: dict[str, np.ndarray],
-                ids: dict[str, pd.Index], interval: float = 0.9,
-                expected_factor: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method: MethodConfig, program: str,
+                actual: dict[str, FloatArray], ids: dict[str, pd.Index], interval: float = 0.9,
+                expected_factor: dict[str, FloatArray] | None = None) -> pd.DataFrame:
     """Score every draw of a program's entities; summarise per entity.
 
     Parameters
@@ -95,45 +106,13 @@ def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, a
     pm = method.program_method(program)
     measures = list(pm.measures)
     ents, n, e = _program_arrays(em, ratings, program, measures)
-    d = next(iter(actual.values())).shape[0]
-    a = np.zeros((d, len(ents), len(measures)))
-    factor = np.ones_like(a) if expected_factor is not None else None
-    for level, arr in actual.items():
-        sel = np.flatnonzero(ents["level"].to_numpy() == level)
-        pos = ids[level].get_indexer(ents["entity_id"].to_numpy()[sel])
-        have = pos >= 0
-        a[:, sel[have], :] = arr[:, pos[have], :]
-        if factor is not None:
-            factor[:, sel[have], :] = expected_factor[level][:, pos[have], :]
+    a = _entity_draws(ents, actual, ids, len(measures))
+    factor = None if expected_factor is None else _entity_draws(ents, expected_factor, ids, len(measures), 1.0,
+                                                                 levels=list(actual))
     rat = ratings[ratings["program"] == program].reset_index(drop=True)
-    months = rat["months_operating"].to_numpy(dtype=float)
-    population = (rat["meets_minimum_data"].to_numpy(bool) & (rat["level"].to_numpy() == "contract")
-                  & ~(months < method.new_entities.contract.calculated_from_months))
     e_draws = np.broadcast_to(e, a.shape) if factor is None else e[None] * factor
-    out = score_arrays(n, a, e_draws, pm, population=population)
-    lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
-    tag = f"{lo * 100:g}", f"{hi * 100:g}"
-    cols: dict[str, np.ndarray] = {}
-
-    def summ(name: str, x: np.ndarray) -> None:
-        with np.errstate(all="ignore"):
-            q = np.nanquantile(x, [0.5, lo, hi], axis=0) if np.isfinite(x).any() else np.full((3,) + x.shape[1:], np.nan)
-        cols[name], cols[f"{name}_q{tag[0]}"], cols[f"{name}_q{tag[1]}"] = q[0], q[1], q[2]
-
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns of unscored entities
-        for k, g in enumerate(pm.groups):
-            summ(f"bayes_ratio_{g}", out.ratios[:, :, k])
-        summ("bayes_performance_score", out.performance_score)
-        summ("bayes_star_percentage", out.star_percentage)
-    med_p = cols["bayes_star_percentage"]
-    stars = np.where(np.isfinite(med_p), stars_from_percentage(truncate_percentage(np.nan_to_num(med_p), pm), pm.bands), 0)
-    cols["bayes_stars"] = np.where(np.isfinite(med_p), stars, np.nan)
-    for s in range(1, 6):
-        cols[f"p_star_{s}"] = (out.stars == s).mean(axis=0)
-    cols["bayes_national_average"] = np.full(len(ents), float(np.median(out.national_average)))
+    out = score_arrays(n, a, e_draws, pm, population=_scored_population(rat, method))
+    cols = _summary_columns(out, pm, interval)
     res = pd.DataFrame(cols)
     calc = rat["calculated"].to_numpy(bool)
     res.loc[~calc, :] = np.nan
@@ -141,3 +120,57 @@ def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method, program: str, a
     res.insert(0, "level", ents["level"].to_numpy())
     res.insert(0, "program", program)
     return res
+
+
+def _entity_draws(ents: pd.DataFrame, draws: dict[str, FloatArray], ids: dict[str, pd.Index], n_measures: int,
+                  fill: float = 0.0, levels: list[str] | None = None) -> FloatArray:
+    """Per-level draws (D, ``ids[level]``, M) placed in the rows of ``ents`` (``fill`` where an entity has none).
+
+    ``levels``: the levels to place (default: every level of ``draws``).
+    """
+    first = next(iter(draws.values()))
+    out = np.full((first.shape[0], len(ents), n_measures), fill)
+    for level in levels if levels is not None else list(draws):
+        sel = np.flatnonzero(ents["level"].to_numpy() == level)
+        pos = ids[level].get_indexer(pd.Index(ents["entity_id"].to_numpy()[sel]))
+        have = pos >= 0
+        out[:, sel[have], :] = draws[level][:, pos[have], :]
+    return out
+
+
+def _scored_population(rat: pd.DataFrame, method: MethodConfig) -> np.ndarray:
+    """The contracts the standardisation and the national average are computed over, per draw: rated
+    contracts meeting the minimum data, old enough to be calculated."""
+    months = rat["months_operating"].to_numpy(dtype=float)
+    return (rat["meets_minimum_data"].to_numpy(bool) & (rat["level"].to_numpy() == "contract")
+            & ~(months < method.new_entities.contract.calculated_from_months))
+
+
+def _summary_columns(out: ScoreArrays, pm: ProgramMethod, interval: float) -> dict[str, np.ndarray]:
+    """Posterior median and central ``interval`` of the group ratios, performance score and star percentage;
+    the stars of the median star percentage, each star band's probability and the median national average."""
+    lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
+    cols: dict[str, np.ndarray] = {}
+    assert out.ratios is not None  # score_arrays keeps the group arrays by default
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns of unscored entities
+        for k, g in enumerate(pm.groups):
+            _quantile_columns(cols, f"bayes_ratio_{g}", out.ratios[:, :, k], lo, hi)
+        _quantile_columns(cols, "bayes_performance_score", out.performance_score, lo, hi)
+        _quantile_columns(cols, "bayes_star_percentage", out.star_percentage, lo, hi)
+    med_p = cols["bayes_star_percentage"]
+    stars = np.where(np.isfinite(med_p), stars_from_percentage(truncate_percentage(np.nan_to_num(med_p), pm), pm.bands), 0)
+    cols["bayes_stars"] = np.where(np.isfinite(med_p), stars, np.nan)
+    for s in range(1, 6):
+        cols[f"p_star_{s}"] = (out.stars == s).mean(axis=0)
+    cols["bayes_national_average"] = np.full(out.stars.shape[-1], float(np.median(out.national_average)))
+    return cols
+
+
+def _quantile_columns(cols: dict[str, np.ndarray], name: str, x: np.ndarray, lo: float, hi: float) -> None:
+    """``name``, ``name_q<lo>`` and ``name_q<hi>`` into ``cols``: the median and the ``lo`` and ``hi`` quantiles
+    of the draws ``x`` (draws, entities), NaN where every draw is NaN."""
+    tag = f"{lo * 100:g}", f"{hi * 100:g}"
+    with np.errstate(all="ignore"):
+        q = np.nanquantile(x, [0.5, lo, hi], axis=0) if np.isfinite(x).any() else np.full((3,) + x.shape[1:], np.nan)
+    cols[name], cols[f"{name}_q{tag[0]}"], cols[f"{name}_q{tag[1]}"] = q[0], q[1], q[2]

@@ -11,8 +11,13 @@ import os
 import time
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from toolkit.bayes.config import Sampler
+
+if TYPE_CHECKING:
+    import pymc as pm
+    from arviz import InferenceData
 
 
 def set_compile_dir(path: str | None = None) -> None:
@@ -32,13 +37,16 @@ def set_compile_dir(path: str | None = None) -> None:
 
 @dataclass
 class SampleResult:
-    idata: object          # arviz.InferenceData
+    """The posterior of a sampled model and the seconds spent compiling and sampling."""
+
+    idata: InferenceData
     compile_seconds: float
     sample_seconds: float
     backend: str
 
 
-def sample_model(model, settings: Sampler, random_seed: int, var_names: list[str] | None = None) -> SampleResult:
+def sample_model(model: pm.Model, settings: Sampler, random_seed: int,
+                 var_names: list[str] | None = None) -> SampleResult:
     """Draw from ``model`` (a :class:`pymc.Model`) with the configured sampler.
 
     Parameters

@@ -21,21 +21,41 @@ independent), the reference that the hand-written density is tested against.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, TypeAlias, cast
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
+from numpy.typing import NDArray
 
 from toolkit.bayes.config import BayesConfig
 from toolkit.errors import InputError
+
+if TYPE_CHECKING:  # importing these costs seconds (numba, nutpie, PyMC); the model builders import them when called
+    import pymc as pm
+    from nutpie.sample import CompiledModel
+
+    from toolkit.bayes.density import Layout
+
+FloatArray: TypeAlias = NDArray[np.float64]
+IntArray: TypeAlias = NDArray[np.int64]
+#: :func:`toolkit.bayes.density.logp_and_grad`'s arguments after ``x``: the number of measures, the layout's
+#: offsets (tau, lambda, e, g), the centring flags, each cell's measure and entity per level, observed counts,
+#: the cells' node pointers, the nodes' offsets and weights, and the prior SDs of the shift and of the levels.
+DensityArgs: TypeAlias = tuple[int, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, FloatArray,
+                               IntArray, FloatArray, FloatArray, float, float]
 
 #: Frame column of each level's entity id.
 LEVEL_COLUMNS = {"organisation": "rating_organisation_id", "contract": "rating_contract_id", "site": "site_id"}
 
 
-def logit(p: np.ndarray) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
-    return np.log(p) - np.log1p(-p)
+def logit(p: npt.ArrayLike) -> FloatArray:
+    """``log(p / (1 - p))``, with ``p`` clipped to ``[1e-12, 1 - 1e-12]``."""
+    q = np.clip(np.asarray(p, dtype=float), 1e-12, 1 - 1e-12)
+    return np.log(q) - np.log1p(-q)
 
 
 @dataclass
@@ -45,19 +65,20 @@ class CellData:
     program: str
     measures: list[str]
     levels: list[str]
-    entities: dict[str, pd.Index]      # level -> entity ids (sorted)
-    site_parent: dict[str, np.ndarray]  # level -> code of each site's entity at that level
-    cell_site: np.ndarray               # (C,) site code of each cell
-    cell_measure: np.ndarray            # (C,) measure code
-    observed: np.ndarray                # (C,) O
-    n: np.ndarray                       # (C,) records
-    expected: np.ndarray                # (C,) E = sum p
-    node_cell: np.ndarray               # (K,) cell of each node
-    node_offset: np.ndarray             # (K,) logit of the node's probability
-    node_weight: np.ndarray             # (K,) records the node stands for
+    entities: dict[str, pd.Index]     # level -> entity ids (sorted)
+    site_parent: dict[str, IntArray]  # level -> code of each site's entity at that level
+    cell_site: IntArray               # (C,) site code of each cell
+    cell_measure: IntArray            # (C,) measure code
+    observed: FloatArray              # (C,) O
+    n: FloatArray                     # (C,) records
+    expected: FloatArray              # (C,) E = sum p
+    node_cell: IntArray               # (K,) cell of each node
+    node_offset: FloatArray           # (K,) logit of the node's probability
+    node_weight: FloatArray           # (K,) records the node stands for
 
 
-def _compress(o_sorted: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: int):
+def _compress(o_sorted: FloatArray, starts: IntArray, counts: IntArray,
+              k: int) -> tuple[IntArray, FloatArray, FloatArray]:
     """Nodes of each run ``o_sorted[starts[c]:starts[c]+counts[c]]``: at most ``k`` equal-count groups."""
     if k == 0:
         cell = np.repeat(np.arange(len(starts)), counts)
@@ -74,7 +95,7 @@ def _compress(o_sorted: np.ndarray, starts: np.ndarray, counts: np.ndarray, k: i
     return cell, logit(pbar), w
 
 
-def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, nodes_per_cell: int,
+def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels: Sequence[str], nodes_per_cell: int,
               p_col: str = "expected_p", y_col: str = "numerator") -> CellData:
     """Reduce a program's records (one row per record, with its expected probability) to cells and nodes."""
     rec = frame.loc[(frame["program"] == program) & frame["measure"].isin(measures)]
@@ -85,8 +106,9 @@ def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, no
     if missing:
         raise InputError(f"records lack column(s) {missing} for the two-stage model")
     site_col = LEVEL_COLUMNS["site"]
-    site_codes, sites = pd.factorize(rec[site_col].astype(str), sort=True)
-    entities, site_parent = {}, {}
+    site_codes, _ = pd.factorize(rec[site_col].astype(str), sort=True)
+    entities: dict[str, pd.Index] = {}
+    site_parent: dict[str, IntArray] = {}
     first = np.unique(site_codes, return_index=True)[1]
     for lv in levels:
         col = rec[LEVEL_COLUMNS[lv]].astype(str).to_numpy()
@@ -115,7 +137,7 @@ def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels, no
                     node_weight=node_weight)
 
 
-def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str | None = None):
+def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str | None = None) -> pm.Model:
     """The PyMC model of a program's cells, non-centred (see the module docstring).
 
     The reference implementation of the two-stage model, and the one with LKJ correlations
@@ -154,17 +176,19 @@ def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str 
     return model
 
 
-def _cell_ptr(cd: CellData) -> np.ndarray:
+def _cell_ptr(cd: CellData) -> IntArray:
+    """Where each cell's nodes start in the node arrays (nodes are sorted by cell), and the end."""
     return np.concatenate([[0], np.cumsum(np.bincount(cd.node_cell, minlength=len(cd.observed)))]).astype(np.int64)
 
 
-def cell_information(cd: CellData) -> np.ndarray:
+def cell_information(cd: CellData) -> FloatArray:
     """Fisher information of each cell's effect at ``b = 0``: ``sum p (1 - p)`` over its records (nodes)."""
     p = 1.0 / (1.0 + np.exp(-cd.node_offset))
-    return np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+    info = np.bincount(cd.node_cell, weights=cd.node_weight * p * (1 - p), minlength=len(cd.observed))
+    return cast(FloatArray, info)  # numpy's stubs type a weighted bincount as integer
 
 
-def moment_sd(cd: CellData, min_information: float = 5.0) -> np.ndarray:
+def moment_sd(cd: CellData, min_information: float = 5.0) -> FloatArray:
     """A quick moment estimate of the between-site SD of each measure's effects (log-odds).
 
     One Newton step from ``b = 0`` gives ``b_s ~ (O_s - E_s) / V_s`` with ``V_s = sum p (1 - p)``,
@@ -183,7 +207,7 @@ def moment_sd(cd: CellData, min_information: float = 5.0) -> np.ndarray:
     return out
 
 
-def centring_flags(cd: CellData, lay, threshold: float | str) -> np.ndarray:
+def centring_flags(cd: CellData, lay: Layout, threshold: float | str) -> IntArray:
     """1 for each ``e`` parameter sampled centred: the Fisher information at ``b = 0`` of the entity's
     records on that measure, ``sum_i p_i (1 - p_i)``, exceeds ``threshold``; ``"auto"``: exceeds
     ``(2 / sd)^2`` with ``sd`` the measure's :func:`moment_sd`: the data's SD for the effect is below
@@ -200,36 +224,59 @@ def centring_flags(cd: CellData, lay, threshold: float | str) -> np.ndarray:
     return flags
 
 
-def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | None = None, random_seed: int = 0):
+def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | None = None,
+                      random_seed: int = 0) -> tuple[CompiledModel, Layout]:
     """The two-stage model as a nutpie model (hand-written numba density, :mod:`toolkit.bayes.density`).
 
     The posterior holds ``shift`` (measure), per level ``sigma_<level>``, ``tau_<level>``
     (and ``lambda_<level>``, ``corr_<level>`` for the factor model), ``u_<level>`` for the levels
     above the site, and ``b_site`` (site x measure): each site's total effect, shift included.
+    Returns the model and the layout of its parameter vector.
     """
-    from nutpie.compiled_pyfunc import from_pyfunc
-
     from toolkit.bayes import density as dn
 
     cross = cross_measure or config.two_stage.cross_measure
-    m = len(cd.measures)
-    sizes = [len(cd.entities[lv]) for lv in cd.levels]
-    lay = dn.Layout(m, sizes, factor=(cross == "factor"))
-    cell_parent = np.stack([cd.site_parent[lv][cd.cell_site] for lv in cd.levels]).astype(np.int64)
-    site_parent = [cd.site_parent[lv].astype(np.int64) for lv in cd.levels]
-    ptr = _cell_ptr(cd)
+    lay = dn.Layout(len(cd.measures), [len(cd.entities[lv]) for lv in cd.levels], factor=(cross == "factor"))
     centred = centring_flags(cd, lay, config.two_stage.centre_information)
-    args = (m, *lay.offsets(), centred, cd.cell_measure.astype(np.int64), cell_parent, cd.observed.astype(float), ptr,
-            cd.node_offset.astype(float), cd.node_weight.astype(float), float(config.priors.offset_intercept_sd),
-            float(config.priors.group_sd))
-    def make_logp():
-        def logp(x, **_):
-            lp, g = dn.logp_and_grad(x, *args)
-            return float(lp), g
-        return logp
+    args = density_args(cd, config, lay, centred)
+    site_parent = [cd.site_parent[lv].astype(np.int64) for lv in cd.levels]
+    names, shapes, dims = stored_variables(cd, lay)
+    coords = model_coords(cd)
+    initial_point = partial(initial_point_of, lay, random_seed)
+    if config.sampler.callbacks == "native":
+        from toolkit.bayes.native import native_model
 
-    names, shapes, dims = ["shift"], [(m,)], {"shift": ("measure",)}
-    for lv, n in zip(cd.levels, sizes):
+        return native_model(args, site_parent, lay.level_sizes, lay.factor, names, shapes, dims, coords,
+                            initial_point), lay
+    from nutpie.compiled_pyfunc import from_pyfunc
+
+    dn.logp_and_grad(np.zeros(lay.ndim), *args)  # compile now (seconds), not inside the sampler threads
+    return from_pyfunc(lay.ndim, partial(_python_logp_fn, args),
+                       partial(_python_expand_fn, cd, lay, site_parent, centred),
+                       [np.dtype("float64")] * len(names), shapes, names, coords=coords, dims=dims,
+                       make_initial_point_fn=initial_point), lay
+
+
+def density_args(cd: CellData, config: BayesConfig, lay: Layout, centred: IntArray) -> DensityArgs:
+    """The arguments of :func:`toolkit.bayes.density.logp_and_grad` after ``x``, for ``cd`` laid out as ``lay``."""
+    cell_parent = np.stack([cd.site_parent[lv][cd.cell_site] for lv in cd.levels]).astype(np.int64)
+    return (len(cd.measures), *lay.offsets(), centred, cd.cell_measure.astype(np.int64), cell_parent,
+            cd.observed.astype(float), _cell_ptr(cd), cd.node_offset.astype(float), cd.node_weight.astype(float),
+            float(config.priors.offset_intercept_sd), float(config.priors.group_sd))
+
+
+def stored_variables(cd: CellData, lay: Layout) -> tuple[list[str], list[tuple[int, ...]],
+                                                         dict[str, tuple[str, ...]]]:
+    """Names, shapes and dims of the variables a draw expands to, in the order the expansion writes them.
+
+    ``shift``; per level ``sigma``, ``tau`` (factor model: ``lambda`` and ``corr``) and, above the site,
+    ``u``; then ``b_site``.
+    """
+    m = len(cd.measures)
+    names: list[str] = ["shift"]
+    shapes: list[tuple[int, ...]] = [(m,)]
+    dims: dict[str, tuple[str, ...]] = {"shift": ("measure",)}
+    for lv, n in zip(cd.levels, lay.level_sizes):
         for stem in ("sigma", "tau") + (("lambda",) if lay.factor else ()):
             names.append(f"{stem}_{lv}")
             shapes.append((m,))
@@ -243,49 +290,83 @@ def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | No
             shapes.append((n, m))
             dims[f"u_{lv}"] = (lv, "measure")
     names.append("b_site")
-    shapes.append((sizes[-1] if cd.levels[-1] == "site" else len(cd.entities["site"]), m))
+    shapes.append((lay.level_sizes[-1] if cd.levels[-1] == "site" else len(cd.entities["site"]), m))
     dims["b_site"] = ("site", "measure")
+    return names, shapes, dims
 
-    def make_expand(seed1, seed2, chain):
-        def expand(x, **_):
-            out = {"shift": x[:m].copy()}
-            b = np.repeat(x[None, :m], len(cd.entities["site"]), axis=0)
-            for k, (lv, n) in enumerate(zip(cd.levels, sizes)):
-                tau = np.exp(x[lay.tau_ofs[k]:lay.tau_ofs[k] + m])
-                lam = np.exp(x[lay.lam_ofs[k]:lay.lam_ofs[k] + m]) if lay.factor else np.zeros(m)
-                sig = np.sqrt(tau ** 2 + lam ** 2)
-                out[f"sigma_{lv}"], out[f"tau_{lv}"] = sig, tau
-                if lay.factor:
-                    out[f"lambda_{lv}"] = lam
-                    corr = np.outer(lam, lam) / np.outer(sig, sig)
-                    np.fill_diagonal(corr, 1.0)
-                    out[f"corr_{lv}"] = corr
-                u = dn.level_effects(x, k, n, m, *lay.offsets(), centred)
-                if lv != "site":
-                    out[f"u_{lv}"] = u
-                b += u[site_parent[k]]
-            out["b_site"] = b
-            return out
-        return expand
 
-    def initial_point(seed):
-        rng = np.random.default_rng([int(random_seed), int(seed) % (2 ** 32)])
-        x = rng.uniform(-0.1, 0.1, lay.ndim)
-        for k in range(len(sizes)):
-            x[lay.tau_ofs[k]:lay.tau_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
-            if lay.factor:
-                x[lay.lam_ofs[k]:lay.lam_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
-        return x
-
+def model_coords(cd: CellData) -> dict[str, list[str]]:
+    """The coordinates of the stored variables: measures (twice, for correlations) and each level's entities."""
     coords = {"measure": cd.measures, "measure_": cd.measures, **{lv: list(cd.entities[lv]) for lv in cd.levels}}
     coords.setdefault("site", list(cd.entities["site"]))
-    if config.sampler.callbacks == "native":
-        from toolkit.bayes.native import native_model
+    return coords
 
-        return native_model(args, site_parent, sizes, lay.factor, names, shapes, dims, coords, initial_point), lay
-    dn.logp_and_grad(np.zeros(lay.ndim), *args)  # compile now (seconds), not inside the sampler threads
-    return from_pyfunc(lay.ndim, make_logp, make_expand, [np.dtype("float64")] * len(names), shapes, names,
-                       coords=coords, dims=dims, make_initial_point_fn=initial_point), lay
+
+def initial_point_of(lay: Layout, random_seed: int, seed: int) -> FloatArray:
+    """A chain's initial point (nutpie's ``make_initial_point_fn``, given its chain ``seed``): effects and
+    shifts uniform in (-0.1, 0.1), every SD (``tau``, ``lambda``) about 0.2."""
+    m = lay.n_measures
+    rng = np.random.default_rng([int(random_seed), int(seed) % (2 ** 32)])
+    x = rng.uniform(-0.1, 0.1, lay.ndim)
+    for k in range(len(lay.level_sizes)):
+        x[lay.tau_ofs[k]:lay.tau_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
+        if lay.factor:
+            x[lay.lam_ofs[k]:lay.lam_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
+    return x
+
+
+def expand_draw(cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray,
+                x: FloatArray) -> dict[str, FloatArray]:
+    """The stored variables (:func:`stored_variables`) of the parameter vector ``x``, in Python.
+
+    The native model does the same in :func:`toolkit.bayes.density.expand_c`.
+    """
+    from toolkit.bayes import density as dn
+
+    m = lay.n_measures
+    out = {"shift": x[:m].copy()}
+    b = np.repeat(x[None, :m], len(cd.entities["site"]), axis=0)
+    for k, (lv, n) in enumerate(zip(cd.levels, lay.level_sizes)):
+        tau = np.exp(x[lay.tau_ofs[k]:lay.tau_ofs[k] + m])
+        lam = np.exp(x[lay.lam_ofs[k]:lay.lam_ofs[k] + m]) if lay.factor else np.zeros(m)
+        sig = np.sqrt(tau ** 2 + lam ** 2)
+        out[f"sigma_{lv}"], out[f"tau_{lv}"] = sig, tau
+        if lay.factor:
+            out[f"lambda_{lv}"] = lam
+            corr = np.outer(lam, lam) / np.outer(sig, sig)
+            np.fill_diagonal(corr, 1.0)
+            out[f"corr_{lv}"] = corr
+        u = dn.level_effects(x, k, n, m, *lay.offsets(), centred)
+        if lv != "site":
+            out[f"u_{lv}"] = u
+        b += u[site_parent[k]]
+    out["b_site"] = b
+    return out
+
+
+def _python_logp(args: DensityArgs, x: FloatArray, **_: Any) -> tuple[float, FloatArray]:
+    """The log density and its gradient at ``x`` (the Python model's ``logp``; nutpie passes no shared data)."""
+    from toolkit.bayes import density as dn
+
+    lp, g = dn.logp_and_grad(x, *args)
+    return float(lp), g
+
+
+def _python_logp_fn(args: DensityArgs) -> Callable[..., tuple[float, FloatArray]]:
+    """nutpie's ``make_logp_fn`` of the Python model."""
+    return partial(_python_logp, args)
+
+
+def _python_expand(cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, x: FloatArray,
+                   **_: Any) -> dict[str, FloatArray]:
+    """The Python model's ``expand``: :func:`expand_draw` (nutpie passes no shared data)."""
+    return expand_draw(cd, lay, site_parent, centred, x)
+
+
+def _python_expand_fn(cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, seed1: int,
+                      seed2: int, chain: int) -> Callable[..., dict[str, FloatArray]]:
+    """nutpie's ``make_expand_fn`` of the Python model (the expansion draws nothing: the seeds are unused)."""
+    return partial(_python_expand, cd, lay, site_parent, centred)
 
 
 def gated_variables(cd: CellData, cross: str) -> list[str]:

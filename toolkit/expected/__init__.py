@@ -8,7 +8,9 @@ Modules: :mod:`~toolkit.expected.formula` (parsing), :mod:`~toolkit.expected.ter
 and :mod:`~toolkit.expected.splines` (factors and bases with state),
 :mod:`~toolkit.expected.design` (design matrices), :mod:`~toolkit.expected.irls`
 (the fit), :mod:`~toolkit.expected.model`, :mod:`~toolkit.expected.summary`,
-:mod:`~toolkit.expected.diagnostics` (AUC, calibration, O/E, funnel plots).
+:mod:`~toolkit.expected.diagnostics` (AUC, calibration, O/E, funnel plots),
+:mod:`~toolkit.expected.spec` (model specs from ``configs/models/``) and
+:mod:`~toolkit.expected.fitting` (a model set fitted per measure x program on a frame of records).
 """
 
 from toolkit.expected.design import DesignState, build_matrix, fit_design

@@ -8,14 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.errors import InputError, SpecError
-from toolkit.expected.design import (
-    DesignState,
-    build_matrix,
-    check_frame,
-    fit_design,
-    linear_predictor,
-)
+from toolkit.errors import InputError, SpecError, check_is_fitted
+from toolkit.expected.design import DesignState, build_matrix, check_frame, fit_design, linear_predictor
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.irls import fit_logistic
 from toolkit.expected.policy import check_policies
@@ -82,15 +76,15 @@ class ExpectedModel:
         self.n_iter_ = stats["iterations"]
         self.converged_ = stats["converged"]
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "coef_"):
-            raise SpecError("the model is not fitted: call fit(data) first")
+    def _check_fitted(self, method: str) -> None:
+        """Raise :class:`~toolkit.errors.NotFittedError` naming ``method`` when the model is not fitted."""
+        check_is_fitted(self, method, "coef_")
 
     # --------------------------------------------------------------- prediction
     def predict_linear(self, data: pd.DataFrame, *, out_of_range: str | None = None,
                        unseen_level: str | None = None) -> np.ndarray:
         """Linear predictor (log-odds) per row of ``data``, in row order, from the stored state."""
-        self._check_fitted()
+        self._check_fitted("predict_linear")
         oor = out_of_range or self.out_of_range
         unseen = unseen_level or self.unseen_level
         check_policies(oor, unseen)
@@ -100,31 +94,33 @@ class ExpectedModel:
         """Probability of the outcome per row of ``data`` (float64, row order)."""
         from scipy.special import expit
 
+        self._check_fitted("predict")
         return expit(self.predict_linear(data, **policy))
 
     def design_matrix(self, data: pd.DataFrame) -> pd.DataFrame:
         """The design matrix of ``data`` under the stored state, as a named frame."""
-        self._check_fitted()
+        self._check_fitted("design_matrix")
         x = build_matrix(self.design_state_, data, self.out_of_range, self.unseen_level)
         return pd.DataFrame(x, columns=self.coef_.index, index=data.index)
 
     # ------------------------------------------------------------------ summary
     def summary(self, level: float = 0.95) -> pd.DataFrame:
         """Coefficient table (coef, std err, z, P>|z|, confidence interval); ``.attrs["fit"]`` holds fit stats."""
-        self._check_fitted()
+        self._check_fitted("summary")
         table = coefficient_table(self.coef_, self.bse_, level)
         table.attrs["fit"] = dict(self.fit_stats_)
         return table
 
     def summary_text(self, level: float = 0.95) -> str:
         """The summary as readable text."""
+        self._check_fitted("summary_text")
         return summary_text(self.summary(level), self.fit_stats_, self.design_state_.formula,
                             self.design_state_.outcome)
 
     # ---------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready state: design, coefficients, covariance, fit statistics, policies. No data rows."""
-        self._check_fitted()
+        self._check_fitted("to_dict")
         return {
             "format": "toolkit.expected.ExpectedModel",
             "version": FORMAT_VERSION,
@@ -150,6 +146,8 @@ class ExpectedModel:
         return model
 
     def to_json(self) -> str:
+        """:meth:`to_dict` as JSON text."""
+        self._check_fitted("to_json")
         return json.dumps(self.to_dict())
 
     @classmethod

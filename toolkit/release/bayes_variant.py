@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,7 @@ from toolkit.bayes.config import BayesConfig, load_bayes_config
 from toolkit.bayes.ratings import BayesRatings, bayes_ratings
 
 if TYPE_CHECKING:
+    from toolkit.scoring.config import MethodConfig, ProgramMethod
     from toolkit.tracking.lifecycle import TrackedRun
 
 KEY = ["program", "level", "entity_id"]
@@ -96,8 +98,15 @@ def caterpillar_plot(fit, measure: str, path: Path, interval: float = 0.9) -> Pa
     return path
 
 
-def star_probability_plot(ratings: pd.DataFrame, program: str, path: Path) -> Path:
-    """Rated contracts ordered by posterior median star percentage: interval, published stars, band probabilities."""
+def star_probability_plot(ratings: pd.DataFrame, program: str, path: Path,
+                          method: MethodConfig | ProgramMethod) -> Path:
+    """Rated contracts ordered by posterior median star percentage: interval, published stars, band probabilities.
+
+    Dashed lines mark the edges of ``method``'s star bands on the percentage axis. Star percentages are truncated
+    toward zero, so the edge between two adjacent bands lies at the lower band's ``max`` when it is negative and
+    at the upper band's ``min`` otherwise (des_2018: -50 and below 1 star, -20 and below at most 2; 20 and above
+    at least 4 stars, 40 and above 5).
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -112,8 +121,11 @@ def star_probability_plot(ratings: pd.DataFrame, program: str, path: Path) -> Pa
     ax.plot(x, r["bayes_star_percentage"], ".", ms=2, color="k", label="posterior median")
     ax.plot(x, r["calculated_star_percentage"].astype(float), ".", ms=2, color="tab:orange", alpha=0.6,
             label="published method")
-    for y in (-50, -20, 20, 40):
-        ax.axhline(y, color="tab:red", lw=0.5, ls="--")
+    bands = sorted(method.bands, key=lambda b: -np.inf if b.min is None else b.min)
+    for lower, upper in pairwise(bands):
+        edge = lower.max if lower.max is not None and lower.max < 0 else upper.min
+        if edge is not None:  # only the lowest band is open below
+            ax.axhline(edge, color="tab:red", lw=0.5, ls="--")
     ax.set_ylabel("star percentage")
     ax.set_title(f"{program} contracts: star percentage and the probability of each star band")
     ax.legend(loc="upper left", fontsize=8)
@@ -129,9 +141,14 @@ def star_probability_plot(ratings: pd.DataFrame, program: str, path: Path) -> Pa
     return path
 
 
-def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame) -> list[Path]:
-    """Write the diagnostics table and the plots; returns the written paths."""
+def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame, *,
+                        method: MethodConfig | None = None) -> list[Path]:
+    """Write the diagnostics table and the plots; returns the written paths.
+
+    ``method``: the release's method (its star bands are drawn); default ``des_2018``, the release default.
+    """
     from toolkit.bayes.diagnostics import convergence_plots
+    from toolkit.scoring import load_method
 
     folder = Path(folder)
     out = [folder / "bayes_diagnostics.csv"]
@@ -149,7 +166,8 @@ def write_bayes_outputs(folder: Path, aug: BayesAugment, ratings: pd.DataFrame) 
         for m in fit.cells.measures:
             out.append(caterpillar_plot(fit, m, plots / f"caterpillar_{prog.lower()}_{m}.png",
                                         aug.config.scoring.interval))
-        out.append(star_probability_plot(ratings, prog, plots / f"star_bands_{prog.lower()}.png"))
+        out.append(star_probability_plot(ratings, prog, plots / f"star_bands_{prog.lower()}.png",
+                                         method or load_method("des_2018")))
         hyper = ["shift"] + [f"sigma_{lv}" for lv in fit.cells.levels]
         out += convergence_plots(fit.idata, hyper, plots, prog.lower(), f"{prog} two-stage model")
     aug.plots = [p for p in out[1:] if p.suffix == ".png"]

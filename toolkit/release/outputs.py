@@ -16,9 +16,10 @@ import pandas as pd
 from toolkit.expected import diagnostics as dx
 from toolkit.release.compute import ComputedRelease, entity_oe, exclusion_summary
 from toolkit.release.config import ReleaseConfig
-from toolkit.release.fitting import FittedMeasure
+from toolkit.expected.fitting import FittedMeasure
 from toolkit.release.inputs import ReleaseInputs
 from toolkit.release.report import write_report
+from toolkit.scoring.config import MethodConfig
 
 #: Output tables of a release, written to its folder and logged under ``release/`` of its parent run.
 OUTPUT_FILES = ("ratings.csv", "ratings.parquet", "entity_measures.csv", "entity_oe.csv", "standardisation.csv",
@@ -66,7 +67,8 @@ class WrittenRelease:
     model_files: dict[str, list[Path]] = field(default_factory=dict)
 
 
-def write_release(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, inputs: ReleaseInputs) -> WrittenRelease:
+def write_release(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, inputs: ReleaseInputs,
+                  method: MethodConfig) -> WrittenRelease:
     """Write every output of a computed release except the report and ``release.json`` (which need the
     checks' verdict and the registered versions): tables, model files and plots, the Bayesian variant's
     tables and plots, and the derivation log. Returns the files to log."""
@@ -76,7 +78,8 @@ def write_release(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, in
     if comp.bayes is not None:
         from toolkit.release.bayes_variant import write_bayes_outputs
 
-        logged += [p.name for p in write_bayes_outputs(folder, comp.bayes, comp.ratings) if p.suffix == ".csv"]
+        logged += [p.name for p in write_bayes_outputs(folder, comp.bayes, comp.ratings, method=method)
+                   if p.suffix == ".csv"]
     if inputs.derivation is not None:  # the per-rule counts are aggregate; the excluded events stay local
         inputs.derivation.log.to_csv(folder / "derivation_log.csv", index=False)
         inputs.derivation.excluded.to_csv(folder / "excluded_events.csv", index=False)

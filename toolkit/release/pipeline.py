@@ -106,7 +106,7 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
         comp = compute_release_variant(inputs.tables, config, method, specs, prev, say)
         metrics = model_metrics_table(comp.fits)
         failed = check_release(comp.fits, comp.ratings, config) + (comp.bayes.failed if comp.bayes else [])
-        written = write_release(tr.folder, comp, metrics, inputs)
+        written = write_release(tr.folder, comp, metrics, inputs, method)
         versions = track_models(tr, comp, written.model_files, config, params, say)
         written.logged += write_verdict(tr.folder, config, comp, metrics, failed, {
             "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config_hash": params["config_hash"],

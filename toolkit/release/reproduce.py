@@ -37,7 +37,7 @@ from toolkit.scoring.config import MethodConfig
 from toolkit.tracking.reproduce import RunReader, table_differences
 
 if TYPE_CHECKING:
-    from toolkit.release.fitting import FittedMeasure
+    from toolkit.expected.fitting import FittedMeasure
 
 Say = Callable[[str], None]
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from toolkit.release.compute import ComputedRelease
 from toolkit.release.config import ReleaseConfig
-from toolkit.release.fitting import FittedMeasure
+from toolkit.expected.fitting import FittedMeasure
 from toolkit.tracking.lifecycle import TrackedRun
 from toolkit.tracking.models import input_contract
 

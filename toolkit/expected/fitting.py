@@ -1,4 +1,5 @@
-"""Fit the expected-performance models of a release and predict every record's probability."""
+"""Fit a model set (one expected-performance model per measure x program) on a frame of records and
+predict every record's probability: what a release fits, and what the Bayesian variant takes its offsets from."""
 
 from __future__ import annotations
 
