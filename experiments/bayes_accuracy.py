@@ -69,7 +69,7 @@ def score_errors(r: pd.DataFrame, oracle: pd.DataFrame) -> pd.DataFrame:
     for level, g in both.groupby("level"):
         for band, h in [("all", g)] + list(g.groupby("band")):
             d = h["performance_score_r"] - h["performance_score_o"]
-            rows.append({"level": level, "band": band, "score_rmse": float(np.sqrt(np.mean(d ** 2)))})
+            rows.append({"level": level, "band": band, "score_rmse": float(np.sqrt(np.mean(d**2)))})
     return pd.DataFrame(rows)
 
 
@@ -89,17 +89,32 @@ def calibration(r: pd.DataFrame, oracle: pd.DataFrame) -> tuple[pd.DataFrame, pd
                 continue
             b_bayes = float(np.mean(np.sum((p[sel] - o[sel]) ** 2, axis=1)))
             b_pub = float(np.mean(np.sum((pub[sel] - o[sel]) ** 2, axis=1)))
-            briers.append({"level": level, "band": band, "entities": int(sel.sum()), "brier_bayes": b_bayes,
-                           "brier_published": b_pub, "ratio": b_bayes / b_pub if b_pub > 0 else np.nan})
+            briers.append(
+                {
+                    "level": level,
+                    "band": band,
+                    "entities": int(sel.sum()),
+                    "brier_bayes": b_bayes,
+                    "brier_published": b_pub,
+                    "ratio": b_bayes / b_pub if b_pub > 0 else np.nan,
+                }
+            )
         pf, of = p.ravel(), o.ravel()
         dec = np.minimum((pf * 10).astype(int), 9)
         chance = calibrated_within(p, dec)
         for d in range(10):
             s = dec == d
             if s.any():
-                rel.append({"level": level, "decile": f"{d / 10:.1f}-{(d + 1) / 10:.1f}", "pairs": int(s.sum()),
-                            "mean_p": float(pf[s].mean()), "observed": float(of[s].mean()),
-                            "p_within_if_calibrated": chance[d]})
+                rel.append(
+                    {
+                        "level": level,
+                        "decile": f"{d / 10:.1f}-{(d + 1) / 10:.1f}",
+                        "pairs": int(s.sum()),
+                        "mean_p": float(pf[s].mean()),
+                        "observed": float(of[s].mean()),
+                        "p_within_if_calibrated": chance[d],
+                    }
+                )
     rel = pd.DataFrame(rel)
     rel["within_0.05"] = (rel["observed"] - rel["mean_p"]).abs() <= 0.05
     return rel, pd.DataFrame(briers)
@@ -118,8 +133,8 @@ def calibrated_within(p: np.ndarray, dec: np.ndarray, reps: int = 2000, seed: in
     hits = np.zeros(10)
     for i in range(0, reps, 200):
         k = min(200, reps - i)
-        drawn = (rng.random((k, len(p)))[:, :, None] > cum[None]).sum(axis=2)   # one band per entity and rep
-        won = (drawn[:, :, None] == np.arange(p.shape[1])).reshape(k, -1)      # (reps, entity-band pairs)
+        drawn = (rng.random((k, len(p)))[:, :, None] > cum[None]).sum(axis=2)  # one band per entity and rep
+        won = (drawn[:, :, None] == np.arange(p.shape[1])).reshape(k, -1)  # (reps, entity-band pairs)
         for d, pairs in enumerate(groups):
             if len(pairs):
                 hits[d] += np.sum(np.abs(won[:, pairs].mean(axis=1) - pf[pairs].mean()) <= 0.05)
@@ -141,8 +156,12 @@ def second_release_tables(world, seed: int) -> dict[str, pd.DataFrame]:
     n_new = len(rec) - len(keep)
     pick = np.sort(rng.choice(eligible, n_new, replace=False))
     new = rec.iloc[pick].copy()
-    p_true = rec[["participant_id", "period_of_service", "site_id", "measure"]].iloc[pick].merge(
-        truth, on=["participant_id", "period_of_service", "site_id", "measure"], how="left")["p_true"].to_numpy()
+    p_true = (
+        rec[["participant_id", "period_of_service", "site_id", "measure"]]
+        .iloc[pick]
+        .merge(truth, on=["participant_id", "period_of_service", "site_id", "measure"], how="left")["p_true"]
+        .to_numpy()
+    )
     new["numerator"] = rng.random(n_new) < p_true
     end = pd.Timestamp(world.info["window_end"])
     lodged = new["outcome_lodged_date"].where(new["outcome_lodged_date"].notna(), end)
@@ -151,8 +170,11 @@ def second_release_tables(world, seed: int) -> dict[str, pd.DataFrame]:
     part = t["participants"].set_index("participant_id").loc[new["participant_id"].to_numpy()].reset_index()
     part["participant_id"] = new_ids
     new["participant_id"] = new_ids
-    return {**t, "measure_records": pd.concat([keep, new], ignore_index=True),
-            "participants": pd.concat([t["participants"], part], ignore_index=True)}
+    return {
+        **t,
+        "measure_records": pd.concat([keep, new], ignore_index=True),
+        "participants": pd.concat([t["participants"], part], ignore_index=True),
+    }
 
 
 def star_changes(r1: pd.DataFrame, r2: pd.DataFrame) -> pd.DataFrame:
@@ -166,14 +188,21 @@ def star_changes(r1: pd.DataFrame, r2: pd.DataFrame) -> pd.DataFrame:
         for band, sel in (("all", np.ones(len(g), bool)), (f"n13 < {SMALL}", small)):
             h = g[sel]
             if len(h):
-                rows.append({"level": level, "band": band, "entities": len(h),
-                             "changed_published": float((h["calculated_stars_1"] != h["calculated_stars_2"]).mean()),
-                             "changed_bayes": float((h["bayes_stars_1"] != h["bayes_stars_2"]).mean())})
+                rows.append(
+                    {
+                        "level": level,
+                        "band": band,
+                        "entities": len(h),
+                        "changed_published": float((h["calculated_stars_1"] != h["calculated_stars_2"]).mean()),
+                        "changed_bayes": float((h["bayes_stars_1"] != h["bayes_stars_2"]).mean()),
+                    }
+                )
     return pd.DataFrame(rows)
 
 
-def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say,
-             second: bool = True, keep_dir: str | None = None) -> dict[str, pd.DataFrame]:
+def run_seed(
+    scale: str, seed: int, config, method, bc, factor: bool, say, second: bool = True, keep_dir: str | None = None
+) -> dict[str, pd.DataFrame]:
     world = add_oracle(generate_world(scale, seed, events=False))
     typed, report = validate_tables(world.tables)
     report.raise_if_invalid()
@@ -182,33 +211,43 @@ def run_seed(scale: str, seed: int, config, method, bc, factor: bool, say,
     out: dict[str, list] = {"accuracy": [], "reliability": [], "brier": [], "changes": []}
     releases = {}
     variants = [("bayes", "independent")] + ([("bayes_factor", "factor")] if factor else [])
-    for rel_no, tables in ((1, typed), (2, None))[:2 if second else 1]:
+    for rel_no, tables in ((1, typed), (2, None))[: 2 if second else 1]:
         if rel_no == 2:
             t2, rep2 = validate_tables(second_release_tables(world, seed))
             rep2.raise_if_invalid()
             tables = t2
         comp = compute_release(tables, config, method)
         say(f"seed {seed} release {rel_no}: published ratings computed")
-        for name, cross in (variants if rel_no == 1 else variants[:1]):
+        for name, cross in variants if rel_no == 1 else variants[:1]:
             t0 = time.perf_counter()
-            res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, bc, seed, say, cross,
-                                risk_fits=comp.fits)
-            aug = BayesAugment(columns=res.columns, diagnostics=res.diagnostics, failed=res.failed, config=bc,
-                               result=res)
+            res = bayes_ratings(
+                comp.frame, comp.entity_measures, comp.ratings, method, bc, seed, say, cross, risk_fits=comp.fits
+            )
+            aug = BayesAugment(
+                columns=res.columns, diagnostics=res.diagnostics, failed=res.failed, config=bc, result=res
+            )
             r = merge_columns(comp.ratings, aug)
-            say(f"seed {seed} release {rel_no} {name}: {time.perf_counter() - t0:.0f}s, "
-                f"gates {'passed' if not res.failed else 'FAILED: ' + '; '.join(res.failed)}")
+            say(
+                f"seed {seed} release {rel_no} {name}: {time.perf_counter() - t0:.0f}s, "
+                f"gates {'passed' if not res.failed else 'FAILED: ' + '; '.join(res.failed)}"
+            )
             releases[(rel_no, name)] = r
             if keep_dir:
-                cols = KEY + ["calculated", "n_full_13", "performance_score", "calculated_star_percentage",
-                              "calculated_stars"] + aug.column_names
+                cols = (
+                    KEY
+                    + ["calculated", "n_full_13", "performance_score", "calculated_star_percentage", "calculated_stars"]
+                    + aug.column_names
+                )
                 r[cols].to_parquet(Path(keep_dir) / f"ratings_seed{seed}_release{rel_no}_{name}.parquet")
                 if rel_no == 1 and name == "bayes":
                     oracle.to_parquet(Path(keep_dir) / f"oracle_seed{seed}.parquet")
             if rel_no == 1:
                 for by_band in (False, True):
-                    for label, rr in (("published", comp.ratings), (name, bayes_as_ratings(r)),
-                                      (f"{name}_modal", bayes_as_ratings(r, modal=True))):
+                    for label, rr in (
+                        ("published", comp.ratings),
+                        (name, bayes_as_ratings(r)),
+                        (f"{name}_modal", bayes_as_ratings(r, modal=True)),
+                    ):
                         if label == "published" and name != "bayes":
                             continue
                         t = accuracy_table(rr, oracle, by_band=by_band)
@@ -243,21 +282,29 @@ def main() -> None:
     for seed in args.seeds:
         if args.out:
             Path(args.out).mkdir(parents=True, exist_ok=True)
-        for k, v in run_seed(args.scale, seed, config, method, bc, args.factor, say,
-                             not args.no_second_release, args.out).items():
+        for k, v in run_seed(
+            args.scale, seed, config, method, bc, args.factor, say, not args.no_second_release, args.out
+        ).items():
             parts.setdefault(k, []).append(v)
     res = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     num = lambda df: [c for c in df.columns if df[c].dtype.kind in "fiub" and c not in ("seed",)]  # noqa: E731
     pooled = {
         "accuracy": res["accuracy"].groupby(["level", "band", "method"], sort=True)[num(res["accuracy"])].mean(),
         "brier": res["brier"].groupby(["method", "level", "band"], sort=True)[num(res["brier"])].mean(),
-        "reliability": res["reliability"].groupby(["method", "level", "decile"], sort=True)[
-            ["pairs", "mean_p", "observed"]].mean().assign(
-            within_005=lambda d: (d["observed"] - d["mean_p"]).abs() <= 0.05),
+        "reliability": res["reliability"]
+        .groupby(["method", "level", "decile"], sort=True)[["pairs", "mean_p", "observed"]]
+        .mean()
+        .assign(within_005=lambda d: (d["observed"] - d["mean_p"]).abs() <= 0.05),
         # deciles within +/-0.05 per world, beside how many a perfectly calibrated forecaster would get there
-        "reliability_count": res["reliability"].groupby(["method", "level", "seed"]).agg(
-            within=("within_0.05", "sum"), within_if_calibrated=("p_within_if_calibrated", "sum"),
-            deciles=("decile", "count")).groupby(["method", "level"]).mean(),
+        "reliability_count": res["reliability"]
+        .groupby(["method", "level", "seed"])
+        .agg(
+            within=("within_0.05", "sum"),
+            within_if_calibrated=("p_within_if_calibrated", "sum"),
+            deciles=("decile", "count"),
+        )
+        .groupby(["method", "level"])
+        .mean(),
     }
     if "changes" in res:
         pooled["changes"] = res["changes"].groupby(["level", "band"], sort=True)[num(res["changes"])].mean()
@@ -278,8 +325,15 @@ def main() -> None:
 
         exp = ensure_experiment(connect(), "bayes-accuracy")
         with mlflow.start_run(experiment_id=exp, run_name=f"{args.scale} seeds {args.seeds}"):
-            mlflow.log_params({"scale": args.scale, "seeds": str(args.seeds), "config": args.config,
-                               "bayes": args.bayes, "factor": args.factor})
+            mlflow.log_params(
+                {
+                    "scale": args.scale,
+                    "seeds": str(args.seeds),
+                    "config": args.config,
+                    "bayes": args.bayes,
+                    "factor": args.factor,
+                }
+            )
             for k, v in pooled.items():
                 log_table(v.reset_index(), f"{k}_pooled.csv")
 

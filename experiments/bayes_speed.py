@@ -61,16 +61,26 @@ def main() -> None:
         t0 = time.perf_counter()
         fits[k] = fit_program(comp.frame, prog, [measure], with_k(cfg, k), 11, "independent")
         d = fits[k].measure_diagnostics[0]
-        results[f"two_stage_k{k}"] = {"seconds": time.perf_counter() - t0, "sample_seconds": d.sample_seconds,
-                                      "nodes": int(len(fits[k].cells.node_offset)), "max_rhat": d.max_rhat,
-                                      "min_ess_bulk": d.min_ess_bulk, "passed": d.passed}
+        results[f"two_stage_k{k}"] = {
+            "seconds": time.perf_counter() - t0,
+            "sample_seconds": d.sample_seconds,
+            "nodes": int(len(fits[k].cells.node_offset)),
+            "max_rhat": d.max_rhat,
+            "min_ess_bulk": d.min_ess_bulk,
+            "passed": d.passed,
+        }
         say(f"two-stage nodes_per_cell={k}: {results[f'two_stage_k{k}']}")
     exact = fits[0].site_effects(measure)
     for k in (1, 2, 4):
         e = fits[k].site_effects(measure).reindex(exact.index)
         z = (e["mean"] - exact["mean"]).abs() / exact["sd"]
-        results[f"two_stage_k{k}"].update({"max_abs_mean_diff_in_sd": float(z.max()), "mean_abs_mean_diff_in_sd":
-                                           float(z.mean()), "sd_ratio_median": float((e["sd"] / exact["sd"]).median())})
+        results[f"two_stage_k{k}"].update(
+            {
+                "max_abs_mean_diff_in_sd": float(z.max()),
+                "mean_abs_mean_diff_in_sd": float(z.mean()),
+                "sd_ratio_median": float((e["sd"] / exact["sd"]).median()),
+            }
+        )
         say(f"nodes_per_cell={k} vs exact: {results[f'two_stage_k{k}']}")
     sig = {k: float(fits[k].idata.posterior["sigma_site"].mean()) for k in fits}
     results["sigma_site_mean"] = sig
@@ -78,21 +88,32 @@ def main() -> None:
     if not args.skip_full:
         groups = args.full_groups.split(",")
         sub = comp.frame.iloc[fitm.rows]
-        sampler = cfg.sampler.model_copy(update={"tune": args.full_tune, "draws": args.full_draws,
-                                                 "low_rank_mass_matrix": True})
+        sampler = cfg.sampler.model_copy(
+            update={"tune": args.full_tune, "draws": args.full_draws, "low_rank_mass_matrix": True}
+        )
         t0 = time.perf_counter()
-        full = fit_hierarchical(sub, fitm.formula, fitm.spec.outcome, group=groups, random_seed=11, config=cfg,
-                                sampler=sampler)
+        full = fit_hierarchical(
+            sub, fitm.formula, fitm.spec.outcome, group=groups, random_seed=11, config=cfg, sampler=sampler
+        )
         total = time.perf_counter() - t0
         d = full.diagnostics_
         per_iter = d.sample_seconds / (args.full_tune + args.full_draws)
         release_iters = cfg.sampler.tune + cfg.sampler.draws
-        results["full"] = {"groups": groups, "tune": args.full_tune, "draws": args.full_draws, "seconds": total,
-                           "compile_seconds": d.compile_seconds, "sample_seconds": d.sample_seconds,
-                           "seconds_per_iteration": per_iter,
-                           "extrapolated_sample_seconds_at_release_settings": per_iter * release_iters,
-                           "max_rhat": d.max_rhat, "min_ess_bulk": d.min_ess_bulk, "min_ess_tail": d.min_ess_tail,
-                           "divergences": d.divergences, "group_sd": full.group_sd_["median"].to_dict()}
+        results["full"] = {
+            "groups": groups,
+            "tune": args.full_tune,
+            "draws": args.full_draws,
+            "seconds": total,
+            "compile_seconds": d.compile_seconds,
+            "sample_seconds": d.sample_seconds,
+            "seconds_per_iteration": per_iter,
+            "extrapolated_sample_seconds_at_release_settings": per_iter * release_iters,
+            "max_rhat": d.max_rhat,
+            "min_ess_bulk": d.min_ess_bulk,
+            "min_ess_tail": d.min_ess_tail,
+            "divergences": d.divergences,
+            "group_sd": full.group_sd_["median"].to_dict(),
+        }
         ts = fits[0].site_effects(measure)
         shift = float(fits[0].idata.posterior["shift"].mean())
         fe = full.group_effects_.reindex(ts.index.astype(str))
@@ -101,7 +122,8 @@ def main() -> None:
             "sites": int(ok.sum()),
             "corr_site_effects": float(np.corrcoef(fe["mean"][ok], ts["mean"][ok] - shift)[0, 1]),
             "mean_abs_diff_in_sd": float(((fe["mean"][ok] - (ts["mean"][ok] - shift)).abs() / ts["sd"][ok]).mean()),
-            "sd_ratio_median": float((fe["sd"][ok] / ts["sd"][ok]).median())}
+            "sd_ratio_median": float((fe["sd"][ok] / ts["sd"][ok]).median()),
+        }
         say(f"full model: {results['full']}")
         say(f"full vs two-stage: {results['full_vs_two_stage']}")
     print(json.dumps(results, indent=1, default=float))

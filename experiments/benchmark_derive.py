@@ -42,8 +42,23 @@ def run_cli(world: Path, out: Path, release: str) -> tuple[float, float]:
     """Wall seconds and peak RSS (GB) of one ``toolkit derive`` process."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t0 = time.perf_counter()
-    r = subprocess.run([sys.executable, "-m", "toolkit", "derive", "--events", str(world), "--release", release,
-                        "--out", str(out), "--overwrite"], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "derive",
+            "--events",
+            str(world),
+            "--release",
+            release,
+            "--out",
+            str(out),
+            "--overwrite",
+        ],
+        capture_output=True,
+        text=True,
+    )
     wall = time.perf_counter() - t0
     if r.returncode != 0:
         raise SystemExit(f"toolkit derive failed:\n{r.stderr}")
@@ -74,7 +89,9 @@ def main() -> None:
     if not args.world:
         t0 = time.perf_counter()
         write_world(generate_world(args.scale, seed=args.seed), world)
-        print(f"generated {args.scale} world (seed {args.seed}) with events in {time.perf_counter() - t0:.1f}s: {world}")
+        print(
+            f"generated {args.scale} world (seed {args.seed}) with events in {time.perf_counter() - t0:.1f}s: {world}"
+        )
     sizes = {p.name: p.stat().st_size for p in sorted((world / "events").glob("*.parquet"))}
     rows = {Path(p).stem: len(pd.read_parquet(world / "events" / p)) for p in sizes}
     print("events: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
@@ -87,8 +104,10 @@ def main() -> None:
         peaks.append(p)
         print(f"run {i + 1}: toolkit derive {w:.1f}s wall, peak RSS so far {p:.2f} GB")
     s = pd.Series(walls)
-    print(f"\ntoolkit derive ({args.scale}, {args.release}): wall min {s.min():.1f}s, median {s.median():.1f}s "
-          f"over {len(s)} runs; peak RSS {max(peaks):.2f} GB (budget: 60 s, 4 GB); {os.cpu_count()} cores")
+    print(
+        f"\ntoolkit derive ({args.scale}, {args.release}): wall min {s.min():.1f}s, median {s.median():.1f}s "
+        f"over {len(s)} runs; peak RSS {max(peaks):.2f} GB (budget: 60 s, 4 GB); {os.cpu_count()} cores"
+    )
 
     marks, res = stage_times(world, args.release)
     print("\nsteps of one in-process derivation (seconds since start):")
@@ -97,7 +116,11 @@ def main() -> None:
         print(f"  {t:6.1f}s (+{t - prev:5.1f}s)  {m}")
         prev = t
     want = pd.read_parquet(world / "measure_records.parquet").sort_values(KEY, kind="stable").reset_index(drop=True)
-    got = pd.read_parquet(tmp / "derived" / "measure_records.parquet").sort_values(KEY, kind="stable").reset_index(drop=True)
+    got = (
+        pd.read_parquet(tmp / "derived" / "measure_records.parquet")
+        .sort_values(KEY, kind="stable")
+        .reset_index(drop=True)
+    )
     try:
         pd.testing.assert_frame_equal(got, want, check_dtype=False)
         same = "yes"

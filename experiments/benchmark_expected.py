@@ -40,18 +40,31 @@ SCALES = {"tiny": 100_000, "small": 300_000, "national": 1_000_000}
 
 # (program, measure, share of records); 13 models as in the DES Star Ratings.
 MODELS = [
-    ("DMS", "full_13", 0.20), ("DMS", "full_26", 0.15), ("DMS", "pathway_26", 0.06), ("DMS", "bonus_26", 0.04),
-    ("DMS", "full_52", 0.10), ("DMS", "pathway_52", 0.04), ("ESS", "full_13", 0.14), ("ESS", "full_26", 0.10),
-    ("ESS", "pathway_26", 0.04), ("ESS", "bonus_26", 0.025), ("ESS", "full_52", 0.06), ("ESS", "pathway_52", 0.025),
+    ("DMS", "full_13", 0.20),
+    ("DMS", "full_26", 0.15),
+    ("DMS", "pathway_26", 0.06),
+    ("DMS", "bonus_26", 0.04),
+    ("DMS", "full_52", 0.10),
+    ("DMS", "pathway_52", 0.04),
+    ("ESS", "full_13", 0.14),
+    ("ESS", "full_26", 0.10),
+    ("ESS", "pathway_26", 0.04),
+    ("ESS", "bonus_26", 0.025),
+    ("ESS", "full_52", 0.06),
+    ("ESS", "pathway_52", 0.025),
     ("ESS", "ongoing_support", 0.02),
 ]
 
-SPLINES = ("bs(age, df=4) + bs(jsci_score, df=4) + bs(time_on_income_support, df=3) + bs(time_in_assistance, df=4)"
-           " + bs(unemployment_duration, df=4) + bs(ivi_growth, df=3) + bs(unemployment_rate, df=3)")
-CATEGORICALS = ("age_youngest_child + barriers + ex_offender + cald_group + C(education, Treatment('year10'))"
-                " + english_proficiency + C(employment_benchmark) + C(funding_level) + gender + homeless"
-                " + income_support_type + primary_condition + permanent_condition + esat_exempt + transferred"
-                " + indigenous*metro + state")
+SPLINES = (
+    "bs(age, df=4) + bs(jsci_score, df=4) + bs(time_on_income_support, df=3) + bs(time_in_assistance, df=4)"
+    " + bs(unemployment_duration, df=4) + bs(ivi_growth, df=3) + bs(unemployment_rate, df=3)"
+)
+CATEGORICALS = (
+    "age_youngest_child + barriers + ex_offender + cald_group + C(education, Treatment('year10'))"
+    " + english_proficiency + C(employment_benchmark) + C(funding_level) + gender + homeless"
+    " + income_support_type + primary_condition + permanent_condition + esat_exempt + transferred"
+    " + indigenous*metro + state"
+)
 NUMERICS = "low_skill_vacancy_rate + np.log(labour_market_size) + sfd_change + medical_condition_count"
 
 
@@ -77,14 +90,23 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
     ivi = np.clip(rng.normal(0, 25, n), -80, 200)
     urate = np.clip(rng.gamma(9, 0.6, n), 0.5, 40)
     f = {
-        "age": age, "jsci_score": jsci, "time_on_income_support": tois, "time_in_assistance": tia,
-        "unemployment_duration": udur, "ivi_growth": ivi, "unemployment_rate": urate,
+        "age": age,
+        "jsci_score": jsci,
+        "time_on_income_support": tois,
+        "time_in_assistance": tia,
+        "unemployment_duration": udur,
+        "ivi_growth": ivi,
+        "unemployment_rate": urate,
         "age_youngest_child": _choice(rng, ["no_child", "0_5", "6_15", "16_plus"], [7, 1, 1.5, 0.5], n),
         "barriers": _choice(rng, ["none", "vocational", "non_vocational", "both"], [3, 2, 3, 2], n),
         "ex_offender": rng.random(n) < 0.08,
         "cald_group": _choice(rng, ["not_cald", "low", "medium", "high"], [8, 1, 0.6, 0.4], n),
-        "education": _choice(rng, ["below_year10", "year10", "year11_12", "certificate", "diploma", "degree"],
-                             [1.5, 2, 2.5, 2.5, 1, 0.8], n),
+        "education": _choice(
+            rng,
+            ["below_year10", "year10", "year11_12", "certificate", "diploma", "degree"],
+            [1.5, 2, 2.5, 2.5, 1, 0.8],
+            n,
+        ),
         "english_proficiency": _choice(rng, ["good", "fair", "poor"], [8, 1.5, 0.5], n),
         "employment_benchmark": rng.choice([8, 15, 23, 30], size=n, p=[0.3, 0.35, 0.2, 0.15]).astype(np.int64),
         "funding_level": rng.integers(1, 6, n).astype(np.int64),
@@ -92,19 +114,40 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
         "homeless": rng.random(n) < 0.05,
         "indigenous": rng.random(n) < 0.07,
         "metro": rng.random(n) < 0.65,
-        "income_support_type": _choice(rng, ["none", "jobseeker", "youth_allowance", "dsp", "parenting_payment",
-                                             "other"], [1, 6, 1.2, 1, 0.6, 0.3], n),
-        "primary_condition": _choice(rng, ["physical", "psychiatric", "intellectual", "learning", "neurological",
-                                           "sensory", "acquired_brain_injury", "autism", "other"],
-                                     [35, 35, 5, 5, 5, 4, 2, 4, 5], n),
+        "income_support_type": _choice(
+            rng,
+            ["none", "jobseeker", "youth_allowance", "dsp", "parenting_payment", "other"],
+            [1, 6, 1.2, 1, 0.6, 0.3],
+            n,
+        ),
+        "primary_condition": _choice(
+            rng,
+            [
+                "physical",
+                "psychiatric",
+                "intellectual",
+                "learning",
+                "neurological",
+                "sensory",
+                "acquired_brain_injury",
+                "autism",
+                "other",
+            ],
+            [35, 35, 5, 5, 5, 4, 2, 4, 5],
+            n,
+        ),
         "medical_condition_count": np.clip(rng.poisson(1.2, n) + 1, 1, 12).astype(np.int64),
         "permanent_condition": rng.random(n) < 0.6,
         "esat_exempt": rng.random(n) < 0.1,
         "transferred": rng.random(n) < 0.12,
-        "transition_phase": _choice(rng, ["none", "employment_assistance", "post_placement_support",
-                                          "ongoing_support"], [8, 1, 0.5, 0.5], n),
-        "os_funding_level": (_choice(rng, ["flexible", "moderate", "high"], [5, 3, 2], n)
-                             if measure == "ongoing_support" else np.full(n, "none", dtype=object)),
+        "transition_phase": _choice(
+            rng, ["none", "employment_assistance", "post_placement_support", "ongoing_support"], [8, 1, 0.5, 0.5], n
+        ),
+        "os_funding_level": (
+            _choice(rng, ["flexible", "moderate", "high"], [5, 3, 2], n)
+            if measure == "ongoing_support"
+            else np.full(n, "none", dtype=object)
+        ),
         "state": _choice(rng, ["NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT"], [32, 26, 20, 7, 10, 2, 1, 2], n),
         "low_skill_vacancy_rate": rng.beta(4, 6, n),
         "labour_market_size": np.exp(rng.normal(5, 1, n)).clip(1, 5000),
@@ -115,11 +158,22 @@ def _stand_in_frame(rng: np.random.Generator, n: int, measure: str) -> pd.DataFr
     for c in frame.columns:
         if frame[c].dtype == object:
             frame[c] = frame[c].astype("str")
-    eta = (-1.0 - 0.0006 * (age - 40) ** 2 - 0.03 * (jsci - 20) - 0.8 * tois + 0.4 * np.log1p(tia / 100)
-           - 0.3 * np.log1p(udur / 12) + 0.005 * ivi - 0.08 * (urate - 5)
-           + 0.3 * (frame["education"] == "degree") - 0.4 * (frame["english_proficiency"] == "poor")
-           - 0.2 * frame["indigenous"] * (~frame["metro"]) + 0.1 * (frame["funding_level"] - 3)
-           - 0.2 * (frame["primary_condition"] == "psychiatric") + rng.normal(0, 0.3, n))
+    eta = (
+        -1.0
+        - 0.0006 * (age - 40) ** 2
+        - 0.03 * (jsci - 20)
+        - 0.8 * tois
+        + 0.4 * np.log1p(tia / 100)
+        - 0.3 * np.log1p(udur / 12)
+        + 0.005 * ivi
+        - 0.08 * (urate - 5)
+        + 0.3 * (frame["education"] == "degree")
+        - 0.4 * (frame["english_proficiency"] == "poor")
+        - 0.2 * frame["indigenous"] * (~frame["metro"])
+        + 0.1 * (frame["funding_level"] - 3)
+        - 0.2 * (frame["primary_condition"] == "psychiatric")
+        + rng.normal(0, 0.3, n)
+    )
     frame["numerator"] = rng.random(n) < 1.0 / (1.0 + np.exp(-eta.to_numpy(dtype=float)))
     return frame
 
@@ -192,6 +246,7 @@ def make_tasks(scale: str, seed: int, formulas: str = "configs", data: str = "sy
 
 # ------------------------------------------------------------------------ workers
 
+
 def _run_toolkit(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, np.ndarray]:
     from toolkit.expected import fit_expected
 
@@ -219,8 +274,9 @@ def _run_glum(task: Task) -> tuple[np.ndarray, list[str], np.ndarray, None]:
     state = fit_design(task.frame, task.formula)
     x = build_matrix(state, task.frame)
     y = task.frame[task.outcome].to_numpy(dtype=float)
-    g = GeneralizedLinearRegressor(family="binomial", alpha=0, fit_intercept=False, gradient_tol=1e-10,
-                                   max_iter=100).fit(x, y)
+    g = GeneralizedLinearRegressor(
+        family="binomial", alpha=0, fit_intercept=False, gradient_tol=1e-10, max_iter=100
+    ).fit(x, y)
     return g.coef_, state.column_names, g.predict(x), None
 
 
@@ -249,27 +305,44 @@ def worker(path: str, data: Path, out: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             coef, names, _p, bse = RUNNERS[path](task)
-        rows.append({"task": task.name, "rows": len(task.frame), "columns": len(names),
-                     "seconds": time.perf_counter() - t0})
-        coefs[task.name] = {"names": names, "coef": [float(v) for v in coef],
-                            "bse": None if bse is None else [float(v) for v in bse]}
+        rows.append(
+            {"task": task.name, "rows": len(task.frame), "columns": len(names), "seconds": time.perf_counter() - t0}
+        )
+        coefs[task.name] = {
+            "names": names,
+            "coef": [float(v) for v in coef],
+            "bse": None if bse is None else [float(v) for v in bse],
+        }
     wall = time.perf_counter() - t_all
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    out.write_text(json.dumps({"path": path, "wall": wall, "peak_mb": peak, "base_mb": base,
-                               "tasks": rows, "coefs": coefs}))
+    out.write_text(
+        json.dumps({"path": path, "wall": wall, "peak_mb": peak, "base_mb": base, "tasks": rows, "coefs": coefs})
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--scale", choices=list(SCALES), default="small")
     ap.add_argument("--seed", type=int, default=2020)
-    ap.add_argument("--formulas", choices=["configs", "builtin"], default="configs",
-                    help="model formulas: configs/models/des_2018 (default, if present) or the built-in stand-in ones")
-    ap.add_argument("--data", choices=["stand-in", "synth"], default="synth",
-                    help="task data: the toolkit.synth world (default) or the stand-in generator here")
+    ap.add_argument(
+        "--formulas",
+        choices=["configs", "builtin"],
+        default="configs",
+        help="model formulas: configs/models/des_2018 (default, if present) or the built-in stand-in ones",
+    )
+    ap.add_argument(
+        "--data",
+        choices=["stand-in", "synth"],
+        default="synth",
+        help="task data: the toolkit.synth world (default) or the stand-in generator here",
+    )
     ap.add_argument("--no-glum", action="store_true", help="skip the glum engine comparison")
-    ap.add_argument("--naive-tol", type=float, default=1e-8,
-                    help="statsmodels GLM.fit tol (deviance change) for the naive path (default: its own 1e-8)")
+    ap.add_argument(
+        "--naive-tol",
+        type=float,
+        default=1e-8,
+        help="statsmodels GLM.fit tol (deviance change) for the naive path (default: its own 1e-8)",
+    )
     ap.add_argument("--worker", choices=list(RUNNERS), help=argparse.SUPPRESS)
     ap.add_argument("--tasks-file", type=Path, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, help=argparse.SUPPRESS)
@@ -282,6 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_glum:
         try:
             import glum  # noqa: F401
+
             paths.append("glum")
         except ImportError:
             print("glum not installed: skipping the glum comparison")
@@ -289,9 +363,11 @@ def main(argv: list[str] | None = None) -> int:
     tasks = make_tasks(args.scale, args.seed, args.formulas, args.data)
     source = "configs/models/des_2018" if args.formulas == "configs" and config_formulas() else "built-in"
     what = "toolkit.synth world" if args.data == "synth" else "STAND-IN data generator, not the toolkit.synth world"
-    print(f"tasks: {len(tasks)} ({what}; {source} formulas), "
-          f"{sum(len(t.frame) for t in tasks):,} rows, scale={args.scale}, seed={args.seed}, "
-          f"generated in {time.perf_counter() - t0:.1f} s")
+    print(
+        f"tasks: {len(tasks)} ({what}; {source} formulas), "
+        f"{sum(len(t.frame) for t in tasks):,} rows, scale={args.scale}, seed={args.seed}, "
+        f"generated in {time.perf_counter() - t0:.1f} s"
+    )
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "tasks.pkl"
@@ -300,11 +376,16 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             out = Path(tmp) / f"{path}.json"
             env = {**os.environ, "PYTHONWARNINGS": "ignore", "NAIVE_TOL": repr(args.naive_tol)}
-            subprocess.run([sys.executable, __file__, "--worker", path, "--tasks-file", str(data), "--out", str(out)],
-                           check=True, env=env)
+            subprocess.run(
+                [sys.executable, __file__, "--worker", path, "--tasks-file", str(data), "--out", str(out)],
+                check=True,
+                env=env,
+            )
             results[path] = json.loads(out.read_text())
-    print(f"naive path: statsmodels GLM Binomial fit(tol={args.naive_tol:g}); load average at the end: "
-          f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(
+        f"naive path: statsmodels GLM Binomial fit(tol={args.naive_tol:g}); load average at the end: "
+        f"{', '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
     report(results, tasks)
     return 0
 
@@ -314,12 +395,16 @@ def report(results: dict, tasks: list[Task]) -> None:
     print(f"\n{'task':<22}{'rows':>9}{'cols':>6}" + "".join(f"{p + ' s':>12}" for p in results))
     for i, task in enumerate(tasks):
         r = tk["tasks"][i]
-        print(f"{task.name:<22}{r['rows']:>9,}{r['columns']:>6}"
-              + "".join(f"{results[p]['tasks'][i]['seconds']:>12.2f}" for p in results))
+        print(
+            f"{task.name:<22}{r['rows']:>9,}{r['columns']:>6}"
+            + "".join(f"{results[p]['tasks'][i]['seconds']:>12.2f}" for p in results)
+        )
     print(f"\n{'path':<10}{'wall s':>10}{'peak RSS MB':>14}{'baseline MB':>14}{'speed-up':>10}")
     for p, r in results.items():
-        print(f"{p:<10}{r['wall']:>10.2f}{r['peak_mb']:>14.0f}{r['base_mb']:>14.0f}"
-              f"{results['naive']['wall'] / r['wall']:>9.1f}x")
+        print(
+            f"{p:<10}{r['wall']:>10.2f}{r['peak_mb']:>14.0f}{r['base_mb']:>14.0f}"
+            f"{results['naive']['wall'] / r['wall']:>9.1f}x"
+        )
     for other in [p for p in results if p != "toolkit"]:
         max_abs, max_rel, max_se = 0.0, 0.0, 0.0
         for name, c in tk["coefs"].items():
@@ -329,12 +414,17 @@ def report(results: dict, tasks: list[Task]) -> None:
             max_abs = max(max_abs, float(np.max(np.abs(a - b))))
             max_rel = max(max_rel, float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-300))))
             max_se = max(max_se, float(np.max(np.abs(a - b) / np.asarray(c["bse"]))))
-        print(f"largest coefficient difference toolkit vs {other}: {max_abs:.3e} absolute, {max_rel:.3e} relative, "
-              f"{max_se:.3e} standard errors (same column names, same order)")
+        print(
+            f"largest coefficient difference toolkit vs {other}: {max_abs:.3e} absolute, {max_rel:.3e} relative, "
+            f"{max_se:.3e} standard errors (same column names, same order)"
+        )
         if other == "naive":
-            se_rel = max(float(np.max(np.abs(np.asarray(c["bse"]) / np.asarray(o_["bse"]) - 1)))
-                         for c, o_ in ((tk["coefs"][n], results["naive"]["coefs"][n]) for n in tk["coefs"]))
+            se_rel = max(
+                float(np.max(np.abs(np.asarray(c["bse"]) / np.asarray(o_["bse"]) - 1)))
+                for c, o_ in ((tk["coefs"][n], results["naive"]["coefs"][n]) for n in tk["coefs"])
+            )
             print(f"largest standard-error difference toolkit vs naive: {se_rel:.3e} relative")
+
 
 if __name__ == "__main__":
     raise SystemExit(main())

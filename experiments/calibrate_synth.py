@@ -65,8 +65,13 @@ def evaluate(sd: float, rho: float | None, seed: int, method) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sd", type=float, nargs="+", default=[0.22, 0.25, 0.28, 0.31, 0.34])
-    ap.add_argument("--rho", type=float, nargs="+", default=[None],
-                    help="cross-measure correlations of true site effects to try (default: the config's)")
+    ap.add_argument(
+        "--rho",
+        type=float,
+        nargs="+",
+        default=[None],
+        help="cross-measure correlations of true site effects to try (default: the config's)",
+    )
     ap.add_argument("--seed", type=int, default=2020)
     ap.add_argument("--method", default="des_2018")
     ap.add_argument("--no-mlflow", action="store_true")
@@ -80,10 +85,15 @@ def main() -> None:
         res = evaluate(sd, rho, args.seed, method)
         rho = rho if rho is not None else load_world_params().site_effects.cross_measure_correlation
         rows.append({"site_effect_sd": sd, "cross_measure_correlation": rho, **res})
-        print(f"sd={sd:.3f} rho={rho:.2f}: contract star % SD {res['sd']:.1f} (DMS {res['sd_DMS']:.1f}, ESS {res['sd_ESS']:.1f}); "
-              f"stars 1-5 % {res['shares']}; observed-vs-oracle star agreement {res['known_expected_agreement']:.2f}; loss {res['loss']:.2f}; {time.perf_counter() - t0:.0f}s", flush=True)
+        print(
+            f"sd={sd:.3f} rho={rho:.2f}: contract star % SD {res['sd']:.1f} (DMS {res['sd_DMS']:.1f}, ESS {res['sd_ESS']:.1f}); "
+            f"stars 1-5 % {res['shares']}; observed-vs-oracle star agreement {res['known_expected_agreement']:.2f}; loss {res['loss']:.2f}; {time.perf_counter() - t0:.0f}s",
+            flush=True,
+        )
     best = min(rows, key=lambda r: r["loss"])
-    print(f"best: site_effect_sd={best['site_effect_sd']} cross_measure_correlation={best['cross_measure_correlation']} -> SD {best['sd']:.1f}, shares {best['shares']}")
+    print(
+        f"best: site_effect_sd={best['site_effect_sd']} cross_measure_correlation={best['cross_measure_correlation']} -> SD {best['sd']:.1f}, shares {best['shares']}"
+    )
     if not args.no_mlflow:
         import mlflow
 
@@ -92,12 +102,25 @@ def main() -> None:
         client = connect()
         exp = ensure_experiment(client, "synth-calibration")
         for r in rows:
-            with mlflow.start_run(experiment_id=exp, run_name=f"sd={r['site_effect_sd']} rho={r['cross_measure_correlation']}"):
-                mlflow.log_params({"site_effect_sd": r["site_effect_sd"], "seed": args.seed, "method": args.method,
-                                   "cross_measure_correlation": r["cross_measure_correlation"]})
-                mlflow.log_metrics({"contract_star_pct_sd": r["sd"], "loss": r["loss"],
-                                    "known_expected_agreement": r["known_expected_agreement"],
-                                    **{f"share_stars_{i + 1}": s for i, s in enumerate(r["shares"])}})
+            with mlflow.start_run(
+                experiment_id=exp, run_name=f"sd={r['site_effect_sd']} rho={r['cross_measure_correlation']}"
+            ):
+                mlflow.log_params(
+                    {
+                        "site_effect_sd": r["site_effect_sd"],
+                        "seed": args.seed,
+                        "method": args.method,
+                        "cross_measure_correlation": r["cross_measure_correlation"],
+                    }
+                )
+                mlflow.log_metrics(
+                    {
+                        "contract_star_pct_sd": r["sd"],
+                        "loss": r["loss"],
+                        "known_expected_agreement": r["known_expected_agreement"],
+                        **{f"share_stars_{i + 1}": s for i, s in enumerate(r["shares"])},
+                    }
+                )
                 mlflow.log_text(json.dumps(r, indent=2), "summary.json")
 
 

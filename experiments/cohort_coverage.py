@@ -25,12 +25,18 @@ from toolkit.schemes.cohort.simulate import population_truth
 
 def normal_control(config, n: int, reps: int, seed: int) -> pd.DataFrame:
     """The wellbeing model without rounding or clipping: the t interval is exact there."""
-    sim = config.simulation.model_copy(update={"domains": {
-        "wellbeing": config.simulation.domains["wellbeing"].model_copy(update={"rounding": 0.0})}})
+    sim = config.simulation.model_copy(
+        update={"domains": {"wellbeing": config.simulation.domains["wellbeing"].model_copy(update={"rounding": 0.0})}}
+    )
     dom = config.domains["wellbeing"].model_copy(update={"scale": (-1e9, 1e9)})
     cfg = config.model_copy(update={"simulation": sim, "domains": {"wellbeing": dom}})
-    truth = pd.DataFrame({"domain": ["wellbeing"], "true_mean_improvement": [sim.domains["wellbeing"].change_mean],
-                          "true_share_improved": [np.nan]})
+    truth = pd.DataFrame(
+        {
+            "domain": ["wellbeing"],
+            "true_mean_improvement": [sim.domains["wellbeing"].change_mean],
+            "true_share_improved": [np.nan],
+        }
+    )
     cov = interval_coverage(cfg, n=n, reps=reps, seed=seed, truth=truth)
     return cov.loc[cov["quantity"] == "mean_improvement"].assign(domain="normal control")
 
@@ -58,8 +64,10 @@ def main() -> None:
     print(truth.to_string(index=False))
     print()
     wide = table.pivot_table(index=["domain", "quantity", "level"], columns="n", values="coverage").round(4)
-    print(f"coverage ({args.reps:,} cohorts per size and domain; Monte Carlo SE "
-          f"{np.sqrt(0.9 * 0.1 / args.reps):.4f} at 90%, {np.sqrt(0.95 * 0.05 / args.reps):.4f} at 95%):")
+    print(
+        f"coverage ({args.reps:,} cohorts per size and domain; Monte Carlo SE "
+        f"{np.sqrt(0.9 * 0.1 / args.reps):.4f} at 90%, {np.sqrt(0.95 * 0.05 / args.reps):.4f} at 95%):"
+    )
     print(wide.to_string())
     print(f"\n{seconds:.1f}s")
     if not args.no_mlflow:
@@ -73,12 +81,19 @@ def main() -> None:
         client = connect(args.tracking_uri)
         exp = ensure_experiment(client, "cohort-coverage", args.tracking_uri)
         with mlflow.start_run(experiment_id=exp, run_name=f"coverage-{args.reps}"):
-            runs.log_params(run_params(config.model_dump(mode="json"), {}, args.seed, {"sizes": args.sizes, "reps": args.reps,
-                                                                                    "config_hash": config_hash(config)}))
+            runs.log_params(
+                run_params(
+                    config.model_dump(mode="json"),
+                    {},
+                    args.seed,
+                    {"sizes": args.sizes, "reps": args.reps, "config_hash": config_hash(config)},
+                )
+            )
             runs.log_table(table, "coverage.csv")
             runs.log_table(truth, "truth.csv")
-            mlflow.log_metrics({"seconds": seconds,
-                                "max_abs_off": float((table["coverage"] - table["level"]).abs().max())})
+            mlflow.log_metrics(
+                {"seconds": seconds, "max_abs_off": float((table["coverage"] - table["level"]).abs().max())}
+            )
 
 
 if __name__ == "__main__":

@@ -36,13 +36,25 @@ def bayes_point_ratings(comp, method, config) -> pd.DataFrame:
     from toolkit.bayes.config import load_bayes_config
     from toolkit.bayes.ratings import bayes_ratings
 
-    res = bayes_ratings(comp.frame, comp.entity_measures, comp.ratings, method, load_bayes_config(config.bayes),
-                        config.seed, risk_fits=comp.fits)
-    r = comp.ratings.merge(res.columns.astype({k: comp.ratings[k].dtype for k in ("program", "level", "entity_id")}),
-                           on=["program", "level", "entity_id"], how="left")
-    return r.assign(performance_score=r["bayes_performance_score"],
-                    calculated_star_percentage=r["bayes_star_percentage"].apply(np.trunc),
-                    calculated_stars=r["bayes_stars"])
+    res = bayes_ratings(
+        comp.frame,
+        comp.entity_measures,
+        comp.ratings,
+        method,
+        load_bayes_config(config.bayes),
+        config.seed,
+        risk_fits=comp.fits,
+    )
+    r = comp.ratings.merge(
+        res.columns.astype({k: comp.ratings[k].dtype for k in ("program", "level", "entity_id")}),
+        on=["program", "level", "entity_id"],
+        how="left",
+    )
+    return r.assign(
+        performance_score=r["bayes_performance_score"],
+        calculated_star_percentage=r["bayes_star_percentage"].apply(np.trunc),
+        calculated_stars=r["bayes_stars"],
+    )
 
 
 def run_seed(scale: str, seed: int, config, method, bayes: bool = False) -> pd.DataFrame:
@@ -51,8 +63,16 @@ def run_seed(scale: str, seed: int, config, method, bayes: bool = False) -> pd.D
     report.raise_if_invalid()
     oracle = world.truth["oracle_ratings"]
     comp = compute_release(typed, config, method)
-    exact = score_entities(oracle_entity_measures(world.tables, world.truth["record_truth"], world.info["window_start"],
-                                                  world.info["window_end"], actual="observed"), method)
+    exact = score_entities(
+        oracle_entity_measures(
+            world.tables,
+            world.truth["record_truth"],
+            world.info["window_start"],
+            world.info["window_end"],
+            actual="observed",
+        ),
+        method,
+    )
     out = []
     variants = [("release", comp.ratings), ("exact_expected", exact)]
     if bayes:
@@ -72,7 +92,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--config", default="releases/des_march_2020_synthetic.yaml")
     ap.add_argument("--no-mlflow", action="store_true")
-    ap.add_argument("--bayes", action="store_true", help="add the Bayesian variant (configs/bayes/) beside the published method")
+    ap.add_argument(
+        "--bayes", action="store_true", help="add the Bayesian variant (configs/bayes/) beside the published method"
+    )
     args = ap.parse_args()
     config, _ = load_release_config(args.config)
     method = load_method(config.method)
@@ -82,9 +104,14 @@ def main() -> None:
         t = run_seed(args.scale, seed, config, method, args.bayes)
         tables.append(t)
         allrow = t[(t["band"] == "all") & (t["method"] == "release")]
-        print(f"seed {seed} ({time.perf_counter() - t0:.0f}s): " + "; ".join(
-            f"{r.level}: spearman {r.spearman:.3f}, same stars {r.same_stars:.1%}, MAE stars {r.mean_abs_star_error:.2f}"
-            for r in allrow.itertuples()), flush=True)
+        print(
+            f"seed {seed} ({time.perf_counter() - t0:.0f}s): "
+            + "; ".join(
+                f"{r.level}: spearman {r.spearman:.3f}, same stars {r.same_stars:.1%}, MAE stars {r.mean_abs_star_error:.2f}"
+                for r in allrow.itertuples()
+            ),
+            flush=True,
+        )
     res = pd.concat(tables, ignore_index=True)
     cols = ["entities", "spearman", "same_stars", "mean_abs_star_error", "star_pct_rmse"]
     pooled = res.groupby(["method", "level", "band"], sort=True)[cols].mean().reset_index()

@@ -68,20 +68,20 @@ from typing import NamedTuple
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 BLOCKS = ("demo", "reproduce", "compare")
-DEMO_WORLD = "worlds/demo-small-seed2020"       # where `toolkit demo` puts the world of demo.yaml (small, seed 2020)
-STORE = "mlruns/mlflow.db"                      # the default store, relative to the repository
-WRAP = 100                                      # width of the reproduce verdict's comment lines
+DEMO_WORLD = "worlds/demo-small-seed2020"  # where `toolkit demo` puts the world of demo.yaml (small, seed 2020)
+STORE = "mlruns/mlflow.db"  # the default store, relative to the repository
+WRAP = 100  # width of the reproduce verdict's comment lines
 
 OPEN = re.compile(r"^<!-- example: ([a-z][a-z0-9_-]*) -->$")
 CLOSE = "<!-- /example -->"
-ANY_MARKER = re.compile(r"^\s*<!--\s*/?\s*example\b")   # a line starting like a marker (mentions in text are not)
+ANY_MARKER = re.compile(r"^\s*<!--\s*/?\s*example\b")  # a line starting like a marker (mentions in text are not)
 
 #: Sections of `toolkit compare` kept in the README: (regex on the section's first line,
 #: number of leading lines kept (None: all), regex of further lines kept (None: none)).
 COMPARE_KEEP: tuple[tuple[str, int | None, str | None], ...] = (
-    (r"^DMS contract: ", None, None),                                   # the first transition matrix
-    (r"^\d+ entities changed stars", 4, None),                          # heading, column names, two entities
-    (r"^National averages", 3, r"^\s*DMS\s+g52\s"),                     # heading, column names, DMS g13; DMS g52
+    (r"^DMS contract: ", None, None),  # the first transition matrix
+    (r"^\d+ entities changed stars", 4, None),  # heading, column names, two entities
+    (r"^National averages", 3, r"^\s*DMS\s+g52\s"),  # heading, column names, DMS g13; DMS g52
     (r"^Inputs and settings that differ", 2, r"^\s*(config\.method|method_hash)\s"),  # heading, names; two rows
 )
 
@@ -128,11 +128,13 @@ def parse_blocks(text: str) -> dict[str, Block]:
             if current is None:
                 raise MarkerError(f"README line {i + 1}: {CLOSE} without an open block")
             name, start = current
-            blocks[name] = Block(name, start, i, "\n".join(lines[start + 1:i]))
+            blocks[name] = Block(name, start, i, "\n".join(lines[start + 1 : i]))
             current = None
         else:
-            raise MarkerError(f"README line {i + 1}: malformed example marker {line!r} "
-                              f"(use '<!-- example: NAME -->' and '{CLOSE}' alone on their lines)")
+            raise MarkerError(
+                f"README line {i + 1}: malformed example marker {line!r} "
+                f"(use '<!-- example: NAME -->' and '{CLOSE}' alone on their lines)"
+            )
     if current is not None:
         raise MarkerError(f"README line {current[1] + 1}: block {current[0]!r} is never closed")
     return blocks
@@ -145,13 +147,14 @@ def replace_blocks(text: str, bodies: dict[str, str]) -> str:
     if missing:
         raise MarkerError(f"README has no block(s) {', '.join(missing)}")
     lines = text.split("\n")
-    for b in sorted(blocks.values(), key=lambda b: -b.open_line):   # bottom up: line numbers stay valid
+    for b in sorted(blocks.values(), key=lambda b: -b.open_line):  # bottom up: line numbers stay valid
         if b.name in bodies:
-            lines[b.open_line + 1:b.close_line] = bodies[b.name].split("\n")
+            lines[b.open_line + 1 : b.close_line] = bodies[b.name].split("\n")
     return "\n".join(lines)
 
 
 # ------------------------------------------------------------------ normalising and trimming
+
 
 def normalise(text: str, tmp: Path) -> str:
     """Replace what changes from run to run (paths, run ids, times, durations); see the module docstring."""
@@ -171,8 +174,8 @@ def trim(text: str, keep: tuple[tuple[str, int | None, str | None], ...]) -> str
     lines = text.strip("\n").split("\n")
     kept: list[bool] = []
     rule = None
-    first = True                     # the next non-blank line starts a section
-    index = 0                        # position of a line within its section
+    first = True  # the next non-blank line starts a section
+    index = 0  # position of a line within its section
     for line in lines:
         if not line.strip():
             kept.append(False)
@@ -202,8 +205,14 @@ def trim(text: str, keep: tuple[tuple[str, int | None, str | None], ...]) -> str
 def render(outputs: dict[str, str]) -> dict[str, str]:
     """The README body of each block from the commands' normalised stdout."""
     verdict = outputs["reproduce"].strip()
-    wrapped = textwrap.wrap(verdict, width=WRAP, initial_indent="# ", subsequent_indent="#   ",
-                            break_long_words=False, break_on_hyphens=False)
+    wrapped = textwrap.wrap(
+        verdict,
+        width=WRAP,
+        initial_indent="# ",
+        subsequent_indent="#   ",
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
     return {
         "demo": "```\n" + outputs["demo"].strip("\n") + "\n```",
         "reproduce": "```bash\ntoolkit reproduce <run id>\n" + "\n".join(wrapped) + "\n```",
@@ -212,6 +221,7 @@ def render(outputs: dict[str, str]) -> dict[str, str]:
 
 
 # ------------------------------------------------------------------ running the commands
+
 
 def _say(msg: str, t0: float) -> None:
     print(f"[readme_examples {time.perf_counter() - t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
@@ -229,8 +239,9 @@ def _run(args: list[str], env: dict[str, str], what: str) -> str:
 
 def _dirty() -> bool:
     """Uncommitted changes to tracked files (what toolkit.tracking.provenance.git_state calls dirty)."""
-    p = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True,
-                       text=True)
+    p = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    )
     return p.returncode == 0 and bool(p.stdout.strip())
 
 
@@ -259,18 +270,32 @@ def run_commands(t0: float) -> dict[str, str]:
             run_a = _run_id(out["demo"], "MLflow run:")
             drift = ["--allow-code-drift"] if _dirty() else []
             if drift:
-                print("readme_examples: the working tree has uncommitted changes: reproduce runs with "
-                      "--allow-code-drift (same verdict line as on a clean tree)", file=sys.stderr)
+                print(
+                    "readme_examples: the working tree has uncommitted changes: reproduce runs with "
+                    "--allow-code-drift (same verdict line as on a clean tree)",
+                    file=sys.stderr,
+                )
             _say(f"toolkit reproduce {run_a}", t0)
             out["reproduce"] = _run(["reproduce", run_a, *drift], env, "reproduce")
             _say("toolkit release --config configs/releases/demo_interim.yaml", t0)
-            rel = _run(["release", "--data", str(tmp / DEMO_WORLD), "--config", "configs/releases/demo_interim.yaml",
-                        "--out", str(tmp / "releases")], env, "interim release")
+            rel = _run(
+                [
+                    "release",
+                    "--data",
+                    str(tmp / DEMO_WORLD),
+                    "--config",
+                    "configs/releases/demo_interim.yaml",
+                    "--out",
+                    str(tmp / "releases"),
+                ],
+                env,
+                "interim release",
+            )
             run_b = _run_id(rel, "MLflow run:")
             _say(f"toolkit compare {run_a} {run_b}", t0)
             out["compare"] = _run(["compare", run_a, run_b, "--out", str(tmp / "comparisons")], env, "compare")
         finally:
-            if releases.is_dir():   # the demo's release folder: ours to remove
+            if releases.is_dir():  # the demo's release folder: ours to remove
                 for name in sorted(set(os.listdir(releases)) - before):
                     if re.fullmatch(r"demo-\d{8}T\d{6}Z-[0-9a-f]{8}", name):
                         shutil.rmtree(releases / name)
@@ -281,8 +306,11 @@ def run_commands(t0: float) -> dict[str, str]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--check", action="store_true",
-                    help="compare README.md with what the commands print now; exit 1 naming each differing block")
+    ap.add_argument(
+        "--check",
+        action="store_true",
+        help="compare README.md with what the commands print now; exit 1 naming each differing block",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     text = README.read_text(encoding="utf-8")
@@ -300,12 +328,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.check:
         for n in differing:
             print(f"README.md block '{n}' differs from what the commands print now:")
-            sys.stdout.writelines(difflib.unified_diff(
-                (blocks[n].body + "\n").splitlines(keepends=True), (bodies[n] + "\n").splitlines(keepends=True),
-                f"README.md ({n})", f"now ({n})"))
+            sys.stdout.writelines(
+                difflib.unified_diff(
+                    (blocks[n].body + "\n").splitlines(keepends=True),
+                    (bodies[n] + "\n").splitlines(keepends=True),
+                    f"README.md ({n})",
+                    f"now ({n})",
+                )
+            )
             print()
-        print(f"{len(differing)} of {len(BLOCKS)} example blocks differ" if differing
-              else f"README.md examples are up to date ({', '.join(BLOCKS)})")
+        print(
+            f"{len(differing)} of {len(BLOCKS)} example blocks differ"
+            if differing
+            else f"README.md examples are up to date ({', '.join(BLOCKS)})"
+        )
         _say("done", t0)
         return 1 if differing else 0
     new = replace_blocks(text, bodies)

@@ -45,7 +45,8 @@ def run_cli():
     def _run(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 600):
         e = dict(os.environ)
         e.update(env or {})
-        return subprocess.run([*TOOLKIT, *map(str, args)], cwd=cwd or REPO, env=e, capture_output=True,
-                              text=True, timeout=timeout)
+        return subprocess.run(
+            [*TOOLKIT, *map(str, args)], cwd=cwd or REPO, env=e, capture_output=True, text=True, timeout=timeout
+        )
 
     return _run

@@ -37,7 +37,7 @@ def _links():
     for doc in DOCS:
         for m in LINK.finditer(_prose(doc)):
             target = m.group(1)
-            if re.match(r"^[a-z][a-z0-9+.-]*:", target):      # http:, https:, mailto:
+            if re.match(r"^[a-z][a-z0-9+.-]*:", target):  # http:, https:, mailto:
                 continue
             yield doc, target
 
@@ -103,18 +103,21 @@ def test_readme_example_markers_parse():
     assert tuple(blocks) == rx.BLOCKS
     for b in blocks.values():
         assert b.body.startswith("```") and b.body.endswith("```"), f"block {b.name} is not one fenced code block"
-        assert "<run id>" in b.body or b.name == "compare"      # normalised, not a real run id
+        assert "<run id>" in b.body or b.name == "compare"  # normalised, not a real run id
         assert not re.search(r"\b[0-9a-f]{32}\b", b.body), f"block {b.name} holds a run id"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("<!-- example: demo -->\nx\n", "never closed"),
-    ("x\n<!-- /example -->\n", "without an open block"),
-    ("<!-- example: demo -->\n<!-- example: compare -->\n<!-- /example -->\n", "opens inside"),
-    ("<!-- example: nope -->\n<!-- /example -->\n", "unknown block"),
-    ("<!-- example: demo -->\n<!-- /example -->\n<!-- example: demo -->\n<!-- /example -->\n", "appears twice"),
-    ("<!-- example:demo-->\n<!-- /example -->\n", "malformed"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("<!-- example: demo -->\nx\n", "never closed"),
+        ("x\n<!-- /example -->\n", "without an open block"),
+        ("<!-- example: demo -->\n<!-- example: compare -->\n<!-- /example -->\n", "opens inside"),
+        ("<!-- example: nope -->\n<!-- /example -->\n", "unknown block"),
+        ("<!-- example: demo -->\n<!-- /example -->\n<!-- example: demo -->\n<!-- /example -->\n", "appears twice"),
+        ("<!-- example:demo-->\n<!-- /example -->\n", "malformed"),
+    ],
+)
 def test_malformed_markers_are_named(text, message):
     rx = _readme_examples()
     with pytest.raises(rx.MarkerError, match=message):
@@ -125,10 +128,15 @@ def test_replace_blocks_rewrites_only_the_bodies():
     rx = _readme_examples()
     text = "a\n<!-- example: demo -->\nold\nold\n<!-- /example -->\nb\n<!-- example: compare -->\nkeep\n<!-- /example -->\n"
     new = rx.replace_blocks(text, {"demo": "new"})
-    assert new == "a\n<!-- example: demo -->\nnew\n<!-- /example -->\nb\n<!-- example: compare -->\nkeep\n<!-- /example -->\n"
+    assert (
+        new
+        == "a\n<!-- example: demo -->\nnew\n<!-- /example -->\nb\n<!-- example: compare -->\nkeep\n<!-- /example -->\n"
+    )
 
 
 def test_trim_marks_each_elided_run_once():
     rx = _readme_examples()
     out = "Header A=1\n\nDMS contract: 1/1\nm1\nm2\n\nDMS site: x\ns1\n\n3 entities changed stars; ...\nh\nr1\nr2\nr3\n"
-    assert rx.trim(out, rx.COMPARE_KEEP) == "DMS contract: 1/1\nm1\nm2\n...\n3 entities changed stars; ...\nh\nr1\nr2\n..."
+    assert (
+        rx.trim(out, rx.COMPARE_KEEP) == "DMS contract: 1/1\nm1\nm2\n...\n3 entities changed stars; ...\nh\nr1\nr2\n..."
+    )

@@ -38,19 +38,24 @@ class Case:
     """How to check one model class."""
 
     cls: Callable[..., Any]
-    params: dict[str, Any]                              # constructor arguments
-    data: Callable[[], pd.DataFrame]                    # tiny training data
+    params: dict[str, Any]  # constructor arguments
+    data: Callable[[], pd.DataFrame]  # tiny training data
     fitted_only: dict[str, Callable[[Any, pd.DataFrame], Any]]  # method name -> a call that needs a fitted model
     unfitted_ok: dict[str, Callable[[Any, pd.DataFrame], Any]] = field(default_factory=dict)  # usable before fit
     predict: Callable[[Any, pd.DataFrame], np.ndarray] | None = None  # one value per row, if the model has one
-    timings: tuple[str, ...] = ()                       # wall-clock fields of learned attributes (not compared)
+    timings: tuple[str, ...] = ()  # wall-clock fields of learned attributes (not compared)
 
 
 def _records(n: int = 240, groups: int = 6, seed: int = 1) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    df = pd.DataFrame({"age": rng.integers(16, 64, n), "x": rng.normal(size=n),
-                       "region": rng.choice(["north", "south", "west"], n),
-                       "g": rng.integers(0, groups, n).astype(str)})
+    df = pd.DataFrame(
+        {
+            "age": rng.integers(16, 64, n),
+            "x": rng.normal(size=n),
+            "region": rng.choice(["north", "south", "west"], n),
+            "g": rng.integers(0, groups, n).astype(str),
+        }
+    )
     u = rng.normal(0, 0.5, groups)
     eta = -0.4 + 0.02 * (df["age"] - 40) + 0.3 * df["x"] + u[df["g"].astype(int)]
     df["y"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(int)
@@ -64,11 +69,17 @@ def _expected_case() -> Case:
         cls=ExpectedModel,
         params={"formula": "y ~ bs(age, df=4) + x + C(region)", "out_of_range": "clip", "max_iter": 40},
         data=_records,
-        fitted_only={"predict": lambda m, d: m.predict(d), "predict_linear": lambda m, d: m.predict_linear(d),
-                     "design_matrix": lambda m, d: m.design_matrix(d), "summary": lambda m, d: m.summary(),
-                     "summary_text": lambda m, d: m.summary_text(), "to_dict": lambda m, d: m.to_dict(),
-                     "to_json": lambda m, d: m.to_json()},
-        predict=lambda m, d: m.predict(d))
+        fitted_only={
+            "predict": lambda m, d: m.predict(d),
+            "predict_linear": lambda m, d: m.predict_linear(d),
+            "design_matrix": lambda m, d: m.design_matrix(d),
+            "summary": lambda m, d: m.summary(),
+            "summary_text": lambda m, d: m.summary_text(),
+            "to_dict": lambda m, d: m.to_dict(),
+            "to_json": lambda m, d: m.to_json(),
+        },
+        predict=lambda m, d: m.predict(d),
+    )
 
 
 def _hierarchical_case() -> Case:
@@ -83,7 +94,8 @@ def _hierarchical_case() -> Case:
         data=_records,
         fitted_only={"effect_draws": lambda m, d: m.effect_draws()},
         unfitted_ok={"build_model": lambda m, d: m.build_model(d)},
-        timings=("compile_seconds", "sample_seconds"))
+        timings=("compile_seconds", "sample_seconds"),
+    )
 
 
 CASES = {"ExpectedModel": _expected_case, "HierarchicalModel": _hierarchical_case}
@@ -200,9 +212,13 @@ def _fit_classes() -> set[str]:
             if not isinstance(node, ast.ClassDef):
                 continue
             for item in node.body:
-                if (isinstance(item, ast.FunctionDef) and item.name == "fit"
-                        and not any(isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod")
-                                    for d in item.decorator_list)):
+                if (
+                    isinstance(item, ast.FunctionDef)
+                    and item.name == "fit"
+                    and not any(
+                        isinstance(d, ast.Name) and d.id in ("classmethod", "staticmethod") for d in item.decorator_list
+                    )
+                ):
                     out.add(node.name)
     return out
 

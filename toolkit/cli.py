@@ -20,10 +20,19 @@ TRACKING_URI_HELP = "MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///ml
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", metavar="DIR", help="folder of Parquet/CSV tables named after their contracts")
-    p.add_argument("--contracts", metavar="DIR", default=None,
-                   help="folder of data contracts (default: the repository's data_contracts/)")
-    p.add_argument("--tables", nargs="*", metavar="TABLE", default=None,
-                   help="validate only these tables (default: every contract whose file is present; required tables must be)")
+    p.add_argument(
+        "--contracts",
+        metavar="DIR",
+        default=None,
+        help="folder of data contracts (default: the repository's data_contracts/)",
+    )
+    p.add_argument(
+        "--tables",
+        nargs="*",
+        metavar="TABLE",
+        default=None,
+        help="validate only these tables (default: every contract whose file is present; required tables must be)",
+    )
     p.add_argument("--max-examples", type=int, default=5, help="row numbers shown per violation (default 5)")
 
 
@@ -31,10 +40,19 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=["tiny", "small", "national"], default="small")
     p.add_argument("--seed", type=int, default=2020)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
-    p.add_argument("--config", default="synth/des_world.yaml", metavar="YAML",
-                   help="generator parameters (default: configs/synth/des_world.yaml)")
-    p.add_argument("--site-effect-sd", type=float, default=None, metavar="SD",
-                   help="override the spread of true site effects on the log-odds scale")
+    p.add_argument(
+        "--config",
+        default="synth/des_world.yaml",
+        metavar="YAML",
+        help="generator parameters (default: configs/synth/des_world.yaml)",
+    )
+    p.add_argument(
+        "--site-effect-sd",
+        type=float,
+        default=None,
+        metavar="SD",
+        help="override the spread of true site effects on the log-odds scale",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
     p.add_argument("--method", default="des_2018", metavar="CONFIG", help="method for the oracle ratings in truth/")
     p.add_argument("--no-oracle", action="store_true", help="do not score the oracle ratings")
@@ -42,54 +60,88 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
 
 
 def _add_derive(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--events", required=True, metavar="DIR",
-                   help="folder of raw event tables (data_contracts/events/), or a synthetic world holding events/")
+    p.add_argument(
+        "--events",
+        required=True,
+        metavar="DIR",
+        help="folder of raw event tables (data_contracts/events/), or a synthetic world holding events/",
+    )
     p.add_argument("--release", required=True, metavar="NAME", help="release, e.g. 'March 2020' or 2020-03")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
-    p.add_argument("--config", default="derive/des_2018.yaml", metavar="YAML",
-                   help="rule parameters (default: configs/derive/des_2018.yaml)")
+    p.add_argument(
+        "--config",
+        default="derive/des_2018.yaml",
+        metavar="YAML",
+        help="rule parameters (default: configs/derive/des_2018.yaml)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
 
 
 def _add_score(p: argparse.ArgumentParser) -> None:
     p.add_argument("--input", required=True, metavar="FILE", help="entity-measure table (.csv or .parquet)")
     p.add_argument("--out", required=True, metavar="FILE", help="ratings table (.csv or .parquet)")
-    p.add_argument("--method", default="methods/des_2018.yaml", metavar="CONFIG",
-                   help="method config (default: configs/methods/des_2018.yaml)")
+    p.add_argument(
+        "--method",
+        default="methods/des_2018.yaml",
+        metavar="CONFIG",
+        help="method config (default: configs/methods/des_2018.yaml)",
+    )
     p.add_argument("--previous", default=None, metavar="FILE", help="previous release's published ratings table")
 
 
 def _add_demo(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", default="releases/demo.yaml", metavar="YAML", help="release config of the demo")
-    p.add_argument("--scale", choices=["tiny", "small", "national"], default=None,
-                   help="size of the synthetic world (default: the config's, small)")
+    p.add_argument(
+        "--scale",
+        choices=["tiny", "small", "national"],
+        default=None,
+        help="size of the synthetic world (default: the config's, small)",
+    )
     p.add_argument("--seed", type=int, default=None, help="world seed (default: the config's)")
     p.add_argument("--world", default=None, metavar="DIR", help="where to write the world (default: worlds/...)")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
 
 
 def _add_release(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default=None, metavar="DIR", help="folder of contract tables (default: data.path of the config)")
-    p.add_argument("--config", default="releases/demo.yaml", metavar="YAML",
-                   help="release config (default: configs/releases/demo.yaml)")
+    p.add_argument(
+        "--data", default=None, metavar="DIR", help="folder of contract tables (default: data.path of the config)"
+    )
+    p.add_argument(
+        "--config",
+        default="releases/demo.yaml",
+        metavar="YAML",
+        help="release config (default: configs/releases/demo.yaml)",
+    )
     p.add_argument("--variant", choices=["frequentist", "bayes"], default=None, help="override the config's variant")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
-    p.add_argument("--previous", default=None, metavar="FILE", help="previous release's ratings table (publishing rules)")
+    p.add_argument(
+        "--previous", default=None, metavar="FILE", help="previous release's ratings table (publishing rules)"
+    )
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for release folders (default: releases/)")
-    p.add_argument("--records", choices=["auto", "table", "events"], default=None,
-                   help="measure records: the measure_records table, or derived from DIR/events/ "
-                        "(default auto: the table when present)")
+    p.add_argument(
+        "--records",
+        choices=["auto", "table", "events"],
+        default=None,
+        help="measure records: the measure_records table, or derived from DIR/events/ "
+        "(default auto: the table when present)",
+    )
 
 
 def _add_reproduce(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID", help="the release's parent run id")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     p.add_argument("--data", default=None, metavar="DIR", help="input tables (default: the folder the release read)")
-    p.add_argument("--allow-code-drift", action="store_true",
-                   help="go on although the git commit, working tree or package versions differ")
-    p.add_argument("--allow-data-drift", action="store_true",
-                   help="go on although data files differ from the tracked SHA-256s (the verdict then lists them "
-                        "and what they moved; it can never be REPRODUCED)")
+    p.add_argument(
+        "--allow-code-drift",
+        action="store_true",
+        help="go on although the git commit, working tree or package versions differ",
+    )
+    p.add_argument(
+        "--allow-data-drift",
+        action="store_true",
+        help="go on although data files differ from the tracked SHA-256s (the verdict then lists them "
+        "and what they moved; it can never be REPRODUCED)",
+    )
     p.add_argument("--scratch", default=None, metavar="DIR", help="keep the recomputed outputs here")
 
 
@@ -97,7 +149,9 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_a", metavar="RUN_A", help="parent run id of the first release")
     p.add_argument("run_b", metavar="RUN_B", help="parent run id of the second release")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
-    p.add_argument("--out", default=None, metavar="DIR", help="root folder for comparison files (default: comparisons/)")
+    p.add_argument(
+        "--out", default=None, metavar="DIR", help="root folder for comparison files (default: comparisons/)"
+    )
 
 
 def _add_server(p: argparse.ArgumentParser) -> None:
@@ -108,9 +162,15 @@ def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
 
 
-def _add_scheme_reproduce(sub, help: str, *, run: str = "run", data_metavar: str = "DIR",
-                          data_help: str = "input tables (default: the folder the run read)",
-                          outputs: str = "outputs") -> argparse.ArgumentParser:
+def _add_scheme_reproduce(
+    sub,
+    help: str,
+    *,
+    run: str = "run",
+    data_metavar: str = "DIR",
+    data_help: str = "input tables (default: the folder the run read)",
+    outputs: str = "outputs",
+) -> argparse.ArgumentParser:
     """``<scheme> reproduce RUN_ID [--data] [--tracking-uri] [--scratch]`` (toolkit.tracking.reproduce)."""
     x = sub.add_parser("reproduce", help=help)
     x.add_argument("run_id", metavar="RUN_ID", help=f"the {run}'s parent run id")
@@ -123,9 +183,15 @@ def _add_scheme_reproduce(sub, help: str, *, run: str = "run", data_metavar: str
 def _add_dcp(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="dcp_command", metavar="SUBCOMMAND", required=True)
     r = sub.add_parser("report", help="assess quarterly KPI submissions: levels, roll-up, level-3 runs; tracked")
-    r.add_argument("--data", required=True, metavar="DIR", help="folder of providers, provider_services, kpi_submissions")
-    r.add_argument("--config", default="schemes/dcp/report.yaml", metavar="YAML",
-                   help="run config (default: configs/schemes/dcp/report.yaml)")
+    r.add_argument(
+        "--data", required=True, metavar="DIR", help="folder of providers, provider_services, kpi_submissions"
+    )
+    r.add_argument(
+        "--config",
+        default="schemes/dcp/report.yaml",
+        metavar="YAML",
+        help="run config (default: configs/schemes/dcp/report.yaml)",
+    )
     r.add_argument("--catalogue", default=None, metavar="YAML", help="KPI catalogue (default: the config's)")
     r.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     r.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
@@ -136,8 +202,13 @@ def _add_dcp(p: argparse.ArgumentParser) -> None:
     s.add_argument("--config", default="schemes/dcp/synth.yaml", metavar="YAML", help="generator parameters")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
     c = sub.add_parser("catalogue", help="validate a KPI catalogue (exit 2 naming every contradictory KPI)")
-    c.add_argument("file", nargs="?", default="schemes/dcp/catalogue.yaml", metavar="YAML",
-                   help="catalogue file (default: configs/schemes/dcp/catalogue.yaml)")
+    c.add_argument(
+        "file",
+        nargs="?",
+        default="schemes/dcp/catalogue.yaml",
+        metavar="YAML",
+        help="catalogue file (default: configs/schemes/dcp/catalogue.yaml)",
+    )
     _add_scheme_reproduce(sub, "re-run a tracked DCP assessment and compare every output file")
 
 
@@ -145,26 +216,45 @@ def _add_dex(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="dex_command", metavar="ACTION", required=True)
     r = sub.add_parser("report", help="partnership-approach compliance per organisation, activity and period; tracked")
     r.add_argument("--data", required=True, metavar="DIR", help="folder of DEX tables (data_contracts/dex/)")
-    r.add_argument("--config", default="schemes/dex/partnership.yaml", metavar="YAML",
-                   help="scheme config (default: configs/schemes/dex/partnership.yaml)")
+    r.add_argument(
+        "--config",
+        default="schemes/dex/partnership.yaml",
+        metavar="YAML",
+        help="scheme config (default: configs/schemes/dex/partnership.yaml)",
+    )
     r.add_argument("--out", default=None, metavar="DIR", help="root folder for report folders (default: the config's)")
     r.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     s = sub.add_parser("synth", help="write a synthetic DEX world (organisations to SCORE assessments)")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
     s.add_argument("--seed", type=int, default=2021)
-    s.add_argument("--params", default="schemes/dex/synth.yaml", metavar="YAML",
-                   help="generator parameters (default: configs/schemes/dex/synth.yaml)")
+    s.add_argument(
+        "--params",
+        default="schemes/dex/synth.yaml",
+        metavar="YAML",
+        help="generator parameters (default: configs/schemes/dex/synth.yaml)",
+    )
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
-    _add_scheme_reproduce(sub, "re-run a tracked report and compare its tables byte for byte", run="report",
-                          data_help="DEX tables (default: the folder the run read)", outputs="tables")
+    _add_scheme_reproduce(
+        sub,
+        "re-run a tracked report and compare its tables byte for byte",
+        run="report",
+        data_help="DEX tables (default: the folder the run read)",
+        outputs="tables",
+    )
 
 
 def _add_evaluate(p: argparse.ArgumentParser) -> None:
     src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--data", metavar="FILE", help="cohort table (.csv or .parquet): participant_id, domain, pre, post")
+    src.add_argument(
+        "--data", metavar="FILE", help="cohort table (.csv or .parquet): participant_id, domain, pre, post"
+    )
     src.add_argument("--synthetic", type=int, metavar="N", help="simulate a cohort of N participants with known truth")
-    p.add_argument("--config", default="schemes/cohort/default.yaml", metavar="YAML",
-                   help="evaluation config (default: configs/schemes/cohort/default.yaml)")
+    p.add_argument(
+        "--config",
+        default="schemes/cohort/default.yaml",
+        metavar="YAML",
+        help="evaluation config (default: configs/schemes/cohort/default.yaml)",
+    )
     p.add_argument("--seed", type=int, default=None, help="seed of the synthetic cohort (default: the config's)")
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
@@ -172,21 +262,34 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
 
 def _add_cohort(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="cohort_command", metavar="ACTION", required=True)
-    _add_scheme_reproduce(sub, "re-run a tracked `toolkit evaluate` run and compare its outputs byte for byte",
-                          run="evaluation", data_metavar="FILE",
-                          data_help="cohort table (default: the file the run read; a synthetic cohort is simulated again)")
+    _add_scheme_reproduce(
+        sub,
+        "re-run a tracked `toolkit evaluate` run and compare its outputs byte for byte",
+        run="evaluation",
+        data_metavar="FILE",
+        data_help="cohort table (default: the file the run read; a synthetic cohort is simulated again)",
+    )
 
 
 def _add_clients(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="clients_command", metavar="SUBCOMMAND", required=True)
-    secret = dict(required=True, metavar="VAR",
-                  help="NAME of the environment variable holding the pseudonymisation secret (never the secret itself)")
+    secret = dict(
+        required=True,
+        metavar="VAR",
+        help="NAME of the environment variable holding the pseudonymisation secret (never the secret itself)",
+    )
     uri = dict(default=None, metavar="URI", help=TRACKING_URI_HELP)
     r = sub.add_parser("report", help="scorecard and risk-adjusted comparison with small-cell suppression; tracked")
-    r.add_argument("--data", required=True, metavar="DIR", help="folder of the client-level tables (data_contracts/clientlevel/)")
+    r.add_argument(
+        "--data", required=True, metavar="DIR", help="folder of the client-level tables (data_contracts/clientlevel/)"
+    )
     r.add_argument("--secret-env", **secret)
-    r.add_argument("--config", default="schemes/clientlevel/report.yaml", metavar="YAML",
-                   help="run config (default: configs/schemes/clientlevel/report.yaml)")
+    r.add_argument(
+        "--config",
+        default="schemes/clientlevel/report.yaml",
+        metavar="YAML",
+        help="run config (default: configs/schemes/clientlevel/report.yaml)",
+    )
     r.add_argument("--tracking-uri", **uri)
     r.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -200,33 +303,68 @@ def _add_clients(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
-    "validate": ("check a folder of input tables against the data contracts", _add_validate,
-                 "toolkit.contracts.cli:run_validate"),
-    "synth": ("generate a synthetic DES world with known ground truth", _add_synth,
-              "toolkit.synth.cli:run_synth"),
-    "release": ("run a release: validate, fit, predict, aggregate, score, track", _add_release,
-                "toolkit.release.cli:run_release_cmd"),
-    "reproduce": ("re-run a tracked release and compare every output with the tracked one", _add_reproduce,
-                  "toolkit.release.cli_reproduce:run_reproduce"),
-    "compare": ("compare two tracked releases: star transitions, drivers, parameters, coefficients, inputs",
-                _add_compare, "toolkit.release.cli_reproduce:run_compare"),
-    "derive": ("derive a release's measure records from raw events (numerator and denominator rules)", _add_derive,
-               "toolkit.records.derive.cli:run_derive"),
-    "server": ("run a shared tracking server: PostgreSQL backend store + mlflow server with proxied artifacts",
-               _add_server, "toolkit.tracking.server:run_server"),
-    "dcp": ("DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment", _add_dcp,
-            "toolkit.schemes.dcp.cli:run_dcp"),
-    "dex": ("DEX partnership approach: SCORE minimum requirements and targets per provider; synthetic DEX world",
-            _add_dex, "toolkit.schemes.dex.cli:run_dex"),
-    "evaluate": ("evaluate a small cohort's pre/post outcomes: credible intervals, thresholds, detectable effects",
-                 _add_evaluate, "toolkit.schemes.cohort.cli:run_evaluate"),
-    "cohort": ("small-cohort evaluation runs: reproduce a tracked `toolkit evaluate` run", _add_cohort,
-               "toolkit.schemes.cohort.cli:run_cohort"),
-    "clients": ("client-level results: RBA scorecard, risk-adjusted comparison, privacy by construction", _add_clients,
-                "toolkit.schemes.clientlevel.cli:run_clients"),
+    "validate": (
+        "check a folder of input tables against the data contracts",
+        _add_validate,
+        "toolkit.contracts.cli:run_validate",
+    ),
+    "synth": ("generate a synthetic DES world with known ground truth", _add_synth, "toolkit.synth.cli:run_synth"),
+    "release": (
+        "run a release: validate, fit, predict, aggregate, score, track",
+        _add_release,
+        "toolkit.release.cli:run_release_cmd",
+    ),
+    "reproduce": (
+        "re-run a tracked release and compare every output with the tracked one",
+        _add_reproduce,
+        "toolkit.release.cli_reproduce:run_reproduce",
+    ),
+    "compare": (
+        "compare two tracked releases: star transitions, drivers, parameters, coefficients, inputs",
+        _add_compare,
+        "toolkit.release.cli_reproduce:run_compare",
+    ),
+    "derive": (
+        "derive a release's measure records from raw events (numerator and denominator rules)",
+        _add_derive,
+        "toolkit.records.derive.cli:run_derive",
+    ),
+    "server": (
+        "run a shared tracking server: PostgreSQL backend store + mlflow server with proxied artifacts",
+        _add_server,
+        "toolkit.tracking.server:run_server",
+    ),
+    "dcp": (
+        "DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment",
+        _add_dcp,
+        "toolkit.schemes.dcp.cli:run_dcp",
+    ),
+    "dex": (
+        "DEX partnership approach: SCORE minimum requirements and targets per provider; synthetic DEX world",
+        _add_dex,
+        "toolkit.schemes.dex.cli:run_dex",
+    ),
+    "evaluate": (
+        "evaluate a small cohort's pre/post outcomes: credible intervals, thresholds, detectable effects",
+        _add_evaluate,
+        "toolkit.schemes.cohort.cli:run_evaluate",
+    ),
+    "cohort": (
+        "small-cohort evaluation runs: reproduce a tracked `toolkit evaluate` run",
+        _add_cohort,
+        "toolkit.schemes.cohort.cli:run_cohort",
+    ),
+    "clients": (
+        "client-level results: RBA scorecard, risk-adjusted comparison, privacy by construction",
+        _add_clients,
+        "toolkit.schemes.clientlevel.cli:run_clients",
+    ),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
-    "score": ("score an entity-measure table into star ratings (the six steps)", _add_score,
-              "toolkit.scoring.cli:run_score"),
+    "score": (
+        "score an entity-measure table into star ratings (the six steps)",
+        _add_score,
+        "toolkit.scoring.cli:run_score",
+    ),
 }
 
 

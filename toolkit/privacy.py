@@ -79,7 +79,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):   # never pickled into a model or an artifact
+    def __reduce__(self):  # never pickled into a model or an artifact
         raise TypeError("a Secret cannot be pickled")
 
     def occurs_in(self, data: bytes) -> bool:
@@ -92,8 +92,9 @@ class Secret:
 
 def keyed_hash(secret: Secret, domain: str, values: Iterable) -> list[str]:
     """HMAC-SHA256 pseudonyms (64 hex characters) of ``values`` in ``domain``; None stays None."""
-    return [None if v is None or (isinstance(v, float) and np.isnan(v)) else secret.hash(domain, str(v))
-            for v in values]
+    return [
+        None if v is None or (isinstance(v, float) and np.isnan(v)) else secret.hash(domain, str(v)) for v in values
+    ]
 
 
 # --------------------------------------------------------------------------- suppression
@@ -111,10 +112,10 @@ class Relation:
 class Protection:
     """The outcome of :func:`protect`, indexed like the cells."""
 
-    sensitive: pd.Series    # count in [1, threshold) (or 0 when zeros are suppressed)
-    primary: pd.Series      # sensitive and published
-    suppressed: pd.Series   # published cells hidden (primary and complementary)
-    attack: pd.DataFrame    # per sensitive unknown cell: lowest and highest value a reader can infer
+    sensitive: pd.Series  # count in [1, threshold) (or 0 when zeros are suppressed)
+    primary: pd.Series  # sensitive and published
+    suppressed: pd.Series  # published cells hidden (primary and complementary)
+    attack: pd.DataFrame  # per sensitive unknown cell: lowest and highest value a reader can infer
 
     @property
     def complementary(self) -> pd.Series:
@@ -125,8 +126,16 @@ def _sensitive(values: np.ndarray, threshold: int, suppress_zero: bool) -> np.nd
     return (values < threshold) & ((values > 0) | suppress_zero)
 
 
-def protect(values: pd.Series, relations: Sequence[Relation], threshold: int, *, published: pd.Series | None = None,
-            suppress_zero: bool = False, min_values: int = 2, max_rounds: int = 200) -> Protection:
+def protect(
+    values: pd.Series,
+    relations: Sequence[Relation],
+    threshold: int,
+    *,
+    published: pd.Series | None = None,
+    suppress_zero: bool = False,
+    min_values: int = 2,
+    max_rounds: int = 200,
+) -> Protection:
     """Suppress cells so that no sensitive count can be pinned down (see the module docstring).
 
     Parameters
@@ -160,26 +169,31 @@ def protect(values: pd.Series, relations: Sequence[Relation], threshold: int, *,
     att = pd.DataFrame(attack_rows, columns=["cell", "lower", "upper", "values"])
     att["cell"] = [ids[i] for i in att["cell"]]
     idx = values.index
-    return Protection(sensitive=pd.Series(table.sensitive, idx), primary=pd.Series(table.primary, idx),
-                      suppressed=pd.Series(table.unknown & table.published, idx), attack=att)
+    return Protection(
+        sensitive=pd.Series(table.sensitive, idx),
+        primary=pd.Series(table.primary, idx),
+        suppressed=pd.Series(table.unknown & table.published, idx),
+        attack=att,
+    )
 
 
 @dataclass
 class _Table:
     """A table under suppression, cells by position: what :func:`protect`'s steps read and update."""
 
-    values: np.ndarray                  # counts
-    published: np.ndarray               # seen by a reader when nothing is suppressed
-    rels: list[tuple[int, list[int]]]   # (total, parts) of each relation
-    member_of: list[list[int]]          # the relations of each cell
+    values: np.ndarray  # counts
+    published: np.ndarray  # seen by a reader when nothing is suppressed
+    rels: list[tuple[int, list[int]]]  # (total, parts) of each relation
+    member_of: list[list[int]]  # the relations of each cell
     sensitive: np.ndarray
-    primary: np.ndarray                 # sensitive and published
-    is_total: np.ndarray                # the total of some relation
-    unknown: np.ndarray                 # hidden from a reader (suppressed or not published): grows
+    primary: np.ndarray  # sensitive and published
+    is_total: np.ndarray  # the total of some relation
+    unknown: np.ndarray  # hidden from a reader (suppressed or not published): grows
 
 
-def _table(values: pd.Series, relations: Sequence[Relation], threshold: int, published: pd.Series | None,
-           suppress_zero: bool) -> _Table:
+def _table(
+    values: pd.Series, relations: Sequence[Relation], threshold: int, published: pd.Series | None, suppress_zero: bool
+) -> _Table:
     """The cells of ``values`` by position, their relations, and primary suppression."""
     ids = list(values.index)
     pos = {c: i for i, c in enumerate(ids)}
@@ -196,8 +210,16 @@ def _table(values: pd.Series, relations: Sequence[Relation], threshold: int, pub
     primary = sens & pub
     is_total = np.zeros(len(ids), bool)
     is_total[[t for t, _ in rels]] = True
-    return _Table(values=v, published=pub, rels=rels, member_of=member_of, sensitive=sens, primary=primary,
-                  is_total=is_total, unknown=primary | ~pub)
+    return _Table(
+        values=v,
+        published=pub,
+        rels=rels,
+        member_of=member_of,
+        sensitive=sens,
+        primary=primary,
+        is_total=is_total,
+        unknown=primary | ~pub,
+    )
 
 
 def _suppress(table: _Table, min_values: int, max_rounds: int) -> list[dict[str, Any]]:
@@ -217,8 +239,9 @@ def _suppress(table: _Table, min_values: int, max_rounds: int) -> list[dict[str,
 def _cost(table: _Table, m: int) -> tuple[Any, ...]:
     """Preference of cell ``m`` for complementary suppression, lowest first: non-zero, a part rather than a
     total, in few relations with no hidden member yet, small (the module docstring says why)."""
-    fresh = sum(1 for k in table.member_of[m]
-                if not any(table.unknown[x] for x in (table.rels[k][0], *table.rels[k][1])))
+    fresh = sum(
+        1 for k in table.member_of[m] if not any(table.unknown[x] for x in (table.rels[k][0], *table.rels[k][1]))
+    )
     return (table.values[m] == 0, bool(table.is_total[m]), fresh, int(table.values[m]), m)
 
 
@@ -266,8 +289,9 @@ def _widen(table: _Table, weak: list[dict[str, Any]]) -> bool:
     return widened
 
 
-def attack(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray,
-           targets: Iterable[int]) -> list[dict[str, Any]]:
+def attack(
+    values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray, targets: Iterable[int]
+) -> list[dict[str, Any]]:
     """What a reader can infer about each target cell: integer ``lower`` and ``upper`` bounds.
 
     The reader knows every cell not ``unknown``, every relation, and that counts are
@@ -281,8 +305,9 @@ def attack(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknow
     return [_bounds(int(target), col[int(target)], root, rows, rhs) for target in targets]
 
 
-def _unknown_equations(values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray,
-                       col: dict[Any, int]) -> tuple[list[dict[int, float]], list[float]]:
+def _unknown_equations(
+    values: np.ndarray, rels: Sequence[tuple[int, Sequence[int]]], unknown: np.ndarray, col: dict[Any, int]
+) -> tuple[list[dict[int, float]], list[float]]:
     """Each relation with an unknown member as a linear equation in the unknown cells (numbered by ``col``):
     coefficients by unknown and the right-hand side from the known cells."""
     rows, rhs = [], []
@@ -328,7 +353,7 @@ def _bounds(target: int, j: int, root: list[int], rows: list[dict[int, float]], 
     for r, (c, _) in enumerate(eqs):
         for k, s in c.items():
             a[r, local[k]] = s
-    lo, hi = (_extreme(a, b, local[j], sign) for sign in (1.0, -1.0))   # minimise, then maximise the target
+    lo, hi = (_extreme(a, b, local[j], sign) for sign in (1.0, -1.0))  # minimise, then maximise the target
     n_values = np.inf if np.isinf(hi) else int(round(hi) - round(lo)) + 1
     return {"cell": target, "lower": lo, "upper": hi, "values": n_values}
 
@@ -344,7 +369,7 @@ def _extreme(a: np.ndarray, b: np.ndarray, target: int, sign: float) -> float:
     res = milp(c, constraints=cons, integrality=np.ones(a.shape[1]), bounds=Bounds(0, np.inf))
     if res.status == 0:
         return float(res.x[target])
-    if sign < 0 and res.status in (3, 4):   # the minimum exists, so "infeasible or unbounded" is unbounded
+    if sign < 0 and res.status in (3, 4):  # the minimum exists, so "infeasible or unbounded" is unbounded
         return np.inf
     # no minimum: the relations do not hold on the true counts
     raise ValueError(f"relations are inconsistent with the counts (milp status {res.status})")
@@ -361,9 +386,18 @@ class TableRule:
     rates: dict[str, tuple[str, str]]
 
 
-def scan_outputs(folder: str | Path, tables: dict[str, TableRule], *, secret: Secret | None = None,
-                 forbidden_text: Sequence[str] = (), forbidden_tokens: Iterable[str] = (), threshold: int = 5,
-                 marker: str = "s", suppress_zero: bool = False, skip: Sequence[str] = ()) -> list[str]:
+def scan_outputs(
+    folder: str | Path,
+    tables: dict[str, TableRule],
+    *,
+    secret: Secret | None = None,
+    forbidden_text: Sequence[str] = (),
+    forbidden_tokens: Iterable[str] = (),
+    threshold: int = 5,
+    marker: str = "s",
+    suppress_zero: bool = False,
+    skip: Sequence[str] = (),
+) -> list[str]:
     """Findings (empty list: clean) for every file under ``folder`` except those under ``skip``.
 
     ``secret`` and ``forbidden_text`` (e.g. raw identifiers) are searched in every file's bytes;
@@ -397,13 +431,15 @@ def scan_outputs(folder: str | Path, tables: dict[str, TableRule], *, secret: Se
             if rule is None:
                 findings.append(f"{rel}: a CSV with no disclosure rule in the manifest")
                 continue
-            findings += _check_table(rel, pd.read_csv(p, dtype=str, keep_default_na=False), rule, threshold,
-                                     marker, suppress_zero)
+            findings += _check_table(
+                rel, pd.read_csv(p, dtype=str, keep_default_na=False), rule, threshold, marker, suppress_zero
+            )
     return findings
 
 
-def _check_table(rel: str, df: pd.DataFrame, rule: TableRule, threshold: int, marker: str,
-                 suppress_zero: bool) -> list[str]:
+def _check_table(
+    rel: str, df: pd.DataFrame, rule: TableRule, threshold: int, marker: str, suppress_zero: bool
+) -> list[str]:
     out = []
     for c in rule.counts:
         if c not in df.columns:

@@ -42,15 +42,16 @@ MISSING_FAMILY = "999"
 MISSING_GIVEN = "99"
 
 #: Sex digit of the key for the values a record may hold (words or the digit itself).
-SEX_DIGITS = {"male": "1", "female": "2", "other": "3", "not_stated": "9",
-              "1": "1", "2": "2", "3": "3", "9": "9"}
+SEX_DIGITS = {"male": "1", "female": "2", "other": "3", "not_stated": "9", "1": "1", "2": "2", "3": "3", "9": "9"}
 KNOWN_SEX_DIGITS = frozenset("1239")
 
 #: The form of a key: a family part that can come out of the rule, a given part likewise,
 #: eight digits, one digit. "A2B" cannot: a missing third letter implies a missing fifth.
-SLK_FORM = re.compile(r"^(?P<family>[A-Z]{3}|[A-Z]{2}2|[A-Z]22|222|999)"
-                      r"(?P<given>[A-Z]{2}|[A-Z]2|22|99)"
-                      r"(?P<dob>\d{8})(?P<sex>\d)$")
+SLK_FORM = re.compile(
+    r"^(?P<family>[A-Z]{3}|[A-Z]{2}2|[A-Z]22|222|999)"
+    r"(?P<given>[A-Z]{2}|[A-Z]2|22|99)"
+    r"(?P<dob>\d{8})(?P<sex>\d)$"
+)
 
 #: Reasons a key is invalid, in the order they are checked; the first that applies is reported.
 REASONS = ("missing", "form", "date", "sex", "mismatch", "placeholder_name", "estimated_birth_date")
@@ -146,9 +147,17 @@ class SlkCheck:
         return self.reason is None
 
 
-def check_slk(stored: object, family: object, given: object, birth_date: object, sex: object, *,
-              placeholder_names_valid: bool = False, birth_date_estimated: bool = False,
-              estimated_birth_date_valid: bool = True) -> SlkCheck:
+def check_slk(
+    stored: object,
+    family: object,
+    given: object,
+    birth_date: object,
+    sex: object,
+    *,
+    placeholder_names_valid: bool = False,
+    birth_date_estimated: bool = False,
+    estimated_birth_date_valid: bool = True,
+) -> SlkCheck:
     """Check a record's key.
 
     With a stored key: its form, a real date, a known sex digit, and a match with the
@@ -179,7 +188,9 @@ def check_slk(stored: object, family: object, given: object, birth_date: object,
         if m["sex"] not in KNOWN_SEX_DIGITS:
             return SlkCheck(None, "sex")
         rebuilt_dob, rebuilt_sex = dob_part(birth_date), sex_digit(sex)
-        if (rebuilt_dob is not None and rebuilt_dob != m["dob"]) or (rebuilt_sex is not None and rebuilt_sex != m["sex"]):
+        if (rebuilt_dob is not None and rebuilt_dob != m["dob"]) or (
+            rebuilt_sex is not None and rebuilt_sex != m["sex"]
+        ):
             return SlkCheck(None, "mismatch")
         if has_names and family_part(family) + given_part(given) != m["family"] + m["given"]:
             return SlkCheck(None, "mismatch")
@@ -190,25 +201,48 @@ def check_slk(stored: object, family: object, given: object, birth_date: object,
     return SlkCheck(key, None)
 
 
-def check_keys(records: pd.DataFrame, *, stored: str = "slk", family: str = "family_name",
-               given: str = "given_name", birth_date: str = "birth_date", sex: str = "sex",
-               estimated: str | None = "birth_date_is_estimate", placeholder_names_valid: bool = False,
-               estimated_birth_date_valid: bool = True) -> pd.DataFrame:
+def check_keys(
+    records: pd.DataFrame,
+    *,
+    stored: str = "slk",
+    family: str = "family_name",
+    given: str = "given_name",
+    birth_date: str = "birth_date",
+    sex: str = "sex",
+    estimated: str | None = "birth_date_is_estimate",
+    placeholder_names_valid: bool = False,
+    estimated_birth_date_valid: bool = True,
+) -> pd.DataFrame:
     """Check every record's key; return ``slk`` (the key used, or missing), ``slk_valid`` and
     ``slk_invalid_reason``, on the index of ``records``. No name column is returned."""
+
     def col(name: str | None) -> list:
         if name is None or name not in records.columns:
             return [None] * len(records)
         return records[name].tolist()
 
     est = [bool(v) if v is not None and not pd.isna(v) else False for v in col(estimated)]
-    out = [check_slk(s, f, g, d, x, placeholder_names_valid=placeholder_names_valid, birth_date_estimated=e,
-                     estimated_birth_date_valid=estimated_birth_date_valid)
-           for s, f, g, d, x, e in zip(col(stored), col(family), col(given), col(birth_date), col(sex), est)]
-    return pd.DataFrame({"slk": pd.array([c.key for c in out], dtype="str"),
-                         "slk_valid": [c.valid for c in out],
-                         "slk_invalid_reason": pd.array([c.reason for c in out], dtype="str")},
-                        index=records.index)
+    out = [
+        check_slk(
+            s,
+            f,
+            g,
+            d,
+            x,
+            placeholder_names_valid=placeholder_names_valid,
+            birth_date_estimated=e,
+            estimated_birth_date_valid=estimated_birth_date_valid,
+        )
+        for s, f, g, d, x, e in zip(col(stored), col(family), col(given), col(birth_date), col(sex), est)
+    ]
+    return pd.DataFrame(
+        {
+            "slk": pd.array([c.key for c in out], dtype="str"),
+            "slk_valid": [c.valid for c in out],
+            "slk_invalid_reason": pd.array([c.reason for c in out], dtype="str"),
+        },
+        index=records.index,
+    )
 
 
 def shared_keys(keys: pd.Series, client_ids: pd.Series) -> pd.Series:

@@ -15,8 +15,8 @@ from toolkit.bayes.diagnostics import check_convergence
 def draws():
     rng = np.random.default_rng(3)
     a = rng.normal(size=(40, 2, 500)).cumsum(axis=2) * 0.05 + rng.normal(size=(40, 2, 500))
-    a[5, 1] += 0.8          # one parameter whose chains disagree
-    a[7] = np.exp(a[7])     # a skewed one
+    a[5, 1] += 0.8  # one parameter whose chains disagree
+    a[7] = np.exp(a[7])  # a skewed one
     return a
 
 

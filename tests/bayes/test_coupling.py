@@ -13,10 +13,10 @@ def _posterior_means(rho=0.5, n=4000, tau=0.4, seed=0):
     """Entities with true effects correlated rho across 2 measures, data information V per entity, and the
     normal-normal posterior means s * b_hat."""
     rng = np.random.default_rng(seed)
-    b = rng.multivariate_normal([0, 0], tau ** 2 * np.array([[1, rho], [rho, 1]]), size=n)
+    b = rng.multivariate_normal([0, 0], tau**2 * np.array([[1, rho], [rho, 1]]), size=n)
     v = rng.uniform(2, 60, size=(n, 2))
     b_hat = b + rng.normal(size=(n, 2)) / np.sqrt(v)
-    share = v * tau ** 2 / (1 + v * tau ** 2)
+    share = v * tau**2 / (1 + v * tau**2)
     return share * b_hat, share
 
 
@@ -40,7 +40,7 @@ def test_coupling_keeps_marginals_and_gives_prior_led_entities_the_effect_correl
     b_all = np.concatenate([b, np.broadcast_to(shift[:, None, :] + mean[None, :, :], (d, 3000, 2))], axis=1)
     share_all = np.concatenate([share, s_big])
     out, r = couple_measures(b_all, shift, share_all, np.array([0.4, 0.4]), seed=3)
-    np.testing.assert_array_equal(np.sort(out, axis=0), np.sort(b_all, axis=0))     # marginals unchanged
+    np.testing.assert_array_equal(np.sort(out, axis=0), np.sort(b_all, axis=0))  # marginals unchanged
     assert abs(r[0, 1] - 0.6) < 0.1
     got = np.array([stats.spearmanr(out[:, e, 0], out[:, e, 1])[0] for e in range(n)])
     target = 6 / np.pi * np.arcsin(r[0, 1] * np.sqrt((1 - share[:, 0]) * (1 - share[:, 1])) / 2)

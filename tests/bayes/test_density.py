@@ -20,8 +20,15 @@ from toolkit.bayes.twostage import (
 def _records(seed=0, n=2500, sites=30):
     rng = np.random.default_rng(seed)
     s = rng.integers(0, sites, n)
-    df = pd.DataFrame({"program": "DMS", "measure": rng.choice(["a", "b"], n), "site_id": [f"S{i:02d}" for i in s],
-                       "rating_contract_id": [f"C{i // 3}" for i in s], "rating_organisation_id": [f"O{i // 10}" for i in s]})
+    df = pd.DataFrame(
+        {
+            "program": "DMS",
+            "measure": rng.choice(["a", "b"], n),
+            "site_id": [f"S{i:02d}" for i in s],
+            "rating_contract_id": [f"C{i // 3}" for i in s],
+            "rating_organisation_id": [f"O{i // 10}" for i in s],
+        }
+    )
     df["expected_p"] = rng.uniform(0.02, 0.95, n)
     df["numerator"] = rng.random(n) < df["expected_p"]
     return df
@@ -29,8 +36,19 @@ def _records(seed=0, n=2500, sites=30):
 
 def _args(cd, lay, centred):
     cp = np.stack([cd.site_parent[lv][cd.cell_site] for lv in cd.levels])
-    return (len(cd.measures), *lay.offsets(), centred, cd.cell_measure, cp, cd.observed, _cell_ptr(cd),
-            cd.node_offset, cd.node_weight, 0.5, 1.0)
+    return (
+        len(cd.measures),
+        *lay.offsets(),
+        centred,
+        cd.cell_measure,
+        cp,
+        cd.observed,
+        _cell_ptr(cd),
+        cd.node_offset,
+        cd.node_weight,
+        0.5,
+        1.0,
+    )
 
 
 @pytest.mark.parametrize("cross", ["independent", "factor"])
@@ -44,8 +62,12 @@ def test_gradient_matches_finite_differences(cross, levels, threshold):
     x = np.random.default_rng(1).normal(0, 0.4, lay.ndim)
     _, g = dn.logp_and_grad(x, *args)
     h = 1e-6
-    fd = np.array([(dn.logp_and_grad(x + h * e, *args)[0] - dn.logp_and_grad(x - h * e, *args)[0]) / (2 * h)
-                   for e in np.eye(lay.ndim)])
+    fd = np.array(
+        [
+            (dn.logp_and_grad(x + h * e, *args)[0] - dn.logp_and_grad(x - h * e, *args)[0]) / (2 * h)
+            for e in np.eye(lay.ndim)
+        ]
+    )
     np.testing.assert_allclose(g, fd, atol=2e-5, rtol=1e-5)
 
 
@@ -71,8 +93,7 @@ def test_exact_likelihood_is_the_bernoulli_one():
     eta = logit(df["expected_p"].to_numpy()) + shift[m] + np.exp(log_tau)[m] * e[site, m]
     y = df["numerator"].to_numpy(float)
     loglik = np.sum(y * eta - np.logaddexp(0, eta))
-    prior = (-0.5 * np.sum((shift / 0.5) ** 2) + np.sum(-0.5 * np.exp(log_tau) ** 2 + log_tau)
-             - 0.5 * np.sum(e ** 2))
+    prior = -0.5 * np.sum((shift / 0.5) ** 2) + np.sum(-0.5 * np.exp(log_tau) ** 2 + log_tau) - 0.5 * np.sum(e**2)
     constant = np.sum(y * logit(df["expected_p"].to_numpy()))  # sum y_i o_i does not depend on the parameters
     lp, _ = dn.logp_and_grad(x, *args)
     assert lp + constant == pytest.approx(loglik + prior, rel=1e-10)
@@ -91,7 +112,7 @@ def test_centred_and_non_centred_are_the_same_model():
     x_c = np.concatenate([shift, log_tau, (u + shift).ravel()])
     lp_nc, _ = dn.logp_and_grad(x_nc, *_args(cd, lay, np.zeros(lay.ndim, dtype=np.int64)))
     cen = np.zeros(lay.ndim, dtype=np.int64)
-    cen[lay.e_ofs[0]:] = 1
+    cen[lay.e_ofs[0] :] = 1
     lp_c, _ = dn.logp_and_grad(x_c, *_args(cd, lay, cen))
     assert lp_c == pytest.approx(lp_nc - u.shape[0] * np.sum(log_tau), rel=1e-10)
 
@@ -106,6 +127,7 @@ def test_compression_keeps_expected_outcomes_exact(k):
     np.testing.assert_allclose(e_nodes, exact.expected, rtol=1e-10)
     np.testing.assert_array_equal(np.bincount(comp.node_cell, weights=comp.node_weight), exact.n)
     assert len(comp.node_offset) <= k * len(comp.observed)
+
     # the log-partition's change from b = 0 to b = 0.5 (what the posterior sees; its level is a constant)
     # matches the exact one to a share of the quadratic term that falls with k
     def change(cd, w):
@@ -113,7 +135,7 @@ def test_compression_keeps_expected_outcomes_exact(k):
         return f(0.5) - f(0.0)
 
     v = np.bincount(exact.node_cell, weights=expit(exact.node_offset) * (1 - expit(exact.node_offset)))
-    err = np.abs(change(comp, comp.node_weight) - change(exact, np.ones(len(exact.node_offset)))) / (v * 0.5 ** 2 / 2)
+    err = np.abs(change(comp, comp.node_weight) - change(exact, np.ones(len(exact.node_offset)))) / (v * 0.5**2 / 2)
     assert np.max(err) < {1: 0.7, 2: 0.2, 4: 0.06}[k]  # records with p from 0.02 to 0.95: a hard case for k = 1
 
 

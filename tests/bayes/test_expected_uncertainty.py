@@ -53,8 +53,9 @@ def test_expected_factors_follow_the_coefficient_covariance(release):
     """Each entity's log factor has mean ~0 and the SD the delta method gives, J V J', and its first-order
     form matches the exact E(beta_d) / E(beta_hat) for a small coefficient shift."""
     frame, program, measures = release.frame, "DMS", ["full_13"]
-    fit = next(f for f in release.fits.values()
-               if (f.spec.records.program, f.spec.records.measure) == ("DMS", "full_13"))
+    fit = next(
+        f for f in release.fits.values() if (f.spec.records.program, f.spec.records.measure) == ("DMS", "full_13")
+    )
     cd = cell_data(frame, program, measures, ("site",), 2)
     recs = EntityRecords(frame, cd)
     fac = expected_factors(frame, release.fits, program, measures, recs, 4000, "model", 5)
@@ -89,17 +90,26 @@ def test_expected_uncertainty_needs_the_risk_models(release):
 
 
 def _diag(bulk, tail, rhat=1.0, div=0):
-    return Diagnostics(model="m", max_rhat=rhat, min_ess_bulk=bulk, min_ess_tail=tail, divergences=div,
-                       parameters=1, draws=4000, worst_rhat="", worst_ess="")
+    return Diagnostics(
+        model="m",
+        max_rhat=rhat,
+        min_ess_bulk=bulk,
+        min_ess_tail=tail,
+        divergences=div,
+        parameters=1,
+        draws=4000,
+        worst_rhat="",
+        worst_ess="",
+    )
 
 
 def test_retry_takes_the_draws_the_ess_asks_for():
-    cfg = load_bayes_config()                               # gates 400 / 400; retry 3 x, at most 10 x
-    assert retry_factor(_diag(1000, 1000, rhat=1.02), cfg) == 3   # R-hat failure: the configured factor
-    assert retry_factor(_diag(390, 900), cfg) == 3                # 2 x 400 / 390 = 2.05 -> at least 3
-    assert retry_factor(_diag(900, 200), cfg) == 4                # 2 x 400 / 200
-    assert retry_factor(_diag(900, 108), cfg) == 8                # 7.4 -> 8
-    assert retry_factor(_diag(60, 900), cfg) == 10                # capped
+    cfg = load_bayes_config()  # gates 400 / 400; retry 3 x, at most 10 x
+    assert retry_factor(_diag(1000, 1000, rhat=1.02), cfg) == 3  # R-hat failure: the configured factor
+    assert retry_factor(_diag(390, 900), cfg) == 3  # 2 x 400 / 390 = 2.05 -> at least 3
+    assert retry_factor(_diag(900, 200), cfg) == 4  # 2 x 400 / 200
+    assert retry_factor(_diag(900, 108), cfg) == 8  # 7.4 -> 8
+    assert retry_factor(_diag(60, 900), cfg) == 10  # capped
     assert retry_factor(_diag(float("nan"), 900), cfg) == 10
     assert retry_factor(_diag(900, float("nan")), cfg) == 10
 

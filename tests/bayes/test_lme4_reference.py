@@ -21,8 +21,9 @@ REF = Path(__file__).resolve().parents[1] / "reference"
 @pytest.fixture(scope="module")
 def fitted():
     data = pd.read_csv(REF / "contraception.csv", dtype={"district": str, "livch": str})
-    return fit_hierarchical(data, "use01 ~ age + I(age**2) + urban01 + C(livch, Treatment('0'))", group="district",
-                            random_seed=2024)
+    return fit_hierarchical(
+        data, "use01 ~ age + I(age**2) + urban01 + C(livch, Treatment('0'))", group="district", random_seed=2024
+    )
 
 
 @pytest.mark.slow

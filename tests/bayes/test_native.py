@@ -20,9 +20,14 @@ def _sample(cd, cross, callbacks):
     return nutpie.sample(model, draws=150, tune=100, chains=2, cores=2, seed=11, progress_bar=False)
 
 
-@pytest.mark.parametrize(("levels", "cross"), [(("site",), "independent"),
-                                               (("organisation", "contract", "site"), "independent"),
-                                               (("contract", "site"), "factor")])
+@pytest.mark.parametrize(
+    ("levels", "cross"),
+    [
+        (("site",), "independent"),
+        (("organisation", "contract", "site"), "independent"),
+        (("contract", "site"), "factor"),
+    ],
+)
 def test_native_callbacks_give_the_python_model_draws(levels, cross):
     cd = cell_data(_records(5), "DMS", ["a", "b"], levels, 2)
     native, python = _sample(cd, cross, "native"), _sample(cd, cross, "python")
@@ -34,4 +39,3 @@ def test_native_callbacks_give_the_python_model_draws(levels, cross):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-12, err_msg=v)
     assert native.posterior["b_site"].values.std() > 0
     np.testing.assert_array_equal(native.sample_stats["diverging"].values, python.sample_stats["diverging"].values)
-

@@ -29,8 +29,14 @@ def method():
 
 def _long(arr, ids, measures, level):
     d, e, m = arr.shape
-    return pd.DataFrame({"level": level, "entity_id": np.repeat(np.asarray(ids), m), "measure": np.tile(measures, e),
-                         "value": arr[0].ravel()})
+    return pd.DataFrame(
+        {
+            "level": level,
+            "entity_id": np.repeat(np.asarray(ids), m),
+            "measure": np.tile(measures, e),
+            "value": arr[0].ravel(),
+        }
+    )
 
 
 @pytest.mark.parametrize("program", ["DMS", "ESS"])

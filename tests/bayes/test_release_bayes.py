@@ -30,8 +30,14 @@ def release(small_world_dir, bayes_yaml, tmp_path_factory):
     d = tmp_path_factory.mktemp("mlflow_bayes")
     config, path = load_release_config("releases/demo.yaml")
     config = config.model_copy(update={"variant": "bayes", "bayes": str(bayes_yaml)})
-    res = run_release(config, small_world_dir, config_path=path, tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
-                      out_root=d / "releases", progress=False)
+    res = run_release(
+        config,
+        small_world_dir,
+        config_path=path,
+        tracking_uri=f"sqlite:///{d / 'mlflow.db'}",
+        out_root=d / "releases",
+        progress=False,
+    )
     return res, f"sqlite:///{d / 'mlflow.db'}", d
 
 
@@ -104,8 +110,11 @@ def test_registered_bayes_model_scores_records_with_posterior_mean_probabilities
     q = np.asarray(freq.predict(rec))
     assert np.corrcoef(p, q)[0, 1] > 0.8 and not np.allclose(p, q)
     # no participant rows or ids in anything tracked (the record-level exclusion list stays in the release folder)
-    hits = [str(f) for f in Path(store).rglob("*") if f.is_file() and "releases" not in f.parts
-            and f.suffix != ".db" and PARTICIPANT_ID.search(f.read_bytes())]
+    hits = [
+        str(f)
+        for f in Path(store).rglob("*")
+        if f.is_file() and "releases" not in f.parts and f.suffix != ".db" and PARTICIPANT_ID.search(f.read_bytes())
+    ]
     assert not hits, hits[:5]
 
 

@@ -18,10 +18,19 @@ def _world(seed=11, sites=80, sd=0.5):
         s = np.repeat(np.arange(sites), n_site)
         p0 = rng.uniform(0.1, 0.6, len(s))
         y = rng.random(len(s)) < 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + b[m][s])))
-        rows.append(pd.DataFrame({"program": "DMS", "measure": m, "site_id": [f"S{i:03d}" for i in s],
-                                  "rating_contract_id": [f"C{i // 4}" for i in s],
-                                  "rating_organisation_id": [f"O{i // 20}" for i in s],
-                                  "expected_p": p0, "numerator": y}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "program": "DMS",
+                    "measure": m,
+                    "site_id": [f"S{i:03d}" for i in s],
+                    "rating_contract_id": [f"C{i // 4}" for i in s],
+                    "rating_organisation_id": [f"O{i // 20}" for i in s],
+                    "expected_p": p0,
+                    "numerator": y,
+                }
+            )
+        )
     return pd.concat(rows, ignore_index=True), b
 
 
@@ -74,9 +83,19 @@ def test_level_model_estimates_shared_contract_effects_and_maps_them_onto_sites(
             n = int(rng.integers(5, 60))
             p0 = rng.uniform(0.1, 0.6, n)
             y = rng.random(n) < 1 / (1 + np.exp(-(np.log(p0 / (1 - p0)) + eff[c])))
-            rows.append(pd.DataFrame({"program": "DMS", "measure": "a", "site_id": f"S{c:02d}{s}",
-                                      "rating_contract_id": f"C{c:02d}", "rating_organisation_id": f"O{c // 8}",
-                                      "expected_p": p0, "numerator": y}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "program": "DMS",
+                        "measure": "a",
+                        "site_id": f"S{c:02d}{s}",
+                        "rating_contract_id": f"C{c:02d}",
+                        "rating_organisation_id": f"O{c // 8}",
+                        "expected_p": p0,
+                        "numerator": y,
+                    }
+                )
+            )
     frame = pd.concat(rows, ignore_index=True)
     from toolkit.bayes.ratings import fit_level_model
     from toolkit.bayes.twostage import cell_data

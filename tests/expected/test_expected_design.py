@@ -69,14 +69,17 @@ def test_categorical_dtype_keeps_category_order(frame):
     assert state.column_names == ref.design_info.column_names == ["Intercept", "region[T.north]", "region[T.east]"]
 
 
-@pytest.mark.parametrize("formula, fragment", [
-    ("y ~ center(age)", "not supported"),
-    ("y ~ C(region, Sum)", "only Treatment coding"),
-    ("y ~ bs(age, dof=3)", "no argument 'dof'"),
-    ("y ~ C(region, Treatment('west'))", "reference level 'west'"),
-    ("y ~ age +", "cannot be parsed"),
-    ("age + region", "no outcome"),
-])
+@pytest.mark.parametrize(
+    "formula, fragment",
+    [
+        ("y ~ center(age)", "not supported"),
+        ("y ~ C(region, Sum)", "only Treatment coding"),
+        ("y ~ bs(age, dof=3)", "no argument 'dof'"),
+        ("y ~ C(region, Treatment('west'))", "reference level 'west'"),
+        ("y ~ age +", "cannot be parsed"),
+        ("age + region", "no outcome"),
+    ],
+)
 def test_formula_errors(frame, formula, fragment):
     with pytest.raises(SpecError, match=fragment):
         fit_design(frame, formula)

@@ -71,8 +71,9 @@ def test_observed_expected_by_entity():
     p = np.array([0.5, 0.25, 0.5, 0.25, 0.1])
     oe = dg.observed_expected(frame, "site", "y", p)
     assert list(oe.index) == ["a", "b", "c"]
-    assert oe.loc["a"].to_dict() == pytest.approx({"n": 2, "observed": 1, "expected": 0.5,
-                                                   "variance": 2 * 0.1875, "oe": 2.0})
+    assert oe.loc["a"].to_dict() == pytest.approx(
+        {"n": 2, "observed": 1, "expected": 0.5, "variance": 2 * 0.1875, "oe": 2.0}
+    )
     assert oe.loc["c", "oe"] == 0.0
     with pytest.raises(InputError, match="'region'"):
         dg.observed_expected(frame, ["region"], "y", p)

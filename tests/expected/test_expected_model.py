@@ -55,12 +55,12 @@ def test_prediction_of_a_row_does_not_depend_on_other_rows(fitted, frame):
     new = new[(new["unemployment_rate"].between(frame["unemployment_rate"].min(), frame["unemployment_rate"].max()))]
     base = fitted.predict(new)
     idx = np.random.default_rng(3).permutation(len(new))
-    assert np.array_equal(fitted.predict(new.iloc[idx]), base[idx])                     # shuffled
-    assert np.array_equal(fitted.predict(new.iloc[10:60]), base[10:60])                 # subset
-    assert np.array_equal(fitted.predict(new.iloc[[5]]), base[[5]])                     # single row
+    assert np.array_equal(fitted.predict(new.iloc[idx]), base[idx])  # shuffled
+    assert np.array_equal(fitted.predict(new.iloc[10:60]), base[10:60])  # subset
+    assert np.array_equal(fitted.predict(new.iloc[[5]]), base[[5]])  # single row
     extreme = new.iloc[:3].assign(age=[1, 99, 120], unemployment_rate=[0.0, 80.0, 200.0])
     with pytest.warns(ExtrapolationWarning):
-        both = fitted.predict(pd.concat([new, extreme]))                                 # with extreme rows
+        both = fitted.predict(pd.concat([new, extreme]))  # with extreme rows
     assert np.array_equal(both[: len(new)], base)
     mixed = pd.concat([new.iloc[:1], new]).reset_index(drop=True)
     assert np.array_equal(fitted.predict(mixed)[1:], base)

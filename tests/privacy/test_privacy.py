@@ -105,7 +105,7 @@ def assert_protected(cells: pd.Series, relations: list[Relation], threshold: int
     p = protect(cells, relations, threshold)
     hidden = list(cells.index[p.suppressed])
     published = {c: v for c, v in cells.items() if not p.suppressed[c]}
-    assert all(not (0 < v < threshold) for v in published.values())      # no small published count
+    assert all(not (0 < v < threshold) for v in published.values())  # no small published count
     ranges = recover(published, hidden, relations)
     for c in hidden:
         lo, hi = ranges[c]
@@ -119,7 +119,7 @@ def test_two_by_two_small_cell_needs_three_more():
     cells = grid_cells(np.array([[3, 10], [12, 20]]))
     p = assert_protected(cells, grid_relations(2, 2), 5)
     assert p.primary.sum() == 1 and p.complementary.sum() == 3
-    assert not p.suppressed[[("*", "*"), (0, "*"), ("*", 0)]].any()   # totals stay published
+    assert not p.suppressed[[("*", "*"), (0, "*"), ("*", 0)]].any()  # totals stay published
 
 
 def test_subtraction_alone_would_recover_a_primary_only_table():
@@ -136,9 +136,19 @@ def test_a_bridge_between_two_protected_blocks_is_caught_by_the_attacker():
 
 def test_hierarchy_and_parts():
     # offering total = sum of its services; ended = completed + not_completed (implied, unpublished)
-    cells = pd.Series({("s1", "ended"): 12, ("s1", "completed"): 9, ("s1", "not"): 3,
-                       ("s2", "ended"): 30, ("s2", "completed"): 28, ("s2", "not"): 2,
-                       ("o", "ended"): 42, ("o", "completed"): 37, ("o", "not"): 5})
+    cells = pd.Series(
+        {
+            ("s1", "ended"): 12,
+            ("s1", "completed"): 9,
+            ("s1", "not"): 3,
+            ("s2", "ended"): 30,
+            ("s2", "completed"): 28,
+            ("s2", "not"): 2,
+            ("o", "ended"): 42,
+            ("o", "completed"): 37,
+            ("o", "not"): 5,
+        }
+    )
     rel = [Relation((s, "ended"), ((s, "completed"), (s, "not"))) for s in ("s1", "s2", "o")]
     rel += [Relation(("o", m), (("s1", m), ("s2", m))) for m in ("ended", "completed", "not")]
     published = pd.Series({c: c[1] != "not" for c in cells.index})
@@ -152,8 +162,15 @@ def test_hierarchy_and_parts():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(2, 4).flatmap(lambda r: st.integers(2, 4).flatmap(
-    lambda c: st.lists(st.integers(0, 25), min_size=r * c, max_size=r * c).map(lambda v: np.array(v).reshape(r, c)))))
+@given(
+    st.integers(2, 4).flatmap(
+        lambda r: st.integers(2, 4).flatmap(
+            lambda c: st.lists(st.integers(0, 25), min_size=r * c, max_size=r * c).map(
+                lambda v: np.array(v).reshape(r, c)
+            )
+        )
+    )
+)
 def test_no_small_cell_of_any_table_can_be_recovered(table):
     assert_protected(grid_cells(table), grid_relations(*table.shape), 5)
 
@@ -167,10 +184,15 @@ def test_scan_finds_identifiers_small_cells_and_leaking_rates(tmp_path):
     assert scan_outputs(tmp_path, rule) == []
     (tmp_path / "t.csv").write_text("unit,n,k,rate\nA,12,3,0.25\nB,30,s,0.33\n")
     found = scan_outputs(tmp_path, rule, forbidden_text=["Aroha"], forbidden_tokens={"abc123"})
-    assert found == ["t.csv.k: 1 unsuppressed count(s) below 5",
-                     "t.csv.rate: 1 rate(s) shown with a suppressed numerator or denominator"]
+    assert found == [
+        "t.csv.k: 1 unsuppressed count(s) below 5",
+        "t.csv.rate: 1 rate(s) shown with a suppressed numerator or denominator",
+    ]
     (tmp_path / "notes.md").write_text("client Aroha, key abc123 and abc1234")
     (tmp_path / "other.csv").write_text("a\n1\n")
     found = scan_outputs(tmp_path, rule, forbidden_text=["Aroha"], forbidden_tokens={"abc123"}, skip=["t.csv"])
-    assert found == ["notes.md: contains forbidden text #1", "notes.md: contains 1 pseudonym(s)",
-                     "other.csv: a CSV with no disclosure rule in the manifest"]
+    assert found == [
+        "notes.md: contains forbidden text #1",
+        "notes.md: contains 1 pseudonym(s)",
+        "other.csv: a CSV with no disclosure rule in the manifest",
+    ]

@@ -14,52 +14,79 @@ D = pd.Timestamp
 
 def _tables():
     orgs = pd.DataFrame({"organisation_id": ["O1", "O2"], "organisation_name": ["a", "b"]})
-    contracts = pd.DataFrame({
-        "contract_id": ["C1", "C2", "C3", "C4"],
-        "organisation_id": ["O1", "O1", "O2", "O2"],
-        "program": ["DMS"] * 4,
-        "esa_id": ["E1"] * 4,
-        "specialty": ["All Client Types"] * 4,
-        "start_date": [D("2018-07-01")] * 3 + [D("2019-09-01")],
-        "end_date": [pd.NaT, D("2019-06-30"), D("2019-12-31"), pd.NaT],
-        "status": ["active", "novated", "ceased", "active"],
-        "novated_to": [None, "C1", None, None],
-    })
-    sites = pd.DataFrame({
-        "site_id": ["S1a", "S1b", "S2", "S3", "S4"],
-        "contract_id": ["C1", "C1", "C2", "C3", "C4"],
-        "location_id": ["L1", "L2", "L3", "L4", "L5"],
-        "open_date": [D("2018-07-01")] * 4 + [D("2019-09-01")],
-        "close_date": [pd.NaT, pd.NaT, D("2019-06-30"), D("2019-12-31"), pd.NaT],
-    })
+    contracts = pd.DataFrame(
+        {
+            "contract_id": ["C1", "C2", "C3", "C4"],
+            "organisation_id": ["O1", "O1", "O2", "O2"],
+            "program": ["DMS"] * 4,
+            "esa_id": ["E1"] * 4,
+            "specialty": ["All Client Types"] * 4,
+            "start_date": [D("2018-07-01")] * 3 + [D("2019-09-01")],
+            "end_date": [pd.NaT, D("2019-06-30"), D("2019-12-31"), pd.NaT],
+            "status": ["active", "novated", "ceased", "active"],
+            "novated_to": [None, "C1", None, None],
+        }
+    )
+    sites = pd.DataFrame(
+        {
+            "site_id": ["S1a", "S1b", "S2", "S3", "S4"],
+            "contract_id": ["C1", "C1", "C2", "C3", "C4"],
+            "location_id": ["L1", "L2", "L3", "L4", "L5"],
+            "open_date": [D("2018-07-01")] * 4 + [D("2019-09-01")],
+            "close_date": [pd.NaT, pd.NaT, D("2019-06-30"), D("2019-12-31"), pd.NaT],
+        }
+    )
     regions = pd.DataFrame({"esa_id": ["E1"], "metro": [True], "ivi_growth": [1.0]})
-    participants = pd.DataFrame({"participant_id": [f"P{i}" for i in range(1, 8)], "esa_id": ["E1"] * 7,
-                                 "metro": [False] * 7})
+    participants = pd.DataFrame(
+        {"participant_id": [f"P{i}" for i in range(1, 8)], "esa_id": ["E1"] * 7, "metro": [False] * 7}
+    )
 
     def rec(pid, site, contract, org, num, exit_=None, lodged=None):
-        return dict(participant_id=pid, period_of_service=1, program="DMS", measure="full_13", site_id=site,
-                    contract_id=contract, organisation_id=org, numerator=num, time_in_assistance=100.0,
-                    referral_date=D("2018-01-01"), commencement_date=D("2018-02-01"),
-                    exit_date=D(exit_) if exit_ else pd.NaT, anchor_date=pd.NaT,
-                    outcome_lodged_date=D(lodged) if lodged else pd.NaT, verification_date=pd.NaT, transferred=False)
+        return dict(
+            participant_id=pid,
+            period_of_service=1,
+            program="DMS",
+            measure="full_13",
+            site_id=site,
+            contract_id=contract,
+            organisation_id=org,
+            numerator=num,
+            time_in_assistance=100.0,
+            referral_date=D("2018-01-01"),
+            commencement_date=D("2018-02-01"),
+            exit_date=D(exit_) if exit_ else pd.NaT,
+            anchor_date=pd.NaT,
+            outcome_lodged_date=D(lodged) if lodged else pd.NaT,
+            verification_date=pd.NaT,
+            transferred=False,
+        )
 
-    records = pd.DataFrame([
-        rec("P1", "S1a", "C1", "O1", False),                        # moved between two sites of C1 ...
-        rec("P1", "S1b", "C1", "O1", True, lodged="2019-05-01"),    # ... and achieved the outcome at the second
-        rec("P2", "S1a", "C1", "O1", False),
-        rec("P3", "S2", "C2", "O1", True, lodged="2019-01-10"),     # novated contract C2 -> C1
-        rec("P4", "S3", "C3", "O2", True, lodged="2019-02-01"),     # ceased contract: removed
-        rec("P5", "S1a", "C1", "O1", False, exit_="2018-03-01"),    # exited before the window, no outcome in it
-        rec("P6", "S1a", "C1", "O1", True, exit_="2018-03-01", lodged="2018-08-01"),  # outcome lodged in window
-        rec("P7", "S4", "C4", "O2", False),
-    ])
-    return {"organisations": orgs, "contracts": contracts, "sites": sites, "regions": regions,
-            "participants": participants, "measure_records": records}
+    records = pd.DataFrame(
+        [
+            rec("P1", "S1a", "C1", "O1", False),  # moved between two sites of C1 ...
+            rec("P1", "S1b", "C1", "O1", True, lodged="2019-05-01"),  # ... and achieved the outcome at the second
+            rec("P2", "S1a", "C1", "O1", False),
+            rec("P3", "S2", "C2", "O1", True, lodged="2019-01-10"),  # novated contract C2 -> C1
+            rec("P4", "S3", "C3", "O2", True, lodged="2019-02-01"),  # ceased contract: removed
+            rec("P5", "S1a", "C1", "O1", False, exit_="2018-03-01"),  # exited before the window, no outcome in it
+            rec("P6", "S1a", "C1", "O1", True, exit_="2018-03-01", lodged="2018-08-01"),  # outcome lodged in window
+            rec("P7", "S4", "C4", "O2", False),
+        ]
+    )
+    return {
+        "organisations": orgs,
+        "contracts": contracts,
+        "sites": sites,
+        "regions": regions,
+        "participants": participants,
+        "measure_records": records,
+    }
 
 
 def test_novation_chain_and_loop():
-    c = pd.DataFrame({"contract_id": ["A", "B", "C"], "status": ["novated", "novated", "active"],
-                      "novated_to": ["B", "C", None]})
+    c = pd.DataFrame(
+        {"contract_id": ["A", "B", "C"], "status": ["novated", "novated", "active"], "novated_to": ["B", "C", None]}
+    )
     assert resolve_novations(c).to_dict() == {"A": "C", "B": "C", "C": "C"}
     loop = pd.DataFrame({"contract_id": ["A", "B"], "status": ["novated", "novated"], "novated_to": ["B", "A"]})
     with pytest.raises(Exception, match="loops back"):

@@ -18,8 +18,13 @@ pytestmark = pytest.mark.slow
 
 def _start(world: Path, uri: str, out: Path, log: Path) -> subprocess.Popen:
     fh = open(log, "w")
-    return subprocess.Popen([sys.executable, "-m", "toolkit", "release", "--data", str(world), "--tracking-uri", uri,
-                             "--out", str(out)], cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "toolkit", "release", "--data", str(world), "--tracking-uri", uri, "--out", str(out)],
+        cwd=REPO,
+        stdout=fh,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 300) -> None:
@@ -68,8 +73,10 @@ def test_killed_releases_never_look_finished_and_keep_champions(small_world_dir,
     out = tmp_path / "rel"
     first = _start(small_world_dir, uri, out, tmp_path / "first.txt")
     assert first.wait(timeout=600) == 0, (tmp_path / "first.txt").read_text()[-3000:]
-    champions = {m.name: str(_client(uri).get_model_version_by_alias(m.name, "champion").version)
-                 for m in _client(uri).search_registered_models()}
+    champions = {
+        m.name: str(_client(uri).get_model_version_by_alias(m.name, "champion").version)
+        for m in _client(uri).search_registered_models()
+    }
     assert len(champions) == 13
 
     # SIGTERM mid-fit: the handler ends the run as KILLED
@@ -102,5 +109,7 @@ def test_killed_releases_never_look_finished_and_keep_champions(small_world_dir,
     # champions moved to the versions of the last good release only
     for name in champions:
         v = c.get_model_version_by_alias(name, "champion")
-        assert v.run_id in {r.info.run_id for r in c.search_runs(
-            [latest.info.experiment_id], f"tags.mlflow.parentRunId = '{latest.info.run_id}'")}
+        assert v.run_id in {
+            r.info.run_id
+            for r in c.search_runs([latest.info.experiment_id], f"tags.mlflow.parentRunId = '{latest.info.run_id}'")
+        }

@@ -20,8 +20,9 @@ def test_events_and_table_give_identical_ratings_and_reproduce(small_world_dir, 
     results = {}
     for source in ("table", "events"):
         cfg = config.model_copy(update={"data": config.data.model_copy(update={"records": source})})
-        results[source] = run_release(cfg, small_world_dir, config_path=path, tracking_uri=uri,
-                                      out_root=tmp_path / source, progress=False)
+        results[source] = run_release(
+            cfg, small_world_dir, config_path=path, tracking_uri=uri, out_root=tmp_path / source, progress=False
+        )
     a, b = results["table"], results["events"]
     assert a.status == b.status == "passed"
     assert (a.folder / "ratings.csv").read_bytes() == (b.folder / "ratings.csv").read_bytes()

@@ -32,8 +32,9 @@ def store(tmp_path_factory):
 @pytest.fixture(scope="module")
 def release(small_world_dir, store):
     config, path = load_release_config("releases/demo.yaml")
-    return run_release(config, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"],
-                       progress=False)
+    return run_release(
+        config, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"], progress=False
+    )
 
 
 def test_release_passes_and_registers_champions(release, store):
@@ -50,11 +51,20 @@ def test_release_passes_and_registers_champions(release, store):
         assert str(client.get_model_version_by_alias(name, "champion").version) == release.model_versions[name]
     run = client.get_run(release.run_id)
     assert run.info.status == "FINISHED" and run.data.tags["toolkit.status"] == "passed"
-    for key in ("config_hash", "git_commit", "git_dirty", "seed", "versions.numpy", "input_sha256.measure_records.parquet"):
+    for key in (
+        "config_hash",
+        "git_commit",
+        "git_dirty",
+        "seed",
+        "versions.numpy",
+        "input_sha256.measure_records.parquet",
+    ):
         assert key in run.data.params, key
     children = client.search_runs([run.info.experiment_id], f"tags.mlflow.parentRunId = '{release.run_id}'")
     assert len(children) == 13
-    child = next(c for c in children if c.data.tags["model.measure"] == "full_26" and c.data.tags["model.program"] == "ESS")
+    child = next(
+        c for c in children if c.data.tags["model.measure"] == "full_26" and c.data.tags["model.program"] == "ESS"
+    )
     assert {"auc", "brier", "calibration_slope", "deviance_explained", "n", "events"} <= set(child.data.metrics)
     for key in ("config_hash", "git_commit", "git_dirty", "versions.numpy", "input_sha256.measure_records.parquet"):
         assert child.data.params[key] == run.data.params[key], key  # each model run carries its provenance
@@ -117,8 +127,9 @@ def test_no_participant_level_data_in_the_store(release, store):
 
 def test_same_inputs_give_byte_identical_ratings(release, small_world_dir, store):
     config, path = load_release_config("releases/demo.yaml")
-    again = run_release(config, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"],
-                        progress=False)
+    again = run_release(
+        config, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"], progress=False
+    )
     assert again.folder != release.folder and release.folder.is_dir()
     for name in ("ratings.csv", "entity_measures.csv", "ratings.parquet"):
         assert (again.folder / name).read_bytes() == (release.folder / name).read_bytes(), name
@@ -131,8 +142,9 @@ def test_failed_checks_do_not_move_champion(release, small_world_dir, store):
     strict = config.model_copy(update={"checks": config.checks.model_copy(update={"min_auc": 0.99})})
     client = MlflowClient(tracking_uri=store["uri"])
     before = str(client.get_model_version_by_alias("des-ess-full_13", "champion").version)
-    res = run_release(strict, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"],
-                      progress=False)
+    res = run_release(
+        strict, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"], progress=False
+    )
     assert res.status == "failed" and any("AUC" in f for f in res.failed_checks)
     assert str(client.get_model_version_by_alias("des-ess-full_13", "champion").version) == before
     assert int(res.model_versions["des-ess-full_13"]) > int(before)
@@ -149,6 +161,8 @@ def test_cli_release_bad_data_exit_2(tiny_world_dir, tmp_path, run_cli):
     df = pd.read_parquet(p)
     df.loc[0, "program"] = "JSA"
     df.to_parquet(p, index=False)
-    res = run_cli("release", "--data", d, "--tracking-uri", f"sqlite:///{tmp_path / 'db.sqlite'}", "--out", tmp_path / "r")
+    res = run_cli(
+        "release", "--data", d, "--tracking-uri", f"sqlite:///{tmp_path / 'db.sqlite'}", "--out", tmp_path / "r"
+    )
     assert res.returncode == 2, res.stderr
     assert "contracts.program: rule 'enum' broken by 1 row" in res.stderr and "Traceback" not in res.stderr

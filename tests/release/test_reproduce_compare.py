@@ -23,8 +23,9 @@ def tracked(small_world_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("repro")
     uri = f"sqlite:///{d / 'mlflow.db'}"
     config, path = load_release_config("releases/demo.yaml")
-    res = run_release(config, small_world_dir, config_path=path, tracking_uri=uri, out_root=d / "releases",
-                      progress=False)
+    res = run_release(
+        config, small_world_dir, config_path=path, tracking_uri=uri, out_root=d / "releases", progress=False
+    )
     return {"uri": uri, "dir": d, "result": res, "config": config, "path": path}
 
 
@@ -48,7 +49,9 @@ def test_changed_or_missing_data_is_named(tracked, small_world_dir, tmp_path):
     df.loc[0, "age"] = int(df.loc[0, "age"]) + 1
     df.to_parquet(p, index=False)
     (d / "regions.parquet").unlink()
-    res = reproduce(tracked["result"].run_id, tracking_uri=tracked["uri"], data_dir=d, allow_code_drift=True, say=_quiet)
+    res = reproduce(
+        tracked["result"].run_id, tracking_uri=tracked["uri"], data_dir=d, allow_code_drift=True, say=_quiet
+    )
     assert not res.reproduced and res.verdict.startswith("NOT REPRODUCIBLE")
     text = "\n".join(res.drift.data)
     assert "participants.parquet differs" in text and "regions.parquet is missing" in text
@@ -65,8 +68,14 @@ def test_code_drift_is_named():
 def test_a_changed_tracked_output_is_reported(tracked, small_world_dir):
     """Corrupt the tracked ratings artifact: reproduction must report the cell, not pass."""
     config, path = load_release_config("releases/demo.yaml")
-    res = run_release(config, small_world_dir, config_path=path, tracking_uri=tracked["uri"],
-                      out_root=tracked["dir"] / "releases", progress=False)
+    res = run_release(
+        config,
+        small_world_dir,
+        config_path=path,
+        tracking_uri=tracked["uri"],
+        out_root=tracked["dir"] / "releases",
+        progress=False,
+    )
     art = next((tracked["dir"] / "artifacts").rglob(f"{res.run_id}/artifacts/release/ratings.csv"))
     df = pd.read_csv(art, keep_default_na=False, dtype=str)
     i = df.index[df["stars"] != ""][0]
@@ -88,14 +97,22 @@ def test_cli_reproduce_one_line_verdict(tracked, run_cli):
 
 def test_compare_method_variants(tracked, small_world_dir, run_cli):
     config = tracked["config"].model_copy(update={"method": "des_2018_interim"})
-    b = run_release(config, small_world_dir, config_path=tracked["path"], tracking_uri=tracked["uri"],
-                    out_root=tracked["dir"] / "releases", progress=False)
+    b = run_release(
+        config,
+        small_world_dir,
+        config_path=tracked["path"],
+        tracking_uri=tracked["uri"],
+        out_root=tracked["dir"] / "releases",
+        progress=False,
+    )
     a = tracked["result"]
     c = compare_runs(a.run_id, b.run_id, tracked["uri"])
     n_entities = len(a.ratings)
     assert int(c.transitions["entities"].sum()) == n_entities
     mat = transition_matrix(c.transitions, "DMS", "contract")
-    assert int(mat.to_numpy().sum()) == int(((a.ratings["program"] == "DMS") & (a.ratings["level"] == "contract")).sum())
+    assert int(mat.to_numpy().sum()) == int(
+        ((a.ratings["program"] == "DMS") & (a.ratings["level"] == "contract")).sum()
+    )
     changed = c.changed
     assert len(changed) > 0 and changed["drivers"].str.contains("g52").any()  # the interim weights drop g52
     assert (changed["stars_a"] != changed["stars_b"]).all()
@@ -105,8 +122,15 @@ def test_compare_method_variants(tracked, small_world_dir, run_cli):
     assert out.returncode == 0, out.stderr
     assert "entities keep their stars" in out.stdout and "config.method" in out.stdout
     folder = next((tracked["dir"] / "cmp").iterdir())
-    assert {"transitions.csv", "changed_entities.csv", "standardisation_changes.csv", "coefficient_changes.csv",
-            "input_differences.csv", "coefficient_diffs.csv", "comparison.txt"} <= {p.name for p in folder.iterdir()}
+    assert {
+        "transitions.csv",
+        "changed_entities.csv",
+        "standardisation_changes.csv",
+        "coefficient_changes.csv",
+        "input_differences.csv",
+        "coefficient_diffs.csv",
+        "comparison.txt",
+    } <= {p.name for p in folder.iterdir()}
     diffs = pd.read_csv(folder / "coefficient_diffs.csv")
     assert set(diffs["model"]) == set(c.coefficients["model"]) and len(diffs) > 13
     assert (diffs["difference"].abs() < 1e-12).all()
@@ -132,8 +156,7 @@ def test_a_synthetic_world_that_is_gone_is_regenerated(small_world_dir, tmp_path
     shutil.copytree(small_world_dir, world)
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     config, path = load_release_config("releases/demo.yaml")
-    res = run_release(config, world, config_path=path, tracking_uri=uri, out_root=tmp_path / "releases",
-                      progress=False)
+    res = run_release(config, world, config_path=path, tracking_uri=uri, out_root=tmp_path / "releases", progress=False)
     shutil.rmtree(world)
     out = run_cli("reproduce", res.run_id, "--tracking-uri", uri, "--allow-code-drift")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -147,8 +170,14 @@ def test_allow_data_drift_compares_and_names_the_inputs(tracked, small_world_dir
     p = d / "measure_records.parquet"
     df = pd.read_parquet(p)
     df.drop(index=df.index[::10]).to_parquet(p, index=False)  # one record in ten gone: the ratings must move
-    res = reproduce(tracked["result"].run_id, tracking_uri=tracked["uri"], data_dir=d, allow_code_drift=True,
-                    allow_data_drift=True, say=_quiet)
+    res = reproduce(
+        tracked["result"].run_id,
+        tracking_uri=tracked["uri"],
+        data_dir=d,
+        allow_code_drift=True,
+        allow_data_drift=True,
+        say=_quiet,
+    )
     assert not res.reproduced and res.verdict.startswith("NOT REPRODUCED") and "1 of them in the inputs" in res.verdict
     assert res.differences[0].startswith("input: data file measure_records.parquet differs")
     assert any(x.startswith("ratings.csv") for x in res.differences[1:]), res.differences

@@ -35,8 +35,10 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     if postgres_bin() is None:
-        msg = ("\n" + "!" * 78 + "\nSKIPPED: PostgreSQL is not installed, so the tracking-server test did not run.\n"
-               "Install Debian's postgresql package (.ci/run does) to run it.\n" + "!" * 78)
+        msg = (
+            "\n" + "!" * 78 + "\nSKIPPED: PostgreSQL is not installed, so the tracking-server test did not run.\n"
+            "Install Debian's postgresql package (.ci/run does) to run it.\n" + "!" * 78
+        )
         print(msg, file=sys.stderr)
         warnings.warn(msg)
         pytest.skip("PostgreSQL not installed (see the message above)")

@@ -61,7 +61,7 @@ def test_site_y_weights_and_ratio(dms):
     assert w["pathway_26"] == pytest.approx(0.05625, abs=1e-15)
     assert w["bonus_26"] == 0.0
     assert (round(w["full_26"] * 100, 1), round(w["pathway_26"] * 100, 1)) == (39.4, 5.6)  # Attachment C
-    assert aw.group_weights.tolist() == pytest.approx([0.25, 0.45, 0.30], abs=1e-15)    # 45% kept
+    assert aw.group_weights.tolist() == pytest.approx([0.25, 0.45, 0.30], abs=1e-15)  # 45% kept
     r = group_ratios(SITE_Y_A, SITE_Y_E, aw.weights, dms)
     assert round(r[1], 2) == 1.20
     assert r[1] == pytest.approx((0.39375 * 25 + 0.05625 * 8) / (0.39375 * 21 + 0.05625 * 6), rel=1e-14)
@@ -82,16 +82,32 @@ def test_pathway_zero_goes_to_full_and_bonus_by_weight(dms):
     assert w["bonus_26"] == pytest.approx(0.05 + 0.05 * 0.05 / 0.40, abs=1e-15)
 
 
-@pytest.mark.parametrize("n, weight", [(0, 0.00), (1, 0.07), (2, 0.14), (3, 0.21), (4, 0.28), (5, 0.35),
-                                       (6, 0.35), (50, 0.35)])
+@pytest.mark.parametrize(
+    "n, weight", [(0, 0.00), (1, 0.07), (2, 0.14), (3, 0.21), (4, 0.28), (5, 0.35), (6, 0.35), (50, 0.35)]
+)
 def test_table_7_dms_full_26_ladder(dms, n, weight):
     w = adjust_weights([30, n, 30, 30, 30, 30], dms).weights
     assert w[dms.measures.index("full_26")] == pytest.approx(weight, abs=1e-15)
     assert w.sum() == pytest.approx(1.0, abs=1e-15)
 
 
-@pytest.mark.parametrize("n, weight", [(0, 0.0), (1, 0.015), (2, 0.03), (3, 0.045), (4, 0.06), (5, 0.075),
-                                       (6, 0.09), (7, 0.105), (8, 0.12), (9, 0.135), (10, 0.15), (11, 0.15)])
+@pytest.mark.parametrize(
+    "n, weight",
+    [
+        (0, 0.0),
+        (1, 0.015),
+        (2, 0.03),
+        (3, 0.045),
+        (4, 0.06),
+        (5, 0.075),
+        (6, 0.09),
+        (7, 0.105),
+        (8, 0.12),
+        (9, 0.135),
+        (10, 0.15),
+        (11, 0.15),
+    ],
+)
 def test_table_8_ess_ongoing_support_ladder(ess, n, weight):
     w = adjust_weights([30, 30, 30, 30, 30, 30, n], ess).weights
     assert w[ess.measures.index("ongoing_support")] == pytest.approx(weight, abs=1e-15)
@@ -99,12 +115,15 @@ def test_table_8_ess_ongoing_support_ladder(ess, n, weight):
     # Ongoing Support is alone in its group: what it lost goes to the other groups by group weight.
     lost = 0.15 - weight
     gw = adjust_weights([30, 30, 30, 30, 30, 30, n], ess).group_weights
-    assert gw.tolist() == pytest.approx([0.20 + lost * 0.20 / 0.85, 0.40 + lost * 0.40 / 0.85,
-                                         0.25 + lost * 0.25 / 0.85, weight], abs=1e-15)
+    assert gw.tolist() == pytest.approx(
+        [0.20 + lost * 0.20 / 0.85, 0.40 + lost * 0.40 / 0.85, 0.25 + lost * 0.25 / 0.85, weight], abs=1e-15
+    )
 
 
-@pytest.mark.parametrize("p, stars", [(-50, 1), (-49, 2), (-20, 2), (-19, 3), (19, 3), (20, 4), (39, 4), (40, 5),
-                                      (-1000, 1), (0, 3), (1000, 5)])
+@pytest.mark.parametrize(
+    "p, stars",
+    [(-50, 1), (-49, 2), (-20, 2), (-19, 3), (19, 3), (20, 4), (39, 4), (40, 5), (-1000, 1), (0, 3), (1000, 5)],
+)
 def test_table_6_band_edges(method, p, stars):
     assert int(stars_from_percentage(p, method)) == stars
 

@@ -35,13 +35,13 @@ def test_good_table_passes(method):
 def test_every_problem_is_listed_with_rows(method):
     df = good()
     # Data rows are 1-based: DataFrame position i is row i + 1 of the file.
-    df.loc[0, "program"] = "XYZ"                    # row 1: unknown program
-    df.loc[1, "measure"] = "ongoing_support"        # row 2: not a DMS measure
-    df.loc[6, "n"] = -3                             # row 7: negative count (and actual > n, expected > n)
-    df.loc[8, "actual"] = 41                        # row 9: actual > n
-    df.loc[9, "expected"] = 40.5                    # row 10: expected > n
-    df.loc[10, "expected"] = -0.1                   # row 11: expected < 0
-    df = pd.concat([df, df.iloc[[12]]], ignore_index=True)   # row 31: duplicates row 13
+    df.loc[0, "program"] = "XYZ"  # row 1: unknown program
+    df.loc[1, "measure"] = "ongoing_support"  # row 2: not a DMS measure
+    df.loc[6, "n"] = -3  # row 7: negative count (and actual > n, expected > n)
+    df.loc[8, "actual"] = 41  # row 9: actual > n
+    df.loc[9, "expected"] = 40.5  # row 10: expected > n
+    df.loc[10, "expected"] = -0.1  # row 11: expected < 0
+    df = pd.concat([df, df.iloc[[12]]], ignore_index=True)  # row 31: duplicates row 13
     msg = _error(df, method)
     assert "rule 'one of ['DMS', 'ESS']' broken by 1 row (rows 1)" in msg
     assert "entity_measures.measure: rule 'a measure of the row's program" in msg and "(rows 2)" in msg

@@ -23,8 +23,14 @@ def _invalid(data, match):
 
 def test_table_1_weights_as_printed(method):
     # Seed Table 1, read off the page (not from code).
-    assert method.programs["DMS"].weights == {"full_13": 0.25, "full_26": 0.35, "pathway_26": 0.05,
-                                              "bonus_26": 0.05, "full_52": 0.25, "pathway_52": 0.05}
+    assert method.programs["DMS"].weights == {
+        "full_13": 0.25,
+        "full_26": 0.35,
+        "pathway_26": 0.05,
+        "bonus_26": 0.05,
+        "full_52": 0.25,
+        "pathway_52": 0.05,
+    }
     assert method.programs["ESS"].weights["ongoing_support"] == 0.15
     dms = method.program_method("DMS")
     assert dms.groups == ("g13", "g26", "g52")
@@ -81,13 +87,16 @@ def test_unknown_weighted_measure_is_rejected(raw):
     _invalid(d, "unknown measures")
 
 
-@pytest.mark.parametrize("edit, match", [
-    (lambda b: b[1].update(max=-21), "gap"),                 # -20 covered by nobody
-    (lambda b: b[2].update(min=-20), "gap or overlap"),      # -20 covered twice
-    (lambda b: b[0].update(min=-100), "open below"),
-    (lambda b: b[4].update(max=100), "open above"),
-    (lambda b: b[3].update(stars=3), "not unique"),
-])
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda b: b[1].update(max=-21), "gap"),  # -20 covered by nobody
+        (lambda b: b[2].update(min=-20), "gap or overlap"),  # -20 covered twice
+        (lambda b: b[0].update(min=-100), "open below"),
+        (lambda b: b[4].update(max=100), "open above"),
+        (lambda b: b[3].update(stars=3), "not unique"),
+    ],
+)
 def test_bands_must_tile_the_integers(raw, edit, match):
     d = copy.deepcopy(raw)
     edit(d["bands"])

@@ -55,15 +55,15 @@ def test_adjusted_weights_sum_to_program_total(method, data, program):
 def national_set(draw, m):
     """Contracts (rows) with n, A and E of m measures, plus a site as the last row."""
     k = draw(st.integers(3, 7)) + 1
-    n = np.array(draw(st.lists(st.lists(st.integers(0, 40), min_size=m, max_size=m), min_size=k, max_size=k)),
-                 dtype=float)
-    n[:, 0] = np.maximum(n[:, 0], 20)                       # full_13 at minimum data
+    n = np.array(
+        draw(st.lists(st.lists(st.integers(0, 40), min_size=m, max_size=m), min_size=k, max_size=k)), dtype=float
+    )
+    n[:, 0] = np.maximum(n[:, 0], 20)  # full_13 at minimum data
     if m == 7:
         n[:, 6] = np.maximum(n[:, 6], 10)
     share = np.array(draw(st.lists(st.lists(st.floats(0, 1), min_size=m, max_size=m), min_size=k, max_size=k)))
     A = np.floor(n * share)
-    prob = np.array(draw(st.lists(st.lists(st.floats(0.05, 0.95), min_size=m, max_size=m), min_size=k,
-                                  max_size=k)))
+    prob = np.array(draw(st.lists(st.lists(st.floats(0.05, 0.95), min_size=m, max_size=m), min_size=k, max_size=k)))
     E = n * prob
     return n, A, E
 
@@ -74,7 +74,7 @@ def test_one_more_actual_outcome_never_lowers_a_score(method, data, program):
     p = method.program_method(program)
     n, A, E = data.draw(national_set(len(p.measures)))
     population = np.ones(len(n), dtype=bool)
-    population[-1] = False                                  # the last row is a site
+    population[-1] = False  # the last row is a site
     who = data.draw(st.integers(0, len(n) - 1))
     j = data.draw(st.integers(0, len(p.measures) - 1))
     assume(A[who, j] < n[who, j])
@@ -83,7 +83,7 @@ def test_one_more_actual_outcome_never_lowers_a_score(method, data, program):
     try:
         before = score_arrays(n, A, E, p, population=population)
         after = score_arrays(n, A2, E, p, population=population)
-    except InputError:                                      # ratios that do not vary: no scale
+    except InputError:  # ratios that do not vary: no scale
         assume(False)
     assert after.performance_score[who] >= before.performance_score[who] - 1e-9
     assert (np.nan_to_num(after.scores[who] - before.scores[who]) >= -1e-9).all()
@@ -129,8 +129,7 @@ def test_star_percentage_and_stars_follow_table_6(method, s, sbar):
     exact = 100 * (s - sbar) / sbar
     assert abs(p) <= abs(exact) + 1e-6 and abs(exact - p) < 1 + 1e-6
     stars = int(stars_from_percentage(p, method))
-    expected = next(b.stars for b in method.bands
-                    if (b.min is None or p >= b.min) and (b.max is None or p <= b.max))
+    expected = next(b.stars for b in method.bands if (b.min is None or p >= b.min) and (b.max is None or p <= b.max))
     assert stars == expected
 
 

@@ -22,13 +22,13 @@ def release(r: int) -> pd.DataFrame:
     rows = []
     for i, ratio in enumerate([0.8, 0.95, 1.05, 1.2], start=1):
         rows += entity_rows("DMS", "contract", f"C{i}", "", uniform(40, ratio + 0.02 * r))
-    rows += entity_rows("DMS", "contract", "C5", "", uniform(10 if low else 40, 1.3))      # oscillates down
-    rows += entity_rows("DMS", "site", "S5", "C5", uniform(8, 1.3))                        # never enough data
-    rows += entity_rows("DMS", "site", "S1", "C1", uniform(10 if low else 30, 1.1))        # oscillates down
+    rows += entity_rows("DMS", "contract", "C5", "", uniform(10 if low else 40, 1.3))  # oscillates down
+    rows += entity_rows("DMS", "site", "S5", "C5", uniform(8, 1.3))  # never enough data
+    rows += entity_rows("DMS", "site", "S1", "C1", uniform(10 if low else 30, 1.1))  # oscillates down
     months = {1: 6, 2: 10, 3: 13}[r]
-    rows += entity_rows("DMS", "site", "SN", "C1", uniform(25, 1.0), months)                # new site
-    rows += entity_rows("DMS", "contract", "CN", "", uniform(30, 1.1), months)              # new contract
-    rows += entity_rows("DMS", "site", "SCN", "CN", uniform(30, 1.1), months)               # its site
+    rows += entity_rows("DMS", "site", "SN", "C1", uniform(25, 1.0), months)  # new site
+    rows += entity_rows("DMS", "contract", "CN", "", uniform(30, 1.1), months)  # new contract
+    rows += entity_rows("DMS", "site", "SCN", "CN", uniform(30, 1.1), months)  # its site
     return table(rows)
 
 
@@ -51,8 +51,12 @@ EXPECTED = {  # entity: (status r1, r2, r3)
     "SCN": ("new_site", "new_site", "rated"),
 }
 CALCULATED = {  # entity: calculated r1, r2, r3
-    "C5": (True, False, False), "S1": (True, False, False), "S5": (False, False, False),
-    "SN": (False, True, True), "CN": (False, True, True), "SCN": (False, True, True),
+    "C5": (True, False, False),
+    "S1": (True, False, False),
+    "S5": (False, False, False),
+    "SN": (False, True, True),
+    "CN": (False, True, True),
+    "SCN": (False, True, True),
 }
 
 
@@ -77,12 +81,13 @@ def test_carried_forward_publishes_the_previous_rating(releases):
 
 def test_substitution_shows_the_contracts_published_rating(releases):
     r1, r2, r3 = releases
-    for t, site, contract in ((r1, "S5", "C5"), (r2, "S5", "C5"), (r3, "S1", "C1"), (r1, "SN", "C1"),
-                              (r2, "SN", "C1")):
-        assert (t.loc[site, "stars"], t.loc[site, "star_percentage"]) == \
-            (t.loc[contract, "stars"], t.loc[contract, "star_percentage"])
+    for t, site, contract in ((r1, "S5", "C5"), (r2, "S5", "C5"), (r3, "S1", "C1"), (r1, "SN", "C1"), (r2, "SN", "C1")):
+        assert (t.loc[site, "stars"], t.loc[site, "star_percentage"]) == (
+            t.loc[contract, "stars"],
+            t.loc[contract, "star_percentage"],
+        )
         assert f"shows contract {contract}'s" in t.loc[site, "audit"]
-    assert "carried forward rating" in r2.loc["S5", "audit"]     # a carried-forward contract rating is published
+    assert "carried forward rating" in r2.loc["S5", "audit"]  # a carried-forward contract rating is published
 
 
 def test_unpublished_entities_have_no_stars(releases):
@@ -127,25 +132,28 @@ def test_novation_merges_old_contract_records(method):
     assert not merged["entity_id"].isin(["OLD", "OLD_S1"]).any()
     new = merged[merged["entity_id"] == "NEW"].set_index("measure")
     assert new.loc["full_13", "n"] == 36 and new.loc["full_13", "actual"] == 9 + 2
-    assert new.loc["bonus_26", "n"] == 30                                  # only the old contract had bonus rows
-    assert new["months_operating"].eq(40).all()                            # inherits the old contract's history
+    assert new.loc["bonus_26", "n"] == 30  # only the old contract had bonus rows
+    assert new["months_operating"].eq(40).all()  # inherits the old contract's history
     out = score_entities(merged, method).set_index("entity_id")
     assert out.loc["NEW", "status"] == "rated"
     assert "inherits contract OLD's records" in out.loc["NEW", "audit"]
     assert "OLD_S1" in out.loc["NEW", "audit"]
-    assert out.loc["NEW_S1", "status"] == "substituted"                     # a new site shows the merged rating
+    assert out.loc["NEW_S1", "status"] == "substituted"  # a new site shows the merged rating
     assert out.loc["NEW_S1", "stars"] == out.loc["NEW", "stars"]
     # ...and without novation the new contract is new and below minimum data.
     alone = score_entities(world, method).set_index("entity_id")
     assert alone.loc["NEW", "status"] == "new_contract"
 
 
-@pytest.mark.parametrize("old, new, match", [
-    ("NOPE", "NEW", "old_contract_id is not a contract"),
-    ("OLD", "NOPE", "new_contract_id is not a contract"),
-    ("OLD", "OLD", "novated to itself"),
-    ("OLD_S1", "NEW", "old_contract_id is not a contract"),
-])
+@pytest.mark.parametrize(
+    "old, new, match",
+    [
+        ("NOPE", "NEW", "old_contract_id is not a contract"),
+        ("OLD", "NOPE", "new_contract_id is not a contract"),
+        ("OLD", "OLD", "novated to itself"),
+        ("OLD_S1", "NEW", "old_contract_id is not a contract"),
+    ],
+)
 def test_bad_novations_are_errors(method, old, new, match):
     with pytest.raises(InputError, match=match):
         apply_novations(novation_world(), pd.DataFrame({"old_contract_id": [old], "new_contract_id": [new]}), method)

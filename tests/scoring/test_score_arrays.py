@@ -42,7 +42,7 @@ def test_chunking_does_not_change_results(method, monkeypatch):
     p = method.program_method("ESS")
     n, A, E = world(p, 30, 12, seed=5)
     whole = score_arrays(n, A, E, p)
-    monkeypatch.setattr(arrays_module, "_CHUNK_ELEMENTS", 30 * 7 * 5)       # chunks of 5 draws
+    monkeypatch.setattr(arrays_module, "_CHUNK_ELEMENTS", 30 * 7 * 5)  # chunks of 5 draws
     chunked = score_arrays(n, A, E, p, keep_group_arrays=False)
     assert chunked.ratios is None and chunked.scores is None
     np.testing.assert_array_equal(chunked.performance_score, whole.performance_score)

@@ -63,10 +63,11 @@ def test_parquet_keeps_dtypes(outputs):
 def test_parquet_input_and_previous_release(outputs, tmp_path):
     d, _ = outputs
     pd.read_csv(INPUT, dtype=str, keep_default_na=False).to_parquet(tmp_path / "in.parquet")
-    r = score("--input", str(tmp_path / "in.parquet"), "--out", str(tmp_path / "next.csv"),
-              "--previous", str(d / "a.csv"))
+    r = score(
+        "--input", str(tmp_path / "in.parquet"), "--out", str(tmp_path / "next.csv"), "--previous", str(d / "a.csv")
+    )
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "next.csv").read_bytes() == (d / "a.csv").read_bytes()   # same data: same release
+    assert (tmp_path / "next.csv").read_bytes() == (d / "a.csv").read_bytes()  # same data: same release
 
 
 def test_method_option_takes_a_name(tmp_path):
@@ -77,27 +78,32 @@ def test_method_option_takes_a_name(tmp_path):
 
 def test_bad_input_exits_2_naming_rows(tmp_path):
     df = pd.read_csv(INPUT, dtype=str, keep_default_na=False)
-    df.loc[4, "actual"] = "999"                               # row 5: actual > n
-    df.loc[7, "measure"] = "full_99"                          # row 8: unknown measure
-    df.loc[df["entity_id"] == "SX", "parent_id"] = "CQ"       # Site X without its contract
+    df.loc[4, "actual"] = "999"  # row 5: actual > n
+    df.loc[7, "measure"] = "full_99"  # row 8: unknown measure
+    df.loc[df["entity_id"] == "SX", "parent_id"] = "CQ"  # Site X without its contract
     df.to_csv(tmp_path / "bad.csv", index=False)
     r = score("--input", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o.csv"))
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stdout == ""
     assert r.stderr.startswith("toolkit score: error: entity_measures: 3 problem(s)")
     assert "entity_measures.actual: rule 'actual <= n' broken by 1 row (rows 5)" in r.stderr
-    assert "entity_measures.measure: rule 'a measure of the row's program in the method' broken by 1 row (rows 8)" \
+    assert (
+        "entity_measures.measure: rule 'a measure of the row's program in the method' broken by 1 row (rows 8)"
         in r.stderr
+    )
     assert "(a site without its contract)' broken by 7 rows (rows 74, 75, 76, 77, 78, ...)" in r.stderr
     assert not (tmp_path / "o.csv").exists()
 
 
-@pytest.mark.parametrize("args, match", [
-    (("--input", "in.txt", "--out", "o.csv"), "unknown extension '.txt'"),
-    (("--input", str(INPUT), "--out", "o.xlsx"), "unknown extension '.xlsx'"),
-    (("--input", "missing.csv", "--out", "o.csv"), "no such file"),
-    (("--input", str(INPUT), "--out", "o.csv", "--method", "nope"), "not found"),
-])
+@pytest.mark.parametrize(
+    "args, match",
+    [
+        (("--input", "in.txt", "--out", "o.csv"), "unknown extension '.txt'"),
+        (("--input", str(INPUT), "--out", "o.xlsx"), "unknown extension '.xlsx'"),
+        (("--input", "missing.csv", "--out", "o.csv"), "no such file"),
+        (("--input", str(INPUT), "--out", "o.csv", "--method", "nope"), "not found"),
+    ],
+)
 def test_usage_errors_exit_2(tmp_path, args, match):
     r = subprocess.run([str(TOOLKIT), "score", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 2 and match in r.stderr and "Traceback" not in r.stderr

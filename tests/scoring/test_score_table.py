@@ -40,7 +40,7 @@ def test_site_x_reproduced_from_the_table(scored):
 
 def test_site_y_weights_and_ratio_from_the_table(scored):
     y = scored.loc[("DMS", "site", "SY")]
-    assert y["n_bonus_26"] == 0                              # no row: n = 0
+    assert y["n_bonus_26"] == 0  # no row: n = 0
     assert y["weight_full_26"] == pytest.approx(0.39375, abs=1e-15)
     assert y["weight_pathway_26"] == pytest.approx(0.05625, abs=1e-15)
     assert y["weight_bonus_26"] == 0
@@ -54,7 +54,7 @@ def test_site_y_weights_and_ratio_from_the_table(scored):
 def test_rules_visible_in_the_golden_table(scored):
     cy = scored.loc[("DMS", "contract", "CY")]
     assert cy["n_bonus_26"] == 3 and cy["weight_bonus_26"] == pytest.approx(0.03, abs=1e-15)  # Table 7, n = 3
-    for site in ("SY2", "SY3"):                                # below minimum data / new: the contract's rating
+    for site in ("SY2", "SY3"):  # below minimum data / new: the contract's rating
         s = scored.loc[("DMS", "site", site)]
         assert s["status"] == "substituted" and not s["calculated"]
         assert (s["stars"], s["star_percentage"]) == (cy["stars"], cy["star_percentage"])
@@ -71,8 +71,10 @@ def test_rules_visible_in_the_golden_table(scored):
     # Organisations are measured against the contracts' national average.
     for p in ("DMS", "ESS"):
         assert orgs.loc[orgs["program"] == p, "national_average"].nunique() == 1
-        assert orgs.loc[orgs["program"] == p, "national_average"].iat[0] == \
-            scored.loc[(p, "contract", "CX" if p == "ESS" else "CY"), "national_average"]
+        assert (
+            orgs.loc[orgs["program"] == p, "national_average"].iat[0]
+            == scored.loc[(p, "contract", "CX" if p == "ESS" else "CY"), "national_average"]
+        )
 
 
 def test_national_average_is_the_mean_over_rated_contracts(scored):
@@ -93,8 +95,11 @@ def test_rows_sorted_and_dtypes_fixed(scored, method):
     key = list(zip(t["program"], t["level"].map({"organisation": 0, "contract": 1, "site": 2}), t["entity_id"]))
     assert key == sorted(key)
     assert not t.duplicated(["program", "level", "entity_id"]).any()
-    assert t["status"].isin(["rated", "insufficient_data", "carried_forward", "substituted", "new_site",
-                             "new_contract"]).all()
+    assert (
+        t["status"]
+        .isin(["rated", "insufficient_data", "carried_forward", "substituted", "new_site", "new_contract"])
+        .all()
+    )
 
 
 def test_csv_round_trip_keeps_values(scored, method):
@@ -104,9 +109,12 @@ def test_csv_round_trip_keeps_values(scored, method):
 
 
 def test_typed_input_gives_the_same_table(golden_input, scored, method):
-    typed = golden_input.assign(n=golden_input["n"].astype(int), actual=golden_input["actual"].astype(int),
-                                expected=golden_input["expected"].astype(float),
-                                months_operating=pd.to_numeric(golden_input["months_operating"]))
+    typed = golden_input.assign(
+        n=golden_input["n"].astype(int),
+        actual=golden_input["actual"].astype(int),
+        expected=golden_input["expected"].astype(float),
+        months_operating=pd.to_numeric(golden_input["months_operating"]),
+    )
     pd.testing.assert_frame_equal(score_entities(typed, method), scored.reset_index(drop=True))
 
 
@@ -115,7 +123,7 @@ def test_interim_method_ignores_52_week_rows(golden_input):
     t = score_entities(golden_input, interim).set_index(["program", "level", "entity_id"])
     x = t.loc[("ESS", "site", "SX")]
     assert np.isnan(x["ratio_g52"]) and np.isnan(x["weight_full_52"])
-    assert x["n_full_52"] == 30                                    # accepted, shown, not scored
+    assert x["n_full_52"] == 30  # accepted, shown, not scored
     assert x["group_weight_g13"] + x["group_weight_g26"] + x["group_weight_gos"] == pytest.approx(1.0)
     assert x["weight_full_13"] == pytest.approx(0.20 / 0.75)
     assert round(x["ratio_g26"], 2) == 2.78

@@ -66,8 +66,19 @@ def test_given_name_letters_2_3(name, expected, why):
     assert given_part(name) == expected, why
 
 
-@pytest.mark.parametrize("sex,digit", [("male", "1"), ("female", "2"), ("other", "3"), ("not_stated", "9"),
-                                       ("1", "1"), ("9", "9"), ("unknown", None), (None, None)])
+@pytest.mark.parametrize(
+    "sex,digit",
+    [
+        ("male", "1"),
+        ("female", "2"),
+        ("other", "3"),
+        ("not_stated", "9"),
+        ("1", "1"),
+        ("9", "9"),
+        ("unknown", None),
+        (None, None),
+    ],
+)
 def test_sex_digit(sex, digit):
     assert sex_digit(sex) == digit
 
@@ -89,28 +100,35 @@ def test_whole_keys():
 RECORD = dict(family="Smith", given="John", birth_date="1970-01-31", sex="male")
 
 
-@pytest.mark.parametrize("stored,record,reason", [
-    ("MIHOH310119701", RECORD, None),                                   # matches the key rebuilt from the record
-    ("mihoh310119701", RECORD, None),                                   # stored keys are read case-insensitively
-    ("MIHOH31011970", RECORD, "form"),                                  # 13 characters
-    ("MIHOH3101197011", RECORD, "form"),                                # 15 characters
-    ("A2BOH310119701", RECORD, "form"),                                 # a 2 before a letter cannot come out of the rule
-    ("MIH9O310119701", RECORD, "form"),                                 # a digit other than 2 among the letters
-    ("MIHOH310219701", {**RECORD, "birth_date": None}, "date"),         # 31 February does not exist
-    ("MIHOH000019701", {**RECORD, "birth_date": None}, "date"),         # day 00
-    ("MIHOH310119704", {**RECORD, "sex": None}, "sex"),                 # 4 is not a sex code
-    ("MIHOH010119701", RECORD, "mismatch"),                             # another date of birth than the record's
-    ("MIHOH310119702", RECORD, "mismatch"),                             # another sex than the record's
-    ("HOPOH310119701", RECORD, "mismatch"),                             # another family name (Thompson)
-    ("MIHO2310119701", RECORD, "mismatch"),                             # another given name (Jo)
-    ("HOPOH310119701", {**RECORD, "family": None, "given": None}, None),  # no names: only date and sex can be checked
-    ("99999310119701", {**RECORD, "family": None, "given": None}, "placeholder_name"),  # valid form, cannot link
-    (None, RECORD, None),                                               # no stored key: built from the record
-    (None, {**RECORD, "family": None}, "placeholder_name"),             # built with 999
-    (None, {**RECORD, "given": None}, "placeholder_name"),              # built with 99
-    (None, {**RECORD, "birth_date": None}, "missing"),                  # cannot be built
-    ("", {**RECORD, "sex": None}, "missing"),                           # empty stored key, no sex
-])
+@pytest.mark.parametrize(
+    "stored,record,reason",
+    [
+        ("MIHOH310119701", RECORD, None),  # matches the key rebuilt from the record
+        ("mihoh310119701", RECORD, None),  # stored keys are read case-insensitively
+        ("MIHOH31011970", RECORD, "form"),  # 13 characters
+        ("MIHOH3101197011", RECORD, "form"),  # 15 characters
+        ("A2BOH310119701", RECORD, "form"),  # a 2 before a letter cannot come out of the rule
+        ("MIH9O310119701", RECORD, "form"),  # a digit other than 2 among the letters
+        ("MIHOH310219701", {**RECORD, "birth_date": None}, "date"),  # 31 February does not exist
+        ("MIHOH000019701", {**RECORD, "birth_date": None}, "date"),  # day 00
+        ("MIHOH310119704", {**RECORD, "sex": None}, "sex"),  # 4 is not a sex code
+        ("MIHOH010119701", RECORD, "mismatch"),  # another date of birth than the record's
+        ("MIHOH310119702", RECORD, "mismatch"),  # another sex than the record's
+        ("HOPOH310119701", RECORD, "mismatch"),  # another family name (Thompson)
+        ("MIHO2310119701", RECORD, "mismatch"),  # another given name (Jo)
+        (
+            "HOPOH310119701",
+            {**RECORD, "family": None, "given": None},
+            None,
+        ),  # no names: only date and sex can be checked
+        ("99999310119701", {**RECORD, "family": None, "given": None}, "placeholder_name"),  # valid form, cannot link
+        (None, RECORD, None),  # no stored key: built from the record
+        (None, {**RECORD, "family": None}, "placeholder_name"),  # built with 999
+        (None, {**RECORD, "given": None}, "placeholder_name"),  # built with 99
+        (None, {**RECORD, "birth_date": None}, "missing"),  # cannot be built
+        ("", {**RECORD, "sex": None}, "missing"),  # empty stored key, no sex
+    ],
+)
 def test_stored_key_checks(stored, record, reason):
     c = check_slk(stored, record["family"], record["given"], record["birth_date"], record["sex"])
     assert c.reason == reason
@@ -122,16 +140,24 @@ def test_configured_readings():
     assert check_slk(None, None, "John", "1970-01-31", "male", placeholder_names_valid=True).valid
     # an estimated date of birth is valid by default and invalid when configured
     assert check_slk(None, "Smith", "John", "1970-01-01", "male", birth_date_estimated=True).valid
-    c = check_slk(None, "Smith", "John", "1970-01-01", "male", birth_date_estimated=True,
-                  estimated_birth_date_valid=False)
+    c = check_slk(
+        None, "Smith", "John", "1970-01-01", "male", birth_date_estimated=True, estimated_birth_date_valid=False
+    )
     assert c.reason == "estimated_birth_date"
 
 
 def test_check_keys_returns_no_name_column():
-    records = pd.DataFrame({"client_id": ["C1", "C2"], "family_name": ["Thompson", "Farr"],
-                            "given_name": ["Jo", None], "slk": [None, "AR299010219902"],
-                            "birth_date": pd.to_datetime(["1990-02-01", "1990-02-01"]), "sex": ["female", "female"],
-                            "birth_date_is_estimate": [False, False]})
+    records = pd.DataFrame(
+        {
+            "client_id": ["C1", "C2"],
+            "family_name": ["Thompson", "Farr"],
+            "given_name": ["Jo", None],
+            "slk": [None, "AR299010219902"],
+            "birth_date": pd.to_datetime(["1990-02-01", "1990-02-01"]),
+            "sex": ["female", "female"],
+            "birth_date_is_estimate": [False, False],
+        }
+    )
     out = check_keys(records)
     assert list(out.columns) == ["slk", "slk_valid", "slk_invalid_reason"]
     assert out["slk"].tolist() == ["HOPO2010219902", "AR299010219902"]
@@ -150,8 +176,12 @@ names = st.one_of(st.none(), st.text(alphabet=st.characters(codec="utf-8"), max_
 
 
 @settings(max_examples=300, deadline=None)
-@given(family=names, given_name=names, sex=st.sampled_from(["male", "female", "other", "not_stated"]),
-       dob=st.dates(min_value=pd.Timestamp("1900-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()))
+@given(
+    family=names,
+    given_name=names,
+    sex=st.sampled_from(["male", "female", "other", "not_stated"]),
+    dob=st.dates(min_value=pd.Timestamp("1900-01-01").date(), max_value=pd.Timestamp("2030-12-31").date()),
+)
 def test_any_built_key_has_the_form_and_validates(family, given_name, sex, dob):
     key = build_slk(family, given_name, dob, sex)
     assert SLK_FORM.match(key), key
@@ -160,8 +190,11 @@ def test_any_built_key_has_the_form_and_validates(family, given_name, sex, dob):
 
 
 @settings(max_examples=200, deadline=None)
-@given(name=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij", min_size=1, max_size=12),
-       noise=st.lists(st.sampled_from(["-", "'", " ", ".", "1"]), max_size=4), at=st.integers(0, 12))
+@given(
+    name=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij", min_size=1, max_size=12),
+    noise=st.lists(st.sampled_from(["-", "'", " ", ".", "1"]), max_size=4),
+    at=st.integers(0, 12),
+)
 def test_punctuation_anywhere_changes_nothing(name, noise, at):
     noisy = name[:at] + "".join(noise) + name[at:]
     assert family_part(noisy) == family_part(name)

@@ -10,12 +10,18 @@ from toolkit.synth.accuracy import accuracy_table, paired
 
 def _ratings(stars, scores, n13, calculated=None):
     k = len(stars)
-    return pd.DataFrame({
-        "program": "DMS", "level": "contract", "entity_id": [f"C{i}" for i in range(k)],
-        "calculated": calculated if calculated is not None else [True] * k,
-        "performance_score": scores, "calculated_star_percentage": [int(20 * (s - 3)) for s in stars],
-        "calculated_stars": pd.array(stars, dtype="Int64"), "n_full_13": n13,
-    })
+    return pd.DataFrame(
+        {
+            "program": "DMS",
+            "level": "contract",
+            "entity_id": [f"C{i}" for i in range(k)],
+            "calculated": calculated if calculated is not None else [True] * k,
+            "performance_score": scores,
+            "calculated_star_percentage": [int(20 * (s - 3)) for s in stars],
+            "calculated_stars": pd.array(stars, dtype="Int64"),
+            "n_full_13": n13,
+        }
+    )
 
 
 def test_accuracy_numbers():
@@ -25,7 +31,9 @@ def test_accuracy_numbers():
     assert t["entities"] == 5
     assert t["same_stars"] == pytest.approx(3 / 5)
     assert t["mean_abs_star_error"] == pytest.approx(2 / 5)
-    assert t["spearman"] == pytest.approx(pd.Series([0.4, 1.5, 1.9, 3.1, 3.0]).corr(pd.Series([0.5, 1.0, 2.0, 3.0, 3.5]), method="spearman"))
+    assert t["spearman"] == pytest.approx(
+        pd.Series([0.4, 1.5, 1.9, 3.1, 3.0]).corr(pd.Series([0.5, 1.0, 2.0, 3.0, 3.5]), method="spearman")
+    )
     bands = accuracy_table(rated, oracle).set_index("band")
     assert bands.loc["n13 < 50", "entities"] == 2 and bands.loc["200+", "same_stars"] == 1.0
 

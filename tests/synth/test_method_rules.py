@@ -16,10 +16,12 @@ def test_measures_and_thresholds_are_the_configs():
     rules = load_method_rules()
     method, derive = load_method(), load_derive_params()
     assert MEASURES == rules.measures == method.measure_ids
-    assert PROGRAM_MEASURES == {prog: tuple(m for m in method.measure_ids if m in spec.weights)
-                                for prog, spec in method.programs.items()}
-    assert rules.threshold_days == {m: derive.threshold_weeks[m] * derive.days_per_week
-                                    for m in derive.full_pathway_measures}
+    assert PROGRAM_MEASURES == {
+        prog: tuple(m for m in method.measure_ids if m in spec.weights) for prog, spec in method.programs.items()
+    }
+    assert rules.threshold_days == {
+        m: derive.threshold_weeks[m] * derive.days_per_week for m in derive.full_pathway_measures
+    }
     assert rules.anchor_days == derive.bonus.anchor_weeks_before_end * derive.days_per_week
 
 
@@ -48,5 +50,5 @@ def test_a_longer_13_week_threshold_in_the_derive_config_moves_the_world():
     assert rules.threshold_days["full_13"] == 105 and rules.min_days == 105
     base = _full_13_days(generate_world("tiny", seed=1, events=False))
     moved = _full_13_days(generate_world("tiny", seed=1, events=False, rules=rules))
-    assert base[0] < 105 <= moved[0] and base[0] >= 91     # who is in the full_13 denominator
-    assert base[1] < 105 <= moved[1] and base[1] >= 91     # when the 13-week outcome falls due
+    assert base[0] < 105 <= moved[0] and base[0] >= 91  # who is in the full_13 denominator
+    assert base[1] < 105 <= moved[1] and base[1] >= 91  # when the 13-week outcome falls due

@@ -12,7 +12,11 @@ from toolkit.synth import generate_world, load_world_params, write_world
 
 
 def _digest(d):
-    return {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(d.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_same_seed_gives_byte_identical_files(tmp_path):
@@ -47,8 +51,23 @@ def test_round_trip_small(small_world_dir):
     assert report.ok, report.summary()
     rec = typed["measure_records"]
     assert 40_000 < len(rec) < 60_000
-    assert set(rec["measure"].unique()) == {"full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52", "ongoing_support"}
-    assert set(rec.loc[rec["program"] == "DMS", "measure"]) == {"full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52"}
+    assert set(rec["measure"].unique()) == {
+        "full_13",
+        "full_26",
+        "pathway_26",
+        "bonus_26",
+        "full_52",
+        "pathway_52",
+        "ongoing_support",
+    }
+    assert set(rec.loc[rec["program"] == "DMS", "measure"]) == {
+        "full_13",
+        "full_26",
+        "pathway_26",
+        "bonus_26",
+        "full_52",
+        "pathway_52",
+    }
 
 
 def test_structure_like_the_published_release():
@@ -81,7 +100,9 @@ def test_truth_is_consistent_with_records(small_world_dir):
     z = (obs - exp) / np.sqrt(var)
     assert (z.abs() < 4).all(), z
     # p_true differs from p_average_site exactly by the site effect on the log-odds scale (non-pathway-linked measures)
-    eff = pd.read_parquet(small_world_dir / "truth" / "site_effects.parquet").set_index(["site_id", "measure"])["effect"]
+    eff = pd.read_parquet(small_world_dir / "truth" / "site_effects.parquet").set_index(["site_id", "measure"])[
+        "effect"
+    ]
     m = truth["measure"].isin(["full_13", "bonus_26", "ongoing_support"]).to_numpy()
     t = truth[m]
     logit = lambda p: np.log(p / (1 - p))

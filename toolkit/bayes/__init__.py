@@ -16,5 +16,11 @@ from toolkit.bayes.config import BayesConfig, load_bayes_config
 from toolkit.bayes.diagnostics import Diagnostics, check_convergence
 from toolkit.bayes.hierarchical import HierarchicalModel, fit_hierarchical
 
-__all__ = ["BayesConfig", "Diagnostics", "HierarchicalModel", "check_convergence", "fit_hierarchical",
-           "load_bayes_config"]
+__all__ = [
+    "BayesConfig",
+    "Diagnostics",
+    "HierarchicalModel",
+    "check_convergence",
+    "fit_hierarchical",
+    "load_bayes_config",
+]

@@ -72,11 +72,11 @@ class Sampler(FrozenConfig):
     target_accept: float = Field(default=0.8, gt=0, lt=1)
     low_rank_mass_matrix: bool = False
     retry_target_accept: float = Field(default=0.95, gt=0, lt=1)
-    retry_draws_factor: int = Field(default=3, ge=1)   # a model that fails its gate is re-run once with this many
-                                               # times the draws (a fresh seed); 1 = no retry
+    retry_draws_factor: int = Field(default=3, ge=1)  # a model that fails its gate is re-run once with this many
+    # times the draws (a fresh seed); 1 = no retry
     retry_max_draws_factor: int = Field(default=10, ge=1)  # ... or more, up to this, when its ESS says it needs more:
-    retry_ess_margin: float = Field(default=2.0, ge=1)     # this many times the draws the first run's ESS asks for
-    retry_non_centred: bool = True             # a re-run after divergences samples every effect non-centred
+    retry_ess_margin: float = Field(default=2.0, ge=1)  # this many times the draws the first run's ESS asks for
+    retry_non_centred: bool = True  # a re-run after divergences samples every effect non-centred
 
 
 class Gates(FrozenConfig):

@@ -16,7 +16,7 @@ from scipy import stats
 def _split(a: np.ndarray) -> np.ndarray:
     """(P, chains, draws) -> (P, 2 chains, draws // 2): first and last halves of each chain."""
     half = a.shape[2] // 2
-    return np.concatenate([a[:, :, :half], a[:, :, a.shape[2] - half:]], axis=1)
+    return np.concatenate([a[:, :, :half], a[:, :, a.shape[2] - half :]], axis=1)
 
 
 def _z_scale(a: np.ndarray) -> np.ndarray:
@@ -93,7 +93,7 @@ def _geyer(acov: np.ndarray, chain_var_of_means: np.ndarray, n_draw: int, n_chai
                 rho[t + 2] = rho[t + 1]
             t += 2
         ess = n_chain * n_draw
-        tau = -1.0 + 2.0 * np.sum(rho[: max_t + 1]) + np.sum(rho[max_t + 1: max_t + 2])
+        tau = -1.0 + 2.0 * np.sum(rho[: max_t + 1]) + np.sum(rho[max_t + 1 : max_t + 2])
         tau = max(tau, 1.0 / np.log10(ess))
         out[p] = ess / tau
     return out

@@ -60,8 +60,9 @@ def effect_correlation(mean: np.ndarray, share: np.ndarray, tau: np.ndarray, min
     return r
 
 
-def couple_measures(b: np.ndarray, shift: np.ndarray, share: np.ndarray, tau: np.ndarray,
-                    seed: int) -> tuple[np.ndarray, np.ndarray]:
+def couple_measures(
+    b: np.ndarray, shift: np.ndarray, share: np.ndarray, tau: np.ndarray, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Reorder the draws ``b`` (draws, entities, measures) of each entity to carry the error correlation ``C``.
 
     ``shift``: (draws, measures) the measures' shifts in the same draws (effects are centred on them to
@@ -76,7 +77,7 @@ def couple_measures(b: np.ndarray, shift: np.ndarray, share: np.ndarray, tau: np
     q = np.sqrt(np.clip(1.0 - share, 0.0, 1.0))
     c = r[None, :, :] * q[:, :, None] * q[:, None, :]
     c[:, np.arange(m), np.arange(m)] = 1.0
-    low = np.linalg.cholesky(c + 1e-9 * np.eye(m)[None])              # (entities, M, M)
+    low = np.linalg.cholesky(c + 1e-9 * np.eye(m)[None])  # (entities, M, M)
     rng = np.random.default_rng(seed)
     z = np.einsum("dem,ekm->dek", rng.standard_normal((d, n_e, m)), low)
     rank = np.argsort(np.argsort(z, axis=0, kind="stable"), axis=0, kind="stable")

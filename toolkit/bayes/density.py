@@ -31,10 +31,23 @@ if TYPE_CHECKING:
 
 
 @numba.njit(nogil=True, cache=True)
-def logp_and_grad(x: FloatArray, n_measures: int, tau_ofs: IntArray, lam_ofs: IntArray, e_ofs: IntArray,
-                  g_ofs: IntArray, centred: IntArray, cell_measure: IntArray, cell_parent: IntArray,
-                  observed: FloatArray, node_ptr: IntArray, node_offset: FloatArray, node_weight: FloatArray,
-                  shift_sd: float, group_sd: float) -> tuple[float, FloatArray]:
+def logp_and_grad(
+    x: FloatArray,
+    n_measures: int,
+    tau_ofs: IntArray,
+    lam_ofs: IntArray,
+    e_ofs: IntArray,
+    g_ofs: IntArray,
+    centred: IntArray,
+    cell_measure: IntArray,
+    cell_parent: IntArray,
+    observed: FloatArray,
+    node_ptr: IntArray,
+    node_offset: FloatArray,
+    node_weight: FloatArray,
+    shift_sd: float,
+    group_sd: float,
+) -> tuple[float, FloatArray]:
     """Log density (up to a constant) and its gradient at ``x``.
 
     ``centred`` (flat, aligned with ``x``): 1 where an entity-measure effect is sampled centred,
@@ -50,39 +63,73 @@ def logp_and_grad(x: FloatArray, n_measures: int, tau_ofs: IntArray, lam_ofs: In
     lam = np.zeros((n_lv, n_measures))
     lp = _hyper_prior(x, n_measures, tau_ofs, lam_ofs, shift_sd, group_sd, tau, lam, grad)
     lp = _effect_prior(x, n_measures, tau_ofs, e_ofs, centred, tau, lp, grad)
-    lp = _likelihood(x, n_measures, tau_ofs, lam_ofs, e_ofs, g_ofs, centred, cell_measure, cell_parent, observed,
-                     node_ptr, node_offset, node_weight, tau, lam, lp, grad)
+    lp = _likelihood(
+        x,
+        n_measures,
+        tau_ofs,
+        lam_ofs,
+        e_ofs,
+        g_ofs,
+        centred,
+        cell_measure,
+        cell_parent,
+        observed,
+        node_ptr,
+        node_offset,
+        node_weight,
+        tau,
+        lam,
+        lp,
+        grad,
+    )
     return lp, grad
 
 
 @numba.njit(nogil=True, cache=True)
-def _hyper_prior(x: FloatArray, m_count: int, tau_ofs: IntArray, lam_ofs: IntArray, shift_sd: float,
-                 group_sd: float, tau: FloatArray, lam: FloatArray, grad: FloatArray) -> float:
+def _hyper_prior(
+    x: FloatArray,
+    m_count: int,
+    tau_ofs: IntArray,
+    lam_ofs: IntArray,
+    shift_sd: float,
+    group_sd: float,
+    tau: FloatArray,
+    lam: FloatArray,
+    grad: FloatArray,
+) -> float:
     """Priors of the shifts (normal) and of the SDs ``tau`` and ``lambda`` (half-normal, on the log scale with
     the Jacobian): returns their log density, fills ``tau`` and ``lam`` (levels x M) and their gradient."""
     lp = 0.0
     for m in range(m_count):
         lp -= 0.5 * (x[m] / shift_sd) ** 2
-        grad[m] = -x[m] / shift_sd ** 2
+        grad[m] = -x[m] / shift_sd**2
     for lv in range(tau_ofs.shape[0]):
         for m in range(m_count):
             k = tau_ofs[lv] + m
             t = np.exp(x[k])
             tau[lv, m] = t
             lp += -0.5 * (t / group_sd) ** 2 + x[k]
-            grad[k] = -(t / group_sd) ** 2 + 1.0
+            grad[k] = -((t / group_sd) ** 2) + 1.0
             if lam_ofs[lv] >= 0:
                 k = lam_ofs[lv] + m
                 t = np.exp(x[k])
                 lam[lv, m] = t
                 lp += -0.5 * (t / group_sd) ** 2 + x[k]
-                grad[k] = -(t / group_sd) ** 2 + 1.0
+                grad[k] = -((t / group_sd) ** 2) + 1.0
     return lp
 
 
 @numba.njit(nogil=True, cache=True)
-def _effect_prior(x: FloatArray, m_count: int, tau_ofs: IntArray, e_ofs: IntArray, centred: IntArray,
-                  tau: FloatArray, lp: float, grad: FloatArray) -> float:
+def _effect_prior(
+    x: FloatArray,
+    m_count: int,
+    tau_ofs: IntArray,
+    e_ofs: IntArray,
+    centred: IntArray,
+    tau: FloatArray,
+    lp: float,
+    grad: FloatArray,
+) -> float:
     """``lp`` plus the prior of the raw effects (``e_l``, centred or not, then ``g_l``, up to the next level);
     their gradient (and the centred effects' share of the SDs' and shifts' gradient) into ``grad``."""
     n_lv = tau_ofs.shape[0]
@@ -106,10 +153,25 @@ def _effect_prior(x: FloatArray, m_count: int, tau_ofs: IntArray, e_ofs: IntArra
 
 
 @numba.njit(nogil=True, cache=True)
-def _likelihood(x: FloatArray, m_count: int, tau_ofs: IntArray, lam_ofs: IntArray, e_ofs: IntArray,
-                g_ofs: IntArray, centred: IntArray, cell_measure: IntArray, cell_parent: IntArray,
-                observed: FloatArray, node_ptr: IntArray, node_offset: FloatArray, node_weight: FloatArray,
-                tau: FloatArray, lam: FloatArray, lp: float, grad: FloatArray) -> float:
+def _likelihood(
+    x: FloatArray,
+    m_count: int,
+    tau_ofs: IntArray,
+    lam_ofs: IntArray,
+    e_ofs: IntArray,
+    g_ofs: IntArray,
+    centred: IntArray,
+    cell_measure: IntArray,
+    cell_parent: IntArray,
+    observed: FloatArray,
+    node_ptr: IntArray,
+    node_offset: FloatArray,
+    node_weight: FloatArray,
+    tau: FloatArray,
+    lam: FloatArray,
+    lp: float,
+    grad: FloatArray,
+) -> float:
     """``lp`` plus the log-likelihood of every cell, ``O b - sum_n w_n softplus(o_n + b)`` over its nodes;
     its gradient into ``grad`` (through ``r = d loglik / d b``).
 
@@ -158,8 +220,17 @@ def _likelihood(x: FloatArray, m_count: int, tau_ofs: IntArray, lam_ofs: IntArra
 
 
 @numba.njit(nogil=True, cache=True)
-def level_effects(x: FloatArray, lv: int, n_entities: int, n_measures: int, tau_ofs: IntArray, lam_ofs: IntArray,
-                  e_ofs: IntArray, g_ofs: IntArray, centred: IntArray) -> FloatArray:
+def level_effects(
+    x: FloatArray,
+    lv: int,
+    n_entities: int,
+    n_measures: int,
+    tau_ofs: IntArray,
+    lam_ofs: IntArray,
+    e_ofs: IntArray,
+    g_ofs: IntArray,
+    centred: IntArray,
+) -> FloatArray:
     """``u_l`` (entities x M) of level ``lv`` at ``x``."""
     u = np.empty((n_entities, n_measures))
     for m in range(n_measures):
@@ -216,8 +287,24 @@ class Layout:
 
 # slots of the uint64 table handed to the callbacks (scalars, then array addresses)
 _N_MEASURES, _N_LEVELS, _N_DIM, _N_SITES, _N_EXPANDED, _FACTOR = range(6)
-(_TAU, _LAM, _E, _G, _CENTRED, _CELL_MEASURE, _CELL_PARENT, _OBSERVED, _NODE_PTR, _NODE_OFFSET, _NODE_WEIGHT,
- _PRIORS, _SITE_PARENT, _SIZES, _N_CELLS, _N_NODES) = range(6, 22)
+(
+    _TAU,
+    _LAM,
+    _E,
+    _G,
+    _CENTRED,
+    _CELL_MEASURE,
+    _CELL_PARENT,
+    _OBSERVED,
+    _NODE_PTR,
+    _NODE_OFFSET,
+    _NODE_WEIGHT,
+    _PRIORS,
+    _SITE_PARENT,
+    _SIZES,
+    _N_CELLS,
+    _N_NODES,
+) = range(6, 22)
 _SLOTS = 22
 _I64, _F64 = np.int64, np.float64
 
@@ -228,9 +315,13 @@ def _arr(ud: Any, slot: int, n: int, dtype: Any) -> Any:
     return numba.carray(address_as_void_pointer(ud[slot]), (n,), dtype)
 
 
-_LOGP_SIG = numba.types.int64(numba.types.uint64, numba.types.CPointer(numba.types.double),
-                             numba.types.CPointer(numba.types.double), numba.types.CPointer(numba.types.double),
-                             numba.types.voidptr)
+_LOGP_SIG = numba.types.int64(
+    numba.types.uint64,
+    numba.types.CPointer(numba.types.double),
+    numba.types.CPointer(numba.types.double),
+    numba.types.CPointer(numba.types.double),
+    numba.types.voidptr,
+)
 
 
 @numba.cfunc(_LOGP_SIG, nogil=True, cache=True)
@@ -249,11 +340,23 @@ def logp_c(dim: int, x_: Any, out_: Any, logp_: Any, user_data_: Any) -> int:
     logp = numba.carray(logp_, (1,))
     priors = _arr(ud, _PRIORS, 2, _F64)
     cell_parent = _arr(ud, _CELL_PARENT, n_lv * n_cells, _I64).reshape((n_lv, n_cells))
-    lp, grad = logp_and_grad(x, m, _arr(ud, _TAU, n_lv, _I64), _arr(ud, _LAM, n_lv, _I64), _arr(ud, _E, n_lv, _I64),
-                             _arr(ud, _G, n_lv, _I64), _arr(ud, _CENTRED, n_dim, _I64),
-                             _arr(ud, _CELL_MEASURE, n_cells, _I64), cell_parent, _arr(ud, _OBSERVED, n_cells, _F64),
-                             _arr(ud, _NODE_PTR, n_cells + 1, _I64), _arr(ud, _NODE_OFFSET, n_nodes, _F64),
-                             _arr(ud, _NODE_WEIGHT, n_nodes, _F64), priors[0], priors[1])
+    lp, grad = logp_and_grad(
+        x,
+        m,
+        _arr(ud, _TAU, n_lv, _I64),
+        _arr(ud, _LAM, n_lv, _I64),
+        _arr(ud, _E, n_lv, _I64),
+        _arr(ud, _G, n_lv, _I64),
+        _arr(ud, _CENTRED, n_dim, _I64),
+        _arr(ud, _CELL_MEASURE, n_cells, _I64),
+        cell_parent,
+        _arr(ud, _OBSERVED, n_cells, _F64),
+        _arr(ud, _NODE_PTR, n_cells + 1, _I64),
+        _arr(ud, _NODE_OFFSET, n_nodes, _F64),
+        _arr(ud, _NODE_WEIGHT, n_nodes, _F64),
+        priors[0],
+        priors[1],
+    )
     logp[0] = lp
     out[:] = grad
     if not np.all(np.isfinite(grad)):
@@ -263,8 +366,13 @@ def logp_c(dim: int, x_: Any, out_: Any, logp_: Any, user_data_: Any) -> int:
     return 0
 
 
-_EXPAND_SIG = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
-                               numba.types.CPointer(numba.types.double), numba.types.voidptr)
+_EXPAND_SIG = numba.types.int64(
+    numba.types.uint64,
+    numba.types.uint64,
+    numba.types.CPointer(numba.types.double),
+    numba.types.CPointer(numba.types.double),
+    numba.types.voidptr,
+)
 
 
 @numba.cfunc(_EXPAND_SIG, nogil=True, cache=True)
@@ -301,11 +409,11 @@ def expand_c(dim: int, expanded: int, x_: Any, out_: Any, user_data_: Any) -> in
             if factor == 1:
                 lam[j] = np.exp(x[lam_ofs[k] + j])
             sig[j] = np.sqrt(tau[j] ** 2 + lam[j] ** 2)
-        out[pos:pos + m] = sig
-        out[pos + m:pos + 2 * m] = tau
+        out[pos : pos + m] = sig
+        out[pos + m : pos + 2 * m] = tau
         pos += 2 * m
         if factor == 1:
-            out[pos:pos + m] = lam
+            out[pos : pos + m] = lam
             pos += m
             for i in range(m):
                 for j in range(m):
@@ -313,10 +421,10 @@ def expand_c(dim: int, expanded: int, x_: Any, out_: Any, user_data_: Any) -> in
             pos += m * m
         u = level_effects(x, k, sizes[k], m, tau_ofs, lam_ofs, e_ofs, g_ofs, centred)
         if k < n_lv - 1:  # every level above the site is stored; the site level only inside b_site
-            out[pos:pos + u.size] = u.ravel()
+            out[pos : pos + u.size] = u.ravel()
             pos += u.size
         for s in range(n_sites):
             for j in range(m):
                 b[s, j] += u[site_parent[k, s], j]
-    out[pos:pos + b.size] = b.ravel()
+    out[pos : pos + b.size] = b.ravel()
     return 0

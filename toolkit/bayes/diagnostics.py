@@ -49,18 +49,29 @@ class Diagnostics:
 
     def summary(self) -> str:
         """One progress line: the worst R-hat and ESS, divergences, and the gate's verdict when it failed."""
-        return (f"max R-hat {self.max_rhat:.4f}, min ESS bulk {self.min_ess_bulk:.0f} tail {self.min_ess_tail:.0f}, "
-                f"{self.divergences} divergences{'' if self.passed else ' -- GATE FAILED'}")
+        return (
+            f"max R-hat {self.max_rhat:.4f}, min ESS bulk {self.min_ess_bulk:.0f} tail {self.min_ess_tail:.0f}, "
+            f"{self.divergences} divergences{'' if self.passed else ' -- GATE FAILED'}"
+        )
 
     def as_row(self) -> dict[str, Any]:
         """The diagnostics as one row of the diagnostics table."""
-        return {"model": self.model, "passed": self.passed, "max_rhat": self.max_rhat,
-                "min_ess_bulk": self.min_ess_bulk, "min_ess_tail": self.min_ess_tail,
-                "divergences": self.divergences, "parameters": self.parameters, "draws": self.draws,
-                "worst_rhat": self.worst_rhat, "worst_ess": self.worst_ess,
-                "compile_seconds": self.compile_seconds, "sample_seconds": self.sample_seconds,
-                "attempts": self.attempts,
-                "failures": "; ".join(self.failures)}
+        return {
+            "model": self.model,
+            "passed": self.passed,
+            "max_rhat": self.max_rhat,
+            "min_ess_bulk": self.min_ess_bulk,
+            "min_ess_tail": self.min_ess_tail,
+            "divergences": self.divergences,
+            "parameters": self.parameters,
+            "draws": self.draws,
+            "worst_rhat": self.worst_rhat,
+            "worst_ess": self.worst_ess,
+            "compile_seconds": self.compile_seconds,
+            "sample_seconds": self.sample_seconds,
+            "attempts": self.attempts,
+            "failures": "; ".join(self.failures),
+        }
 
 
 def _stacked(post: xr.Dataset, var_names: list[str]) -> Iterator[tuple[list[str], np.ndarray]]:
@@ -72,13 +83,14 @@ def _stacked(post: xr.Dataset, var_names: list[str]) -> Iterator[tuple[list[str]
         a = a.reshape(a.shape[0], a.shape[1], -1).transpose(2, 0, 1)
         shape = [da.sizes[d] for d in extra]
         for i in range(0, a.shape[0], 500):
-            block = a[i:i + 500]
+            block = a[i : i + 500]
             idx = [np.unravel_index(k, shape) if shape else () for k in range(i, i + len(block))]
             yield [f"{v}{list(map(int, j)) if j else ''}" for j in idx], block
 
 
-def check_convergence(idata: InferenceData, gates: Gates, model: str,
-                      var_names: list[str] | None = None) -> Diagnostics:
+def check_convergence(
+    idata: InferenceData, gates: Gates, model: str, var_names: list[str] | None = None
+) -> Diagnostics:
     """Rank-normalised split R-hat, bulk and tail ESS of every parameter, divergences; apply ``gates``.
 
     Parameters that do not vary (the fixed diagonal of a correlation matrix) are left out:
@@ -116,9 +128,18 @@ def check_convergence(idata: InferenceData, gates: Gates, model: str,
     if div > gates.max_divergences:
         failures.append(f"{model}: {div} divergent transition(s) (allowed {gates.max_divergences})")
     worst_e = worst_b if min_bulk <= min_tail else worst_t
-    return Diagnostics(model=model, max_rhat=max_rhat, min_ess_bulk=min_bulk, min_ess_tail=min_tail,
-                       divergences=div, parameters=n_par, draws=n_draws, worst_rhat=worst_r, worst_ess=worst_e,
-                       failures=failures)
+    return Diagnostics(
+        model=model,
+        max_rhat=max_rhat,
+        min_ess_bulk=min_bulk,
+        min_ess_tail=min_tail,
+        divergences=div,
+        parameters=n_par,
+        draws=n_draws,
+        worst_rhat=worst_r,
+        worst_ess=worst_e,
+        failures=failures,
+    )
 
 
 def _block_summaries(item: tuple[list[str], np.ndarray]) -> tuple[list[str], dict[str, np.ndarray] | None]:
@@ -139,8 +160,7 @@ def diagnostics_table(diags: list[Diagnostics]) -> pd.DataFrame:
     return pd.DataFrame([d.as_row() for d in diags]).sort_values("model", kind="stable").reset_index(drop=True)
 
 
-def convergence_plots(idata: InferenceData, var_names: list[str], folder: Path, stem: str,
-                      title: str) -> list[Path]:
+def convergence_plots(idata: InferenceData, var_names: list[str], folder: Path, stem: str, title: str) -> list[Path]:
     """Trace and rank plots of ``var_names`` and the posterior of each SD; returns the PNG paths."""
     import arviz as az
     import matplotlib
@@ -151,8 +171,11 @@ def convergence_plots(idata: InferenceData, var_names: list[str], folder: Path, 
     folder.mkdir(parents=True, exist_ok=True)
     out = []
     for kind in ("trace", "rank"):
-        axes = (az.plot_trace(idata, var_names=var_names, compact=True) if kind == "trace"
-                else az.plot_rank(idata, var_names=var_names))
+        axes = (
+            az.plot_trace(idata, var_names=var_names, compact=True)
+            if kind == "trace"
+            else az.plot_rank(idata, var_names=var_names)
+        )
         fig = np.asarray(axes).ravel()[0].figure
         fig.suptitle(f"{title}: {kind} plot", y=1.0)
         fig.tight_layout()

@@ -44,8 +44,9 @@ def cluster_robust_cov(x: np.ndarray, y: np.ndarray, p: np.ndarray, clusters: np
         return bread
     codes, _ = pd.factorize(clusters)
     g = int(codes.max()) + 1
-    scores = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(g, len(codes))) \
-        @ (x * (y - p)[:, None])
+    scores = sp.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(g, len(codes))) @ (
+        x * (y - p)[:, None]
+    )
     n, k = x.shape
     c = g / max(g - 1, 1) * (n - 1) / max(n - k, 1)
     return c * bread @ (scores.T @ scores) @ bread
@@ -58,8 +59,16 @@ def _draws(cov: np.ndarray, n_draws: int, rng: np.random.Generator) -> np.ndarra
     return rng.standard_normal((n_draws, len(vals))) @ root.T
 
 
-def expected_factors(frame: pd.DataFrame, fits: dict[str, FittedMeasure], program: str, measures: list[str],
-                     records: EntityRecords, n_draws: int, cluster: str, random_seed: int) -> dict[str, np.ndarray]:
+def expected_factors(
+    frame: pd.DataFrame,
+    fits: dict[str, FittedMeasure],
+    program: str,
+    measures: list[str],
+    records: EntityRecords,
+    n_draws: int,
+    cluster: str,
+    random_seed: int,
+) -> dict[str, np.ndarray]:
     """Per level, (draws, entities, measures) factors ``E_d / E`` for one program's entities.
 
     Parameters
@@ -79,8 +88,10 @@ def expected_factors(frame: pd.DataFrame, fits: dict[str, FittedMeasure], progra
     for j, (measure, seed) in enumerate(zip(measures, seeds)):
         fit = by_measure.get((program, measure))
         if fit is None:
-            raise InputError(f"program {program}, measure {measure}: no fitted risk model for the expected outcomes' "
-                             f"uncertainty (scoring.expected_uncertainty); fitted: {sorted(by_measure)}")
+            raise InputError(
+                f"program {program}, measure {measure}: no fitted risk model for the expected outcomes' "
+                f"uncertainty (scoring.expected_uncertainty); fitted: {sorted(by_measure)}"
+            )
         rows = np.flatnonzero(rec["measure"].to_numpy() == measure)
         sub = rec.iloc[rows]
         x = fit.model.design_matrix(sub).to_numpy(dtype=np.float64)
@@ -88,12 +99,12 @@ def expected_factors(frame: pd.DataFrame, fits: dict[str, FittedMeasure], progra
         y = sub[fit.spec.outcome].to_numpy(dtype=np.float64)
         groups = None if cluster == "model" else sub[LEVEL_COLUMNS[cluster]].astype(str).to_numpy()
         delta = _draws(cluster_robust_cov(x, y, p, groups), n_draws, np.random.default_rng(int(seed)))
-        grad = x * (p * (1.0 - p))[:, None]                    # d p_i / d beta
+        grad = x * (p * (1.0 - p))[:, None]  # d p_i / d beta
         for lv, ind in records.indicator.items():
             cols = np.arange(len(records.ids[lv])) * m_count + j
-            pick = ind[rows][:, cols]                          # (records of the measure, entities)
+            pick = ind[rows][:, cols]  # (records of the measure, entities)
             e = np.asarray(pick.T @ p).ravel()
-            jac = pick.T @ grad                                # (entities, K): d E / d beta
+            jac = pick.T @ grad  # (entities, K): d E / d beta
             with np.errstate(invalid="ignore", divide="ignore"):
                 jac = np.where(e[:, None] > 0, jac / e[:, None], 0.0)
             out[lv][:, :, j] = np.exp(delta @ jac.T)

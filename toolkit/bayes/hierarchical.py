@@ -32,8 +32,16 @@ def _summarise(draws: np.ndarray, index: pd.Index, interval: float = 0.9) -> pd.
     """Mean, sd, median and central interval of draws shaped (draws, k)."""
     lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
     q = np.quantile(draws, [lo, 0.5, hi], axis=0)
-    return pd.DataFrame({"mean": draws.mean(axis=0), "sd": draws.std(axis=0, ddof=1), "median": q[1],
-                         f"q{lo * 100:g}": q[0], f"q{hi * 100:g}": q[2]}, index=index)
+    return pd.DataFrame(
+        {
+            "mean": draws.mean(axis=0),
+            "sd": draws.std(axis=0, ddof=1),
+            "median": q[1],
+            f"q{lo * 100:g}": q[0],
+            f"q{hi * 100:g}": q[2],
+        },
+        index=index,
+    )
 
 
 def _flat(idata: InferenceData, name: str) -> np.ndarray:
@@ -48,8 +56,8 @@ class _Design:
 
     state: DesignState
     scale: tuple[np.ndarray, np.ndarray, np.ndarray, int]  # non-intercept columns, their means and SDs, intercept
-    levels: list[pd.Index]          # each level's groups
-    n_by_group: np.ndarray          # records per innermost group
+    levels: list[pd.Index]  # each level's groups
+    n_by_group: np.ndarray  # records per innermost group
     parent_codes: list[np.ndarray]  # each innermost group's code at every level
 
 
@@ -84,9 +92,17 @@ class HierarchicalModel:
     idata_ : arviz.InferenceData. diagnostics_ : Diagnostics. design_state_ : DesignState.
     """
 
-    def __init__(self, *, formula: str, outcome: str | None = None, group: str | Sequence[str] = "group",
-                 random_seed: int = 0, config: BayesConfig | None = None, sampler: Sampler | None = None,
-                 require_convergence: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        formula: str,
+        outcome: str | None = None,
+        group: str | Sequence[str] = "group",
+        random_seed: int = 0,
+        config: BayesConfig | None = None,
+        sampler: Sampler | None = None,
+        require_convergence: bool = False,
+    ) -> None:
         self.formula = formula
         self.outcome = outcome
         self.group = group
@@ -154,10 +170,14 @@ class HierarchicalModel:
                 z = pm.Normal(f"z_{g}", 0.0, 1.0, shape=len(lv))
                 eta = eta + sigma * z[c]
             pm.Bernoulli("y", logit_p=eta, observed=y)
-        first = np.unique(codes[-1], return_index=True)[1]      # one record of each innermost group
-        design = _Design(state=state, scale=(np.array(rest), mean, sd, icpt[0]), levels=levels,
-                         n_by_group=np.bincount(codes[-1], minlength=len(levels[-1])),
-                         parent_codes=[c[first] for c in codes])  # each inner group's code at every level
+        first = np.unique(codes[-1], return_index=True)[1]  # one record of each innermost group
+        design = _Design(
+            state=state,
+            scale=(np.array(rest), mean, sd, icpt[0]),
+            levels=levels,
+            n_by_group=np.bincount(codes[-1], minlength=len(levels[-1])),
+            parent_codes=[c[first] for c in codes],
+        )  # each inner group's code at every level
         return model, design
 
     def fit(self, data: pd.DataFrame) -> HierarchicalModel:
@@ -215,10 +235,17 @@ class HierarchicalModel:
         return pd.DataFrame(self._total_effect_draws(), columns=self._design.levels[-1])
 
 
-def fit_hierarchical(data: pd.DataFrame, formula: str, outcome: str | None = None,
-                     group: str | Sequence[str] = "group", random_seed: int = 0, *,
-                     config: BayesConfig | None = None, sampler: Sampler | None = None,
-                     require_convergence: bool = False) -> HierarchicalModel:
+def fit_hierarchical(
+    data: pd.DataFrame,
+    formula: str,
+    outcome: str | None = None,
+    group: str | Sequence[str] = "group",
+    random_seed: int = 0,
+    *,
+    config: BayesConfig | None = None,
+    sampler: Sampler | None = None,
+    require_convergence: bool = False,
+) -> HierarchicalModel:
     """Fit a Bayesian hierarchical logistic regression (fixed part + nested random intercepts).
 
     Parameters
@@ -249,5 +276,12 @@ def fit_hierarchical(data: pd.DataFrame, formula: str, outcome: str | None = Non
     >>> m.group_effects_[["mean", "sd"]].shape  # doctest: +SKIP
     (30, 2)
     """
-    return HierarchicalModel(formula=formula, outcome=outcome, group=group, random_seed=random_seed, config=config,
-                             sampler=sampler, require_convergence=require_convergence).fit(data)
+    return HierarchicalModel(
+        formula=formula,
+        outcome=outcome,
+        group=group,
+        random_seed=random_seed,
+        config=config,
+        sampler=sampler,
+        require_convergence=require_convergence,
+    ).fit(data)

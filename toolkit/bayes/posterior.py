@@ -50,8 +50,7 @@ class EntityRecords:
             codes, ids = pd.factorize(kept[col].astype(str), sort=True)
             cols = codes.astype(np.int64) * m + self.measure[rows]
             self.ids[level] = pd.Index(ids)
-            self.indicator[level] = sp.csr_matrix((np.ones(len(rows)), (rows, cols)),
-                                                  shape=(len(rec), len(ids) * m))
+            self.indicator[level] = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(rec), len(ids) * m))
 
     def actual_draws(self, b: FloatArray, levels: Sequence[str] | None = None) -> dict[str, FloatArray]:
         """``A`` per level (all, or ``levels``): arrays (D, entities, M) from site-effect draws ``b`` (D, sites, M)."""
@@ -60,15 +59,16 @@ class EntityRecords:
         out = {lv: np.empty((d, len(self.ids[lv]), m)) for lv in (levels or self.ids)}
         step = max(1, _CHUNK // max(1, len(self.offset)))
         for i in range(0, d, step):
-            eta = self.offset[None, :] + b[i:i + step][:, self.site, self.measure]
+            eta = self.offset[None, :] + b[i : i + step][:, self.site, self.measure]
             p = 0.5 * (1.0 + np.tanh(0.5 * eta))
             for lv, arr in out.items():
-                arr[i:i + step] = (self.indicator[lv].T @ p.T).T.reshape(p.shape[0], -1, m)
+                arr[i : i + step] = (self.indicator[lv].T @ p.T).T.reshape(p.shape[0], -1, m)
         return out
 
 
-def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str,
-                    measures: list[str]) -> tuple[pd.DataFrame, FloatArray, FloatArray]:
+def _program_arrays(
+    em: pd.DataFrame, ratings: pd.DataFrame, program: str, measures: list[str]
+) -> tuple[pd.DataFrame, FloatArray, FloatArray]:
     """The program's rated entities (``level``, ``entity_id``, in the ratings' order) and their ``n`` and
     expected outcomes ``E`` (entities, M) from the entity-measure table (0 where an entity has no record)."""
     ents = ratings.loc[ratings["program"] == program, ["level", "entity_id"]].reset_index(drop=True)
@@ -83,9 +83,16 @@ def _program_arrays(em: pd.DataFrame, ratings: pd.DataFrame, program: str,
     return ents, n, e
 
 
-def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method: MethodConfig, program: str,
-                actual: dict[str, FloatArray], ids: dict[str, pd.Index], interval: float = 0.9,
-                expected_factor: dict[str, FloatArray] | None = None) -> pd.DataFrame:
+def score_draws(
+    em: pd.DataFrame,
+    ratings: pd.DataFrame,
+    method: MethodConfig,
+    program: str,
+    actual: dict[str, FloatArray],
+    ids: dict[str, pd.Index],
+    interval: float = 0.9,
+    expected_factor: dict[str, FloatArray] | None = None,
+) -> pd.DataFrame:
     """Score every draw of a program's entities; summarise per entity.
 
     Parameters
@@ -107,8 +114,11 @@ def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method: MethodConfig, p
     measures = list(pm.measures)
     ents, n, e = _program_arrays(em, ratings, program, measures)
     a = _entity_draws(ents, actual, ids, len(measures))
-    factor = None if expected_factor is None else _entity_draws(ents, expected_factor, ids, len(measures), 1.0,
-                                                                 levels=list(actual))
+    factor = (
+        None
+        if expected_factor is None
+        else _entity_draws(ents, expected_factor, ids, len(measures), 1.0, levels=list(actual))
+    )
     rat = ratings[ratings["program"] == program].reset_index(drop=True)
     e_draws = np.broadcast_to(e, a.shape) if factor is None else e[None] * factor
     out = score_arrays(n, a, e_draws, pm, population=_scored_population(rat, method))
@@ -122,8 +132,14 @@ def score_draws(em: pd.DataFrame, ratings: pd.DataFrame, method: MethodConfig, p
     return res
 
 
-def _entity_draws(ents: pd.DataFrame, draws: dict[str, FloatArray], ids: dict[str, pd.Index], n_measures: int,
-                  fill: float = 0.0, levels: list[str] | None = None) -> FloatArray:
+def _entity_draws(
+    ents: pd.DataFrame,
+    draws: dict[str, FloatArray],
+    ids: dict[str, pd.Index],
+    n_measures: int,
+    fill: float = 0.0,
+    levels: list[str] | None = None,
+) -> FloatArray:
     """Per-level draws (D, ``ids[level]``, M) placed in the rows of ``ents`` (``fill`` where an entity has none).
 
     ``levels``: the levels to place (default: every level of ``draws``).
@@ -142,8 +158,11 @@ def _scored_population(rat: pd.DataFrame, method: MethodConfig) -> np.ndarray:
     """The contracts the standardisation and the national average are computed over, per draw: rated
     contracts meeting the minimum data, old enough to be calculated."""
     months = rat["months_operating"].to_numpy(dtype=float)
-    return (rat["meets_minimum_data"].to_numpy(bool) & (rat["level"].to_numpy() == "contract")
-            & ~(months < method.new_entities.contract.calculated_from_months))
+    return (
+        rat["meets_minimum_data"].to_numpy(bool)
+        & (rat["level"].to_numpy() == "contract")
+        & ~(months < method.new_entities.contract.calculated_from_months)
+    )
 
 
 def _summary_columns(out: ScoreArrays, pm: ProgramMethod, interval: float) -> dict[str, np.ndarray]:
@@ -159,7 +178,9 @@ def _summary_columns(out: ScoreArrays, pm: ProgramMethod, interval: float) -> di
         _quantile_columns(cols, "bayes_performance_score", out.performance_score, lo, hi)
         _quantile_columns(cols, "bayes_star_percentage", out.star_percentage, lo, hi)
     med_p = cols["bayes_star_percentage"]
-    stars = np.where(np.isfinite(med_p), stars_from_percentage(truncate_percentage(np.nan_to_num(med_p), pm), pm.bands), 0)
+    stars = np.where(
+        np.isfinite(med_p), stars_from_percentage(truncate_percentage(np.nan_to_num(med_p), pm), pm.bands), 0
+    )
     cols["bayes_stars"] = np.where(np.isfinite(med_p), stars, np.nan)
     for s in range(1, 6):
         cols[f"p_star_{s}"] = (out.stars == s).mean(axis=0)

@@ -58,8 +58,10 @@ class ProgramFit:
     diagnostics: Diagnostics
     measure_diagnostics: list[Diagnostics]
     seconds: dict[str, float] = field(default_factory=dict)
-    effect_correlation: dict[str, float] = field(default_factory=dict)  # measure pair -> estimated correlation of true effects
-                                                            # (two_stage.couple_measures)
+    effect_correlation: dict[str, float] = field(
+        default_factory=dict
+    )  # measure pair -> estimated correlation of true effects
+    # (two_stage.couple_measures)
 
     def site_effects(self, measure: str) -> pd.DataFrame:
         """Posterior mean and SD (and quantiles) of each site's effect on ``measure``, indexed by site id."""
@@ -86,12 +88,15 @@ def _site_summary(b: FloatArray, sites: pd.Index, interval: float) -> pd.DataFra
     """Mean, SD, median and central ``interval`` of each site's effect draws ``b`` (draws, sites)."""
     lo, hi = (1 - interval) / 2, 1 - (1 - interval) / 2
     q = np.quantile(b, [lo, 0.5, hi], axis=0)
-    return pd.DataFrame({"mean": b.mean(axis=0), "sd": b.std(axis=0, ddof=1), "q_lo": q[0], "median": q[1],
-                         "q_hi": q[2]}, index=pd.Index(sites, name="site_id"))
+    return pd.DataFrame(
+        {"mean": b.mean(axis=0), "sd": b.std(axis=0, ddof=1), "q_lo": q[0], "median": q[1], "q_hi": q[2]},
+        index=pd.Index(sites, name="site_id"),
+    )
 
 
-def _sample(cd: CellData, config: BayesConfig, cross: str, seed: int,
-            draws_factor: int = 1) -> tuple[InferenceData, float, float]:
+def _sample(
+    cd: CellData, config: BayesConfig, cross: str, seed: int, draws_factor: int = 1
+) -> tuple[InferenceData, float, float]:
     """Sample the two-stage model of ``cd`` (``draws_factor`` times the draws, and the retry's target acceptance
     when above 1); returns the posterior and the seconds spent compiling and sampling."""
     import nutpie
@@ -101,14 +106,24 @@ def _sample(cd: CellData, config: BayesConfig, cross: str, seed: int,
     t1 = time.perf_counter()
     s = config.sampler
     accept = s.target_accept if draws_factor == 1 else max(s.target_accept, s.retry_target_accept)
-    idata = nutpie.sample(model, draws=s.draws * draws_factor, tune=s.tune, chains=s.chains, cores=s.cores, seed=int(seed),
-                          progress_bar=False, save_warmup=False, target_accept=accept,
-                          low_rank_modified_mass_matrix=s.low_rank_mass_matrix)
+    idata = nutpie.sample(
+        model,
+        draws=s.draws * draws_factor,
+        tune=s.tune,
+        chains=s.chains,
+        cores=s.cores,
+        seed=int(seed),
+        progress_bar=False,
+        save_warmup=False,
+        target_accept=accept,
+        low_rank_modified_mass_matrix=s.low_rank_mass_matrix,
+    )
     return idata, t1 - t0, time.perf_counter() - t1
 
 
-def _combine(measures: list[str], parts: list[tuple[CellData, InferenceData]], cd_all: CellData,
-             n_draws: int) -> tuple[InferenceData, FloatArray]:
+def _combine(
+    measures: list[str], parts: list[tuple[CellData, InferenceData]], cd_all: CellData, n_draws: int
+) -> tuple[InferenceData, FloatArray]:
     """One program posterior from per-measure posteriors: hyperparameters with every draw, site
     effects thinned to ``n_draws`` (sites without records on a measure get that measure's shift:
     they have no records to score)."""
@@ -134,16 +149,30 @@ def _combine(measures: list[str], parts: list[tuple[CellData, InferenceData]], c
         pos = sites.get_indexer(cd.entities["site"])
         b[:, pos, j] = post["b_site"].values[..., 0].reshape(-1, len(pos))[take]
     coords = {"chain": first["chain"].values, "draw": np.arange(shape[1]), "measure": measures}
-    ds = xr.Dataset({"shift": (("chain", "draw", "measure"), shift),
-                     **{f"sigma_{lv}": (("chain", "draw", "measure"), v) for lv, v in sig.items()}}, coords=coords)
+    ds = xr.Dataset(
+        {
+            "shift": (("chain", "draw", "measure"), shift),
+            **{f"sigma_{lv}": (("chain", "draw", "measure"), v) for lv, v in sig.items()},
+        },
+        coords=coords,
+    )
     div = np.stack([p[1]["sample_stats"]["diverging"].values.reshape(shape[0], -1).sum(axis=1) for p in parts], axis=-1)
-    stats = xr.Dataset({"diverging": (("chain", "measure"), div)}, coords={"chain": coords["chain"],
-                                                                           "measure": measures})
+    stats = xr.Dataset(
+        {"diverging": (("chain", "measure"), div)}, coords={"chain": coords["chain"], "measure": measures}
+    )
     return az.InferenceData(posterior=ds, sample_stats=stats), b
 
 
-def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: BayesConfig, random_seed: int,
-                cross_measure: str | None = None, say: Say = lambda msg: None, suffix: str = "") -> ProgramFit:
+def fit_program(
+    frame: pd.DataFrame,
+    program: str,
+    measures: list[str],
+    config: BayesConfig,
+    random_seed: int,
+    cross_measure: str | None = None,
+    say: Say = lambda msg: None,
+    suffix: str = "",
+) -> ProgramFit:
     """Sample the two-stage model of one program with nutpie; diagnostics per measure and for the program.
 
     ``independent``: one model per measure (each adapts its own step size and mass matrix);
@@ -158,25 +187,41 @@ def fit_program(frame: pd.DataFrame, program: str, measures: list[str], config: 
     if cross == "factor":
         idata, b, summary, per_measure = _fit_joint(cd_all, config, cross, random_seed, suffix, seconds)
     else:
-        idata, b, summary, per_measure = _fit_each_measure(frame, cd_all, config, cross, random_seed, say, suffix,
-                                                           seconds)
+        idata, b, summary, per_measure = _fit_each_measure(
+            frame, cd_all, config, cross, random_seed, say, suffix, seconds
+        )
         if config.two_stage.couple_measures and len(measures) > 1:
             b, effect_corr = _couple(idata, b, cd_all, config, random_seed, say, suffix)
     diag = _program_diagnostics(f"{program}{suffix} two-stage ({cross})", per_measure, seconds)
-    return ProgramFit(program=program, cells=cd_all, idata=idata, b_draws=b, site_summary=summary, diagnostics=diag,
-                      measure_diagnostics=per_measure, seconds=seconds, effect_correlation=effect_corr)
+    return ProgramFit(
+        program=program,
+        cells=cd_all,
+        idata=idata,
+        b_draws=b,
+        site_summary=summary,
+        diagnostics=diag,
+        measure_diagnostics=per_measure,
+        seconds=seconds,
+        effect_correlation=effect_corr,
+    )
 
 
 def _program_rows(frame: pd.DataFrame, program: str, measures: list[str], levels: tuple[str, ...]) -> pd.DataFrame:
     """The program's rows on ``measures`` and the columns the models read, in one pass over the release's frame."""
-    keep = [c for c in dict.fromkeys(["program", "measure", "expected_p", "numerator", LEVEL_COLUMNS["site"]]
-                                      + [LEVEL_COLUMNS[lv] for lv in levels]) if c in frame.columns]
+    keep = [
+        c
+        for c in dict.fromkeys(
+            ["program", "measure", "expected_p", "numerator", LEVEL_COLUMNS["site"]]
+            + [LEVEL_COLUMNS[lv] for lv in levels]
+        )
+        if c in frame.columns
+    ]
     return frame.loc[(frame["program"] == program).to_numpy() & frame["measure"].isin(measures).to_numpy(), keep]
 
 
-def _fit_joint(cd_all: CellData, config: BayesConfig, cross: str, random_seed: int, suffix: str,
-               seconds: dict[str, float]) -> tuple[InferenceData, FloatArray, dict[str, pd.DataFrame],
-                                                   list[Diagnostics]]:
+def _fit_joint(
+    cd_all: CellData, config: BayesConfig, cross: str, random_seed: int, suffix: str, seconds: dict[str, float]
+) -> tuple[InferenceData, FloatArray, dict[str, pd.DataFrame], list[Diagnostics]]:
     """The joint model of all the program's measures (``factor``): posterior without ``b_site``, site-effect
     draws thinned to the scored draws, site summaries and per-measure diagnostics; adds to ``seconds``."""
     program, measures = cd_all.program, cd_all.measures
@@ -185,8 +230,10 @@ def _fit_joint(cd_all: CellData, config: BayesConfig, cross: str, random_seed: i
     seconds["sample"] += ts
     t0 = time.perf_counter()
     names = gated_variables(cd_all, cross)
-    per_measure = [check_convergence(_measure_posterior(idata, m), config.gates,
-                                     f"des-{program.lower()}-{m}-bayes{suffix}", names) for m in measures]
+    per_measure = [
+        check_convergence(_measure_posterior(idata, m), config.gates, f"des-{program.lower()}-{m}-bayes{suffix}", names)
+        for m in measures
+    ]
     seconds["diagnostics"] += time.perf_counter() - t0
     full = np.asarray(idata["posterior"]["b_site"].transpose("chain", "draw", "site", "measure").values)
     full = full.reshape((-1,) + full.shape[2:])
@@ -207,10 +254,16 @@ def _measure_posterior(idata: InferenceData, measure: str) -> InferenceData:
     return out
 
 
-def _fit_each_measure(frame: pd.DataFrame, cd_all: CellData, config: BayesConfig, cross: str, random_seed: int,
-                      say: Say, suffix: str, seconds: dict[str, float]) -> tuple[InferenceData, FloatArray,
-                                                                                  dict[str, pd.DataFrame],
-                                                                                  list[Diagnostics]]:
+def _fit_each_measure(
+    frame: pd.DataFrame,
+    cd_all: CellData,
+    config: BayesConfig,
+    cross: str,
+    random_seed: int,
+    say: Say,
+    suffix: str,
+    seconds: dict[str, float],
+) -> tuple[InferenceData, FloatArray, dict[str, pd.DataFrame], list[Diagnostics]]:
     """One model per measure (``independent``), each with its own seed spawned from ``random_seed``, combined
     into one program posterior (:func:`_combine`); site summaries and per-measure diagnostics."""
     parts, per_measure, summary = [], [], {}
@@ -226,8 +279,9 @@ def _fit_each_measure(frame: pd.DataFrame, cd_all: CellData, config: BayesConfig
     return idata, b, summary, per_measure
 
 
-def _fit_measure(cd: CellData, config: BayesConfig, cross: str, seed: int, say: Say, suffix: str,
-                 seconds: dict[str, float]) -> tuple[InferenceData, Diagnostics]:
+def _fit_measure(
+    cd: CellData, config: BayesConfig, cross: str, seed: int, say: Say, suffix: str, seconds: dict[str, float]
+) -> tuple[InferenceData, Diagnostics]:
     """Sample one measure's model and gate it; a model that fails its gate is re-run once (fresh seed, more
     draws: :func:`retry_factor`; non-centred after divergences: :func:`retry_config`). Adds to ``seconds``."""
     program, m = cd.program, cd.measures[0]
@@ -245,29 +299,38 @@ def _fit_measure(cd: CellData, config: BayesConfig, cross: str, seed: int, say: 
             break
         factor = retry_factor(d, config)
         attempt_config, how = retry_config(d, config)
-        say(f"bayes {program} {m}{suffix}: gate failed ({'; '.join(d.failures)}); "
-            f"re-running with {factor} x {config.sampler.draws} draws{how}")
+        say(
+            f"bayes {program} {m}{suffix}: gate failed ({'; '.join(d.failures)}); "
+            f"re-running with {factor} x {config.sampler.draws} draws{how}"
+        )
     d.attempts = 2 if factor > 1 else 1
     unit = f"{suffix[1:]}s" if suffix else "sites"
     say(f"bayes {program} {m}{suffix}: {len(cd.observed):,} {unit}, sampling {ts:.1f}s; {d.summary()}")
     return idata, d
 
 
-def _couple(idata: InferenceData, b: FloatArray, cd_all: CellData, config: BayesConfig, random_seed: int,
-            say: Say, suffix: str) -> tuple[FloatArray, dict[str, float]]:
+def _couple(
+    idata: InferenceData, b: FloatArray, cd_all: CellData, config: BayesConfig, random_seed: int, say: Say, suffix: str
+) -> tuple[FloatArray, dict[str, float]]:
     """The independent models' draws reordered to carry the correlation of true effects across measures
     (:func:`toolkit.bayes.coupling.couple_measures`), and that correlation per measure pair."""
     measures, levels = cd_all.measures, config.two_stage.levels
     post = idata["posterior"]
     tau = np.sqrt(sum(post[f"sigma_{lv}"].mean(dim=("chain", "draw")).values ** 2 for lv in levels))
-    shift = post["shift"].values.reshape(-1, len(measures))[thin_index(post.sizes["chain"] * post.sizes["draw"],
-                                                                         config.scoring.draws)]
+    shift = post["shift"].values.reshape(-1, len(measures))[
+        thin_index(post.sizes["chain"] * post.sizes["draw"], config.scoring.draws)
+    ]
     b, r = couple_measures(b, shift, data_share(cd_all, tau), tau, random_seed + 7)
-    effect_corr = {f"{measures[i]}~{measures[j]}": float(r[i, j])
-                   for i in range(len(measures)) for j in range(i + 1, len(measures))}
+    effect_corr = {
+        f"{measures[i]}~{measures[j]}": float(r[i, j])
+        for i in range(len(measures))
+        for j in range(i + 1, len(measures))
+    }
     vals = list(effect_corr.values())
-    say(f"bayes {cd_all.program}{suffix}: draws coupled across measures; correlation of true effects "
-        f"{min(vals):.2f} to {max(vals):.2f}, mean {np.mean(vals):.2f}")
+    say(
+        f"bayes {cd_all.program}{suffix}: draws coupled across measures; correlation of true effects "
+        f"{min(vals):.2f} to {max(vals):.2f}, mean {np.mean(vals):.2f}"
+    )
     return b, effect_corr
 
 
@@ -298,17 +361,33 @@ def _program_diagnostics(name: str, parts: list[Diagnostics], seconds: dict[str,
     """The worst of a program's per-measure diagnostics."""
     r = max(parts, key=lambda d: d.max_rhat)
     b = min(parts, key=lambda d: min(d.min_ess_bulk, d.min_ess_tail))
-    return Diagnostics(model=name, max_rhat=r.max_rhat, min_ess_bulk=min(d.min_ess_bulk for d in parts),
-                       min_ess_tail=min(d.min_ess_tail for d in parts), divergences=sum(d.divergences for d in parts),
-                       parameters=sum(d.parameters for d in parts), draws=parts[0].draws,
-                       worst_rhat=f"{r.model}: {r.worst_rhat}", worst_ess=f"{b.model}: {b.worst_ess}",
-                       failures=[f for d in parts for f in d.failures],
-                       compile_seconds=seconds["prepare_compile"], sample_seconds=seconds["sample"])
+    return Diagnostics(
+        model=name,
+        max_rhat=r.max_rhat,
+        min_ess_bulk=min(d.min_ess_bulk for d in parts),
+        min_ess_tail=min(d.min_ess_tail for d in parts),
+        divergences=sum(d.divergences for d in parts),
+        parameters=sum(d.parameters for d in parts),
+        draws=parts[0].draws,
+        worst_rhat=f"{r.model}: {r.worst_rhat}",
+        worst_ess=f"{b.model}: {b.worst_ess}",
+        failures=[f for d in parts for f in d.failures],
+        compile_seconds=seconds["prepare_compile"],
+        sample_seconds=seconds["sample"],
+    )
 
 
-def fit_level_model(frame: pd.DataFrame, program: str, measures: list[str], config: BayesConfig, level: str,
-                    random_seed: int, site_cells: CellData, cross_measure: str | None = None,
-                    say: Say = lambda msg: None) -> tuple[ProgramFit, FloatArray]:
+def fit_level_model(
+    frame: pd.DataFrame,
+    program: str,
+    measures: list[str],
+    config: BayesConfig,
+    level: str,
+    random_seed: int,
+    site_cells: CellData,
+    cross_measure: str | None = None,
+    say: Say = lambda msg: None,
+) -> tuple[ProgramFit, FloatArray]:
     """The two-stage model with its random intercept at ``level`` (contract or organisation): one effect per
     entity and measure shared by the entity's records. Returns the fit and its draws mapped onto the site
     model's sites, (draws, sites, measures), each site carrying its entity's effect.
@@ -338,18 +417,25 @@ def fit_level_model(frame: pd.DataFrame, program: str, measures: list[str], conf
 class BayesRatings:
     """What :func:`bayes_ratings` returns: the Bayesian columns, the fits and their diagnostics."""
 
-    columns: pd.DataFrame                  # program, level, entity_id + bayes columns
+    columns: pd.DataFrame  # program, level, entity_id + bayes columns
     fits: dict[str, ProgramFit]
-    diagnostics: pd.DataFrame              # one row per program model and per measure
+    diagnostics: pd.DataFrame  # one row per program model and per measure
     failed: list[str]
     seconds: dict[str, float]
     level_fits: dict[str, ProgramFit] = field(default_factory=dict)  # "<program>.<level>" (rating_models: per_level)
 
 
-def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: pd.DataFrame, method: MethodConfig,
-                  config: BayesConfig, random_seed: int, say: Say = lambda msg: None,
-                  cross_measure: str | None = None,
-                  risk_fits: dict[str, FittedMeasure] | None = None) -> BayesRatings:
+def bayes_ratings(
+    frame: pd.DataFrame,
+    entity_measures: pd.DataFrame,
+    ratings: pd.DataFrame,
+    method: MethodConfig,
+    config: BayesConfig,
+    random_seed: int,
+    say: Say = lambda msg: None,
+    cross_measure: str | None = None,
+    risk_fits: dict[str, FittedMeasure] | None = None,
+) -> BayesRatings:
     """Two-stage posterior per program, every draw scored; per-entity summaries and gate results.
 
     Parameters
@@ -362,8 +448,10 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
     """
     eu = config.scoring.expected_uncertainty
     if eu != "none" and not risk_fits:
-        raise InputError(f"scoring.expected_uncertainty is '{eu}': bayes_ratings needs the release's fitted risk "
-                         "models (risk_fits=ComputedRelease.fits), or set it to 'none'")
+        raise InputError(
+            f"scoring.expected_uncertainty is '{eu}': bayes_ratings needs the release's fitted risk "
+            "models (risk_fits=ComputedRelease.fits), or set it to 'none'"
+        )
     programs = sorted(ratings["program"].unique())
     seeds = np.random.SeedSequence(random_seed).generate_state(len(programs))
     fits: dict[str, ProgramFit] = {}
@@ -373,40 +461,64 @@ def bayes_ratings(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: p
     for prog, seed in zip(programs, seeds):
         measures = list(method.program_method(prog).measures)
         fit = fit_program(frame, prog, measures, config, int(seed), cross_measure, say)
-        say(f"bayes {prog}: {len(fit.cells.observed):,} site-measure cells, {len(fit.cells.node_offset):,} nodes; "
+        say(
+            f"bayes {prog}: {len(fit.cells.observed):,} site-measure cells, {len(fit.cells.node_offset):,} nodes; "
             f"compile {fit.seconds['prepare_compile']:.1f}s, sampling {fit.seconds['sample']:.1f}s; "
-            f"{fit.diagnostics.summary()}")
+            f"{fit.diagnostics.summary()}"
+        )
         level_fits = {}
         if config.two_stage.rating_models == "per_level":
             level_fits = _level_models(frame, fit, config, int(seed), cross_measure, say, secs)
-        parts.append(_score_program(frame, entity_measures, ratings, method, fit, level_fits, config, int(seed),
-                                    risk_fits, say, secs))
+        parts.append(
+            _score_program(
+                frame, entity_measures, ratings, method, fit, level_fits, config, int(seed), risk_fits, say, secs
+            )
+        )
         fits[prog] = fit
         for level, (lf, _) in level_fits.items():
             extra_fits[f"{prog}.{level}"] = lf
     return _collect(fits, extra_fits, parts, secs)
 
 
-def _level_models(frame: pd.DataFrame, fit: ProgramFit, config: BayesConfig, seed: int, cross_measure: str | None,
-                  say: Say, secs: dict[str, float]) -> dict[str, tuple[ProgramFit, FloatArray]]:
+def _level_models(
+    frame: pd.DataFrame,
+    fit: ProgramFit,
+    config: BayesConfig,
+    seed: int,
+    cross_measure: str | None,
+    say: Say,
+    secs: dict[str, float],
+) -> dict[str, tuple[ProgramFit, FloatArray]]:
     """``rating_models: per_level``: the contract and organisation models of the site model ``fit``'s program,
     each with its draws mapped onto the site model's sites (:func:`fit_level_model`); adds to ``secs``."""
     prog = fit.program
     level_fits = {}
     for k, level in enumerate(("contract", "organisation")):
-        lf, lb = fit_level_model(frame, prog, fit.cells.measures, config, level, seed + 1 + k, fit.cells,
-                                 cross_measure, say)
+        lf, lb = fit_level_model(
+            frame, prog, fit.cells.measures, config, level, seed + 1 + k, fit.cells, cross_measure, say
+        )
         level_fits[level] = (lf, lb)
-        say(f"bayes {prog} {level} model: {len(lf.cells.observed):,} cells, sampling "
-            f"{lf.seconds['sample']:.1f}s; {lf.diagnostics.summary()}")
+        say(
+            f"bayes {prog} {level} model: {len(lf.cells.observed):,} cells, sampling "
+            f"{lf.seconds['sample']:.1f}s; {lf.diagnostics.summary()}"
+        )
         secs.update({f"{prog}.{level}.{k2}": v for k2, v in lf.seconds.items()})
     return level_fits
 
 
-def _score_program(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: pd.DataFrame, method: MethodConfig,
-                   fit: ProgramFit, level_fits: dict[str, tuple[ProgramFit, FloatArray]], config: BayesConfig,
-                   seed: int, risk_fits: dict[str, FittedMeasure] | None, say: Say,
-                   secs: dict[str, float]) -> pd.DataFrame:
+def _score_program(
+    frame: pd.DataFrame,
+    entity_measures: pd.DataFrame,
+    ratings: pd.DataFrame,
+    method: MethodConfig,
+    fit: ProgramFit,
+    level_fits: dict[str, tuple[ProgramFit, FloatArray]],
+    config: BayesConfig,
+    seed: int,
+    risk_fits: dict[str, FittedMeasure] | None,
+    say: Say,
+    secs: dict[str, float],
+) -> pd.DataFrame:
     """Every draw of a program's entities scored (:func:`~toolkit.bayes.posterior.score_draws`): actual outcomes
     from the site model, or from each level's own model (``level_fits``); with the expected outcomes'
     uncertainty unless ``scoring.expected_uncertainty`` is ``none``. Adds to ``secs``."""
@@ -423,8 +535,10 @@ def _score_program(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: 
         t1 = time.perf_counter()
         factor = expected_factors(frame, risk_fits, prog, measures, recs, b.shape[0], eu, seed + 3)
         secs[f"{prog}.expected_uncertainty"] = time.perf_counter() - t1
-        say(f"bayes {prog}: expected outcomes' uncertainty ({eu}-clustered risk-model covariance) "
-            f"in {secs[f'{prog}.expected_uncertainty']:.1f}s")
+        say(
+            f"bayes {prog}: expected outcomes' uncertainty ({eu}-clustered risk-model covariance) "
+            f"in {secs[f'{prog}.expected_uncertainty']:.1f}s"
+        )
     scored = score_draws(entity_measures, ratings, method, prog, actual, recs.ids, config.scoring.interval, factor)
     secs[f"{prog}.score"] = time.perf_counter() - t0
     secs.update({f"{prog}.{k}": v for k, v in fit.seconds.items()})
@@ -432,12 +546,19 @@ def _score_program(frame: pd.DataFrame, entity_measures: pd.DataFrame, ratings: 
     return scored
 
 
-def _collect(fits: dict[str, ProgramFit], extra_fits: dict[str, ProgramFit], parts: list[pd.DataFrame],
-             secs: dict[str, float]) -> BayesRatings:
+def _collect(
+    fits: dict[str, ProgramFit], extra_fits: dict[str, ProgramFit], parts: list[pd.DataFrame], secs: dict[str, float]
+) -> BayesRatings:
     """The release's :class:`BayesRatings`: scored columns, and the diagnostics and failed gates of every model."""
     everything = list(fits.values()) + list(extra_fits.values())
     diags = [f.diagnostics for f in everything] + [d for f in everything for d in f.measure_diagnostics]
     table = pd.DataFrame([d.as_row() for d in diags])
     failed = [msg for f in everything for msg in f.diagnostics.failures]
-    return BayesRatings(columns=pd.concat(parts, ignore_index=True), fits=fits, diagnostics=table, failed=failed,
-                        seconds=secs, level_fits=extra_fits)
+    return BayesRatings(
+        columns=pd.concat(parts, ignore_index=True),
+        fits=fits,
+        diagnostics=table,
+        failed=failed,
+        seconds=secs,
+        level_fits=extra_fits,
+    )

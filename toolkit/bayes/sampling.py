@@ -45,8 +45,9 @@ class SampleResult:
     backend: str
 
 
-def sample_model(model: pm.Model, settings: Sampler, random_seed: int,
-                 var_names: list[str] | None = None) -> SampleResult:
+def sample_model(
+    model: pm.Model, settings: Sampler, random_seed: int, var_names: list[str] | None = None
+) -> SampleResult:
     """Draw from ``model`` (a :class:`pymc.Model`) with the configured sampler.
 
     Parameters
@@ -67,10 +68,18 @@ def sample_model(model: pm.Model, settings: Sampler, random_seed: int,
             warnings.simplefilter("ignore")
             compiled = nutpie.compile_pymc_model(model, backend="numba", var_names=var_names)
         t1 = time.perf_counter()
-        idata = nutpie.sample(compiled, draws=settings.draws, tune=settings.tune, chains=settings.chains,
-                              cores=settings.cores, seed=int(random_seed), progress_bar=False, save_warmup=False,
-                              target_accept=settings.target_accept,
-                              low_rank_modified_mass_matrix=settings.low_rank_mass_matrix)
+        idata = nutpie.sample(
+            compiled,
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            seed=int(random_seed),
+            progress_bar=False,
+            save_warmup=False,
+            target_accept=settings.target_accept,
+            low_rank_modified_mass_matrix=settings.low_rank_mass_matrix,
+        )
         t2 = time.perf_counter()
         return SampleResult(idata=idata, compile_seconds=t1 - t0, sample_seconds=t2 - t1, backend="nutpie")
     import pymc as pm
@@ -78,7 +87,15 @@ def sample_model(model: pm.Model, settings: Sampler, random_seed: int,
     t0 = time.perf_counter()
     with model, warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        idata = pm.sample(draws=settings.draws, tune=settings.tune, chains=settings.chains, cores=settings.cores,
-                          random_seed=int(random_seed), target_accept=settings.target_accept,
-                          progressbar=False, var_names=var_names, compute_convergence_checks=False)
+        idata = pm.sample(
+            draws=settings.draws,
+            tune=settings.tune,
+            chains=settings.chains,
+            cores=settings.cores,
+            random_seed=int(random_seed),
+            target_accept=settings.target_accept,
+            progressbar=False,
+            var_names=var_names,
+            compute_convergence_checks=False,
+        )
     return SampleResult(idata=idata, compile_seconds=0.0, sample_seconds=time.perf_counter() - t0, backend="pymc")

@@ -45,8 +45,22 @@ IntArray: TypeAlias = NDArray[np.int64]
 #: :func:`toolkit.bayes.density.logp_and_grad`'s arguments after ``x``: the number of measures, the layout's
 #: offsets (tau, lambda, e, g), the centring flags, each cell's measure and entity per level, observed counts,
 #: the cells' node pointers, the nodes' offsets and weights, and the prior SDs of the shift and of the levels.
-DensityArgs: TypeAlias = tuple[int, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, IntArray, FloatArray,
-                               IntArray, FloatArray, FloatArray, float, float]
+DensityArgs: TypeAlias = tuple[
+    int,
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    IntArray,
+    FloatArray,
+    IntArray,
+    FloatArray,
+    FloatArray,
+    float,
+    float,
+]
 
 #: Frame column of each level's entity id.
 LEVEL_COLUMNS = {"organisation": "rating_organisation_id", "contract": "rating_contract_id", "site": "site_id"}
@@ -65,20 +79,21 @@ class CellData:
     program: str
     measures: list[str]
     levels: list[str]
-    entities: dict[str, pd.Index]     # level -> entity ids (sorted)
+    entities: dict[str, pd.Index]  # level -> entity ids (sorted)
     site_parent: dict[str, IntArray]  # level -> code of each site's entity at that level
-    cell_site: IntArray               # (C,) site code of each cell
-    cell_measure: IntArray            # (C,) measure code
-    observed: FloatArray              # (C,) O
-    n: FloatArray                     # (C,) records
-    expected: FloatArray              # (C,) E = sum p
-    node_cell: IntArray               # (K,) cell of each node
-    node_offset: FloatArray           # (K,) logit of the node's probability
-    node_weight: FloatArray           # (K,) records the node stands for
+    cell_site: IntArray  # (C,) site code of each cell
+    cell_measure: IntArray  # (C,) measure code
+    observed: FloatArray  # (C,) O
+    n: FloatArray  # (C,) records
+    expected: FloatArray  # (C,) E = sum p
+    node_cell: IntArray  # (K,) cell of each node
+    node_offset: FloatArray  # (K,) logit of the node's probability
+    node_weight: FloatArray  # (K,) records the node stands for
 
 
-def _compress(o_sorted: FloatArray, starts: IntArray, counts: IntArray,
-              k: int) -> tuple[IntArray, FloatArray, FloatArray]:
+def _compress(
+    o_sorted: FloatArray, starts: IntArray, counts: IntArray, k: int
+) -> tuple[IntArray, FloatArray, FloatArray]:
     """Nodes of each run ``o_sorted[starts[c]:starts[c]+counts[c]]``: at most ``k`` equal-count groups."""
     if k == 0:
         cell = np.repeat(np.arange(len(starts)), counts)
@@ -95,8 +110,15 @@ def _compress(o_sorted: FloatArray, starts: IntArray, counts: IntArray,
     return cell, logit(pbar), w
 
 
-def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels: Sequence[str], nodes_per_cell: int,
-              p_col: str = "expected_p", y_col: str = "numerator") -> CellData:
+def cell_data(
+    frame: pd.DataFrame,
+    program: str,
+    measures: list[str],
+    levels: Sequence[str],
+    nodes_per_cell: int,
+    p_col: str = "expected_p",
+    y_col: str = "numerator",
+) -> CellData:
     """Reduce a program's records (one row per record, with its expected probability) to cells and nodes."""
     rec = frame.loc[(frame["program"] == program) & frame["measure"].isin(measures)]
     if rec.empty:
@@ -130,11 +152,21 @@ def cell_data(frame: pd.DataFrame, program: str, measures: list[str], levels: Se
     observed = np.add.reduceat(y[order], starts)
     expected = np.add.reduceat(1.0 / (1.0 + np.exp(-o_sorted)), starts)
     node_cell, node_offset, node_weight = _compress(o_sorted, starts, counts, nodes_per_cell)
-    return CellData(program=program, measures=list(measures), levels=list(levels), entities=entities,
-                    site_parent=site_parent, cell_site=(uniq // len(measures)).astype(np.int64),
-                    cell_measure=(uniq % len(measures)).astype(np.int64), observed=observed,
-                    n=counts.astype(float), expected=expected, node_cell=node_cell, node_offset=node_offset,
-                    node_weight=node_weight)
+    return CellData(
+        program=program,
+        measures=list(measures),
+        levels=list(levels),
+        entities=entities,
+        site_parent=site_parent,
+        cell_site=(uniq // len(measures)).astype(np.int64),
+        cell_measure=(uniq % len(measures)).astype(np.int64),
+        observed=observed,
+        n=counts.astype(float),
+        expected=expected,
+        node_cell=node_cell,
+        node_offset=node_offset,
+        node_weight=node_weight,
+    )
 
 
 def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str | None = None) -> pm.Model:
@@ -162,8 +194,13 @@ def build_two_stage_model(cd: CellData, config: BayesConfig, cross_measure: str 
             z = pm.Normal(f"z_{lv}", 0.0, 1.0, dims=(lv, "measure"))
             if cross == "lkj" and m > 1:
                 chol, _corr, _sd = pm.LKJCholeskyCov(
-                    f"chol_{lv}", n=m, eta=pr.lkj_eta, compute_corr=True, store_in_trace=False,
-                    sd_dist=pm.HalfNormal.dist(pr.group_sd, shape=m))
+                    f"chol_{lv}",
+                    n=m,
+                    eta=pr.lkj_eta,
+                    compute_corr=True,
+                    store_in_trace=False,
+                    sd_dist=pm.HalfNormal.dist(pr.group_sd, shape=m),
+                )
                 pm.Deterministic(f"sigma_{lv}", _sd, dims="measure")
                 pm.Deterministic(f"corr_{lv}", _corr, dims=("measure", "measure_"))
                 u = pt.dot(z, chol.T)
@@ -203,7 +240,7 @@ def moment_sd(cd: CellData, min_information: float = 5.0) -> FloatArray:
             out[j] = 0.3
             continue
         b = (cd.observed[sel] - cd.expected[sel]) / v[sel]
-        out[j] = np.sqrt(max(float(np.mean(b ** 2 - 1.0 / v[sel])), 0.05 ** 2))
+        out[j] = np.sqrt(max(float(np.mean(b**2 - 1.0 / v[sel])), 0.05**2))
     return out
 
 
@@ -220,12 +257,13 @@ def centring_flags(cd: CellData, lay: Layout, threshold: float | str) -> IntArra
     for k, lv in enumerate(cd.levels):
         parent = cd.site_parent[lv][cd.cell_site]
         info = np.bincount(parent * m + cd.cell_measure, weights=info_cell, minlength=len(cd.entities[lv]) * m)
-        flags[lay.e_ofs[k]:lay.e_ofs[k] + len(info)] = info > np.tile(limit, len(cd.entities[lv]))
+        flags[lay.e_ofs[k] : lay.e_ofs[k] + len(info)] = info > np.tile(limit, len(cd.entities[lv]))
     return flags
 
 
-def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | None = None,
-                      random_seed: int = 0) -> tuple[CompiledModel, Layout]:
+def compile_two_stage(
+    cd: CellData, config: BayesConfig, cross_measure: str | None = None, random_seed: int = 0
+) -> tuple[CompiledModel, Layout]:
     """The two-stage model as a nutpie model (hand-written numba density, :mod:`toolkit.bayes.density`).
 
     The posterior holds ``shift`` (measure), per level ``sigma_<level>``, ``tau_<level>``
@@ -246,27 +284,44 @@ def compile_two_stage(cd: CellData, config: BayesConfig, cross_measure: str | No
     if config.sampler.callbacks == "native":
         from toolkit.bayes.native import native_model
 
-        return native_model(args, site_parent, lay.level_sizes, lay.factor, names, shapes, dims, coords,
-                            initial_point), lay
+        return native_model(
+            args, site_parent, lay.level_sizes, lay.factor, names, shapes, dims, coords, initial_point
+        ), lay
     from nutpie.compiled_pyfunc import from_pyfunc
 
     dn.logp_and_grad(np.zeros(lay.ndim), *args)  # compile now (seconds), not inside the sampler threads
-    return from_pyfunc(lay.ndim, partial(_python_logp_fn, args),
-                       partial(_python_expand_fn, cd, lay, site_parent, centred),
-                       [np.dtype("float64")] * len(names), shapes, names, coords=coords, dims=dims,
-                       make_initial_point_fn=initial_point), lay
+    return from_pyfunc(
+        lay.ndim,
+        partial(_python_logp_fn, args),
+        partial(_python_expand_fn, cd, lay, site_parent, centred),
+        [np.dtype("float64")] * len(names),
+        shapes,
+        names,
+        coords=coords,
+        dims=dims,
+        make_initial_point_fn=initial_point,
+    ), lay
 
 
 def density_args(cd: CellData, config: BayesConfig, lay: Layout, centred: IntArray) -> DensityArgs:
     """The arguments of :func:`toolkit.bayes.density.logp_and_grad` after ``x``, for ``cd`` laid out as ``lay``."""
     cell_parent = np.stack([cd.site_parent[lv][cd.cell_site] for lv in cd.levels]).astype(np.int64)
-    return (len(cd.measures), *lay.offsets(), centred, cd.cell_measure.astype(np.int64), cell_parent,
-            cd.observed.astype(float), _cell_ptr(cd), cd.node_offset.astype(float), cd.node_weight.astype(float),
-            float(config.priors.offset_intercept_sd), float(config.priors.group_sd))
+    return (
+        len(cd.measures),
+        *lay.offsets(),
+        centred,
+        cd.cell_measure.astype(np.int64),
+        cell_parent,
+        cd.observed.astype(float),
+        _cell_ptr(cd),
+        cd.node_offset.astype(float),
+        cd.node_weight.astype(float),
+        float(config.priors.offset_intercept_sd),
+        float(config.priors.group_sd),
+    )
 
 
-def stored_variables(cd: CellData, lay: Layout) -> tuple[list[str], list[tuple[int, ...]],
-                                                         dict[str, tuple[str, ...]]]:
+def stored_variables(cd: CellData, lay: Layout) -> tuple[list[str], list[tuple[int, ...]], dict[str, tuple[str, ...]]]:
     """Names, shapes and dims of the variables a draw expands to, in the order the expansion writes them.
 
     ``shift``; per level ``sigma``, ``tau`` (factor model: ``lambda`` and ``corr``) and, above the site,
@@ -306,17 +361,18 @@ def initial_point_of(lay: Layout, random_seed: int, seed: int) -> FloatArray:
     """A chain's initial point (nutpie's ``make_initial_point_fn``, given its chain ``seed``): effects and
     shifts uniform in (-0.1, 0.1), every SD (``tau``, ``lambda``) about 0.2."""
     m = lay.n_measures
-    rng = np.random.default_rng([int(random_seed), int(seed) % (2 ** 32)])
+    rng = np.random.default_rng([int(random_seed), int(seed) % (2**32)])
     x = rng.uniform(-0.1, 0.1, lay.ndim)
     for k in range(len(lay.level_sizes)):
-        x[lay.tau_ofs[k]:lay.tau_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
+        x[lay.tau_ofs[k] : lay.tau_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
         if lay.factor:
-            x[lay.lam_ofs[k]:lay.lam_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
+            x[lay.lam_ofs[k] : lay.lam_ofs[k] + m] = np.log(0.2) + rng.uniform(-0.1, 0.1, m)
     return x
 
 
-def expand_draw(cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray,
-                x: FloatArray) -> dict[str, FloatArray]:
+def expand_draw(
+    cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, x: FloatArray
+) -> dict[str, FloatArray]:
     """The stored variables (:func:`stored_variables`) of the parameter vector ``x``, in Python.
 
     The native model does the same in :func:`toolkit.bayes.density.expand_c`.
@@ -327,9 +383,9 @@ def expand_draw(cd: CellData, lay: Layout, site_parent: list[IntArray], centred:
     out = {"shift": x[:m].copy()}
     b = np.repeat(x[None, :m], len(cd.entities["site"]), axis=0)
     for k, (lv, n) in enumerate(zip(cd.levels, lay.level_sizes)):
-        tau = np.exp(x[lay.tau_ofs[k]:lay.tau_ofs[k] + m])
-        lam = np.exp(x[lay.lam_ofs[k]:lay.lam_ofs[k] + m]) if lay.factor else np.zeros(m)
-        sig = np.sqrt(tau ** 2 + lam ** 2)
+        tau = np.exp(x[lay.tau_ofs[k] : lay.tau_ofs[k] + m])
+        lam = np.exp(x[lay.lam_ofs[k] : lay.lam_ofs[k] + m]) if lay.factor else np.zeros(m)
+        sig = np.sqrt(tau**2 + lam**2)
         out[f"sigma_{lv}"], out[f"tau_{lv}"] = sig, tau
         if lay.factor:
             out[f"lambda_{lv}"] = lam
@@ -357,14 +413,16 @@ def _python_logp_fn(args: DensityArgs) -> Callable[..., tuple[float, FloatArray]
     return partial(_python_logp, args)
 
 
-def _python_expand(cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, x: FloatArray,
-                   **_: Any) -> dict[str, FloatArray]:
+def _python_expand(
+    cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, x: FloatArray, **_: Any
+) -> dict[str, FloatArray]:
     """The Python model's ``expand``: :func:`expand_draw` (nutpie passes no shared data)."""
     return expand_draw(cd, lay, site_parent, centred, x)
 
 
-def _python_expand_fn(cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, seed1: int,
-                      seed2: int, chain: int) -> Callable[..., dict[str, FloatArray]]:
+def _python_expand_fn(
+    cd: CellData, lay: Layout, site_parent: list[IntArray], centred: IntArray, seed1: int, seed2: int, chain: int
+) -> Callable[..., dict[str, FloatArray]]:
     """nutpie's ``make_expand_fn`` of the Python model (the expansion draws nothing: the seeds are unused)."""
     return partial(_python_expand, cd, lay, site_parent, centred)
 

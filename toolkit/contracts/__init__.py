@@ -19,6 +19,17 @@ from toolkit.contracts.validate import (
 )
 
 __all__ = [
-    "Contract", "FieldSpec", "ForeignKey", "RowCheck", "load_contract", "load_contracts",
-    "ValidationReport", "Violation", "check_table", "load_tables", "read_raw", "validate_dir", "validate_tables",
+    "Contract",
+    "FieldSpec",
+    "ForeignKey",
+    "RowCheck",
+    "load_contract",
+    "load_contracts",
+    "ValidationReport",
+    "Violation",
+    "check_table",
+    "load_tables",
+    "read_raw",
+    "validate_dir",
+    "validate_tables",
 ]

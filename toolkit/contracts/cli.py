@@ -9,8 +9,9 @@ from toolkit.contracts.validate import validate_dir
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    _typed, report = validate_dir(args.data_dir, tables=args.tables, contracts_dir=args.contracts,
-                                  max_examples=args.max_examples)
+    _typed, report = validate_dir(
+        args.data_dir, tables=args.tables, contracts_dir=args.contracts, max_examples=args.max_examples
+    )
     if report.ok:
         print(report.summary())
         return 0

@@ -149,8 +149,11 @@ def parse_contract(raw: dict, source: str = "<contract>") -> Contract:
         for c in cols:
             if c not in names:
                 raise ConfigError(f"{source}: check {ch['name']!r} uses unknown column {c!r}")
-        checks.append(RowCheck(name=str(ch["name"]), expr=str(ch["expr"]), columns=cols,
-                               description=str(ch.get("description", ""))))
+        checks.append(
+            RowCheck(
+                name=str(ch["name"]), expr=str(ch["expr"]), columns=cols, description=str(ch.get("description", ""))
+            )
+        )
     return Contract(
         table=str(raw["table"]),
         version=str(raw.get("version", "0")),

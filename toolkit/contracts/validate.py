@@ -113,7 +113,12 @@ def _coerce(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
     """Return the typed column, a mask of rows whose value could not be read as the type, and a detail."""
     notnull = s.notna().to_numpy()
     if f.type in ("string", "category"):
-        if f.type == "category" and f.enum and all(_looks_int(v) for v in f.enum) and pd.api.types.is_numeric_dtype(s.dtype):
+        if (
+            f.type == "category"
+            and f.enum
+            and all(_looks_int(v) for v in f.enum)
+            and pd.api.types.is_numeric_dtype(s.dtype)
+        ):
             return s.astype("Int64").astype("str").where(s.notna()), np.zeros(len(s), bool), ""
         if _is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
             out = s.astype("str").where(s.notna())
@@ -179,7 +184,9 @@ def _bound(value, f: FieldSpec):
 # --------------------------------------------------------------------------- rules
 
 
-def check_table(df: pd.DataFrame, contract: Contract, max_examples: int = 5) -> tuple[pd.DataFrame, list[Violation], list[str]]:
+def check_table(
+    df: pd.DataFrame, contract: Contract, max_examples: int = 5
+) -> tuple[pd.DataFrame, list[Violation], list[str]]:
     """Check one table on its own (types, nulls, values, keys, row checks).
 
     Returns the typed table (declared columns only, in contract order), the
@@ -210,8 +217,16 @@ def check_table(df: pd.DataFrame, contract: Contract, max_examples: int = 5) -> 
         if f.enum is not None:
             bad_enum = valid & ~s.astype("str").isin(list(f.enum)).to_numpy()
             if bad_enum.any():
-                out.append(Violation(t, f.name, "enum", int(bad_enum.sum()), _rows(bad_enum, k),
-                                     f"value not among the {len(f.enum)} allowed categories"))
+                out.append(
+                    Violation(
+                        t,
+                        f.name,
+                        "enum",
+                        int(bad_enum.sum()),
+                        _rows(bad_enum, k),
+                        f"value not among the {len(f.enum)} allowed categories",
+                    )
+                )
         for rule, bound in (("minimum", f.minimum), ("maximum", f.maximum)):
             if bound is None or f.type not in ("integer", "number", "date"):
                 continue
@@ -220,30 +235,64 @@ def check_table(df: pd.DataFrame, contract: Contract, max_examples: int = 5) -> 
             cmp = (vals < b) if rule == "minimum" else (vals > b)
             badr = valid & cmp.fillna(False).to_numpy(dtype=bool)
             if badr.any():
-                out.append(Violation(t, f.name, rule, int(badr.sum()), _rows(badr, k),
-                                     f"value {'below' if rule == 'minimum' else 'above'} the allowed {rule} {bound}"))
+                out.append(
+                    Violation(
+                        t,
+                        f.name,
+                        rule,
+                        int(badr.sum()),
+                        _rows(badr, k),
+                        f"value {'below' if rule == 'minimum' else 'above'} the allowed {rule} {bound}",
+                    )
+                )
         if f.pattern is not None and f.type in ("string", "category"):
             rx = re.compile(f.pattern)
             matched = s.astype("str").str.fullmatch(rx).fillna(False).to_numpy(dtype=bool)
             badp = valid & ~matched
             if badp.any():
-                out.append(Violation(t, f.name, "pattern", int(badp.sum()), _rows(badp, k),
-                                     f"value does not match the pattern {f.pattern}"))
+                out.append(
+                    Violation(
+                        t,
+                        f.name,
+                        "pattern",
+                        int(badp.sum()),
+                        _rows(badp, k),
+                        f"value does not match the pattern {f.pattern}",
+                    )
+                )
         if f.unique:
             dup = valid & s.duplicated(keep=False).to_numpy()
             if dup.any():
-                out.append(Violation(t, f.name, "unique", int(dup.sum()), _rows(dup, k), "value appears more than once"))
+                out.append(
+                    Violation(t, f.name, "unique", int(dup.sum()), _rows(dup, k), "value appears more than once")
+                )
     frame = pd.DataFrame(typed, index=df.index)
     pk = [c for c in contract.primary_key if c in frame.columns]
     if pk and len(pk) == len(contract.primary_key):
         null_key = frame[pk].isna().any(axis=1).to_numpy()
         if null_key.any():
-            out.append(Violation(t, ",".join(pk), "primary_key_null", int(null_key.sum()), _rows(null_key, k),
-                                 "a key column is empty"))
+            out.append(
+                Violation(
+                    t,
+                    ",".join(pk),
+                    "primary_key_null",
+                    int(null_key.sum()),
+                    _rows(null_key, k),
+                    "a key column is empty",
+                )
+            )
         dup = ~null_key & frame[pk].duplicated(keep=False).to_numpy()
         if dup.any():
-            out.append(Violation(t, ",".join(pk), "primary_key", int(dup.sum()), _rows(dup, k),
-                                 "the same key appears on more than one row"))
+            out.append(
+                Violation(
+                    t,
+                    ",".join(pk),
+                    "primary_key",
+                    int(dup.sum()),
+                    _rows(dup, k),
+                    "the same key appears on more than one row",
+                )
+            )
     for ch in contract.checks:
         if any(c not in frame.columns for c in ch.columns):
             continue
@@ -251,12 +300,15 @@ def check_table(df: pd.DataFrame, contract: Contract, max_examples: int = 5) -> 
         res = pd.Series(res, index=frame.index).astype("boolean").fillna(True).to_numpy(dtype=bool)
         badc = ~res
         if badc.any():
-            out.append(Violation(t, ",".join(ch.columns), f"check:{ch.name}", int(badc.sum()), _rows(badc, k),
-                                 ch.description))
+            out.append(
+                Violation(t, ",".join(ch.columns), f"check:{ch.name}", int(badc.sum()), _rows(badc, k), ch.description)
+            )
     return frame, out, notes
 
 
-def check_references(frames: dict[str, pd.DataFrame], contracts: dict[str, Contract], max_examples: int = 5) -> tuple[list[Violation], list[str]]:
+def check_references(
+    frames: dict[str, pd.DataFrame], contracts: dict[str, Contract], max_examples: int = 5
+) -> tuple[list[Violation], list[str]]:
     """Check every foreign key whose two tables are present."""
     out: list[Violation] = []
     notes: list[str] = []
@@ -270,7 +322,9 @@ def check_references(frames: dict[str, pd.DataFrame], contracts: dict[str, Contr
             if target is None:
                 notes.append(f"{name}: reference {label} not checked, table {fk.resource} absent")
                 continue
-            if any(col not in df.columns for col in fk.fields) or any(col not in target.columns for col in fk.reference_fields):
+            if any(col not in df.columns for col in fk.fields) or any(
+                col not in target.columns for col in fk.reference_fields
+            ):
                 continue
             left = df[list(fk.fields)]
             present = left.notna().all(axis=1).to_numpy()
@@ -284,13 +338,22 @@ def check_references(frames: dict[str, pd.DataFrame], contracts: dict[str, Contr
                 found = merged["_found"].notna().to_numpy()
             orphan = present & ~found
             if orphan.any():
-                out.append(Violation(name, ",".join(fk.fields), label, int(orphan.sum()), _rows(orphan, max_examples),
-                                     "no matching row in the referenced table"))
+                out.append(
+                    Violation(
+                        name,
+                        ",".join(fk.fields),
+                        label,
+                        int(orphan.sum()),
+                        _rows(orphan, max_examples),
+                        "no matching row in the referenced table",
+                    )
+                )
     return out, notes
 
 
-def validate_tables(tables: dict[str, pd.DataFrame], contracts: dict[str, Contract] | None = None,
-                    max_examples: int = 5) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
+def validate_tables(
+    tables: dict[str, pd.DataFrame], contracts: dict[str, Contract] | None = None, max_examples: int = 5
+) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Validate in-memory tables; return the typed tables and the report.
 
     Only tables that have a contract are checked; the others are noted.
@@ -313,8 +376,12 @@ def validate_tables(tables: dict[str, pd.DataFrame], contracts: dict[str, Contra
     return typed, report
 
 
-def validate_dir(directory: str | Path, tables: list[str] | None = None, contracts_dir: str | Path | None = None,
-                 max_examples: int = 5) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
+def validate_dir(
+    directory: str | Path,
+    tables: list[str] | None = None,
+    contracts_dir: str | Path | None = None,
+    max_examples: int = 5,
+) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Validate the tables of a folder (``<table>.parquet`` or ``<table>.csv``).
 
     ``tables`` defaults to every table with a contract; each of them must be present.
@@ -331,7 +398,9 @@ def validate_dir(directory: str | Path, tables: list[str] | None = None, contrac
     wanted = list(tables) if tables else sorted(contracts)
     unknown = [t for t in wanted if t not in contracts]
     if unknown:
-        raise DataContractError(f"no data contract for table(s) {', '.join(unknown)} (known: {', '.join(sorted(contracts))})")
+        raise DataContractError(
+            f"no data contract for table(s) {', '.join(unknown)} (known: {', '.join(sorted(contracts))})"
+        )
     raw: dict[str, pd.DataFrame] = {}
     missing: list[Violation] = []
     for t in wanted:

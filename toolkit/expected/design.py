@@ -75,8 +75,7 @@ class DesignState:
             "formula": self.formula,
             "outcome": self.outcome,
             "factors": [factor_to_dict(f) for f in self.factors],
-            "columns": [{"name": c.name, "term": c.term, "pieces": [list(p) for p in c.pieces]}
-                        for c in self.columns],
+            "columns": [{"name": c.name, "term": c.term, "pieces": [list(p) for p in c.pieces]} for c in self.columns],
         }
 
     @classmethod
@@ -85,8 +84,10 @@ class DesignState:
             formula=d["formula"],
             outcome=d["outcome"],
             factors=tuple(factor_from_dict(f) for f in d["factors"]),
-            columns=tuple(DesignColumn(c["name"], c["term"], tuple((str(a), int(b)) for a, b in c["pieces"]))
-                          for c in d["columns"]),
+            columns=tuple(
+                DesignColumn(c["name"], c["term"], tuple((str(a), int(b)) for a, b in c["pieces"]))
+                for c in d["columns"]
+            ),
         )
 
 
@@ -115,8 +116,9 @@ def check_frame(frame: pd.DataFrame, columns: list[str], what: str) -> None:
         raise InputError(f"{what} is unusable: " + "; ".join(problems))
 
 
-def fit_design(frame: pd.DataFrame, formula: str, outcome: str | None = None,
-               parsed: ParsedFormula | None = None) -> DesignState:
+def fit_design(
+    frame: pd.DataFrame, formula: str, outcome: str | None = None, parsed: ParsedFormula | None = None
+) -> DesignState:
     """Learn the design state of ``formula`` from the training ``frame``."""
     from patsy.redundancy import pick_contrasts_for_term
 
@@ -142,8 +144,7 @@ def fit_design(frame: pd.DataFrame, formula: str, outcome: str | None = None,
     names = [c.name for c in columns]
     if len(set(names)) != len(names):
         raise SpecError("the formula produces duplicate design columns")
-    return DesignState(formula=formula, outcome=parsed.outcome, factors=tuple(factors.values()),
-                       columns=tuple(columns))
+    return DesignState(formula=formula, outcome=parsed.outcome, factors=tuple(factors.values()), columns=tuple(columns))
 
 
 def _fit_factor(spec, frame: pd.DataFrame) -> Factor:
@@ -189,8 +190,9 @@ def _readable(level: Any) -> str:
     return level if isinstance(level, str) else repr(level)
 
 
-def evaluate_factors(state: DesignState, frame: pd.DataFrame, out_of_range: str,
-                     unseen_level: str) -> dict[str, np.ndarray]:
+def evaluate_factors(
+    state: DesignState, frame: pd.DataFrame, out_of_range: str, unseen_level: str
+) -> dict[str, np.ndarray]:
     """Every factor's values on ``frame``: (n, k) floats for numeric factors, level codes for categoricals."""
     check_frame(frame, state.source_columns, "data")
     values: dict[str, np.ndarray] = {}
@@ -200,8 +202,9 @@ def evaluate_factors(state: DesignState, frame: pd.DataFrame, out_of_range: str,
     return values
 
 
-def _iter_columns(state: DesignState, values: dict[str, np.ndarray], n: int,
-                  buf: np.ndarray | None = None) -> Iterator[tuple[int, np.ndarray]]:
+def _iter_columns(
+    state: DesignState, values: dict[str, np.ndarray], n: int, buf: np.ndarray | None = None
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield each design column, written into ``buf[:, j]`` (or one reused scratch vector)."""
     categorical = {f.name for f in state.factors if isinstance(f, CategoricalFactor)}
     scratch = np.empty(n) if buf is None else None
@@ -223,8 +226,9 @@ def _iter_columns(state: DesignState, values: dict[str, np.ndarray], n: int,
         yield j, out
 
 
-def build_matrix(state: DesignState, frame: pd.DataFrame, out_of_range: str = "clip",
-                 unseen_level: str = "error") -> np.ndarray:
+def build_matrix(
+    state: DesignState, frame: pd.DataFrame, out_of_range: str = "clip", unseen_level: str = "error"
+) -> np.ndarray:
     """The design matrix of ``frame`` (n x p float64, Fortran order), column-for-column as patsy's."""
     values = evaluate_factors(state, frame, out_of_range, unseen_level)
     n = len(frame)
@@ -234,8 +238,9 @@ def build_matrix(state: DesignState, frame: pd.DataFrame, out_of_range: str = "c
     return x
 
 
-def linear_predictor(state: DesignState, frame: pd.DataFrame, coef: np.ndarray, out_of_range: str = "clip",
-                     unseen_level: str = "error") -> np.ndarray:
+def linear_predictor(
+    state: DesignState, frame: pd.DataFrame, coef: np.ndarray, out_of_range: str = "clip", unseen_level: str = "error"
+) -> np.ndarray:
     """``X @ coef`` summed column by column, without forming X; each row's value depends on that row only."""
     values = evaluate_factors(state, frame, out_of_range, unseen_level)
     n = len(frame)

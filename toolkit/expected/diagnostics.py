@@ -76,8 +76,9 @@ def calibration_table(y, p, n_groups: int = 10) -> pd.DataFrame:
     group = np.empty(y.size, dtype=np.int64)
     group[order] = np.arange(y.size) * n_groups // y.size
     df = pd.DataFrame({"group": group + 1, "y": y, "p": p})
-    out = df.groupby("group").agg(n=("y", "size"), observed=("y", "sum"), expected=("p", "sum"),
-                                  p_min=("p", "min"), p_max=("p", "max"))
+    out = df.groupby("group").agg(
+        n=("y", "size"), observed=("y", "sum"), expected=("p", "sum"), p_min=("p", "min"), p_max=("p", "max")
+    )
     out["observed_rate"] = out["observed"] / out["n"]
     out["expected_rate"] = out["expected"] / out["n"]
     out["oe"] = out["observed"] / out["expected"]
@@ -99,8 +100,13 @@ def calibration_slope(y, p) -> dict[str, float]:
     res = fit_logistic(x, y, names=["intercept", "logit(p)"])
     citl = fit_logistic(np.ones((y.size, 1), order="F"), y, offset=lp, names=["intercept"])
     se = np.sqrt(np.diag(res.cov))
-    return {"intercept": float(res.coef[0]), "slope": float(res.coef[1]), "intercept_se": float(se[0]),
-            "slope_se": float(se[1]), "citl": float(citl.coef[0])}
+    return {
+        "intercept": float(res.coef[0]),
+        "slope": float(res.coef[1]),
+        "intercept_se": float(se[0]),
+        "slope_se": float(se[1]),
+        "citl": float(citl.coef[0]),
+    }
 
 
 def observed_expected(frame: pd.DataFrame, group_cols: str | Sequence[str], outcome: str, p) -> pd.DataFrame:
@@ -114,7 +120,8 @@ def observed_expected(frame: pd.DataFrame, group_cols: str | Sequence[str], outc
     work = frame[cols].copy()
     work["_y"], work["_p"], work["_v"] = y, p, p * (1 - p)
     out = work.groupby(cols, sort=True, observed=True).agg(
-        n=("_y", "size"), observed=("_y", "sum"), expected=("_p", "sum"), variance=("_v", "sum"))
+        n=("_y", "size"), observed=("_y", "sum"), expected=("_p", "sum"), variance=("_v", "sum")
+    )
     out["oe"] = out["observed"] / out["expected"]
     return out
 
@@ -160,8 +167,9 @@ def calibration_plot(table: pd.DataFrame, path: str | Path, title: str = "Calibr
     return path
 
 
-def funnel_plot(oe: pd.DataFrame, path: str | Path, levels: Sequence[float] = (0.95, 0.998),
-                title: str = "O/E by expected count") -> Path:
+def funnel_plot(
+    oe: pd.DataFrame, path: str | Path, levels: Sequence[float] = (0.95, 0.998), title: str = "O/E by expected count"
+) -> Path:
     """Entity O/E against expected count with control limits (see :func:`funnel_limits`), saved as PNG."""
     fig, ax = _canvas()
     e = oe["expected"].to_numpy(dtype=float)

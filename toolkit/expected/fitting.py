@@ -64,7 +64,9 @@ def model_metrics(y: np.ndarray, p: np.ndarray, model: ExpectedModel) -> dict[st
     }
 
 
-def fit_measures(frame: pd.DataFrame, specs: dict[str, ModelSpec], say=print) -> tuple[dict[str, FittedMeasure], np.ndarray]:
+def fit_measures(
+    frame: pd.DataFrame, specs: dict[str, ModelSpec], say=print
+) -> tuple[dict[str, FittedMeasure], np.ndarray]:
     """Fit each spec on its records; return the fits and a probability per frame row (NaN where no model)."""
     p_all = np.full(len(frame), np.nan)
     prog = frame["program"].to_numpy()
@@ -80,16 +82,32 @@ def fit_measures(frame: pd.DataFrame, specs: dict[str, ModelSpec], say=print) ->
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             formula, variant = choose_formula(spec, sub)
-            model = fit_expected(sub, formula, spec.outcome, out_of_range=spec.policies.out_of_range,
-                                 unseen_level=spec.policies.unseen_level)
+            model = fit_expected(
+                sub,
+                formula,
+                spec.outcome,
+                out_of_range=spec.policies.out_of_range,
+                unseen_level=spec.policies.unseen_level,
+            )
             p = model.predict(sub)
         y = sub[spec.outcome].to_numpy(dtype=float)
         metrics = model_metrics(y, p, model)
         secs = time.perf_counter() - t0
         p_all[rows] = p
-        fits[key] = FittedMeasure(spec=spec, model=model, rows=rows, p=p, metrics=metrics,
-                                  calibration=dx.calibration_table(y, p), seconds=secs, formula=formula,
-                                  formula_variant=variant, warnings=[str(w.message) for w in caught])
-        say(f"model {i}/{len(specs)} {spec.name}: n={len(rows):,} events={int(y.sum()):,} "
-            f"AUC={metrics['auc']:.3f} cols={len(model.coef_)}{' (compact terms)' if variant == 'compact' else ''} {secs:.1f}s")
+        fits[key] = FittedMeasure(
+            spec=spec,
+            model=model,
+            rows=rows,
+            p=p,
+            metrics=metrics,
+            calibration=dx.calibration_table(y, p),
+            seconds=secs,
+            formula=formula,
+            formula_variant=variant,
+            warnings=[str(w.message) for w in caught],
+        )
+        say(
+            f"model {i}/{len(specs)} {spec.name}: n={len(rows):,} events={int(y.sum()):,} "
+            f"AUC={metrics['auc']:.3f} cols={len(model.coef_)}{' (compact terms)' if variant == 'compact' else ''} {secs:.1f}s"
+        )
     return fits, p_all

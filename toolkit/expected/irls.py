@@ -126,7 +126,8 @@ def _check_rank(gram: np.ndarray, names: list[str] | None) -> None:
         raise SpecError(
             f"the design is rank-deficient: {len(bad)} column(s) are all zero or linear combinations of earlier "
             f"columns ({', '.join(label[:10])}{', ...' if len(label) > 10 else ''}); "
-            "drop a term, merge sparse levels, or lower a spline's df")
+            "drop a term, merge sparse levels, or lower a spline's df"
+        )
 
 
 def fit_logistic(
@@ -214,17 +215,32 @@ def fit_logistic(
         except linalg.LinAlgError:
             raise _separation_error(x, y, beta, eta, it, names, "the information matrix is singular")
     cov = _scaled_inverse(chol)
-    return IRLSResult(coef=beta, cov=(cov + cov.T) / 2.0, deviance=dev,
-                      null_deviance=null_deviance(y, offset) if with_null else float("nan"), n_iter=it, converged=True,
-                      n_obs=n, n_events=int(y.sum()))
+    return IRLSResult(
+        coef=beta,
+        cov=(cov + cov.T) / 2.0,
+        deviance=dev,
+        null_deviance=null_deviance(y, offset) if with_null else float("nan"),
+        n_iter=it,
+        converged=True,
+        n_obs=n,
+        n_events=int(y.sum()),
+    )
 
 
 def _separation_error(x, y, beta, eta, it, names, why: str) -> ConvergenceError:
     extreme = int(np.count_nonzero(np.abs(eta) > 15))
     big = np.argsort(-np.abs(beta))[:5]
     label = [(names[i] if names else f"column {i}") for i in big if abs(beta[i]) > 8]
-    hint = (f"; {extreme} row(s) have fitted probabilities within 3e-7 of 0 or 1, which suggests "
-            "(quasi-)complete separation") if extreme else ""
+    hint = (
+        (
+            f"; {extreme} row(s) have fitted probabilities within 3e-7 of 0 or 1, which suggests "
+            "(quasi-)complete separation"
+        )
+        if extreme
+        else ""
+    )
     cols = f"; largest coefficients: {', '.join(label)}" if label else ""
-    return ConvergenceError(f"logistic fit failed after {it} iteration(s): {why}{hint}{cols}. "
-                            "Merge sparse levels, drop the separating term, or lower spline df.")
+    return ConvergenceError(
+        f"logistic fit failed after {it} iteration(s): {why}{hint}{cols}. "
+        "Merge sparse levels, drop the separating term, or lower spline df."
+    )

@@ -38,9 +38,17 @@ class ExpectedModel:
     fit_stats_ : dict of deviance, null deviance, AIC, n, events, iterations, converged, ...
     """
 
-    def __init__(self, *, formula: str, outcome: str | None = None, out_of_range: str = "clip",
-                 unseen_level: str = "error", max_iter: int = 50, dev_tol: float = 1e-12,
-                 step_tol: float = 1e-9):
+    def __init__(
+        self,
+        *,
+        formula: str,
+        outcome: str | None = None,
+        out_of_range: str = "clip",
+        unseen_level: str = "error",
+        max_iter: int = 50,
+        dev_tol: float = 1e-12,
+        step_tol: float = 1e-9,
+    ):
         self.formula = formula
         self.outcome = outcome
         self.out_of_range = out_of_range
@@ -58,12 +66,24 @@ class ExpectedModel:
         y = outcome_array(data, parsed.outcome)
         state = fit_design(data, self.formula, parsed=parsed)
         x = build_matrix(state, data, self.out_of_range, self.unseen_level)
-        res = fit_logistic(x, y, max_iter=self.max_iter, dev_tol=self.dev_tol, step_tol=self.step_tol,
-                           names=state.column_names)
+        res = fit_logistic(
+            x, y, max_iter=self.max_iter, dev_tol=self.dev_tol, step_tol=self.step_tol, names=state.column_names
+        )
         del x
-        self._set_fitted(state, res.coef, res.cov, fit_statistics(
-            deviance=res.deviance, null_deviance=res.null_deviance, n_obs=res.n_obs, n_events=res.n_events,
-            n_params=len(res.coef), n_iter=res.n_iter, converged=res.converged))
+        self._set_fitted(
+            state,
+            res.coef,
+            res.cov,
+            fit_statistics(
+                deviance=res.deviance,
+                null_deviance=res.null_deviance,
+                n_obs=res.n_obs,
+                n_events=res.n_events,
+                n_params=len(res.coef),
+                n_iter=res.n_iter,
+                converged=res.converged,
+            ),
+        )
         return self
 
     def _set_fitted(self, state: DesignState, coef: np.ndarray, cov: np.ndarray, stats: dict) -> None:
@@ -81,8 +101,9 @@ class ExpectedModel:
         check_is_fitted(self, method, "coef_")
 
     # --------------------------------------------------------------- prediction
-    def predict_linear(self, data: pd.DataFrame, *, out_of_range: str | None = None,
-                       unseen_level: str | None = None) -> np.ndarray:
+    def predict_linear(
+        self, data: pd.DataFrame, *, out_of_range: str | None = None, unseen_level: str | None = None
+    ) -> np.ndarray:
         """Linear predictor (log-odds) per row of ``data``, in row order, from the stored state."""
         self._check_fitted("predict_linear")
         oor = out_of_range or self.out_of_range
@@ -114,8 +135,9 @@ class ExpectedModel:
     def summary_text(self, level: float = 0.95) -> str:
         """The summary as readable text."""
         self._check_fitted("summary_text")
-        return summary_text(self.summary(level), self.fit_stats_, self.design_state_.formula,
-                            self.design_state_.outcome)
+        return summary_text(
+            self.summary(level), self.fit_stats_, self.design_state_.formula, self.design_state_.outcome
+        )
 
     # ---------------------------------------------------------- serialisation
     def to_dict(self) -> dict[str, Any]:
@@ -124,9 +146,15 @@ class ExpectedModel:
         return {
             "format": "toolkit.expected.ExpectedModel",
             "version": FORMAT_VERSION,
-            "params": {"formula": self.formula, "outcome": self.outcome, "out_of_range": self.out_of_range,
-                       "unseen_level": self.unseen_level, "max_iter": self.max_iter, "dev_tol": self.dev_tol,
-                       "step_tol": self.step_tol},
+            "params": {
+                "formula": self.formula,
+                "outcome": self.outcome,
+                "out_of_range": self.out_of_range,
+                "unseen_level": self.unseen_level,
+                "max_iter": self.max_iter,
+                "dev_tol": self.dev_tol,
+                "step_tol": self.step_tol,
+            },
             "design": self.design_state_.to_dict(),
             "coef": [float(v) for v in self.coef_.to_numpy()],
             "cov": [[float(v) for v in row] for row in self.cov_.to_numpy()],
@@ -173,9 +201,17 @@ def outcome_array(data: pd.DataFrame, column: str) -> np.ndarray:
     return y
 
 
-def fit_expected(data: pd.DataFrame, formula: str, outcome: str | None = None, *, out_of_range: str = "clip",
-                 unseen_level: str = "error", max_iter: int = 50, dev_tol: float = 1e-12,
-                 step_tol: float = 1e-9) -> ExpectedModel:
+def fit_expected(
+    data: pd.DataFrame,
+    formula: str,
+    outcome: str | None = None,
+    *,
+    out_of_range: str = "clip",
+    unseen_level: str = "error",
+    max_iter: int = 50,
+    dev_tol: float = 1e-12,
+    step_tol: float = 1e-9,
+) -> ExpectedModel:
     """Fit a binomial-logit expected-performance model.
 
     Parameters
@@ -209,6 +245,13 @@ def fit_expected(data: pd.DataFrame, formula: str, outcome: str | None = None, *
     >>> m.fit_stats_["converged"]
     True
     """
-    model = ExpectedModel(formula=formula, outcome=outcome, out_of_range=out_of_range, unseen_level=unseen_level,
-                          max_iter=max_iter, dev_tol=dev_tol, step_tol=step_tol)
+    model = ExpectedModel(
+        formula=formula,
+        outcome=outcome,
+        out_of_range=out_of_range,
+        unseen_level=unseen_level,
+        max_iter=max_iter,
+        dev_tol=dev_tol,
+        step_tol=step_tol,
+    )
     return model.fit(data)

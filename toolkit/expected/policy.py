@@ -50,11 +50,13 @@ def apply_range(x: np.ndarray, lower: float, upper: float, policy: str, name: st
     if policy == "error":
         raise InputError(f"{where} (out_of_range='error')")
     if policy == "clip":
-        warnings.warn(f"{where}: clipped to the training boundary (out_of_range='clip')",
-                      ExtrapolationWarning, stacklevel=4)
+        warnings.warn(
+            f"{where}: clipped to the training boundary (out_of_range='clip')", ExtrapolationWarning, stacklevel=4
+        )
         return np.clip(x, lower, upper)
-    warnings.warn(f"{where}: extrapolated beyond the boundary (out_of_range='extrapolate')",
-                  ExtrapolationWarning, stacklevel=4)
+    warnings.warn(
+        f"{where}: extrapolated beyond the boundary (out_of_range='extrapolate')", ExtrapolationWarning, stacklevel=4
+    )
     return x
 
 
@@ -66,8 +68,12 @@ def apply_unseen(codes: np.ndarray, reference: int, policy: str, name: str) -> n
         return codes
     if policy == "error":
         raise InputError(f"{count} row(s) of {name} have a level not seen in training (unseen_level='error')")
-    warnings.warn(f"{count} row(s) of {name} have a level not seen in training: treated as the reference "
-                  f"level (unseen_level='reference')", UnseenLevelWarning, stacklevel=4)
+    warnings.warn(
+        f"{count} row(s) of {name} have a level not seen in training: treated as the reference "
+        f"level (unseen_level='reference')",
+        UnseenLevelWarning,
+        stacklevel=4,
+    )
     codes = codes.copy()
     codes[unseen] = reference
     return codes

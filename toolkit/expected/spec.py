@@ -39,7 +39,7 @@ class ModelSpec(FrozenConfig):
     policies: Policies = Policies()
     min_events_per_parameter: float = Field(0, ge=0)
     compact_terms: tuple[str, ...] = ()
-    formula: str = ""          # rendered from the blocks by load_model_set
+    formula: str = ""  # rendered from the blocks by load_model_set
     compact_formula: str = ""  # rendered from compact_terms (empty: no fallback)
 
     @property

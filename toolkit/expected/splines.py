@@ -15,6 +15,7 @@ from toolkit.errors import SpecError
 
 # ---------------------------------------------------------------- B-splines (bs)
 
+
 def bs_knots(
     x: np.ndarray,
     *,
@@ -95,6 +96,7 @@ def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarr
 
 
 # ---------------------------------------------- natural cubic regression splines (cr)
+
 
 def cr_knots(
     x: np.ndarray,

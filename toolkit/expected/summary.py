@@ -30,8 +30,9 @@ def coefficient_table(coef: pd.Series, bse: pd.Series, level: float = 0.95) -> p
     )
 
 
-def fit_statistics(*, deviance: float, null_deviance: float, n_obs: int, n_events: int, n_params: int,
-                   n_iter: int, converged: bool) -> dict[str, Any]:
+def fit_statistics(
+    *, deviance: float, null_deviance: float, n_obs: int, n_events: int, n_params: int, n_iter: int, converged: bool
+) -> dict[str, Any]:
     """Model-level statistics of a binary logistic fit (log-likelihood = -deviance / 2)."""
     return {
         "n": int(n_obs),
@@ -58,8 +59,7 @@ def summary_text(table: pd.DataFrame, fit_stats: dict[str, Any], formula: str, o
         "=" * width,
         f"Formula:   {formula}",
         f"Outcome:   {outcome}",
-        f"n = {s['n']:,}   events = {s['events']:,}   parameters = {s['parameters']}   "
-        f"df resid = {s['df_resid']:,}",
+        f"n = {s['n']:,}   events = {s['events']:,}   parameters = {s['parameters']}   df resid = {s['df_resid']:,}",
         f"Deviance = {s['deviance']:.4f}   Null deviance = {s['null_deviance']:.4f}   "
         f"Explained = {s['deviance_explained']:.4f}",
         f"Log-likelihood = {s['log_likelihood']:.4f}   AIC = {s['aic']:.4f}   BIC = {s['bic']:.4f}",

@@ -78,15 +78,38 @@ class BSplineFactor:
     kind: ClassVar[str] = "bs"
 
     @classmethod
-    def fit(cls, name: str, expr: str, frame: pd.DataFrame, df: int | None = None, knots: Any = None,
-            degree: int = 3, include_intercept: bool = False, lower_bound: float | None = None,
-            upper_bound: float | None = None) -> "BSplineFactor":
+    def fit(
+        cls,
+        name: str,
+        expr: str,
+        frame: pd.DataFrame,
+        df: int | None = None,
+        knots: Any = None,
+        degree: int = 3,
+        include_intercept: bool = False,
+        lower_bound: float | None = None,
+        upper_bound: float | None = None,
+    ) -> "BSplineFactor":
         x = _finite(eval_numeric(parse_code(expr), expr, frame), name)
         inner, lower, upper = splines.bs_knots(
-            x, df=df, knots=knots, degree=int(degree), include_intercept=bool(include_intercept),
-            lower_bound=lower_bound, upper_bound=upper_bound, name=name)
-        return cls(name=name, expr=expr, degree=int(degree), inner_knots=_floats(inner), lower=lower,
-                   upper=upper, include_intercept=bool(include_intercept))
+            x,
+            df=df,
+            knots=knots,
+            degree=int(degree),
+            include_intercept=bool(include_intercept),
+            lower_bound=lower_bound,
+            upper_bound=upper_bound,
+            name=name,
+        )
+        return cls(
+            name=name,
+            expr=expr,
+            degree=int(degree),
+            inner_knots=_floats(inner),
+            lower=lower,
+            upper=upper,
+            include_intercept=bool(include_intercept),
+        )
 
     @property
     def all_knots(self) -> np.ndarray:
@@ -115,15 +138,30 @@ class CubicRegressionFactor:
     kind: ClassVar[str] = "cr"
 
     @classmethod
-    def fit(cls, name: str, expr: str, frame: pd.DataFrame, df: int | None = None, knots: Any = None,
-            lower_bound: float | None = None, upper_bound: float | None = None,
-            constraints: Any = None) -> "CubicRegressionFactor":
+    def fit(
+        cls,
+        name: str,
+        expr: str,
+        frame: pd.DataFrame,
+        df: int | None = None,
+        knots: Any = None,
+        lower_bound: float | None = None,
+        upper_bound: float | None = None,
+        constraints: Any = None,
+    ) -> "CubicRegressionFactor":
         x = _finite(eval_numeric(parse_code(expr), expr, frame), name)
         center = isinstance(constraints, str)
         if center and constraints != "center":
             raise SpecError(f"{name}: constraints must be 'center' or a matrix")
-        all_knots = splines.cr_knots(x, df=df, knots=knots, lower_bound=lower_bound, upper_bound=upper_bound,
-                                     center=center or constraints is not None, name=name)
+        all_knots = splines.cr_knots(
+            x,
+            df=df,
+            knots=knots,
+            lower_bound=lower_bound,
+            upper_bound=upper_bound,
+            center=center or constraints is not None,
+            name=name,
+        )
         if constraints is None:
             return cls(name=name, expr=expr, knots=_floats(all_knots))
         inside = np.clip(x, all_knots[0], all_knots[-1])
@@ -134,8 +172,13 @@ class CubicRegressionFactor:
             if cmat.shape[1] != all_knots.size:
                 raise SpecError(f"{name}: constraints need {all_knots.size} columns")
         z = splines.cr_absorber(cmat)
-        return cls(name=name, expr=expr, knots=_floats(all_knots),
-                   constraints=tuple(_floats(r) for r in cmat), absorber=tuple(_floats(r) for r in z))
+        return cls(
+            name=name,
+            expr=expr,
+            knots=_floats(all_knots),
+            constraints=tuple(_floats(r) for r in cmat),
+            absorber=tuple(_floats(r) for r in z),
+        )
 
     @property
     def n_columns(self) -> int:
@@ -161,8 +204,9 @@ class CategoricalFactor:
     kind: ClassVar[str] = "categorical"
 
     @classmethod
-    def fit(cls, name: str, column: str, frame: pd.DataFrame, reference: Any = None,
-            levels: Any = None) -> "CategoricalFactor":
+    def fit(
+        cls, name: str, column: str, frame: pd.DataFrame, reference: Any = None, levels: Any = None
+    ) -> "CategoricalFactor":
         col = frame[column]
         given = levels is not None
         if not given:
@@ -203,8 +247,9 @@ class CategoricalFactor:
 
 
 Factor = Union[NumericFactor, BSplineFactor, CubicRegressionFactor, CategoricalFactor]
-FACTOR_CLASSES: dict[str, type] = {c.kind: c for c in
-                                   (NumericFactor, BSplineFactor, CubicRegressionFactor, CategoricalFactor)}
+FACTOR_CLASSES: dict[str, type] = {
+    c.kind: c for c in (NumericFactor, BSplineFactor, CubicRegressionFactor, CategoricalFactor)
+}
 
 
 def factor_to_dict(f: Factor) -> dict[str, Any]:

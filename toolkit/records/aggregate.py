@@ -14,8 +14,17 @@ import pandas as pd
 
 from toolkit.records.frame import Entities
 
-ENTITY_MEASURE_COLUMNS = ["program", "level", "entity_id", "parent_id", "measure", "n", "actual", "expected",
-                          "months_operating"]
+ENTITY_MEASURE_COLUMNS = [
+    "program",
+    "level",
+    "entity_id",
+    "parent_id",
+    "measure",
+    "n",
+    "actual",
+    "expected",
+    "months_operating",
+]
 
 
 def months_between(start: pd.Series, end: pd.Timestamp) -> np.ndarray:
@@ -29,8 +38,9 @@ def dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
     """One record per participant, measure and period of service within each entity of ``entity_col``:
     the one in the numerator if there is one, otherwise the latest commencement (docs/method.md)."""
     key = ["program", entity_col, "measure", "participant_id", "period_of_service"]
-    order = df.sort_values(key + ["numerator", "commencement_date"], ascending=[True] * len(key) + [False, False],
-                           kind="stable")
+    order = df.sort_values(
+        key + ["numerator", "commencement_date"], ascending=[True] * len(key) + [False, False], kind="stable"
+    )
     return order.drop_duplicates(key, keep="first")
 
 
@@ -51,14 +61,24 @@ def _with_empty_rows(agg: pd.DataFrame, ids: pd.Series, programs: pd.Series, lev
     missing = [(p, e) for p, e in zip(programs, ids) if (p, e) not in have]
     if not missing:
         return agg
-    empty = pd.DataFrame({"program": [p for p, _ in missing], "entity_id": [e for _, e in missing], "measure": "full_13",
-                          "n": 0, "actual": 0, "expected": 0.0, "level": level})
+    empty = pd.DataFrame(
+        {
+            "program": [p for p, _ in missing],
+            "entity_id": [e for _, e in missing],
+            "measure": "full_13",
+            "n": 0,
+            "actual": 0,
+            "expected": 0.0,
+            "level": level,
+        }
+    )
     empty["actual"] = empty["actual"].astype(agg["actual"].dtype)
     return pd.concat([agg, empty], ignore_index=True)
 
 
-def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: str, p_col: str = "expected_p",
-                         actual_col: str = "numerator") -> pd.DataFrame:
+def entity_measure_table(
+    frame: pd.DataFrame, entities: Entities, window_end: str, p_col: str = "expected_p", actual_col: str = "numerator"
+) -> pd.DataFrame:
     """Sites, contracts and organisations x measures: ``n``, ``actual``, ``expected``.
 
     Closed sites are not rated (seed 001, Ceased Sites) but their records count at
@@ -71,17 +91,25 @@ def entity_measure_table(frame: pd.DataFrame, entities: Entities, window_end: st
     org = _sum(dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col, actual_col)
 
     sites = entities.sites
-    open_sites = sites[(sites["close_date"].isna() | (sites["close_date"] > end)) & (sites["contract_id"] == sites["rating_contract_id"])]
-    site = _with_empty_rows(site[site["entity_id"].isin(open_sites["site_id"])], open_sites["site_id"],
-                            open_sites["program"], "site")
+    open_sites = sites[
+        (sites["close_date"].isna() | (sites["close_date"] > end))
+        & (sites["contract_id"] == sites["rating_contract_id"])
+    ]
+    site = _with_empty_rows(
+        site[site["entity_id"].isin(open_sites["site_id"])], open_sites["site_id"], open_sites["program"], "site"
+    )
     site_parent = sites.set_index("site_id")["rating_contract_id"]
     site["parent_id"] = site["entity_id"].map(site_parent).to_numpy()
     site["months_operating"] = months_between(site["entity_id"].map(sites.set_index("site_id")["open_date"]), end)
 
     contracts = entities.contracts
     active = contracts[contracts["status"] == "active"]
-    contract = _with_empty_rows(contract[contract["entity_id"].isin(active["contract_id"])], active["contract_id"],
-                                active["program"], "contract")
+    contract = _with_empty_rows(
+        contract[contract["entity_id"].isin(active["contract_id"])],
+        active["contract_id"],
+        active["program"],
+        "contract",
+    )
     cidx = contracts.set_index("contract_id")
     contract["parent_id"] = contract["entity_id"].map(cidx["organisation_id"]).to_numpy()
     contract["months_operating"] = months_between(contract["entity_id"].map(cidx["start_date"]), end)

@@ -37,7 +37,7 @@ class ModelFrame:
 @dataclass
 class Entities:
     contracts: pd.DataFrame  # contract_id, organisation_id, program, status, rating_contract_id, start_date, ...
-    sites: pd.DataFrame      # site_id, contract_id, rating_contract_id, open_date, close_date
+    sites: pd.DataFrame  # site_id, contract_id, rating_contract_id, open_date, close_date
 
 
 def resolve_novations(contracts: pd.DataFrame) -> pd.Series:
@@ -50,7 +50,9 @@ def resolve_novations(contracts: pd.DataFrame) -> pd.Series:
         while isinstance(nxt.get(cur), str):
             cur = nxt[cur]
             if cur in seen:
-                raise InputError(f"contracts: novation chain through {c} loops back on itself (rule novated_to, 1 chain)")
+                raise InputError(
+                    f"contracts: novation chain through {c} loops back on itself (rule novated_to, 1 chain)"
+                )
             seen.append(cur)
         out[c] = cur
     return pd.Series(out, name="rating_contract_id")
@@ -92,18 +94,25 @@ def build_frame(tables: dict[str, pd.DataFrame], window_start: str, window_end: 
     contracts["rating_contract_id"] = contracts["contract_id"].map(rating)
     contracts = contracts.merge(
         contracts[["contract_id", "organisation_id"]].rename(
-            columns={"contract_id": "rating_contract_id", "organisation_id": "rating_organisation_id"}),
-        on="rating_contract_id", how="left")
+            columns={"contract_id": "rating_contract_id", "organisation_id": "rating_organisation_id"}
+        ),
+        on="rating_contract_id",
+        how="left",
+    )
     sites = sites.merge(contracts[["contract_id", "rating_contract_id", "program"]], on="contract_id", how="left")
 
     status = contracts.set_index("contract_id")["status"]
     rec_status = status.reindex(rec["contract_id"]).to_numpy()
     reasons = np.full(len(rec), "", dtype=object)
     reasons[rec_status == "ceased"] = "contract ceased: its records are removed (seed 001, Ceased Contracts)"
-    reasons[rec_status == "handed_back"] = "contract handed back: its records are removed (seed 001, Contracts that hand back business)"
+    reasons[rec_status == "handed_back"] = (
+        "contract handed back: its records are removed (seed 001, Contracts that hand back business)"
+    )
     outside = ~in_window(rec, start, end)
-    reasons[(reasons == "") & outside] = (f"outside the assessment window {start.date()} to {end.date()}: none of the "
-                                          "four inclusion conditions holds (seed 001, Two Year Rolling Assessment Period)")
+    reasons[(reasons == "") & outside] = (
+        f"outside the assessment window {start.date()} to {end.date()}: none of the "
+        "four inclusion conditions holds (seed 001, Two Year Rolling Assessment Period)"
+    )
     excluded = reasons != ""
     exclusions = rec.loc[excluded, EXCLUSION_COLUMNS[:-1]].assign(reason=reasons[excluded]).reset_index(drop=True)
 
@@ -111,8 +120,11 @@ def build_frame(tables: dict[str, pd.DataFrame], window_start: str, window_end: 
     kept = kept.assign(
         rating_contract_id=kept["contract_id"].map(rating).to_numpy(),
     )
-    kept["rating_organisation_id"] = kept["rating_contract_id"].map(
-        contracts.drop_duplicates("rating_contract_id").set_index("rating_contract_id")["rating_organisation_id"]).to_numpy()
+    kept["rating_organisation_id"] = (
+        kept["rating_contract_id"]
+        .map(contracts.drop_duplicates("rating_contract_id").set_index("rating_contract_id")["rating_organisation_id"])
+        .to_numpy()
+    )
     part = tables["participants"]
     regions = tables["regions"].drop(columns=["metro"])  # the participant's own metro flag is the covariate
     frame = kept.merge(part, on="participant_id", how="left", validate="many_to_one")

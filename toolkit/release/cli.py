@@ -19,8 +19,9 @@ def run_release_cmd(args: argparse.Namespace) -> int:
     data = args.data or config.data.path
     if data is None:
         raise ToolkitError("no data: give --data DIR (a folder of contract tables) or data.path in the release config")
-    res = run_release(config, Path(data), config_path=path, tracking_uri=args.tracking_uri, out_root=args.out,
-                      previous=args.previous)
+    res = run_release(
+        config, Path(data), config_path=path, tracking_uri=args.tracking_uri, out_root=args.out, previous=args.previous
+    )
     print(f"release folder: {res.folder}")
     print(f"ratings: {res.folder / 'ratings.csv'}")
     print(f"MLflow run: {res.run_id} ({res.tracking_uri})")

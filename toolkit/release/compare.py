@@ -26,11 +26,11 @@ KEY = ["program", "level", "entity_id"]
 class Comparison:
     run_a: str
     run_b: str
-    transitions: pd.DataFrame       # program, level, stars_a, stars_b, entities
-    changed: pd.DataFrame           # entities whose published stars changed, with driving groups
-    standardisation: pd.DataFrame   # program, group, mu/sd/national average in A and B
-    coefficients: pd.DataFrame      # per model: columns compared, largest change and where
-    inputs: pd.DataFrame            # parameter keys whose values differ
+    transitions: pd.DataFrame  # program, level, stars_a, stars_b, entities
+    changed: pd.DataFrame  # entities whose published stars changed, with driving groups
+    standardisation: pd.DataFrame  # program, group, mu/sd/national average in A and B
+    coefficients: pd.DataFrame  # per model: columns compared, largest change and where
+    inputs: pd.DataFrame  # parameter keys whose values differ
     coefficient_diffs: pd.DataFrame | None = None  # per model and term: coef in A and B, difference
 
 
@@ -41,7 +41,7 @@ def _stars(s: pd.Series) -> pd.Series:
 def transition_table(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     m = a[KEY + ["stars"]].merge(b[KEY + ["stars"]], on=KEY, how="outer", suffixes=("_a", "_b"))
     m["stars_a"], m["stars_b"] = _stars(m["stars_a"]), _stars(m["stars_b"])
-    return (m.groupby(["program", "level", "stars_a", "stars_b"]).size().rename("entities").reset_index())
+    return m.groupby(["program", "level", "stars_a", "stars_b"]).size().rename("entities").reset_index()
 
 
 def transition_matrix(transitions: pd.DataFrame, program: str, level: str) -> pd.DataFrame:
@@ -53,9 +53,13 @@ def transition_matrix(transitions: pd.DataFrame, program: str, level: str) -> pd
 
 def changed_entities(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     """Entities whose published stars differ, with each group's change in weighted score (W'_g x score_g)."""
-    groups = sorted(c[len("score_"):] for c in a.columns if c.startswith("score_") and c in b.columns)
-    cols = KEY + ["status", "stars", "star_percentage", "performance_score"] + \
-        [f"score_{g}" for g in groups] + [f"group_weight_{g}" for g in groups]
+    groups = sorted(c[len("score_") :] for c in a.columns if c.startswith("score_") and c in b.columns)
+    cols = (
+        KEY
+        + ["status", "stars", "star_percentage", "performance_score"]
+        + [f"score_{g}" for g in groups]
+        + [f"group_weight_{g}" for g in groups]
+    )
     m = a[cols].merge(b[cols], on=KEY, how="inner", suffixes=("_a", "_b"))
     sa, sb = m["stars_a"].astype("Int64"), m["stars_b"].astype("Int64")
     moved = (sa.fillna(0) != sb.fillna(0)).to_numpy()
@@ -74,8 +78,21 @@ def changed_entities(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
     else:
         m["drivers"] = ""
     m["stars_a"], m["stars_b"] = _stars(m["stars_a"]), _stars(m["stars_b"])
-    keep = KEY + ["status_a", "status_b", "stars_a", "stars_b", "star_percentage_a", "star_percentage_b",
-                  "performance_score_a", "performance_score_b", "drivers"] + [f"delta_{g}" for g in groups]
+    keep = (
+        KEY
+        + [
+            "status_a",
+            "status_b",
+            "stars_a",
+            "stars_b",
+            "star_percentage_a",
+            "star_percentage_b",
+            "performance_score_a",
+            "performance_score_b",
+            "drivers",
+        ]
+        + [f"delta_{g}" for g in groups]
+    )
     return m[keep].sort_values(KEY).reset_index(drop=True)
 
 
@@ -91,16 +108,31 @@ def coefficient_changes(ca: dict[str, pd.Series], cb: dict[str, pd.Series]) -> p
     for name in sorted(set(ca) | set(cb)):
         a, b = ca.get(name), cb.get(name)
         if a is None or b is None:
-            rows.append({"model": name, "columns_a": 0 if a is None else len(a), "columns_b": 0 if b is None else len(b),
-                         "largest_change": np.nan, "at": "model only in " + ("B" if a is None else "A"),
-                         "added": "", "removed": ""})
+            rows.append(
+                {
+                    "model": name,
+                    "columns_a": 0 if a is None else len(a),
+                    "columns_b": 0 if b is None else len(b),
+                    "largest_change": np.nan,
+                    "at": "model only in " + ("B" if a is None else "A"),
+                    "added": "",
+                    "removed": "",
+                }
+            )
             continue
         common = a.index.intersection(b.index)
         d = (b[common] - a[common]).abs()
-        rows.append({"model": name, "columns_a": len(a), "columns_b": len(b),
-                     "largest_change": float(d.max()) if len(d) else np.nan,
-                     "at": str(d.idxmax()) if len(d) and float(d.max()) > 0 else "",
-                     "added": "; ".join(b.index.difference(a.index)), "removed": "; ".join(a.index.difference(b.index))})
+        rows.append(
+            {
+                "model": name,
+                "columns_a": len(a),
+                "columns_b": len(b),
+                "largest_change": float(d.max()) if len(d) else np.nan,
+                "at": str(d.idxmax()) if len(d) and float(d.max()) > 0 else "",
+                "added": "; ".join(b.index.difference(a.index)),
+                "removed": "; ".join(a.index.difference(b.index)),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -128,8 +160,9 @@ def input_differences(pa: dict[str, str], pb: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame({"parameter": keys, "a": [pa.get(k, "") for k in keys], "b": [pb.get(k, "") for k in keys]})
 
 
-def _load_run(run_id: str, tracking_uri: str | None,
-              tmp: Path) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame, dict[str, pd.Series]]:
+def _load_run(
+    run_id: str, tracking_uri: str | None, tmp: Path
+) -> tuple[dict[str, str], pd.DataFrame, pd.DataFrame, dict[str, pd.Series]]:
     """A release run's params, ratings, standardisation table and each model's coefficients."""
     run = RunReader(run_id, tracking_uri)
     if run.tags.get("toolkit.kind") != "release":
@@ -140,8 +173,11 @@ def _load_run(run_id: str, tracking_uri: str | None,
         raise ToolkitError(f"run {run_id} has no release/ratings.csv artifact")
     ratings = pd.read_csv(path, keep_default_na=False, na_values=[""])
     path = run.download("release/standardisation.csv", d)
-    std = pd.read_csv(path) if path is not None else pd.DataFrame(
-        columns=["program", "group", "mu", "sd", "population", "national_average"])
+    std = (
+        pd.read_csv(path)
+        if path is not None
+        else pd.DataFrame(columns=["program", "group", "mu", "sd", "population", "national_average"])
+    )
     coefs = {}
     for name, child in run.children().items():
         path = run.download("coefficients.csv", d / child, run_id=child)
@@ -155,9 +191,16 @@ def compare_runs(run_a: str, run_b: str, tracking_uri: str | None = None) -> Com
     with tempfile.TemporaryDirectory() as tmp:
         pa, ra, sa, ca = _load_run(run_a, tracking_uri, Path(tmp))
         pb, rb, sb, cb = _load_run(run_b, tracking_uri, Path(tmp))
-    return Comparison(run_a=run_a, run_b=run_b, transitions=transition_table(ra, rb), changed=changed_entities(ra, rb),
-                      standardisation=standardisation_changes(sa, sb), coefficients=coefficient_changes(ca, cb),
-                      inputs=input_differences(pa, pb), coefficient_diffs=coefficient_differences(ca, cb))
+    return Comparison(
+        run_a=run_a,
+        run_b=run_b,
+        transitions=transition_table(ra, rb),
+        changed=changed_entities(ra, rb),
+        standardisation=standardisation_changes(sa, sb),
+        coefficients=coefficient_changes(ca, cb),
+        inputs=input_differences(pa, pb),
+        coefficient_diffs=coefficient_differences(ca, cb),
+    )
 
 
 def render(c: Comparison, max_changed: int = 15) -> str:
@@ -166,8 +209,11 @@ def render(c: Comparison, max_changed: int = 15) -> str:
         mat = transition_matrix(c.transitions, prog, level)
         total = int(mat.to_numpy().sum())
         same = int(sum(mat.at[s, s] for s in mat.index if s in mat.columns))
-        lines += [f"{prog} {level}: {same}/{total} entities keep their stars (rows A, columns B; '-' no stars)",
-                  mat.to_string(), ""]
+        lines += [
+            f"{prog} {level}: {same}/{total} entities keep their stars (rows A, columns B; '-' no stars)",
+            mat.to_string(),
+            "",
+        ]
     lines.append(f"{len(c.changed)} entities changed stars; the groups whose weighted scores moved most:")
     if len(c.changed):
         show = c.changed[KEY + ["stars_a", "stars_b", "drivers"]].head(max_changed)
@@ -176,11 +222,17 @@ def render(c: Comparison, max_changed: int = 15) -> str:
             lines.append(f"... {len(c.changed) - max_changed} more in changed_entities.csv")
     lines += ["", "National averages and standardisation parameters:"]
     cols = ["program", "group", "mu_a", "mu_b", "sd_a", "sd_b", "national_average_a", "national_average_b"]
-    lines.append(c.standardisation[[x for x in cols if x in c.standardisation.columns]].to_string(
-        index=False, float_format=lambda v: f"{v:.4f}"))
+    lines.append(
+        c.standardisation[[x for x in cols if x in c.standardisation.columns]].to_string(
+            index=False, float_format=lambda v: f"{v:.4f}"
+        )
+    )
     lines += ["", "Coefficients per model (largest absolute change):"]
-    lines.append(c.coefficients.to_string(index=False, float_format=lambda v: f"{v:.3g}") if len(c.coefficients)
-                 else "(no coefficient tables)")
+    lines.append(
+        c.coefficients.to_string(index=False, float_format=lambda v: f"{v:.3g}")
+        if len(c.coefficients)
+        else "(no coefficient tables)"
+    )
     lines += ["", f"Inputs and settings that differ ({len(c.inputs)}):"]
     if len(c.inputs):
         shown = c.inputs.assign(a=c.inputs["a"].str.slice(0, 40), b=c.inputs["b"].str.slice(0, 40))
@@ -204,8 +256,14 @@ def write_comparison(c: Comparison, out: Path) -> Path:
     return out
 
 
-def run_comparison(run_a: str, run_b: str, *, tracking_uri: str | None = None, out_root: str | Path | None = None,
-                   show: Callable[[str], None] = lambda text: None) -> Path:
+def run_comparison(
+    run_a: str,
+    run_b: str,
+    *,
+    tracking_uri: str | None = None,
+    out_root: str | Path | None = None,
+    show: Callable[[str], None] = lambda text: None,
+) -> Path:
     """Compare two tracked releases, show the text, and track the comparison as a run of the experiment
     ``release-comparisons`` whose folder ``<out_root>/compare-<A>-<B>-<time>-<run id>`` holds its tables."""
     from toolkit.tracking.lifecycle import RunSpec, tracked_run
@@ -213,10 +271,16 @@ def run_comparison(run_a: str, run_b: str, *, tracking_uri: str | None = None, o
 
     c = compare_runs(run_a, run_b, tracking_uri)
     show(render(c))
-    spec = RunSpec(experiment="release-comparisons", name=f"{run_a[:8]} vs {run_b[:8]}", kind="comparison",
-                   params=run_params({"run_a": run_a, "run_b": run_b}, {}, "none (deterministic)"),
-                   output_root=out_root or "comparisons", artifact_path="comparison",
-                   folder_name=f"compare-{run_a[:8]}-{run_b[:8]}", tags={"compare.run_a": run_a, "compare.run_b": run_b})
+    spec = RunSpec(
+        experiment="release-comparisons",
+        name=f"{run_a[:8]} vs {run_b[:8]}",
+        kind="comparison",
+        params=run_params({"run_a": run_a, "run_b": run_b}, {}, "none (deterministic)"),
+        output_root=out_root or "comparisons",
+        artifact_path="comparison",
+        folder_name=f"compare-{run_a[:8]}-{run_b[:8]}",
+        tags={"compare.run_a": run_a, "compare.run_b": run_b},
+    )
     with tracked_run(spec, tracking_uri) as tr:
         write_comparison(c, tr.folder)
         tr.log_files([p.name for p in sorted(tr.folder.iterdir())])

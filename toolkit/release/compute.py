@@ -40,17 +40,22 @@ class ComputedRelease:
 
     model_frame: ModelFrame
     fits: dict[str, FittedMeasure]
-    frame: pd.DataFrame          # records used, with ``expected_p``
+    frame: pd.DataFrame  # records used, with ``expected_p``
     exclusions: pd.DataFrame
     entity_measures: pd.DataFrame
     ratings: pd.DataFrame
     standardisation: pd.DataFrame  # mu, sd per program and group; national averages
-    bayes: BayesAugment | None = None   # when variant == "bayes"
+    bayes: BayesAugment | None = None  # when variant == "bayes"
 
 
-def compute_release(tables: dict[str, pd.DataFrame], config: ReleaseConfig, method: MethodConfig | None = None,
-                    specs: dict[str, ModelSpec] | None = None, previous: pd.DataFrame | None = None,
-                    say: Say = _quiet) -> ComputedRelease:
+def compute_release(
+    tables: dict[str, pd.DataFrame],
+    config: ReleaseConfig,
+    method: MethodConfig | None = None,
+    specs: dict[str, ModelSpec] | None = None,
+    previous: pd.DataFrame | None = None,
+    say: Say = _quiet,
+) -> ComputedRelease:
     """Frame, fits, predictions, entity-measure table and ratings from validated tables (no I/O, no tracking)."""
     method = method or load_method(config.method)
     specs = specs or load_model_set(config.models)
@@ -61,20 +66,33 @@ def compute_release(tables: dict[str, pd.DataFrame], config: ReleaseConfig, meth
     frame = mf.frame.assign(expected_p=p_all)
     exclusions = mf.exclusions
     if no_model.any():
-        extra = frame.loc[no_model, ["participant_id", "period_of_service", "program", "measure", "site_id",
-                                     "contract_id"]].assign(reason="no model spec for this program and measure")
+        extra = frame.loc[
+            no_model, ["participant_id", "period_of_service", "program", "measure", "site_id", "contract_id"]
+        ].assign(reason="no model spec for this program and measure")
         exclusions = pd.concat([exclusions, extra], ignore_index=True)
         frame = frame.loc[~no_model]
     em = entity_measure_table(frame, mf.entities, config.window.end)
     say(f"entity-measure table: {em[['program', 'level', 'entity_id']].drop_duplicates().shape[0]:,} entities")
     ratings, standardisation = score_entities_with_parameters(em, method, previous)
-    return ComputedRelease(model_frame=mf, fits=fits, frame=frame, exclusions=exclusions, entity_measures=em,
-                           ratings=ratings, standardisation=standardisation)
+    return ComputedRelease(
+        model_frame=mf,
+        fits=fits,
+        frame=frame,
+        exclusions=exclusions,
+        entity_measures=em,
+        ratings=ratings,
+        standardisation=standardisation,
+    )
 
 
-def compute_release_variant(tables: dict[str, pd.DataFrame], config: ReleaseConfig,
-                            method: MethodConfig | None = None, specs: dict[str, ModelSpec] | None = None,
-                            previous: pd.DataFrame | None = None, say: Say = _quiet) -> ComputedRelease:
+def compute_release_variant(
+    tables: dict[str, pd.DataFrame],
+    config: ReleaseConfig,
+    method: MethodConfig | None = None,
+    specs: dict[str, ModelSpec] | None = None,
+    previous: pd.DataFrame | None = None,
+    say: Say = _quiet,
+) -> ComputedRelease:
     """:func:`compute_release` plus what the config's variant adds (the Bayesian columns)."""
     method = method or load_method(config.method)
     comp = compute_release(tables, config, method, specs, previous, say)
@@ -94,8 +112,10 @@ def check_release(fits: dict[str, FittedMeasure], ratings: pd.DataFrame, config:
         if not f.model.converged_:
             failed.append(f"{f.spec.name}: IRLS did not converge in {int(m['iterations'])} iterations")
         if m["calibration_in_the_large"] > config.checks.max_calibration_in_the_large:
-            failed.append(f"{f.spec.name}: |O - E| / O = {m['calibration_in_the_large']:.4f} exceeds "
-                          f"{config.checks.max_calibration_in_the_large}")
+            failed.append(
+                f"{f.spec.name}: |O - E| / O = {m['calibration_in_the_large']:.4f} exceeds "
+                f"{config.checks.max_calibration_in_the_large}"
+            )
         if m["auc"] < config.checks.min_auc:
             failed.append(f"{f.spec.name}: AUC {m['auc']:.3f} below {config.checks.min_auc}")
     rated = ratings[(ratings["level"] == "contract") & ratings["calculated"]]
@@ -108,7 +128,8 @@ def check_release(fits: dict[str, FittedMeasure], ratings: pd.DataFrame, config:
 def entity_oe(em: pd.DataFrame) -> pd.DataFrame:
     """Per entity and measure: observed, expected and their ratio (the funnel plots' points)."""
     out = em[["program", "level", "entity_id", "measure", "n", "actual", "expected"]].rename(
-        columns={"actual": "observed"})
+        columns={"actual": "observed"}
+    )
     out = out[out["n"] > 0].copy()
     out["oe"] = out["observed"] / out["expected"]
     return out.reset_index(drop=True)
@@ -116,8 +137,19 @@ def entity_oe(em: pd.DataFrame) -> pd.DataFrame:
 
 def model_metrics_table(fits: dict[str, FittedMeasure]) -> pd.DataFrame:
     """One row per fitted model: its name, program, measure, term variant, fit seconds and metrics."""
-    return pd.DataFrame([{"model": f.spec.name, "program": f.spec.program, "measure": f.spec.measure,
-                          "terms": f.formula_variant, "seconds": f.seconds, **f.metrics} for f in fits.values()])
+    return pd.DataFrame(
+        [
+            {
+                "model": f.spec.name,
+                "program": f.spec.program,
+                "measure": f.spec.measure,
+                "terms": f.formula_variant,
+                "seconds": f.seconds,
+                **f.metrics,
+            }
+            for f in fits.values()
+        ]
+    )
 
 
 def exclusion_summary(exclusions: pd.DataFrame) -> pd.DataFrame:
@@ -152,7 +184,12 @@ def synthetic_world_origin(data_dir: Path) -> dict[str, Any]:
         return {}
     try:
         info = json.loads(info_path.read_text())
-        return {"generator": str(info["generator"]), "scale": str(info["scale"]), "seed": int(info["seed"]),
-                "site_effect_sd": float(info["site_effect_sd"]), "events": (data_dir / "events").is_dir()}
+        return {
+            "generator": str(info["generator"]),
+            "scale": str(info["scale"]),
+            "seed": int(info["seed"]),
+            "site_effect_sd": float(info["site_effect_sd"]),
+            "events": (data_dir / "events").is_dir(),
+        }
     except (ValueError, KeyError, TypeError):
         return {}

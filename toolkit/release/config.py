@@ -16,7 +16,7 @@ class SyntheticData(FrozenConfig):
 
 
 class DataSource(FrozenConfig):
-    path: str | None = None              # a folder of contract tables
+    path: str | None = None  # a folder of contract tables
     synthetic: SyntheticData | None = None
     records: Literal["auto", "table", "events"] = "auto"  # measure records as given, or derived from events/
 
@@ -47,7 +47,7 @@ class ReleaseConfig(FrozenConfig):
     method: str = "des_2018"
     models: str = "des_2018"
     variant: Literal["frequentist", "bayes"] = "frequentist"
-    bayes: str = "des_2018"              # configs/bayes/<name>.yaml: priors, sampler, gates (variant bayes)
+    bayes: str = "des_2018"  # configs/bayes/<name>.yaml: priors, sampler, gates (variant bayes)
     seed: int = 2020
     previous: str | None = None
     tracking: Tracking = Tracking()

@@ -28,7 +28,7 @@ RECORDS = "measure_records"
 @dataclass
 class ReleaseInputs:
     tables: dict[str, pd.DataFrame]
-    source: str                      # "table" or "events"
+    source: str  # "table" or "events"
     derivation: object | None = None  # DerivationResult when derived
 
 
@@ -53,12 +53,15 @@ def calendar_release_for(window_start: str, window_end: str, calendar=None) -> s
     for w in cal.releases():
         if w.start == start and w.cutoff == end:
             return w.release_id
-    raise ToolkitError(f"no release of the calendar has the window {start} to {end}; deriving records from events "
-                       "needs the config's window to be a calendar release's (configs/calendar/)")
+    raise ToolkitError(
+        f"no release of the calendar has the window {start} to {end}; deriving records from events "
+        "needs the config's window to be a calendar release's (configs/calendar/)"
+    )
 
 
-def load_release_inputs(data_dir: str | Path, window_start: str, window_end: str, records: str = "auto",
-                        say=lambda msg: None) -> ReleaseInputs:
+def load_release_inputs(
+    data_dir: str | Path, window_start: str, window_end: str, records: str = "auto", say=lambda msg: None
+) -> ReleaseInputs:
     """Read and validate the release's tables (raising with every violation), deriving records if needed."""
     d = Path(data_dir)
     if not d.is_dir():

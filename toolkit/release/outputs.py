@@ -22,8 +22,15 @@ from toolkit.release.report import write_report
 from toolkit.scoring.config import MethodConfig
 
 #: Output tables of a release, written to its folder and logged under ``release/`` of its parent run.
-OUTPUT_FILES = ("ratings.csv", "ratings.parquet", "entity_measures.csv", "entity_oe.csv", "standardisation.csv",
-                "exclusions_summary.csv", "model_metrics.csv")
+OUTPUT_FILES = (
+    "ratings.csv",
+    "ratings.parquet",
+    "entity_measures.csv",
+    "entity_oe.csv",
+    "standardisation.csv",
+    "exclusions_summary.csv",
+    "model_metrics.csv",
+)
 #: Per-model files under ``models/<program>_<measure>/``, logged to the model's child run.
 MODEL_FILES = ("coefficients.csv", "design_state.json", "summary.txt", "calibration.csv")
 
@@ -51,8 +58,9 @@ def write_model_files(folder: Path, key: str, f: FittedMeasure, frame: pd.DataFr
     (mdir / "design_state.json").write_text(json.dumps(f.model.design_state_.to_dict(), indent=1, sort_keys=True))
     (mdir / "summary.txt").write_text(f.model.summary_text())
     f.calibration.to_csv(mdir / "calibration.csv", index=False)
-    dx.calibration_plot(f.calibration, plots / f"calibration_{key}.png",
-                        title=f"{f.spec.name}: calibration by risk decile")
+    dx.calibration_plot(
+        f.calibration, plots / f"calibration_{key}.png", title=f"{f.spec.name}: calibration by risk decile"
+    )
     site_rows = frame.loc[(frame["program"] == f.spec.program) & (frame["measure"] == f.spec.measure)]
     oe = dx.observed_expected(site_rows, "site_id", f.spec.outcome, site_rows["expected_p"].to_numpy())
     dx.funnel_plot(oe[oe["expected"] > 0], plots / f"funnel_{key}.png", title=f"{f.spec.name}: site O/E")
@@ -67,8 +75,9 @@ class WrittenRelease:
     model_files: dict[str, list[Path]] = field(default_factory=dict)
 
 
-def write_release(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, inputs: ReleaseInputs,
-                  method: MethodConfig) -> WrittenRelease:
+def write_release(
+    folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, inputs: ReleaseInputs, method: MethodConfig
+) -> WrittenRelease:
     """Write every output of a computed release except the report and ``release.json`` (which need the
     checks' verdict and the registered versions): tables, model files and plots, the Bayesian variant's
     tables and plots, and the derivation log. Returns the files to log."""
@@ -78,8 +87,9 @@ def write_release(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, in
     if comp.bayes is not None:
         from toolkit.release.bayes_variant import write_bayes_outputs
 
-        logged += [p.name for p in write_bayes_outputs(folder, comp.bayes, comp.ratings, method=method)
-                   if p.suffix == ".csv"]
+        logged += [
+            p.name for p in write_bayes_outputs(folder, comp.bayes, comp.ratings, method=method) if p.suffix == ".csv"
+        ]
     if inputs.derivation is not None:  # the per-rule counts are aggregate; the excluded events stay local
         inputs.derivation.log.to_csv(folder / "derivation_log.csv", index=False)
         inputs.derivation.excluded.to_csv(folder / "excluded_events.csv", index=False)
@@ -87,11 +97,23 @@ def write_release(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame, in
     return WrittenRelease(logged=logged, model_files=model_files)
 
 
-def write_verdict(folder: Path, config: ReleaseConfig, comp: ComputedRelease, metrics: pd.DataFrame,
-                  failed: list[str], run: dict[str, Any]) -> list[str]:
+def write_verdict(
+    folder: Path,
+    config: ReleaseConfig,
+    comp: ComputedRelease,
+    metrics: pd.DataFrame,
+    failed: list[str],
+    run: dict[str, Any],
+) -> list[str]:
     """The report and ``release.json`` (run id, store, status, failed checks, hashes, model versions);
     returns their names."""
     write_report(folder, config, comp.ratings, metrics, comp.exclusions, failed, run["run_id"], run["tracking_uri"])
-    (folder / "release.json").write_text(json.dumps({"name": config.name, "status": "failed" if failed else "passed",
-                                                     "failed_checks": failed, **run}, indent=2, sort_keys=True) + "\n")
+    (folder / "release.json").write_text(
+        json.dumps(
+            {"name": config.name, "status": "failed" if failed else "passed", "failed_checks": failed, **run},
+            indent=2,
+            sort_keys=True,
+        )
+        + "\n"
+    )
     return ["report.md", "release.json"]

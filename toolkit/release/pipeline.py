@@ -49,7 +49,7 @@ from toolkit.tracking.provenance import input_hashes, run_params
 class ReleaseResult:
     run_id: str
     folder: Path
-    status: str                      # "passed" or "failed"
+    status: str  # "passed" or "failed"
     ratings: pd.DataFrame
     entity_measures: pd.DataFrame
     exclusions: pd.DataFrame
@@ -67,23 +67,46 @@ def read_previous(path: str | Path) -> pd.DataFrame:
     return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=[""])
 
 
-def release_params(config: ReleaseConfig, config_path: str | Path | None, data_dir: Path, inputs: ReleaseInputs,
-                   method: MethodConfig, specs: dict[str, ModelSpec], previous: str | Path | None) -> dict[str, Any]:
+def release_params(
+    config: ReleaseConfig,
+    config_path: str | Path | None,
+    data_dir: Path,
+    inputs: ReleaseInputs,
+    method: MethodConfig,
+    specs: dict[str, ModelSpec],
+    previous: str | Path | None,
+) -> dict[str, Any]:
     """The parent run's params: provenance (config, input SHA-256s, git, versions, seed) and what the
     release read (method and model-set hashes, records source, synthetic world, previous ratings)."""
     hashes = input_hashes(data_dir, subdirs=("events",) if inputs.source == "events" else ())
-    return run_params(config.model_dump(mode="json"), hashes, config.seed, {
-        "release": config.name, "variant": config.variant, "config_file": str(config_path or ""),
-        "method_hash": config_hash(method.model_dump(mode="json")),
-        "models_hash": config_hash({k: s.model_dump(mode="json") for k, s in specs.items()}),
-        "data_dir": str(data_dir.resolve()), "records_source": inputs.source,
-        "synthetic_world": synthetic_world_origin(data_dir),
-        "previous_sha256": file_sha256(previous) if previous else ""})
+    return run_params(
+        config.model_dump(mode="json"),
+        hashes,
+        config.seed,
+        {
+            "release": config.name,
+            "variant": config.variant,
+            "config_file": str(config_path or ""),
+            "method_hash": config_hash(method.model_dump(mode="json")),
+            "models_hash": config_hash({k: s.model_dump(mode="json") for k, s in specs.items()}),
+            "data_dir": str(data_dir.resolve()),
+            "records_source": inputs.source,
+            "synthetic_world": synthetic_world_origin(data_dir),
+            "previous_sha256": file_sha256(previous) if previous else "",
+        },
+    )
 
 
-def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str | Path | None = None,
-                tracking_uri: str | None = None, out_root: str | Path | None = None,
-                previous: str | Path | None = None, progress: bool = True) -> ReleaseResult:
+def run_release(
+    config: ReleaseConfig,
+    data_dir: str | Path,
+    *,
+    config_path: str | Path | None = None,
+    tracking_uri: str | None = None,
+    out_root: str | Path | None = None,
+    previous: str | Path | None = None,
+    progress: bool = True,
+) -> ReleaseResult:
     """Run a release on the tables in ``data_dir``; see the module docstring."""
     say = Progress(progress, "release")
     data_dir = Path(data_dir)
@@ -93,9 +116,15 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
     say(f"validating the tables in {data_dir}")
     inputs = load_release_inputs(data_dir, config.window.start, config.window.end, config.data.records, say)
     params = release_params(config, config_path, data_dir, inputs, method, specs, prev_path)
-    spec = RunSpec(experiment=config.tracking.experiment, name=config.name, kind="release", params=params,
-                   output_root=out_root or config.output_root, artifact_path="release",
-                   tags={"release.name": config.name, "release.variant": config.variant})
+    spec = RunSpec(
+        experiment=config.tracking.experiment,
+        name=config.name,
+        kind="release",
+        params=params,
+        output_root=out_root or config.output_root,
+        artifact_path="release",
+        tags={"release.name": config.name, "release.variant": config.variant},
+    )
     t_start = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         # what reproduction needs besides the data: the exact method and model specs, the previous ratings
@@ -108,12 +137,25 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
         failed = check_release(comp.fits, comp.ratings, config) + (comp.bayes.failed if comp.bayes else [])
         written = write_release(tr.folder, comp, metrics, inputs, method)
         versions = track_models(tr, comp, written.model_files, config, params, say)
-        written.logged += write_verdict(tr.folder, config, comp, metrics, failed, {
-            "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config_hash": params["config_hash"],
-            "input_sha256": params["input_sha256"], "model_versions": versions})
+        written.logged += write_verdict(
+            tr.folder,
+            config,
+            comp,
+            metrics,
+            failed,
+            {
+                "run_id": tr.run_id,
+                "tracking_uri": tr.tracking_uri,
+                "config_hash": params["config_hash"],
+                "input_sha256": params["input_sha256"],
+                "model_versions": versions,
+            },
+        )
         tr.log_files(written.logged + ["plots"])
-        tr.log_metrics(release_metrics(comp.ratings, len(comp.model_frame.frame), len(comp.exclusions))
-                       | {"seconds": time.perf_counter() - t_start})
+        tr.log_metrics(
+            release_metrics(comp.ratings, len(comp.model_frame.frame), len(comp.exclusions))
+            | {"seconds": time.perf_counter() - t_start}
+        )
         if failed:
             tr.status = "failed"
             say("release checks FAILED; champion aliases not moved:\n  - " + "\n  - ".join(failed))
@@ -122,6 +164,15 @@ def run_release(config: ReleaseConfig, data_dir: str | Path, *, config_path: str
                 tr.set_aliases(versions, config.tracking.alias)
             say(f"checks passed; alias '{config.tracking.alias}' set on {len(versions)} registered models")
     say(f"done in {time.perf_counter() - t_start:.1f}s: {tr.folder}")
-    return ReleaseResult(run_id=tr.run_id, folder=tr.folder, status=tr.status, ratings=comp.ratings,
-                         entity_measures=comp.entity_measures, exclusions=comp.exclusions, model_metrics=metrics,
-                         failed_checks=failed, model_versions=versions, tracking_uri=tr.tracking_uri)
+    return ReleaseResult(
+        run_id=tr.run_id,
+        folder=tr.folder,
+        status=tr.status,
+        ratings=comp.ratings,
+        entity_measures=comp.entity_measures,
+        exclusions=comp.exclusions,
+        model_metrics=metrics,
+        failed_checks=failed,
+        model_versions=versions,
+        tracking_uri=tr.tracking_uri,
+    )

@@ -22,26 +22,59 @@ def star_distribution(ratings: pd.DataFrame) -> pd.DataFrame:
     r["stars"] = ["-" if pd.isna(v) else str(int(v)) for v in r["stars"]]
     tab = r.pivot_table(index=["program", "level"], columns="stars", values="entity_id", aggfunc="count", fill_value=0)
     tab.columns = [("no stars" if c == "-" else f"{c} star" + ("" if c == "1" else "s")) for c in tab.columns]
-    status = r.pivot_table(index=["program", "level"], columns="status", values="entity_id", aggfunc="count", fill_value=0)
+    status = r.pivot_table(
+        index=["program", "level"], columns="status", values="entity_id", aggfunc="count", fill_value=0
+    )
     return tab.join(status).reset_index()
 
 
-def write_report(folder: Path, config, ratings: pd.DataFrame, metrics: pd.DataFrame, exclusions: pd.DataFrame,
-                 failed: list[str], run_id: str, uri: str) -> Path:
-    lines = [f"# Release {config.name}", "", config.description, "",
-             f"- MLflow run: `{run_id}` in `{uri}`",
-             f"- assessment window: {config.window.start} to {config.window.end}",
-             f"- method: `{config.method}`; models: `{config.models}`; variant: `{config.variant}`; seed {config.seed}",
-             f"- status: **{'FAILED' if failed else 'passed'}**", ""]
+def write_report(
+    folder: Path,
+    config,
+    ratings: pd.DataFrame,
+    metrics: pd.DataFrame,
+    exclusions: pd.DataFrame,
+    failed: list[str],
+    run_id: str,
+    uri: str,
+) -> Path:
+    lines = [
+        f"# Release {config.name}",
+        "",
+        config.description,
+        "",
+        f"- MLflow run: `{run_id}` in `{uri}`",
+        f"- assessment window: {config.window.start} to {config.window.end}",
+        f"- method: `{config.method}`; models: `{config.models}`; variant: `{config.variant}`; seed {config.seed}",
+        f"- status: **{'FAILED' if failed else 'passed'}**",
+        "",
+    ]
     if failed:
         lines += ["## Failed checks", ""] + [f"- {f}" for f in failed] + [""]
     lines += ["## Ratings", "", _md_table(star_distribution(ratings)), ""]
     nat = ratings[(ratings["level"] == "contract")].groupby("program")["national_average"].first().reset_index()
     lines += ["National average performance score (contract level):", "", _md_table(nat), ""]
-    cols = ["model", "terms", "n", "events", "auc", "brier", "calibration_slope", "deviance_explained", "n_params", "seconds"]
+    cols = [
+        "model",
+        "terms",
+        "n",
+        "events",
+        "auc",
+        "brier",
+        "calibration_slope",
+        "deviance_explained",
+        "n_params",
+        "seconds",
+    ]
     shown = metrics[cols].astype({"n": int, "events": int, "n_params": int})
-    lines += ["## Models", "", _md_table(shown), "",
-              "Calibration and funnel plots: `plots/`. Coefficients, knots and levels: `models/<program>_<measure>/`.", ""]
+    lines += [
+        "## Models",
+        "",
+        _md_table(shown),
+        "",
+        "Calibration and funnel plots: `plots/`. Coefficients, knots and levels: `models/<program>_<measure>/`.",
+        "",
+    ]
     bayes = folder / "bayes_diagnostics.csv"
     if bayes.is_file():  # variant bayes
         lines += bayes_section(pd.read_csv(bayes), ratings)
@@ -58,25 +91,56 @@ def write_report(folder: Path, config, ratings: pd.DataFrame, metrics: pd.DataFr
 
 def bayes_section(diag: pd.DataFrame, ratings: pd.DataFrame) -> list[str]:
     """The Bayesian variant's part of the report: convergence per model and how sure the stars are."""
-    cols = ["model", "passed", "max_rhat", "min_ess_bulk", "min_ess_tail", "divergences", "draws", "attempts",
-            "sample_seconds"]
+    cols = [
+        "model",
+        "passed",
+        "max_rhat",
+        "min_ess_bulk",
+        "min_ess_tail",
+        "divergences",
+        "draws",
+        "attempts",
+        "sample_seconds",
+    ]
     shown = diag[[c for c in cols if c in diag.columns]]
-    lines = ["## Bayesian variant", "",
-             "Two-stage model: the published method's expected probabilities as offsets, one random effect per "
-             "site and measure; every posterior draw scored by the method. Gates: R-hat <= 1.01, bulk and tail "
-             "ESS >= 400, no divergences, on every parameter.", "", _md_table(shown), ""]
+    lines = [
+        "## Bayesian variant",
+        "",
+        "Two-stage model: the published method's expected probabilities as offsets, one random effect per "
+        "site and measure; every posterior draw scored by the method. Gates: R-hat <= 1.01, bulk and tail "
+        "ESS >= 400, no divergences, on every parameter.",
+        "",
+        _md_table(shown),
+        "",
+    ]
     rated = ratings[ratings["calculated"] & ratings["p_star_1"].notna()] if "p_star_1" in ratings else ratings.iloc[:0]
     if len(rated):
         p = rated[[f"p_star_{k}" for k in range(1, 6)]].to_numpy()
         top = p.max(axis=1)
-        tab = rated.assign(sure=top >= 0.9, likely=top >= 0.5,
-                           agree=rated["bayes_stars"].astype(float) == rated["calculated_stars"].astype(float))
-        summ = tab.groupby(["program", "level"]).agg(entities=("entity_id", "size"), p_top_90=("sure", "mean"),
-                                                     p_top_50=("likely", "mean"),
-                                                     same_stars_as_published=("agree", "mean")).reset_index()
-        lines += ["Share of rated entities whose most probable star band has probability >= 0.9 (`p_top_90`) or "
-                  ">= 0.5, and share whose Bayesian stars (band of the posterior median star percentage) equal the "
-                  "published method's:", "", _md_table(summ), "",
-                  "Columns in `ratings.csv`: `bayes_*` (posterior median, `_q5`/`_q95` the 90% interval), "
-                  "`bayes_stars`, `p_star_1` ... `p_star_5`. Plots: `plots/bayes/`.", ""]
+        tab = rated.assign(
+            sure=top >= 0.9,
+            likely=top >= 0.5,
+            agree=rated["bayes_stars"].astype(float) == rated["calculated_stars"].astype(float),
+        )
+        summ = (
+            tab.groupby(["program", "level"])
+            .agg(
+                entities=("entity_id", "size"),
+                p_top_90=("sure", "mean"),
+                p_top_50=("likely", "mean"),
+                same_stars_as_published=("agree", "mean"),
+            )
+            .reset_index()
+        )
+        lines += [
+            "Share of rated entities whose most probable star band has probability >= 0.9 (`p_top_90`) or "
+            ">= 0.5, and share whose Bayesian stars (band of the posterior median star percentage) equal the "
+            "published method's:",
+            "",
+            _md_table(summ),
+            "",
+            "Columns in `ratings.csv`: `bayes_*` (posterior median, `_q5`/`_q95` the 90% interval), "
+            "`bayes_stars`, `p_star_1` ... `p_star_5`. Plots: `plots/bayes/`.",
+            "",
+        ]
     return lines

@@ -70,21 +70,23 @@ def check_inputs(params: dict[str, str], data_dir: Path) -> Drift:
     from toolkit.tracking.provenance import code_drift, input_drift
 
     d = Drift(code=code_drift(params))
-    recorded = {k[len("input_sha256."):]: v for k, v in params.items() if k.startswith("input_sha256.")}
+    recorded = {k[len("input_sha256.") :]: v for k, v in params.items() if k.startswith("input_sha256.")}
     if not data_dir.is_dir():
         d.data.append(f"data folder {data_dir} does not exist")
         return d
     for name, state, now in input_drift(recorded, data_dir):
-        d.data.append(f"data file {name} is missing from {data_dir}" if state == "missing" else
-                      f"data file {name} differs: SHA-256 {now[:12]}... now, {recorded[name][:12]}... when tracked")
+        d.data.append(
+            f"data file {name} is missing from {data_dir}"
+            if state == "missing"
+            else f"data file {name} differs: SHA-256 {now[:12]}... now, {recorded[name][:12]}... when tracked"
+        )
     extra = sorted(p.name for p in data_dir.iterdir() if p.is_file() and p.name not in recorded)
     if extra:
         d.notes.append(f"files not in the tracked release are ignored: {', '.join(extra)}")
     return d
 
 
-def _coefficient_differences(run: RunReader, fits: dict[str, FittedMeasure],
-                             tmp: Path) -> tuple[list[str], float, int]:
+def _coefficient_differences(run: RunReader, fits: dict[str, FittedMeasure], tmp: Path) -> tuple[list[str], float, int]:
     """Each model's coefficients against its child run's ``coefficients.csv``: the differences beyond
     tolerance, the largest relative difference, and how many models were compared."""
     by_name = run.children()
@@ -109,8 +111,10 @@ def _coefficient_differences(run: RunReader, fits: dict[str, FittedMeasure],
         bad = ~np.isclose(b, a, rtol=COEF_RTOL, atol=COEF_ATOL)
         if bad.any():
             i = int(np.argmax(np.abs(a - b)))
-            diffs.append(f"model {f.spec.name}: {int(bad.sum())} coefficient(s) beyond tolerance, largest at "
-                         f"{tracked.index[i]}: {a[i]:.12g} tracked, {b[i]:.12g} now")
+            diffs.append(
+                f"model {f.spec.name}: {int(bad.sum())} coefficient(s) beyond tolerance, largest at "
+                f"{tracked.index[i]}: {a[i]:.12g} tracked, {b[i]:.12g} now"
+            )
         compared += 1
     return diffs, worst, compared
 
@@ -131,11 +135,13 @@ def regenerate_synthetic_world(params: dict[str, str], out: Path, say=print) -> 
 
 
 #: Columns that identify a row of each compared table (to name what differs).
-TABLE_KEYS = {"ratings.csv": ["program", "level", "entity_id"],
-              "entity_measures.csv": ["program", "level", "entity_id", "measure"],
-              "entity_oe.csv": ["program", "level", "entity_id", "measure"],
-              "standardisation.csv": ["program", "group"],
-              "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"]}
+TABLE_KEYS = {
+    "ratings.csv": ["program", "level", "entity_id"],
+    "entity_measures.csv": ["program", "level", "entity_id", "measure"],
+    "entity_oe.csv": ["program", "level", "entity_id", "measure"],
+    "standardisation.csv": ["program", "group"],
+    "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"],
+}
 
 
 def _release_run(run_id: str, tracking_uri: str | None) -> RunReader:
@@ -163,8 +169,10 @@ class TrackedRelease:
 
 def _tracked_release(run: RunReader, dst: Path) -> TrackedRelease:
     run_id = run.run_id
-    got = {n: run.download(f"release/{n}", dst) for n in
-           ("config.json", "method.json", "model_specs.json", "previous_ratings.csv", *EXACT_TABLES)}
+    got = {
+        n: run.download(f"release/{n}", dst)
+        for n in ("config.json", "method.json", "model_specs.json", "previous_ratings.csv", *EXACT_TABLES)
+    }
     read = {}
     for n in ("config.json", "method.json", "model_specs.json"):
         path = got[n]
@@ -177,7 +185,8 @@ def _tracked_release(run: RunReader, dst: Path) -> TrackedRelease:
         method=MethodConfig.model_validate(read["method.json"]),
         specs={k: ModelSpec.model_validate(v) for k, v in read["model_specs.json"].items()},
         previous=None if prev_path is None else pd.read_csv(prev_path, keep_default_na=False, na_values=[""]),
-        tables={n: got[n] for n in EXACT_TABLES})
+        tables={n: got[n] for n in EXACT_TABLES},
+    )
 
 
 def _table_differences(tracked: dict[str, Path | None], out: Path) -> list[str]:
@@ -192,22 +201,41 @@ def _table_differences(tracked: dict[str, Path | None], out: Path) -> list[str]:
     return differences
 
 
-def _refusal(run_id: str, drift: Drift, data: Path, allow_code_drift: bool, allow_data_drift: bool,
-             t0: float) -> ReproduceResult | None:
+def _refusal(
+    run_id: str, drift: Drift, data: Path, allow_code_drift: bool, allow_data_drift: bool, t0: float
+) -> ReproduceResult | None:
     """The result when the inputs or the code differ from the run's and that is not allowed, else None."""
     if drift.data and (not allow_data_drift or not data.is_dir()):
         hint = "" if not data.is_dir() else "; rerun with --allow-data-drift to compare the outputs anyway"
-        return ReproduceResult(run_id, False, f"NOT REPRODUCIBLE: {len(drift.data)} data input(s) differ from the "
-                               f"tracked release (see above){hint}", drift.data, drift, time.perf_counter() - t0)
+        return ReproduceResult(
+            run_id,
+            False,
+            f"NOT REPRODUCIBLE: {len(drift.data)} data input(s) differ from the tracked release (see above){hint}",
+            drift.data,
+            drift,
+            time.perf_counter() - t0,
+        )
     if drift.code and not allow_code_drift:
-        return ReproduceResult(run_id, False, f"NOT RUN: {len(drift.code)} code or environment difference(s); "
-                               "rerun with --allow-code-drift to go on", drift.code, drift, time.perf_counter() - t0)
+        return ReproduceResult(
+            run_id,
+            False,
+            f"NOT RUN: {len(drift.code)} code or environment difference(s); rerun with --allow-code-drift to go on",
+            drift.code,
+            drift,
+            time.perf_counter() - t0,
+        )
     return None
 
 
-def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path | None = None,
-              allow_code_drift: bool = False, scratch: str | Path | None = None, say: Say = print,
-              allow_data_drift: bool = False) -> ReproduceResult:
+def reproduce(
+    run_id: str,
+    tracking_uri: str | None = None,
+    data_dir: str | Path | None = None,
+    allow_code_drift: bool = False,
+    scratch: str | Path | None = None,
+    say: Say = print,
+    allow_data_drift: bool = False,
+) -> ReproduceResult:
     """Reproduce a tracked release; see the module docstring."""
     t0 = time.perf_counter()
     run = _release_run(run_id, tracking_uri)
@@ -225,8 +253,9 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
             return refused
         tr = _tracked_release(run, tmp / "tracked")
         say(f"recomputing release {tr.config.name} (variant {tr.config.variant}) from {data}")
-        tables = load_release_inputs(data, tr.config.window.start, tr.config.window.end,
-                                     params.get("records_source", "table"), say).tables
+        tables = load_release_inputs(
+            data, tr.config.window.start, tr.config.window.end, params.get("records_source", "table"), say
+        ).tables
         comp = compute_release_variant(tables, tr.config, tr.method, tr.specs, tr.previous, say)
         out = Path(scratch) if scratch else tmp / "new"
         out.mkdir(parents=True, exist_ok=True)
@@ -238,11 +267,17 @@ def reproduce(run_id: str, tracking_uri: str | None = None, data_dir: str | Path
     if drift.data:  # allowed: the outputs were compared to show what the changed data moved
         differences = [f"input: {d}" for d in drift.data] + differences
     if differences:
-        verdict = f"NOT REPRODUCED: release {tr.config.name} (run {run_id}): {len(differences)} difference(s)" + (
-            f", {len(drift.data)} of them in the inputs" if drift.data else "") + f"; {secs:.1f}s"
+        verdict = (
+            f"NOT REPRODUCED: release {tr.config.name} (run {run_id}): {len(differences)} difference(s)"
+            + (f", {len(drift.data)} of them in the inputs" if drift.data else "")
+            + f"; {secs:.1f}s"
+        )
     else:
-        verdict = (f"REPRODUCED: release {tr.config.name} (run {run_id}): {', '.join(EXACT_TABLES)} byte-identical "
-                   f"({len(comp.ratings):,} ratings rows); {n_models} models' coefficients within rtol "
-                   f"{COEF_RTOL:g} (largest relative difference {worst:.1e}); {secs:.1f}s")
-    return ReproduceResult(run_id, not differences, verdict, differences, drift, secs,
-                           Path(scratch) if scratch else None)
+        verdict = (
+            f"REPRODUCED: release {tr.config.name} (run {run_id}): {', '.join(EXACT_TABLES)} byte-identical "
+            f"({len(comp.ratings):,} ratings rows); {n_models} models' coefficients within rtol "
+            f"{COEF_RTOL:g} (largest relative difference {worst:.1e}); {secs:.1f}s"
+        )
+    return ReproduceResult(
+        run_id, not differences, verdict, differences, drift, secs, Path(scratch) if scratch else None
+    )

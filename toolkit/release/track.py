@@ -17,30 +17,54 @@ from toolkit.tracking.lifecycle import TrackedRun
 from toolkit.tracking.models import input_contract
 
 #: Parent-run params each model's child run repeats, so a model run alone says what made it.
-CHILD_PROVENANCE = ("config_hash", "method_hash", "models_hash", "input_sha256", "records_source", "git_commit",
-                    "git_dirty", "versions")
+CHILD_PROVENANCE = (
+    "config_hash",
+    "method_hash",
+    "models_hash",
+    "input_sha256",
+    "records_source",
+    "git_commit",
+    "git_dirty",
+    "versions",
+)
 
 
-def track_model(tr: TrackedRun, f: FittedMeasure, files: list[Path], config: ReleaseConfig,
-                provenance: Mapping[str, Any]) -> str | None:
+def track_model(
+    tr: TrackedRun, f: FittedMeasure, files: list[Path], config: ReleaseConfig, provenance: Mapping[str, Any]
+) -> str | None:
     """A child run for one expected-performance model: spec, metrics, its files, the pyfunc (registered
     as ``des-<program>-<measure>`` when the config says so). Returns the registered version."""
-    tags = {"model.program": f.spec.program, "model.measure": f.spec.measure,
-            "model.formula_variant": f.formula_variant}
+    tags = {
+        "model.program": f.spec.program,
+        "model.measure": f.spec.measure,
+        "model.formula_variant": f.formula_variant,
+    }
     with tr.child(f.spec.name, "expected_model", tags) as child:
-        child.log_params({"spec": f.spec.model_dump(mode="json"), "seed": config.seed, "formula_used": f.formula,
-                          "formula_variant": f.formula_variant, "n": int(f.metrics["n"]),
-                          "events": int(f.metrics["events"]),
-                          **{k: v for k, v in provenance.items() if k in CHILD_PROVENANCE}})
+        child.log_params(
+            {
+                "spec": f.spec.model_dump(mode="json"),
+                "seed": config.seed,
+                "formula_used": f.formula,
+                "formula_variant": f.formula_variant,
+                "n": int(f.metrics["n"]),
+                "events": int(f.metrics["events"]),
+                **{k: v for k, v in provenance.items() if k in CHILD_PROVENANCE},
+            }
+        )
         child.log_metrics({k: float(v) for k, v in f.metrics.items()} | {"fit_seconds": f.seconds})
         child.log_files(files)
         contract = input_contract(f.model.design_state_.source_columns, f.spec.name)
         return child.log_model(f.model, f.spec.name, register=config.tracking.register_models, contract=contract)
 
 
-def track_models(tr: TrackedRun, comp: ComputedRelease, model_files: Mapping[str, list[Path]],
-                 config: ReleaseConfig, provenance: Mapping[str, Any],
-                 say: Callable[[str], None]) -> dict[str, str]:
+def track_models(
+    tr: TrackedRun,
+    comp: ComputedRelease,
+    model_files: Mapping[str, list[Path]],
+    config: ReleaseConfig,
+    provenance: Mapping[str, Any],
+    say: Callable[[str], None],
+) -> dict[str, str]:
     """Every model of the release (and the Bayesian variant's) in its child run; the registered versions."""
     versions: dict[str, str] = {}
     for key, f in sorted(comp.fits.items()):

@@ -63,7 +63,7 @@ class BetaMixture:
     alpha: np.ndarray
     beta: np.ndarray
     weight: np.ndarray
-    method: str            # "hierarchical", "empirical_bayes", "capped" (EB at the kappa bound) or "fallback"
+    method: str  # "hierarchical", "empirical_bayes", "capped" (EB at the kappa bound) or "fallback"
     n_groups: int
 
     @property
@@ -89,9 +89,15 @@ def _loglik(a: np.ndarray, b: np.ndarray, x: np.ndarray, n: np.ndarray) -> np.nd
     return (betaln(x[None, :] + a[:, None], (n - x)[None, :] + b[:, None]) - betaln(a, b)[:, None]).sum(axis=1)
 
 
-def fit_prior(successes: np.ndarray, trials: np.ndarray, *, method: str = "hierarchical", min_groups: int = 5,
-              fallback: tuple[float, float] = (0.5, 0.5),
-              concentration_range: tuple[float, float] = (0.2, 1e4)) -> BetaMixture:
+def fit_prior(
+    successes: np.ndarray,
+    trials: np.ndarray,
+    *,
+    method: str = "hierarchical",
+    min_groups: int = 5,
+    fallback: tuple[float, float] = (0.5, 0.5),
+    concentration_range: tuple[float, float] = (0.2, 1e4),
+) -> BetaMixture:
     """Learn the prior of the providers' shares from their counts (groups without trials are ignored)."""
     x = np.asarray(successes, dtype=float)
     n = np.asarray(trials, dtype=float)
@@ -114,8 +120,9 @@ def fit_prior(successes: np.ndarray, trials: np.ndarray, *, method: str = "hiera
     return BetaMixture(a[kept], b[kept], w[kept] / w[kept].sum(), "hierarchical", len(n))
 
 
-def _grid(x: np.ndarray, n: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]],
-          points: tuple[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
+def _grid(
+    x: np.ndarray, n: np.ndarray, box: tuple[tuple[float, float], tuple[float, float]], points: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple]:
     """Hyperposterior weights on a grid over ``box`` = ((logit mu range), (log kappa range)); also the
     bounding box (one cell wider) of the cells holding all but 1e-6 of the weight."""
     from scipy.special import expit
@@ -132,8 +139,10 @@ def _grid(x: np.ndarray, n: np.ndarray, box: tuple[tuple[float, float], tuple[fl
     order = np.argsort(w)[::-1]
     mass = order[: int(np.searchsorted(np.cumsum(w[order]), 1 - 1e-6)) + 1]
     du, dv = (u[1] - u[0]) if len(u) > 1 else 0.0, (v[1] - v[0]) if len(v) > 1 else 0.0
-    cells = ((max(box[0][0], uu[mass].min() - du), min(box[0][1], uu[mass].max() + du)),
-             (max(box[1][0], vv[mass].min() - dv), min(box[1][1], vv[mass].max() + dv)))
+    cells = (
+        (max(box[0][0], uu[mass].min() - du), min(box[0][1], uu[mass].max() + du)),
+        (max(box[1][0], vv[mass].min() - dv), min(box[1][1], vv[mass].max() + dv)),
+    )
     return a, b, w, cells
 
 
@@ -153,8 +162,15 @@ def _fit_eb(x: np.ndarray, n: np.ndarray, lo: float, hi: float) -> BetaMixture:
     return _single(mu * kappa, (1 - mu) * kappa, "capped" if res.x[1] >= hi - 1e-6 else "empirical_bayes", len(n))
 
 
-def mixture_posterior(successes: np.ndarray, trials: np.ndarray, prior: BetaMixture, *, level: float = 0.9,
-                      target: float | None = None, newton_steps: int = 3) -> pd.DataFrame:
+def mixture_posterior(
+    successes: np.ndarray,
+    trials: np.ndarray,
+    prior: BetaMixture,
+    *,
+    level: float = 0.9,
+    target: float | None = None,
+    newton_steps: int = 3,
+) -> pd.DataFrame:
     """Posterior mean, equal-tailed ``level`` interval and, with a ``target``, P(share >= target), per group."""
     from scipy.special import betainc, betaln
     from scipy.stats import beta as beta_dist
@@ -165,12 +181,12 @@ def mixture_posterior(successes: np.ndarray, trials: np.ndarray, prior: BetaMixt
     B = prior.beta[:, None] + (n - x)[None, :]
     W = prior.weight[:, None]
     mean = (W * A / (A + B)).sum(axis=0)
-    var = np.maximum((W * A * (A + 1) / ((A + B) * (A + B + 1))).sum(axis=0) - mean ** 2, 1e-15)
+    var = np.maximum((W * A * (A + 1) / ((A + B) * (A + B + 1))).sum(axis=0) - mean**2, 1e-15)
     k = np.maximum(mean * (1 - mean) / var - 1, 1e-6)
     log_b = betaln(A, B)
 
     def quantile(q: float) -> np.ndarray:
-        z = beta_dist.ppf(q, mean * k, (1 - mean) * k)      # moment-matched start
+        z = beta_dist.ppf(q, mean * k, (1 - mean) * k)  # moment-matched start
         for _ in range(newton_steps):
             z = np.clip(z, 1e-12, 1 - 1e-12)
             cdf = (W * betainc(A, B, z[None, :])).sum(axis=0)

@@ -62,8 +62,9 @@ def _steps(actual, expected, aw: AdjustedWeights, population, program: ProgramMe
     return (r if keep else None, sc if keep else None, mu, sd, s, sbar, p, stars_from_percentage(p, program.bands))
 
 
-def score_arrays(n, actual, expected, program: ProgramMethod, *, population=None,
-                 keep_group_arrays: bool = True) -> ScoreArrays:
+def score_arrays(
+    n, actual, expected, program: ProgramMethod, *, population=None, keep_group_arrays: bool = True
+) -> ScoreArrays:
     """Score entities from counts: weights, ratios, scores, S, national average, P, stars.
 
     Parameters
@@ -105,8 +106,10 @@ def score_arrays(n, actual, expected, program: ProgramMethod, *, population=None
     actual = np.asarray(actual, dtype=float)
     expected = np.asarray(expected, dtype=float)
     if n.ndim != 2 or actual.shape != expected.shape or actual.shape[-2:] != n.shape or actual.ndim not in (2, 3):
-        raise ValueError(f"shapes: n {n.shape} must be (E, M); actual {actual.shape} and expected "
-                         f"{expected.shape} must be (E, M) or (D, E, M) alike")
+        raise ValueError(
+            f"shapes: n {n.shape} must be (E, M); actual {actual.shape} and expected "
+            f"{expected.shape} must be (E, M) or (D, E, M) alike"
+        )
     aw = adjust_weights(n, program)
     meets = meets_minimum_data(n, program)
     pop = (meets & aw.scorable) if population is None else np.asarray(population, dtype=bool)
@@ -114,10 +117,23 @@ def score_arrays(n, actual, expected, program: ProgramMethod, *, population=None
         parts = [_steps(actual, expected, aw, pop, program, True)]
     else:
         step = max(1, _CHUNK_ELEMENTS // max(1, n.size))
-        parts = [_steps(actual[i:i + step], expected[i:i + step], aw, pop, program, keep_group_arrays)
-                 for i in range(0, actual.shape[0], step)]
+        parts = [
+            _steps(actual[i : i + step], expected[i : i + step], aw, pop, program, keep_group_arrays)
+            for i in range(0, actual.shape[0], step)
+        ]
     cols = list(zip(*parts))
     joined = [None if c[0] is None else (c[0] if len(c) == 1 else np.concatenate(c, axis=0)) for c in cols]
     r, sc, mu, sd, s, sbar, p, st = joined
-    return ScoreArrays(weights=aw, meets_minimum=meets, population=pop, ratios=r, scores=sc, mu=mu, sd=sd,
-                       performance_score=s, national_average=sbar, star_percentage=p, stars=st)
+    return ScoreArrays(
+        weights=aw,
+        meets_minimum=meets,
+        population=pop,
+        ratios=r,
+        scores=sc,
+        mu=mu,
+        sd=sd,
+        performance_score=s,
+        national_average=sbar,
+        star_percentage=p,
+        stars=st,
+    )

@@ -36,8 +36,11 @@ def weight_notes(n: np.ndarray, aw: AdjustedWeights, program: ProgramMethod) -> 
     gains = aw.weights - aw.small
     lost_g = (program.weights - aw.small) @ program.membership
     for i in np.flatnonzero(aw.reduced.any(axis=-1)):
-        cuts = [f"{m} n={n[i, j]:g}<{program.saturation[j]:g} {_g(program.weights[j])}->{_g(aw.small[i, j])}"
-                for j, m in enumerate(program.measures) if aw.reduced[i, j]]
+        cuts = [
+            f"{m} n={n[i, j]:g}<{program.saturation[j]:g} {_g(program.weights[j])}->{_g(aw.small[i, j])}"
+            for j, m in enumerate(program.measures)
+            if aw.reduced[i, j]
+        ]
         text = "weights: " + ", ".join(cuts)
         orphans = [(g, lost_g[i, k]) for k, g in enumerate(program.groups) if aw.orphaned[i, k] and lost_g[i, k] > _EPS]
         if not aw.scorable[i]:
@@ -45,8 +48,10 @@ def weight_notes(n: np.ndarray, aw: AdjustedWeights, program: ProgramMethod) -> 
             continue
         if orphans:
             receivers = [g for k, g in enumerate(program.groups) if not aw.orphaned[i, k]]
-            text += "; " + ", ".join(f"group {g} has no unreduced measure, its {_g(v)} goes to groups "
-                                     f"{'/'.join(receivers)} by group weight" for g, v in orphans)
+            text += "; " + ", ".join(
+                f"group {g} has no unreduced measure, its {_g(v)} goes to groups {'/'.join(receivers)} by group weight"
+                for g, v in orphans
+            )
         to = [f"{m} +{_g(gains[i, j])}" for j, m in enumerate(program.measures) if gains[i, j] > _EPS]
         if to:
             text += "; to " + ", ".join(to)
@@ -70,8 +75,11 @@ def threshold_notes(n: np.ndarray, program: ProgramMethod, method_rules) -> list
     fail = sums < program.threshold_min
     out: list[list[str]] = [[] for _ in range(n.shape[0])]
     for i in np.flatnonzero(fail.any(axis=-1)):
-        parts = [f"{'+'.join(f'n({m})' for m in rule.measures)}={sums[i, r]:g} < {rule.min_n}"
-                 for r, rule in enumerate(method_rules) if fail[i, r]]
+        parts = [
+            f"{'+'.join(f'n({m})' for m in rule.measures)}={sums[i, r]:g} < {rule.min_n}"
+            for r, rule in enumerate(method_rules)
+            if fail[i, r]
+        ]
         out[i].append("minimum data not met: " + ", ".join(parts))
     return out
 

@@ -24,8 +24,7 @@ Status = Literal["rated", "insufficient_data", "carried_forward", "substituted",
 
 #: Output order of levels (top down); rows are sorted by program, this order, entity id.
 LEVELS: tuple[str, ...] = ("organisation", "contract", "site")
-STATUSES: tuple[str, ...] = ("rated", "insufficient_data", "carried_forward", "substituted",
-                             "new_site", "new_contract")
+STATUSES: tuple[str, ...] = ("rated", "insufficient_data", "carried_forward", "substituted", "new_site", "new_contract")
 
 _WEIGHT_SUM_TOL = 1e-9  # numerical tolerance of "weights sum to 1", not a number of the method
 

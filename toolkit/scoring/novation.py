@@ -88,15 +88,24 @@ def apply_novations(entity_measures: pd.DataFrame, novations: pd.DataFrame, meth
             for old in olds:
                 sites = sorted(set(em.loc[site_mask & (em["parent_id"] == old).to_numpy(), "entity_id"]))
                 site_note = f"; its {len(sites)} site(s) no longer rated: {', '.join(sites)}" if sites else ""
-                notes.append(f"novation: inherits contract {old}'s records "
-                             f"(n, actual, expected added per measure{site_note})")
+                notes.append(
+                    f"novation: inherits contract {old}'s records (n, actual, expected added per measure{site_note})"
+                )
                 old_months = float(em.loc[old_mask & (em["entity_id"] == old).to_numpy(), "months_operating"].iloc[0])
                 months = _months(old_months, months, method.novation.months_operating)
-            rows = (em[new_mask | old_mask].groupby("measure", sort=True)[["n", "actual", "expected"]]
-                    .sum().reset_index())
-            merged.append(rows.assign(program=program, level="contract", entity_id=new,
-                                      parent_id=new_rows["parent_id"].iloc[0], months_operating=months,
-                                      novation="; ".join(notes))[list(em.columns)])
+            rows = (
+                em[new_mask | old_mask].groupby("measure", sort=True)[["n", "actual", "expected"]].sum().reset_index()
+            )
+            merged.append(
+                rows.assign(
+                    program=program,
+                    level="contract",
+                    entity_id=new,
+                    parent_id=new_rows["parent_id"].iloc[0],
+                    months_operating=months,
+                    novation="; ".join(notes),
+                )[list(em.columns)]
+            )
     return pd.concat([em[~drop], *merged], ignore_index=True)
 
 
@@ -128,8 +137,10 @@ def _check_novations(novations: pd.DataFrame, em: pd.DataFrame) -> list[tuple[st
         if old.count(o) > 1:
             problems.append(f"row {i}: the old contract is novated more than once")
         if o in new:
-            problems.append(f"row {i}: the old contract is itself a new contract of another novation "
-                            f"(resolve chains to the final contract)")
+            problems.append(
+                f"row {i}: the old contract is itself a new contract of another novation "
+                f"(resolve chains to the final contract)"
+            )
     if problems:
         raise InputError(f"novations: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems))
     return sorted(zip(old, new))

@@ -82,21 +82,30 @@ def publish(facts: pd.DataFrame, method: MethodConfig, previous: pd.DataFrame | 
     months = facts["months_operating"].to_numpy(dtype=float)
     age = np.where(np.isnan(months), np.inf, months)
     is_site, is_contract = level == "site", level == "contract"
-    calc_from = np.select([is_site, is_contract],
-                          [ne.site.calculated_from_months, ne.contract.calculated_from_months], -np.inf)
-    pub_from = np.select([is_site, is_contract],
-                         [ne.site.published_from_months, ne.contract.published_from_months], -np.inf)
+    calc_from = np.select(
+        [is_site, is_contract], [ne.site.calculated_from_months, ne.contract.calculated_from_months], -np.inf
+    )
+    pub_from = np.select(
+        [is_site, is_contract], [ne.site.published_from_months, ne.contract.published_from_months], -np.inf
+    )
     meets = facts["meets_minimum"].to_numpy(dtype=bool)
     calculated = meets & (age >= calc_from)
     young = age < pub_from
 
     prev = _previous_lookup(facts, previous)
-    carry = (~young & ~calculated & pub.carry_forward & np.isin(level, list(pub.carry_forward_levels))
-             & (prev["status"].to_numpy() == "rated"))
+    carry = (
+        ~young
+        & ~calculated
+        & pub.carry_forward
+        & np.isin(level, list(pub.carry_forward_levels))
+        & (prev["status"].to_numpy() == "rated")
+    )
 
     status = np.select(
         [young & is_contract, young & is_site, calculated & ~young, carry],
-        ["new_contract", "new_site", "rated", "carried_forward"], "insufficient_data").astype(object)
+        ["new_contract", "new_site", "rated", "carried_forward"],
+        "insufficient_data",
+    ).astype(object)
     pct = np.where(status == "rated", facts["calc_star_percentage"].to_numpy(dtype=float), np.nan)
     stars = np.where(status == "rated", facts["calc_stars"].to_numpy(dtype=float), np.nan)
     pct = np.where(carry, prev["star_percentage"].to_numpy(dtype=float), pct)
@@ -106,45 +115,80 @@ def publish(facts: pd.DataFrame, method: MethodConfig, previous: pd.DataFrame | 
     for i in np.flatnonzero(young):
         what = "contract" if is_contract[i] else "site"
         rule = ne.contract if is_contract[i] else ne.site
-        state = ("calculated, not published" if calculated[i] else
-                 "no calculated rating" if age[i] < rule.calculated_from_months else
-                 "minimum data not met, no calculated rating")
-        notes[i].append(f"new {what}: {months[i]:g} months operating < {rule.published_from_months:g} "
-                        f"to publish ({state})")
+        state = (
+            "calculated, not published"
+            if calculated[i]
+            else "no calculated rating"
+            if age[i] < rule.calculated_from_months
+            else "minimum data not met, no calculated rating"
+        )
+        notes[i].append(
+            f"new {what}: {months[i]:g} months operating < {rule.published_from_months:g} to publish ({state})"
+        )
     for i in np.flatnonzero(carry):
-        notes[i].append(f"below minimum data: carried forward from the previous release "
-                        f"({int(stars[i])} stars, {_fmt_pct(pct[i])})")
+        notes[i].append(
+            f"below minimum data: carried forward from the previous release ({int(stars[i])} stars, {_fmt_pct(pct[i])})"
+        )
     for i in np.flatnonzero((status == "insufficient_data") & (prev["status"].to_numpy() == "carried_forward")):
         notes[i].append("below minimum data for a second consecutive release: insufficient data")
 
     if pub.substitute_sites:
-        contract = pd.DataFrame({"program": facts["program"].to_numpy(), "entity_id": facts["entity_id"].to_numpy(),
-                                 "status": status, "pct": pct, "stars": stars})[is_contract]
+        contract = pd.DataFrame(
+            {
+                "program": facts["program"].to_numpy(),
+                "entity_id": facts["entity_id"].to_numpy(),
+                "status": status,
+                "pct": pct,
+                "stars": stars,
+            }
+        )[is_contract]
         key = pd.MultiIndex.from_arrays([facts["program"].to_numpy(), facts["parent_id"].to_numpy()])
         lk = contract.set_index(["program", "entity_id"]).reindex(key)
-        ok = (is_site & np.isin(status, ["new_site", "insufficient_data"])
-              & lk["status"].isin(list(pub.substitute_from)).to_numpy())
+        ok = (
+            is_site
+            & np.isin(status, ["new_site", "insufficient_data"])
+            & lk["status"].isin(list(pub.substitute_from)).to_numpy()
+        )
         for i in np.flatnonzero(ok):
-            notes[i].append(f"substituted: shows contract {facts['parent_id'].iat[i]}'s "
-                            f"{lk['status'].iat[i].replace('_', ' ')} rating")
+            notes[i].append(
+                f"substituted: shows contract {facts['parent_id'].iat[i]}'s "
+                f"{lk['status'].iat[i].replace('_', ' ')} rating"
+            )
         pct = np.where(ok, lk["pct"].to_numpy(dtype=float), pct)
         stars = np.where(ok, lk["stars"].to_numpy(dtype=float), stars)
         status = np.where(ok, "substituted", status)
 
-    return pd.DataFrame({"calculated": calculated, "status": status.astype(object), "star_percentage": pct,
-                         "stars": stars, "notes": notes}, index=facts.index)
+    return pd.DataFrame(
+        {
+            "calculated": calculated,
+            "status": status.astype(object),
+            "star_percentage": pct,
+            "stars": stars,
+            "notes": notes,
+        },
+        index=facts.index,
+    )
 
 
 def _previous_lookup(facts: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
     """The previous release's status, star percentage and stars of each entity (NaN/None when absent)."""
     if previous is None or len(previous) == 0:
-        return pd.DataFrame({"status": np.full(len(facts), None, dtype=object),
-                             "star_percentage": np.full(len(facts), np.nan),
-                             "stars": np.full(len(facts), np.nan)})
+        return pd.DataFrame(
+            {
+                "status": np.full(len(facts), None, dtype=object),
+                "star_percentage": np.full(len(facts), np.nan),
+                "stars": np.full(len(facts), np.nan),
+            }
+        )
     prev = previous.set_index(["program", "level", "entity_id"])[["status", "star_percentage", "stars"]]
-    key = pd.MultiIndex.from_arrays([facts["program"].to_numpy(), facts["level"].to_numpy(),
-                                     facts["entity_id"].to_numpy()])
+    key = pd.MultiIndex.from_arrays(
+        [facts["program"].to_numpy(), facts["level"].to_numpy(), facts["entity_id"].to_numpy()]
+    )
     got = prev.reindex(key)
-    return pd.DataFrame({"status": got["status"].astype(object).where(got["status"].notna(), None).to_numpy(),
-                         "star_percentage": got["star_percentage"].to_numpy(dtype=float, na_value=np.nan),
-                         "stars": got["stars"].to_numpy(dtype=float, na_value=np.nan)})
+    return pd.DataFrame(
+        {
+            "status": got["status"].astype(object).where(got["status"].notna(), None).to_numpy(),
+            "star_percentage": got["star_percentage"].to_numpy(dtype=float, na_value=np.nan),
+            "stars": got["stars"].to_numpy(dtype=float, na_value=np.nan),
+        }
+    )

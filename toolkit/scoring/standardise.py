@@ -58,8 +58,9 @@ def standardisation_parameters(ratios, population, program: ProgramMethod) -> tu
     for k, g in enumerate(program.groups):
         c = count[..., k]
         if np.any(c < spec.min_population):
-            problems.append(f"group {g}: {int(np.min(c))} rated contract(s) with a ratio, "
-                            f"need at least {spec.min_population}")
+            problems.append(
+                f"group {g}: {int(np.min(c))} rated contract(s) with a ratio, need at least {spec.min_population}"
+            )
         elif not np.all(np.isfinite(sd[..., k]) & (sd[..., k] > 0)):
             problems.append(f"group {g}: the rated contracts' ratios do not vary (sd = 0)")
     if problems:

@@ -24,11 +24,20 @@ def output_dtypes(method: MethodConfig) -> dict[str, object]:
     """Column names and dtypes of the ratings table of ``method``, in order."""
     g, m = method.group_ids, method.measure_ids
     cols: dict[str, object] = {
-        "program": _STRING, "level": _STRING, "entity_id": _STRING, "parent_id": _STRING,
-        "months_operating": np.float64, "status": _STRING, "stars": pd.Int64Dtype(),
-        "star_percentage": pd.Int64Dtype(), "calculated": np.bool_, "calculated_stars": pd.Int64Dtype(),
-        "calculated_star_percentage": pd.Int64Dtype(), "performance_score": np.float64,
-        "national_average": np.float64, "meets_minimum_data": np.bool_,
+        "program": _STRING,
+        "level": _STRING,
+        "entity_id": _STRING,
+        "parent_id": _STRING,
+        "months_operating": np.float64,
+        "status": _STRING,
+        "stars": pd.Int64Dtype(),
+        "star_percentage": pd.Int64Dtype(),
+        "calculated": np.bool_,
+        "calculated_stars": pd.Int64Dtype(),
+        "calculated_star_percentage": pd.Int64Dtype(),
+        "performance_score": np.float64,
+        "national_average": np.float64,
+        "meets_minimum_data": np.bool_,
     }
     cols |= {f"ratio_{x}": np.float64 for x in g} | {f"score_{x}": np.float64 for x in g}
     cols |= {f"group_weight_{x}": np.float64 for x in g}
@@ -37,8 +46,13 @@ def output_dtypes(method: MethodConfig) -> dict[str, object]:
     return cols
 
 
-def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
-                   previous: pd.DataFrame | None = None, *, fractional_actual: bool = False) -> pd.DataFrame:
+def score_entities(
+    entity_measures: pd.DataFrame,
+    method: MethodConfig,
+    previous: pd.DataFrame | None = None,
+    *,
+    fractional_actual: bool = False,
+) -> pd.DataFrame:
     """Score sites, contracts and organisations: the six steps and every business rule.
 
     Parameters
@@ -90,9 +104,13 @@ def score_entities(entity_measures: pd.DataFrame, method: MethodConfig,
     return score_entities_with_parameters(entity_measures, method, previous, fractional_actual=fractional_actual)[0]
 
 
-def score_entities_with_parameters(entity_measures: pd.DataFrame, method: MethodConfig,
-                                   previous: pd.DataFrame | None = None, *,
-                                   fractional_actual: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+def score_entities_with_parameters(
+    entity_measures: pd.DataFrame,
+    method: MethodConfig,
+    previous: pd.DataFrame | None = None,
+    *,
+    fractional_actual: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`score_entities`, plus the standardisation parameters it used.
 
     Returns
@@ -114,17 +132,22 @@ def score_entities_with_parameters(entity_measures: pd.DataFrame, method: Method
         parts.append(part)
         params.append(par)
     facts = pd.concat(parts, ignore_index=True) if parts else _empty(method)
-    parameters = (pd.concat(params, ignore_index=True) if params else
-                  pd.DataFrame(columns=["program", "group", "mu", "sd", "population", "national_average"]))
+    parameters = (
+        pd.concat(params, ignore_index=True)
+        if params
+        else pd.DataFrame(columns=["program", "group", "mu", "sd", "population", "national_average"])
+    )
     pub = publish(facts, method, prev)
-    facts = facts.assign(status=pub["status"], stars=pub["stars"], star_percentage=pub["star_percentage"],
-                         calculated=pub["calculated"])
+    facts = facts.assign(
+        status=pub["status"], stars=pub["stars"], star_percentage=pub["star_percentage"], calculated=pub["calculated"]
+    )
     calc = facts["calculated"].to_numpy()
     facts["performance_score"] = np.where(calc, facts["performance_score"], np.nan)
     facts["calculated_star_percentage"] = np.where(calc, facts["calc_star_percentage"], np.nan)
     facts["calculated_stars"] = np.where(calc, facts["calc_stars"], np.nan)
-    facts["audit"] = audit.join([[x] if x else [] for x in facts["novation"]], list(facts["_notes"]),
-                                list(pub["notes"]))
+    facts["audit"] = audit.join(
+        [[x] if x else [] for x in facts["novation"]], list(facts["_notes"]), list(pub["notes"])
+    )
     return _finalise(facts, method), parameters
 
 
@@ -142,16 +165,22 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
     aw = adjust_weights(n, pm)
     meets = meets_minimum_data(n, pm) & aw.scorable
     months = ents["months_operating"].to_numpy(dtype=float)
-    population = (meets & (ents["level"].to_numpy() == "contract")
-                  & ~(months < ne.calculated_from_months))  # NaN months: established
+    population = (
+        meets & (ents["level"].to_numpy() == "contract") & ~(months < ne.calculated_from_months)
+    )  # NaN months: established
     out = score_arrays(n, A, E, pm, population=population)
 
     cols: dict[str, object] = {
-        **{k: ents[k].to_numpy() for k in ("program", "level", "entity_id", "parent_id", "months_operating",
-                                            "novation")},
-        "meets_minimum": meets, "meets_minimum_data": meets,
-        "performance_score": out.performance_score, "national_average": np.full(len(ents), out.national_average),
-        "calc_star_percentage": out.star_percentage, "calc_stars": np.where(out.stars > 0, out.stars, np.nan),
+        **{
+            k: ents[k].to_numpy()
+            for k in ("program", "level", "entity_id", "parent_id", "months_operating", "novation")
+        },
+        "meets_minimum": meets,
+        "meets_minimum_data": meets,
+        "performance_score": out.performance_score,
+        "national_average": np.full(len(ents), out.national_average),
+        "calc_star_percentage": out.star_percentage,
+        "calc_stars": np.where(out.stars > 0, out.stars, np.nan),
     }
     for k, g in enumerate(pm.groups):
         cols[f"ratio_{g}"], cols[f"score_{g}"] = out.ratios[:, k], out.scores[:, k]
@@ -163,23 +192,34 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
     allowed = set(pm.measures) | set(method.programs[pm.program].not_scored)
     for m in method.measure_ids:
         if m in allowed:
-            cols[f"n_{m}"] = (all_n[m].fillna(0).to_numpy() if m in all_n.columns else np.zeros(len(ents)))
+            cols[f"n_{m}"] = all_n[m].fillna(0).to_numpy() if m in all_n.columns else np.zeros(len(ents))
     notes_w = audit.weight_notes(n, aw, pm)
     notes_t = audit.threshold_notes(n, pm, method.programs[pm.program].minimum_data)
     cols["_notes"] = [a + b for a, b in zip(notes_w, notes_t)]
-    params = pd.DataFrame({"program": pm.program, "group": list(pm.groups), "mu": np.asarray(out.mu, float),
-                           "sd": np.asarray(out.sd, float), "population": int(population.sum()),
-                           "national_average": float(out.national_average)})
+    params = pd.DataFrame(
+        {
+            "program": pm.program,
+            "group": list(pm.groups),
+            "mu": np.asarray(out.mu, float),
+            "sd": np.asarray(out.sd, float),
+            "population": int(population.sum()),
+            "national_average": float(out.national_average),
+        }
+    )
     return pd.DataFrame(cols), params
 
 
 def _empty(method: MethodConfig) -> pd.DataFrame:
-    base = {k: pd.Series([], dtype=object) for k in ("program", "level", "entity_id", "parent_id", "novation",
-                                                       "_notes")}
-    num = {k: pd.Series([], dtype=float) for k in ("months_operating", "performance_score", "national_average",
-                                                   "calc_star_percentage", "calc_stars")}
-    return pd.DataFrame({**base, **num, "meets_minimum": pd.Series([], dtype=bool),
-                         "meets_minimum_data": pd.Series([], dtype=bool)})
+    base = {
+        k: pd.Series([], dtype=object) for k in ("program", "level", "entity_id", "parent_id", "novation", "_notes")
+    }
+    num = {
+        k: pd.Series([], dtype=float)
+        for k in ("months_operating", "performance_score", "national_average", "calc_star_percentage", "calc_stars")
+    }
+    return pd.DataFrame(
+        {**base, **num, "meets_minimum": pd.Series([], dtype=bool), "meets_minimum_data": pd.Series([], dtype=bool)}
+    )
 
 
 def _finalise(facts: pd.DataFrame, method: MethodConfig) -> pd.DataFrame:

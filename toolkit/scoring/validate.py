@@ -49,14 +49,18 @@ class _Collector:
 
     def raise_if_any(self) -> None:
         if self.problems:
-            raise InputError(f"{self.table}: {len(self.problems)} problem(s) in the input table:\n"
-                             + "\n".join(f"  - {p}" for p in self.problems))
+            raise InputError(
+                f"{self.table}: {len(self.problems)} problem(s) in the input table:\n"
+                + "\n".join(f"  - {p}" for p in self.problems)
+            )
 
 
 def _text(df: pd.DataFrame, col: str) -> np.ndarray:
     s = df[col]
-    return np.array(["" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v)
-                     for v in s.tolist()], dtype=object)
+    return np.array(
+        ["" if (v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA) else str(v) for v in s.tolist()],
+        dtype=object,
+    )
 
 
 def _number(df: pd.DataFrame, col: str) -> np.ndarray:
@@ -73,8 +77,9 @@ def _inconsistent(keys: pd.DataFrame, values: np.ndarray) -> np.ndarray:
     return (n_distinct > 1).to_numpy()
 
 
-def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: str = "entity_measures",
-                             fractional_actual: bool = False) -> pd.DataFrame:
+def validate_entity_measures(
+    df: pd.DataFrame, method: MethodConfig, *, table: str = "entity_measures", fractional_actual: bool = False
+) -> pd.DataFrame:
     """Check an entity-measure table and return it with fixed dtypes.
 
     Parameters
@@ -112,25 +117,34 @@ def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: s
     extra = [c for c in df.columns if c not in REQUIRED + OPTIONAL]
     if missing or extra:
         shown = extra[:6] + ([f"... {len(extra) - 6} more"] if len(extra) > 6 else [])
-        raise InputError(f"{table}: missing column(s) {missing}, unexpected column(s) {shown}; "
-                         f"expected {list(REQUIRED)} and optionally {list(OPTIONAL)}")
+        raise InputError(
+            f"{table}: missing column(s) {missing}, unexpected column(s) {shown}; "
+            f"expected {list(REQUIRED)} and optionally {list(OPTIONAL)}"
+        )
     c = _Collector(table)
     df = df.reset_index(drop=True)
-    prog, level, eid, parent, measure = (_text(df, k) for k in ("program", "level", "entity_id", "parent_id", "measure"))
+    prog, level, eid, parent, measure = (
+        _text(df, k) for k in ("program", "level", "entity_id", "parent_id", "measure")
+    )
     c.check(~np.isin(prog, list(method.programs)), "program", f"one of {sorted(method.programs)}")
     c.check(~np.isin(level, list(LEVELS)), "level", f"one of {list(LEVELS)}")
     c.check(eid == "", "entity_id", "not empty")
     allowed = {p: set(s.weights) | set(s.not_scored) for p, s in method.programs.items()}
     known_prog = np.isin(prog, list(method.programs))
-    c.check(known_prog & np.array([m not in allowed.get(p, ()) for p, m in zip(prog, measure)], dtype=bool),
-            "measure", "a measure of the row's program in the method")
+    c.check(
+        known_prog & np.array([m not in allowed.get(p, ()) for p, m in zip(prog, measure)], dtype=bool),
+        "measure",
+        "a measure of the row's program in the method",
+    )
 
     n, actual, expected = (_number(df, k) for k in ("n", "actual", "expected"))
     c.check(~np.isfinite(n) | (n < 0) | (n != np.round(n)), "n", "a non-negative whole number")
     if fractional_actual:
         c.check(~np.isfinite(actual) | (actual < 0), "actual", "a non-negative number")
     else:
-        c.check(~np.isfinite(actual) | (actual < 0) | (actual != np.round(actual)), "actual", "a non-negative whole number")
+        c.check(
+            ~np.isfinite(actual) | (actual < 0) | (actual != np.round(actual)), "actual", "a non-negative whole number"
+        )
     c.check(actual > n, "actual", "actual <= n")
     c.check(~np.isfinite(expected) | (expected < 0) | (expected > n), "expected", "0 <= expected <= n")
     c.check((n > 0) & (expected == 0), "expected", "expected > 0 where n > 0")
@@ -142,8 +156,11 @@ def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: s
     novation = _text(df, "novation") if "novation" in df.columns else np.full(len(df), "", dtype=object)
 
     keys = pd.DataFrame({"program": prog, "level": level, "entity_id": eid})
-    c.check(keys.assign(measure=measure).duplicated(keep=False).to_numpy(),
-            "measure", "one row per program, level, entity_id and measure (duplicate rows)")
+    c.check(
+        keys.assign(measure=measure).duplicated(keep=False).to_numpy(),
+        "measure",
+        "one row per program, level, entity_id and measure (duplicate rows)",
+    )
     c.check(_inconsistent(keys, parent), "parent_id", "the same parent on every row of an entity")
     c.check(_inconsistent(keys, months), "months_operating", "the same months on every row of an entity")
 
@@ -152,17 +169,31 @@ def validate_entity_measures(df: pd.DataFrame, method: MethodConfig, *, table: s
     orgs = set(zip(prog[is_org], eid[is_org]))
     progs_with_orgs = {p for p, _ in orgs}
     c.check(is_org & (parent != ""), "parent_id", "empty for an organisation")
-    c.check(is_site & np.array([(p, q) not in contracts for p, q in zip(prog, parent)], dtype=bool),
-            "parent_id", "a site's contract is in the table (a site without its contract)")
-    c.check(is_contract & np.array([p in progs_with_orgs and (p, q) not in orgs for p, q in zip(prog, parent)],
-                                   dtype=bool),
-            "parent_id", "a contract's organisation is in the table when organisations are scored")
+    c.check(
+        is_site & np.array([(p, q) not in contracts for p, q in zip(prog, parent)], dtype=bool),
+        "parent_id",
+        "a site's contract is in the table (a site without its contract)",
+    )
+    c.check(
+        is_contract & np.array([p in progs_with_orgs and (p, q) not in orgs for p, q in zip(prog, parent)], dtype=bool),
+        "parent_id",
+        "a contract's organisation is in the table when organisations are scored",
+    )
     c.raise_if_any()
-    return pd.DataFrame({
-        "program": prog, "level": level, "entity_id": eid, "parent_id": parent, "measure": measure,
-        "n": n.astype(np.int64), "actual": actual if fractional_actual else actual.astype(np.int64), "expected": expected,
-        "months_operating": months, "novation": novation,
-    })
+    return pd.DataFrame(
+        {
+            "program": prog,
+            "level": level,
+            "entity_id": eid,
+            "parent_id": parent,
+            "measure": measure,
+            "n": n.astype(np.int64),
+            "actual": actual if fractional_actual else actual.astype(np.int64),
+            "expected": expected,
+            "months_operating": months,
+            "novation": novation,
+        }
+    )
 
 
 def validate_previous(df: pd.DataFrame, *, table: str = "previous") -> pd.DataFrame:
@@ -177,20 +208,29 @@ def validate_previous(df: pd.DataFrame, *, table: str = "previous") -> pd.DataFr
     """
     missing = [c for c in PREVIOUS_REQUIRED if c not in df.columns]
     if missing:
-        raise InputError(f"{table}: missing column(s) {missing}; the previous release's ratings table "
-                         f"(output of toolkit score) has {list(PREVIOUS_REQUIRED)}")
+        raise InputError(
+            f"{table}: missing column(s) {missing}; the previous release's ratings table "
+            f"(output of toolkit score) has {list(PREVIOUS_REQUIRED)}"
+        )
     c = _Collector(table)
     df = df.reset_index(drop=True)
     prog, level, eid, status = (_text(df, k) for k in ("program", "level", "entity_id", "status"))
     pct, stars = _number(df, "star_percentage"), _number(df, "stars")
     c.check(~np.isin(level, list(LEVELS)), "level", f"one of {list(LEVELS)}")
     c.check(~np.isin(status, list(STATUSES)), "status", f"one of {list(STATUSES)}")
-    c.check(pd.DataFrame({"p": prog, "l": level, "e": eid}).duplicated(keep=False).to_numpy(),
-            "entity_id", "one row per program, level and entity_id")
+    c.check(
+        pd.DataFrame({"p": prog, "l": level, "e": eid}).duplicated(keep=False).to_numpy(),
+        "entity_id",
+        "one row per program, level and entity_id",
+    )
     published = np.isin(status, ["rated", "carried_forward", "substituted"])
     c.check(published & ~np.isin(stars, [1, 2, 3, 4, 5]), "stars", "stars 1-5 where a rating is published")
-    c.check(published & (~np.isfinite(pct) | (pct != np.round(pct))), "star_percentage",
-            "a whole number where a rating is published")
+    c.check(
+        published & (~np.isfinite(pct) | (pct != np.round(pct))),
+        "star_percentage",
+        "a whole number where a rating is published",
+    )
     c.raise_if_any()
-    return pd.DataFrame({"program": prog, "level": level, "entity_id": eid, "status": status,
-                         "star_percentage": pct, "stars": stars})
+    return pd.DataFrame(
+        {"program": prog, "level": level, "entity_id": eid, "status": status, "star_percentage": pct, "stars": stars}
+    )

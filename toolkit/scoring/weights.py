@@ -90,15 +90,15 @@ def adjust_weights(n, program: ProgramMethod) -> AdjustedWeights:
     factor = np.clip(n / program.saturation, 0.0, 1.0)
     small = w * factor
     reduced = n < program.saturation
-    unreduced_w = np.where(reduced, 0.0, w)                  # (..., M)
-    unreduced_gw = unreduced_w @ member                      # (..., K) weight of unreduced measures per group
-    has_unreduced = unreduced_gw > 0                         # (..., K)
-    lost = (w - small) @ member                              # (..., K)
+    unreduced_w = np.where(reduced, 0.0, w)  # (..., M)
+    unreduced_gw = unreduced_w @ member  # (..., K) weight of unreduced measures per group
+    has_unreduced = unreduced_gw > 0  # (..., K)
+    lost = (w - small) @ member  # (..., K)
     orphan_loss = np.where(has_unreduced, 0.0, lost).sum(axis=-1, keepdims=True)
     receiving = np.where(has_unreduced, program.group_weights, 0.0)
     share = _safe_div(receiving, receiving.sum(axis=-1, keepdims=True))
-    extra = np.where(has_unreduced, lost, 0.0) + orphan_loss * share   # what each group hands its unreduced measures
-    per_unit = _safe_div(extra, unreduced_gw)                # per unit of unreduced weight, per group
+    extra = np.where(has_unreduced, lost, 0.0) + orphan_loss * share  # what each group hands its unreduced measures
+    per_unit = _safe_div(extra, unreduced_gw)  # per unit of unreduced weight, per group
     weights = small + unreduced_w * (per_unit @ member.T)
     scorable = has_unreduced.any(axis=-1)
     return AdjustedWeights(

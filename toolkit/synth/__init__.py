@@ -5,8 +5,18 @@ from typing import Any
 from toolkit.synth.params import MethodRules, WorldParams, load_method_rules, load_world_params
 from toolkit.synth.world import TABLES, World, generate_world, write_world
 
-__all__ = ["MEASURES", "PROGRAM_MEASURES", "MethodRules", "WorldParams", "load_method_rules", "load_world_params",
-           "TABLES", "World", "generate_world", "write_world"]
+__all__ = [
+    "MEASURES",
+    "PROGRAM_MEASURES",
+    "MethodRules",
+    "WorldParams",
+    "load_method_rules",
+    "load_world_params",
+    "TABLES",
+    "World",
+    "generate_world",
+    "write_world",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -41,10 +41,16 @@ def accuracy_table(ratings: pd.DataFrame, oracle: pd.DataFrame, by_band: bool = 
         s_o = g["calculated_stars_o"].astype(float).to_numpy()
         p_r = g["calculated_star_percentage_r"].astype(float).to_numpy()
         p_o = g["calculated_star_percentage_o"].astype(float).to_numpy()
-        rows.append({**dict(zip(groups, key)), "entities": len(g),
-                     "spearman": float(g["performance_score_r"].corr(g["performance_score_o"], method="spearman"))
-                     if len(g) > 2 else np.nan,
-                     "same_stars": float(np.mean(s_r == s_o)),
-                     "mean_abs_star_error": float(np.mean(np.abs(s_r - s_o))),
-                     "star_pct_rmse": float(np.sqrt(np.mean((p_r - p_o) ** 2)))})
+        rows.append(
+            {
+                **dict(zip(groups, key)),
+                "entities": len(g),
+                "spearman": float(g["performance_score_r"].corr(g["performance_score_o"], method="spearman"))
+                if len(g) > 2
+                else np.nan,
+                "same_stars": float(np.mean(s_r == s_o)),
+                "mean_abs_star_error": float(np.mean(np.abs(s_r - s_o))),
+                "star_pct_rmse": float(np.sqrt(np.mean((p_r - p_o) ** 2))),
+            }
+        )
     return pd.DataFrame(rows)

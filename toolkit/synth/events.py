@@ -106,8 +106,9 @@ def _losing_sites(rng, st: Structure, v: dict, who: np.ndarray, share_org: float
     """Index into ``st.sites`` of the site each transferred participant came from: another
     organisation's site of the same program (same ESA if possible), or, for the rest, a site of
     the same organisation in the other program; the site is open on the transfer date."""
-    sites = st.sites.merge(st.contracts[["contract_id", "organisation_id", "program", "esa_id"]], on="contract_id",
-                           how="left")
+    sites = st.sites.merge(
+        st.contracts[["contract_id", "organisation_id", "program", "esa_id"]], on="contract_id", how="left"
+    )
     s_org = pd.factorize(sites["organisation_id"])[0]
     org_codes = pd.Index(pd.unique(sites["organisation_id"]))
     s_prog = (sites["program"] == "ESS").to_numpy().astype(int)
@@ -125,11 +126,14 @@ def _losing_sites(rng, st: Structure, v: dict, who: np.ndarray, share_org: float
         o = org_codes.get_loc(v["organisation_id"][i])
         p = int(v["program"][i] == "ESS")
         c1 = v["commencement_date"][i]
-        pools = ([by_prog_esa.get((p, esa_of[v["contract_id"][i]]), everything[:0]), by_prog[p]] if want_org[j] else [])
+        pools = [by_prog_esa.get((p, esa_of[v["contract_id"][i]]), everything[:0]), by_prog[p]] if want_org[j] else []
         pools += [by_org_prog.get((o, 1 - p), everything[:0]), everything]
         for cand in pools:
-            ok = cand[((s_org[cand] != o) | (s_prog[cand] != p)) & (s_open[cand] <= c1)
-                      & (np.isnat(s_close[cand]) | (s_close[cand] >= c1))]
+            ok = cand[
+                ((s_org[cand] != o) | (s_prog[cand] != p))
+                & (s_open[cand] <= c1)
+                & (np.isnat(s_close[cand]) | (s_close[cand] >= c1))
+            ]
             if len(ok):
                 out[j] = ok[int(pick[j] * len(ok))]
                 break
@@ -145,18 +149,18 @@ class _Base:
     part: pd.DataFrame
     n: int
     pid: np.ndarray
-    v: dict[str, Any]       # _participant_view
+    v: dict[str, Any]  # _participant_view
     w_end: np.datetime64
-    c: np.ndarray           # commencement at the record's site
-    x: np.ndarray           # exit (NaT while in assistance)
-    ref: np.ndarray         # referral
-    still: np.ndarray       # still in assistance at the window end
-    end: np.ndarray         # exit, or the window end
-    os_pop: np.ndarray      # in the Ongoing Support population
-    ind: np.ndarray         # Indigenous
-    ep: dict[str, Any]      # events parameters
-    rules: MethodRules      # the method's measures and thresholds
-    os_min_days: int        # days in OS the world's Ongoing Support population has at least
+    c: np.ndarray  # commencement at the record's site
+    x: np.ndarray  # exit (NaT while in assistance)
+    ref: np.ndarray  # referral
+    still: np.ndarray  # still in assistance at the window end
+    end: np.ndarray  # exit, or the window end
+    os_pop: np.ndarray  # in the Ongoing Support population
+    ind: np.ndarray  # Indigenous
+    ep: dict[str, Any]  # events parameters
+    rules: MethodRules  # the method's measures and thresholds
+    os_min_days: int  # days in OS the world's Ongoing Support population has at least
     bench_levels: np.ndarray  # employment benchmark levels, ascending
 
     @property
@@ -180,11 +184,24 @@ def _base(params: WorldParams, people: People, records: pd.DataFrame, ep: dict[s
     w_end = np.datetime64(params.release.window_end, "D")
     x = v["exit_date"]
     still = np.isnat(x)
-    return _Base(part=part, n=n, pid=part["participant_id"].to_numpy(dtype=object), v=v, w_end=w_end,
-                 c=v["commencement_date"], x=x, ref=v["referral_date"], still=still, end=np.where(still, w_end, x),
-                 os_pop=people.ongoing_support, ind=part["indigenous"].to_numpy(dtype=bool), ep=ep, rules=rules,
-                 os_min_days=int(params.participants["ongoing_support_min_days"]),
-                 bench_levels=np.array(sorted(params.participants["characteristics"]["employment_benchmark"]["levels"])))
+    return _Base(
+        part=part,
+        n=n,
+        pid=part["participant_id"].to_numpy(dtype=object),
+        v=v,
+        w_end=w_end,
+        c=v["commencement_date"],
+        x=x,
+        ref=v["referral_date"],
+        still=still,
+        end=np.where(still, w_end, x),
+        os_pop=people.ongoing_support,
+        ind=part["indigenous"].to_numpy(dtype=bool),
+        ep=ep,
+        rules=rules,
+        os_min_days=int(params.participants["ongoing_support_min_days"]),
+        bench_levels=np.array(sorted(params.participants["characteristics"]["employment_benchmark"]["levels"])),
+    )
 
 
 class _Claims:
@@ -203,14 +220,25 @@ class _Claims:
         if k == 0:
             return
         ctype = np.broadcast_to(np.asarray(ctype, dtype=object), (k,))
-        self.frames.append(pd.DataFrame({
-            "participant_id": self.pid[who], "period_of_service": 1, "site_id": np.asarray(site, dtype=object),
-            "claim_type": ctype,
-            "amount": np.asarray(amount, float) if amount is not None else np.array([self.amounts[t] for t in ctype]),
-            "status": status if status is not None else _status(self.rng, k, self.pend),
-            "recovery_confirmed": np.asarray(recov, bool) if recov is not None else np.zeros(k, bool),
-            "lodged_date": np.asarray(lodged).astype("datetime64[D]"),
-            "placement_id": np.asarray(placement, dtype=object) if placement is not None else np.full(k, None, dtype=object)}))
+        self.frames.append(
+            pd.DataFrame(
+                {
+                    "participant_id": self.pid[who],
+                    "period_of_service": 1,
+                    "site_id": np.asarray(site, dtype=object),
+                    "claim_type": ctype,
+                    "amount": np.asarray(amount, float)
+                    if amount is not None
+                    else np.array([self.amounts[t] for t in ctype]),
+                    "status": status if status is not None else _status(self.rng, k, self.pend),
+                    "recovery_confirmed": np.asarray(recov, bool) if recov is not None else np.zeros(k, bool),
+                    "lodged_date": np.asarray(lodged).astype("datetime64[D]"),
+                    "placement_id": np.asarray(placement, dtype=object)
+                    if placement is not None
+                    else np.full(k, None, dtype=object),
+                }
+            )
+        )
 
     def table(self) -> pd.DataFrame:
         """The claims, sorted by participant, lodgement and type, with claim ids in that order."""
@@ -249,11 +277,20 @@ def _placement_draws(rng: np.random.Generator, b: _Base) -> dict[str, np.ndarray
     late_hi = np.minimum(np.where(b.still, b.w_end, b.end - DAY), b.w_end)
     has_late = ~b.os_pop & (late_lo <= late_hi) & (rng.random(b.n) < noise["late_placement_share"])
     late_start = late_lo + _u(rng, np.zeros(b.n), ((late_hi - late_lo) / DAY).astype(np.int64)) * DAY
-    return {"kind": kind, "has_a": has_a, "has_o": has_o, "o_start": o_start, "o_type": o_type,
-            "has_late": has_late, "late_start": late_start}
+    return {
+        "kind": kind,
+        "has_a": has_a,
+        "has_o": has_o,
+        "o_start": o_start,
+        "o_type": o_type,
+        "has_late": has_late,
+        "late_start": late_start,
+    }
 
 
-def _placements(rng: np.random.Generator, b: _Base) -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray, np.ndarray]:
+def _placements(
+    rng: np.random.Generator, b: _Base
+) -> tuple[pd.DataFrame, dict[int, np.ndarray], np.ndarray, np.ndarray]:
     """Placements: anchors of bonus records (role 0), outcome placements (role 1) and late
     apprenticeships (noise, role 2). Returns the table (with 'i' and 'role'), the placement id of
     roles 0 and 1 per participant, each participant's first placement day, and the anchor kinds."""
@@ -261,15 +298,34 @@ def _placements(rng: np.random.Generator, b: _Base) -> tuple[pd.DataFrame, dict[
     kind, n, no, yes = d["kind"], b.n, np.zeros(b.n, bool), np.ones(b.n, bool)
     pls = []
     for mask, start, ptype, app, dre, wa in (
-            (d["has_a"], b.v["bonus_26"]["anchor"], np.full(n, "employment"), kind == "apprenticeship_traineeship",
-             kind == "directly_related_employment", kind == "work_assist"),
-            (d["has_o"], d["o_start"], d["o_type"], no, no, no),
-            (d["has_late"], d["late_start"], np.full(n, "employment"), yes, no, no)):
+        (
+            d["has_a"],
+            b.v["bonus_26"]["anchor"],
+            np.full(n, "employment"),
+            kind == "apprenticeship_traineeship",
+            kind == "directly_related_employment",
+            kind == "work_assist",
+        ),
+        (d["has_o"], d["o_start"], d["o_type"], no, no, no),
+        (d["has_late"], d["late_start"], np.full(n, "employment"), yes, no, no),
+    ):
         w = np.flatnonzero(mask)
-        pls.append(pd.DataFrame({"i": w, "participant_id": b.pid[w], "period_of_service": 1, "site_id": b.v["site_id"][w],
-                                 "start_date": start[w], "placement_type": np.asarray(ptype, dtype=object)[w],
-                                 "apprenticeship_traineeship": app[w], "directly_related_employment": dre[w],
-                                 "work_assist": wa[w], "role": len(pls)}))
+        pls.append(
+            pd.DataFrame(
+                {
+                    "i": w,
+                    "participant_id": b.pid[w],
+                    "period_of_service": 1,
+                    "site_id": b.v["site_id"][w],
+                    "start_date": start[w],
+                    "placement_type": np.asarray(ptype, dtype=object)[w],
+                    "apprenticeship_traineeship": app[w],
+                    "directly_related_employment": dre[w],
+                    "work_assist": wa[w],
+                    "role": len(pls),
+                }
+            )
+        )
     placements = pd.concat(pls, ignore_index=True).sort_values(["i", "start_date", "role"], kind="stable")
     placements.insert(0, "placement_id", [f"PL{k:08d}" for k in range(1, len(placements) + 1)])
     pl_id = {}
@@ -293,16 +349,30 @@ def _transition_phase(b: _Base) -> np.ndarray:
 
 def _record_commencements(b: _Base) -> pd.DataFrame:
     """One site commencement per participant: the record's site, dates and exit reason."""
-    reason = np.where(b.still, None, np.where(b.os_pop & b.v["ongoing_support"]["num"], "independent_worker_assessment",
-                                              "other"))
-    return pd.DataFrame({"participant_id": b.pid, "period_of_service": 1, "program": b.v["program"],
-                         "organisation_id": b.v["organisation_id"], "contract_id": b.v["contract_id"],
-                         "site_id": b.v["site_id"], "referral_date": b.ref, "commencement_date": b.c, "exit_date": b.x,
-                         "exit_reason": reason, "indigenous": b.ind, "transition_phase": _transition_phase(b)})
+    reason = np.where(
+        b.still, None, np.where(b.os_pop & b.v["ongoing_support"]["num"], "independent_worker_assessment", "other")
+    )
+    return pd.DataFrame(
+        {
+            "participant_id": b.pid,
+            "period_of_service": 1,
+            "program": b.v["program"],
+            "organisation_id": b.v["organisation_id"],
+            "contract_id": b.v["contract_id"],
+            "site_id": b.v["site_id"],
+            "referral_date": b.ref,
+            "commencement_date": b.c,
+            "exit_date": b.x,
+            "exit_reason": reason,
+            "indigenous": b.ind,
+            "transition_phase": _transition_phase(b),
+        }
+    )
 
 
-def _losing_commencements(rng: np.random.Generator, b: _Base, st: Structure,
-                          claims: _Claims) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def _losing_commencements(
+    rng: np.random.Generator, b: _Base, st: Structure, claims: _Claims
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The commencements transferred participants left (under 13 weeks, ended by the transfer),
     with an EA Service Fee at each. Returns them and the transfers (who 'tr', days 'k', start 'c0')."""
     tr = np.flatnonzero(b.v["transferred"])
@@ -317,11 +387,22 @@ def _losing_commencements(rng: np.random.Generator, b: _Base, st: Structure,
     ref0 = c0 - _u(rng, np.zeros(len(tr)), np.full(len(tr), int(et["losing_referral_lag_days_max"]))) * DAY
     lsite = st.sites.iloc[ls]
     lcon = st.contracts.set_index("contract_id").loc[lsite["contract_id"].to_numpy()]
-    sc = pd.DataFrame({"participant_id": b.pid[tr], "period_of_service": 1, "program": lcon["program"].to_numpy(),
-                       "organisation_id": lcon["organisation_id"].to_numpy(),
-                       "contract_id": lsite["contract_id"].to_numpy(), "site_id": lsite["site_id"].to_numpy(),
-                       "referral_date": ref0, "commencement_date": c0, "exit_date": c[tr], "exit_reason": "transfer",
-                       "indigenous": b.ind[tr], "transition_phase": _transition_phase(b)[tr]})
+    sc = pd.DataFrame(
+        {
+            "participant_id": b.pid[tr],
+            "period_of_service": 1,
+            "program": lcon["program"].to_numpy(),
+            "organisation_id": lcon["organisation_id"].to_numpy(),
+            "contract_id": lsite["contract_id"].to_numpy(),
+            "site_id": lsite["site_id"].to_numpy(),
+            "referral_date": ref0,
+            "commencement_date": c0,
+            "exit_date": c[tr],
+            "exit_reason": "transfer",
+            "indigenous": b.ind[tr],
+            "transition_phase": _transition_phase(b)[tr],
+        }
+    )
     claims.add(tr, lsite["site_id"].to_numpy(), "ea_service_fee", c0)
     return sc, {"tr": tr, "k": k, "c0": c0}
 
@@ -333,25 +414,46 @@ def _phases(rng: np.random.Generator, b: _Base, pfirst: np.ndarray, transfers: d
     c, x, non, osi = b.c, b.x, b.non, b.osi
     ph = []
     with_pl = ~np.isnat(pfirst[non]) & (pfirst[non] > c[non])
-    ph.append(pd.DataFrame({"i": non, "phase": np.where(np.isnat(pfirst[non]), "EA", np.where(with_pl, "EA", "PPS")),
-                            "start_date": c[non], "end_date": np.where(np.isnat(pfirst[non]), x[non],
-                                                                       np.where(with_pl, pfirst[non], x[non])),
-                            "os_funding_level": "none"}))
+    ph.append(
+        pd.DataFrame(
+            {
+                "i": non,
+                "phase": np.where(np.isnat(pfirst[non]), "EA", np.where(with_pl, "EA", "PPS")),
+                "start_date": c[non],
+                "end_date": np.where(np.isnat(pfirst[non]), x[non], np.where(with_pl, pfirst[non], x[non])),
+                "os_funding_level": "none",
+            }
+        )
+    )
     w = non[with_pl]
-    ph.append(pd.DataFrame({"i": w, "phase": "PPS", "start_date": pfirst[w], "end_date": x[w], "os_funding_level": "none"}))
+    ph.append(
+        pd.DataFrame({"i": w, "phase": "PPS", "start_date": pfirst[w], "end_date": x[w], "os_funding_level": "none"})
+    )
     back = osi[b.still[osi] & ~b.v["ongoing_support"]["num"][osi]]
     dur = ((b.w_end - c[back]) / DAY).astype(np.int64)
     days_max = int(b.ep["ongoing_support"]["return_to_ea_days_max"])
     d = b.w_end - _u(rng, np.zeros(len(back)), np.minimum(days_max, dur - b.os_min_days)) * DAY
     os_end = x.copy()
     os_end[back] = d
-    ph.append(pd.DataFrame({"i": osi, "phase": "OS", "start_date": c[osi], "end_date": os_end[osi],
-                            "os_funding_level": b.os_level[osi]}))
+    ph.append(
+        pd.DataFrame(
+            {
+                "i": osi,
+                "phase": "OS",
+                "start_date": c[osi],
+                "end_date": os_end[osi],
+                "os_funding_level": b.os_level[osi],
+            }
+        )
+    )
     ph.append(pd.DataFrame({"i": back, "phase": "EA", "start_date": d, "end_date": NAT, "os_funding_level": "none"}))
     tr, k, c0 = transfers["tr"], transfers["k"], transfers["c0"]
     pos = np.flatnonzero(k > 0)
-    ph.append(pd.DataFrame({"i": tr[pos], "phase": "EA", "start_date": c0[pos], "end_date": c[tr][pos],
-                            "os_funding_level": "none"}))
+    ph.append(
+        pd.DataFrame(
+            {"i": tr[pos], "phase": "EA", "start_date": c0[pos], "end_date": c[tr][pos], "os_funding_level": "none"}
+        )
+    )
     return pd.concat(ph, ignore_index=True)
 
 
@@ -367,8 +469,14 @@ def _suspensions(rng: np.random.Generator, b: _Base, duration: np.ndarray) -> pd
     has_s = susp_len > 0
     s0 = b.c + _u(rng, np.zeros(b.n), span - susp_len) * DAY
     sw = np.flatnonzero(has_s)
-    return pd.DataFrame({"participant_id": b.pid[sw], "period_of_service": 1, "start_date": s0[sw],
-                         "end_date": s0[sw] + susp_len[sw] * DAY})
+    return pd.DataFrame(
+        {
+            "participant_id": b.pid[sw],
+            "period_of_service": 1,
+            "start_date": s0[sw],
+            "end_date": s0[sw] + susp_len[sw] * DAY,
+        }
+    )
 
 
 def _ea_fee_claims(rng: np.random.Generator, b: _Base, claims: _Claims) -> None:
@@ -406,14 +514,19 @@ def _flexible_fee_claims(rng: np.random.Generator, b: _Base, claims: _Claims) ->
     """A Flexible OS fee for every Flexible Ongoing Support participant, and rejected ones (noise)."""
     eo, site, c = b.ep["ongoing_support"], b.v["site_id"], b.c
     flex = np.flatnonzero(b.os_pop & (b.os_level == "flexible"))
-    claims.add(flex, site[flex], "flexible_os_fee",
-               c[flex] + _u(rng, np.zeros(len(flex)), np.full(len(flex), int(eo["flexible_fee_lag_days_max"]))) * DAY)
+    claims.add(
+        flex,
+        site[flex],
+        "flexible_os_fee",
+        c[flex] + _u(rng, np.zeros(len(flex)), np.full(len(flex), int(eo["flexible_fee_lag_days_max"]))) * DAY,
+    )
     rej = flex[rng.random(len(flex)) < b.ep["noise"]["rejected_flexible_fee_share"]]
     claims.add(rej, site[rej], "flexible_os_fee", c[rej], status=np.full(len(rej), "rejected", dtype=object))
 
 
-def _invalid_claims_of(rng: np.random.Generator, b: _Base, claims: _Claims, m: str, ctype: np.ndarray,
-                       link: np.ndarray, lo: np.ndarray) -> None:
+def _invalid_claims_of(
+    rng: np.random.Generator, b: _Base, claims: _Claims, m: str, ctype: np.ndarray, link: np.ndarray, lo: np.ndarray
+) -> None:
     """Noise for measure ``m``'s records outside the numerator: invalid claims (rejected, withdrawn,
     recovered, confirmed for recovery, under one dollar) from ``lo`` to the window end, and valid
     claims after the cut-off."""
@@ -421,19 +534,26 @@ def _invalid_claims_of(rng: np.random.Generator, b: _Base, claims: _Claims, m: s
     cand = b.v[m]["has"] & ~b.v[m]["num"]
     w = np.flatnonzero(cand & (rng.random(b.n) < noise["invalid_outcome_claim_share"]))
     kd = _choice(rng, noise["invalid_kinds"], len(w))
-    status = np.where(np.isin(kd, ["rejected", "withdrawn", "recovered"]), kd, _status(rng, len(w), pend)).astype(object)
-    amount = np.where(kd == "under_one_dollar", float(noise["under_one_dollar_amount"]),
-                      np.array([claims.amounts[t] for t in ctype[w]]) if len(w) else np.zeros(0))
+    status = np.where(np.isin(kd, ["rejected", "withdrawn", "recovered"]), kd, _status(rng, len(w), pend)).astype(
+        object
+    )
+    amount = np.where(
+        kd == "under_one_dollar",
+        float(noise["under_one_dollar_amount"]),
+        np.array([claims.amounts[t] for t in ctype[w]]) if len(w) else np.zeros(0),
+    )
     when = lo[w] + _u(rng, np.zeros(len(w)), ((b.w_end - lo[w]) / DAY).astype(np.int64)) * DAY
-    claims.add(w, site[w], ctype[w], when, amount=amount, status=status, recov=kd == "recovery_confirmed",
-               placement=link[w])
+    claims.add(
+        w, site[w], ctype[w], when, amount=amount, status=status, recov=kd == "recovery_confirmed", placement=link[w]
+    )
     w = np.flatnonzero(cand & (rng.random(b.n) < noise["after_cutoff_claim_share"]))
     when = b.w_end + _u(rng, np.ones(len(w)), np.full(len(w), int(noise["after_cutoff_days_max"]))) * DAY
     claims.add(w, site[w], ctype[w], when, placement=link[w])
 
 
-def _invalid_claims(rng: np.random.Generator, b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray],
-                    kind: np.ndarray) -> None:
+def _invalid_claims(
+    rng: np.random.Generator, b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray], kind: np.ndarray
+) -> None:
     """Noise claims of every full, pathway and bonus measure, in that order (see :func:`_invalid_claims_of`)."""
     for m in b.rules.outcome_measures + ("bonus_26",):
         if m == "bonus_26":
@@ -451,8 +571,15 @@ def _benchmarks(rng: np.random.Generator, b: _Base) -> pd.DataFrame:
     sup = np.flatnonzero(rng.random(n) < b.ep["noise"]["superseded_benchmark_share"])
     levels = b.bench_levels
     other = levels[(np.searchsorted(levels, bench[sup]) + 1 + rng.integers(0, len(levels) - 1, len(sup))) % len(levels)]
-    bm.append(pd.DataFrame({"i": sup, "assessment_date": ref[sup] - _u(rng, np.full(len(sup), 30), np.full(len(sup), 400)) * DAY,
-                            "employment_benchmark": other}))
+    bm.append(
+        pd.DataFrame(
+            {
+                "i": sup,
+                "assessment_date": ref[sup] - _u(rng, np.full(len(sup), 30), np.full(len(sup), 400)) * DAY,
+                "employment_benchmark": other,
+            }
+        )
+    )
     return pd.concat(bm, ignore_index=True)
 
 
@@ -462,22 +589,40 @@ def _os_assessments(rng: np.random.Generator, b: _Base) -> pd.DataFrame:
     eo, c, x, osi, non = b.ep["ongoing_support"], b.c, b.x, b.osi, b.non
     further = c[osi] - _u(rng, np.zeros(len(osi)), np.full(len(osi), int(eo["assessment_lead_days_max"]))) * DAY
     iw = osi[~b.still[osi] & b.v["ongoing_support"]["num"][osi]]
-    iw_day = np.maximum(x[iw] - _u(rng, np.zeros(len(iw)), np.full(len(iw), int(eo["iw_assessment_lead_days_max"]))) * DAY, c[iw])
+    iw_day = np.maximum(
+        x[iw] - _u(rng, np.zeros(len(iw)), np.full(len(iw), int(eo["iw_assessment_lead_days_max"]))) * DAY, c[iw]
+    )
     stray = non[rng.random(len(non)) < b.ep["noise"]["stray_os_assessment_share"]]
-    assessments = pd.concat([
-        pd.DataFrame({"i": osi, "assessment_date": further, "recommendation": "further_ongoing_support"}),
-        pd.DataFrame({"i": iw, "assessment_date": iw_day, "recommendation": "independent_worker_exit"}),
-        pd.DataFrame({"i": stray, "assessment_date": c[stray] + _u(rng, np.zeros(len(stray)), np.full(len(stray), 100)) * DAY,
-                      "recommendation": "further_ongoing_support"})], ignore_index=True)
+    assessments = pd.concat(
+        [
+            pd.DataFrame({"i": osi, "assessment_date": further, "recommendation": "further_ongoing_support"}),
+            pd.DataFrame({"i": iw, "assessment_date": iw_day, "recommendation": "independent_worker_exit"}),
+            pd.DataFrame(
+                {
+                    "i": stray,
+                    "assessment_date": c[stray] + _u(rng, np.zeros(len(stray)), np.full(len(stray), 100)) * DAY,
+                    "recommendation": "further_ongoing_support",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     assessments["site_id"] = b.v["site_id"][assessments["i"].to_numpy()]
     return assessments
 
 
 def _no_verifications() -> pd.DataFrame:
     """Employment verifications: none (no Provider Initiated Independent Worker exits are drawn)."""
-    return pd.DataFrame({"participant_id": pd.Series(dtype=object), "period_of_service": pd.Series(dtype="int64"),
-                         "exit_date": pd.Series(dtype="datetime64[s]"), "verified_date": pd.Series(dtype="datetime64[s]"),
-                         "result": pd.Series(dtype=object), "method": pd.Series(dtype=object)})
+    return pd.DataFrame(
+        {
+            "participant_id": pd.Series(dtype=object),
+            "period_of_service": pd.Series(dtype="int64"),
+            "exit_date": pd.Series(dtype="datetime64[s]"),
+            "verified_date": pd.Series(dtype="datetime64[s]"),
+            "result": pd.Series(dtype=object),
+            "method": pd.Series(dtype=object),
+        }
+    )
 
 
 def _finish(df: pd.DataFrame, cols: list[str], order: list[str], pid: np.ndarray) -> pd.DataFrame:
@@ -500,24 +645,48 @@ def _event_tables(t: dict[str, pd.DataFrame], pid: np.ndarray) -> dict[str, pd.D
     sc, claims = t["site_commencements"], t["claims"]
     return {
         "site_commencements": _finish(sc, list(sc.columns), key + ["commencement_date", "exit_date"], pid),
-        "phases": _finish(t["phases"], key + ["phase", "start_date", "end_date", "os_funding_level"],
-                          key + ["start_date", "phase"], pid),
+        "phases": _finish(
+            t["phases"],
+            key + ["phase", "start_date", "end_date", "os_funding_level"],
+            key + ["start_date", "phase"],
+            pid,
+        ),
         "suspensions": _finish(t["suspensions"], key + ["start_date", "end_date"], key + ["start_date"], pid),
-        "placements": _finish(t["placements"], ["placement_id", *key, "site_id", "start_date", "placement_type",
-                                                "apprenticeship_traineeship", "directly_related_employment",
-                                                "work_assist"], ["placement_id"], pid),
+        "placements": _finish(
+            t["placements"],
+            [
+                "placement_id",
+                *key,
+                "site_id",
+                "start_date",
+                "placement_type",
+                "apprenticeship_traineeship",
+                "directly_related_employment",
+                "work_assist",
+            ],
+            ["placement_id"],
+            pid,
+        ),
         "claims": _finish(claims, list(claims.columns), ["claim_id"], pid),
-        "benchmarks": _finish(t["benchmarks"], key + ["assessment_date", "employment_benchmark"],
-                              key + ["assessment_date"], pid),
-        "os_assessments": _finish(t["os_assessments"], key + ["site_id", "assessment_date", "recommendation"],
-                                  key + ["assessment_date"], pid),
+        "benchmarks": _finish(
+            t["benchmarks"], key + ["assessment_date", "employment_benchmark"], key + ["assessment_date"], pid
+        ),
+        "os_assessments": _finish(
+            t["os_assessments"], key + ["site_id", "assessment_date", "recommendation"], key + ["assessment_date"], pid
+        ),
         "employment_verifications": t["employment_verifications"],
     }
 
 
-def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
-                records: pd.DataFrame, ep: dict[str, Any] | None = None,
-                rules: MethodRules | None = None) -> dict[str, pd.DataFrame]:
+def make_events(
+    rng: np.random.Generator,
+    params: WorldParams,
+    st: Structure,
+    people: People,
+    records: pd.DataFrame,
+    ep: dict[str, Any] | None = None,
+    rules: MethodRules | None = None,
+) -> dict[str, pd.DataFrame]:
     """The eight event tables of ``data_contracts/events/`` for a generated world.
 
     ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
@@ -527,8 +696,10 @@ def make_events(rng: np.random.Generator, params: WorldParams, st: Structure, pe
     claims = _Claims(rng, b)
     placements, pl_id, pfirst, kind = _placements(rng, b)
     losing, transfers = _losing_commencements(rng, b, st, claims)
-    t = {"site_commencements": pd.concat([_record_commencements(b), losing], ignore_index=True),
-         "placements": placements}
+    t = {
+        "site_commencements": pd.concat([_record_commencements(b), losing], ignore_index=True),
+        "placements": placements,
+    }
     t["phases"] = _phases(rng, b, pfirst, transfers)
     t["suspensions"] = _suspensions(rng, b, people.duration)
     _ea_fee_claims(rng, b, claims)

@@ -18,8 +18,13 @@ from toolkit.records.frame import build_frame
 TRUTH_KEY = ["participant_id", "period_of_service", "site_id", "measure"]
 
 
-def oracle_entity_measures(tables: dict[str, pd.DataFrame], record_truth: pd.DataFrame, window_start: str,
-                           window_end: str, actual: str = "truth") -> pd.DataFrame:
+def oracle_entity_measures(
+    tables: dict[str, pd.DataFrame],
+    record_truth: pd.DataFrame,
+    window_start: str,
+    window_end: str,
+    actual: str = "truth",
+) -> pd.DataFrame:
     """The oracle entity-measure table.
 
     ``actual="truth"``: actual = sum of true probabilities (fractional), the oracle.
@@ -27,8 +32,9 @@ def oracle_entity_measures(tables: dict[str, pd.DataFrame], record_truth: pd.Dat
     average-site expectation: the published method with a perfect expected-performance
     model, which isolates the noise of the outcomes themselves.
     """
-    rec = tables["measure_records"].merge(record_truth[TRUTH_KEY + ["p_true", "p_average_site"]], on=TRUTH_KEY,
-                                          how="left", validate="one_to_one")
+    rec = tables["measure_records"].merge(
+        record_truth[TRUTH_KEY + ["p_true", "p_average_site"]], on=TRUTH_KEY, how="left", validate="one_to_one"
+    )
     if rec["p_true"].isna().any():
         raise ValueError("record truth does not cover every measure record")
     mf = build_frame({**tables, "measure_records": rec}, window_start, window_end)
@@ -36,8 +42,9 @@ def oracle_entity_measures(tables: dict[str, pd.DataFrame], record_truth: pd.Dat
     return entity_measure_table(mf.frame, mf.entities, window_end, p_col="p_average_site", actual_col=actual_col)
 
 
-def oracle_ratings(world_dir: str | Path, method, window_start: str | None = None,
-                   window_end: str | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def oracle_ratings(
+    world_dir: str | Path, method, window_start: str | None = None, window_end: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Oracle entity-measure table and ratings of a written world (window from ``world.json`` by default)."""
     import json
 

@@ -51,13 +51,18 @@ class MethodRules:
 
 def method_rules(method: MethodConfig, derive: DeriveParams) -> MethodRules:
     """The generator's view of a method and a derivation config."""
-    programs = {prog: tuple(m for m in method.measure_ids if m in spec.weights or m in spec.not_scored)
-                for prog, spec in method.programs.items()}
+    programs = {
+        prog: tuple(m for m in method.measure_ids if m in spec.weights or m in spec.not_scored)
+        for prog, spec in method.programs.items()
+    }
     return MethodRules(
-        measures=method.measure_ids, program_measures=programs,
+        measures=method.measure_ids,
+        program_measures=programs,
         threshold_days={m: derive.days(derive.threshold_weeks[m]) for m in derive.full_pathway_measures},
-        anchor_days=derive.days(derive.bonus.anchor_weeks_before_end), bonus_days=derive.days(derive.bonus.tracking_weeks),
-        eight_hour_benchmark=derive.eight_hour_benchmark)
+        anchor_days=derive.days(derive.bonus.anchor_weeks_before_end),
+        bonus_days=derive.days(derive.bonus.tracking_weeks),
+        eight_hour_benchmark=derive.eight_hour_benchmark,
+    )
 
 
 @functools.lru_cache(maxsize=None)
@@ -146,7 +151,9 @@ class WorldParams(FrozenConfig):
                     if key in spec:
                         p = spec[key]
                         if len(p) != len(spec["levels"]) or abs(sum(p) - 1) > 1e-6:
-                            raise ValueError(f"participants.characteristics.{name}.{key} must have one probability per level, summing to 1")
+                            raise ValueError(
+                                f"participants.characteristics.{name}.{key} must have one probability per level, summing to 1"
+                            )
         return self
 
     def with_site_effect_sd(self, sd: float) -> "WorldParams":

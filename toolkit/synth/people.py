@@ -16,14 +16,14 @@ DAY = np.timedelta64(1, "D")
 @dataclass
 class People:
     participants: pd.DataFrame  # the participants table (contract columns)
-    site_index: np.ndarray      # row of the structure's sites table serving each participant
-    program: np.ndarray         # "DMS"/"ESS"
-    ongoing_support: np.ndarray # participant is in the Ongoing Support measure population
-    referral: np.ndarray        # datetime64[D]
-    commencement: np.ndarray    # datetime64[D] (for OS: start of the OS phase)
-    exit: np.ndarray            # datetime64[D], NaT while in assistance at the window end
-    duration: np.ndarray        # days in EA+PPS (or OS) at the site within the window, excluding suspensions
-    anchor: np.ndarray          # datetime64[D] of a bonus/Work Assist anchor, NaT if none
+    site_index: np.ndarray  # row of the structure's sites table serving each participant
+    program: np.ndarray  # "DMS"/"ESS"
+    ongoing_support: np.ndarray  # participant is in the Ongoing Support measure population
+    referral: np.ndarray  # datetime64[D]
+    commencement: np.ndarray  # datetime64[D] (for OS: start of the OS phase)
+    exit: np.ndarray  # datetime64[D], NaT while in assistance at the window end
+    duration: np.ndarray  # days in EA+PPS (or OS) at the site within the window, excluding suspensions
+    anchor: np.ndarray  # datetime64[D] of a bonus/Work Assist anchor, NaT if none
 
 
 def _cat(rng, spec, n, program=None):
@@ -37,21 +37,29 @@ def _cat(rng, spec, n, program=None):
     return out
 
 
-def make_characteristics(rng: np.random.Generator, params: WorldParams, program: np.ndarray,
-                         esa_metro: np.ndarray) -> dict[str, np.ndarray]:
+def make_characteristics(
+    rng: np.random.Generator, params: WorldParams, program: np.ndarray, esa_metro: np.ndarray
+) -> dict[str, np.ndarray]:
     ch = params.participants["characteristics"]
     n = len(program)
     is_dms = program == "DMS"
-    age = np.clip(np.round(rng.normal(ch["age"]["mean"], ch["age"]["sd"], n)), ch["age"]["min"], ch["age"]["max"]).astype(int)
+    age = np.clip(
+        np.round(rng.normal(ch["age"]["mean"], ch["age"]["sd"], n)), ch["age"]["min"], ch["age"]["max"]
+    ).astype(int)
     js = ch["jsci_score"]
-    jsci = np.where(is_dms, rng.normal(js["DMS"]["mean"], js["DMS"]["sd"], n), rng.normal(js["ESS"]["mean"], js["ESS"]["sd"], n))
+    jsci = np.where(
+        is_dms, rng.normal(js["DMS"]["mean"], js["DMS"]["sd"], n), rng.normal(js["ESS"]["mean"], js["ESS"]["sd"], n)
+    )
     jsci = np.clip(np.round(jsci), js["min"], js["max"]).astype(int)
     a_d, b_d = ch["time_on_income_support"]["DMS"]
     a_e, b_e = ch["time_on_income_support"]["ESS"]
     tois = np.round(np.where(is_dms, rng.beta(a_d, b_d, n), rng.beta(a_e, b_e, n)), 3)
     ud = ch["unemployment_duration_months"]
-    unemp = np.where(is_dms, ud["DMS"]["median"] * np.exp(rng.normal(0, ud["DMS"]["sd"], n)),
-                     ud["ESS"]["median"] * np.exp(rng.normal(0, ud["ESS"]["sd"], n)))
+    unemp = np.where(
+        is_dms,
+        ud["DMS"]["median"] * np.exp(rng.normal(0, ud["DMS"]["sd"], n)),
+        ud["ESS"]["median"] * np.exp(rng.normal(0, ud["ESS"]["sd"], n)),
+    )
     unemp = np.round(np.clip(unemp, 0, ud["max"]), 1)
     mcc = 1 + rng.poisson(np.where(is_dms, ch["medical_condition_count"]["DMS"], ch["medical_condition_count"]["ESS"]))
     indigenous = rng.random(n) < params.participants["indigenous_share"]
@@ -113,8 +121,14 @@ def _assign_sites(rng: np.random.Generator, st: Structure, program: np.ndarray) 
     return order[np.minimum(pos, len(order) - 1)], site_contract
 
 
-def _spells(rng: np.random.Generator, params: WorldParams, st: Structure, site_index: np.ndarray,
-            os_pop: np.ndarray, min_days: int) -> dict[str, np.ndarray]:
+def _spells(
+    rng: np.random.Generator,
+    params: WorldParams,
+    st: Structure,
+    site_index: np.ndarray,
+    os_pop: np.ndarray,
+    min_days: int,
+) -> dict[str, np.ndarray]:
     """Referral, commencement (from the site's opening), exit (closed sites end stints), days
     suspended and duration in assistance within the window; for the Ongoing Support population
     the OS phase from the later of commencement and the window start. Eligible: in the window
@@ -145,12 +159,19 @@ def _spells(rng: np.random.Generator, params: WorldParams, st: Structure, site_i
     commencement = np.where(os_pop, os_start, commencement)
     in_window = still_in | (exit_ >= w_start)
     eligible = in_window & np.where(os_pop, duration >= P["ongoing_support_min_days"], duration >= min_days)
-    return {"referral": referral, "commencement": commencement, "exit": exit_, "end": end, "duration": duration,
-            "eligible": eligible}
+    return {
+        "referral": referral,
+        "commencement": commencement,
+        "exit": exit_,
+        "end": end,
+        "duration": duration,
+        "eligible": eligible,
+    }
 
 
-def _anchors(rng: np.random.Generator, params: WorldParams, os_pop: np.ndarray, sp: dict[str, np.ndarray],
-             anchor_days: int) -> np.ndarray:
+def _anchors(
+    rng: np.random.Generator, params: WorldParams, os_pop: np.ndarray, sp: dict[str, np.ndarray], anchor_days: int
+) -> np.ndarray:
     """Bonus / Work Assist anchors: for a share outside Ongoing Support, a placement day in the
     stint at least ``anchor_days`` (26 weeks) before the window end (NaT for the others)."""
     w_end = np.datetime64(params.release.window_end, "D")
@@ -160,36 +181,74 @@ def _anchors(rng: np.random.Generator, params: WorldParams, os_pop: np.ndarray, 
     latest = np.minimum(sp["end"], w_end - np.timedelta64(anchor_days, "D"))
     a_span = ((latest - commencement) / DAY).astype(np.int64)
     has_anchor &= a_span >= 0
-    anchor[has_anchor] = commencement[has_anchor] + (rng.random(int(has_anchor.sum())) * (a_span[has_anchor] + 1)).astype(np.int64) * DAY
+    anchor[has_anchor] = (
+        commencement[has_anchor] + (rng.random(int(has_anchor.sum())) * (a_span[has_anchor] + 1)).astype(np.int64) * DAY
+    )
     return anchor
 
 
-_PARTICIPANT_COLUMNS = ["participant_id", "esa_id", "age", "age_youngest_child", "barriers", "ex_offender", "cald_group",
-                        "education", "english_proficiency", "employment_benchmark", "funding_level", "gender",
-                        "homeless", "indigenous", "metro", "income_support_type", "jsci_score", "os_funding_level",
-                        "time_on_income_support", "unemployment_duration", "transition_participant",
-                        "transition_phase", "primary_condition", "medical_condition_count", "permanent_condition",
-                        "esat_exempt"]
+_PARTICIPANT_COLUMNS = [
+    "participant_id",
+    "esa_id",
+    "age",
+    "age_youngest_child",
+    "barriers",
+    "ex_offender",
+    "cald_group",
+    "education",
+    "english_proficiency",
+    "employment_benchmark",
+    "funding_level",
+    "gender",
+    "homeless",
+    "indigenous",
+    "metro",
+    "income_support_type",
+    "jsci_score",
+    "os_funding_level",
+    "time_on_income_support",
+    "unemployment_duration",
+    "transition_participant",
+    "transition_phase",
+    "primary_condition",
+    "medical_condition_count",
+    "permanent_condition",
+    "esat_exempt",
+]
 
 
-def _participants_table(rng: np.random.Generator, params: WorldParams, st: Structure, program: np.ndarray,
-                        os_pop: np.ndarray, esa: np.ndarray) -> pd.DataFrame:
+def _participants_table(
+    rng: np.random.Generator,
+    params: WorldParams,
+    st: Structure,
+    program: np.ndarray,
+    os_pop: np.ndarray,
+    esa: np.ndarray,
+) -> pd.DataFrame:
     """The participants table (contract columns): ids, ESA, Table 4 characteristics and the OS funding level."""
     metro = st.regions.set_index("esa_id")["metro"].reindex(esa).to_numpy(dtype=bool)
     chars = make_characteristics(rng, params, program, metro)
     lv = params.participants["characteristics"]["os_funding_level"]
-    os_level = np.where(os_pop, np.asarray(lv["levels"], dtype=object)[rng.choice(3, size=len(program), p=lv["p"])],
-                        "none")
-    participants = pd.DataFrame({"participant_id": [f"P{i:07d}" for i in range(1, len(program) + 1)], "esa_id": esa,
-                                 **chars, "os_funding_level": os_level})[_PARTICIPANT_COLUMNS]
+    os_level = np.where(
+        os_pop, np.asarray(lv["levels"], dtype=object)[rng.choice(3, size=len(program), p=lv["p"])], "none"
+    )
+    participants = pd.DataFrame(
+        {
+            "participant_id": [f"P{i:07d}" for i in range(1, len(program) + 1)],
+            "esa_id": esa,
+            **chars,
+            "os_funding_level": os_level,
+        }
+    )[_PARTICIPANT_COLUMNS]
     for c in participants.columns:
         if participants[c].dtype == object:
             participants[c] = participants[c].astype("str")
     return participants
 
 
-def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st: Structure,
-                rules: MethodRules | None = None) -> People:
+def make_people(
+    rng: np.random.Generator, params: WorldParams, n_target: int, st: Structure, rules: MethodRules | None = None
+) -> People:
     """Draw participants until ``n_target`` of them have at least 13 weeks in assistance within the window.
 
     ``rules``: the method's thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
@@ -205,6 +264,14 @@ def make_people(rng: np.random.Generator, params: WorldParams, n_target: int, st
     keep = np.flatnonzero(sp["eligible"])[:n_target]
     esa = st.contracts["esa_id"].to_numpy()[site_contract[site_index[keep]]]
     participants = _participants_table(rng, params, st, program[keep], os_pop[keep], esa)
-    return People(participants=participants, site_index=site_index[keep], program=program[keep],
-                  ongoing_support=os_pop[keep], referral=sp["referral"][keep], commencement=sp["commencement"][keep],
-                  exit=sp["exit"][keep], duration=sp["duration"][keep], anchor=anchor[keep])
+    return People(
+        participants=participants,
+        site_index=site_index[keep],
+        program=program[keep],
+        ongoing_support=os_pop[keep],
+        referral=sp["referral"][keep],
+        commencement=sp["commencement"][keep],
+        exit=sp["exit"][keep],
+        duration=sp["duration"][keep],
+        anchor=anchor[keep],
+    )

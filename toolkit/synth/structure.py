@@ -9,11 +9,45 @@ import pandas as pd
 
 from toolkit.synth.params import Scale, WorldParams
 
-_NAME_A = ["Able", "Bright", "Coastal", "Direct", "Enable", "First", "Great", "Horizon", "Inland", "Journey",
-           "Key", "Local", "Metro", "New", "Open", "Pathway", "Quest", "River", "Summit", "True", "Unity",
-           "Valley", "West", "Youth", "Zenith"]
-_NAME_B = ["Employment", "Futures", "Careers", "Work Solutions", "Connect", "Jobs", "Services", "Support",
-           "Options", "Links"]
+_NAME_A = [
+    "Able",
+    "Bright",
+    "Coastal",
+    "Direct",
+    "Enable",
+    "First",
+    "Great",
+    "Horizon",
+    "Inland",
+    "Journey",
+    "Key",
+    "Local",
+    "Metro",
+    "New",
+    "Open",
+    "Pathway",
+    "Quest",
+    "River",
+    "Summit",
+    "True",
+    "Unity",
+    "Valley",
+    "West",
+    "Youth",
+    "Zenith",
+]
+_NAME_B = [
+    "Employment",
+    "Futures",
+    "Careers",
+    "Work Solutions",
+    "Connect",
+    "Jobs",
+    "Services",
+    "Support",
+    "Options",
+    "Links",
+]
 _STATE_DIGIT = {"NSW": 1, "VIC": 2, "QLD": 3, "SA": 4, "WA": 5, "TAS": 6, "NT": 7, "ACT": 8}
 
 
@@ -24,7 +58,7 @@ class Structure:
     contracts: pd.DataFrame
     sites: pd.DataFrame
     contract_weight: np.ndarray  # relative caseload per contract (aligned with contracts rows)
-    site_share: np.ndarray       # share of its contract's caseload per site (aligned with sites rows)
+    site_share: np.ndarray  # share of its contract's caseload per site (aligned with sites rows)
 
 
 def _apportion(total: int, shares: dict[str, float], minimum: int = 1) -> dict[str, int]:
@@ -55,18 +89,22 @@ def make_regions(rng: np.random.Generator, params: WorldParams, scale: Scale) ->
             i += 1
             lmr = j % n_lmr
             metro = bool(lmr == 0 and rng.random() < 0.9) or bool(rng.random() < params.structure["metro_share"] * 0.3)
-            rows.append({
-                "esa_id": f"{_STATE_DIGIT[state]}E{i:03d}",
-                "esa_name": f"{state} ESA {i:03d}",
-                "state": state,
-                "labour_market_region": f"{state} LMR {lmr + 1}",
-                "metro": metro,
-                "ivi_growth": float(np.clip(lmr_ivi[lmr] + rng.normal(0, 8.0), -60, 150)),
-                "low_skill_vacancy_rate": float(np.clip(rng.beta(6, 14), 0.05, 0.8)),
-                "labour_market_size": float(np.round(np.exp(rng.normal(5.0 if metro else 3.8, 0.6)), 1)),
-                "sfd_change": float(np.clip(sfd + rng.normal(0, 0.2), -10, 10)),
-                "unemployment_rate": float(np.clip(lmr_ur[lmr] + (0 if metro else 0.8) + rng.normal(0, 1.0), 1.5, 20)),
-            })
+            rows.append(
+                {
+                    "esa_id": f"{_STATE_DIGIT[state]}E{i:03d}",
+                    "esa_name": f"{state} ESA {i:03d}",
+                    "state": state,
+                    "labour_market_region": f"{state} LMR {lmr + 1}",
+                    "metro": metro,
+                    "ivi_growth": float(np.clip(lmr_ivi[lmr] + rng.normal(0, 8.0), -60, 150)),
+                    "low_skill_vacancy_rate": float(np.clip(rng.beta(6, 14), 0.05, 0.8)),
+                    "labour_market_size": float(np.round(np.exp(rng.normal(5.0 if metro else 3.8, 0.6)), 1)),
+                    "sfd_change": float(np.clip(sfd + rng.normal(0, 0.2), -10, 10)),
+                    "unemployment_rate": float(
+                        np.clip(lmr_ur[lmr] + (0 if metro else 0.8) + rng.normal(0, 1.0), 1.5, 20)
+                    ),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -89,8 +127,8 @@ class _Draw:
     w_end: pd.Timestamp
     n_org: int
     n_esa: int
-    org_p: np.ndarray   # probability of each organisation (relative size)
-    esa_p: np.ndarray   # probability of each ESA (metro ESAs weigh more)
+    org_p: np.ndarray  # probability of each organisation (relative size)
+    esa_p: np.ndarray  # probability of each ESA (metro ESAs weigh more)
 
     @property
     def days(self) -> int:
@@ -109,8 +147,15 @@ def _entity_weights(rng: np.random.Generator, params: WorldParams, regions: pd.D
     n_esa = len(regions)
     org_w = np.exp(rng.normal(0, st["org_size_lognormal_sd"], n_org))
     esa_w = np.exp(rng.normal(0, 0.5, n_esa)) * np.where(regions["metro"].to_numpy(), 1.5, 1.0)
-    return _Draw(st=st, w_start=pd.Timestamp(params.release.window_start), w_end=pd.Timestamp(params.release.window_end),
-                 n_org=n_org, n_esa=n_esa, org_p=org_w / org_w.sum(), esa_p=esa_w / esa_w.sum())
+    return _Draw(
+        st=st,
+        w_start=pd.Timestamp(params.release.window_start),
+        w_end=pd.Timestamp(params.release.window_end),
+        n_org=n_org,
+        n_esa=n_esa,
+        org_p=org_w / org_w.sum(),
+        esa_p=esa_w / esa_w.sum(),
+    )
 
 
 def _draw_ess(rng: np.random.Generator, d: _Draw, n: int) -> list[tuple[int, int, str]]:
@@ -122,7 +167,7 @@ def _draw_ess(rng: np.random.Generator, d: _Draw, n: int) -> list[tuple[int, int
     for k, e in enumerate(esas):
         o = orgs[k] if k < len(orgs) else d.org(rng)
         out.append((int(o), int(e), "ESS"))
-    for o in orgs[len(esas):]:
+    for o in orgs[len(esas) :]:
         if len(out) < n:
             out.append((int(o), d.esa(rng), "ESS"))
     while len(out) < n:
@@ -130,8 +175,9 @@ def _draw_ess(rng: np.random.Generator, d: _Draw, n: int) -> list[tuple[int, int
     return out
 
 
-def _draw_dms(rng: np.random.Generator, d: _Draw, n: int,
-              ess: list[tuple[int, int, str]]) -> tuple[list[tuple[int, int, str]], list[int]]:
+def _draw_dms(
+    rng: np.random.Generator, d: _Draw, n: int, ess: list[tuple[int, int, str]]
+) -> tuple[list[tuple[int, int, str]], list[int]]:
     """DMS contracts: a share mirror an ESS contract (same organisation and ESA, shared locations),
     then uncovered ESAs, then by weight. Also returns, for the first DMS contracts, the ESS
     contract each mirrors."""
@@ -173,8 +219,9 @@ def _contract_lifecycles(rng: np.random.Generator, d: _Draw, n_c: int) -> dict[s
     return {"start": start, "end": end, "status": status, "u": u, "new": u < c_new}
 
 
-def _novations(rng: np.random.Generator, drawn: list[tuple[int, int, str]], status: np.ndarray,
-               contract_ids: list[str]) -> np.ndarray:
+def _novations(
+    rng: np.random.Generator, drawn: list[tuple[int, int, str]], status: np.ndarray, contract_ids: list[str]
+) -> np.ndarray:
     """The contract each novated contract's business went to: an active contract in the same ESA
     and program (a novated contract without one is ceased instead; ``status`` is updated)."""
     n_c = len(drawn)
@@ -190,8 +237,9 @@ def _novations(rng: np.random.Generator, drawn: list[tuple[int, int, str]], stat
     return novated_to
 
 
-def _contracts(rng: np.random.Generator, d: _Draw, regions: pd.DataFrame, orgs: pd.DataFrame,
-               drawn: list[tuple[int, int, str]]) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+def _contracts(
+    rng: np.random.Generator, d: _Draw, regions: pd.DataFrame, orgs: pd.DataFrame, drawn: list[tuple[int, int, str]]
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     """The contracts table (specialty, dates, status, novations) and the lifecycle arrays."""
     n_c = len(drawn)
     contract_ids = _contract_ids(n_c)
@@ -199,17 +247,19 @@ def _contracts(rng: np.random.Generator, d: _Draw, regions: pd.DataFrame, orgs: 
     specialties = np.where(spec_mask, rng.choice(d.st["specialties"], size=n_c), "All Client Types")
     life = _contract_lifecycles(rng, d, n_c)
     novated_to = _novations(rng, drawn, life["status"], contract_ids)
-    contracts = pd.DataFrame({
-        "contract_id": contract_ids,
-        "organisation_id": orgs["organisation_id"].to_numpy()[[x[0] for x in drawn]],
-        "program": [x[2] for x in drawn],
-        "esa_id": regions["esa_id"].to_numpy()[[x[1] for x in drawn]],
-        "specialty": specialties,
-        "start_date": pd.to_datetime(life["start"]),
-        "end_date": pd.to_datetime(life["end"]),
-        "status": life["status"].astype(str),
-        "novated_to": pd.array(novated_to, dtype="str"),
-    })
+    contracts = pd.DataFrame(
+        {
+            "contract_id": contract_ids,
+            "organisation_id": orgs["organisation_id"].to_numpy()[[x[0] for x in drawn]],
+            "program": [x[2] for x in drawn],
+            "esa_id": regions["esa_id"].to_numpy()[[x[1] for x in drawn]],
+            "specialty": specialties,
+            "start_date": pd.to_datetime(life["start"]),
+            "end_date": pd.to_datetime(life["end"]),
+            "status": life["status"].astype(str),
+            "novated_to": pd.array(novated_to, dtype="str"),
+        }
+    )
     return contracts, life
 
 
@@ -253,8 +303,14 @@ def _site_dates(rng: np.random.Generator, d: _Draw, k: int, c_start, c_end, shar
     return open_d, close_d, share
 
 
-def _sites(rng: np.random.Generator, d: _Draw, drawn: list[tuple[int, int, str]], contract_ids: list[str],
-           k_sites: np.ndarray, life: dict[str, np.ndarray]) -> tuple[pd.DataFrame, np.ndarray]:
+def _sites(
+    rng: np.random.Generator,
+    d: _Draw,
+    drawn: list[tuple[int, int, str]],
+    contract_ids: list[str],
+    k_sites: np.ndarray,
+    life: dict[str, np.ndarray],
+) -> tuple[pd.DataFrame, np.ndarray]:
     """The sites table, locations shared within (organisation, ESA), and each site's share of its
     contract's caseload (normalised within the contract)."""
     pools: dict[tuple[int, int], list[str]] = {}
@@ -270,8 +326,15 @@ def _sites(rng: np.random.Generator, d: _Draw, drawn: list[tuple[int, int, str]]
         sh = rng.dirichlet(np.full(k_sites[i], d.st["site_share_dirichlet_alpha"]))
         for loc, s in zip(sorted(locs), sh):
             open_d, close_d, s = _site_dates(rng, d, k_sites[i], life["start"][i], life["end"][i], s)
-            rows.append({"site_id": f"{contract_ids[i]}-{loc}", "contract_id": contract_ids[i], "location_id": loc,
-                         "open_date": open_d, "close_date": close_d})
+            rows.append(
+                {
+                    "site_id": f"{contract_ids[i]}-{loc}",
+                    "contract_id": contract_ids[i],
+                    "location_id": loc,
+                    "open_date": open_d,
+                    "close_date": close_d,
+                }
+            )
             shares.append(s)
     sites = pd.DataFrame(rows)
     sites["open_date"] = pd.to_datetime(sites["open_date"]).astype("datetime64[s]")
@@ -282,8 +345,9 @@ def _sites(rng: np.random.Generator, d: _Draw, drawn: list[tuple[int, int, str]]
     return sites, site_share / tot[cidx]
 
 
-def make_contracts_and_sites(rng: np.random.Generator, params: WorldParams, scale: Scale,
-                             regions: pd.DataFrame, orgs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
+def make_contracts_and_sites(
+    rng: np.random.Generator, params: WorldParams, scale: Scale, regions: pd.DataFrame, orgs: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray, np.ndarray]:
     """Contracts, sites, each contract's relative caseload and each site's share of its contract's.
 
     The steps draw from ``rng`` in this order (changing it changes every world).
@@ -307,5 +371,6 @@ def make_structure(rng: np.random.Generator, params: WorldParams, scale: Scale) 
     contracts, sites, cw, ss = make_contracts_and_sites(rng, params, scale, regions, orgs)
     # Organisations without a contract are dropped: the contract table defines who is a provider.
     orgs = orgs[orgs["organisation_id"].isin(contracts["organisation_id"])].reset_index(drop=True)
-    return Structure(regions=regions, organisations=orgs, contracts=contracts, sites=sites,
-                     contract_weight=cw, site_share=ss)
+    return Structure(
+        regions=regions, organisations=orgs, contracts=contracts, sites=sites, contract_weight=cw, site_share=ss
+    )

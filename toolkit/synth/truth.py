@@ -52,7 +52,8 @@ def shared_linear_predictor(params: WorldParams, part: pd.DataFrame, regions: pd
     ur = reg["unemployment_rate"].to_numpy(float)
     eta = (
         sm["age"]["curvature"] * (age - sm["age"]["peak"]) ** 2
-        + sm["jsci_score"]["slope"] * js + sm["jsci_score"]["curvature"] * js**2
+        + sm["jsci_score"]["slope"] * js
+        + sm["jsci_score"]["curvature"] * js**2
         + sm["time_on_income_support"]["coef"] * tois ** sm["time_on_income_support"]["power"]
         + sm["unemployment_duration"]["coef"] * np.log1p(ud / sm["unemployment_duration"]["scale_months"])
         + sm["ivi_growth"]["amplitude"] * np.tanh(ivi / sm["ivi_growth"]["scale"])
@@ -65,7 +66,7 @@ def shared_linear_predictor(params: WorldParams, part: pd.DataFrame, regions: pd
     )
     for col, table in tm.categorical.items():
         if col == "indigenous_metro":
-            vals = (part["indigenous"].to_numpy(bool) & part["metro"].to_numpy(bool))
+            vals = part["indigenous"].to_numpy(bool) & part["metro"].to_numpy(bool)
         elif col == "transferred":
             continue  # a record attribute, added per record
         else:
@@ -84,8 +85,9 @@ def time_effect(params: WorldParams, measure: str, tia_days: np.ndarray) -> np.n
     return t["rise"] * np.log1p(tia_days / t["scale_days"]) + t["decline_per_year"] * tia_days / 365.0
 
 
-def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structure,
-                      rules: MethodRules | None = None) -> pd.DataFrame:
+def make_site_effects(
+    rng: np.random.Generator, params: WorldParams, st: Structure, rules: MethodRules | None = None
+) -> pd.DataFrame:
     """True site effects (log-odds), one row per site and measure of its program (``rules``: the
     method's measures, default :func:`~toolkit.synth.params.load_method_rules`)."""
     measures = (rules or load_method_rules()).measures
@@ -97,15 +99,27 @@ def make_site_effects(rng: np.random.Generator, params: WorldParams, st: Structu
     z_con = rng.standard_normal(len(con_u))
     z_site = rng.standard_normal(len(sites))
     w = se.shares
-    g = np.sqrt(w["organisation"]) * z_org[org_codes] + np.sqrt(w["contract"]) * z_con[con_codes] + np.sqrt(w["site"]) * z_site
+    g = (
+        np.sqrt(w["organisation"]) * z_org[org_codes]
+        + np.sqrt(w["contract"]) * z_con[con_codes]
+        + np.sqrt(w["site"]) * z_site
+    )
     e = rng.standard_normal((len(sites), len(measures)))
     rho = se.cross_measure_correlation
     frames = []
     for j, m in enumerate(measures):
         b = se.sd * se.measure_scale[m] * (np.sqrt(rho) * g + np.sqrt(1 - rho) * e[:, j])
-        f = pd.DataFrame({"site_id": sites["site_id"], "contract_id": sites["contract_id"],
-                          "organisation_id": sites["organisation_id"], "program": sites["program"],
-                          "measure": m, "general_factor": g, "effect": b})
+        f = pd.DataFrame(
+            {
+                "site_id": sites["site_id"],
+                "contract_id": sites["contract_id"],
+                "organisation_id": sites["organisation_id"],
+                "program": sites["program"],
+                "measure": m,
+                "general_factor": g,
+                "effect": b,
+            }
+        )
         if m == "ongoing_support":
             f = f[f["program"] == "ESS"]
         frames.append(f)
@@ -127,8 +141,14 @@ def _record_entities(st: Structure, people: People) -> tuple[np.ndarray, np.ndar
     return site_id, contract_id, org_of.reindex(contract_id).to_numpy()
 
 
-def _outcome_probabilities(params: WorldParams, st: Structure, people: People, site_effects: pd.DataFrame,
-                           site_id: np.ndarray, transferred: np.ndarray):
+def _outcome_probabilities(
+    params: WorldParams,
+    st: Structure,
+    people: People,
+    site_effects: pd.DataFrame,
+    site_id: np.ndarray,
+    transferred: np.ndarray,
+):
     """``probs(measure, tia) -> (p_true, p_average_site)`` per participant: the true model at the
     participant's site, and at an average site (all site effects zero)."""
     tm = params.true_model
@@ -146,8 +166,9 @@ def _outcome_probabilities(params: WorldParams, st: Structure, people: People, s
     return probs
 
 
-def _full_pathway_outcomes(probs, people: People, u: np.ndarray, col: dict[str, int],
-                           rules: MethodRules) -> list[Outcome]:
+def _full_pathway_outcomes(
+    probs, people: People, u: np.ndarray, col: dict[str, int], rules: MethodRules
+) -> list[Outcome]:
     """13-week full outcomes; at 26 and 52 weeks full first, then pathway among those without a
     full outcome (pathway denominators exclude eight-hour benchmarks; each denominator excludes
     the paired outcome, so a full record's probability is conditional on no pathway outcome)."""
@@ -175,8 +196,9 @@ def _full_pathway_outcomes(probs, people: People, u: np.ndarray, col: dict[str, 
     return out
 
 
-def _bonus_and_os_outcomes(probs, params: WorldParams, people: People, u: np.ndarray,
-                           col: dict[str, int]) -> list[Outcome]:
+def _bonus_and_os_outcomes(
+    probs, params: WorldParams, people: People, u: np.ndarray, col: dict[str, int]
+) -> list[Outcome]:
     """Bonus / Work Assist outcomes of anchored participants (time from the anchor), and Ongoing
     Support outcomes of the OS population (ESS)."""
     w_end = np.datetime64(params.release.window_end, "D")
@@ -190,8 +212,9 @@ def _bonus_and_os_outcomes(probs, params: WorldParams, people: People, u: np.nda
     return out
 
 
-def _lodged(params: WorldParams, people: People, measure: str, idx: np.ndarray, lag: np.ndarray,
-            rules: MethodRules) -> np.ndarray:
+def _lodged(
+    params: WorldParams, people: People, measure: str, idx: np.ndarray, lag: np.ndarray, rules: MethodRules
+) -> np.ndarray:
     """When a numerator's outcome is lodged: ``lag`` days after it falls due (26 weeks after the
     anchor, or the measure's duration threshold after commencement), by the window end."""
     w_end = np.datetime64(params.release.window_end, "D")
@@ -204,33 +227,64 @@ def _lodged(params: WorldParams, people: People, measure: str, idx: np.ndarray, 
     return np.minimum(due + lag[idx] * DAY, w_end)
 
 
-def _outcome_frames(params: WorldParams, people: People, o: Outcome, entities: tuple, transferred: np.ndarray,
-                    lodge_lag: np.ndarray, rules: MethodRules) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _outcome_frames(
+    params: WorldParams,
+    people: People,
+    o: Outcome,
+    entities: tuple,
+    transferred: np.ndarray,
+    lodge_lag: np.ndarray,
+    rules: MethodRules,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The measure records of one outcome (contract columns) and their truth rows."""
     mask, measure, num, p, pa, tia = o
     site_id, contract_id, organisation_id = entities
     pid = people.participants["participant_id"].to_numpy()
     idx = np.flatnonzero(mask)
     nm = num[idx]
-    rec = pd.DataFrame({
-        "participant_id": pid[idx], "period_of_service": np.ones(len(idx), dtype=np.int64),
-        "program": people.program[idx], "measure": measure, "site_id": site_id[idx],
-        "contract_id": contract_id[idx], "organisation_id": organisation_id[idx], "numerator": nm,
-        "time_in_assistance": tia[idx].astype(float), "referral_date": people.referral[idx],
-        "commencement_date": people.commencement[idx], "exit_date": people.exit[idx],
-        "anchor_date": people.anchor[idx] if measure == "bonus_26" else np.full(len(idx), NAT),
-        "outcome_lodged_date": np.where(nm, _lodged(params, people, measure, idx, lodge_lag, rules), NAT),
-        "verification_date": np.full(len(idx), NAT), "transferred": transferred[idx],
-    })
-    truth = pd.DataFrame({"participant_id": pid[idx], "period_of_service": np.ones(len(idx), dtype=np.int64),
-                          "site_id": site_id[idx], "measure": measure, "p_true": p[idx], "p_average_site": pa[idx]})
+    rec = pd.DataFrame(
+        {
+            "participant_id": pid[idx],
+            "period_of_service": np.ones(len(idx), dtype=np.int64),
+            "program": people.program[idx],
+            "measure": measure,
+            "site_id": site_id[idx],
+            "contract_id": contract_id[idx],
+            "organisation_id": organisation_id[idx],
+            "numerator": nm,
+            "time_in_assistance": tia[idx].astype(float),
+            "referral_date": people.referral[idx],
+            "commencement_date": people.commencement[idx],
+            "exit_date": people.exit[idx],
+            "anchor_date": people.anchor[idx] if measure == "bonus_26" else np.full(len(idx), NAT),
+            "outcome_lodged_date": np.where(nm, _lodged(params, people, measure, idx, lodge_lag, rules), NAT),
+            "verification_date": np.full(len(idx), NAT),
+            "transferred": transferred[idx],
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "participant_id": pid[idx],
+            "period_of_service": np.ones(len(idx), dtype=np.int64),
+            "site_id": site_id[idx],
+            "measure": measure,
+            "p_true": p[idx],
+            "p_average_site": pa[idx],
+        }
+    )
     return rec, truth
 
 
 def _sorted(records: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Records and truth in the same order (program, measure, site, participant), text columns as str."""
-    order = np.lexsort((records["participant_id"].to_numpy(), records["site_id"].to_numpy(),
-                        records["measure"].to_numpy(), records["program"].to_numpy()))
+    order = np.lexsort(
+        (
+            records["participant_id"].to_numpy(),
+            records["site_id"].to_numpy(),
+            records["measure"].to_numpy(),
+            records["program"].to_numpy(),
+        )
+    )
     records = records.iloc[order].reset_index(drop=True)
     truth = truth.iloc[order].reset_index(drop=True)
     for c in ("program", "measure", "participant_id", "site_id", "contract_id", "organisation_id"):
@@ -240,8 +294,14 @@ def _sorted(records: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, p
     return records, truth
 
 
-def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, people: People,
-                 site_effects: pd.DataFrame, rules: MethodRules | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def make_records(
+    rng: np.random.Generator,
+    params: WorldParams,
+    st: Structure,
+    people: People,
+    site_effects: pd.DataFrame,
+    rules: MethodRules | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Measure records (contract columns) and their truth (p_true, p_average_site, effect).
 
     ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
@@ -255,8 +315,11 @@ def make_records(rng: np.random.Generator, params: WorldParams, st: Structure, p
     probs = _outcome_probabilities(params, st, people, site_effects, entities[0], transferred)
     u = rng.random((n, len(rules.measures)))
     col = {m: j for j, m in enumerate(rules.measures)}
-    outcomes = _full_pathway_outcomes(probs, people, u, col, rules) + _bonus_and_os_outcomes(probs, params, people, u, col)
+    outcomes = _full_pathway_outcomes(probs, people, u, col, rules) + _bonus_and_os_outcomes(
+        probs, params, people, u, col
+    )
     lodge_lag = rng.integers(0, 29, n)
     frames = [_outcome_frames(params, people, o, entities, transferred, lodge_lag, rules) for o in outcomes]
-    return _sorted(pd.concat([f[0] for f in frames], ignore_index=True),
-                   pd.concat([f[1] for f in frames], ignore_index=True))
+    return _sorted(
+        pd.concat([f[0] for f in frames], ignore_index=True), pd.concat([f[1] for f in frames], ignore_index=True)
+    )

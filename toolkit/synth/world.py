@@ -53,8 +53,9 @@ def _world_info(params: WorldParams, scale: str, seed: int, tables: dict[str, pd
     }
 
 
-def _raw_events(seq: np.random.SeedSequence, params: WorldParams, st, people, records: pd.DataFrame,
-                rules: MethodRules, say) -> dict[str, pd.DataFrame]:
+def _raw_events(
+    seq: np.random.SeedSequence, params: WorldParams, st, people, records: pd.DataFrame, rules: MethodRules, say
+) -> dict[str, pd.DataFrame]:
     """The raw events (``toolkit/synth/events.py``), drawn from their own stream."""
     from toolkit.synth.events import make_events
 
@@ -63,9 +64,15 @@ def _raw_events(seq: np.random.SeedSequence, params: WorldParams, st, people, re
     return raw_events
 
 
-def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams | None = None,
-                   site_effect_sd: float | None = None, progress: bool = False, events: bool = True,
-                   rules: MethodRules | None = None) -> World:
+def generate_world(
+    scale: str = "small",
+    seed: int = 2020,
+    params: WorldParams | None = None,
+    site_effect_sd: float | None = None,
+    progress: bool = False,
+    events: bool = True,
+    rules: MethodRules | None = None,
+) -> World:
     """Generate a synthetic world.
 
     Parameters
@@ -98,20 +105,33 @@ def generate_world(scale: str = "small", seed: int = 2020, params: WorldParams |
     sc = params.scales[scale]
     # spawn(5) gives the same first four children as spawn(4): the events' stream is new, the others unchanged
     ss_structure, ss_people, ss_effects, ss_outcomes, ss_events = np.random.SeedSequence(seed).spawn(5)
-    say(f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, {sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)")
+    say(
+        f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, {sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)"
+    )
     st = make_structure(np.random.default_rng(ss_structure), params, sc)
-    say(f"structure: {len(st.contracts):,} contracts, {len(st.sites):,} sites at {st.sites['location_id'].nunique():,} locations")
+    say(
+        f"structure: {len(st.contracts):,} contracts, {len(st.sites):,} sites at {st.sites['location_id'].nunique():,} locations"
+    )
     people = make_people(np.random.default_rng(ss_people), params, sc.participants, st, rules)
     say(f"participants: {len(people.participants):,}")
     effects = make_site_effects(np.random.default_rng(ss_effects), params, st, rules)
     records, record_truth = make_records(np.random.default_rng(ss_outcomes), params, st, people, effects, rules)
     say(f"measure records: {len(records):,}")
-    tables = {"organisations": st.organisations, "contracts": st.contracts, "sites": st.sites, "regions": st.regions,
-              "participants": people.participants, "measure_records": records}
+    tables = {
+        "organisations": st.organisations,
+        "contracts": st.contracts,
+        "sites": st.sites,
+        "regions": st.regions,
+        "participants": people.participants,
+        "measure_records": records,
+    }
     raw_events = _raw_events(ss_events, params, st, people, records, rules, say) if events else {}
-    return World(tables=tables, truth={"site_effects": effects, "record_truth": record_truth,
-                                       "params": params.model_dump(mode="json")},
-                 info=_world_info(params, scale, seed, tables), events=raw_events)
+    return World(
+        tables=tables,
+        truth={"site_effects": effects, "record_truth": record_truth, "params": params.model_dump(mode="json")},
+        info=_world_info(params, scale, seed, tables),
+        events=raw_events,
+    )
 
 
 def add_oracle(world: World, method_name: str = "des_2018") -> World:
@@ -119,8 +139,9 @@ def add_oracle(world: World, method_name: str = "des_2018") -> World:
     from toolkit.scoring import load_method, score_entities
     from toolkit.synth.oracle import oracle_entity_measures
 
-    em = oracle_entity_measures(world.tables, world.truth["record_truth"], world.info["window_start"],
-                                world.info["window_end"])
+    em = oracle_entity_measures(
+        world.tables, world.truth["record_truth"], world.info["window_start"], world.info["window_end"]
+    )
     world.truth["oracle_entity_measures"] = em
     world.truth["oracle_ratings"] = score_entities(em, load_method(method_name), fractional_actual=True)
     world.info["oracle_method"] = method_name

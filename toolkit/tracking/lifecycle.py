@@ -143,7 +143,7 @@ class RunSpec:
     config_artifact: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
     error_detail: bool = True
-    folder_name: str | None = None      # the output folder's prefix, when not the run's name
+    folder_name: str | None = None  # the output folder's prefix, when not the run's name
 
 
 class ChildRun:
@@ -166,8 +166,15 @@ class ChildRun:
         for p in paths:
             mlflow.log_artifact(str(p), artifact_path)
 
-    def log_model(self, model: Any, name: str, *, register: bool, contract: dict[str, Any],
-                  site_effects: dict[str, Any] | None = None) -> str | None:
+    def log_model(
+        self,
+        model: Any,
+        name: str,
+        *,
+        register: bool,
+        contract: dict[str, Any],
+        site_effects: dict[str, Any] | None = None,
+    ) -> str | None:
         """Log ``model`` as the toolkit's pyfunc in this run (:func:`toolkit.tracking.models.log_model`);
         the registered version, or None when not registered."""
         from toolkit.tracking.models import log_model
@@ -184,8 +191,9 @@ class TrackedRun:
     when the job's checks failed (the run still finishes; aliases must not move).
     """
 
-    def __init__(self, run_id: str, folder: Path, tracking_uri: str, experiment_id: str, artifact_path: str,
-                 client: MlflowClient):
+    def __init__(
+        self, run_id: str, folder: Path, tracking_uri: str, experiment_id: str, artifact_path: str, client: MlflowClient
+    ):
         self.run_id = run_id
         self.folder = folder
         self.tracking_uri = tracking_uri
@@ -244,8 +252,7 @@ class TrackedRun:
 
 
 @contextlib.contextmanager
-def tracked_run(spec: RunSpec, tracking_uri: str | None = None,
-                say: Any = lambda msg: None) -> Iterator[TrackedRun]:
+def tracked_run(spec: RunSpec, tracking_uri: str | None = None, say: Any = lambda msg: None) -> Iterator[TrackedRun]:
     """Open the parent run of a job and its output folder; see the module docstring."""
     import mlflow
 
@@ -262,8 +269,11 @@ def tracked_run(spec: RunSpec, tracking_uri: str | None = None,
         runs.log_params(dict(spec.params))
         config = spec.config if spec.config is not None else spec.params.get("config")
         if config is not None:
-            runs.log_json(config, Path(spec.config_artifact or f"{spec.artifact_path}/config.json").name,
-                          str(Path(spec.config_artifact or f"{spec.artifact_path}/config.json").parent))
+            runs.log_json(
+                config,
+                Path(spec.config_artifact or f"{spec.artifact_path}/config.json").name,
+                str(Path(spec.config_artifact or f"{spec.artifact_path}/config.json").parent),
+            )
         try:
             folder = new_folder(spec.output_root, spec.folder_name or spec.name, run_id)
             tr = TrackedRun(run_id, folder, uri, exp_id, spec.artifact_path, client)

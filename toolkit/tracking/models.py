@@ -43,8 +43,9 @@ PYFUNC_CODE = Path(__file__).with_name("pyfunc.py")
 PIP_REQUIREMENTS = ["numpy", "pandas", "scipy", "pyyaml", "pydantic", "mlflow"]
 
 
-def input_contract(columns: Sequence[str], name: str, tables: Sequence[str] = INPUT_TABLES,
-                   contracts_dir: str | Path | None = None) -> dict[str, Any]:
+def input_contract(
+    columns: Sequence[str], name: str, tables: Sequence[str] = INPUT_TABLES, contracts_dir: str | Path | None = None
+) -> dict[str, Any]:
     """The contract of a model's input: each named column as the first of ``tables`` (data contracts in
     ``contracts_dir``, the shipped ones by default) that declares it."""
     contracts = load_contracts(contracts_dir)
@@ -62,20 +63,35 @@ def input_contract(columns: Sequence[str], name: str, tables: Sequence[str] = IN
                 break
         else:
             raise KeyError(f"column {col} is in no input contract ({', '.join(tables)})")
-    return {"name": name, "contract_versions": versions,
-            "contract": {"table": f"{name}-input", "version": "1", "fields": fields}}
+    return {
+        "name": name,
+        "contract_versions": versions,
+        "contract": {"table": f"{name}-input", "version": "1", "fields": fields},
+    }
 
 
-def site_effects_payload(effects: pd.DataFrame, new_site: tuple[float, float], program: str,
-                         measure: str) -> dict[str, Any]:
+def site_effects_payload(
+    effects: pd.DataFrame, new_site: tuple[float, float], program: str, measure: str
+) -> dict[str, Any]:
     """JSON of a measure's site effects: ``effects`` indexed by site id with ``mean`` and ``sd``."""
-    return {"program": program, "measure": measure, "site_id": [str(s) for s in effects.index],
-            "mean": [float(v) for v in effects["mean"]], "sd": [float(v) for v in effects["sd"]],
-            "new_site": {"mean": float(new_site[0]), "sd": float(new_site[1])}}
+    return {
+        "program": program,
+        "measure": measure,
+        "site_id": [str(s) for s in effects.index],
+        "mean": [float(v) for v in effects["mean"]],
+        "sd": [float(v) for v in effects["sd"]],
+        "new_site": {"mean": float(new_site[0]), "sd": float(new_site[1])},
+    }
 
 
-def log_model(model: ExpectedModel, name: str, *, register: bool, contract: dict[str, Any],
-              site_effects: dict[str, Any] | None = None) -> ModelInfo:
+def log_model(
+    model: ExpectedModel,
+    name: str,
+    *,
+    register: bool,
+    contract: dict[str, Any],
+    site_effects: dict[str, Any] | None = None,
+) -> ModelInfo:
     """Log ``model`` as the toolkit's pyfunc in the active run and register it as ``name`` when asked.
 
     ``contract`` is the model's :func:`input_contract`; ``site_effects`` (a :func:`site_effects_payload`)
@@ -85,8 +101,10 @@ def log_model(model: ExpectedModel, name: str, *, register: bool, contract: dict
     import mlflow
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = {"model": (Path(tmp) / "model.json", model.to_json()),
-                 "input_contract": (Path(tmp) / "input_contract.json", json.dumps(contract, indent=1, sort_keys=True))}
+        files = {
+            "model": (Path(tmp) / "model.json", model.to_json()),
+            "input_contract": (Path(tmp) / "input_contract.json", json.dumps(contract, indent=1, sort_keys=True)),
+        }
         if site_effects is not None:
             files["site_effects"] = (Path(tmp) / "site_effects.json", json.dumps(site_effects, sort_keys=True))
         for path, text in files.values():
@@ -96,10 +114,13 @@ def log_model(model: ExpectedModel, name: str, *, register: bool, contract: dict
             warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
             # no input example on purpose: it would be made of participant rows
             warnings.filterwarnings("ignore", message=".*An input example was not provided.*")
-            return mlflow.pyfunc.log_model(name="model", python_model=str(PYFUNC_CODE),
-                                           artifacts={k: str(p) for k, (p, _) in files.items()},
-                                           pip_requirements=PIP_REQUIREMENTS,
-                                           registered_model_name=name if register else None)
+            return mlflow.pyfunc.log_model(
+                name="model",
+                python_model=str(PYFUNC_CODE),
+                artifacts={k: str(p) for k, (p, _) in files.items()},
+                pip_requirements=PIP_REQUIREMENTS,
+                registered_model_name=name if register else None,
+            )
 
 
 def set_aliases(client: MlflowClient, versions: Mapping[str, str], alias: str) -> None:

@@ -12,12 +12,28 @@ from toolkit.config import config_hash, file_sha256
 from toolkit.paths import ROOT
 
 #: Packages whose versions every run records.
-TRACKED_PACKAGES = ("toolkit", "numpy", "scipy", "pandas", "pyarrow", "statsmodels", "patsy", "mlflow", "pymc",
-                    "arviz", "nutpie", "pytensor", "matplotlib", "pydantic", "pyyaml")
+TRACKED_PACKAGES = (
+    "toolkit",
+    "numpy",
+    "scipy",
+    "pandas",
+    "pyarrow",
+    "statsmodels",
+    "patsy",
+    "mlflow",
+    "pymc",
+    "arviz",
+    "nutpie",
+    "pytensor",
+    "matplotlib",
+    "pydantic",
+    "pyyaml",
+)
 
 
 def git_state(root: Path = ROOT) -> dict[str, str]:
     """``git_commit`` and ``git_dirty`` ("true"/"false"; "unknown" outside a git checkout)."""
+
     def _git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=20)
@@ -52,13 +68,21 @@ def input_hashes(directory: str | Path, pattern: str = "*", subdirs: tuple[str, 
     return out
 
 
-def run_params(config: Mapping[str, Any], inputs: Mapping[str, str], seed: Any,
-               extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def run_params(
+    config: Mapping[str, Any], inputs: Mapping[str, str], seed: Any, extra: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The params every tracked run records besides its outputs: the config and its hash, the SHA-256
     of every input file, the seed, the git commit and dirty flag, package versions (and ``extra``)."""
     cfg = dict(config)
-    return {"config": cfg, "config_hash": config_hash(cfg), "input_sha256": dict(inputs), "seed": seed,
-            **git_state(), "versions": package_versions(), **(extra or {})}
+    return {
+        "config": cfg,
+        "config_hash": config_hash(cfg),
+        "input_sha256": dict(inputs),
+        "seed": seed,
+        **git_state(),
+        "versions": package_versions(),
+        **(extra or {}),
+    }
 
 
 def input_drift(want: Mapping[str, str], folder: str | Path) -> list[tuple[str, str, str]]:
@@ -80,8 +104,9 @@ def code_drift(params: Mapping[str, str]) -> list[str]:
     now = git_state()
     out = []
     if params.get("git_commit") != now["git_commit"]:
-        out.append(f"git commit differs: {now['git_commit'][:12]} now, {params.get('git_commit', '?')[:12]} "
-                   "when tracked")
+        out.append(
+            f"git commit differs: {now['git_commit'][:12]} now, {params.get('git_commit', '?')[:12]} when tracked"
+        )
     if params.get("git_dirty") == "true":
         out.append("the tracked run was made from a dirty working tree: its exact code is not recoverable")
     if now["git_dirty"] == "true":

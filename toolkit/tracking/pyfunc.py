@@ -29,8 +29,9 @@ import numpy as np
 def posterior_mean_probability(offset: Any, mean: Any, sd: Any, nodes: int = 20) -> np.ndarray:
     """``E[expit(offset + b)]`` for ``b ~ Normal(mean, sd)``, elementwise (Gauss-Hermite quadrature)."""
     x, w = np.polynomial.hermite.hermgauss(nodes)
-    eta = (np.asarray(offset, float) + np.asarray(mean, float))[..., None] \
-        + np.sqrt(2.0) * np.asarray(sd, float)[..., None] * x
+    eta = (np.asarray(offset, float) + np.asarray(mean, float))[..., None] + np.sqrt(2.0) * np.asarray(sd, float)[
+        ..., None
+    ] * x
     return (0.5 * (1.0 + np.tanh(0.5 * eta))) @ w / np.sqrt(np.pi)
 
 
@@ -66,12 +67,15 @@ class ToolkitPyfunc(mlflow.pyfunc.PythonModel):
         missing = [c for c in needed if c not in model_input.columns]
         if missing:
             raise DataContractError(
-                f"{self.name}: input records lack {len(missing)} column(s) the model needs: {', '.join(missing)}")
+                f"{self.name}: input records lack {len(missing)} column(s) the model needs: {', '.join(missing)}"
+            )
         typed, violations, _notes = check_table(model_input[needed], self.contract)
         if violations:
             raise DataContractError(
                 f"{self.name}: input records break the data contract ({len(violations)} violation(s)):\n"
-                + "\n".join(f"  - {v}" for v in violations), violations)
+                + "\n".join(f"  - {v}" for v in violations),
+                violations,
+            )
         if self.sites is None:
             return np.asarray(self.model.predict(typed))
         offset = self.model.predict_linear(typed)

@@ -34,8 +34,8 @@ class Reproduction:
     different: list[str]
     missing: list[str] = field(default_factory=list)
     details: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)     # printed before the verdict (e.g. code drift)
-    count_missing: bool = False                        # say "0 missing" too (a scheme with optional outputs)
+    notes: list[str] = field(default_factory=list)  # printed before the verdict (e.g. code drift)
+    count_missing: bool = False  # say "0 missing" too (a scheme with optional outputs)
 
     @property
     def ok(self) -> bool:
@@ -51,15 +51,16 @@ class Reproduction:
 
 @dataclass
 class FetchedRun:
-    run: Any                 # mlflow.entities.Run
+    run: Any  # mlflow.entities.Run
     params: dict[str, str]
-    artifacts: Path          # the downloaded artifacts (``artifact_path`` of the run)
-    tmp: Path                # a scratch folder removed on exit
+    artifacts: Path  # the downloaded artifacts (``artifact_path`` of the run)
+    tmp: Path  # a scratch folder removed on exit
 
 
 @contextlib.contextmanager
-def fetch_run(run_id: str, *, scheme: str, what: str, tracking_uri: str | None = None,
-              artifact_path: str = "") -> Iterator[FetchedRun]:
+def fetch_run(
+    run_id: str, *, scheme: str, what: str, tracking_uri: str | None = None, artifact_path: str = ""
+) -> Iterator[FetchedRun]:
     """The run ``run_id`` (its param ``scheme`` must be ``scheme``) and its artifacts in a temporary folder."""
     from mlflow.tracking import MlflowClient
 
@@ -114,8 +115,9 @@ class RunReader:
 
     def children(self) -> dict[str, str]:
         """The child runs by run name -> run id."""
-        found = self._client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{self.run_id}'",
-                                         max_results=500)
+        found = self._client.search_runs(
+            [self.experiment_id], f"tags.mlflow.parentRunId = '{self.run_id}'", max_results=500
+        )
         return {c.data.tags.get("mlflow.runName", ""): c.info.run_id for c in found}
 
 
@@ -126,8 +128,9 @@ def read_tracked_json(fetched: FetchedRun, name: str) -> Any:
     return json.loads(p.read_text())
 
 
-def tracked_config(cls: type[T], fetched: FetchedRun, name: str = "config.json",
-                   key_order: Mapping[str, Sequence[str]] | None = None) -> T:
+def tracked_config(
+    cls: type[T], fetched: FetchedRun, name: str = "config.json", key_order: Mapping[str, Sequence[str]] | None = None
+) -> T:
     """The run's exact config, validated by the present code (a ConfigError if it no longer is valid).
 
     The tracked ``config.json`` is written with sorted keys (as the config hash is computed);
@@ -166,8 +169,9 @@ def scratch_folder(scratch: str | Path | None, fetched: FetchedRun) -> Path:
     return out
 
 
-def compare_outputs(run_id: str, tracked: Path, recomputed: Path,
-                    files: Sequence[str] | Mapping[str, Sequence[str]]) -> Reproduction:
+def compare_outputs(
+    run_id: str, tracked: Path, recomputed: Path, files: Sequence[str] | Mapping[str, Sequence[str]]
+) -> Reproduction:
     """Compare each named file byte for byte; a mapping gives each CSV table's key columns for the details."""
     keys = files if isinstance(files, Mapping) else {n: () for n in files}
     same, diff, missing, details = [], [], [], []
@@ -180,7 +184,7 @@ def compare_outputs(run_id: str, tracked: Path, recomputed: Path,
             same.append(name)
         else:
             diff.append(name)
-            details += (table_differences(name, a, b, key) if name.endswith(".csv") else text_differences(name, a, b))
+            details += table_differences(name, a, b, key) if name.endswith(".csv") else text_differences(name, a, b)
     return Reproduction(run_id=run_id, identical=same, different=diff, missing=missing, details=details)
 
 
@@ -202,8 +206,7 @@ def table_differences(name: str, tracked: Path, now: Path, key: Sequence[str] = 
     if list(a.columns) != list(b.columns):
         only_a = [c for c in a.columns if c not in b.columns]
         only_b = [c for c in b.columns if c not in a.columns]
-        return [f"{name}: columns differ (only tracked: {only_a or '-'}; only now: {only_b or '-'}; "
-                f"else order)"]
+        return [f"{name}: columns differ (only tracked: {only_a or '-'}; only now: {only_b or '-'}; else order)"]
     out = [] if len(a) == len(b) else [f"{name}: {len(a)} rows tracked, {len(b)} now"]
     k = [c for c in key if c in a.columns]
     if k and not a.duplicated(k).any() and not b.duplicated(k).any():
@@ -227,8 +230,10 @@ def table_differences(name: str, tracked: Path, now: Path, key: Sequence[str] = 
             out.append(f"{name}: ... (more columns differ)")
             break
         i = int(bad.argmax())
-        out.append(f"{name}: column {col} differs in {int(bad.sum())} row(s), e.g. {where(i)}: "
-                   f"{x.iloc[i]!r} tracked, {y.iloc[i]!r} now")
+        out.append(
+            f"{name}: column {col} differs in {int(bad.sum())} row(s), e.g. {where(i)}: "
+            f"{x.iloc[i]!r} tracked, {y.iloc[i]!r} now"
+        )
     return out or [f"{name}: bytes differ (same values as text: formatting or line endings)"]
 
 

@@ -31,7 +31,7 @@ def log_params(params: dict[str, Any]) -> None:
     flat = {k: (v if len(v) <= MAX_PARAM else v[: MAX_PARAM - 3] + "...") for k, v in flatten(params).items()}
     items = sorted(flat.items())
     for i in range(0, len(items), 100):
-        mlflow.log_params(dict(items[i:i + 100]))
+        mlflow.log_params(dict(items[i : i + 100]))
 
 
 def log_table(df: pd.DataFrame, name: str, artifact_path: str | None = None) -> None:

@@ -52,8 +52,11 @@ class Postgres:
         return f"postgresql://mlflow@127.0.0.1:{self.port}/mlflow"
 
     def stop(self) -> None:
-        subprocess.run(_as_db_user([str(self.bin / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"]),
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            _as_db_user([str(self.bin / "pg_ctl"), "-D", str(self.datadir), "-m", "fast", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
 
 
 def start_postgres(datadir: str | Path, port: int = 5433) -> Postgres:
@@ -67,28 +70,72 @@ def start_postgres(datadir: str | Path, port: int = 5433) -> Postgres:
         if os.geteuid() == 0:
             shutil.chown(d, "postgres", "postgres")
             os.chmod(d, 0o700)
-        r = subprocess.run(_as_db_user([str(pg / "initdb"), "-D", str(d), "-U", "mlflow", "--auth=trust",
-                                        "--encoding=UTF8", "--locale=C"]), capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            _as_db_user(
+                [str(pg / "initdb"), "-D", str(d), "-U", "mlflow", "--auth=trust", "--encoding=UTF8", "--locale=C"]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         if r.returncode != 0:
-            hint = (" (as root the cluster runs as the postgres user: every folder above the data folder must be "
-                    "reachable by it)" if os.geteuid() == 0 and "Permission denied" in r.stderr else "")
+            hint = (
+                " (as root the cluster runs as the postgres user: every folder above the data folder must be "
+                "reachable by it)"
+                if os.geteuid() == 0 and "Permission denied" in r.stderr
+                else ""
+            )
             raise TrackingError(f"initdb failed: {r.stderr.strip()[-500:]}{hint}")
     sock = d / "socket"
     sock.mkdir(exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(sock, "postgres", "postgres")
-    r = subprocess.run(_as_db_user([str(pg / "pg_ctl"), "-D", str(d), "-l", str(d / "server.log"), "-w", "-o",
-                                    f"-p {port} -h 127.0.0.1 -k {sock}", "start"]),
-                       capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        _as_db_user(
+            [
+                str(pg / "pg_ctl"),
+                "-D",
+                str(d),
+                "-l",
+                str(d / "server.log"),
+                "-w",
+                "-o",
+                f"-p {port} -h 127.0.0.1 -k {sock}",
+                "start",
+            ]
+        ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if r.returncode != 0:
         raise TrackingError(f"PostgreSQL did not start: {r.stderr.strip()[-500:]} (log: {d / 'server.log'})")
     handle = Postgres(d, port, pg)
-    exists = subprocess.run([str(pg / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "mlflow", "-d", "postgres",
-                             "-tAc", "select 1 from pg_database where datname='mlflow'"],
-                            capture_output=True, text=True, timeout=60)
+    exists = subprocess.run(
+        [
+            str(pg / "psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-U",
+            "mlflow",
+            "-d",
+            "postgres",
+            "-tAc",
+            "select 1 from pg_database where datname='mlflow'",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     if exists.stdout.strip() != "1":
-        r = subprocess.run([str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mlflow", "mlflow"],
-                           capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [str(pg / "createdb"), "-h", "127.0.0.1", "-p", str(port), "-U", "mlflow", "mlflow"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         if r.returncode != 0:
             handle.stop()
             raise TrackingError(f"createdb failed: {r.stderr.strip()[-500:]}")
@@ -109,15 +156,30 @@ def wait_http(url: str, timeout: float = 120, proc: subprocess.Popen | None = No
     raise TrackingError(f"{url} did not answer within {timeout:.0f}s")
 
 
-def start_mlflow_server(backend_uri: str, artifacts: str | Path, port: int = 5000, host: str = "127.0.0.1",
-                        log: str | Path | None = None) -> subprocess.Popen:
+def start_mlflow_server(
+    backend_uri: str, artifacts: str | Path, port: int = 5000, host: str = "127.0.0.1", log: str | Path | None = None
+) -> subprocess.Popen:
     """Start ``mlflow server`` with proxied artifacts; returns the process once it answers /health."""
     art = Path(artifacts).resolve()
     art.mkdir(parents=True, exist_ok=True)
     out = open(log, "w") if log else subprocess.DEVNULL
-    cmd = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_uri,
-           "--artifacts-destination", art.as_uri(), "--serve-artifacts", "--host", host, "--port", str(port),
-           "--workers", "1"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "server",
+        "--backend-store-uri",
+        backend_uri,
+        "--artifacts-destination",
+        art.as_uri(),
+        "--serve-artifacts",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(f"http://{host}:{port}/health", timeout=180, proc=proc)

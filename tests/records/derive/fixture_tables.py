@@ -52,7 +52,7 @@ def pipe_table(text: str | None) -> pd.DataFrame:
     for r in body:
         if len(r) > len(header):
             raise ValueError(f"row {r} has {len(r)} cells, header has {len(header)}")
-        r += [""] * (len(header) - len(r))   # trailing empty cells may be left out
+        r += [""] * (len(header) - len(r))  # trailing empty cells may be left out
     df = pd.DataFrame(body, columns=header, dtype=object)
     return df.where(df != "", None)
 
@@ -77,17 +77,31 @@ def build_events(case: dict, sites: dict) -> dict[str, pd.DataFrame]:
     com = []
     for r in sc.to_dict("records"):
         contract, org, prog = site_info(r["site"])
-        com.append({"participant_id": r["participant"], "period_of_service": int(r.get("period") or 1),
-                    "program": r.get("program") or prog, "organisation_id": r.get("organisation") or org,
-                    "contract_id": r.get("contract") or contract, "site_id": r["site"],
-                    "referral_date": _d(r.get("referral") or r["commenced"]), "commencement_date": _d(r["commenced"]),
-                    "exit_date": _d(r.get("exit")), "exit_reason": r.get("reason"),
-                    "indigenous": _b(r.get("indigenous")), "transition_phase": r.get("transition") or "none"})
+        com.append(
+            {
+                "participant_id": r["participant"],
+                "period_of_service": int(r.get("period") or 1),
+                "program": r.get("program") or prog,
+                "organisation_id": r.get("organisation") or org,
+                "contract_id": r.get("contract") or contract,
+                "site_id": r["site"],
+                "referral_date": _d(r.get("referral") or r["commenced"]),
+                "commencement_date": _d(r["commenced"]),
+                "exit_date": _d(r.get("exit")),
+                "exit_reason": r.get("reason"),
+                "indigenous": _b(r.get("indigenous")),
+                "transition_phase": r.get("transition") or "none",
+            }
+        )
     com = pd.DataFrame(com)
     for i, r in com.iterrows():
         if pd.notna(r["exit_date"]) and r["exit_reason"] is None:
-            later = com[(com["participant_id"] == r["participant_id"]) & (com["period_of_service"] == r["period_of_service"])
-                        & (com["commencement_date"] == r["exit_date"]) & (com.index != i)]
+            later = com[
+                (com["participant_id"] == r["participant_id"])
+                & (com["period_of_service"] == r["period_of_service"])
+                & (com["commencement_date"] == r["exit_date"])
+                & (com.index != i)
+            ]
             com.at[i, "exit_reason"] = "transfer" if len(later) else "other"
     keys = com[["participant_id", "period_of_service"]].drop_duplicates()
 
@@ -102,87 +116,190 @@ def build_events(case: dict, sites: dict) -> dict[str, pd.DataFrame]:
     if len(ph):
         ph = pp(ph)
         for r in ph.to_dict("records"):
-            phases.append({"participant_id": r["participant_id"], "period_of_service": r["period_of_service"],
-                           "phase": r["phase"], "start_date": _d(r["start"]), "end_date": _d(r.get("end")),
-                           "os_funding_level": r.get("level") or ("moderate" if r["phase"] == "OS" else "none")})
+            phases.append(
+                {
+                    "participant_id": r["participant_id"],
+                    "period_of_service": r["period_of_service"],
+                    "phase": r["phase"],
+                    "start_date": _d(r["start"]),
+                    "end_date": _d(r.get("end")),
+                    "os_funding_level": r.get("level") or ("moderate" if r["phase"] == "OS" else "none"),
+                }
+            )
     have = {(p["participant_id"], p["period_of_service"]) for p in phases}
     for k in keys.itertuples(index=False):
         if (k.participant_id, k.period_of_service) in have:
             continue
         rows = com[(com["participant_id"] == k.participant_id) & (com["period_of_service"] == k.period_of_service)]
         end = None if rows["exit_date"].isna().any() else rows["exit_date"].max()
-        phases.append({"participant_id": k.participant_id, "period_of_service": k.period_of_service, "phase": "EA",
-                       "start_date": rows["commencement_date"].min(), "end_date": end, "os_funding_level": "none"})
+        phases.append(
+            {
+                "participant_id": k.participant_id,
+                "period_of_service": k.period_of_service,
+                "phase": "EA",
+                "start_date": rows["commencement_date"].min(),
+                "end_date": end,
+                "os_funding_level": "none",
+            }
+        )
     cl = pipe_table(case.get("claims"))
     claims = []
     if len(cl):
         cl = pp(cl)
         for r in cl.to_dict("records"):
-            claims.append({"participant_id": r["participant_id"], "period_of_service": r["period_of_service"],
-                           "site_id": r["site"], "claim_type": r["type"], "amount": float(r.get("amount") or 1000),
-                           "status": r.get("status") or "approved", "recovery_confirmed": _b(r.get("recovery")),
-                           "lodged_date": _d(r["lodged"]), "placement_id": r.get("placement")})
+            claims.append(
+                {
+                    "participant_id": r["participant_id"],
+                    "period_of_service": r["period_of_service"],
+                    "site_id": r["site"],
+                    "claim_type": r["type"],
+                    "amount": float(r.get("amount") or 1000),
+                    "status": r.get("status") or "approved",
+                    "recovery_confirmed": _b(r.get("recovery")),
+                    "lodged_date": _d(r["lodged"]),
+                    "placement_id": r.get("placement"),
+                }
+            )
     fees = {(c["participant_id"], c["period_of_service"]) for c in claims if c["claim_type"] == "ea_service_fee"}
     if case.get("auto_fee", True):
         for r in com.to_dict("records"):
             if (r["participant_id"], r["period_of_service"]) not in fees:
-                claims.append({"participant_id": r["participant_id"], "period_of_service": r["period_of_service"],
-                               "site_id": r["site_id"], "claim_type": "ea_service_fee", "amount": 500.0,
-                               "status": "approved", "recovery_confirmed": False,
-                               "lodged_date": r["commencement_date"], "placement_id": None})
-    claims = pd.DataFrame(claims, columns=["participant_id", "period_of_service", "site_id", "claim_type", "amount",
-                                           "status", "recovery_confirmed", "lodged_date", "placement_id"])
+                claims.append(
+                    {
+                        "participant_id": r["participant_id"],
+                        "period_of_service": r["period_of_service"],
+                        "site_id": r["site_id"],
+                        "claim_type": "ea_service_fee",
+                        "amount": 500.0,
+                        "status": "approved",
+                        "recovery_confirmed": False,
+                        "lodged_date": r["commencement_date"],
+                        "placement_id": None,
+                    }
+                )
+    claims = pd.DataFrame(
+        claims,
+        columns=[
+            "participant_id",
+            "period_of_service",
+            "site_id",
+            "claim_type",
+            "amount",
+            "status",
+            "recovery_confirmed",
+            "lodged_date",
+            "placement_id",
+        ],
+    )
     claims.insert(0, "claim_id", [f"CL{i:04d}" for i in range(len(claims))])
     pl = pipe_table(case.get("placements"))
-    placements = pd.DataFrame(columns=["placement_id", "participant_id", "period_of_service", "site_id", "start_date",
-                                       "placement_type", "apprenticeship_traineeship", "directly_related_employment",
-                                       "work_assist"])
+    placements = pd.DataFrame(
+        columns=[
+            "placement_id",
+            "participant_id",
+            "period_of_service",
+            "site_id",
+            "start_date",
+            "placement_type",
+            "apprenticeship_traineeship",
+            "directly_related_employment",
+            "work_assist",
+        ]
+    )
     if len(pl):
         pl = pp(pl)
-        placements = pd.DataFrame({
-            "placement_id": pl["id"], "participant_id": pl["participant_id"], "period_of_service": pl["period_of_service"],
-            "site_id": pl["site"], "start_date": pl["start"].map(_d),
-            "placement_type": pl.get("type", pd.Series(["employment"] * len(pl))).fillna("employment"),
-            "apprenticeship_traineeship": [_b(v) for v in pl.get("apprenticeship", [None] * len(pl))],
-            "directly_related_employment": [_b(v) for v in pl.get("dre", [None] * len(pl))],
-            "work_assist": [_b(v) for v in pl.get("work_assist", [None] * len(pl))]})
+        placements = pd.DataFrame(
+            {
+                "placement_id": pl["id"],
+                "participant_id": pl["participant_id"],
+                "period_of_service": pl["period_of_service"],
+                "site_id": pl["site"],
+                "start_date": pl["start"].map(_d),
+                "placement_type": pl.get("type", pd.Series(["employment"] * len(pl))).fillna("employment"),
+                "apprenticeship_traineeship": [_b(v) for v in pl.get("apprenticeship", [None] * len(pl))],
+                "directly_related_employment": [_b(v) for v in pl.get("dre", [None] * len(pl))],
+                "work_assist": [_b(v) for v in pl.get("work_assist", [None] * len(pl))],
+            }
+        )
     su = pipe_table(case.get("suspensions"))
     suspensions = pd.DataFrame(columns=["participant_id", "period_of_service", "start_date", "end_date"])
     if len(su):
         su = pp(su)
-        suspensions = pd.DataFrame({"participant_id": su["participant_id"], "period_of_service": su["period_of_service"],
-                                    "start_date": su["start"].map(_d), "end_date": su["end"].map(_d)})
+        suspensions = pd.DataFrame(
+            {
+                "participant_id": su["participant_id"],
+                "period_of_service": su["period_of_service"],
+                "start_date": su["start"].map(_d),
+                "end_date": su["end"].map(_d),
+            }
+        )
     bm = pipe_table(case.get("benchmarks"))
     bench = []
     if len(bm):
         bm = pp(bm)
-        bench = [{"participant_id": r["participant_id"], "period_of_service": r["period_of_service"],
-                  "assessment_date": _d(r["date"]), "employment_benchmark": int(r["hours"])} for r in bm.to_dict("records")]
+        bench = [
+            {
+                "participant_id": r["participant_id"],
+                "period_of_service": r["period_of_service"],
+                "assessment_date": _d(r["date"]),
+                "employment_benchmark": int(r["hours"]),
+            }
+            for r in bm.to_dict("records")
+        ]
     have = {(b["participant_id"], b["period_of_service"]) for b in bench}
     for r in com.to_dict("records"):
         k = (r["participant_id"], r["period_of_service"])
         if k not in have:
             have.add(k)
-            bench.append({"participant_id": k[0], "period_of_service": k[1], "assessment_date": r["referral_date"],
-                          "employment_benchmark": 15})
+            bench.append(
+                {
+                    "participant_id": k[0],
+                    "period_of_service": k[1],
+                    "assessment_date": r["referral_date"],
+                    "employment_benchmark": 15,
+                }
+            )
     oa = pipe_table(case.get("assessments"))
-    assessments = pd.DataFrame(columns=["participant_id", "period_of_service", "site_id", "assessment_date", "recommendation"])
+    assessments = pd.DataFrame(
+        columns=["participant_id", "period_of_service", "site_id", "assessment_date", "recommendation"]
+    )
     if len(oa):
         oa = pp(oa)
-        assessments = pd.DataFrame({"participant_id": oa["participant_id"], "period_of_service": oa["period_of_service"],
-                                    "site_id": oa["site"], "assessment_date": oa["date"].map(_d),
-                                    "recommendation": oa["recommendation"]})
+        assessments = pd.DataFrame(
+            {
+                "participant_id": oa["participant_id"],
+                "period_of_service": oa["period_of_service"],
+                "site_id": oa["site"],
+                "assessment_date": oa["date"].map(_d),
+                "recommendation": oa["recommendation"],
+            }
+        )
     ve = pipe_table(case.get("verifications"))
-    verifications = pd.DataFrame(columns=["participant_id", "period_of_service", "exit_date", "verified_date", "result",
-                                          "method"])
+    verifications = pd.DataFrame(
+        columns=["participant_id", "period_of_service", "exit_date", "verified_date", "result", "method"]
+    )
     if len(ve):
         ve = pp(ve)
-        verifications = pd.DataFrame({"participant_id": ve["participant_id"], "period_of_service": ve["period_of_service"],
-                                      "exit_date": ve["exit"].map(_d), "verified_date": ve["verified"].map(_d),
-                                      "result": ve["result"], "method": ve.get("method", "earnings_declaration")})
-    tables = {"site_commencements": com, "phases": pd.DataFrame(phases), "suspensions": suspensions,
-              "placements": placements, "claims": claims, "benchmarks": pd.DataFrame(bench),
-              "os_assessments": assessments, "employment_verifications": verifications}
+        verifications = pd.DataFrame(
+            {
+                "participant_id": ve["participant_id"],
+                "period_of_service": ve["period_of_service"],
+                "exit_date": ve["exit"].map(_d),
+                "verified_date": ve["verified"].map(_d),
+                "result": ve["result"],
+                "method": ve.get("method", "earnings_declaration"),
+            }
+        )
+    tables = {
+        "site_commencements": com,
+        "phases": pd.DataFrame(phases),
+        "suspensions": suspensions,
+        "placements": placements,
+        "claims": claims,
+        "benchmarks": pd.DataFrame(bench),
+        "os_assessments": assessments,
+        "employment_verifications": verifications,
+    }
     for name, df in tables.items():  # typed empty columns so that the validator sees dates and booleans
         for c in df.columns:
             if df[c].isna().all() and ("date" in c):

@@ -39,7 +39,7 @@ def test_extensions_are_exactly_the_three_overrides(cal):
 
 
 def test_last_business_day_both_sides_of_weekend_and_holiday():
-    hol = frozenset({dt.date(2024, 3, 29)})                      # Good Friday 2024
+    hol = frozenset({dt.date(2024, 3, 29)})  # Good Friday 2024
     assert last_business_day(dt.date(2024, 3, 31), hol) == dt.date(2024, 3, 28)
     assert last_business_day(dt.date(2024, 3, 31), frozenset()) == dt.date(2024, 3, 29)
     assert last_business_day(dt.date(2019, 9, 30), frozenset()) == dt.date(2019, 9, 30)  # a Monday: end of month

@@ -16,10 +16,19 @@ from toolkit.records.derive.params import DeriveParams
 
 CASES = load_cases()
 KEY = ["participant_id", "site_id", "measure"]
-RENAME = {"participant": "participant_id", "site": "site_id", "period": "period_of_service",
-          "tia": "time_in_assistance", "commenced": "commencement_date", "exit": "exit_date",
-          "anchor": "anchor_date", "lodged": "outcome_lodged_date", "verification": "verification_date",
-          "referral": "referral_date", "contract": "contract_id"}
+RENAME = {
+    "participant": "participant_id",
+    "site": "site_id",
+    "period": "period_of_service",
+    "tia": "time_in_assistance",
+    "commenced": "commencement_date",
+    "exit": "exit_date",
+    "anchor": "anchor_date",
+    "lodged": "outcome_lodged_date",
+    "verification": "verification_date",
+    "referral": "referral_date",
+    "contract": "contract_id",
+}
 
 
 def _norm(v, col):
@@ -50,14 +59,17 @@ def check_case(case_id: str, case: dict, sites: dict, params: DeriveParams | Non
         for col in [c for c in exp.columns if c not in KEY]:
             for _, r in merged.iterrows():
                 want, have = _norm(r[col], col), _norm(r[f"{col}_got"], col)
-                assert want == have, (f"{case_id}: {r['participant_id']}/{r['measure']} column {col}: "
-                                      f"expected {want}, got {have}")
+                assert want == have, (
+                    f"{case_id}: {r['participant_id']}/{r['measure']} column {col}: expected {want}, got {have}"
+                )
     excl = pipe_table(case.get("excluded"))
     for r in excl.to_dict("records") if len(excl) else []:
         hit = res.excluded[(res.excluded["participant_id"] == r["participant"]) & (res.excluded["rule"] == r["rule"])]
         if r.get("measure"):  # a measure, or the event table for events excluded before any measure
             hit = hit[(hit["measure"].astype(str) == r["measure"]) | (hit["table"].astype(str) == r["measure"])]
-        assert len(hit), f"{case_id}: no excluded event for {r} (rules seen: {sorted(set(res.excluded['rule'].astype(str)))})"
+        assert len(hit), (
+            f"{case_id}: no excluded event for {r} (rules seen: {sorted(set(res.excluded['rule'].astype(str)))})"
+        )
 
 
 @pytest.mark.parametrize("case_id,case,sites", CASES, ids=[c[0] for c in CASES])
@@ -97,8 +109,11 @@ MUTATIONS = [  # (config key, moved value, the case that guards that boundary)
     ("window.drop_records_with_outcome_before_window", False, "window::an outcome lodged before the window"),
     # note b applies to the configured outcome claim types only: without full_13 among them, a
     # 13-week outcome for a placement that started before 1 July 2018 counts
-    ("claims.outcome_types", ["pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
-                              "work_assist_26"], "claims::outcomes for placements from 1 July 2018"),
+    (
+        "claims.outcome_types",
+        ["pathway_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26", "work_assist_26"],
+        "claims::outcomes for placements from 1 July 2018",
+    ),
 ]
 
 
@@ -107,9 +122,9 @@ def test_fixtures_fail_when_a_boundary_moves(path, value, case_prefix):
     cases = [c for c in CASES if c[0].startswith(case_prefix)]
     assert len(cases) == 1, f"no single case named {case_prefix!r}"
     case_id, case, sites = cases[0]
-    check_case(case_id, case, sites)                        # passes with the configured boundary
+    check_case(case_id, case, sites)  # passes with the configured boundary
     with pytest.raises(AssertionError):
-        check_case(case_id, case, sites, params=_mutate(path, value))   # and fails when it moves
+        check_case(case_id, case, sites, params=_mutate(path, value))  # and fails when it moves
 
 
 def test_measure_and_claim_lists_come_from_the_config():
@@ -117,8 +132,15 @@ def test_measure_and_claim_lists_come_from_the_config():
     other and against the claim types of data_contracts/events/claims.yaml."""
     p = load_derive_params()
     assert p.full_pathway_measures == ("full_13", "full_26", "pathway_26", "full_52", "pathway_52")
-    assert set(p.numerator_claim_types) == {"full_13", "full_26", "pathway_26", "full_52", "pathway_52", "bonus_26",
-                                            "work_assist_26"}
+    assert set(p.numerator_claim_types) == {
+        "full_13",
+        "full_26",
+        "pathway_26",
+        "full_52",
+        "pathway_52",
+        "bonus_26",
+        "work_assist_26",
+    }
     with pytest.raises(ValueError, match="threshold_weeks must list exactly the full_pathway_measures"):
         _mutate("full_pathway_measures", ["full_13", "full_26", "pathway_26", "full_52"])
     with pytest.raises(ValueError, match=r"unknown claim types \['full_99'\]"):

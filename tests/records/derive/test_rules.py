@@ -22,22 +22,43 @@ from toolkit.records.derive import DerivationInvariantError, derive_records
 from toolkit.records.derive.invariants import check_invariants
 
 
-@pytest.mark.parametrize("module", [toolkit.records.derive.bonus, toolkit.records.derive.calendar, toolkit.records.derive.claims,
-                                    toolkit.records.derive.full_pathway, toolkit.records.derive.ongoing, toolkit.records.derive.spells,
-                                    toolkit.records.derive.window], ids=lambda m: m.__name__)
+@pytest.mark.parametrize(
+    "module",
+    [
+        toolkit.records.derive.bonus,
+        toolkit.records.derive.calendar,
+        toolkit.records.derive.claims,
+        toolkit.records.derive.full_pathway,
+        toolkit.records.derive.ongoing,
+        toolkit.records.derive.spells,
+        toolkit.records.derive.window,
+    ],
+    ids=lambda m: m.__name__,
+)
 def test_docstring_examples(module):
     res = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
 
 
 def _records(**over) -> pd.DataFrame:
-    base = {"participant_id": ["P1", "P2"], "period_of_service": [1, 1], "program": ["DMS", "DMS"],
-            "measure": ["full_13", "full_13"], "site_id": ["S1", "S1"], "contract_id": ["C1", "C1"],
-            "organisation_id": ["O1", "O1"], "numerator": [True, False], "time_in_assistance": [100.0, 100.0],
-            "referral_date": pd.to_datetime(["2019-01-01"] * 2), "commencement_date": pd.to_datetime(["2019-01-01"] * 2),
-            "exit_date": pd.to_datetime([None, "2019-06-01"]), "anchor_date": pd.to_datetime([None, None]),
-            "outcome_lodged_date": pd.to_datetime(["2019-04-10", None]),
-            "verification_date": pd.to_datetime([None, None]), "transferred": [False, False]}
+    base = {
+        "participant_id": ["P1", "P2"],
+        "period_of_service": [1, 1],
+        "program": ["DMS", "DMS"],
+        "measure": ["full_13", "full_13"],
+        "site_id": ["S1", "S1"],
+        "contract_id": ["C1", "C1"],
+        "organisation_id": ["O1", "O1"],
+        "numerator": [True, False],
+        "time_in_assistance": [100.0, 100.0],
+        "referral_date": pd.to_datetime(["2019-01-01"] * 2),
+        "commencement_date": pd.to_datetime(["2019-01-01"] * 2),
+        "exit_date": pd.to_datetime([None, "2019-06-01"]),
+        "anchor_date": pd.to_datetime([None, None]),
+        "outcome_lodged_date": pd.to_datetime(["2019-04-10", None]),
+        "verification_date": pd.to_datetime([None, None]),
+        "transferred": [False, False],
+    }
     base.update(over)
     return pd.DataFrame(base)
 
@@ -73,12 +94,14 @@ CASE = {"commencements": "participant | site | commenced  | exit\nA | S1 | 2019-
 
 
 def test_overlapping_spells_are_a_data_contract_error_naming_table_rule_and_count():
-    case = {"commencements": "participant | site | commenced  | exit\nQX77 | S1 | 2019-01-01 | 2019-06-01\n",
-            "phases": "participant | phase | start | end\nQX77 | EA | 2019-01-01 | 2019-04-01\n"
-                      "QX77 | PPS | 2019-03-01 | 2019-06-01\n"}
+    case = {
+        "commencements": "participant | site | commenced  | exit\nQX77 | S1 | 2019-01-01 | 2019-06-01\n",
+        "phases": "participant | phase | start | end\nQX77 | EA | 2019-01-01 | 2019-04-01\n"
+        "QX77 | PPS | 2019-03-01 | 2019-06-01\n",
+    }
     with pytest.raises(DataContractError, match=r"phases.start_date,end_date: rule 'no_overlap' broken by 1 row") as e:
         derive_records(build_events(case, {}), "March 2020")
-    assert "QX77" not in str(e.value) and "2019-03-01" not in str(e.value)   # no participant values
+    assert "QX77" not in str(e.value) and "2019-03-01" not in str(e.value)  # no participant values
 
 
 def test_events_breaking_their_contracts_are_reported_together():
@@ -130,9 +153,11 @@ def test_window_is_returned_as_dates():
 
 
 def test_a_placement_whose_commencement_is_after_the_cutoff_has_no_tracking_site():
-    case = {"commencements": "participant | site | commenced\nA | S1 | 2020-03-01\n",
-            "placements": "id | participant | site | start | apprenticeship\nP1 | A | S1 | 2019-01-01 | yes\n"}
-    res = derive_records(build_events(case, {}), "December 2019")       # cut-off 13 January 2020
+    case = {
+        "commencements": "participant | site | commenced\nA | S1 | 2020-03-01\n",
+        "placements": "id | participant | site | start | apprenticeship\nP1 | A | S1 | 2019-01-01 | yes\n",
+    }
+    res = derive_records(build_events(case, {}), "December 2019")  # cut-off 13 January 2020
     assert res.records.empty
     assert set(res.excluded["rule"].astype(str)) >= {"after_cutoff", "anchor_no_tracking_site"}
 
@@ -154,8 +179,15 @@ EVERY_EVENT = {
     "assessments": "participant | site | date | recommendation\nA | S1 | 2019-05-01 | further_ongoing_support\n",
     "verifications": "participant | exit | verified | result\nA | 2019-07-20 | 2019-08-31 | employed\n",
 }
-PARTICIPANT_TABLES = ["phases", "suspensions", "placements", "claims", "benchmarks", "os_assessments",
-                      "employment_verifications"]
+PARTICIPANT_TABLES = [
+    "phases",
+    "suspensions",
+    "placements",
+    "claims",
+    "benchmarks",
+    "os_assessments",
+    "employment_verifications",
+]
 
 
 def _with_unknown_participant(table: str) -> dict[str, pd.DataFrame]:
@@ -167,8 +199,11 @@ def _with_unknown_participant(table: str) -> dict[str, pd.DataFrame]:
 
 @pytest.mark.parametrize("table", PARTICIPANT_TABLES)
 def test_events_of_an_unknown_participant_are_a_data_contract_error(table):
-    with pytest.raises(DataContractError, match=rf"{table}\.participant_id,period_of_service[^\n]*"
-                                                r"foreign_key->site_commencements"):
+    with pytest.raises(
+        DataContractError,
+        match=rf"{table}\.participant_id,period_of_service[^\n]*"
+        r"foreign_key->site_commencements",
+    ):
         derive_records(_with_unknown_participant(table), "March 2020")
 
 
@@ -176,7 +211,10 @@ def test_events_of_an_unknown_participant_are_a_data_contract_error(table):
 def test_the_working_form_refuses_an_unknown_participant_even_unvalidated(table):
     from toolkit.records.derive.events import to_working
 
-    with pytest.raises(DataContractError, match=rf"{table}\.participant_id,period_of_service: rule "
-                                                r"'foreign_key->site_commencements' broken by 1 row"):
+    with pytest.raises(
+        DataContractError,
+        match=rf"{table}\.participant_id,period_of_service: rule "
+        r"'foreign_key->site_commencements' broken by 1 row",
+    ):
         to_working(_with_unknown_participant(table))
-    to_working(build_events(EVERY_EVENT, {}))   # the same tables with the participant known are fine
+    to_working(build_events(EVERY_EVENT, {}))  # the same tables with the participant known are fine

@@ -32,7 +32,7 @@ def test_derive_reproduces_the_synthetic_records(small):
     res = derive_records(small.events, "March 2020")
     want = _sorted(small.tables["measure_records"])
     got = _sorted(res.records)
-    pd.testing.assert_frame_equal(res.records, got)      # rows come sorted
+    pd.testing.assert_frame_equal(res.records, got)  # rows come sorted
     assert list(got.columns) == list(want.columns)
     pd.testing.assert_frame_equal(got, want, check_dtype=False)
 
@@ -40,8 +40,17 @@ def test_derive_reproduces_the_synthetic_records(small):
 def test_the_noise_is_excluded_for_the_right_reasons(small):
     res = derive_records(small.events, "March 2020")
     rules = res.excluded.groupby("rule", observed=True).size()
-    for rule in ("after_cutoff", "claim_under_one_dollar", "claim_status", "claim_recovery", "anchor_type",
-                 "anchor_within_26_weeks", "duration_threshold", "removed_by_paired_outcome", "eight_hour_benchmark"):
+    for rule in (
+        "after_cutoff",
+        "claim_under_one_dollar",
+        "claim_status",
+        "claim_recovery",
+        "anchor_type",
+        "anchor_within_26_weeks",
+        "duration_threshold",
+        "removed_by_paired_outcome",
+        "eight_hour_benchmark",
+    ):
         assert rules.get(rule, 0) > 0, rule
     log = res.log.set_index(["measure", "rule"])
     assert log.loc[("full_13", "ea_service_fee"), "kept_by_outcome"] > 0  # the outcome exception is exercised
@@ -57,7 +66,7 @@ def test_other_releases_of_the_same_events_keep_the_invariants(small, release):
     assert (rec["commencement_date"] <= cutoff).all()
     assert (rec["outcome_lodged_date"].dropna() <= cutoff).all()
     later = res.excluded[(res.excluded["rule"] == "after_cutoff")]
-    if release == "December 2019":                        # extended cut-off 13 January 2020
+    if release == "December 2019":  # extended cut-off 13 January 2020
         assert str(res.window[1]) == "2020-01-13" and len(later) > 0
         assert len(rec) < len(small.tables["measure_records"])
 
@@ -66,13 +75,26 @@ def test_events_do_not_change_the_other_tables(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     write_world(generate_world("tiny", seed=3, events=False), a)
     write_world(generate_world("tiny", seed=3), b)
-    dig = lambda d: {p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-                     for p in sorted(d.rglob("*")) if p.is_file()}
+    dig = lambda d: {
+        p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(d.rglob("*"))
+        if p.is_file()
+    }
     da, db = dig(a), dig(b)
     assert all(db[k] == v for k, v in da.items())
-    assert sorted(set(db) - set(da)) == sorted(f"events/{t}.parquet" for t in (
-        "site_commencements", "phases", "suspensions", "placements", "claims", "benchmarks", "os_assessments",
-        "employment_verifications"))
+    assert sorted(set(db) - set(da)) == sorted(
+        f"events/{t}.parquet"
+        for t in (
+            "site_commencements",
+            "phases",
+            "suspensions",
+            "placements",
+            "claims",
+            "benchmarks",
+            "os_assessments",
+            "employment_verifications",
+        )
+    )
 
 
 @pytest.mark.slow

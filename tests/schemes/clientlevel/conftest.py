@@ -11,15 +11,21 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-SECRET = "s3cret-for-tests-only-5f1c9a2e"     # a test secret: the tests prove it leaks nowhere
+SECRET = "s3cret-for-tests-only-5f1c9a2e"  # a test secret: the tests prove it leaks nowhere
 SECRET_VAR = "TOOLKIT_TEST_CLIENT_SECRET"
 
 
 def toolkit(*args, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
     e = dict(os.environ)
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "toolkit", *map(str, args)], cwd=REPO, env=e, capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "toolkit", *map(str, args)],
+        cwd=REPO,
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -50,8 +56,19 @@ def client_run(client_world, tmp_path_factory):
     """``toolkit clients report`` on the world, against a real sqlite store in a temporary folder."""
     root = tmp_path_factory.mktemp("client_run")
     uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
-    proc = toolkit("clients", "report", "--data", client_world[1], "--secret-env", SECRET_VAR, "--tracking-uri", uri,
-                   "--out", root / "out", env={SECRET_VAR: SECRET})
+    proc = toolkit(
+        "clients",
+        "report",
+        "--data",
+        client_world[1],
+        "--secret-env",
+        SECRET_VAR,
+        "--tracking-uri",
+        uri,
+        "--out",
+        root / "out",
+        env={SECRET_VAR: SECRET},
+    )
     assert proc.returncode == 0, proc.stderr
     folder = next((root / "out").iterdir())
     meta = json.loads((folder / "run.json").read_text())

@@ -25,10 +25,13 @@ def _pseudonyms(world, secret):
     person = name + "|" + pd.to_datetime(c["date_of_birth"]).dt.strftime("%Y-%m-%d")
     pk = [hmac.new(key, f"client\x1f{x}".encode(), hashlib.sha256).hexdigest() for x in person]
     consent = pd.Series(c["consent_identifiable"].to_numpy(), index=pk).groupby(level=0).all()
-    e = world.tables["enrolments"].merge(c.assign(pk=pk)[["provider_id", "client_ref", "pk"]],
-                                         on=["provider_id", "client_ref"])
-    ek = {hmac.new(key, f"enrolment\x1f{x}".encode(), hashlib.sha256).hexdigest(): consent[p]
-          for x, p in zip(e["enrolment_id"], e["pk"])}
+    e = world.tables["enrolments"].merge(
+        c.assign(pk=pk)[["provider_id", "client_ref", "pk"]], on=["provider_id", "client_ref"]
+    )
+    ek = {
+        hmac.new(key, f"enrolment\x1f{x}".encode(), hashlib.sha256).hexdigest(): consent[p]
+        for x, p in zip(e["enrolment_id"], e["pk"])
+    }
     everyone = set(pk) | set(ek)
     refused = {k for k, ok in consent.items() if not ok} | {k for k, ok in ek.items() if not ok}
     return everyone, refused, {k for k, ok in consent.items() if ok}
@@ -42,8 +45,12 @@ def _every_file(client_run):
 
 
 #: shapes of the synthetic identifiers: names of two or three words, client references, enrolment ids, dates
-SHAPES = [re.compile(rb"(?=((?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+))"), re.compile(rb"P[0-9]{2}-C[0-9]{5}"),
-          re.compile(rb"E[0-9]{7}"), re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}")]
+SHAPES = [
+    re.compile(rb"(?=((?:[A-Z][a-z]+ ){1,2}[A-Z][a-z]+))"),
+    re.compile(rb"P[0-9]{2}-C[0-9]{5}"),
+    re.compile(rb"E[0-9]{7}"),
+    re.compile(rb"[0-9]{4}-[0-9]{2}-[0-9]{2}"),
+]
 
 
 def test_secret_and_raw_identifiers_appear_nowhere(client_world, client_run, secret):
@@ -95,11 +102,12 @@ def test_every_tracked_artifact_passes_the_scan(client_run, tmp_path):
     run_id = client_run["run_id"]
     local = client.download_artifacts(run_id, "", str(tmp_path / "parent"))
     manifest = json.loads((client_run["folder"] / "manifest.json").read_text())
-    rules = {f"outputs/{k}": TableRule(tuple(v["counts"]), {a: tuple(b) for a, b in v["rates"].items()})
-             for k, v in manifest["tables"].items()}
+    rules = {
+        f"outputs/{k}": TableRule(tuple(v["counts"]), {a: tuple(b) for a, b in v["rates"].items()})
+        for k, v in manifest["tables"].items()
+    }
     assert scan_outputs(local, rules, threshold=manifest["threshold"], marker=manifest["marker"]) == []
-    children = client.search_runs([client.get_run(run_id).info.experiment_id],
-                                  f"tags.mlflow.parentRunId = '{run_id}'")
+    children = client.search_runs([client.get_run(run_id).info.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
     assert len(children) == 1
     child_local = client.download_artifacts(children[0].info.run_id, "", str(tmp_path / "child"))
     child_rules = {"coefficients.csv": TableRule((), {}), "calibration.csv": rules["outputs/calibration.csv"]}
@@ -109,19 +117,26 @@ def test_every_tracked_artifact_passes_the_scan(client_run, tmp_path):
     counts = [c for c in sc.columns if c in manifest["tables"]["scorecard.csv"]["counts"]]
     shown = sc[counts].replace("s", np.nan).apply(pd.to_numeric)
     assert ((shown >= 5) | (shown == 0) | shown.isna()).all().all()
-    assert (sc[counts] == "s").to_numpy().sum() > 0      # there was something to suppress
+    assert (sc[counts] == "s").to_numpy().sum() > 0  # there was something to suppress
 
 
 def _relations(sc: pd.DataFrame):
     """The scorecard's additive structure, written from what the table means (not from the library)."""
     periods = sorted(p for p in sc["period"].unique() if p != "all")
     svc = sc[sc["level"] == "service"][["service_id", "provider_id", "service_offering"]].drop_duplicates()
-    unit = {"service": sorted(svc["service_id"]), "provider": sorted(svc["provider_id"].unique()),
-            "offering": sorted(svc["service_offering"].unique()), "national": ["all"]}
+    unit = {
+        "service": sorted(svc["service_id"]),
+        "provider": sorted(svc["provider_id"].unique()),
+        "offering": sorted(svc["service_offering"].unique()),
+        "national": ["all"],
+    }
     by_off = svc.groupby("service_offering")["service_id"].apply(sorted).to_dict()
     by_prov = svc.groupby("provider_id")["service_id"].apply(sorted).to_dict()
-    families = {"completion": ("ended", ["completed", "not_completed"]), "timeliness": ("starts", ["timely", "late"]),
-                "attendance": ("sessions", ["attended", "missed"])}
+    families = {
+        "completion": ("ended", ["completed", "not_completed"]),
+        "timeliness": ("starts", ["timely", "late"]),
+        "attendance": ("sessions", ["attended", "missed"]),
+    }
     for d in ("knowledge", "attitude", "skills", "behaviour", "circumstances", "any"):
         families[d] = (f"assessed_{d}", [f"improved_{d}", f"not_improved_{d}"])
     out = {}
@@ -134,7 +149,7 @@ def _relations(sc: pd.DataFrame):
             for p in periods + ["all"]:
                 for o, sids in by_off.items():
                     rel.append(((m, "offering", o, p), [(m, "service", s, p) for s in sids]))
-                for u, sids in by_prov.items():   # a provider is the sum of its services
+                for u, sids in by_prov.items():  # a provider is the sum of its services
                     rel.append(((m, "provider", u, p), [(m, "service", s, p) for s in sids]))
                 rel.append(((m, "national", "all", p), [(m, "offering", o, p) for o in unit["offering"]]))
                 rel.append(((m, "national", "all", p), [(m, "provider", u, p) for u in unit["provider"]]))
@@ -167,8 +182,9 @@ def test_suppressed_small_counts_cannot_be_recovered_from_the_published_scorecar
     # the true counts, to know which hidden cells are small
     cfg, _ = load_clientlevel_config()
     world = client_world[0]
-    data = pseudonymise_and_check({k: v.copy() for k, v in world.tables.items()},
-                                  Secret(secret["value"].encode(), "test"), cfg)
+    data = pseudonymise_and_check(
+        {k: v.copy() for k, v in world.tables.items()}, Secret(secret["value"].encode(), "test"), cfg
+    )
     f = enrolment_facts(data.enrolments, data.assessments, cfg)
     truth, _, _ = count_cells(service_counts(f, sessions_by_period(data.sessions, f, cfg), cfg), data.services, cfg)
     sc = pd.read_csv(client_run["folder"] / "scorecard.csv", dtype=str, keep_default_na=False)
@@ -197,15 +213,19 @@ def test_suppressed_small_counts_cannot_be_recovered_from_the_published_scorecar
             for s in (1, -1):
                 obj = np.zeros(len(hidden))
                 obj[idx[c]] = s
-                r = milp(obj, constraints=[LinearConstraint(np.array(a), b, b)], integrality=np.ones(len(hidden)),
-                         bounds=Bounds(0, np.inf))
+                r = milp(
+                    obj,
+                    constraints=[LinearConstraint(np.array(a), b, b)],
+                    integrality=np.ones(len(hidden)),
+                    bounds=Bounds(0, np.inf),
+                )
                 ends.append(np.inf if s < 0 and r.status in (3, 4) else round(r.x[idx[c]]))
             assert ends[0] <= truth[c] <= ends[1]
             assert ends[1] > ends[0], f"{c} = {truth[c]} recovered from the published scorecard"
             checked += 1
             checked_provider += c[1] == "provider"
     assert checked >= 10
-    assert checked_provider >= 1          # small provider counts were among those attacked
+    assert checked_provider >= 1  # small provider counts were among those attacked
 
 
 def test_comparison_hides_what_a_hidden_count_would_reveal(client_run):
@@ -217,8 +237,16 @@ def test_comparison_hides_what_a_hidden_count_would_reveal(client_run):
 
 
 def test_published_outputs_do_not_depend_on_the_secret(client_run, run_toolkit, secret):
-    proc = run_toolkit("clients", "reproduce", client_run["run_id"], "--secret-env", secret["var"], "--tracking-uri",
-                       client_run["uri"], env={secret["var"]: "a-completely-different-secret-value"})
+    proc = run_toolkit(
+        "clients",
+        "reproduce",
+        client_run["run_id"],
+        "--secret-env",
+        secret["var"],
+        "--tracking-uri",
+        client_run["uri"],
+        env={secret["var"]: "a-completely-different-secret-value"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "reproduced (12 identical, 0 different, 0 missing)" in proc.stdout
 
@@ -234,11 +262,13 @@ def test_provider_level_is_suppressed_like_the_other_levels(client_world, client
     from toolkit.schemes.clientlevel.scorecard import count_cells, service_counts
 
     cfg, _ = load_clientlevel_config()
-    data = pseudonymise_and_check({k: v.copy() for k, v in client_world[0].tables.items()},
-                                  Secret(secret["value"].encode(), "test"), cfg)
+    data = pseudonymise_and_check(
+        {k: v.copy() for k, v in client_world[0].tables.items()}, Secret(secret["value"].encode(), "test"), cfg
+    )
     f = enrolment_facts(data.enrolments, data.assessments, cfg)
-    truth, published, relations = count_cells(service_counts(f, sessions_by_period(data.sessions, f, cfg), cfg),
-                                              data.services, cfg)
+    truth, published, relations = count_cells(
+        service_counts(f, sessions_by_period(data.sessions, f, cfg), cfg), data.services, cfg
+    )
     manifest = json.loads((client_run["folder"] / "manifest.json").read_text())
     counts = manifest["tables"]["scorecard.csv"]["counts"]
     sc = pd.read_csv(client_run["folder"] / "scorecard.csv", dtype=str, keep_default_na=False)
@@ -253,18 +283,27 @@ def test_provider_level_is_suppressed_like_the_other_levels(client_world, client
                 small += 1
             assert r[m] == "s" or int(r[m]) == t
             assert r[m] == "s" or int(r[m]) >= 5 or int(r[m]) == 0
-    assert small >= 1                                            # there were small provider counts to hide
-    assert (prov[counts] == "s").to_numpy().sum() > small          # and complementary ones around them
+    assert small >= 1  # there were small provider counts to hide
+    assert (prov[counts] == "s").to_numpy().sum() > small  # and complementary ones around them
     cmp_ = pd.read_csv(client_run["folder"] / "comparison.csv", dtype=str, keep_default_na=False)
     pc = cmp_[cmp_["level"] == "provider"]
     assert len(pc) == 12
     hidden = (pc["observed"] == "s") | (pc["n"] == "s")
     for c in ("oe", "oe_shrunk", "oe_shrunk_lower", "oe_shrunk_upper", "effect_mean", "funnel"):
         assert (pc.loc[hidden, c] == "").all() and (pc.loc[~hidden, c] != "").all()
-    assert scan_outputs(client_run["folder"], {k: TableRule(tuple(v["counts"]), {a: tuple(b) for a, b in v["rates"].items()})
-                                               for k, v in manifest["tables"].items()},
-                        threshold=manifest["threshold"], marker=manifest["marker"],
-                        skip=["restricted", "run.json"]) == []
+    assert (
+        scan_outputs(
+            client_run["folder"],
+            {
+                k: TableRule(tuple(v["counts"]), {a: tuple(b) for a, b in v["rates"].items()})
+                for k, v in manifest["tables"].items()
+            },
+            threshold=manifest["threshold"],
+            marker=manifest["marker"],
+            skip=["restricted", "run.json"],
+        )
+        == []
+    )
     # the control: protect without the provider level, then publish provider totals as they are
     lvl = truth.index.get_level_values("level")
     keep = lvl != "provider"

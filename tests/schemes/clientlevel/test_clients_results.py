@@ -31,7 +31,9 @@ def recovery(table: pd.DataFrame, truth: pd.DataFrame) -> dict:
         "corr_log_oe": float(np.corrcoef(np.log(m["true_ratio"]), np.log(m["oe"]))[0, 1]),
         "rmse_oe_raw": float(np.sqrt(np.mean((m["oe"] - m["true_ratio"]) ** 2))),
         "rmse_oe_shrunk": float(np.sqrt(np.mean((m["oe_shrunk"] - m["true_ratio"]) ** 2))),
-        "coverage_oe": float(np.mean((m["oe_shrunk_lower"] <= m["true_ratio"]) & (m["true_ratio"] <= m["oe_shrunk_upper"]))),
+        "coverage_oe": float(
+            np.mean((m["oe_shrunk_lower"] <= m["true_ratio"]) & (m["true_ratio"] <= m["oe_shrunk_upper"]))
+        ),
         "coverage_effect_sign": float(np.mean(np.sign(m["effect_mean"]) == np.sign(m["effect"]))),
     }
 
@@ -44,13 +46,13 @@ def test_risk_adjusted_comparison_recovers_the_known_service_effects(client_worl
     assert r["services"] == len(truth) >= 15
     assert r["corr_effect"] > 0.8
     assert r["corr_log_oe"] > 0.8
-    assert r["rmse_oe_shrunk"] < r["rmse_oe_raw"]          # shrinkage helps against the truth
-    assert r["coverage_oe"] >= 0.7                          # nominal 90 %, tau plugged in, ~20 services
+    assert r["rmse_oe_shrunk"] < r["rmse_oe_raw"]  # shrinkage helps against the truth
+    assert r["coverage_oe"] >= 0.7  # nominal 90 %, tau plugged in, ~20 services
 
 
 def provider_recovery(providers: pd.DataFrame, truth: pd.DataFrame) -> dict:
     m = providers.merge(truth, on="provider_id", suffixes=("", "_truth"))
-    ratio = m["true_ratio_offering"]     # against the offering's average client, the reference of O/E
+    ratio = m["true_ratio_offering"]  # against the offering's average client, the reference of O/E
     return {
         "providers": len(m),
         "corr_effect": float(np.corrcoef(m["effect"], m["effect_mean"])[0, 1]),
@@ -80,7 +82,7 @@ def test_risk_adjusted_comparison_recovers_the_known_provider_effects(client_wor
     assert r["corr_log_oe"] > 0.7
     assert r["corr_log_oe_shrunk"] > 0.75
     assert r["rmse_oe_shrunk"] < r["rmse_oe_raw"]
-    assert r["coverage_oe"] >= 0.75                         # nominal 90 %, tau plugged in, 12 providers
+    assert r["coverage_oe"] >= 0.75  # nominal 90 %, tau plugged in, 12 providers
     assert 0 < res.comparison.tau_provider < 3
 
 
@@ -125,12 +127,14 @@ def test_scorecard_provider_rows_are_the_sum_of_their_services(client_world, com
     want = svc.groupby(["measure", "unit", "period"])["value"].sum()
     got = cells[cells["level"] == "provider"].set_index(["measure", "unit", "period"])["value"]
     assert len(got) == len(want) > 0
-    assert (got.sort_index() == want.sort_index()).all()            # every measure, clients included
+    assert (got.sort_index() == want.sort_index()).all()  # every measure, clients included
     periods = [p for p, _, _ in cfg.periods()] + ["all"]
     sc = res.publication.tables["scorecard.csv"]
     prov = sc[sc["level"] == "provider"]
     assert sorted(prov["provider_id"].unique()) == sorted(client_world[0].tables["providers"]["provider_id"])
-    assert len(prov) == 12 * len(periods) and (prov["service_id"] == "").all() and (prov["service_offering"] == "").all()
+    assert (
+        len(prov) == 12 * len(periods) and (prov["service_id"] == "").all() and (prov["service_offering"] == "").all()
+    )
     assert list(dict.fromkeys(sc["level"])) == ["service", "provider", "offering", "national"]
     # in the published table: wherever a provider and all its services are shown, they add up
     shown_sums = 0
@@ -156,17 +160,28 @@ def test_risk_adjustment_matters_in_this_world(client_world, computed):
     m = res.comparison.table.merge(client_world[0].truth["service_effects"], on="service_id")
     crude = m["observed"] / m["n_x"]
     rel = crude / crude.mean()
-    assert np.corrcoef(np.log(m["true_ratio"]), np.log(m["oe"]))[0, 1] > np.corrcoef(np.log(m["true_ratio"]), np.log(rel))[0, 1]
+    assert (
+        np.corrcoef(np.log(m["true_ratio"]), np.log(m["oe"]))[0, 1]
+        > np.corrcoef(np.log(m["true_ratio"]), np.log(rel))[0, 1]
+    )
 
 
 def test_the_model_never_sees_the_provider(computed):
     cfg, _, res = computed
     model = res.comparison.model
-    assert set(model.design_state_.source_columns) <= {"age", "gender", "ethnicity", "n_dependants",
-                                                        "youngest_dependant_under5", "pre_mean", "n_dimensions",
-                                                        "service_offering"}
+    assert set(model.design_state_.source_columns) <= {
+        "age",
+        "gender",
+        "ethnicity",
+        "n_dependants",
+        "youngest_dependant_under5",
+        "pre_mean",
+        "n_dimensions",
+        "service_offering",
+    }
     assert not any(("P0" in t or "S0" in t) for t in model.coef_.index)
     from toolkit.schemes.clientlevel.compare import check_model_spec
+
     bad = cfg.model_copy(update={"model": cfg.model.model_copy(update={"formula": "improved ~ age + C(provider_id)"})})
     with pytest.raises(ConfigError, match="uses provider_id"):
         check_model_spec(bad)
@@ -182,10 +197,13 @@ def test_nothing_is_lost_and_malformed_records_are_listed(client_world, computed
         assert led.loc[t, "read"] == len(world.tables[t])
     truth = world.truth["malformed"]
     enr = world.tables["enrolments"].reset_index(drop=True)
-    listed = data.exclusions[(data.exclusions["table"] == "enrolments")
-                             & (data.exclusions["reason"] != "outside_window")]
+    listed = data.exclusions[
+        (data.exclusions["table"] == "enrolments") & (data.exclusions["reason"] != "outside_window")
+    ]
     got = sorted(zip(enr.loc[listed["row"] - 1, "enrolment_id"], listed["reason"]))
-    want = sorted(zip(truth.loc[truth["table"] == "enrolments", "key"], truth.loc[truth["table"] == "enrolments", "reason"]))
+    want = sorted(
+        zip(truth.loc[truth["table"] == "enrolments", "key"], truth.loc[truth["table"] == "enrolments", "reason"])
+    )
     assert got == want
     ses = world.tables["sessions"].reset_index(drop=True)
     bad = data.exclusions[data.exclusions["reason"] == "session_outside_enrolment"]
@@ -224,12 +242,22 @@ def test_run_is_tracked_and_its_model_registered(client_world, client_run):
     assert str(v.version) == client_run["meta"]["model_version"]
     mlflow.set_tracking_uri(client_run["uri"])
     loaded = mlflow.pyfunc.load_model("models:/ci-improved@champion")
-    x = pd.DataFrame({"age": [30, 12], "gender": ["female", "male"], "ethnicity": ["maori", "european"],
-                      "n_dependants": [2, 0], "youngest_dependant_under5": [1, 0], "pre_mean": [2.5, 3.0],
-                      "n_dimensions": [4, 3], "service_offering": ["family_start", "social_workers_in_schools"]})
+    x = pd.DataFrame(
+        {
+            "age": [30, 12],
+            "gender": ["female", "male"],
+            "ethnicity": ["maori", "european"],
+            "n_dependants": [2, 0],
+            "youngest_dependant_under5": [1, 0],
+            "pre_mean": [2.5, 3.0],
+            "n_dimensions": [4, 3],
+            "service_offering": ["family_start", "social_workers_in_schools"],
+        }
+    )
     p_reg = np.asarray(loaded.predict(x))
     assert p_reg.shape == (2,) and ((p_reg > 0) & (p_reg < 1)).all()
     from toolkit.errors import DataContractError
+
     with pytest.raises(DataContractError, match="service_offering"):
         loaded.predict(x.assign(service_offering=["family_start", "unknown_offering"]))
 
@@ -248,8 +276,19 @@ def test_bad_input_is_a_clear_error_and_nothing_is_written(client_world, run_too
     ass.loc[[0, 1, 2], "pre_score"] = "9"
     ass.to_csv(bad / "assessments.csv", index=False)
     out = tmp_path / "out"
-    proc = run_toolkit("clients", "report", "--data", bad, "--secret-env", secret["var"], "--tracking-uri",
-                       f"sqlite:///{tmp_path / 'mlflow.db'}", "--out", out, env={secret["var"]: secret["value"]})
+    proc = run_toolkit(
+        "clients",
+        "report",
+        "--data",
+        bad,
+        "--secret-env",
+        secret["var"],
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "--out",
+        out,
+        env={secret["var"]: secret["value"]},
+    )
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert "clients.date_of_birth: rule 'type' broken by 2 rows (rows 3, 5)" in proc.stderr
     assert "assessments.pre_score: rule 'maximum' broken by 3 rows (rows 1, 2, 3)" in proc.stderr
@@ -266,7 +305,7 @@ def test_the_secret_comes_from_a_named_variable_that_is_set(client_world, secret
     assert main(args + ["TOOLKIT_UNSET_VAR_XYZ"]) == 2
     err = capsys.readouterr().err
     assert "environment variable TOOLKIT_UNSET_VAR_XYZ (the pseudonymisation secret) is not set" in err
-    assert main(args + [secret["value"]]) == 2          # a secret typed as the variable name is refused, not echoed
+    assert main(args + [secret["value"]]) == 2  # a secret typed as the variable name is refused, not echoed
     err = capsys.readouterr().err
     assert "NAME of an environment variable" in err and secret["value"] not in err
     monkeypatch.setenv("TOOLKIT_SHORT_SECRET", "abc")

@@ -41,7 +41,7 @@ def truth():
 @pytest.mark.parametrize("n", [30, 48])
 def test_intervals_cover_the_truth_at_their_rate(n, truth):
     cov = interval_coverage(CFG, n=n, reps=REPS, seed=11, truth=truth)
-    assert len(cov) == 3 * 2 * 2       # 3 domains x 2 quantities x 2 levels
+    assert len(cov) == 3 * 2 * 2  # 3 domains x 2 quantities x 2 levels
     off = (cov["coverage"] - cov["level"]).abs()
     assert (off < 0.03).all(), cov.loc[off >= 0.03].to_string()
     # and not trivially: the intervals are informative
@@ -50,12 +50,18 @@ def test_intervals_cover_the_truth_at_their_rate(n, truth):
 
 @pytest.mark.parametrize("n", [30, 48])
 def test_t_intervals_are_exact_on_normal_data(n):
-    sim = CFG.simulation.model_copy(update={"domains": {
-        "wellbeing": CFG.simulation.domains["wellbeing"].model_copy(update={"rounding": 0.0})}})
+    sim = CFG.simulation.model_copy(
+        update={"domains": {"wellbeing": CFG.simulation.domains["wellbeing"].model_copy(update={"rounding": 0.0})}}
+    )
     dom = CFG.domains["wellbeing"].model_copy(update={"scale": (-1e9, 1e9)})
     cfg = CFG.model_copy(update={"simulation": sim, "domains": {"wellbeing": dom}})
-    truth = pd.DataFrame({"domain": ["wellbeing"], "true_mean_improvement": [sim.domains["wellbeing"].change_mean],
-                          "true_share_improved": [np.nan]})
+    truth = pd.DataFrame(
+        {
+            "domain": ["wellbeing"],
+            "true_mean_improvement": [sim.domains["wellbeing"].change_mean],
+            "true_share_improved": [np.nan],
+        }
+    )
     cov = interval_coverage(cfg, n=n, reps=REPS, seed=5, truth=truth)
     cov = cov.loc[cov["quantity"] == "mean_improvement"]
     assert ((cov["coverage"] - cov["level"]).abs() < 3.5 * cov["mc_se"]).all(), cov.to_string()
@@ -69,10 +75,20 @@ def test_the_evaluation_uses_the_same_posteriors_as_the_coverage_check():
         d = c.loc[(c["domain"] == r["domain"]) & c["post"].notna()]
         imp = improvement(d["pre"].to_numpy(), d["post"].to_numpy(), CFG.domains[r["domain"]])
         spec = CFG.domains[r["domain"]]
-        mp = mean_posterior(np.array([imp.mean()]), np.array([imp.std(ddof=1)]), np.array([len(imp)]),
-                            levels=CFG.levels, threshold=spec.threshold)
-        sp = share_posterior(np.array([(imp >= spec.improved_by).sum()]), np.array([len(imp)]),
-                             prior=CFG.share_prior, levels=CFG.levels, reference=spec.reference_rate)
+        mp = mean_posterior(
+            np.array([imp.mean()]),
+            np.array([imp.std(ddof=1)]),
+            np.array([len(imp)]),
+            levels=CFG.levels,
+            threshold=spec.threshold,
+        )
+        sp = share_posterior(
+            np.array([(imp >= spec.improved_by).sum()]),
+            np.array([len(imp)]),
+            prior=CFG.share_prior,
+            levels=CFG.levels,
+            reference=spec.reference_rate,
+        )
         for tag in ("90", "95"):
             assert r[f"mean_lower_{tag}"] == pytest.approx(mp[f"lower_{tag}"][0])
             assert r[f"share_upper_{tag}"] == pytest.approx(sp[f"upper_{tag}"][0])

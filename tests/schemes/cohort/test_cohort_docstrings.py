@@ -7,8 +7,13 @@ import importlib
 
 import pytest
 
-MODULES = ["toolkit.schemes.cohort.config", "toolkit.schemes.cohort.power", "toolkit.schemes.cohort.evaluate",
-           "toolkit.schemes.cohort.simulate", "toolkit.schemes.cohort.coverage"]
+MODULES = [
+    "toolkit.schemes.cohort.config",
+    "toolkit.schemes.cohort.power",
+    "toolkit.schemes.cohort.evaluate",
+    "toolkit.schemes.cohort.simulate",
+    "toolkit.schemes.cohort.coverage",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -19,8 +19,14 @@ CFG = load_cohort_config()
 
 
 def cohort(domain: str, pre, post) -> pd.DataFrame:
-    return pd.DataFrame({"participant_id": [f"P{i:03d}" for i in range(len(pre))], "domain": domain,
-                         "pre": np.asarray(pre, float), "post": np.asarray(post, float)})
+    return pd.DataFrame(
+        {
+            "participant_id": [f"P{i:03d}" for i in range(len(pre))],
+            "domain": domain,
+            "pre": np.asarray(pre, float),
+            "post": np.asarray(post, float),
+        }
+    )
 
 
 def test_mean_improvement_interval_is_the_t_interval():
@@ -32,7 +38,7 @@ def test_mean_improvement_interval_is_the_t_interval():
     for lv, tag in ((0.9, "90"), (0.95, "95")):
         lo, hi = stats.t.interval(lv, len(d) - 1, loc=d.mean(), scale=stats.sem(d))
         assert r[f"mean_lower_{tag}"] == pytest.approx(lo) and r[f"mean_upper_{tag}"] == pytest.approx(hi)
-    p = stats.t.sf((3 - d.mean()) / stats.sem(d), len(d) - 1)       # threshold 3 points
+    p = stats.t.sf((3 - d.mean()) / stats.sem(d), len(d) - 1)  # threshold 3 points
     assert r["mean_p_above_threshold"] == pytest.approx(p)
 
 
@@ -53,17 +59,19 @@ def test_lower_is_better_flips_the_sign():
     assert not spec.higher_is_better
     np.testing.assert_array_equal(improvement(np.array([30, 30]), np.array([25, 33]), spec), [5, -3])
     r = evaluate_domain(np.array([30.0, 30, 30, 30]), np.array([25.0, 27, 33, 30]), spec, CFG)
-    assert r["mean_improvement"] == pytest.approx(1.25) and r["improved"] == 2   # (5 + 3 - 3 + 0) / 4; drops of 5 and 3
+    assert r["mean_improvement"] == pytest.approx(1.25) and r["improved"] == 2  # (5 + 3 - 3 + 0) / 4; drops of 5 and 3
 
 
 def test_power_figures_match_statsmodels():
     from statsmodels.stats.power import TTestIndPower, TTestPower
 
     for n in (30, 48):
-        assert pw.smallest_mean_change(n) == pytest.approx(TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8),
-                                                           rel=1e-4)
+        assert pw.smallest_mean_change(n) == pytest.approx(
+            TTestPower().solve_power(nobs=n, alpha=0.05, power=0.8), rel=1e-4
+        )
         assert pw.smallest_subgroup_difference(n) == pytest.approx(
-            TTestIndPower().solve_power(nobs1=n // 2, alpha=0.05, power=0.8), rel=1e-4)
+            TTestIndPower().solve_power(nobs1=n // 2, alpha=0.05, power=0.8), rel=1e-4
+        )
 
 
 @pytest.mark.parametrize("n,p0", [(30, 0.35), (48, 0.35), (30, 0.30)])
@@ -86,5 +94,5 @@ def test_missing_post_is_listed_not_used():
 def test_domains_are_evaluated_separately_and_only_when_present():
     t = pd.concat([cohort("housing", [2, 3, 3], [3, 3, 4]), cohort("wellbeing", [50, 60, 55], [58, 61, 60])])
     ev, _ = evaluate_cohort(t, CFG)
-    assert ev["domain"].tolist() == ["wellbeing", "housing"]       # config order; distress absent
+    assert ev["domain"].tolist() == ["wellbeing", "housing"]  # config order; distress absent
     assert ev.set_index("domain").loc["housing", "mean_improvement"] == pytest.approx(2 / 3)

@@ -47,8 +47,9 @@ def test_a_changed_cohort_file_is_named(file_run, store, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "Traceback" not in err
     assert "the cohort file in" in err and "cohort_v2.csv (changed)" in err and "SHA-256" in err
-    code = main(["cohort", "reproduce", run.run_id, "--data", str(tmp_path / "gone.csv"), "--tracking-uri",
-                 store["uri"]])
+    code = main(
+        ["cohort", "reproduce", run.run_id, "--data", str(tmp_path / "gone.csv"), "--tracking-uri", store["uri"]]
+    )
     assert code == 2 and "gone.csv (missing)" in capsys.readouterr().err
 
 

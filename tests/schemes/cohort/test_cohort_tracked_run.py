@@ -27,8 +27,16 @@ def test_synthetic_run_is_tracked_with_provenance(synthetic_run, store):
     client = MlflowClient(tracking_uri=store["uri"])
     r = client.get_run(synthetic_run.run_id)
     assert r.info.status == "FINISHED" and client.get_experiment(r.info.experiment_id).name == "cohort-evaluation"
-    for key in ("config_hash", "git_commit", "git_dirty", "seed", "versions.scipy", "input_sha256.synthetic_cohort.csv",
-                "synthetic_n", "config.domains.wellbeing.threshold"):
+    for key in (
+        "config_hash",
+        "git_commit",
+        "git_dirty",
+        "seed",
+        "versions.scipy",
+        "input_sha256.synthetic_cohort.csv",
+        "synthetic_n",
+        "config.domains.wellbeing.threshold",
+    ):
         assert key in r.data.params, key
     assert r.data.params["seed"] == "4" and r.data.params["synthetic_n"] == "48"
     assert "wellbeing.mean_improvement" in r.data.metrics
@@ -43,7 +51,7 @@ def test_no_participant_row_is_tracked(synthetic_run, store):
     assert artifacts
     for p in artifacts + list(store["dir"].glob("mlflow.db*")):
         assert not ids.search(p.read_bytes()), p
-    assert ids.search((synthetic_run.folder / "synthetic_cohort.csv").read_bytes())   # kept in the folder only
+    assert ids.search((synthetic_run.folder / "synthetic_cohort.csv").read_bytes())  # kept in the folder only
 
 
 def test_synthetic_run_reports_the_truth_beside_the_estimates(synthetic_run):
@@ -84,12 +92,14 @@ def test_bad_cohort_tables():
     bad = good.copy()
     bad.loc[0, "domain"] = "happiness"
     bad.loc[[1, 2], "pre"] = np.nan
-    assert _violations(bad) == {("cohort_outcomes", "pre", "required"): 2}      # contract first
+    assert _violations(bad) == {("cohort_outcomes", "pre", "required"): 2}  # contract first
     bad = good.copy()
     bad.loc[[0, 5], "domain"] = "happiness"
-    bad.loc[40, "post"] = 500.0                                                 # a distress score of 500
-    assert _violations(bad) == {("cohort_outcomes", "domain", "known_domain"): 2,
-                                ("cohort_outcomes", "post", "domain_scale"): 1}
+    bad.loc[40, "post"] = 500.0  # a distress score of 500
+    assert _violations(bad) == {
+        ("cohort_outcomes", "domain", "known_domain"): 2,
+        ("cohort_outcomes", "post", "domain_scale"): 1,
+    }
     dup = pd.concat([good, good.iloc[[3]]])
     assert _violations(dup) == {("cohort_outcomes", "participant_id,domain", "primary_key"): 2}
 

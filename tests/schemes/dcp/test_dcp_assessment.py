@@ -63,8 +63,9 @@ def test_missing_submissions_get_the_configured_status(world, result):
             assert pd.isna(row["level"])
     invalid = result.results[result.results["status"] == "invalid"]
     replaced = world[0].truth["malformed"]
-    replaced = replaced[replaced["reason"].isin(["numerator_exceeds_denominator", "not_whole", "value_form",
-                                                 "denominator_zero"])]
+    replaced = replaced[
+        replaced["reason"].isin(["numerator_exceeds_denominator", "not_whole", "value_form", "denominator_zero"])
+    ]
     assert len(invalid) == len(replaced)
 
 
@@ -106,29 +107,42 @@ def _seq(levels: list) -> pd.DataFrame:
     rows = []
     for i, lv in enumerate(levels):
         status = "not_submitted" if lv is None else "assessed"
-        rows.append({"provider_id": "P", "service_type": "general_fbc", "kpi_id": "3", "stream": "general",
-                     "quarter": f"2024Q{i + 1}" if i < 4 else f"2025Q{i - 3}", "tier": 1,
-                     "level": lv, "status": status})
+        rows.append(
+            {
+                "provider_id": "P",
+                "service_type": "general_fbc",
+                "kpi_id": "3",
+                "stream": "general",
+                "quarter": f"2024Q{i + 1}" if i < 4 else f"2025Q{i - 3}",
+                "tier": 1,
+                "level": lv,
+                "status": status,
+            }
+        )
     df = pd.DataFrame(rows)
     df["level"] = df["level"].astype("Int64")
     return df
 
 
-@pytest.mark.parametrize("policy,runs_expected,escalated", [
-    ("break", [1, 2], False),    # 3 | missing | 3 3 | 1: the missing quarter ends the first run
-    ("bridge", [3], True),       # the missing quarter neither ends nor extends the run
-    ("count", [4], True),        # the missing quarter counts as level 3
-])
+@pytest.mark.parametrize(
+    "policy,runs_expected,escalated",
+    [
+        ("break", [1, 2], False),  # 3 | missing | 3 3 | 1: the missing quarter ends the first run
+        ("bridge", [3], True),  # the missing quarter neither ends nor extends the run
+        ("count", [4], True),  # the missing quarter counts as level 3
+    ],
+)
 def test_not_submitted_quarters_break_bridge_or_count(policy, runs_expected, escalated):
     runs, running = level3_runs(_seq([3, None, 3, 3, 1]), Escalation(consecutive_level_3=3, not_submitted=policy))
     assert list(runs["quarters"]) == runs_expected
     assert bool(runs["escalated"].any()) is escalated
     assert running.max() == max(runs_expected)
-    assert not runs["ongoing"].any()   # the run ends at level 1 in the last quarter
+    assert not runs["ongoing"].any()  # the run ends at level 1 in the last quarter
 
 
 def test_run_that_reaches_the_last_quarter_is_ongoing():
     runs, running = level3_runs(_seq([1, 3, 3]), Escalation(consecutive_level_3=2))
     assert runs[["first_quarter", "last_quarter", "quarters", "escalated", "ongoing"]].to_dict("records") == [
-        {"first_quarter": "2024Q2", "last_quarter": "2024Q3", "quarters": 2, "escalated": True, "ongoing": True}]
+        {"first_quarter": "2024Q2", "last_quarter": "2024Q3", "quarters": 2, "escalated": True, "ongoing": True}
+    ]
     assert list(running) == [0, 1, 2]

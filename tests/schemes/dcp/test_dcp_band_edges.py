@@ -58,7 +58,9 @@ def _level(cat, entry, sub) -> int:
     return variant.bands[classify(value, [b.interval() for b in variant.bands])].level
 
 
-@pytest.mark.parametrize("entry,sub,level,text", CASES, ids=[f"kpi{e['kpi']}-{e['service_type']}-{t}" for e, _, _, t in CASES])
+@pytest.mark.parametrize(
+    "entry,sub,level,text", CASES, ids=[f"kpi{e['kpi']}-{e['service_type']}-{t}" for e, _, _, t in CASES]
+)
 def test_band_edge_case(catalogue, entry, sub, level, text):
     assert _level(catalogue, entry, sub) == level, text
 
@@ -71,14 +73,26 @@ def test_fixtures_hold_through_the_whole_assessment(catalogue):
     for i, (entry, sub, level, _text) in enumerate(CASES):
         pid = f"F{i:04d}"
         providers.append({"provider_id": pid, "provider_name": pid})
-        services.append({"provider_id": pid, "service_type": entry["service_type"], "first_quarter": q,
-                         "last_quarter": q, "block_funded": True, "section_36_facility": True,
-                         "specific_child_or_kinship": True})
-        subs.append({"provider_id": pid, "service_type": entry["service_type"], "kpi_id": entry["kpi"],
-                     "quarter": q, **sub})
+        services.append(
+            {
+                "provider_id": pid,
+                "service_type": entry["service_type"],
+                "first_quarter": q,
+                "last_quarter": q,
+                "block_funded": True,
+                "section_36_facility": True,
+                "specific_child_or_kinship": True,
+            }
+        )
+        subs.append(
+            {"provider_id": pid, "service_type": entry["service_type"], "kpi_id": entry["kpi"], "quarter": q, **sub}
+        )
         want[(pid, entry["kpi"])] = level
-    tables = {"providers": pd.DataFrame(providers), "provider_services": pd.DataFrame(services),
-              "kpi_submissions": pd.DataFrame(subs)}
+    tables = {
+        "providers": pd.DataFrame(providers),
+        "provider_services": pd.DataFrame(services),
+        "kpi_submissions": pd.DataFrame(subs),
+    }
     res = compute_dcp(tables, catalogue, cfg).results
     got = res[res["status"] == "assessed"].set_index(["provider_id", "kpi_id"])["level"].to_dict()
     assert got == want
@@ -86,8 +100,11 @@ def test_fixtures_hold_through_the_whole_assessment(catalogue):
 
 def _variant_cases(cat, kpi, variant):
     sts = set(variant.service_types or kpi.service_types)
-    return [(e, s, lvl) for e, s, lvl, _ in CASES
-            if e["kpi"] == kpi.id and e["stream"] == kpi.stream and e["service_type"] in sts]
+    return [
+        (e, s, lvl)
+        for e, s, lvl, _ in CASES
+        if e["kpi"] == kpi.id and e["stream"] == kpi.stream and e["service_type"] in sts
+    ]
 
 
 def test_fixtures_cover_every_band_edge_of_every_tier1_kpi(catalogue):
@@ -116,6 +133,7 @@ def test_fixtures_cover_every_band_edge_of_every_tier1_kpi(catalogue):
 
 def _shift(cat, kpi, variant, edge, *, delta=Fraction(0), flip=False):
     """The catalogue with every band end equal to ``edge`` in one variant moved (or its closedness flipped)."""
+
     def move(b: Band) -> Band:
         upd = {}
         for side in ("lower", "upper"):
@@ -135,8 +153,12 @@ def _internal_edges(cat):
     for kpi in (k for k in cat.kpis if k.tier == 1 and cat.value_types[k.value_type].range is not None):
         rng = cat.value_types[kpi.value_type].range
         for variant in kpi.variants:
-            ends = {Fraction(str(x)) for b in variant.bands for x in (b.lower, b.upper)
-                    if abs(x) != float("inf") and x not in (rng.lower, rng.upper)}
+            ends = {
+                Fraction(str(x))
+                for b in variant.bands
+                for x in (b.lower, b.upper)
+                if abs(x) != float("inf") and x not in (rng.lower, rng.upper)
+            }
             for e in sorted(ends):
                 yield kpi, variant, e
 
@@ -146,7 +168,7 @@ def test_moving_or_reclosing_any_boundary_breaks_a_fixture(catalogue):
     for kpi, variant, edge in _internal_edges(catalogue):
         for how in ({"delta": Fraction(1, 500)}, {"delta": -Fraction(1, 500)}, {"flip": True}):
             moved = _shift(catalogue, kpi, variant, edge, **how)
-            assert not catalogue_problems(moved), (kpi.id, variant.name, edge, how)   # still an exact cover
+            assert not catalogue_problems(moved), (kpi.id, variant.name, edge, how)  # still an exact cover
             cases = _variant_cases(moved, kpi, variant)
             if all(_level(moved, e, s) == lvl for e, s, lvl in cases):
                 unpinned.append(f"KPI {kpi.id} {variant.name} edge {float(edge)} {how}")

@@ -57,9 +57,9 @@ def test_shipped_catalogue_passes_and_records_a_reading_per_corrected_kpi():
         kpi = cat.entry(c.kpi, c.stream)
         assert c.reading in kpi.readings
         band = next(b for v in kpi.variants if v.name == c.variant for b in v.bands if b.level == c.level)
-        assert band.reading == c.reading and band.seed_text   # the seed's words kept beside the reading
+        assert band.reading == c.reading and band.seed_text  # the seed's words kept beside the reading
     text = (CONFIGS / "schemes" / "dcp" / "catalogue.yaml").read_text()
-    for kid in SEED_CONTRADICTIONS:   # a comment per corrected KPI
+    for kid in SEED_CONTRADICTIONS:  # a comment per corrected KPI
         assert re.search(rf"^#\s+KPI {kid}\s", text, re.M), kid
 
 
@@ -92,22 +92,54 @@ def test_contract_service_types_are_the_catalogue_codes():
 def _write(tmp_path: Path, corrections: list[dict], extra: dict | None = None) -> Path:
     """A catalogue extending the (corrected) shipped one with more corrections."""
     shipped = yaml.safe_load((CONFIGS / "schemes" / "dcp" / "catalogue.yaml").read_text())
-    doc = {"base": str(RAW), "version": "test", "corrections": shipped["corrections"] + corrections,
-           "notes": shipped["notes"], **(extra or {})}
+    doc = {
+        "base": str(RAW),
+        "version": "test",
+        "corrections": shipped["corrections"] + corrections,
+        "notes": shipped["notes"],
+        **(extra or {}),
+    }
     p = tmp_path / "cat.yaml"
     p.write_text(yaml.safe_dump(doc))
     return p
 
 
-@pytest.mark.parametrize("band,expect", [
-    ({"lower": 0.9, "lower_inclusive": True, "upper": 0.95, "upper_inclusive": True}, "level 1 and level 2 overlap on 95%"),
-    ({"lower": 0.9, "lower_inclusive": False, "upper": 0.95, "upper_inclusive": False}, "value 90% falls in no level"),
-    ({"lower": 0.91, "lower_inclusive": True, "upper": 0.95, "upper_inclusive": False}, "values in [90%, 91%) fall in no level"),
-    ({"lower": 0.9, "lower_inclusive": True, "upper": 1.2, "upper_inclusive": False}, "reaches outside the value range"),
-])
+@pytest.mark.parametrize(
+    "band,expect",
+    [
+        (
+            {"lower": 0.9, "lower_inclusive": True, "upper": 0.95, "upper_inclusive": True},
+            "level 1 and level 2 overlap on 95%",
+        ),
+        (
+            {"lower": 0.9, "lower_inclusive": False, "upper": 0.95, "upper_inclusive": False},
+            "value 90% falls in no level",
+        ),
+        (
+            {"lower": 0.91, "lower_inclusive": True, "upper": 0.95, "upper_inclusive": False},
+            "values in [90%, 91%) fall in no level",
+        ),
+        (
+            {"lower": 0.9, "lower_inclusive": True, "upper": 1.2, "upper_inclusive": False},
+            "reaches outside the value range",
+        ),
+    ],
+)
 def test_validator_names_the_kpi_and_the_defect(tmp_path, band, expect):
-    p = _write(tmp_path, [{"kpi": "3", "stream": "general", "variant": "all", "level": 2, "problem": "test",
-                           "reading": "test", "band": band}])
+    p = _write(
+        tmp_path,
+        [
+            {
+                "kpi": "3",
+                "stream": "general",
+                "variant": "all",
+                "level": 2,
+                "problem": "test",
+                "reading": "test",
+                "band": band,
+            }
+        ],
+    )
     with pytest.raises(ConfigError) as ei:
         load_catalogue(p)
     problems = _problems(ei.value)
@@ -116,8 +148,10 @@ def test_validator_names_the_kpi_and_the_defect(tmp_path, band, expect):
 
 
 def test_a_correction_that_does_not_apply_is_an_error(tmp_path):
-    p = _write(tmp_path, [{"kpi": "999", "stream": "general", "variant": "all", "level": 2, "problem": "x",
-                           "reading": "x", "band": {}}])
+    p = _write(
+        tmp_path,
+        [{"kpi": "999", "stream": "general", "variant": "all", "level": 2, "problem": "x", "reading": "x", "band": {}}],
+    )
     with pytest.raises(ConfigError, match="KPI 999, general.*no such KPI"):
         load_catalogue(p)
 
@@ -154,8 +188,11 @@ def test_yes_no_domain_is_points():
 def test_three_bands_cover_exactly_iff_each_cut_is_closed_on_exactly_one_side(a, b, flags):
     lo, hi = sorted((a, b))
     dom = Interval.of(0, True, 1, True, "range")
-    bands = [Interval.of(0, True, lo, flags[0], "level 3"), Interval.of(lo, flags[1], hi, flags[2], "level 2"),
-             Interval.of(hi, flags[3], 1, True, "level 1")]
+    bands = [
+        Interval.of(0, True, lo, flags[0], "level 3"),
+        Interval.of(lo, flags[1], hi, flags[2], "level 2"),
+        Interval.of(hi, flags[3], 1, True, "level 1"),
+    ]
     problems = cover_problems(bands, dom)
     nonempty = [x for x in bands if not x.is_empty()]
     # by hand: every point of [0, 1] in exactly one band, checked on cuts and midpoints

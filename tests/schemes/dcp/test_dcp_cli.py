@@ -21,8 +21,9 @@ def cli_run(tmp_path_factory):
     uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
 
     def run(*args):
-        return subprocess.run([sys.executable, "-m", "toolkit", *map(str, args)], cwd=repo, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [sys.executable, "-m", "toolkit", *map(str, args)], cwd=repo, capture_output=True, text=True, timeout=600
+        )
 
     synth = run("dcp", "synth", "--out", root / "world", "--seed", "3")
     assert synth.returncode == 0, synth.stderr
@@ -46,10 +47,17 @@ def test_report_is_tracked_like_a_release(cli_run):
     world = cli_run["root"] / "world"
     assert p["input_sha256.kpi_submissions.csv"] == file_sha256(world / "kpi_submissions.csv")
     arts = {a.path for a in client.list_artifacts(meta["run_id"], "outputs")}
-    assert {"outputs/kpi_results.csv", "outputs/level3_runs.csv", "outputs/rollup.csv", "outputs/exclusions.csv",
-            "outputs/report.md"} <= arts
-    assert {a.path for a in client.list_artifacts(meta["run_id"], "inputs")} >= {"inputs/config.json",
-                                                                                  "inputs/catalogue.json"}
+    assert {
+        "outputs/kpi_results.csv",
+        "outputs/level3_runs.csv",
+        "outputs/rollup.csv",
+        "outputs/exclusions.csv",
+        "outputs/report.md",
+    } <= arts
+    assert {a.path for a in client.list_artifacts(meta["run_id"], "inputs")} >= {
+        "inputs/config.json",
+        "inputs/catalogue.json",
+    }
     res = pd.read_csv(folder / "kpi_results.csv", dtype={"kpi_id": str})
     assert set(res["status"]) >= {"assessed", "reported", "not_submitted", "invalid"}
 
@@ -71,14 +79,24 @@ def test_bad_input_is_a_clear_error_and_nothing_is_written(cli_run, tmp_path):
     assert "Traceback" not in rep.stderr
     assert "kpi_submissions.numerator: rule 'type' broken by 3 rows (rows 4, 9, 10)" in rep.stderr
     assert "kpi_submissions.quarter: rule 'pattern' broken by 1 row (row 6)" in rep.stderr
-    assert "twelve" not in rep.stderr            # values are never echoed
-    assert not out.exists()                      # no run folder
+    assert "twelve" not in rep.stderr  # values are never echoed
+    assert not out.exists()  # no run folder
     assert (bad / "kpi_submissions.csv").read_bytes() == before
 
 
 def test_raw_catalogue_is_refused_by_the_report(cli_run, tmp_path):
-    rep = cli_run["run"]("dcp", "report", "--data", cli_run["root"] / "world", "--catalogue",
-                         "schemes/dcp/catalogue_raw.yaml", "--tracking-uri", cli_run["uri"], "--out", tmp_path / "o")
+    rep = cli_run["run"](
+        "dcp",
+        "report",
+        "--data",
+        cli_run["root"] / "world",
+        "--catalogue",
+        "schemes/dcp/catalogue_raw.yaml",
+        "--tracking-uri",
+        cli_run["uri"],
+        "--out",
+        tmp_path / "o",
+    )
     assert rep.returncode == 2 and "Traceback" not in rep.stderr
     for kid in ("1", "17", "124", "126", "180", "181", "182"):
         assert f"KPI {kid} (" in rep.stderr

@@ -31,9 +31,15 @@ NO_NAMES = dict(family=None, given=None, birth_date="1960-01-01", sex="male")
 
 def build() -> DexBuilder:
     b = DexBuilder().org("ORG1").org("ORG2")
-    clients = {"ORG1": {"A1": SMITH, "A2": dict(family="Thompson", given="Mary", birth_date="1975-01-02",
-                                                sex="female"), "A3": O_MARA, "A4": O_MARA},
-               "ORG2": {"B1": SMITH, "B2": NO_NAMES, "B3": NO_NAMES}}
+    clients = {
+        "ORG1": {
+            "A1": SMITH,
+            "A2": dict(family="Thompson", given="Mary", birth_date="1975-01-02", sex="female"),
+            "A3": O_MARA,
+            "A4": O_MARA,
+        },
+        "ORG2": {"B1": SMITH, "B2": NO_NAMES, "B3": NO_NAMES},
+    }
     for org, people in clients.items():
         for cid, person in people.items():
             b.client(cid, org, **person).case(f"K{cid}", [cid], org=org)
@@ -59,11 +65,11 @@ def test_the_fixture_is_what_it_says():
 def test_one_person_at_two_organisations_counts_once_nationally(summary):
     total = summary.loc["ALL"]
     assert total["client_records"] == 7
-    assert total["valid_keys"] == 5                         # A1-A4, B1
+    assert total["valid_keys"] == 5  # A1-A4, B1
     # distinct valid keys: Smith (A1 = B1), Thompson, O'Mara (A3 = A4) -> 3; plus B2 and B3 unlinked -> 5
     assert total["distinct_people"] == 5
-    assert total["keys_at_several_organisations"] == 1      # Smith's key, at ORG1 and ORG2
-    assert total["shared_key_records"] == 2                 # A3 and A4 share a key within ORG1; A1/B1 do not
+    assert total["keys_at_several_organisations"] == 1  # Smith's key, at ORG1 and ORG2
+    assert total["shared_key_records"] == 2  # A3 and A4 share a key within ORG1; A1/B1 do not
 
 
 def test_each_organisation_counts_the_person_once(summary):
@@ -87,5 +93,5 @@ def test_the_linkage_key_is_not_the_slk_and_is_not_kept(data):
     assert "link_key" not in data.tables["clients"].columns
     keys = data.clients.set_index("client_id")["link_key"]
     assert keys["A1"] == keys["B1"] and keys["A3"] == keys["A4"] and keys["A1"] != keys["A2"]
-    assert keys[["B2", "B3"]].isna().all()                  # invalid keys never link
+    assert keys[["B2", "B3"]].isna().all()  # invalid keys never link
     assert "MIHOH060519801" not in set(keys.dropna())

@@ -7,8 +7,12 @@ import importlib
 
 import pytest
 
-MODULES = ["toolkit.schemes.dex.config", "toolkit.schemes.dex.score", "toolkit.schemes.dex.synth",
-           "toolkit.schemes.shrinkage"]
+MODULES = [
+    "toolkit.schemes.dex.config",
+    "toolkit.schemes.dex.score",
+    "toolkit.schemes.dex.synth",
+    "toolkit.schemes.shrinkage",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

@@ -57,8 +57,9 @@ def test_assessment_of_a_client_not_at_the_session():
     b = base()
     b.session("S3", "K1", "2022-11-01", clients=["C1"]).score("S3", "C2", "goals", "skills", 3)
     v = violations(b.tables())
-    assert v == {("score_assessments", "session_id,client_id",
-                  "foreign_key->session_clients(session_id, client_id)"): 1}
+    assert v == {
+        ("score_assessments", "session_id,client_id", "foreign_key->session_clients(session_id, client_id)"): 1
+    }
 
 
 def test_client_of_another_organisation_in_a_case():
@@ -93,10 +94,18 @@ def test_every_violation_at_once_and_missing_table():
 def test_cli_exit_code_2_without_traceback(tmp_path, run_cli):
     b = base().score("S1", "C2", "goals", "housing", 3)
     data = b.write(tmp_path / "bad")
-    r = run_cli("dex", "report", "--data", data, "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}",
-                "--out", tmp_path / "out")
+    r = run_cli(
+        "dex",
+        "report",
+        "--data",
+        data,
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "--out",
+        tmp_path / "out",
+    )
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr
     assert "score_assessments.domain: rule 'domain_of_score_type' broken by 1 row" in r.stderr
     assert "Thompson" not in r.stderr and "Marigold" not in r.stderr
-    assert not (tmp_path / "out").exists()           # nothing written, no run started
+    assert not (tmp_path / "out").exists()  # nothing written, no run started

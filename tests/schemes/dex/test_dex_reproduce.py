@@ -22,8 +22,9 @@ from toolkit.schemes.dex.synth import (
 @pytest.fixture(scope="module")
 def tracked(tmp_path_factory):
     root = tmp_path_factory.mktemp("dex_reproduce")
-    world = write_dex_world(generate_dex_world(5, load_dex_synth_params().model_copy(update={"organisations": 6})),
-                            root / "world")
+    world = write_dex_world(
+        generate_dex_world(5, load_dex_synth_params().model_copy(update={"organisations": 6})), root / "world"
+    )
     uri = f"sqlite:///{root / 'store' / 'mlflow.db'}"
     run = run_dex_report(load_dex_config(), world, tracking_uri=uri, out_root=root / "reports", progress=False)
     return {"root": root, "world": world, "uri": uri, "run_id": run.run_id}
@@ -43,10 +44,21 @@ def test_a_changed_input_is_named_and_nothing_is_recomputed(tracked, tmp_path, c
     changed = tmp_path / "changed"
     shutil.copytree(tracked["world"], changed)
     sessions = pd.read_parquet(changed / "sessions.parquet")
-    sessions.iloc[1:].to_parquet(changed / "sessions.parquet", index=False)       # one session fewer
+    sessions.iloc[1:].to_parquet(changed / "sessions.parquet", index=False)  # one session fewer
     scratch = tmp_path / "scratch"
-    code = main(["dex", "reproduce", tracked["run_id"], "--data", str(changed), "--tracking-uri", tracked["uri"],
-                 "--scratch", str(scratch)])
+    code = main(
+        [
+            "dex",
+            "reproduce",
+            tracked["run_id"],
+            "--data",
+            str(changed),
+            "--tracking-uri",
+            tracked["uri"],
+            "--scratch",
+            str(scratch),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2
     assert "sessions.parquet (changed)" in err and "SHA-256" in err and "clients.parquet" not in err
@@ -81,7 +93,10 @@ def test_a_differing_table_is_listed_with_exit_1(tracked, capsys):
     assert code == 1
     assert "  DIFFERENT  compliance.csv" in out
     r = comp.loc[0]
-    assert (f"compliance.csv: column numerator differs in 1 row(s), e.g. period={r['period']}, "
-            f"organisation_id={r['organisation_id']}, activity_id={r['activity_id']}, measure={r['measure']}") in out
-    assert out.strip().splitlines()[-1] == (f"run {tracked['run_id']}: NOT reproduced "
-                                            f"({len(TABLES) - 1} identical, 1 different)")
+    assert (
+        f"compliance.csv: column numerator differs in 1 row(s), e.g. period={r['period']}, "
+        f"organisation_id={r['organisation_id']}, activity_id={r['activity_id']}, measure={r['measure']}"
+    ) in out
+    assert out.strip().splitlines()[-1] == (
+        f"run {tracked['run_id']}: NOT reproduced ({len(TABLES) - 1} identical, 1 different)"
+    )

@@ -38,7 +38,7 @@ def test_fallback_with_few_providers():
     p = fit_prior(np.array([3, 4]), np.array([5, 9]), min_groups=5)
     assert p.method == "fallback" and (p.alpha[0], p.beta[0]) == (0.5, 0.5)
     p = fit_prior(np.array([3, 4, 0, 0, 0]), np.array([5, 9, 0, 0, 0]), min_groups=3)
-    assert p.method == "fallback" and p.n_groups == 2      # providers without a denominator do not count
+    assert p.method == "fallback" and p.n_groups == 2  # providers without a denominator do not count
 
 
 def test_hierarchical_keeps_a_small_provider_uncertain_where_plug_in_eb_does_not():
@@ -50,10 +50,10 @@ def test_hierarchical_keeps_a_small_provider_uncertain_where_plug_in_eb_does_not
     eb = fit_prior(x, n, method="empirical_bayes")
     hb = fit_prior(x, n, method="hierarchical")
     assert eb.method == "capped" and eb.concentration > 5000
-    small_x, small_n = np.array([1.0]), np.array([2.0])   # 1 of 2: 50%, target 80%
+    small_x, small_n = np.array([1.0]), np.array([2.0])  # 1 of 2: 50%, target 80%
     post_eb = mixture_posterior(small_x, small_n, eb, target=0.8).iloc[0]
     post_hb = mixture_posterior(small_x, small_n, hb, target=0.8).iloc[0]
-    assert post_eb["upper"] - post_eb["lower"] < 0.02 and post_eb["p_target_met"] > 0.99   # plug-in: "clearly met"
+    assert post_eb["upper"] - post_eb["lower"] < 0.02 and post_eb["p_target_met"] > 0.99  # plug-in: "clearly met"
     assert post_hb["upper"] - post_hb["lower"] > 0.2 and 0.1 < post_hb["p_target_met"] < 0.9  # full Bayes: uncertain
 
 

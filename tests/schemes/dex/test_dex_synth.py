@@ -31,7 +31,7 @@ def test_same_seed_same_world(world):
 def test_valid_against_the_contracts_and_scheme_rules(world):
     _typed, report = validate_tables(world.tables, load_contracts(DATA_CONTRACTS / "dex"))
     assert report.ok, report.summary()
-    dex_data_from_tables(world.tables, load_dex_config())     # scheme rules too
+    dex_data_from_tables(world.tables, load_dex_config())  # scheme rules too
 
 
 def test_realistic_mess(world):
@@ -44,11 +44,11 @@ def test_realistic_mess(world):
     assert 0.5 < c["demographics_complete"].mean() < 0.97
     assert c["slk_shared_in_organisation"].any()
     keys = c.dropna(subset=["link_key"]).groupby("link_key")["organisation_id"].nunique()
-    assert (keys > 1).any()                                            # one person at two organisations
+    assert (keys > 1).any()  # one person at two organisations
     pairs = domain_pairs(data.assessments, cfg.score.order_by)
-    assert pairs["complete"].any() and (~pairs["complete"]).any()      # complete and partial SCOREs
+    assert pairs["complete"].any() and (~pairs["complete"]).any()  # complete and partial SCOREs
     ties = pairs.loc[pairs["complete"] & (pairs["first_date"] == pairs["last_date"])]
-    assert len(ties) > 0                                               # same-day follow-ups
+    assert len(ties) > 0  # same-day follow-ups
     assert set(pairs["direction"]) == {"partial", "positive", "neutral", "negative"}
     assert (data.assessments["score_type"] == "community").any()
     assert (data.exclusions["reason"].str.startswith("before the first reporting period")).any()

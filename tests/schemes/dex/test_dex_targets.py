@@ -104,8 +104,9 @@ def test_targets_come_from_the_config(table):
 
 def test_moving_a_target_by_a_hair_flips_the_boundary_cases():
     cfg = load_dex_config()
-    raised = cfg.model_copy(update={"measures": {m: s.model_copy(update={"share": s.share + 0.001})
-                                                 for m, s in cfg.measures.items()}})
+    raised = cfg.model_copy(
+        update={"measures": {m: s.model_copy(update={"share": s.share + 0.001}) for m, s in cfg.measures.items()}}
+    )
     tab, _ = compliance_table(build().data(raised), raised)
     tab = tab.set_index(["period", "organisation_id", "measure"])
     for m in ("assessed_satisfaction", "circumstances_positive_or_neutral", "complete_demographics", "valid_slk"):
@@ -116,8 +117,9 @@ def test_the_alternative_change_rule_is_stricter():
     cfg = load_dex_config("partnership_no_domain_negative")
     assert cfg.score.change_rule == "none_negative"
     tab, _ = compliance_table(build().data(cfg), cfg)
-    row = tab.set_index(["period", "organisation_id", "measure"]).loc[("2022-H2", "ORG1",
-                                                                       "circumstances_positive_or_neutral")]
+    row = tab.set_index(["period", "organisation_id", "measure"]).loc[
+        ("2022-H2", "ORG1", "circumstances_positive_or_neutral")
+    ]
     assert (row["numerator"], row["denominator"], row["status"]) == (3, 5, "not met")
 
 
@@ -126,13 +128,13 @@ def test_transition_period_is_reported_not_assessed(table):
     assert bool(row["transition"]) and (row["numerator"], row["denominator"]) == (1, 1)
     assert bool(row["met"]) and row["status"] == "not assessed (transition)"
     periods = set(table.index.get_level_values("period"))
-    assert "2021-H1" not in periods     # June 2021 is before the partnership approach
+    assert "2021-H1" not in periods  # June 2021 is before the partnership approach
 
 
 def test_providers_are_counted_separately(table):
     row = table.loc[("2022-H2", "ORG2", "ACT1", "circumstances_positive_or_neutral")]
     assert (row["numerator"], row["denominator"]) == (1, 1)
-    assert table.loc[("2022-H2", "ORG2", "ACT1", "assessed_circumstances"), "denominator"] == 2   # D01 and E01
+    assert table.loc[("2022-H2", "ORG2", "ACT1", "assessed_circumstances"), "denominator"] == 2  # D01 and E01
 
 
 def test_a_score_completed_in_the_next_period_counts_there(table):
@@ -150,7 +152,8 @@ def test_every_record_is_used_or_listed_with_a_reason():
     ex = data.exclusions
     assert set(ex.loc[ex["table"] == "sessions", "record_id"]) == {"S12a"}
     assert set(ex.loc[ex["table"] == "score_assessments", "reason"]) == {
-        "before the first reporting period (2021-07-01)"}
+        "before the first reporting period (2021-07-01)"
+    }
     assert set(ex.loc[ex["table"] == "clients", "record_id"]) == {"C12"}
     assert set(ex.loc[ex["table"] == "cases", "record_id"]) == {"K12"}
 

@@ -32,8 +32,9 @@ def world_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def run(world_dir, store):
-    return run_dex_report(load_dex_config(), world_dir[0], tracking_uri=store["uri"], out_root=store["out"],
-                          progress=False)
+    return run_dex_report(
+        load_dex_config(), world_dir[0], tracking_uri=store["uri"], out_root=store["out"], progress=False
+    )
 
 
 def test_parent_run_records_provenance(run, store):
@@ -44,8 +45,17 @@ def test_parent_run_records_provenance(run, store):
     assert r.info.status == "FINISHED" and r.data.tags["toolkit.status"] == "passed"
     assert client.get_experiment(r.info.experiment_id).name == "dex-partnership"
     params = r.data.params
-    for key in ("config_hash", "git_commit", "git_dirty", "seed", "versions.numpy", "versions.mlflow",
-                "input_sha256.clients.parquet", "input_sha256.score_assessments.parquet", "config.measures.valid_slk.share"):
+    for key in (
+        "config_hash",
+        "git_commit",
+        "git_dirty",
+        "seed",
+        "versions.numpy",
+        "versions.mlflow",
+        "input_sha256.clients.parquet",
+        "input_sha256.score_assessments.parquet",
+        "config.measures.valid_slk.share",
+    ):
         assert key in params, key
     assert params["config.measures.valid_slk.share"] == "0.9"
     assert {"share_met.valid_slk", "records_read", "records_excluded"} <= set(r.data.metrics)
@@ -65,12 +75,13 @@ def test_aggregate_outputs_logged_and_client_rows_kept_out(run, store):
 
 
 def test_each_run_gets_a_new_folder(run, world_dir, store):
-    again = run_dex_report(load_dex_config(), world_dir[0], tracking_uri=store["uri"], out_root=store["out"],
-                           progress=False)
+    again = run_dex_report(
+        load_dex_config(), world_dir[0], tracking_uri=store["uri"], out_root=store["out"], progress=False
+    )
     assert again.folder != run.folder and again.run_id != run.run_id
     a = pd.read_csv(run.folder / "compliance.csv")
     b = pd.read_csv(again.folder / "compliance.csv")
-    pd.testing.assert_frame_equal(a, b)                 # same input and config, same table
+    pd.testing.assert_frame_equal(a, b)  # same input and config, same table
 
 
 def _all_files(*roots: Path) -> list[Path]:
@@ -87,10 +98,12 @@ def test_no_name_or_key_anywhere(run, world_dir, store):
     keys = set(clients["slk"].dropna())
     from toolkit.slk import build_slk
 
-    keys |= {build_slk(f, g, d, s) for f, g, d, s in clients[["family_name", "given_name", "birth_date",
-                                                               "sex"]].itertuples(index=False)} - {None}
+    keys |= {
+        build_slk(f, g, d, s)
+        for f, g, d, s in clients[["family_name", "given_name", "birth_date", "sex"]].itertuples(index=False)
+    } - {None}
     key_rx = re.compile(b"|".join(re.escape(k.encode()) for k in sorted(keys)))
-    files = _all_files(run.folder, store["dir"])        # outputs, artifact store, mlflow.db (+ WAL)
+    files = _all_files(run.folder, store["dir"])  # outputs, artifact store, mlflow.db (+ WAL)
     assert any(p.name == "mlflow.db" for p in files) and any("artifacts" in p.parts for p in files)
     assert len(words) >= 10 and len(keys) > 100
     assert name_rx.search(clients.to_csv().encode()) and key_rx.search(clients.to_csv().encode())  # the scan can see
@@ -114,8 +127,18 @@ def test_cli_synth_and_report(tmp_path, run_cli):
     (tmp_path / "synth.yaml").write_text(yaml.safe_dump(params))
     r = run_cli("dex", "synth", "--out", tmp_path / "world", "--seed", "3", "--params", tmp_path / "synth.yaml")
     assert r.returncode == 0, r.stderr
-    r = run_cli("dex", "report", "--data", tmp_path / "world", "--config", "schemes/dex/partnership_no_domain_negative",
-                "--tracking-uri", f"sqlite:///{tmp_path / 'mlflow.db'}", "--out", tmp_path / "reports")
+    r = run_cli(
+        "dex",
+        "report",
+        "--data",
+        tmp_path / "world",
+        "--config",
+        "schemes/dex/partnership_no_domain_negative",
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "--out",
+        tmp_path / "reports",
+    )
     assert r.returncode == 0, r.stderr
     assert "compliance table:" in r.stdout and "MLflow run:" in r.stdout
     folder = next((tmp_path / "reports").iterdir())

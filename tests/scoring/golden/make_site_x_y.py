@@ -34,25 +34,62 @@ import math
 from pathlib import Path
 
 MEASURES = ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52", "ongoing_support")
-GROUP = {"full_13": "g13", "full_26": "g26", "pathway_26": "g26", "bonus_26": "g26",
-         "full_52": "g52", "pathway_52": "g52", "ongoing_support": "gos"}
+GROUP = {
+    "full_13": "g13",
+    "full_26": "g26",
+    "pathway_26": "g26",
+    "bonus_26": "g26",
+    "full_52": "g52",
+    "pathway_52": "g52",
+    "ongoing_support": "gos",
+}
 
 # Site X (ESS): (actual, expected, n) per measure, Attachment B and the Step 3/4 example.
-SITE_X = {"full_13": (31, 8.01, 40), "full_26": (26, 10, 40), "pathway_26": (13, 2, 20), "bonus_26": (6, 1, 10),
-          "full_52": (22, 10, 30), "pathway_52": (13, 10, 20), "ongoing_support": (23, 25, 30)}
+SITE_X = {
+    "full_13": (31, 8.01, 40),
+    "full_26": (26, 10, 40),
+    "pathway_26": (13, 2, 20),
+    "bonus_26": (6, 1, 10),
+    "full_52": (22, 10, 30),
+    "pathway_52": (13, 10, 20),
+    "ongoing_support": (23, 25, 30),
+}
 # Site Y (DMS): Attachment C; no bonus_26 records (no row: n = 0).
-SITE_Y = {"full_13": (22, 6, 30), "full_26": (25, 21, 40), "pathway_26": (8, 6, 15),
-          "full_52": (25, 11, 35), "pathway_52": (5, 2.2, 12)}
-ESS_W = {"full_13": .20, "full_26": .30, "pathway_26": .05, "bonus_26": .05, "full_52": .20, "pathway_52": .05,
-         "ongoing_support": .15}
+SITE_Y = {
+    "full_13": (22, 6, 30),
+    "full_26": (25, 21, 40),
+    "pathway_26": (8, 6, 15),
+    "full_52": (25, 11, 35),
+    "pathway_52": (5, 2.2, 12),
+}
+ESS_W = {
+    "full_13": 0.20,
+    "full_26": 0.30,
+    "pathway_26": 0.05,
+    "bonus_26": 0.05,
+    "full_52": 0.20,
+    "pathway_52": 0.05,
+    "ongoing_support": 0.15,
+}
 
 # Target z of CX per group (printed scores 4.00 [clipped], 3.00, 2.16, 1.97) and the chosen sd.
 Z_X = {"g13": 2.16, "g26": 1.00, "g52": 0.16, "gos": -0.03}
 SD = {"g13": 1.0, "g26": 0.8, "g52": 0.8, "gos": 0.25}
-PATTERN = {"g13": [-3, -2, -1, 0, 1, 2, 3], "g26": [3, 2, 1, 0, -1, -2, -3],
-           "g52": [0, 3, -3, 1, -1, 2, -2], "gos": [2, -2, 3, -3, 0, 1, -1]}
-ACTUAL_OTHER = {"full_13": 18, "full_26": 15, "pathway_26": 6, "bonus_26": 4, "full_52": 10, "pathway_52": 5,
-                "ongoing_support": 30}
+PATTERN = {
+    "g13": [-3, -2, -1, 0, 1, 2, 3],
+    "g26": [3, 2, 1, 0, -1, -2, -3],
+    "g52": [0, 3, -3, 1, -1, 2, -2],
+    "gos": [2, -2, 3, -3, 0, 1, -1],
+}
+ACTUAL_OTHER = {
+    "full_13": 18,
+    "full_26": 15,
+    "pathway_26": 6,
+    "bonus_26": 4,
+    "full_52": 10,
+    "pathway_52": 5,
+    "ongoing_support": 30,
+}
 N_OTHER = 80
 
 
@@ -80,8 +117,19 @@ def build() -> list[dict]:
         for m in MEASURES:
             if m in records:
                 a, e, n = records[m]
-                rows.append({"program": program, "level": level, "entity_id": eid, "parent_id": parent,
-                             "measure": m, "n": n, "actual": a, "expected": fmt(e), "months_operating": months})
+                rows.append(
+                    {
+                        "program": program,
+                        "level": level,
+                        "entity_id": eid,
+                        "parent_id": parent,
+                        "measure": m,
+                        "n": n,
+                        "actual": a,
+                        "expected": fmt(e),
+                        "months_operating": months,
+                    }
+                )
 
     def total(*recs):
         out = {}
@@ -109,13 +157,21 @@ def build() -> list[dict]:
     add("ESS", "site", "SX", "CX", SITE_X, 36)
 
     # DMS: CY holds Site Y, SY2 (below minimum data) and SY3 (new, 6 months).
-    sy2 = {"full_13": (3, 2.9, 12), "full_26": (2, 2.4, 10), "pathway_26": (1, 0.8, 4), "bonus_26": (1, 0.6, 3),
-           "full_52": (1, 1.1, 8), "pathway_52": (0, 0.3, 3)}
+    sy2 = {
+        "full_13": (3, 2.9, 12),
+        "full_26": (2, 2.4, 10),
+        "pathway_26": (1, 0.8, 4),
+        "bonus_26": (1, 0.6, 3),
+        "full_52": (1, 1.1, 8),
+        "pathway_52": (0, 0.3, 3),
+    }
     sy3 = {"full_13": (2, 1.6, 8), "full_26": (1, 1.2, 5)}
     dms = {"CY": total(SITE_Y, sy2, sy3)}
     for i, r in enumerate([0.70, 0.85, 1.00, 1.15, 1.40]):
-        dms[f"CD{i + 2}"] = {m: (ACTUAL_OTHER[m], ACTUAL_OTHER[m] / (r * (1.1 if j % 2 else 0.95)), N_OTHER)
-                             for j, m in enumerate(MEASURES[:6])}
+        dms[f"CD{i + 2}"] = {
+            m: (ACTUAL_OTHER[m], ACTUAL_OTHER[m] / (r * (1.1 if j % 2 else 0.95)), N_OTHER)
+            for j, m in enumerate(MEASURES[:6])
+        }
     dms["CD7"] = {m: (ACTUAL_OTHER[m], ACTUAL_OTHER[m] / 1.05, 30) for m in MEASURES[:6]}
     add("DMS", "organisation", "OD1", "", total(*(dms[c] for c in ("CY", "CD2", "CD3"))), "")
     add("DMS", "organisation", "OD2", "", total(*(dms[c] for c in ("CD4", "CD5", "CD6", "CD7"))), "")

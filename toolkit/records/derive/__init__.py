@@ -20,9 +20,9 @@ Examples
 """
 
 from toolkit.records.derive.calendar import (
-           ReleaseCalendar,
-           ReleaseWindow,
-           load_calendar,
+    ReleaseCalendar,
+    ReleaseWindow,
+    load_calendar,
 )
 from toolkit.records.derive.core import DerivationResult, derive_records
 from toolkit.records.derive.events import EVENT_CONTRACTS, EVENT_TABLES, load_events
@@ -30,6 +30,17 @@ from toolkit.records.derive.invariants import DerivationInvariantError
 from toolkit.records.derive.ledger import RULES
 from toolkit.records.derive.params import DeriveParams, load_derive_params
 
-__all__ = ["derive_records", "DerivationResult", "DerivationInvariantError", "load_calendar", "ReleaseCalendar",
-           "ReleaseWindow", "load_events", "EVENT_TABLES", "EVENT_CONTRACTS", "RULES", "DeriveParams",
-           "load_derive_params"]
+__all__ = [
+    "derive_records",
+    "DerivationResult",
+    "DerivationInvariantError",
+    "load_calendar",
+    "ReleaseCalendar",
+    "ReleaseWindow",
+    "load_events",
+    "EVENT_TABLES",
+    "EVENT_CONTRACTS",
+    "RULES",
+    "DeriveParams",
+    "load_derive_params",
+]

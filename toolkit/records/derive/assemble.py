@@ -13,9 +13,24 @@ import pandas as pd
 from toolkit.records.derive.context import LINK_COLUMNS, Context
 from toolkit.records.derive.events import from_days
 
-OUTPUT_COLUMNS = ["participant_id", "period_of_service", "program", "measure", "site_id", "contract_id",
-                  "organisation_id", "numerator", "time_in_assistance", "referral_date", "commencement_date",
-                  "exit_date", "anchor_date", "outcome_lodged_date", "verification_date", "transferred"]
+OUTPUT_COLUMNS = [
+    "participant_id",
+    "period_of_service",
+    "program",
+    "measure",
+    "site_id",
+    "contract_id",
+    "organisation_id",
+    "numerator",
+    "time_in_assistance",
+    "referral_date",
+    "commencement_date",
+    "exit_date",
+    "anchor_date",
+    "outcome_lodged_date",
+    "verification_date",
+    "transferred",
+]
 
 
 def to_measure_records(ctx: Context, work: pd.DataFrame) -> pd.DataFrame:
@@ -30,24 +45,26 @@ def to_measure_records(ctx: Context, work: pd.DataFrame) -> pd.DataFrame:
     sid = work["sid"].to_numpy()
     pkey = work["pkey"].to_numpy()
     site_ids = ctx.ev.sites.to_numpy(dtype=object)
-    rec = pd.DataFrame({
-        "participant_id": people["participant_id"].to_numpy(dtype=object)[pkey],
-        "period_of_service": people["period_of_service"].to_numpy(dtype="int64")[pkey],
-        "program": st["program"].to_numpy(dtype=object)[sid],
-        "measure": work["measure"].to_numpy(dtype=object),
-        "site_id": site_ids[st["site"].to_numpy()[sid]],
-        "contract_id": st["contract"].to_numpy(dtype=object)[sid],
-        "organisation_id": st["org"].to_numpy(dtype=object)[sid],
-        "numerator": work["numerator"].to_numpy(dtype=bool),
-        "time_in_assistance": work["tia"].to_numpy().astype("float64"),
-        "referral_date": from_days(st["chain_ref"].to_numpy()[sid]),
-        "commencement_date": from_days(work["rec_c"].to_numpy()),
-        "exit_date": from_days(st["x"].to_numpy()[sid]),
-        "anchor_date": from_days(work["anchor"].to_numpy()),
-        "outcome_lodged_date": from_days(work["lodged"].to_numpy()),
-        "verification_date": from_days(work["verif"].to_numpy()),
-        "transferred": st["transferred"].to_numpy(dtype=bool)[sid],
-    })
+    rec = pd.DataFrame(
+        {
+            "participant_id": people["participant_id"].to_numpy(dtype=object)[pkey],
+            "period_of_service": people["period_of_service"].to_numpy(dtype="int64")[pkey],
+            "program": st["program"].to_numpy(dtype=object)[sid],
+            "measure": work["measure"].to_numpy(dtype=object),
+            "site_id": site_ids[st["site"].to_numpy()[sid]],
+            "contract_id": st["contract"].to_numpy(dtype=object)[sid],
+            "organisation_id": st["org"].to_numpy(dtype=object)[sid],
+            "numerator": work["numerator"].to_numpy(dtype=bool),
+            "time_in_assistance": work["tia"].to_numpy().astype("float64"),
+            "referral_date": from_days(st["chain_ref"].to_numpy()[sid]),
+            "commencement_date": from_days(work["rec_c"].to_numpy()),
+            "exit_date": from_days(st["x"].to_numpy()[sid]),
+            "anchor_date": from_days(work["anchor"].to_numpy()),
+            "outcome_lodged_date": from_days(work["lodged"].to_numpy()),
+            "verification_date": from_days(work["verif"].to_numpy()),
+            "transferred": st["transferred"].to_numpy(dtype=bool)[sid],
+        }
+    )
     for c in ("participant_id", "program", "measure", "site_id", "contract_id", "organisation_id"):
         rec[c] = rec[c].astype("str")
     return rec[OUTPUT_COLUMNS]
@@ -61,13 +78,18 @@ def reconcile_claims(ctx: Context, work: pd.DataFrame) -> tuple[dict[str, int], 
     """
     claims = ctx.claims
     aside = np.concatenate(ctx.set_aside) if ctx.set_aside else np.zeros(0, dtype=np.int64)
-    ok = claims.loc[claims["ok"].to_numpy() & claims["ctype"].isin(list(ctx.params.numerator_claim_types)).to_numpy()
-                    & ~claims.index.isin(aside)]
+    ok = claims.loc[
+        claims["ok"].to_numpy()
+        & claims["ctype"].isin(list(ctx.params.numerator_claim_types)).to_numpy()
+        & ~claims.index.isin(aside)
+    ]
     links = pd.concat(ctx.links, ignore_index=True) if ctx.links else pd.DataFrame(columns=LINK_COLUMNS)
     nums = work.loc[work["numerator"].to_numpy(), ["measure", "pkey", "sid"]].assign(final=True)
     links = links.merge(nums, on=["measure", "pkey", "sid"], how="left")
     links["final"] = links["final"].fillna(False).astype(bool)
-    matched = links.loc[links["final"].to_numpy()].sort_values(["measure", "pkey", "sid", "lodged", "claim"], kind="stable")
+    matched = links.loc[links["final"].to_numpy()].sort_values(
+        ["measure", "pkey", "sid", "lodged", "claim"], kind="stable"
+    )
     first = matched.drop_duplicates(["measure", "pkey", "sid"], keep="first")
     sources_by_measure = {str(m): int(v) for m, v in first.groupby("measure").size().items()}
     source = first["claim"].to_numpy()
@@ -81,15 +103,37 @@ def reconcile_claims(ctx: Context, work: pd.DataFrame) -> tuple[dict[str, int], 
     u, d, lk = used[pos], dup[pos] & ~used[pos], linked[pos]
     lodged = ok["lodged"].to_numpy()
     bonus = ok["ctype"].isin(list(ctx.params.bonus.numerator_claims)).to_numpy()
-    reason = np.where(u, "", np.where(d, "claim_duplicate", np.where(
-        lk, "claim_record_excluded", np.where(lodged < ctx.start, "claim_lodged_before_window",
-                                              np.where(bonus, "claim_no_anchor", "claim_record_excluded")))))
+    reason = np.where(
+        u,
+        "",
+        np.where(
+            d,
+            "claim_duplicate",
+            np.where(
+                lk,
+                "claim_record_excluded",
+                np.where(
+                    lodged < ctx.start,
+                    "claim_lodged_before_window",
+                    np.where(bonus, "claim_no_anchor", "claim_record_excluded"),
+                ),
+            ),
+        ),
+    )
     counts = {"used": int(u.sum())}
     for rule in ("claim_duplicate", "claim_record_excluded", "claim_lodged_before_window", "claim_no_anchor"):
         sel = reason == rule
         c = ok.loc[sel]
         counts[rule] = int(sel.sum())
-        ctx.ledger.exclude("claims", rule, c["pkey"].to_numpy(), c["site"].to_numpy(), c["ctype"].to_numpy(),
-                           c["claim_id"].to_numpy(), c["lodged"].to_numpy(), log_measure="outcome claims",
-                           considered=len(ok))
+        ctx.ledger.exclude(
+            "claims",
+            rule,
+            c["pkey"].to_numpy(),
+            c["site"].to_numpy(),
+            c["ctype"].to_numpy(),
+            c["claim_id"].to_numpy(),
+            c["lodged"].to_numpy(),
+            log_measure="outcome claims",
+            considered=len(ok),
+        )
     return counts, sources_by_measure

@@ -71,8 +71,15 @@ def tracking_site(anchors: pd.DataFrame, st: pd.DataFrame, tracking_days: int) -
     if anchors.empty:
         return np.zeros(0, dtype=np.int64)
     a = pd.DataFrame({"i": np.arange(len(anchors)), "pkey": anchors["pkey"].to_numpy(), "ps": anchors["ps"].to_numpy()})
-    s = pd.DataFrame({"pkey": st["pkey"].to_numpy(), "sid": np.arange(len(st)), "c": st["c"].to_numpy(),
-                      "x": st["x"].to_numpy(), "order": st["order"].to_numpy()})
+    s = pd.DataFrame(
+        {
+            "pkey": st["pkey"].to_numpy(),
+            "sid": np.arange(len(st)),
+            "c": st["c"].to_numpy(),
+            "x": st["x"].to_numpy(),
+            "order": st["order"].to_numpy(),
+        }
+    )
     j = a.merge(s, on="pkey", how="inner")
     ok = (j["c"].to_numpy() < j["ps"].to_numpy() + tracking_days) & (j["x"].to_numpy() >= j["ps"].to_numpy())
     j = j.loc[ok].sort_values(["i", "order"], kind="stable").drop_duplicates("i", keep="last")
@@ -88,13 +95,17 @@ def bonus_numerator_claims(ctx: Context, anchors: pd.DataFrame, indigenous: np.n
     pos = pd.Index(anchors["placement_id"]).get_indexer(c["placement_id"])
     c = c.loc[pos >= 0].assign(a=pos[pos >= 0])
     bonus = c["ctype"].isin(list(p.bonus.numerator_claims)).to_numpy()
-    indig = (c["ctype"].isin(list(p.bonus.indigenous_numerator_claims)).to_numpy()
-             & c["status"].isin(list(p.claims.paid_statuses)).to_numpy() & indigenous[c["pkey"].to_numpy()])
+    indig = (
+        c["ctype"].isin(list(p.bonus.indigenous_numerator_claims)).to_numpy()
+        & c["status"].isin(list(p.claims.paid_statuses)).to_numpy()
+        & indigenous[c["pkey"].to_numpy()]
+    )
     return c.loc[bonus | indig]
 
 
-def _bonus_lodged(ctx: Context, pl: pd.DataFrame, indigenous: np.ndarray, sid: np.ndarray,
-                  site_of: np.ndarray) -> np.ndarray:
+def _bonus_lodged(
+    ctx: Context, pl: pd.DataFrame, indigenous: np.ndarray, sid: np.ndarray, site_of: np.ndarray
+) -> np.ndarray:
     """Per anchor: the earliest numerator claim lodged in the window at the record's site
     (:data:`OPEN` if none). Bonus and Work Assist claims lodged at another site are excluded
     (and set aside); the claims used are linked to the record for the reconciliation."""
@@ -103,9 +114,17 @@ def _bonus_lodged(ctx: Context, pl: pd.DataFrame, indigenous: np.ndarray, sid: n
     in_win = (nc["lodged"] >= ctx.start).to_numpy()
     other = nc.loc[~at_site & nc["ctype"].isin(list(ctx.params.bonus.numerator_claims)).to_numpy()]
     ctx.set_aside.append(other.index.to_numpy())
-    ctx.ledger.exclude("claims", "claim_other_site", other["pkey"].to_numpy(), other["site"].to_numpy(), MEASURE,
-                       other["claim_id"].to_numpy(), other["lodged"].to_numpy(), log_measure=MEASURE,
-                       considered=len(nc))
+    ctx.ledger.exclude(
+        "claims",
+        "claim_other_site",
+        other["pkey"].to_numpy(),
+        other["site"].to_numpy(),
+        MEASURE,
+        other["claim_id"].to_numpy(),
+        other["lodged"].to_numpy(),
+        log_measure=MEASURE,
+        considered=len(nc),
+    )
     good = nc.loc[at_site & in_win]
     ctx.add_links(good, MEASURE, sid[good["a"].to_numpy()])
     lodged = np.full(len(pl), OPEN, dtype=np.int64)
@@ -124,26 +143,55 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
     site_of = take(st["site"].to_numpy(), sid, -1).astype(np.int64)
     lodged = _bonus_lodged(ctx, pl, indigenous, sid, site_of)
     num = lodged < OPEN
-    cand = pd.DataFrame({"pkey": pl["pkey"].to_numpy(), "site": np.where(sid >= 0, site_of, pl["site"].to_numpy()),
-                         "sid": sid, "c": pl["ps"].to_numpy(), "numerator": num, "measure": MEASURE,
-                         "event_id": pl["placement_id"].to_numpy(), "event_date": pl["ps"].to_numpy()})
+    cand = pd.DataFrame(
+        {
+            "pkey": pl["pkey"].to_numpy(),
+            "site": np.where(sid >= 0, site_of, pl["site"].to_numpy()),
+            "sid": sid,
+            "c": pl["ps"].to_numpy(),
+            "numerator": num,
+            "measure": MEASURE,
+            "event_id": pl["placement_id"].to_numpy(),
+            "event_date": pl["ps"].to_numpy(),
+        }
+    )
     f = Funnel(ctx.ledger, MEASURE, "placements", cand, num)
     f.apply("anchor_type", qualifying_anchor(pl["app"], pl["dre"], pl["wa"], indigenous[pl["pkey"].to_numpy()]))
     f.apply("anchor_before_program", anchor_from_program_start(pl["ps"].to_numpy(), ctx.day(p.dates.program_start)))
-    f.apply("anchor_within_26_weeks", anchored_before_end(pl["ps"].to_numpy(), ctx.cutoff,
-                                                          p.bonus.anchor_weeks_before_end, p.days_per_week))
+    f.apply(
+        "anchor_within_26_weeks",
+        anchored_before_end(pl["ps"].to_numpy(), ctx.cutoff, p.bonus.anchor_weeks_before_end, p.days_per_week),
+    )
     if p.bonus.education_anchors_excluded_from_exclusion_date:
-        edu = education_anchor_excluded(pl["ptype"].to_numpy(), pl["ps"].to_numpy(),
-                                        ctx.day(p.dates.education_exclusion_from))
+        edu = education_anchor_excluded(
+            pl["ptype"].to_numpy(), pl["ps"].to_numpy(), ctx.day(p.dates.education_exclusion_from)
+        )
         f.apply("anchor_education_from_exclusion_date", ~edu)
     f.apply("anchor_no_tracking_site", sid >= 0)
-    f.apply("window_four_conditions", in_assessment_window(take(st["c"].to_numpy(), sid, OPEN),
-                                                           take(st["x"].to_numpy(), sid, OPEN), lodged,
-                                                           np.full(n, OPEN), ctx.start, ctx.cutoff))
+    f.apply(
+        "window_four_conditions",
+        in_assessment_window(
+            take(st["c"].to_numpy(), sid, OPEN),
+            take(st["x"].to_numpy(), sid, OPEN),
+            lodged,
+            np.full(n, OPEN),
+            ctx.start,
+            ctx.cutoff,
+        ),
+    )
     ctx.once_per_contract(f, take(st["contract"].to_numpy(dtype=object), sid, ""))
     k = np.flatnonzero(f.alive)
     ks = sid[k]
-    return pd.DataFrame({"measure": MEASURE, "pkey": pl["pkey"].to_numpy()[k], "sid": ks, "numerator": num[k],
-                         "tia": np.maximum(st["end"].to_numpy()[ks] - pl["ps"].to_numpy()[k], 0),
-                         "rec_c": st["c"].to_numpy()[ks], "anchor": pl["ps"].to_numpy()[k],
-                         "lodged": lodged[k], "verif": OPEN})
+    return pd.DataFrame(
+        {
+            "measure": MEASURE,
+            "pkey": pl["pkey"].to_numpy()[k],
+            "sid": ks,
+            "numerator": num[k],
+            "tia": np.maximum(st["end"].to_numpy()[ks] - pl["ps"].to_numpy()[k], 0),
+            "rec_c": st["c"].to_numpy()[ks],
+            "anchor": pl["ps"].to_numpy()[k],
+            "lodged": lodged[k],
+            "verif": OPEN,
+        }
+    )

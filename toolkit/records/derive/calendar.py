@@ -28,8 +28,20 @@ from pathlib import Path
 from toolkit.config import load_yaml, resolve_config
 from toolkit.errors import ConfigError
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
-          "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 QUARTER_MONTHS = (3, 6, 9, 12)
 FRIDAY = 4
 
@@ -162,11 +174,18 @@ class ReleaseCalendar:
         if (year, month) in self.overrides:
             cutoff, expected_rule, note = self.overrides[(year, month)]
             if expected_rule is not None and expected_rule != rule:
-                raise ConfigError(f"{self.source}: override for {rid} says the rule gives {expected_rule}, "
-                                  f"the rule gives {rule}")
-        return ReleaseWindow(release_id=rid, name=f"{MONTHS[month - 1]} {year}",
-                             start=window_start(year, month, self.program_start, self.window_years),
-                             cutoff=cutoff, rule_cutoff=rule, quarter_end=quarter_end(year, month), override_note=note)
+                raise ConfigError(
+                    f"{self.source}: override for {rid} says the rule gives {expected_rule}, the rule gives {rule}"
+                )
+        return ReleaseWindow(
+            release_id=rid,
+            name=f"{MONTHS[month - 1]} {year}",
+            start=window_start(year, month, self.program_start, self.window_years),
+            cutoff=cutoff,
+            rule_cutoff=rule,
+            quarter_end=quarter_end(year, month),
+            override_note=note,
+        )
 
     def releases(self) -> list[ReleaseWindow]:
         """Every release of the calendar, oldest first."""
@@ -197,8 +216,10 @@ def _read_calendar(p: Path, raw: dict) -> ReleaseCalendar:
     for key in ("program_start", "holidays", "first_release", "last_release", "window_years"):
         if key not in raw:
             raise ConfigError(f"{src}: missing key {key!r}")
-    for key, expected in (("quarter_cutoff_rule", "last_business_day"),
-                          ("december_cutoff_rule", "first_available_friday_in_january")):
+    for key, expected in (
+        ("quarter_cutoff_rule", "last_business_day"),
+        ("december_cutoff_rule", "first_available_friday_in_january"),
+    ):
         if raw.get(key, expected) != expected:
             raise ConfigError(f"{src}: {key} must be {expected!r} (the only rule implemented)")
     hp = resolve_config(raw["holidays"], "calendar")

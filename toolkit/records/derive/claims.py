@@ -54,8 +54,12 @@ def claim_failures(claims: pd.DataFrame, cutoff: int, params) -> np.ndarray:
         ("after_cutoff", lodged_after_cutoff(claims["lodged"].to_numpy(), cutoff)),
         ("claim_under_one_dollar", under_one_dollar(claims["amount"].to_numpy(), c.minimum_amount)),
         ("claim_status", status_not_countable(claims["status"].to_numpy(), c.countable_statuses)),
-        ("claim_recovery", recovery_confirmed(claims["recov"].to_numpy()) if c.recovery_removes_everywhere
-         else np.zeros(len(claims), bool)),
+        (
+            "claim_recovery",
+            recovery_confirmed(claims["recov"].to_numpy())
+            if c.recovery_removes_everywhere
+            else np.zeros(len(claims), bool),
+        ),
     ]
     out = np.full(len(claims), "", dtype=object)
     for rule, bad in checks:
@@ -63,8 +67,9 @@ def claim_failures(claims: pd.DataFrame, cutoff: int, params) -> np.ndarray:
     return out
 
 
-def education_outcome_excluded(ctype: np.ndarray, ptype: np.ndarray, pstart: np.ndarray,
-                               exclusion_from: int, outcome_types: tuple[str, ...]) -> np.ndarray:
+def education_outcome_excluded(
+    ctype: np.ndarray, ptype: np.ndarray, pstart: np.ndarray, exclusion_from: int, outcome_types: tuple[str, ...]
+) -> np.ndarray:
     """13/26-week full or pathway outcomes for Education Placements commenced on or after the exclusion date.
 
     >>> d = 18491  # 2020-08-17 as days since 1970-01-01
@@ -72,8 +77,11 @@ def education_outcome_excluded(ctype: np.ndarray, ptype: np.ndarray, pstart: np.
     ...                            np.array([d - 1, d, d]), d, ("full_13",)).tolist()
     [False, True, False]
     """
-    return (pd.Series(ctype).isin(list(outcome_types)).to_numpy() & (np.asarray(ptype) == "education")
-            & (np.asarray(pstart) >= exclusion_from))
+    return (
+        pd.Series(ctype).isin(list(outcome_types)).to_numpy()
+        & (np.asarray(ptype) == "education")
+        & (np.asarray(pstart) >= exclusion_from)
+    )
 
 
 def placement_before_program(pstart: np.ndarray, program_start: int) -> np.ndarray:
@@ -99,10 +107,22 @@ def map_to_stints(claims: pd.DataFrame, stints: pd.DataFrame) -> np.ndarray:
     participant's period at the lodging site on or before the lodgement date (-1 if none)."""
     if claims.empty:
         return np.zeros(0, dtype=np.int64)
-    left = pd.DataFrame({"pkey": claims["pkey"].to_numpy(), "site": claims["site"].to_numpy(),
-                         "t": claims["lodged"].to_numpy(), "i": np.arange(len(claims))}).sort_values("t", kind="stable")
-    right = pd.DataFrame({"pkey": stints["pkey"].to_numpy(), "site": stints["site"].to_numpy(),
-                          "t": stints["c"].to_numpy(), "sid": np.arange(len(stints))}).sort_values("t", kind="stable")
+    left = pd.DataFrame(
+        {
+            "pkey": claims["pkey"].to_numpy(),
+            "site": claims["site"].to_numpy(),
+            "t": claims["lodged"].to_numpy(),
+            "i": np.arange(len(claims)),
+        }
+    ).sort_values("t", kind="stable")
+    right = pd.DataFrame(
+        {
+            "pkey": stints["pkey"].to_numpy(),
+            "site": stints["site"].to_numpy(),
+            "t": stints["c"].to_numpy(),
+            "sid": np.arange(len(stints)),
+        }
+    ).sort_values("t", kind="stable")
     m = pd.merge_asof(left, right, on="t", by=["pkey", "site"], direction="backward")
     out = np.full(len(claims), -1, dtype=np.int64)
     ok = m["sid"].notna().to_numpy()

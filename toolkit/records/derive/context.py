@@ -25,11 +25,11 @@ class Context:
     start: int
     cutoff: int
     ev: Events
-    st: pd.DataFrame          # commencements known at the cut-off, with chain and duration columns
-    claims: pd.DataFrame      # claims with 'ok' (passes every claim rule), 'sid', 'org', placement columns
+    st: pd.DataFrame  # commencements known at the cut-off, with chain and duration columns
+    claims: pd.DataFrame  # claims with 'ok' (passes every claim rule), 'sid', 'org', placement columns
     placements: pd.DataFrame  # placements known at the cut-off
     ledger: Ledger
-    links: list = field(default_factory=list)   # candidate numerator claims per measure (for the reconciliation)
+    links: list = field(default_factory=list)  # candidate numerator claims per measure (for the reconciliation)
     set_aside: list = field(default_factory=list)  # claim row labels already excluded by a measure's rule
 
     @property
@@ -68,9 +68,17 @@ class Context:
         f.apply("once_per_contract", keep)
 
     def add_links(self, claims: pd.DataFrame, measure: str, sid: np.ndarray) -> None:
-        self.links.append(pd.DataFrame({"claim": claims.index.to_numpy(), "measure": measure,
-                                        "pkey": claims["pkey"].to_numpy(), "sid": np.asarray(sid, dtype=np.int64),
-                                        "lodged": claims["lodged"].to_numpy()}))
+        self.links.append(
+            pd.DataFrame(
+                {
+                    "claim": claims.index.to_numpy(),
+                    "measure": measure,
+                    "pkey": claims["pkey"].to_numpy(),
+                    "sid": np.asarray(sid, dtype=np.int64),
+                    "lodged": claims["lodged"].to_numpy(),
+                }
+            )
+        )
 
 
 def pair_flag(st: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
@@ -95,11 +103,21 @@ def once_per_contract(cand: pd.DataFrame, contract: np.ndarray, latest_col: str)
     applicable denominator at the Contract level"). Returns a keep mask aligned with ``cand``."""
     if cand.empty:
         return np.zeros(0, bool)
-    df = pd.DataFrame({"pkey": cand["pkey"].to_numpy(), "contract": contract, "measure": cand["measure"].to_numpy(),
-                       "num": cand["numerator"].to_numpy(), "t": cand[latest_col].to_numpy(),
-                       "i": np.arange(len(cand))})
-    df = df.sort_values(["measure", "pkey", "contract", "num", "t", "i"], ascending=[True, True, True, False, False, False],
-                        kind="stable")
+    df = pd.DataFrame(
+        {
+            "pkey": cand["pkey"].to_numpy(),
+            "contract": contract,
+            "measure": cand["measure"].to_numpy(),
+            "num": cand["numerator"].to_numpy(),
+            "t": cand[latest_col].to_numpy(),
+            "i": np.arange(len(cand)),
+        }
+    )
+    df = df.sort_values(
+        ["measure", "pkey", "contract", "num", "t", "i"],
+        ascending=[True, True, True, False, False, False],
+        kind="stable",
+    )
     first = ~df.duplicated(["measure", "pkey", "contract"], keep="first").to_numpy()
     keep = np.zeros(len(cand), bool)
     keep[df["i"].to_numpy()[first]] = True

@@ -83,9 +83,15 @@ class DerivationResult:
     def summary(self) -> str:
         rec = self.records
         by = rec.groupby(["program", "measure"]).agg(n=("numerator", "size"), numerator=("numerator", "sum"))
-        lines = [f"release {self.release.name}: window {self.window[0]} to {self.window[1]}"
-                 + (f" (rule cut-off {self.release.rule_cutoff}; {self.release.override_note})" if self.release.extended else ""),
-                 f"{len(rec):,} measure records, {len(self.excluded):,} excluded events"]
+        lines = [
+            f"release {self.release.name}: window {self.window[0]} to {self.window[1]}"
+            + (
+                f" (rule cut-off {self.release.rule_cutoff}; {self.release.override_note})"
+                if self.release.extended
+                else ""
+            ),
+            f"{len(rec):,} measure records, {len(self.excluded):,} excluded events",
+        ]
         lines += [f"  {p:3s} {m:16s} n={r.n:>9,}  numerator={r.numerator:>9,}" for (p, m), r in by.iterrows()]
         return "\n".join(lines)
 
@@ -97,40 +103,70 @@ def _day(d: dt.date) -> int:
 def _as_at_cutoff(ev: Events, cutoff: int, ledger: Ledger) -> tuple[pd.DataFrame, Events]:
     """Drop (and log) events dated after the cut-off; exits after it are not yet known."""
     st, late = stints_as_at(ev.stints, cutoff)
-    ledger.exclude("site_commencements", "after_cutoff", late["pkey"].to_numpy(), late["site"].to_numpy(),
-                   event_date=late["c"].to_numpy(), log_measure="site_commencements", considered=len(ev.stints))
+    ledger.exclude(
+        "site_commencements",
+        "after_cutoff",
+        late["pkey"].to_numpy(),
+        late["site"].to_numpy(),
+        event_date=late["c"].to_numpy(),
+        log_measure="site_commencements",
+        considered=len(ev.stints),
+    )
     keep = {}
-    for name, table, col, site in (("phases", "phases", "ps", False), ("suspensions", "suspensions", "ss", False),
-                                   ("placements", "placements", "ps", True), ("benchmarks", "benchmarks", "bd", False),
-                                   ("assessments", "os_assessments", "ad", True),
-                                   ("verifications", "employment_verifications", "vd", False)):
+    for name, table, col, site in (
+        ("phases", "phases", "ps", False),
+        ("suspensions", "suspensions", "ss", False),
+        ("placements", "placements", "ps", True),
+        ("benchmarks", "benchmarks", "bd", False),
+        ("assessments", "os_assessments", "ad", True),
+        ("verifications", "employment_verifications", "vd", False),
+    ):
         df = getattr(ev, name)
         after = df[col].to_numpy() > cutoff
         d = df.loc[after]
-        ledger.exclude(table, "after_cutoff", d["pkey"].to_numpy(), d["site"].to_numpy() if site else None,
-                       event_id=d["placement_id"].to_numpy() if name == "placements" else None,
-                       event_date=d[col].to_numpy(), log_measure=table, considered=len(df))
+        ledger.exclude(
+            table,
+            "after_cutoff",
+            d["pkey"].to_numpy(),
+            d["site"].to_numpy() if site else None,
+            event_id=d["placement_id"].to_numpy() if name == "placements" else None,
+            event_date=d[col].to_numpy(),
+            log_measure=table,
+            considered=len(df),
+        )
         keep[name] = df.loc[~after].reset_index(drop=True)
     known = Events(stints=st, claims=ev.claims, people=ev.people, sites=ev.sites, **keep)
     return st, known
 
 
-def _claims(ev: Events, st: pd.DataFrame, placements: pd.DataFrame, cutoff: int, p: DeriveParams,
-            ledger: Ledger) -> pd.DataFrame:
+def _claims(
+    ev: Events, st: pd.DataFrame, placements: pd.DataFrame, cutoff: int, p: DeriveParams, ledger: Ledger
+) -> pd.DataFrame:
     """Claims with their commencement ('sid'), organisation and the claim rules applied ('ok')."""
     cl = link_placements(ev.claims, placements).reset_index(drop=True)
     cl["sid"] = map_to_stints(cl, st)
     cl["org"] = take(st["org"].to_numpy(dtype=object), cl["sid"].to_numpy(), "")
     fail = claim_failures(cl, cutoff, p)
     outcome = cl["ctype"].isin(list(p.claims.outcome_types)).to_numpy()
-    cand = pd.DataFrame({"pkey": cl["pkey"].to_numpy(), "site": cl["site"].to_numpy(), "event_id": cl["claim_id"].to_numpy(),
-                         "event_date": cl["lodged"].to_numpy()})
+    cand = pd.DataFrame(
+        {
+            "pkey": cl["pkey"].to_numpy(),
+            "site": cl["site"].to_numpy(),
+            "event_id": cl["claim_id"].to_numpy(),
+            "event_date": cl["lodged"].to_numpy(),
+        }
+    )
     f = Funnel(ledger, "claims", "claims", cand, np.zeros(len(cl), bool))
     for rule in ("after_cutoff", "claim_under_one_dollar", "claim_status", "claim_recovery"):
         f.apply(rule, fail != rule)
     f.apply("claim_no_site_commencement", cl["sid"].to_numpy() >= 0)
-    edu = education_outcome_excluded(cl["ctype"].to_numpy(), cl["ptype"].to_numpy(), cl["pstart"].to_numpy(),
-                                     _day(p.dates.education_exclusion_from), p.education_outcome_claims)
+    edu = education_outcome_excluded(
+        cl["ctype"].to_numpy(),
+        cl["ptype"].to_numpy(),
+        cl["pstart"].to_numpy(),
+        _day(p.dates.education_exclusion_from),
+        p.education_outcome_claims,
+    )
     f.apply("claim_education_from_exclusion_date", ~edu)
     before = outcome & placement_before_program(cl["pstart"].to_numpy(), _day(p.dates.program_start))
     f.apply("claim_placement_before_program", ~before)
@@ -138,8 +174,13 @@ def _claims(ev: Events, st: pd.DataFrame, placements: pd.DataFrame, cutoff: int,
     return cl
 
 
-def derive_records(events: str | Path | dict | Events, release: str, params: DeriveParams | None = None,
-                   calendar: ReleaseCalendar | None = None, progress=None) -> DerivationResult:
+def derive_records(
+    events: str | Path | dict | Events,
+    release: str,
+    params: DeriveParams | None = None,
+    calendar: ReleaseCalendar | None = None,
+    progress=None,
+) -> DerivationResult:
     """Derive the measure records of ``release`` from raw events.
 
     Parameters
@@ -169,21 +210,32 @@ def derive_records(events: str | Path | dict | Events, release: str, params: Der
     start, cutoff = _day(win.start), _day(win.cutoff)
     say(f"release {win.name}: window {win.start} to {win.cutoff}" + (" (extended)" if win.extended else ""))
     ev = events if isinstance(events, Events) else load_events(events)
-    say(f"events: {len(ev.stints):,} site commencements, {len(ev.phases):,} phases, {len(ev.claims):,} claims, "
-        f"{len(ev.placements):,} placements")
+    say(
+        f"events: {len(ev.stints):,} site commencements, {len(ev.phases):,} phases, {len(ev.claims):,} claims, "
+        f"{len(ev.placements):,} placements"
+    )
     ledger = Ledger()
     st, known = _as_at_cutoff(ev, cutoff, ledger)
     st = add_chain_columns(st, cutoff)
     cl = _claims(known, st, known.placements, cutoff, p, ledger)
     say(f"claims: {int(cl['ok'].sum()):,} of {len(cl):,} pass the claim rules")
     st = _with_durations(st, known, cl, cutoff, p)
-    say(f"durations: {len(st):,} site commencements in {int(st['chain'].max()) + 1 if len(st) else 0:,} transfer chains")
-    ctx = Context(params=p, start=start, cutoff=cutoff, ev=known, st=st, claims=cl, placements=known.placements,
-                  ledger=ledger)
+    say(
+        f"durations: {len(st):,} site commencements in {int(st['chain'].max()) + 1 if len(st) else 0:,} transfer chains"
+    )
+    ctx = Context(
+        params=p, start=start, cutoff=cutoff, ev=known, st=st, claims=cl, placements=known.placements, ledger=ledger
+    )
     records = _measure_records(ctx, win, say)
-    return DerivationResult(records=records, log=ledger.log_frame(), excluded=ledger.excluded_frame(ev.people, ev.sites),
-                            window=(win.start, win.cutoff), release=win, params_hash=p.hash,
-                            seconds=time.perf_counter() - t0)
+    return DerivationResult(
+        records=records,
+        log=ledger.log_frame(),
+        excluded=ledger.excluded_frame(ev.people, ev.sites),
+        window=(win.start, win.cutoff),
+        release=win,
+        params_hash=p.hash,
+        seconds=time.perf_counter() - t0,
+    )
 
 
 def _with_durations(st: pd.DataFrame, known: Events, cl: pd.DataFrame, cutoff: int, p: DeriveParams) -> pd.DataFrame:
@@ -196,8 +248,16 @@ def _with_durations(st: pd.DataFrame, known: Events, cl: pd.DataFrame, cutoff: i
     transition_os = np.zeros(n_people, bool)
     transition_os[st.loc[(st["trans"] == "ongoing_support").to_numpy(), "pkey"].to_numpy()] = True
     os_cut = np.where(transition_os, NEVER, out52)
-    metrics = phase_metrics(st, known.phases, known.suspensions, cutoff, _day(p.dates.program_start), os_cut, out52,
-                            p.ongoing_support.flexible_level)
+    metrics = phase_metrics(
+        st,
+        known.phases,
+        known.suspensions,
+        cutoff,
+        _day(p.dates.program_start),
+        os_cut,
+        out52,
+        p.ongoing_support.flexible_level,
+    )
     st = pd.concat([st, metrics], axis=1)
     st["bench"] = benchmark_at(st, known.benchmarks)
     return st
@@ -207,7 +267,9 @@ def _measure_records(ctx: Context, win: ReleaseWindow, say) -> pd.DataFrame:
     """Every measure's records (full and pathway, bonus and Work Assist, Ongoing Support), the
     reconciliation of outcome claims, the output table, and the invariants checked on it."""
     parts = derive_full_pathway(ctx)
-    say("full and pathway measures: " + ", ".join(f"{f['measure'].iat[0] if len(f) else '?'} {len(f):,}" for f in parts))
+    say(
+        "full and pathway measures: " + ", ".join(f"{f['measure'].iat[0] if len(f) else '?'} {len(f):,}" for f in parts)
+    )
     parts.append(derive_bonus(ctx))
     parts.append(derive_ongoing_support(ctx))
     say(f"bonus/Work Assist {len(parts[-2]):,}, ongoing support {len(parts[-1]):,}")

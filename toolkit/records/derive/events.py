@@ -20,8 +20,16 @@ from toolkit.errors import DataContractError
 from toolkit.paths import DATA_CONTRACTS
 
 EVENT_CONTRACTS = DATA_CONTRACTS / "events"
-EVENT_TABLES = ("site_commencements", "phases", "suspensions", "placements", "claims", "benchmarks",
-                "os_assessments", "employment_verifications")
+EVENT_TABLES = (
+    "site_commencements",
+    "phases",
+    "suspensions",
+    "placements",
+    "claims",
+    "benchmarks",
+    "os_assessments",
+    "employment_verifications",
+)
 #: An empty end date (open spell, still in assistance): far beyond any real day number.
 OPEN = 10**8
 NEVER = -(10**8)
@@ -56,7 +64,7 @@ def take(values, pos: np.ndarray, fill):
 class Events:
     """The event tables in working form (see the module docstring)."""
 
-    stints: pd.DataFrame        # one row per site commencement, sorted by pkey, commencement, exit
+    stints: pd.DataFrame  # one row per site commencement, sorted by pkey, commencement, exit
     phases: pd.DataFrame
     suspensions: pd.DataFrame
     placements: pd.DataFrame
@@ -64,8 +72,8 @@ class Events:
     benchmarks: pd.DataFrame
     assessments: pd.DataFrame
     verifications: pd.DataFrame
-    people: pd.DataFrame        # pkey -> participant_id, period_of_service
-    sites: pd.Index             # site code -> site_id
+    people: pd.DataFrame  # pkey -> participant_id, period_of_service
+    sites: pd.Index  # site code -> site_id
 
 
 def read_event_tables(directory: str | Path) -> dict[str, pd.DataFrame]:
@@ -81,8 +89,9 @@ def read_event_tables(directory: str | Path) -> dict[str, pd.DataFrame]:
             continue
         out[t] = read_raw(p)
     if missing:
-        raise DataContractError(f"events folder {d} lacks {len(missing)} table(s):\n"
-                                + "\n".join(f"  - {v}" for v in missing), missing)
+        raise DataContractError(
+            f"events folder {d} lacks {len(missing)} table(s):\n" + "\n".join(f"  - {v}" for v in missing), missing
+        )
     return out
 
 
@@ -101,8 +110,11 @@ def event_contracts() -> dict:
 def validate_events(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     """Check event tables against ``data_contracts/events/``; return typed tables or raise listing every violation."""
     contracts = event_contracts()
-    missing = [Violation(t, "", "missing_table", 0, (), "required event table not given") for t in EVENT_TABLES
-               if t not in tables]
+    missing = [
+        Violation(t, "", "missing_table", 0, (), "required event table not given")
+        for t in EVENT_TABLES
+        if t not in tables
+    ]
     typed, report = validate_tables({t: tables[t] for t in EVENT_TABLES if t in tables}, contracts)
     report.violations = missing + report.violations
     report.raise_if_invalid("event tables")
@@ -125,18 +137,35 @@ def check_spells(ev: Events) -> None:
     st = ev.stints
     bad = _overlaps(st["pkey"].to_numpy(), st["c"].to_numpy(), st["x"].to_numpy())
     if bad.any():
-        viol.append(Violation("site_commencements", "commencement_date,exit_date", "no_overlap", int(bad.sum()),
-                              tuple(int(i) + 1 for i in st["row"].to_numpy()[bad][:5]),
-                              "a commencement starts before the previous commencement of the period ended"))
+        viol.append(
+            Violation(
+                "site_commencements",
+                "commencement_date,exit_date",
+                "no_overlap",
+                int(bad.sum()),
+                tuple(int(i) + 1 for i in st["row"].to_numpy()[bad][:5]),
+                "a commencement starts before the previous commencement of the period ended",
+            )
+        )
     ph = ev.phases.sort_values(["pkey", "ps", "pe"], kind="stable")
     bad = _overlaps(ph["pkey"].to_numpy(), ph["ps"].to_numpy(), ph["pe"].to_numpy())
     if bad.any():
-        viol.append(Violation("phases", "start_date,end_date", "no_overlap", int(bad.sum()),
-                              tuple(int(i) + 1 for i in ph["row"].to_numpy()[bad][:5]),
-                              "a phase spell starts before the previous spell of the period ended"))
+        viol.append(
+            Violation(
+                "phases",
+                "start_date,end_date",
+                "no_overlap",
+                int(bad.sum()),
+                tuple(int(i) + 1 for i in ph["row"].to_numpy()[bad][:5]),
+                "a phase spell starts before the previous spell of the period ended",
+            )
+        )
     if viol:
-        raise DataContractError("event tables break the spell rules ({} violation(s)):\n".format(len(viol))
-                                + "\n".join(f"  - {v}" for v in viol), viol)
+        raise DataContractError(
+            "event tables break the spell rules ({} violation(s)):\n".format(len(viol))
+            + "\n".join(f"  - {v}" for v in viol),
+            viol,
+        )
 
 
 def _merge_suspensions(su: pd.DataFrame) -> pd.DataFrame:
@@ -145,7 +174,9 @@ def _merge_suspensions(su: pd.DataFrame) -> pd.DataFrame:
         return su
     su = su.sort_values(["pkey", "ss", "se"], kind="stable").reset_index(drop=True)
     same = np.r_[False, su["pkey"].to_numpy()[1:] == su["pkey"].to_numpy()[:-1]]
-    prev_max = pd.Series(np.r_[NEVER, su["se"].to_numpy()[:-1]]).where(same, NEVER).groupby(su["pkey"].to_numpy()).cummax()
+    prev_max = (
+        pd.Series(np.r_[NEVER, su["se"].to_numpy()[:-1]]).where(same, NEVER).groupby(su["pkey"].to_numpy()).cummax()
+    )
     new = ~same | (su["ss"].to_numpy() > prev_max.to_numpy())
     grp = np.cumsum(new)
     return su.groupby(grp).agg(pkey=("pkey", "first"), ss=("ss", "min"), se=("se", "max")).reset_index(drop=True)
@@ -158,12 +189,26 @@ class _Keys:
 
     def __init__(self, typed: dict[str, pd.DataFrame]):
         sc = typed["site_commencements"].reset_index(drop=True)
-        people_idx = pd.MultiIndex.from_arrays([sc["participant_id"].astype(str), sc["period_of_service"].astype("int64")])
+        people_idx = pd.MultiIndex.from_arrays(
+            [sc["participant_id"].astype(str), sc["period_of_service"].astype("int64")]
+        )
         self.codes, self.uniq = pd.factorize(people_idx, sort=True)
-        self.people = pd.DataFrame({"participant_id": self.uniq.get_level_values(0).astype(str),
-                                    "period_of_service": self.uniq.get_level_values(1).astype("int64")})
-        site_ids = pd.Index(pd.unique(pd.concat([typed[t]["site_id"].astype(str) for t in
-                                                 ("site_commencements", "claims", "placements", "os_assessments")])))
+        self.people = pd.DataFrame(
+            {
+                "participant_id": self.uniq.get_level_values(0).astype(str),
+                "period_of_service": self.uniq.get_level_values(1).astype("int64"),
+            }
+        )
+        site_ids = pd.Index(
+            pd.unique(
+                pd.concat(
+                    [
+                        typed[t]["site_id"].astype(str)
+                        for t in ("site_commencements", "claims", "placements", "os_assessments")
+                    ]
+                )
+            )
+        )
         self.site_ids = site_ids.sort_values()
         self.orphans: list[Violation] = []
 
@@ -171,9 +216,16 @@ class _Keys:
         mi = pd.MultiIndex.from_arrays([df["participant_id"].astype(str), df["period_of_service"].astype("int64")])
         k = self.uniq.get_indexer(mi)
         if (k < 0).any():  # refuse, as the foreign keys do
-            self.orphans.append(Violation(table, "participant_id,period_of_service", "foreign_key->site_commencements",
-                                          int((k < 0).sum()), tuple(int(i) + 1 for i in np.flatnonzero(k < 0)[:5]),
-                                          "no site commencement for this participant and period of service"))
+            self.orphans.append(
+                Violation(
+                    table,
+                    "participant_id,period_of_service",
+                    "foreign_key->site_commencements",
+                    int((k < 0).sum()),
+                    tuple(int(i) + 1 for i in np.flatnonzero(k < 0)[:5]),
+                    "no site commencement for this participant and period of service",
+                )
+            )
         return k
 
     def site(self, df: pd.DataFrame) -> np.ndarray:
@@ -181,71 +233,127 @@ class _Keys:
 
     def raise_orphans(self) -> None:
         if self.orphans:
-            raise DataContractError("event tables refer to participants without a site commencement "
-                                    f"({len(self.orphans)} violation(s)):\n" + "\n".join(f"  - {v}" for v in self.orphans),
-                                    self.orphans)
+            raise DataContractError(
+                "event tables refer to participants without a site commencement "
+                f"({len(self.orphans)} violation(s)):\n" + "\n".join(f"  - {v}" for v in self.orphans),
+                self.orphans,
+            )
 
 
 def _working_stints(sc: pd.DataFrame, keys: _Keys) -> pd.DataFrame:
     """Site commencements, sorted by participant-period, commencement and exit."""
     sc = sc.reset_index(drop=True)
-    return pd.DataFrame({
-        "row": np.arange(len(sc)), "pkey": keys.codes, "site": keys.site(sc),
-        "program": sc["program"].astype(str).to_numpy(), "org": sc["organisation_id"].astype(str).to_numpy(),
-        "contract": sc["contract_id"].astype(str).to_numpy(),
-        "ref": to_days(sc["referral_date"]), "c": to_days(sc["commencement_date"]), "x": to_days(sc["exit_date"]),
-        "xr": sc["exit_reason"].astype(object).where(sc["exit_reason"].notna(), "").astype(str).to_numpy(),
-        "ind": sc["indigenous"].astype(bool).to_numpy(),
-        "trans": sc["transition_phase"].astype(str).to_numpy(),
-    }).sort_values(["pkey", "c", "x", "row"], kind="stable").reset_index(drop=True)
+    return (
+        pd.DataFrame(
+            {
+                "row": np.arange(len(sc)),
+                "pkey": keys.codes,
+                "site": keys.site(sc),
+                "program": sc["program"].astype(str).to_numpy(),
+                "org": sc["organisation_id"].astype(str).to_numpy(),
+                "contract": sc["contract_id"].astype(str).to_numpy(),
+                "ref": to_days(sc["referral_date"]),
+                "c": to_days(sc["commencement_date"]),
+                "x": to_days(sc["exit_date"]),
+                "xr": sc["exit_reason"].astype(object).where(sc["exit_reason"].notna(), "").astype(str).to_numpy(),
+                "ind": sc["indigenous"].astype(bool).to_numpy(),
+                "trans": sc["transition_phase"].astype(str).to_numpy(),
+            }
+        )
+        .sort_values(["pkey", "c", "x", "row"], kind="stable")
+        .reset_index(drop=True)
+    )
 
 
 def _working_spells(typed: dict[str, pd.DataFrame], keys: _Keys) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Phase spells, and suspensions merged where they overlap."""
     ph = typed["phases"].reset_index(drop=True)
-    phases = pd.DataFrame({"row": np.arange(len(ph)), "pkey": keys.pkey(ph, "phases"),
-                           "phase": ph["phase"].astype(str).to_numpy(),
-                           "ps": to_days(ph["start_date"]), "pe": to_days(ph["end_date"]),
-                           "level": ph["os_funding_level"].astype(str).to_numpy()})
+    phases = pd.DataFrame(
+        {
+            "row": np.arange(len(ph)),
+            "pkey": keys.pkey(ph, "phases"),
+            "phase": ph["phase"].astype(str).to_numpy(),
+            "ps": to_days(ph["start_date"]),
+            "pe": to_days(ph["end_date"]),
+            "level": ph["os_funding_level"].astype(str).to_numpy(),
+        }
+    )
     su = typed["suspensions"].reset_index(drop=True)
-    susp = _merge_suspensions(pd.DataFrame({"pkey": keys.pkey(su, "suspensions"), "ss": to_days(su["start_date"]),
-                                            "se": to_days(su["end_date"])}))
+    susp = _merge_suspensions(
+        pd.DataFrame(
+            {"pkey": keys.pkey(su, "suspensions"), "ss": to_days(su["start_date"]), "se": to_days(su["end_date"])}
+        )
+    )
     return phases, susp
 
 
 def _working_placements(pl: pd.DataFrame, keys: _Keys) -> pd.DataFrame:
     pl = pl.reset_index(drop=True)
-    return pd.DataFrame({
-        "placement_id": pl["placement_id"].astype(str).to_numpy(), "pkey": keys.pkey(pl, "placements"),
-        "site": keys.site(pl), "ps": to_days(pl["start_date"]), "ptype": pl["placement_type"].astype(str).to_numpy(),
-        "app": pl["apprenticeship_traineeship"].astype(bool).to_numpy(),
-        "dre": pl["directly_related_employment"].astype(bool).to_numpy(),
-        "wa": pl["work_assist"].astype(bool).to_numpy()})
+    return pd.DataFrame(
+        {
+            "placement_id": pl["placement_id"].astype(str).to_numpy(),
+            "pkey": keys.pkey(pl, "placements"),
+            "site": keys.site(pl),
+            "ps": to_days(pl["start_date"]),
+            "ptype": pl["placement_type"].astype(str).to_numpy(),
+            "app": pl["apprenticeship_traineeship"].astype(bool).to_numpy(),
+            "dre": pl["directly_related_employment"].astype(bool).to_numpy(),
+            "wa": pl["work_assist"].astype(bool).to_numpy(),
+        }
+    )
 
 
 def _working_claims(cl: pd.DataFrame, keys: _Keys) -> pd.DataFrame:
     cl = cl.reset_index(drop=True)
-    return pd.DataFrame({
-        "claim_id": cl["claim_id"].astype(str).to_numpy(), "pkey": keys.pkey(cl, "claims"), "site": keys.site(cl),
-        "ctype": cl["claim_type"].astype(str).to_numpy(), "amount": cl["amount"].astype("float64").to_numpy(),
-        "status": cl["status"].astype(str).to_numpy(), "recov": cl["recovery_confirmed"].astype(bool).to_numpy(),
-        "lodged": to_days(cl["lodged_date"]),
-        "placement_id": cl["placement_id"].astype(object).where(cl["placement_id"].notna(), "").astype(str).to_numpy()})
+    return pd.DataFrame(
+        {
+            "claim_id": cl["claim_id"].astype(str).to_numpy(),
+            "pkey": keys.pkey(cl, "claims"),
+            "site": keys.site(cl),
+            "ctype": cl["claim_type"].astype(str).to_numpy(),
+            "amount": cl["amount"].astype("float64").to_numpy(),
+            "status": cl["status"].astype(str).to_numpy(),
+            "recov": cl["recovery_confirmed"].astype(bool).to_numpy(),
+            "lodged": to_days(cl["lodged_date"]),
+            "placement_id": cl["placement_id"]
+            .astype(object)
+            .where(cl["placement_id"].notna(), "")
+            .astype(str)
+            .to_numpy(),
+        }
+    )
 
 
-def _working_assessments(typed: dict[str, pd.DataFrame], keys: _Keys) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def _working_assessments(
+    typed: dict[str, pd.DataFrame], keys: _Keys
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Benchmark assessments, Ongoing Support assessments and employment verifications."""
     bm = typed["benchmarks"].reset_index(drop=True)
-    benchmarks = pd.DataFrame({"pkey": keys.pkey(bm, "benchmarks"), "bd": to_days(bm["assessment_date"]),
-                               "bench": bm["employment_benchmark"].astype("int64").to_numpy()})
+    benchmarks = pd.DataFrame(
+        {
+            "pkey": keys.pkey(bm, "benchmarks"),
+            "bd": to_days(bm["assessment_date"]),
+            "bench": bm["employment_benchmark"].astype("int64").to_numpy(),
+        }
+    )
     oa = typed["os_assessments"].reset_index(drop=True)
-    assessments = pd.DataFrame({"pkey": keys.pkey(oa, "os_assessments"), "site": keys.site(oa),
-                                "ad": to_days(oa["assessment_date"]),
-                                "rec": oa["recommendation"].astype(str).to_numpy()})
+    assessments = pd.DataFrame(
+        {
+            "pkey": keys.pkey(oa, "os_assessments"),
+            "site": keys.site(oa),
+            "ad": to_days(oa["assessment_date"]),
+            "rec": oa["recommendation"].astype(str).to_numpy(),
+        }
+    )
     ve = typed["employment_verifications"].reset_index(drop=True)
-    verifications = pd.DataFrame({"pkey": keys.pkey(ve, "employment_verifications"), "ex": to_days(ve["exit_date"]),
-                                  "vd": to_days(ve["verified_date"]),
-                                  "result": ve["result"].astype(str).to_numpy()})
+    verifications = pd.DataFrame(
+        {
+            "pkey": keys.pkey(ve, "employment_verifications"),
+            "ex": to_days(ve["exit_date"]),
+            "vd": to_days(ve["verified_date"]),
+            "result": ve["result"].astype(str).to_numpy(),
+        }
+    )
     return benchmarks, assessments, verifications
 
 
@@ -258,9 +366,18 @@ def to_working(typed: dict[str, pd.DataFrame]) -> Events:
     claims = _working_claims(typed["claims"], keys)
     benchmarks, assessments, verifications = _working_assessments(typed, keys)
     keys.raise_orphans()
-    ev = Events(stints=stints, phases=phases, suspensions=susp, placements=placements, claims=claims,
-                benchmarks=benchmarks, assessments=assessments, verifications=verifications, people=keys.people,
-                sites=keys.site_ids)
+    ev = Events(
+        stints=stints,
+        phases=phases,
+        suspensions=susp,
+        placements=placements,
+        claims=claims,
+        benchmarks=benchmarks,
+        assessments=assessments,
+        verifications=verifications,
+        people=keys.people,
+        sites=keys.site_ids,
+    )
     check_spells(ev)
     return ev
 

@@ -63,8 +63,17 @@ def outcome_at_previous_site(ctx: Context, claim_type: str) -> np.ndarray:
     c = ctx.ok_claims([claim_type])
     if c.empty:
         return np.zeros(len(st), bool)
-    first = pd.DataFrame({"pkey": c["pkey"].to_numpy(), "org": c["org"].to_numpy(),
-                          "order": st["order"].to_numpy()[c["sid"].to_numpy()]}).groupby(["pkey", "org"])["order"].min()
+    first = (
+        pd.DataFrame(
+            {
+                "pkey": c["pkey"].to_numpy(),
+                "org": c["org"].to_numpy(),
+                "order": st["order"].to_numpy()[c["sid"].to_numpy()],
+            }
+        )
+        .groupby(["pkey", "org"])["order"]
+        .min()
+    )
     pos = first.index.get_indexer(pd.MultiIndex.from_arrays([st["pkey"], st["org"]]))
     first_order = take(first.to_numpy(), pos, np.iinfo(np.int64).max)
     return st["order"].to_numpy() > first_order
@@ -114,18 +123,35 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
         is52 = m in p.fifty_two_week_measures
         dur = st["eapps_chain"].to_numpy() + (st["os52_chain"].to_numpy() if is52 else 0)
         tia = st["eapps_site"].to_numpy() + (st["os52_site"].to_numpy() if is52 else 0) + lag
-        cand = pd.DataFrame({"pkey": st["pkey"].to_numpy(), "site": st["site"].to_numpy(), "sid": np.arange(n),
-                             "c": st["c"].to_numpy(), "numerator": num, "measure": m})
+        cand = pd.DataFrame(
+            {
+                "pkey": st["pkey"].to_numpy(),
+                "site": st["site"].to_numpy(),
+                "sid": np.arange(n),
+                "c": st["c"].to_numpy(),
+                "numerator": num,
+                "measure": m,
+            }
+        )
         f = Funnel(ctx.ledger, m, "site_commencements", cand, num)
-        f.apply("window_four_conditions", in_assessment_window(st["c"].to_numpy(), st["x"].to_numpy(), lodged,
-                                                               np.full(n, OPEN), ctx.start, ctx.cutoff))
+        f.apply(
+            "window_four_conditions",
+            in_assessment_window(
+                st["c"].to_numpy(), st["x"].to_numpy(), lodged, np.full(n, OPEN), ctx.start, ctx.cutoff
+            ),
+        )
         if p.window.drop_records_with_outcome_before_window:
             f.apply("outcome_lodged_before_window", ~had_before | num)
         f.apply("outcome_at_previous_site", ~outcome_at_previous_site(ctx, ctype))
-        f.apply("duration_threshold", meets_duration(dur, p.threshold_weeks[m], p.days_per_week), outcome_exception=True)
+        f.apply(
+            "duration_threshold", meets_duration(dur, p.threshold_weeks[m], p.days_per_week), outcome_exception=True
+        )
         f.apply("ea_service_fee", fee, outcome_exception=True)
-        f.apply("removed_by_paired_outcome", ~removed_by_paired_outcome(ctx, p.removed_by_outcome[m]),
-                outcome_exception=True)
+        f.apply(
+            "removed_by_paired_outcome",
+            ~removed_by_paired_outcome(ctx, p.removed_by_outcome[m]),
+            outcome_exception=True,
+        )
         if m in p.pathway_measures:
             f.apply("eight_hour_benchmark", ~bench8, outcome_exception=True)
         if is52:
@@ -133,7 +159,19 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
         ctx.once_per_contract(f, st["contract"].to_numpy())
         k = f.kept()
         sid = k["sid"].to_numpy()
-        out.append(pd.DataFrame({"measure": m, "pkey": k["pkey"].to_numpy(), "sid": sid, "numerator": num[sid],
-                                 "tia": tia[sid], "rec_c": st["c"].to_numpy()[sid], "anchor": NEVER,
-                                 "lodged": np.where(num[sid], lodged[sid], OPEN), "verif": OPEN}))
+        out.append(
+            pd.DataFrame(
+                {
+                    "measure": m,
+                    "pkey": k["pkey"].to_numpy(),
+                    "sid": sid,
+                    "numerator": num[sid],
+                    "tia": tia[sid],
+                    "rec_c": st["c"].to_numpy()[sid],
+                    "anchor": NEVER,
+                    "lodged": np.where(num[sid], lodged[sid], OPEN),
+                    "verif": OPEN,
+                }
+            )
+        )
     return out

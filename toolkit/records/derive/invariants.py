@@ -27,8 +27,7 @@ def records_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date) -
     return ~ok.fillna(False).to_numpy(dtype=bool)
 
 
-def numerators_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date,
-                              claimed_measures) -> np.ndarray:
+def numerators_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, claimed_measures) -> np.ndarray:
     """Numerator records of ``claimed_measures`` (measures whose numerator is an outcome claim:
     not Ongoing Support) whose outcome was not lodged in the window."""
     s, k = pd.Timestamp(start), pd.Timestamp(cutoff)
@@ -52,8 +51,9 @@ def contract_violations(rec: pd.DataFrame) -> list[str]:
     return [f"measure_records contract: {v}" for v in viol]
 
 
-def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerator_claims: dict[str, int],
-                     release: str = "") -> None:
+def check_invariants(
+    rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerator_claims: dict[str, int], release: str = ""
+) -> None:
     """Raise :class:`DerivationInvariantError` listing every broken invariant with counts by measure,
     and every violation of the ``measure_records`` data contract.
 
@@ -69,19 +69,29 @@ def check_invariants(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerat
             detail = ", ".join(f"{m} {n:,}" for m, n in by.items())
             problems.append(f"{name}: {int(mask.sum()):,} record(s) {what} ({detail})")
 
-    report("no_record_outside_window", records_outside_window(rec, start, cutoff),
-           f"outside the assessment window {start} to {cutoff}")
-    report("no_numerator_outside_window", numerators_outside_window(rec, start, cutoff, numerator_claims),
-           "in a numerator without an outcome lodged in the window")
+    report(
+        "no_record_outside_window",
+        records_outside_window(rec, start, cutoff),
+        f"outside the assessment window {start} to {cutoff}",
+    )
+    report(
+        "no_numerator_outside_window",
+        numerators_outside_window(rec, start, cutoff, numerator_claims),
+        "in a numerator without an outcome lodged in the window",
+    )
     report("once_per_contract", duplicates_in_contract(rec), "count a participant twice in one contract's denominator")
     nums = rec.loc[rec["numerator"].to_numpy(dtype=bool)].groupby("measure").size()
     for m, n_claims in sorted(numerator_claims.items()):
         n_rec = int(nums.get(m, 0))
         if n_rec != n_claims:
-            problems.append(f"no_numerator_without_denominator: measure {m} has {n_rec:,} numerator record(s) "
-                            f"for {n_claims:,} counted outcome claim(s)")
+            problems.append(
+                f"no_numerator_without_denominator: measure {m} has {n_rec:,} numerator record(s) "
+                f"for {n_claims:,} counted outcome claim(s)"
+            )
     problems += contract_violations(rec)
     if problems:
         where = f" (release {release})" if release else ""
-        raise DerivationInvariantError(f"derived measure records break {len(problems)} invariant(s){where}:\n"
-                                       + "\n".join(f"  - {p}" for p in problems))
+        raise DerivationInvariantError(
+            f"derived measure records break {len(problems)} invariant(s){where}:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )

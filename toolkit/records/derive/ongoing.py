@@ -65,8 +65,9 @@ def verification_day(exit_day: np.ndarray, weeks: int, days_per_week: int) -> np
     return np.asarray(exit_day) + weeks * days_per_week
 
 
-def verification_keeps_numerator(verif: np.ndarray, verified_employed: np.ndarray, cutoff: int,
-                                 grace_days: int) -> np.ndarray:
+def verification_keeps_numerator(
+    verif: np.ndarray, verified_employed: np.ndarray, cutoff: int, grace_days: int
+) -> np.ndarray:
     """Note 4: in the numerator if employment was verified, or if the verification date is
     ``grace_days`` (28) days or less before the end of the period (or after it).
 
@@ -76,7 +77,9 @@ def verification_keeps_numerator(verif: np.ndarray, verified_employed: np.ndarra
     return np.asarray(verified_employed, bool) | (np.asarray(verif) >= cutoff - grace_days)
 
 
-def os_entry_route(transition: np.ndarray, after_52_week_outcome: np.ndarray, former_work_assist: np.ndarray) -> np.ndarray:
+def os_entry_route(
+    transition: np.ndarray, after_52_week_outcome: np.ndarray, former_work_assist: np.ndarray
+) -> np.ndarray:
     """A route into the denominator (Table 2): a transition OS participant, a period of OS at the
     site since a 52-week full or pathway outcome, or a former Work Assist participant."""
     return np.asarray(transition, bool) | np.asarray(after_52_week_outcome, bool) | np.asarray(former_work_assist, bool)
@@ -91,14 +94,22 @@ def flexible_fee_condition(flexible: np.ndarray, fee_claimed: np.ndarray) -> np.
     return ~np.asarray(flexible, bool) | np.asarray(fee_claimed, bool)
 
 
-def os_numerator(in_os_at_end: np.ndarray, iw_after_assessment: np.ndarray, provider_iw_verified: np.ndarray,
-                 transfer_out_in_os: np.ndarray) -> np.ndarray:
+def os_numerator(
+    in_os_at_end: np.ndarray,
+    iw_after_assessment: np.ndarray,
+    provider_iw_verified: np.ndarray,
+    transfer_out_in_os: np.ndarray,
+) -> np.ndarray:
     """Table 2 Ongoing Support numerator: still in OS at the site at the end of the period; or
     exited as an Independent Worker after an assessment recommended it; or a Provider Initiated
     Independent Worker exit verified (or within note 4's grace); or (reading of Table 9) a transfer
     to another organisation while in OS."""
-    return (np.asarray(in_os_at_end, bool) | np.asarray(iw_after_assessment, bool)
-            | np.asarray(provider_iw_verified, bool) | np.asarray(transfer_out_in_os, bool))
+    return (
+        np.asarray(in_os_at_end, bool)
+        | np.asarray(iw_after_assessment, bool)
+        | np.asarray(provider_iw_verified, bool)
+        | np.asarray(transfer_out_in_os, bool)
+    )
 
 
 def _per_pkey(n: int, pkey: np.ndarray) -> np.ndarray:
@@ -111,8 +122,9 @@ def _os_candidates(ctx: Context) -> tuple[pd.DataFrame, np.ndarray]:
     """Candidates: commencements of the OS program with days in OS at the site (or in OS at the
     cut-off), and their rows in ``ctx.st``."""
     st = ctx.st
-    cand_mask = ((st["program"].to_numpy() == ctx.params.ongoing_support.program)
-                 & ((st["os_days_site"].to_numpy() > 0) | st["os_on_cutoff"].to_numpy()))
+    cand_mask = (st["program"].to_numpy() == ctx.params.ongoing_support.program) & (
+        (st["os_days_site"].to_numpy() > 0) | st["os_on_cutoff"].to_numpy()
+    )
     return st.loc[cand_mask], np.flatnonzero(cand_mask)
 
 
@@ -134,14 +146,20 @@ def _os_numerator_of(ctx: Context, s: pd.DataFrame, first_iw: np.ndarray) -> tup
     pk, x, xr = s["pkey"].to_numpy(), s["x"].to_numpy(), s["xr"].to_numpy()
     by_assessment = (xr == "independent_worker_assessment") & (first_iw[pk] <= x)
     provider = (xr == "independent_worker_provider") & (x >= ctx.day(p.dates.ongoing_support_from)) & (x <= ctx.cutoff)
-    verif = np.where(xr == "independent_worker_provider", verification_day(x, o.verification_weeks, p.days_per_week), OPEN)
+    verif = np.where(
+        xr == "independent_worker_provider", verification_day(x, o.verification_weeks, p.days_per_week), OPEN
+    )
     ver = ctx.ev.verifications
     ver = ver.loc[(ver["result"] == "employed").to_numpy() & (ver["vd"].to_numpy() <= ctx.cutoff)]
     employed = pd.MultiIndex.from_arrays([ver["pkey"], ver["ex"]]).get_indexer(pd.MultiIndex.from_arrays([pk, x])) >= 0
     provider_ok = provider & verification_keeps_numerator(verif, employed, ctx.cutoff, o.verification_grace_days)
-    transfer_out = (o.transfer_out_between_organisations_in_numerator & (xr == "transfer")
-                    & (s["next_org"].to_numpy() != "") & (s["next_org"].to_numpy() != s["org"].to_numpy())
-                    & s["os_at_exit"].to_numpy())
+    transfer_out = (
+        o.transfer_out_between_organisations_in_numerator
+        & (xr == "transfer")
+        & (s["next_org"].to_numpy() != "")
+        & (s["next_org"].to_numpy() != s["org"].to_numpy())
+        & s["os_at_exit"].to_numpy()
+    )
     return os_numerator(s["os_on_cutoff"].to_numpy(), by_assessment, provider_ok, transfer_out), verif
 
 
@@ -182,20 +200,43 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
     enough = s["os_days_chain"].to_numpy() >= ctx.weeks(o.min_weeks_in_os)
     needs_weeks = np.ones(n, bool) if o.min_weeks_applies_to_all_routes else ~after52 | transition | former_wa
     fee_ok = _flexible_fee_ok(ctx, s, after52 & ~transition & ~former_wa)
-    cand = pd.DataFrame({"pkey": pk, "site": s["site"].to_numpy(), "sid": sid, "c": s["c"].to_numpy(),
-                         "numerator": num, "measure": MEASURE})
+    cand = pd.DataFrame(
+        {
+            "pkey": pk,
+            "site": s["site"].to_numpy(),
+            "sid": sid,
+            "c": s["c"].to_numpy(),
+            "numerator": num,
+            "measure": MEASURE,
+        }
+    )
     f = Funnel(ctx.ledger, MEASURE, "site_commencements", cand, num)
     f.apply("os_not_last_site", last_os_site_in_chain(s["chain"].to_numpy(), s["order"].to_numpy()))
     f.apply("os_no_assessment", further[pk])
-    f.apply("os_before_start", in_os_on_or_after(s["os_last_end"].to_numpy(), ctx.day(ctx.params.dates.ongoing_support_from)))
+    f.apply(
+        "os_before_start",
+        in_os_on_or_after(s["os_last_end"].to_numpy(), ctx.day(ctx.params.dates.ongoing_support_from)),
+    )
     f.apply("os_no_route", os_entry_route(transition, after52, former_wa))
     f.apply("os_min_weeks", enough | ~needs_weeks)
     f.apply("os_flexible_fee", flexible_fee_condition(s["os_flexible"].to_numpy(), fee_ok))
-    f.apply("window_four_conditions", in_assessment_window(s["c"].to_numpy(), x, np.full(n, OPEN), verif,
-                                                           ctx.start, ctx.cutoff))
+    f.apply(
+        "window_four_conditions",
+        in_assessment_window(s["c"].to_numpy(), x, np.full(n, OPEN), verif, ctx.start, ctx.cutoff),
+    )
     ctx.once_per_contract(f, s["contract"].to_numpy())
     k = np.flatnonzero(f.alive)
     start = s["os_first"].to_numpy()[k]
-    return pd.DataFrame({"measure": MEASURE, "pkey": pk[k], "sid": sid[k], "numerator": num[k],
-                         "tia": np.maximum(s["end"].to_numpy()[k] - start, 0), "rec_c": start, "anchor": NEVER,
-                         "lodged": OPEN, "verif": verif[k]})
+    return pd.DataFrame(
+        {
+            "measure": MEASURE,
+            "pkey": pk[k],
+            "sid": sid[k],
+            "numerator": num[k],
+            "tia": np.maximum(s["end"].to_numpy()[k] - start, 0),
+            "rec_c": start,
+            "anchor": NEVER,
+            "lodged": OPEN,
+            "verif": verif[k],
+        }
+    )

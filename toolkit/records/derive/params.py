@@ -100,7 +100,9 @@ class DeriveParams(FrozenConfig):
                 raise ValueError(f"{key} must list exactly the full_pathway_measures {fp}")
         claims = set(self.numerator_claim.values()) | set(self.removed_by_outcome.values())
         claims |= set(self.bonus.numerator_claims) | set(self.bonus.indigenous_numerator_claims)
-        claims |= set(self.fifty_two_week_outcomes) | set(self.education_26_outcomes) | set(self.education_outcome_claims)
+        claims |= (
+            set(self.fifty_two_week_outcomes) | set(self.education_26_outcomes) | set(self.education_outcome_claims)
+        )
         claims |= set(self.claims.outcome_types) | {self.claims.ea_service_fee, self.claims.flexible_os_fee}
         known = known_claim_types()
         unknown = claims - set(known)
@@ -117,7 +119,9 @@ class DeriveParams(FrozenConfig):
         """Claim types that can be the source of a numerator: each full or pathway measure's
         numerator claim, the bonus and Work Assist claims, and the Indigenous bonus ones."""
         types = [self.numerator_claim[m] for m in self.full_pathway_measures]
-        return tuple(dict.fromkeys(types + list(self.bonus.numerator_claims) + list(self.bonus.indigenous_numerator_claims)))
+        return tuple(
+            dict.fromkeys(types + list(self.bonus.numerator_claims) + list(self.bonus.indigenous_numerator_claims))
+        )
 
     def days(self, weeks: int) -> int:
         """Weeks as days (``days_per_week`` per week)."""

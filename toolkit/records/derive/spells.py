@@ -90,7 +90,8 @@ def _subtract_suspensions(rows: pd.DataFrame, susp: pd.DataFrame, windows: dict[
     if susp.empty or rows.empty:
         return rows
     j = rows[["rid", "pkey", "ps", "pe"] + sorted({c for w in windows.values() for c in w})].merge(
-        susp, on="pkey", how="inner")
+        susp, on="pkey", how="inner"
+    )
     if j.empty:
         return rows
     sub = {}
@@ -109,20 +110,56 @@ def _subtract_suspensions(rows: pd.DataFrame, susp: pd.DataFrame, windows: dict[
     return rows
 
 
-_METRIC_DEFAULTS = {"eapps_chain": 0, "eapps_site": 0, "os52_chain": 0, "os52_site": 0, "os_days_chain": 0,
-                    "os_days_site": 0, "os_first": OPEN, "os_last_end": NEVER, "os_flexible": False,
-                    "os_on_cutoff": False, "os_at_exit": False, "os_after_52": False}
-_METRIC_AGG = {"eapps_chain": "sum", "eapps_site": "sum", "os52_chain": "sum", "os52_site": "sum", "os_days_chain": "sum",
-               "os_days_site": "sum", "os_first": "min", "os_last_end": "max", "os_flexible": "any",
-               "os_on_cutoff": "any", "os_at_exit": "any", "os_after_52": "any"}
+_METRIC_DEFAULTS = {
+    "eapps_chain": 0,
+    "eapps_site": 0,
+    "os52_chain": 0,
+    "os52_site": 0,
+    "os_days_chain": 0,
+    "os_days_site": 0,
+    "os_first": OPEN,
+    "os_last_end": NEVER,
+    "os_flexible": False,
+    "os_on_cutoff": False,
+    "os_at_exit": False,
+    "os_after_52": False,
+}
+_METRIC_AGG = {
+    "eapps_chain": "sum",
+    "eapps_site": "sum",
+    "os52_chain": "sum",
+    "os52_site": "sum",
+    "os_days_chain": "sum",
+    "os_days_site": "sum",
+    "os_first": "min",
+    "os_last_end": "max",
+    "os_flexible": "any",
+    "os_on_cutoff": "any",
+    "os_at_exit": "any",
+    "os_after_52": "any",
+}
 
 
-def _phase_rows(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, program_start: int,
-                os_cut: np.ndarray, out52: np.ndarray) -> pd.DataFrame:
+def _phase_rows(
+    st: pd.DataFrame,
+    phases: pd.DataFrame,
+    susp: pd.DataFrame,
+    program_start: int,
+    os_cut: np.ndarray,
+    out52: np.ndarray,
+) -> pd.DataFrame:
     """One row per commencement and phase spell of its participant-period, with the days of EA
     and PPS (chain and site) and of OS before the 52-week cut, net of suspensions."""
-    base = pd.DataFrame({"sid": np.arange(len(st)), "pkey": st["pkey"].to_numpy(), "cs": st["chain_start"].to_numpy(),
-                         "c": st["c"].to_numpy(), "end": st["end"].to_numpy(), "endi": st["end_incl"].to_numpy()})
+    base = pd.DataFrame(
+        {
+            "sid": np.arange(len(st)),
+            "pkey": st["pkey"].to_numpy(),
+            "cs": st["chain_start"].to_numpy(),
+            "c": st["c"].to_numpy(),
+            "end": st["end"].to_numpy(),
+            "endi": st["end_incl"].to_numpy(),
+        }
+    )
     base["ocut"] = np.minimum(base["end"].to_numpy(), os_cut[base["pkey"].to_numpy()])
     base["csp"] = np.maximum(base["cs"].to_numpy(), program_start)
     base["o52"] = np.maximum(base["c"].to_numpy(), out52[base["pkey"].to_numpy()])
@@ -140,8 +177,16 @@ def _phase_rows(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, prog
     j["w_cs"], j["w_c"] = cs, c
     j["w_end_ea"] = np.where(ea, end, NEVER)
     j["w_end_os"] = np.where(os_, j["ocut"].to_numpy(), NEVER)
-    return _subtract_suspensions(j, susp, {"eapps_chain": ("w_cs", "w_end_ea"), "eapps_site": ("w_c", "w_end_ea"),
-                                           "os52_chain": ("w_cs", "w_end_os"), "os52_site": ("w_c", "w_end_os")})
+    return _subtract_suspensions(
+        j,
+        susp,
+        {
+            "eapps_chain": ("w_cs", "w_end_ea"),
+            "eapps_site": ("w_c", "w_end_ea"),
+            "os52_chain": ("w_cs", "w_end_os"),
+            "os52_site": ("w_c", "w_end_os"),
+        },
+    )
 
 
 def _os_facts(j: pd.DataFrame, cutoff: int, flexible_level: str) -> pd.DataFrame:
@@ -163,8 +208,16 @@ def _os_facts(j: pd.DataFrame, cutoff: int, flexible_level: str) -> pd.DataFrame
     return j
 
 
-def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cutoff: int, program_start: int,
-                  os_cut: np.ndarray, out52: np.ndarray, flexible_level: str) -> pd.DataFrame:
+def phase_metrics(
+    st: pd.DataFrame,
+    phases: pd.DataFrame,
+    susp: pd.DataFrame,
+    cutoff: int,
+    program_start: int,
+    os_cut: np.ndarray,
+    out52: np.ndarray,
+    flexible_level: str,
+) -> pd.DataFrame:
     """Per site commencement: days in EA and PPS (chain and site, net of suspensions), OS days
     before the 52-week outcome, calendar OS days since the program start, and OS facts.
 
@@ -184,8 +237,9 @@ def phase_metrics(st: pd.DataFrame, phases: pd.DataFrame, susp: pd.DataFrame, cu
 def benchmark_at(st: pd.DataFrame, benchmarks: pd.DataFrame) -> np.ndarray:
     """Employment benchmark in effect at each commencement's end (exit, or the cut-off): the
     latest assessment on or before it (0 if none)."""
-    left = pd.DataFrame({"pkey": st["pkey"].to_numpy(), "t": st["end"].to_numpy(),
-                         "i": np.arange(len(st))}).sort_values("t", kind="stable")
+    left = pd.DataFrame(
+        {"pkey": st["pkey"].to_numpy(), "t": st["end"].to_numpy(), "i": np.arange(len(st))}
+    ).sort_values("t", kind="stable")
     if benchmarks.empty:
         return np.zeros(len(st), dtype=np.int64)
     right = benchmarks.rename(columns={"bd": "t"}).sort_values("t", kind="stable")[["pkey", "t", "bench"]]

@@ -30,8 +30,14 @@ def within(day: np.ndarray, start: int, cutoff: int) -> np.ndarray:
     return (d >= start) & (d <= cutoff)
 
 
-def in_assessment_window(commenced: np.ndarray, exited: np.ndarray, outcome_lodged: np.ndarray,
-                         verification: np.ndarray, start: int, cutoff: int) -> np.ndarray:
+def in_assessment_window(
+    commenced: np.ndarray,
+    exited: np.ndarray,
+    outcome_lodged: np.ndarray,
+    verification: np.ndarray,
+    start: int,
+    cutoff: int,
+) -> np.ndarray:
     """The four inclusion conditions, for commencements known at the cut-off.
 
     Parameters
@@ -50,10 +56,10 @@ def in_assessment_window(commenced: np.ndarray, exited: np.ndarray, outcome_lodg
     [True, True, False, True, True]
     """
     exited = np.asarray(exited)
-    still_in = exited > cutoff                      # 1. in assistance at the end of the period
-    exited_in = within(exited, start, cutoff)       # 2. exited during the period
-    lodged_in = within(outcome_lodged, start, cutoff)   # 3. outcome lodged during the period
-    verified_in = within(verification, start, cutoff)   # 4. OS verification date during the period
+    still_in = exited > cutoff  # 1. in assistance at the end of the period
+    exited_in = within(exited, start, cutoff)  # 2. exited during the period
+    lodged_in = within(outcome_lodged, start, cutoff)  # 3. outcome lodged during the period
+    verified_in = within(verification, start, cutoff)  # 4. OS verification date during the period
     started = np.asarray(commenced) <= cutoff
     return started & (still_in | exited_in | lodged_in | verified_in)
 

@@ -48,13 +48,13 @@ from toolkit.schemes.clientlevel.shrinkage import shrink_effects
 
 @dataclass
 class Comparison:
-    model: object                 # ExpectedModel
-    frame: pd.DataFrame           # model frame with ``expected_p``
-    table: pd.DataFrame           # per service, unsuppressed
+    model: object  # ExpectedModel
+    frame: pd.DataFrame  # model frame with ``expected_p``
+    table: pd.DataFrame  # per service, unsuppressed
     metrics: dict
     calibration: pd.DataFrame
     tau: float
-    providers: pd.DataFrame | None = None   # per provider, unsuppressed (:func:`provider_table`)
+    providers: pd.DataFrame | None = None  # per provider, unsuppressed (:func:`provider_table`)
     tau_provider: float = float("nan")
 
 
@@ -63,8 +63,10 @@ def check_model_spec(config: ClientLevelConfig) -> list[str]:
     cols = parse_formula(config.model.formula).columns
     bad = check_formula_columns(cols)
     if bad:
-        raise ConfigError(f"model.formula uses {', '.join(bad)}: the expected model reads client characteristics "
-                          f"only ({', '.join(MODEL_COLUMNS)}), never the provider or the service")
+        raise ConfigError(
+            f"model.formula uses {', '.join(bad)}: the expected model reads client characteristics "
+            f"only ({', '.join(MODEL_COLUMNS)}), never the provider or the service"
+        )
     return cols
 
 
@@ -82,32 +84,53 @@ def compare_services(mf: pd.DataFrame, services: pd.DataFrame, config: ClientLev
     table = pd.concat([oe, lim.drop(columns="expected")], axis=1)
     table["funnel"] = _funnel_flag(table, config)
     g = config.shrinkage.grid
-    sh = shrink_effects(y, p, mf["service_id"].to_numpy(), grid=(g.lower, g.upper, g.points),
-                        interval=config.shrinkage.interval)
+    sh = shrink_effects(
+        y, p, mf["service_id"].to_numpy(), grid=(g.lower, g.upper, g.points), interval=config.shrinkage.interval
+    )
     eff = sh.effects_.rename(columns={"unit": "service_id"}).drop(columns=["n", "observed", "expected"])
     table = table.merge(eff, on="service_id", how="left").merge(
-        services[["service_id", "provider_id", "service_offering"]], on="service_id", how="left")
+        services[["service_id", "provider_id", "service_offering"]], on="service_id", how="left"
+    )
     front = ["provider_id", "service_id", "service_offering", "n", "observed", "expected", "oe"]
     table = table[front + [c for c in table.columns if c not in front and c != "variance"]]
     table = table.sort_values(["service_offering", "provider_id", "service_id"]).reset_index(drop=True)
     providers, tau_provider = provider_table(frame, table, services, config)
-    metrics = {"n": float(len(y)), "events": float(y.sum()), "auc": dx.c_statistic(y, p),
-               "brier": dx.brier_score(y, p), "calibration_in_the_large": abs(y.sum() - p.sum()) / max(y.sum(), 1),
-               "deviance_explained": dx.deviance_explained(y, p), "tau": sh.tau_, "tau_provider": tau_provider,
-               "iterations": float(model.fit_stats_["iterations"]), "converged": float(bool(model.converged_))}
-    return Comparison(model=model, frame=frame, table=table, metrics=metrics,
-                      calibration=dx.calibration_table(y, p).reset_index(), tau=sh.tau_, providers=providers,
-                      tau_provider=tau_provider)
+    metrics = {
+        "n": float(len(y)),
+        "events": float(y.sum()),
+        "auc": dx.c_statistic(y, p),
+        "brier": dx.brier_score(y, p),
+        "calibration_in_the_large": abs(y.sum() - p.sum()) / max(y.sum(), 1),
+        "deviance_explained": dx.deviance_explained(y, p),
+        "tau": sh.tau_,
+        "tau_provider": tau_provider,
+        "iterations": float(model.fit_stats_["iterations"]),
+        "converged": float(bool(model.converged_)),
+    }
+    return Comparison(
+        model=model,
+        frame=frame,
+        table=table,
+        metrics=metrics,
+        calibration=dx.calibration_table(y, p).reset_index(),
+        tau=sh.tau_,
+        providers=providers,
+        tau_provider=tau_provider,
+    )
 
 
 def _funnel_flag(table: pd.DataFrame, config: ClientLevelConfig) -> np.ndarray:
     outer = max(config.funnel_levels)
-    return np.where(table["oe"] > table[f"upper_{outer:g}"], "above",
-                    np.where(table["oe"] < table[f"lower_{outer:g}"], "below", "within"))
+    return np.where(
+        table["oe"] > table[f"upper_{outer:g}"],
+        "above",
+        np.where(table["oe"] < table[f"lower_{outer:g}"], "below", "within"),
+    )
 
 
-def provider_table(frame: pd.DataFrame, service_table: pd.DataFrame, services: pd.DataFrame,
-                   config: ClientLevelConfig) -> tuple[pd.DataFrame, float]:
+def provider_table(
+    frame: pd.DataFrame, service_table: pd.DataFrame, services: pd.DataFrame, config: ClientLevelConfig
+) -> tuple[pd.DataFrame, float]:
     """Per provider: services, n, observed, expected (sums of the service rows), O/E, funnel, shrinkage.
 
     ``frame`` is the model frame with ``expected_p``; the provider of each client is looked up
@@ -116,18 +139,27 @@ def provider_table(frame: pd.DataFrame, service_table: pd.DataFrame, services: p
     """
     outcome = config.model.outcome
     prov_of = services.set_index("service_id")["provider_id"]
-    sums = (service_table.assign(provider_id=service_table["service_id"].map(prov_of))
-            .groupby("provider_id", sort=True)
-            .agg(services=("service_id", "size"), n=("n", "sum"), observed=("observed", "sum"),
-                 expected=("expected", "sum")).reset_index())
+    sums = (
+        service_table.assign(provider_id=service_table["service_id"].map(prov_of))
+        .groupby("provider_id", sort=True)
+        .agg(
+            services=("service_id", "size"), n=("n", "sum"), observed=("observed", "sum"), expected=("expected", "sum")
+        )
+        .reset_index()
+    )
     sums["oe"] = sums["observed"] / sums["expected"]
     lim = dx.funnel_limits(sums["expected"].to_numpy(), config.funnel_levels)
     table = pd.concat([sums, lim.drop(columns="expected")], axis=1)
     table["funnel"] = _funnel_flag(table, config)
     g = config.shrinkage.grid
     units = frame["service_id"].map(prov_of).to_numpy()
-    sh = shrink_effects(frame[outcome].to_numpy(dtype=float), frame["expected_p"].to_numpy(), units,
-                        grid=(g.lower, g.upper, g.points), interval=config.shrinkage.interval)
+    sh = shrink_effects(
+        frame[outcome].to_numpy(dtype=float),
+        frame["expected_p"].to_numpy(),
+        units,
+        grid=(g.lower, g.upper, g.points),
+        interval=config.shrinkage.interval,
+    )
     # n, observed and expected are the service rows' sums above (tests/schemes/clientlevel: the same as the
     # client-level sums of shrink_effects); only the shrinkage columns are taken from it
     eff = sh.effects_.rename(columns={"unit": "provider_id"}).drop(columns=["n", "observed", "expected"])
@@ -142,8 +174,9 @@ def check_comparison(comp: Comparison, config: ClientLevelConfig) -> list[str]:
     if not m["converged"]:
         failed.append("the expected model did not converge")
     if m["calibration_in_the_large"] > config.checks.max_calibration_in_the_large:
-        failed.append(f"|O - E| / O = {m['calibration_in_the_large']:.4g} exceeds "
-                      f"{config.checks.max_calibration_in_the_large}")
+        failed.append(
+            f"|O - E| / O = {m['calibration_in_the_large']:.4g} exceeds {config.checks.max_calibration_in_the_large}"
+        )
     if m["auc"] < config.checks.min_auc:
         failed.append(f"AUC {m['auc']:.3f} below {config.checks.min_auc}")
     return failed

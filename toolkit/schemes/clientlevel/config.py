@@ -71,7 +71,7 @@ class ClientLevelConfig(FrozenConfig):
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     window: Window
     period: Literal["financial_year"] = "financial_year"
-    dimensions: tuple[Literal[DIMENSIONS], ...] = Field(min_length=1)   # type: ignore[valid-type]
+    dimensions: tuple[Literal[DIMENSIONS], ...] = Field(min_length=1)  # type: ignore[valid-type]
     improvement: Improvement
     timeliness_days: int = Field(ge=0)
     completed_reasons: tuple[str, ...] = Field(min_length=1)
@@ -89,7 +89,9 @@ class ClientLevelConfig(FrozenConfig):
         out = []
         y = self.window.start.year + (1 if self.window.start.month >= 7 else 0)
         while dt.date(y - 1, 7, 1) <= self.window.end:
-            out.append((f"FY{y}", max(dt.date(y - 1, 7, 1), self.window.start), min(dt.date(y, 6, 30), self.window.end)))
+            out.append(
+                (f"FY{y}", max(dt.date(y - 1, 7, 1), self.window.start), min(dt.date(y, 6, 30), self.window.end))
+            )
             y += 1
         return out
 

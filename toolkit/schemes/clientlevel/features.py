@@ -22,8 +22,16 @@ import pandas as pd
 
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
 
-MODEL_COLUMNS = ("age", "gender", "ethnicity", "n_dependants", "youngest_dependant_under5", "pre_mean",
-                 "n_dimensions", "service_offering")
+MODEL_COLUMNS = (
+    "age",
+    "gender",
+    "ethnicity",
+    "n_dependants",
+    "youngest_dependant_under5",
+    "pre_mean",
+    "n_dimensions",
+    "service_offering",
+)
 
 
 def period_of(dates: pd.Series, config: ClientLevelConfig) -> pd.Series:
@@ -44,8 +52,9 @@ def enrolment_facts(enrolments: pd.DataFrame, assessments: pd.DataFrame, config:
     e["timely"] = wait <= config.timeliness_days
     e["completed"] = e["end_reason"].isin(list(config.completed_reasons)) & e["end_date"].notna()
     a = assessments[assessments["post_score"].notna()]
-    a = a.assign(improved=(a["post_score"].astype("int64") - a["pre_score"].astype("int64"))
-                 >= config.improvement.min_change)
+    a = a.assign(
+        improved=(a["post_score"].astype("int64") - a["pre_score"].astype("int64")) >= config.improvement.min_change
+    )
     wide = a.pivot_table(index="enrolment_key", columns="dimension", values="improved", aggfunc="max")
     for d in config.dimensions:
         col = wide[d] if d in wide.columns else pd.Series(dtype="float64")
@@ -53,8 +62,9 @@ def enrolment_facts(enrolments: pd.DataFrame, assessments: pd.DataFrame, config:
         e[f"assessed_{d}"] = got.notna()
         e[f"improved_{d}"] = got.fillna(False).astype(bool)
     a = a[a["dimension"].isin(list(config.dimensions))]
-    per = a.groupby("enrolment_key").agg(pre_mean=("pre_score", "mean"), n_dimensions=("dimension", "size"),
-                                        improved=("improved", "max"))
+    per = a.groupby("enrolment_key").agg(
+        pre_mean=("pre_score", "mean"), n_dimensions=("dimension", "size"), improved=("improved", "max")
+    )
     e["pre_mean"] = e["enrolment_key"].map(per["pre_mean"]).astype("float64")
     e["n_dimensions"] = e["enrolment_key"].map(per["n_dimensions"]).fillna(0).astype("int64")
     e["assessed_any"] = e["n_dimensions"] > 0
@@ -91,8 +101,12 @@ def sessions_by_period(sessions: pd.DataFrame, facts: pd.DataFrame, config: Clie
     s = sessions.assign(period=period_of(sessions["session_date"], config))
     s = s[s["period"].notna()]
     s = s.merge(facts[["enrolment_key", "service_id"]], on="enrolment_key", how="inner")
-    return s.assign(attended=s["attended"].astype(bool)).groupby(["service_id", "period"]).agg(
-        sessions=("attended", "size"), attended=("attended", "sum")).reset_index()
+    return (
+        s.assign(attended=s["attended"].astype(bool))
+        .groupby(["service_id", "period"])
+        .agg(sessions=("attended", "size"), attended=("attended", "sum"))
+        .reset_index()
+    )
 
 
 def active_in(facts: pd.DataFrame, first, last) -> np.ndarray:

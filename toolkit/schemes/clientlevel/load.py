@@ -49,12 +49,12 @@ class ClientData:
 
     providers: pd.DataFrame
     services: pd.DataFrame
-    enrolments: pd.DataFrame      # one row per used enrolment, keyed by enrolment_key and client_key
+    enrolments: pd.DataFrame  # one row per used enrolment, keyed by enrolment_key and client_key
     sessions: pd.DataFrame
     assessments: pd.DataFrame
-    exclusions: pd.DataFrame      # table, row, reason, consent
-    ledger: pd.DataFrame          # table, item, rows
-    keys: frozenset[str]          # every pseudonym made (for output scans; held in memory only)
+    exclusions: pd.DataFrame  # table, row, reason, consent
+    ledger: pd.DataFrame  # table, item, rows
+    keys: frozenset[str]  # every pseudonym made (for output scans; held in memory only)
     nonconsenting_keys: frozenset[str]
 
 
@@ -78,18 +78,25 @@ def load_client_data(data_dir: str | Path, secret: Secret, config: ClientLevelCo
 def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: ClientLevelConfig) -> ClientData:
     clients = t["clients"].reset_index(drop=True)
     ref = list(zip(clients["provider_id"], clients["client_ref"]))
-    person = _normalise_name(clients["full_name"]) + "|" + pd.to_datetime(clients["date_of_birth"]).dt.strftime("%Y-%m-%d")
+    person = (
+        _normalise_name(clients["full_name"]) + "|" + pd.to_datetime(clients["date_of_birth"]).dt.strftime("%Y-%m-%d")
+    )
     client_key = dict(zip(ref, keyed_hash(secret, "client", person)))
     dob = dict(zip(ref, clients["date_of_birth"]))
-    consent_by_key = pd.Series(clients["consent_identifiable"].astype(bool).to_numpy(),
-                               index=[client_key[r] for r in ref]).groupby(level=0).all()
+    consent_by_key = (
+        pd.Series(clients["consent_identifiable"].astype(bool).to_numpy(), index=[client_key[r] for r in ref])
+        .groupby(level=0)
+        .all()
+    )
     attrs = clients.assign(client_key=[client_key[r] for r in ref])[
-        ["provider_id", "client_ref", "client_key", "gender", "ethnicity", "area"]]
+        ["provider_id", "client_ref", "client_key", "gender", "ethnicity", "area"]
+    ]
 
     enr = t["enrolments"].reset_index(drop=True)
     enr_keys = keyed_hash(secret, "enrolment", enr["enrolment_id"])
     e = enr.assign(row=np.arange(1, len(enr) + 1), enrolment_key=enr_keys).merge(
-        attrs, on=["provider_id", "client_ref"], how="left", validate="many_to_one")
+        attrs, on=["provider_id", "client_ref"], how="left", validate="many_to_one"
+    )
     e["consent"] = e["client_key"].map(consent_by_key).astype(bool)
     born = pd.Series([dob[(p, c)] for p, c in zip(e["provider_id"], e["client_ref"])], index=e.index)
     dep = t["dependants"]
@@ -109,7 +116,7 @@ def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: C
     outside = (pd.to_datetime(e["start_date"]) > w1) | (pd.to_datetime(e["end_date"]) < w0)
     reason[reason.isna() & outside] = "outside_window"
     e["age"] = _age(born.where(reason.isna(), e["start_date"]), e["start_date"])
-    del born, dob, person   # identifiers go no further than this function
+    del born, dob, person  # identifiers go no further than this function
     e = e.drop(columns=["enrolment_id", "client_ref"])
     excluded_enr = e.loc[reason.notna(), ["row", "consent"]].assign(table="enrolments", reason=reason[reason.notna()])
     used_e = e.loc[reason.isna()].reset_index(drop=True)
@@ -119,7 +126,8 @@ def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: C
 
     ses = t["sessions"].reset_index(drop=True)
     ses = ses.assign(row=np.arange(1, len(ses) + 1), enrolment_key=ses["enrolment_id"].map(key_of)).drop(
-        columns="enrolment_id")
+        columns="enrolment_id"
+    )
     span = used_e.set_index("enrolment_key")[["start_date", "end_date"]]
     s_reason = pd.Series(pd.NA, index=ses.index, dtype="object")
     s_reason[~ses["enrolment_key"].isin(ok_keys)] = "enrolment_excluded"
@@ -129,25 +137,50 @@ def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: C
     s_reason[s_reason.isna() & ((sd < st_) | (en_.notna() & (sd > en_)))] = "session_outside_enrolment"
     ass = t["assessments"].reset_index(drop=True)
     ass = ass.assign(row=np.arange(1, len(ass) + 1), enrolment_key=ass["enrolment_id"].map(key_of)).drop(
-        columns="enrolment_id")
+        columns="enrolment_id"
+    )
     a_reason = pd.Series(pd.NA, index=ass.index, dtype="object")
     a_reason[~ass["enrolment_key"].isin(ok_keys)] = "enrolment_excluded"
 
     excl = [excluded_enr[["table", "row", "reason", "consent"]]]
     for name, df, rs in (("sessions", ses, s_reason), ("assessments", ass, a_reason)):
         m = rs.notna()
-        excl.append(pd.DataFrame({"table": name, "row": df.loc[m, "row"].to_numpy(), "reason": rs[m].to_numpy(),
-                                  "consent": df.loc[m, "enrolment_key"].map(consent_of).fillna(False).to_numpy(bool)}))
+        excl.append(
+            pd.DataFrame(
+                {
+                    "table": name,
+                    "row": df.loc[m, "row"].to_numpy(),
+                    "reason": rs[m].to_numpy(),
+                    "consent": df.loc[m, "enrolment_key"].map(consent_of).fillna(False).to_numpy(bool),
+                }
+            )
+        )
     exclusions = pd.concat(excl, ignore_index=True).sort_values(["table", "row"]).reset_index(drop=True)
-    ledger = _ledger({"clients": len(clients), "dependants": len(dep), "enrolments": len(enr), "sessions": len(ses),
-                      "assessments": len(ass)}, exclusions)
+    ledger = _ledger(
+        {
+            "clients": len(clients),
+            "dependants": len(dep),
+            "enrolments": len(enr),
+            "sessions": len(ses),
+            "assessments": len(ass),
+        },
+        exclusions,
+    )
     keys = frozenset(client_key.values()) | frozenset(enr_keys)
     nonconsenting = frozenset(k for k, ok in consent_by_key.items() if not ok) | frozenset(
-        e.loc[~e["consent"], "enrolment_key"])
-    return ClientData(providers=t["providers"], services=t["services"].reset_index(drop=True), enrolments=used_e,
-                      sessions=ses.loc[s_reason.isna()].reset_index(drop=True),
-                      assessments=ass.loc[a_reason.isna()].reset_index(drop=True), exclusions=exclusions,
-                      ledger=ledger, keys=keys, nonconsenting_keys=nonconsenting)
+        e.loc[~e["consent"], "enrolment_key"]
+    )
+    return ClientData(
+        providers=t["providers"],
+        services=t["services"].reset_index(drop=True),
+        enrolments=used_e,
+        sessions=ses.loc[s_reason.isna()].reset_index(drop=True),
+        assessments=ass.loc[a_reason.isna()].reset_index(drop=True),
+        exclusions=exclusions,
+        ledger=ledger,
+        keys=keys,
+        nonconsenting_keys=nonconsenting,
+    )
 
 
 def _ledger(read: dict[str, int], exclusions: pd.DataFrame) -> pd.DataFrame:

@@ -34,17 +34,26 @@ from toolkit.schemes.clientlevel.scorecard import (
     scorecard_table,
 )
 
-COMPARISON_STATS = ("oe", "funnel", "effect_mean", "effect_sd", "effect_lower", "effect_upper", "oe_shrunk",
-                    "oe_shrunk_lower", "oe_shrunk_upper")
+COMPARISON_STATS = (
+    "oe",
+    "funnel",
+    "effect_mean",
+    "effect_sd",
+    "effect_lower",
+    "effect_upper",
+    "oe_shrunk",
+    "oe_shrunk_lower",
+    "oe_shrunk_upper",
+)
 
 
 @dataclass
 class Publication:
-    tables: dict[str, pd.DataFrame]      # file name -> published table
+    tables: dict[str, pd.DataFrame]  # file name -> published table
     rules: dict[str, TableRule]
-    protection: Protection               # of the scorecard cells
-    funnel_units: pd.DataFrame           # services whose O/E may be plotted
-    funnel_providers: pd.DataFrame       # providers whose O/E may be plotted
+    protection: Protection  # of the scorecard cells
+    funnel_units: pd.DataFrame  # services whose O/E may be plotted
+    funnel_providers: pd.DataFrame  # providers whose O/E may be plotted
     restricted: dict[str, pd.DataFrame]  # record level, consenting people only
 
 
@@ -62,8 +71,14 @@ def _protect_simple(counts: pd.DataFrame, key: str, count: str, part: str, confi
         rel.append(Relation((m, ALL), tuple((m, k) for k in rows)))
     values = pd.Series(cells)
     pub = pd.Series([c[0] != "rest" for c in values.index], index=values.index)
-    p = protect(values, rel, config.privacy.threshold, published=pub, suppress_zero=config.privacy.suppress_zero,
-                min_values=config.privacy.min_values)
+    p = protect(
+        values,
+        rel,
+        config.privacy.threshold,
+        published=pub,
+        suppress_zero=config.privacy.suppress_zero,
+        min_values=config.privacy.min_values,
+    )
     return {c: bool(v) for c, v in p.suppressed.items()}
 
 
@@ -74,37 +89,60 @@ def _ledger_table(ledger: pd.DataFrame, config: ClientLevelConfig) -> pd.DataFra
         for i, v in items.items():
             cells[(t, i)] = int(v)
         rel.append(Relation((t, "read"), tuple((t, i) for i in items if i != "read")))
-    p = protect(pd.Series(cells), rel, config.privacy.threshold, suppress_zero=config.privacy.suppress_zero,
-                min_values=config.privacy.min_values)
+    p = protect(
+        pd.Series(cells),
+        rel,
+        config.privacy.threshold,
+        suppress_zero=config.privacy.suppress_zero,
+        min_values=config.privacy.min_values,
+    )
     out = ledger.copy().astype({"rows": "object"})
-    out["rows"] = [config.privacy.marker if p.suppressed[(t, i)] else v
-                   for t, i, v in zip(ledger["table"], ledger["item"], ledger["rows"])]
+    out["rows"] = [
+        config.privacy.marker if p.suppressed[(t, i)] else v
+        for t, i, v in zip(ledger["table"], ledger["item"], ledger["rows"])
+    ]
     return out
 
 
-def build_publication(values: pd.Series, published: pd.Series, relations: list[Relation], comp: Comparison,
-                      services: pd.DataFrame, ledger: pd.DataFrame, exclusions: pd.DataFrame,
-                      config: ClientLevelConfig) -> Publication:
+def build_publication(
+    values: pd.Series,
+    published: pd.Series,
+    relations: list[Relation],
+    comp: Comparison,
+    services: pd.DataFrame,
+    ledger: pd.DataFrame,
+    exclusions: pd.DataFrame,
+    config: ClientLevelConfig,
+) -> Publication:
     pv = config.privacy
-    prot = protect(values, relations, pv.threshold, published=published, suppress_zero=pv.suppress_zero,
-                   min_values=pv.min_values)
+    prot = protect(
+        values, relations, pv.threshold, published=published, suppress_zero=pv.suppress_zero, min_values=pv.min_values
+    )
     hidden = prot.suppressed | ~published
     scorecard = scorecard_table(values, hidden, services, config)
 
     # comparison: the same cells as the scorecard's whole-window "any dimension" counts
-    svc_part, funnel_units = _comparison_rows(comp.table.assign(level="service"), "service", "service_id",
-                                              values, hidden, config)
+    svc_part, funnel_units = _comparison_rows(
+        comp.table.assign(level="service"), "service", "service_id", values, hidden, config
+    )
     prov = comp.providers.drop(columns="services").assign(level="provider", service_id="", service_offering="")
-    prov_part, funnel_providers = _comparison_rows(prov[svc_part.columns], "provider", "provider_id", values, hidden,
-                                                   config)
+    prov_part, funnel_providers = _comparison_rows(
+        prov[svc_part.columns], "provider", "provider_id", values, hidden, config
+    )
     comparison = pd.concat([svc_part, prov_part], ignore_index=True)
     stats = [c for c in comparison.columns if c in COMPARISON_STATS]
 
     cal = comp.calibration[["group", "n", "observed", "expected", "observed_rate", "expected_rate", "oe"]].copy()
-    cal = cal.astype({"n": "int64", "observed": "int64"}).round({"expected": 3, "observed_rate": 4, "expected_rate": 4,
-                                                                 "oe": 4})
-    cal_hidden = _protect_simple(cal.assign(group=cal["group"].astype(str), n=cal["n"].astype(int),
-                                            observed=cal["observed"].astype(int)), "group", "n", "observed", config)
+    cal = cal.astype({"n": "int64", "observed": "int64"}).round(
+        {"expected": 3, "observed_rate": 4, "expected_rate": 4, "oe": 4}
+    )
+    cal_hidden = _protect_simple(
+        cal.assign(group=cal["group"].astype(str), n=cal["n"].astype(int), observed=cal["observed"].astype(int)),
+        "group",
+        "n",
+        "observed",
+        config,
+    )
     cal = cal.astype({c: "object" for c in cal.columns})
     for i, g in enumerate(cal["group"].astype(str)):
         if cal_hidden[("n", g)]:
@@ -117,26 +155,39 @@ def build_publication(values: pd.Series, published: pd.Series, relations: list[R
     rules = {
         "scorecard.csv": TableRule(counts=tuple(published_measures(config)), rates=rate_map),
         "comparison.csv": TableRule(counts=("n", "observed"), rates={s: ("observed", "n") for s in stats}),
-        "calibration.csv": TableRule(counts=("n", "observed"),
-                                     rates={"observed_rate": ("observed", "n"), "oe": ("observed", "n")}),
+        "calibration.csv": TableRule(
+            counts=("n", "observed"), rates={"observed_rate": ("observed", "n"), "oe": ("observed", "n")}
+        ),
         "data_quality.csv": TableRule(counts=("rows",), rates={}),
         "model/coefficients.csv": TableRule(counts=(), rates={}),
     }
     consenting = comp.frame[comp.frame["consent"]]
     restricted = {
-        "client_results.csv": consenting[["client_key", "provider_id", "service_id", "end_period", "improved",
-                                          "expected_p"]].sort_values(["provider_id", "service_id", "client_key"])
+        "client_results.csv": consenting[
+            ["client_key", "provider_id", "service_id", "end_period", "improved", "expected_p"]
+        ]
+        .sort_values(["provider_id", "service_id", "client_key"])
         .reset_index(drop=True),
         "exclusions.csv": exclusions.loc[exclusions["consent"], ["table", "row", "reason"]].reset_index(drop=True),
     }
-    return Publication(tables={"scorecard.csv": scorecard, "comparison.csv": comparison, "calibration.csv": cal,
-                               "data_quality.csv": _ledger_table(ledger, config)},
-                       rules=rules, protection=prot, funnel_units=funnel_units, funnel_providers=funnel_providers,
-                       restricted=restricted)
+    return Publication(
+        tables={
+            "scorecard.csv": scorecard,
+            "comparison.csv": comparison,
+            "calibration.csv": cal,
+            "data_quality.csv": _ledger_table(ledger, config),
+        },
+        rules=rules,
+        protection=prot,
+        funnel_units=funnel_units,
+        funnel_providers=funnel_providers,
+        restricted=restricted,
+    )
 
 
-def _comparison_rows(t: pd.DataFrame, level: str, key: str, values: pd.Series, hidden: pd.Series,
-                     config: ClientLevelConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _comparison_rows(
+    t: pd.DataFrame, level: str, key: str, values: pd.Series, hidden: pd.Series, config: ClientLevelConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Rounded, suppressed comparison rows of one level (``level`` first), and the rows that may be plotted."""
     marker = config.privacy.marker
     t = t.copy()
@@ -145,8 +196,10 @@ def _comparison_rows(t: pd.DataFrame, level: str, key: str, values: pd.Series, h
     t = t[["level"] + [c for c in t.columns if c != "level"]]
     key_n = [("assessed_any", level, u, ALL) for u in t[key]]
     key_o = [("improved_any", level, u, ALL) for u in t[key]]
-    if not (np.array_equal(values.loc[key_n].to_numpy(), t["n"].to_numpy())
-            and np.array_equal(values.loc[key_o].to_numpy(), t["observed"].to_numpy())):
+    if not (
+        np.array_equal(values.loc[key_n].to_numpy(), t["n"].to_numpy())
+        and np.array_equal(values.loc[key_o].to_numpy(), t["observed"].to_numpy())
+    ):
         raise AssertionError(f"{level} comparison counts differ from the scorecard's")
     hide_n = hidden.loc[key_n].to_numpy()
     hide_o = hidden.loc[key_o].to_numpy()
@@ -155,4 +208,3 @@ def _comparison_rows(t: pd.DataFrame, level: str, key: str, values: pd.Series, h
     out.loc[hide_o, "observed"] = marker
     out.loc[hide_o | hide_n, [c for c in out.columns if c in COMPARISON_STATS]] = ""
     return out.reset_index(drop=True), t.loc[~(hide_o | hide_n)]
-

@@ -31,8 +31,14 @@ from toolkit.tracking.reproduce import (
 )
 
 
-def reproduce_clientlevel(run_id: str, secret_env: str, *, data_dir: str | Path | None = None,
-                          tracking_uri: str | None = None, scratch: str | Path | None = None) -> Reproduction:
+def reproduce_clientlevel(
+    run_id: str,
+    secret_env: str,
+    *,
+    data_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    scratch: str | Path | None = None,
+) -> Reproduction:
     """Recompute ``run_id`` from its tracked config and the (hash-checked) input files; compare outputs.
 
     Code drift (git state, package versions) does not stop reproduction: it is listed in ``notes``.
@@ -44,8 +50,9 @@ def reproduce_clientlevel(run_id: str, secret_env: str, *, data_dir: str | Path 
         data = Path(data_dir or run.params["data_dir"])
         check_inputs(read_tracked_json(run, "inputs/input_sha256.json"), data)
         drift = [k for k, v in provenance.git_state().items() if run.params.get(k) != v]
-        drift += [f"versions.{k}" for k, v in provenance.package_versions().items()
-                  if run.params.get(f"versions.{k}") != v]
+        drift += [
+            f"versions.{k}" for k, v in provenance.package_versions().items() if run.params.get(f"versions.{k}") != v
+        ]
         secret = Secret.from_env(secret_env, config.privacy.secret_min_length)
         res = compute_clientlevel(load_client_data(data, secret, config), config)
         out = scratch_folder(scratch, run)

@@ -48,9 +48,20 @@ from toolkit.tracking.models import input_contract
 from toolkit.tracking.provenance import input_hashes, run_params
 
 #: Published files (relative to the run folder), logged under ``outputs/``; compared by reproduction.
-PUBLISHED = ("scorecard.csv", "comparison.csv", "calibration.csv", "data_quality.csv", "model/coefficients.csv",
-             "model/design_state.json", "model/summary.txt", "plots/funnel.png", "plots/funnel_providers.png",
-             "plots/calibration.png", "report.md", "manifest.json")
+PUBLISHED = (
+    "scorecard.csv",
+    "comparison.csv",
+    "calibration.csv",
+    "data_quality.csv",
+    "model/coefficients.csv",
+    "model/design_state.json",
+    "model/summary.txt",
+    "plots/funnel.png",
+    "plots/funnel_providers.png",
+    "plots/calibration.png",
+    "report.md",
+    "manifest.json",
+)
 
 
 @dataclass
@@ -82,26 +93,43 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
         df.to_csv(folder / name, index=False)
     comp.model.summary().to_csv(folder / "model" / "coefficients.csv", index_label="term")
     (folder / "model" / "design_state.json").write_text(
-        json.dumps(comp.model.design_state_.to_dict(), indent=1, sort_keys=True))
+        json.dumps(comp.model.design_state_.to_dict(), indent=1, sort_keys=True)
+    )
     (folder / "model" / "summary.txt").write_text(comp.model.summary_text())
     fu = pub.funnel_units
     if len(fu):
-        dx.funnel_plot(fu.assign(oe=fu["oe"].astype(float)), folder / "plots" / "funnel.png", config.funnel_levels,
-                       title="Better off: service O/E (services with published counts)")
+        dx.funnel_plot(
+            fu.assign(oe=fu["oe"].astype(float)),
+            folder / "plots" / "funnel.png",
+            config.funnel_levels,
+            title="Better off: service O/E (services with published counts)",
+        )
     fp = pub.funnel_providers
     if len(fp):
-        dx.funnel_plot(fp.assign(oe=fp["oe"].astype(float)), folder / "plots" / "funnel_providers.png",
-                       config.funnel_levels, title="Better off: provider O/E")
+        dx.funnel_plot(
+            fp.assign(oe=fp["oe"].astype(float)),
+            folder / "plots" / "funnel_providers.png",
+            config.funnel_levels,
+            title="Better off: provider O/E",
+        )
     cal = pub.tables["calibration.csv"]
     shown = cal[cal["observed_rate"] != ""]
-    dx.calibration_plot(shown.astype({"observed_rate": float, "expected_rate": float}),
-                        folder / "plots" / "calibration.png", title="Better off: calibration by risk decile")
+    dx.calibration_plot(
+        shown.astype({"observed_rate": float, "expected_rate": float}),
+        folder / "plots" / "calibration.png",
+        title="Better off: calibration by risk decile",
+    )
     (folder / "report.md").write_text(_report(res, config))
-    manifest = {"threshold": config.privacy.threshold, "marker": config.privacy.marker,
-                "suppress_zero": config.privacy.suppress_zero,
-                "tables": {k: {"counts": list(r.counts), "rates": {a: list(b) for a, b in r.rates.items()}}
-                           for k, r in pub.rules.items()},
-                "restricted": sorted(f"restricted/{n}" for n in pub.restricted)}
+    manifest = {
+        "threshold": config.privacy.threshold,
+        "marker": config.privacy.marker,
+        "suppress_zero": config.privacy.suppress_zero,
+        "tables": {
+            k: {"counts": list(r.counts), "rates": {a: list(b) for a, b in r.rates.items()}}
+            for k, r in pub.rules.items()
+        },
+        "restricted": sorted(f"restricted/{n}" for n in pub.restricted),
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     for name, df in pub.restricted.items():
         df.to_csv(folder / "restricted" / name, index=False)
@@ -116,40 +144,62 @@ def _report(res: ClientResults, config: ClientLevelConfig) -> str:
     prov = table[table["level"] == "provider"]
     pshown = prov[prov["oe"] != ""]
     p = res.publication.protection
-    lines = [f"# Client-level results {config.name}", "",
-             f"Window {config.window.start} to {config.window.end}, financial years "
-             f"{', '.join(x for x, _, _ in config.periods())}.", "",
-             f"Nationally: {nat['clients']} client-services, {nat['starts']} starts, {nat['ended']} ended, "
-             f"{nat['assessed_any']} assessed pre and post, {nat['improved_any']} better off.", "",
-             f"Risk-adjusted comparison: {len(comp)} services, {len(shown)} with published O/E "
-             f"({int((shown['funnel'] == 'above').sum())} above and {int((shown['funnel'] == 'below').sum())} below "
-             f"the {max(config.funnel_levels):.1%} funnel limits); service-effect spread tau = "
-             f"{res.comparison.tau:.3f} on the log-odds scale.", "",
-             f"Per provider (its services together; expected counts summed over them): {len(prov)} providers, "
-             f"{len(pshown)} with published O/E ({int((pshown['funnel'] == 'above').sum())} above and "
-             f"{int((pshown['funnel'] == 'below').sum())} below the {max(config.funnel_levels):.1%} funnel limits); "
-             f"provider-effect spread tau = {res.comparison.tau_provider:.3f}, shrunk at provider level like the "
-             f"services (`comparison.csv` rows with level = provider, `plots/funnel_providers.png`).", "",
-             f"Small-cell suppression: counts below {config.privacy.threshold} hidden; scorecard cells "
-             f"{int(p.primary.sum())} primary, {int(p.complementary.sum())} complementary; every suppressed small "
-             f"count leaves a reader at least {config.privacy.min_values} possible values "
-             f"(checked by an integer-programming attacker).", ""]
+    lines = [
+        f"# Client-level results {config.name}",
+        "",
+        f"Window {config.window.start} to {config.window.end}, financial years "
+        f"{', '.join(x for x, _, _ in config.periods())}.",
+        "",
+        f"Nationally: {nat['clients']} client-services, {nat['starts']} starts, {nat['ended']} ended, "
+        f"{nat['assessed_any']} assessed pre and post, {nat['improved_any']} better off.",
+        "",
+        f"Risk-adjusted comparison: {len(comp)} services, {len(shown)} with published O/E "
+        f"({int((shown['funnel'] == 'above').sum())} above and {int((shown['funnel'] == 'below').sum())} below "
+        f"the {max(config.funnel_levels):.1%} funnel limits); service-effect spread tau = "
+        f"{res.comparison.tau:.3f} on the log-odds scale.",
+        "",
+        f"Per provider (its services together; expected counts summed over them): {len(prov)} providers, "
+        f"{len(pshown)} with published O/E ({int((pshown['funnel'] == 'above').sum())} above and "
+        f"{int((pshown['funnel'] == 'below').sum())} below the {max(config.funnel_levels):.1%} funnel limits); "
+        f"provider-effect spread tau = {res.comparison.tau_provider:.3f}, shrunk at provider level like the "
+        f"services (`comparison.csv` rows with level = provider, `plots/funnel_providers.png`).",
+        "",
+        f"Small-cell suppression: counts below {config.privacy.threshold} hidden; scorecard cells "
+        f"{int(p.primary.sum())} primary, {int(p.complementary.sum())} complementary; every suppressed small "
+        f"count leaves a reader at least {config.privacy.min_values} possible values "
+        f"(checked by an integer-programming attacker).",
+        "",
+    ]
     if res.failed_checks:
         lines += ["Model checks FAILED:", ""] + [f"- {f}" for f in res.failed_checks] + [""]
     return "\n".join(lines)
 
 
-def scan_folder(folder: Path, res: ClientResults, data: ClientData, secret: Secret,
-                config: ClientLevelConfig) -> list[str]:
+def scan_folder(
+    folder: Path, res: ClientResults, data: ClientData, secret: Secret, config: ClientLevelConfig
+) -> list[str]:
     """Published part: no secret, no pseudonym, no small count; restricted part: no secret, no
     pseudonym of a person without consent."""
     pv = config.privacy
-    found = scan_outputs(folder, res.publication.rules, secret=secret, forbidden_tokens=data.keys,
-                         threshold=pv.threshold, marker=pv.marker, suppress_zero=pv.suppress_zero,
-                         skip=["restricted", "run.json"])
-    found += [f"restricted/{f}" for f in scan_outputs(
-        folder / "restricted", {n: TableRule((), {}) for n in res.publication.restricted}, secret=secret,
-        forbidden_tokens=data.nonconsenting_keys)]
+    found = scan_outputs(
+        folder,
+        res.publication.rules,
+        secret=secret,
+        forbidden_tokens=data.keys,
+        threshold=pv.threshold,
+        marker=pv.marker,
+        suppress_zero=pv.suppress_zero,
+        skip=["restricted", "run.json"],
+    )
+    found += [
+        f"restricted/{f}"
+        for f in scan_outputs(
+            folder / "restricted",
+            {n: TableRule((), {}) for n in res.publication.restricted},
+            secret=secret,
+            forbidden_tokens=data.nonconsenting_keys,
+        )
+    ]
     return found
 
 
@@ -164,9 +214,15 @@ class ClientRun:
     scan_findings: list[str]
 
 
-def run_clientlevel(data_dir: str | Path, secret_env: str, *, config: str | Path = "schemes/clientlevel/report.yaml",
-                    tracking_uri: str | None = None, out_root: str | Path | None = None,
-                    say: Callable[[str], None] = lambda msg: None) -> ClientRun:
+def run_clientlevel(
+    data_dir: str | Path,
+    secret_env: str,
+    *,
+    config: str | Path = "schemes/clientlevel/report.yaml",
+    tracking_uri: str | None = None,
+    out_root: str | Path | None = None,
+    say: Callable[[str], None] = lambda msg: None,
+) -> ClientRun:
     """Run and track one client-level report; see the module docstring."""
     cfg, cpath = load_clientlevel_config(config)
     check_model_spec(cfg)
@@ -175,13 +231,30 @@ def run_clientlevel(data_dir: str | Path, secret_env: str, *, config: str | Path
     say(f"validating and pseudonymising the tables in {data_dir}")
     data = load_client_data(data_dir, secret, cfg)
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")
-    params = run_params(cfg.model_dump(mode="json"), hashes, cfg.seed, {
-        "scheme": "clientlevel", "name": cfg.name, "config_file": str(cpath), "data_dir": str(data_dir.resolve()),
-        "secret_source": secret.source})
+    params = run_params(
+        cfg.model_dump(mode="json"),
+        hashes,
+        cfg.seed,
+        {
+            "scheme": "clientlevel",
+            "name": cfg.name,
+            "config_file": str(cpath),
+            "data_dir": str(data_dir.resolve()),
+            "secret_source": secret.source,
+        },
+    )
     # error messages may name files or findings of the privacy scan: only the exception's type is tracked
-    spec = RunSpec(experiment=cfg.tracking.experiment, name=cfg.name, kind="clientlevel", params=params,
-                   output_root=out_root or cfg.output_root, artifact_path="outputs",
-                   config_artifact="inputs/config.json", tags={"scheme": "clientlevel"}, error_detail=False)
+    spec = RunSpec(
+        experiment=cfg.tracking.experiment,
+        name=cfg.name,
+        kind="clientlevel",
+        params=params,
+        output_root=out_root or cfg.output_root,
+        artifact_path="outputs",
+        config_artifact="inputs/config.json",
+        tags={"scheme": "clientlevel"},
+        error_detail=False,
+    )
     t0 = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         tr.log_json(hashes, "input_sha256.json", "inputs")
@@ -194,20 +267,47 @@ def run_clientlevel(data_dir: str | Path, secret_env: str, *, config: str | Path
         version = _track_model(tr, res, cfg)
         tr.log_files(PUBLISHED)
         tr.status = "failed" if res.failed_checks else "passed"
-        (tr.folder / "run.json").write_text(json.dumps(
-            {"run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "status": tr.status,
-             "failed_checks": res.failed_checks, "config_hash": params["config_hash"], "input_sha256": hashes,
-             "model_version": version, "privacy_scan": "clean"}, indent=2, sort_keys=True) + "\n")
+        (tr.folder / "run.json").write_text(
+            json.dumps(
+                {
+                    "run_id": tr.run_id,
+                    "tracking_uri": tr.tracking_uri,
+                    "status": tr.status,
+                    "failed_checks": res.failed_checks,
+                    "config_hash": params["config_hash"],
+                    "input_sha256": hashes,
+                    "model_version": version,
+                    "privacy_scan": "clean",
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
         tr.log_files(["run.json"])
-        tr.log_metrics({"seconds": time.perf_counter() - t0, "tau": res.comparison.tau,
-                        "suppressed_cells": res.publication.protection.suppressed.sum()})
+        tr.log_metrics(
+            {
+                "seconds": time.perf_counter() - t0,
+                "tau": res.comparison.tau,
+                "suppressed_cells": res.publication.protection.suppressed.sum(),
+            }
+        )
         if tr.status == "passed" and version is not None and cfg.tracking.register_model:
             tr.set_aliases({cfg.tracking.model_name: version}, cfg.tracking.alias)
-            say(f"checks and privacy scan passed; alias '{cfg.tracking.alias}' on {cfg.tracking.model_name} "
-                f"version {version}")
+            say(
+                f"checks and privacy scan passed; alias '{cfg.tracking.alias}' on {cfg.tracking.model_name} "
+                f"version {version}"
+            )
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
-    return ClientRun(run_id=tr.run_id, folder=tr.folder, status=tr.status, results=res, model_version=version,
-                     tracking_uri=tr.tracking_uri, scan_findings=[])
+    return ClientRun(
+        run_id=tr.run_id,
+        folder=tr.folder,
+        status=tr.status,
+        results=res,
+        model_version=version,
+        tracking_uri=tr.tracking_uri,
+        scan_findings=[],
+    )
 
 
 def _track_model(tr: TrackedRun, res: ClientResults, cfg: ClientLevelConfig) -> str | None:
@@ -215,20 +315,39 @@ def _track_model(tr: TrackedRun, res: ClientResults, cfg: ClientLevelConfig) -> 
     published), its files, and the pyfunc with the derived model-input contract."""
     comp, pub = res.comparison, res.publication
     with tr.child(cfg.tracking.model_name, "expected_model", {"scheme": "clientlevel"}) as child:
-        child.log_params({"formula": cfg.model.formula, "outcome": cfg.model.outcome, "seed": cfg.seed,
-                          "shrinkage": cfg.shrinkage.model_dump(mode="json")})
+        child.log_params(
+            {
+                "formula": cfg.model.formula,
+                "outcome": cfg.model.outcome,
+                "seed": cfg.seed,
+                "shrinkage": cfg.shrinkage.model_dump(mode="json"),
+            }
+        )
         metrics = {k: float(v) for k, v in comp.metrics.items() if k not in ("n", "events")}
         nat = pub.protection.suppressed
         if not nat[("assessed_any", "national", ALL, ALL)] and not nat[("improved_any", "national", ALL, ALL)]:
-            metrics |= {"n": comp.metrics["n"], "events": comp.metrics["events"]}   # published national counts
+            metrics |= {"n": comp.metrics["n"], "events": comp.metrics["events"]}  # published national counts
         child.log_metrics(metrics)
-        child.log_files(tr.folder / name for name in ("model/coefficients.csv", "model/design_state.json",
-                                                      "model/summary.txt", "plots/calibration.png", "calibration.csv"))
+        child.log_files(
+            tr.folder / name
+            for name in (
+                "model/coefficients.csv",
+                "model/design_state.json",
+                "model/summary.txt",
+                "plots/calibration.png",
+                "calibration.csv",
+            )
+        )
         # the model reads derived columns (data_contracts/clientlevel/derived/model_input.yaml), not DES tables
-        contract = input_contract(comp.model.design_state_.source_columns, cfg.tracking.model_name,
-                                  tables=("model_input",), contracts_dir=MODEL_CONTRACTS)
-        return child.log_model(comp.model, cfg.tracking.model_name, register=cfg.tracking.register_model,
-                               contract=contract)
+        contract = input_contract(
+            comp.model.design_state_.source_columns,
+            cfg.tracking.model_name,
+            tables=("model_input",),
+            contracts_dir=MODEL_CONTRACTS,
+        )
+        return child.log_model(
+            comp.model, cfg.tracking.model_name, register=cfg.tracking.register_model, contract=contract
+        )
 
 
 def read_published(folder: Path) -> dict[str, pd.DataFrame]:

@@ -35,8 +35,11 @@ ALL = "all"
 #: count -> (part shown, part implied) of each partition
 PARTS = {"starts": ("timely", "late"), "sessions": ("attended", "missed"), "ended": ("completed", "not_completed")}
 #: rate -> (numerator, denominator)
-RATES = {"timeliness_rate": ("timely", "starts"), "attendance_rate": ("attended", "sessions"),
-         "completion_rate": ("completed", "ended")}
+RATES = {
+    "timeliness_rate": ("timely", "starts"),
+    "attendance_rate": ("attended", "sessions"),
+    "completion_rate": ("completed", "ended"),
+}
 
 
 def result_dims(config: ClientLevelConfig) -> list[str]:
@@ -75,11 +78,17 @@ def service_counts(facts: pd.DataFrame, sessions: pd.DataFrame, config: ClientLe
             in_start = f["start_period"].notna() if label == ALL else f["start_period"] == label
             in_end = f["end_period"].notna() if label == ALL else f["end_period"] == label
             ss = s if label == ALL else s[s["period"] == label]
-            r = {"service_id": sid, "period": label,
-                 "clients": int(f.loc[active_in(f, a, b), "client_key"].nunique()),
-                 "starts": int(in_start.sum()), "timely": int((in_start & f["timely"]).sum()),
-                 "sessions": int(ss["sessions"].sum()), "attended": int(ss["attended"].sum()),
-                 "ended": int(in_end.sum()), "completed": int((in_end & f["completed"]).sum())}
+            r = {
+                "service_id": sid,
+                "period": label,
+                "clients": int(f.loc[active_in(f, a, b), "client_key"].nunique()),
+                "starts": int(in_start.sum()),
+                "timely": int((in_start & f["timely"]).sum()),
+                "sessions": int(ss["sessions"].sum()),
+                "attended": int(ss["attended"].sum()),
+                "ended": int(in_end.sum()),
+                "completed": int((in_end & f["completed"]).sum()),
+            }
             for d in dims:
                 ass = f["assessed_any"] if d == "any" else f[f"assessed_{d}"]
                 imp = f["improved"] if d == "any" else f[f"improved_{d}"]
@@ -91,7 +100,9 @@ def service_counts(facts: pd.DataFrame, sessions: pd.DataFrame, config: ClientLe
     return pd.DataFrame(rows)
 
 
-def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLevelConfig) -> tuple[pd.Series, pd.Series, list[Relation]]:
+def count_cells(
+    counts: pd.DataFrame, services: pd.DataFrame, config: ClientLevelConfig
+) -> tuple[pd.Series, pd.Series, list[Relation]]:
     """All cells (values, published flags, indexed by ``(measure, level, unit, period)``) and their relations."""
     offering = services.set_index("service_id")["service_offering"]
     provider = services.set_index("service_id")["provider_id"]
@@ -119,8 +130,12 @@ def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLeve
     periods = [p for p, _, _ in config.periods()]
     by_off = {o: sorted(s.index) for o, s in offering.groupby(offering)}
     by_prov = {u: sorted(s.index) for u, s in provider.groupby(provider)}
-    units = [("service", s) for s in sorted(offering.index)] + [("provider", u) for u in sorted(by_prov)] + \
-            [("offering", o) for o in sorted(by_off)] + [("national", ALL)]
+    units = (
+        [("service", s) for s in sorted(offering.index)]
+        + [("provider", u) for u in sorted(by_prov)]
+        + [("offering", o) for o in sorted(by_off)]
+        + [("national", ALL)]
+    )
     for m in measures:
         if m != "clients":
             for lvl, u in units:
@@ -140,7 +155,9 @@ def count_cells(counts: pd.DataFrame, services: pd.DataFrame, config: ClientLeve
     return values, published, rel
 
 
-def scorecard_table(values: pd.Series, hidden: pd.Series, services: pd.DataFrame, config: ClientLevelConfig) -> pd.DataFrame:
+def scorecard_table(
+    values: pd.Series, hidden: pd.Series, services: pd.DataFrame, config: ClientLevelConfig
+) -> pd.DataFrame:
     """The published scorecard: one row per (level, unit, period), counts or the marker, rates.
 
     Rows in the order service, provider, offering, national; a provider row has its
@@ -160,13 +177,23 @@ def scorecard_table(values: pd.Series, hidden: pd.Series, services: pd.DataFrame
     wide = wide.reset_index()
     svc = services.set_index("service_id")
     is_svc = wide["level"] == "service"
-    wide.insert(2, "provider_id", np.where(is_svc, wide["unit"].map(svc["provider_id"]),
-                                           np.where(wide["level"] == "provider", wide["unit"], "")))
+    wide.insert(
+        2,
+        "provider_id",
+        np.where(is_svc, wide["unit"].map(svc["provider_id"]), np.where(wide["level"] == "provider", wide["unit"], "")),
+    )
     wide.insert(3, "service_id", np.where(is_svc, wide["unit"], ""))
-    wide.insert(4, "service_offering", np.where(is_svc, wide["unit"].map(svc["service_offering"]),
-                                                np.where(wide["level"] == "offering", wide["unit"], "")))
+    wide.insert(
+        4,
+        "service_offering",
+        np.where(
+            is_svc, wide["unit"].map(svc["service_offering"]), np.where(wide["level"] == "offering", wide["unit"], "")
+        ),
+    )
     order = {"service": 0, "provider": 1, "offering": 2, "national": 3}
     periods = {p: i for i, (p, _, _) in enumerate(config.periods())} | {ALL: 99}
     wide = wide.assign(_l=wide["level"].map(order), _p=wide["period"].map(periods))
-    wide = wide.sort_values(["_l", "service_offering", "provider_id", "service_id", "_p"]).drop(columns=["_l", "_p", "unit"])
+    wide = wide.sort_values(["_l", "service_offering", "provider_id", "service_id", "_p"]).drop(
+        columns=["_l", "_p", "unit"]
+    )
     return wide.reset_index(drop=True)

@@ -32,8 +32,8 @@ from toolkit.errors import ConvergenceError
 @dataclass
 class ShrinkageResult:
     tau_: float
-    effects_: pd.DataFrame   # per unit: n, observed, expected, effect_mean, effect_sd, effect_lower/upper,
-                             # oe_shrunk, oe_shrunk_lower, oe_shrunk_upper
+    effects_: pd.DataFrame  # per unit: n, observed, expected, effect_mean, effect_sd, effect_lower/upper,
+    # oe_shrunk, oe_shrunk_lower, oe_shrunk_upper
 
 
 def _loglik_grid(y: np.ndarray, offset: np.ndarray, unit: np.ndarray, n_units: int, grid: np.ndarray):
@@ -43,7 +43,7 @@ def _loglik_grid(y: np.ndarray, offset: np.ndarray, unit: np.ndarray, n_units: i
     order = np.argsort(unit, kind="stable")
     bounds = np.searchsorted(unit[order], np.arange(n_units + 1))
     for u in range(n_units):
-        idx = order[bounds[u]:bounds[u + 1]]
+        idx = order[bounds[u] : bounds[u + 1]]
         eta = offset[idx][:, None] + grid[None, :]
         ll[u] = (y[idx][:, None] * eta - np.logaddexp(0.0, eta)).sum(axis=0)
         ex[u] = expit(eta).sum(axis=0)
@@ -79,8 +79,9 @@ def shrink_effects(y, p, units, *, grid=(-3.0, 3.0, 601), interval: float = 0.9)
         lp = -0.5 * (g / tau) ** 2 - np.log(tau * np.sqrt(2 * np.pi)) + np.log(w)
         return -float(logsumexp(ll + lp[None, :], axis=1).sum())
 
-    opt = minimize_scalar(neg_marginal, bounds=(np.log(1e-3), np.log((g[-1] - g[0]) / 4)), method="bounded",
-                          options={"xatol": 1e-6})
+    opt = minimize_scalar(
+        neg_marginal, bounds=(np.log(1e-3), np.log((g[-1] - g[0]) / 4)), method="bounded", options={"xatol": 1e-6}
+    )
     if not opt.success:
         raise ConvergenceError("the marginal likelihood of the service-effect spread did not converge")
     tau = float(np.exp(opt.x))
@@ -93,16 +94,24 @@ def shrink_effects(y, p, units, *, grid=(-3.0, 3.0, 601), interval: float = 0.9)
     ilo = np.array([np.searchsorted(c, lo_q) for c in cdf]).clip(0, g.size - 1)
     ihi = np.array([np.searchsorted(c, hi_q) for c in cdf]).clip(0, g.size - 1)
     mean = (post * g).sum(axis=1)
-    sd = np.sqrt(np.maximum((post * g ** 2).sum(axis=1) - mean ** 2, 0))
-    e0 = ex[:, g.size // 2] if np.isclose(g[g.size // 2], 0) else np.array(
-        [np.interp(0.0, g, row) for row in ex])
+    sd = np.sqrt(np.maximum((post * g**2).sum(axis=1) - mean**2, 0))
+    e0 = ex[:, g.size // 2] if np.isclose(g[g.size // 2], 0) else np.array([np.interp(0.0, g, row) for row in ex])
     ratio = ex / e0[:, None]
     rows = np.arange(len(labels))
     obs = np.bincount(unit, weights=y, minlength=len(labels))
-    effects = pd.DataFrame({
-        "unit": labels, "n": np.bincount(unit, minlength=len(labels)), "observed": obs,
-        "expected": np.bincount(unit, weights=p, minlength=len(labels)),
-        "effect_mean": mean, "effect_sd": sd, "effect_lower": g[ilo], "effect_upper": g[ihi],
-        "oe_shrunk": (post * ratio).sum(axis=1), "oe_shrunk_lower": ratio[rows, ilo],
-        "oe_shrunk_upper": ratio[rows, ihi]})
+    effects = pd.DataFrame(
+        {
+            "unit": labels,
+            "n": np.bincount(unit, minlength=len(labels)),
+            "observed": obs,
+            "expected": np.bincount(unit, weights=p, minlength=len(labels)),
+            "effect_mean": mean,
+            "effect_sd": sd,
+            "effect_lower": g[ilo],
+            "effect_upper": g[ihi],
+            "oe_shrunk": (post * ratio).sum(axis=1),
+            "oe_shrunk_lower": ratio[rows, ilo],
+            "oe_shrunk_upper": ratio[rows, ihi],
+        }
+    )
     return ShrinkageResult(tau_=tau, effects_=effects)

@@ -36,10 +36,56 @@ from toolkit.schemes.clientlevel.config import (
     load_clientlevel_config,
 )
 
-FIRST = ["Aroha", "Mere", "Tama", "Wiremu", "Sione", "Mele", "Olivia", "Jack", "Amelia", "Noah", "Isla", "Leo",
-         "Hana", "Ravi", "Priya", "Mei", "Chen", "Grace", "Liam", "Ava", "Manaia", "Kahu", "Ana", "Tevita"]
-LAST = ["Ngata", "Parata", "Tuhoe", "Fifita", "Smith", "Wilson", "Brown", "Taylor", "Singh", "Patel", "Wang",
-        "Li", "Walker", "Harris", "Tane", "Rangi", "Lee", "Kumar", "Morgan", "Reid", "Vaifale", "Hohaia"]
+FIRST = [
+    "Aroha",
+    "Mere",
+    "Tama",
+    "Wiremu",
+    "Sione",
+    "Mele",
+    "Olivia",
+    "Jack",
+    "Amelia",
+    "Noah",
+    "Isla",
+    "Leo",
+    "Hana",
+    "Ravi",
+    "Priya",
+    "Mei",
+    "Chen",
+    "Grace",
+    "Liam",
+    "Ava",
+    "Manaia",
+    "Kahu",
+    "Ana",
+    "Tevita",
+]
+LAST = [
+    "Ngata",
+    "Parata",
+    "Tuhoe",
+    "Fifita",
+    "Smith",
+    "Wilson",
+    "Brown",
+    "Taylor",
+    "Singh",
+    "Patel",
+    "Wang",
+    "Li",
+    "Walker",
+    "Harris",
+    "Tane",
+    "Rangi",
+    "Lee",
+    "Kumar",
+    "Morgan",
+    "Reid",
+    "Vaifale",
+    "Hohaia",
+]
 
 
 class Span(FrozenConfig):
@@ -123,27 +169,40 @@ def _day(d: dt.date, days: int) -> dt.date:
 
 
 def _structure(rng, cfg: ClientSynthConfig):
-    providers = pd.DataFrame({"provider_id": [f"P{i:02d}" for i in range(1, cfg.providers + 1)],
-                              "provider_name": [f"Synthetic trust {i}" for i in range(1, cfg.providers + 1)],
-                              "region": rng.choice(cfg.regions, cfg.providers)})
+    providers = pd.DataFrame(
+        {
+            "provider_id": [f"P{i:02d}" for i in range(1, cfg.providers + 1)],
+            "provider_name": [f"Synthetic trust {i}" for i in range(1, cfg.providers + 1)],
+            "region": rng.choice(cfg.regions, cfg.providers),
+        }
+    )
     offerings = sorted(cfg.offerings)
     rows = []
     for p in providers.itertuples(index=False):
         k = int(rng.integers(cfg.services_per_provider.min, cfg.services_per_provider.max + 1))
         for o in sorted(rng.choice(offerings, size=min(k, len(offerings)), replace=False)):
-            rows.append({"service_id": f"S{len(rows) + 1:03d}", "provider_id": p.provider_id,
-                         "service_offering": o, "region": p.region})
+            rows.append(
+                {
+                    "service_id": f"S{len(rows) + 1:03d}",
+                    "provider_id": p.provider_id,
+                    "service_offering": o,
+                    "region": p.region,
+                }
+            )
     services = pd.DataFrame(rows)
     beta = rng.normal(0, cfg.service_effect_sd, len(services))
-    for o in offerings:   # effects relative to the offering's average service
+    for o in offerings:  # effects relative to the offering's average service
         m = (services["service_offering"] == o).to_numpy()
         if m.any():
             beta[m] -= beta[m].mean()
-    size = np.exp(np.log(cfg.enrolments_per_service.median) + rng.normal(0, cfg.enrolments_per_service.sdlog,
-                                                                         len(services)))
+    size = np.exp(
+        np.log(cfg.enrolments_per_service.median) + rng.normal(0, cfg.enrolments_per_service.sdlog, len(services))
+    )
     services_truth = services.assign(
-        effect=beta, case_mix=rng.normal(0, cfg.case_mix_sd, len(services)),
-        enrolments=np.clip(np.round(size), cfg.enrolments_per_service.min, cfg.enrolments_per_service.max).astype(int))
+        effect=beta,
+        case_mix=rng.normal(0, cfg.case_mix_sd, len(services)),
+        enrolments=np.clip(np.round(size), cfg.enrolments_per_service.min, cfg.enrolments_per_service.max).astype(int),
+    )
     return providers, services, services_truth
 
 
@@ -167,7 +226,7 @@ def generate_client_world(seed: int = 2024, config: str | Path = "schemes/client
         for _ in range(s.enrolments):
             start = _day(w0, rng.integers(-90, span - 30))
             person = None
-            if people and rng.random() < cfg.repeat_client_probability:   # the same person at another provider
+            if people and rng.random() < cfg.repeat_client_probability:  # the same person at another provider
                 cand = people[int(rng.integers(len(people)))]
                 age = int((start - cand["date_of_birth"]).days // 365.25)
                 if cand["provider_id"] != s.provider_id and off.age.min <= age <= off.age.max + 5:
@@ -175,47 +234,87 @@ def generate_client_world(seed: int = 2024, config: str | Path = "schemes/client
             if person is None:
                 age = int(rng.integers(off.age.min, off.age.max + 1))
                 dob = _day(start, -(age * 365.25 + rng.integers(1, 364)))
-                person = {"full_name": f"{rng.choice(FIRST)} {rng.choice(FIRST)} {rng.choice(LAST)}",
-                          "date_of_birth": dob, "gender": str(rng.choice(["female", "male", "another"], p=[.52, .46, .02])),
-                          "ethnicity": str(rng.choice(eth, p=eth_w / eth_w.sum())), "area": s.region}
+                person = {
+                    "full_name": f"{rng.choice(FIRST)} {rng.choice(FIRST)} {rng.choice(LAST)}",
+                    "date_of_birth": dob,
+                    "gender": str(rng.choice(["female", "male", "another"], p=[0.52, 0.46, 0.02])),
+                    "ethnicity": str(rng.choice(eth, p=eth_w / eth_w.sum())),
+                    "area": s.region,
+                }
                 people.append({**person, "provider_id": s.provider_id})
             refs[s.provider_id] = refs.get(s.provider_id, 0) + 1
             client_ref = f"{s.provider_id}-C{refs[s.provider_id]:05d}"
-            clients.append({"provider_id": s.provider_id, "client_ref": client_ref, **{k: person[k] for k in (
-                "full_name", "date_of_birth", "gender", "ethnicity")}, "iwi": None, "area": person["area"],
-                "consent_identifiable": bool(rng.random() < cfg.consent_probability)})
+            clients.append(
+                {
+                    "provider_id": s.provider_id,
+                    "client_ref": client_ref,
+                    **{k: person[k] for k in ("full_name", "date_of_birth", "gender", "ethnicity")},
+                    "iwi": None,
+                    "area": person["area"],
+                    "consent_identifiable": bool(rng.random() < cfg.consent_probability),
+                }
+            )
             n_dep = int(rng.poisson(off.dependants_mean))
             under5 = 0
             for j in range(n_dep):
                 dage = int(rng.integers(0, 16))
                 under5 = max(under5, int(dage < 5))
-                dependants.append({"provider_id": s.provider_id, "client_ref": client_ref,
-                                   "dependant_name": f"{rng.choice(FIRST)} {person['full_name'].split()[-1]}",
-                                   "date_of_birth": _day(start, -(dage * 365.25 + rng.integers(1, 364)))})
+                dependants.append(
+                    {
+                        "provider_id": s.provider_id,
+                        "client_ref": client_ref,
+                        "dependant_name": f"{rng.choice(FIRST)} {person['full_name'].split()[-1]}",
+                        "date_of_birth": _day(start, -(dage * 365.25 + rng.integers(1, 364))),
+                    }
+                )
             eid = f"E{len(enrolments) + 1:07d}"
             dur = int(rng.integers(cfg.duration_days.min, cfg.duration_days.max + 1))
             end = _day(start, dur)
             completed = rng_out.random() < _expit(cfg.completion_logit + 0.5 * s.effect)
             ongoing = end > w1
-            reason = None if ongoing else ("completed" if completed else
-                                           str(rng_out.choice(["withdrew", "moved_away", "other"])))
-            enrolments.append({"enrolment_id": eid, "provider_id": s.provider_id, "client_ref": client_ref,
-                               "service_id": s.service_id,
-                               "referral_date": _day(start, -rng.geometric(1 / cfg.referral_wait_days_mean) + 1),
-                               "start_date": start, "end_date": None if ongoing else end, "end_reason": reason})
+            reason = (
+                None
+                if ongoing
+                else ("completed" if completed else str(rng_out.choice(["withdrew", "moved_away", "other"])))
+            )
+            enrolments.append(
+                {
+                    "enrolment_id": eid,
+                    "provider_id": s.provider_id,
+                    "client_ref": client_ref,
+                    "service_id": s.service_id,
+                    "referral_date": _day(start, -rng.geometric(1 / cfg.referral_wait_days_mean) + 1),
+                    "start_date": start,
+                    "end_date": None if ongoing else end,
+                    "end_reason": reason,
+                }
+            )
             last = min(end, w1)
             for k in range(1 + int(rng.poisson(cfg.sessions.mean))):
                 d = _day(start, rng.integers(0, max(1, (last - start).days + 1)))
-                sessions.append({"enrolment_id": eid, "session_no": k + 1, "session_date": d,
-                                 "attended": bool(rng.random() < cfg.sessions.attend_probability)})
-            dims = [d for d in off.dimensions if rng.random() >= cfg.missing_dimension_probability] or [off.dimensions[0]]
+                sessions.append(
+                    {
+                        "enrolment_id": eid,
+                        "session_no": k + 1,
+                        "session_date": d,
+                        "attended": bool(rng.random() < cfg.sessions.attend_probability),
+                    }
+                )
+            dims = [d for d in off.dimensions if rng.random() >= cfg.missing_dimension_probability] or [
+                off.dimensions[0]
+            ]
             pre = {d: int(np.clip(np.round(rng.normal(2.5 + s.case_mix, 0.8)), 1, 4)) for d in dims}
             post_done = reason is not None and (completed or rng_out.random() < cfg.post_assessment_if_not_completed)
             pre_mean = float(np.mean(list(pre.values())))
             c = cfg.coefficients
-            x_eta = (off.intercept + c.pre_mean * (pre_mean - 2.5) + c.female * (person["gender"] == "female")
-                     + c.ethnicity.get(person["ethnicity"], 0.0) + c.n_dependants * n_dep
-                     + c.age_per_decade * (age - 30) / 10)
+            x_eta = (
+                off.intercept
+                + c.pre_mean * (pre_mean - 2.5)
+                + c.female * (person["gender"] == "female")
+                + c.ethnicity.get(person["ethnicity"], 0.0)
+                + c.n_dependants * n_dep
+                + c.age_per_decade * (age - 30) / 10
+            )
             p_true = {d: _expit(x_eta + s.effect + cfg.dimension_effects.get(d, 0.0)) for d in dims}
             p_avg = {d: _expit(x_eta + cfg.dimension_effects.get(d, 0.0)) for d in dims}
             for d in dims:
@@ -227,21 +326,38 @@ def generate_client_world(seed: int = 2024, config: str | Path = "schemes/client
                         post = max(1, pre[d] - int(rng_out.random() < 0.2))
                 assessments.append({"enrolment_id": eid, "dimension": d, "pre_score": pre[d], "post_score": post})
             if post_done and w0 <= end <= w1:
-                oracle.append({"service_id": s.service_id, "p_true": 1 - np.prod([1 - p for p in p_true.values()]),
-                               "p_average": 1 - np.prod([1 - p for p in p_avg.values()])})
-    tables = {"providers": providers, "services": services, "clients": pd.DataFrame(clients),
-              "dependants": pd.DataFrame(dependants, columns=["provider_id", "client_ref", "dependant_name",
-                                                              "date_of_birth"]),
-              "enrolments": pd.DataFrame(enrolments), "sessions": pd.DataFrame(sessions),
-              "assessments": pd.DataFrame(assessments)}
+                oracle.append(
+                    {
+                        "service_id": s.service_id,
+                        "p_true": 1 - np.prod([1 - p for p in p_true.values()]),
+                        "p_average": 1 - np.prod([1 - p for p in p_avg.values()]),
+                    }
+                )
+    tables = {
+        "providers": providers,
+        "services": services,
+        "clients": pd.DataFrame(clients),
+        "dependants": pd.DataFrame(
+            dependants, columns=["provider_id", "client_ref", "dependant_name", "date_of_birth"]
+        ),
+        "enrolments": pd.DataFrame(enrolments),
+        "sessions": pd.DataFrame(sessions),
+        "assessments": pd.DataFrame(assessments),
+    }
     tables["assessments"]["post_score"] = tables["assessments"]["post_score"].astype("Int64")
     malformed = _inject(np.random.default_rng(s_defects), tables, cfg)
-    orc = pd.DataFrame(oracle).groupby("service_id").agg(n=("p_true", "size"), expected_true=("p_true", "sum"),
-                                                       expected_average=("p_average", "sum")).reset_index()
+    orc = (
+        pd.DataFrame(oracle)
+        .groupby("service_id")
+        .agg(n=("p_true", "size"), expected_true=("p_true", "sum"), expected_average=("p_average", "sum"))
+        .reset_index()
+    )
     truth = st.merge(orc, on="service_id", how="left")
     truth["true_ratio"] = truth["expected_true"] / truth["expected_average"]
-    return ClientWorld(tables=tables, truth={"service_effects": truth, "provider_effects": provider_truth(truth),
-                                             "malformed": malformed})
+    return ClientWorld(
+        tables=tables,
+        truth={"service_effects": truth, "provider_effects": provider_truth(truth), "malformed": malformed},
+    )
 
 
 def provider_truth(service_truth: pd.DataFrame) -> pd.DataFrame:
@@ -254,13 +370,22 @@ def provider_truth(service_truth: pd.DataFrame) -> pd.DataFrame:
     which is the reference of an O/E from a model adjusted for the offering.
     """
     t = service_truth[service_truth["n"].notna()].copy()
-    k = (t.groupby("service_offering")["expected_true"].transform("sum")
-         / t.groupby("service_offering")["expected_average"].transform("sum"))
+    k = t.groupby("service_offering")["expected_true"].transform("sum") / t.groupby("service_offering")[
+        "expected_average"
+    ].transform("sum")
     t = t.assign(expected_offering=t["expected_average"] * k, weighted=t["effect"] * t["n"])
-    out = t.groupby("provider_id", sort=True).agg(
-        services=("service_id", "size"), n=("n", "sum"), weighted=("weighted", "sum"),
-        expected_true=("expected_true", "sum"), expected_average=("expected_average", "sum"),
-        expected_offering=("expected_offering", "sum")).reset_index()
+    out = (
+        t.groupby("provider_id", sort=True)
+        .agg(
+            services=("service_id", "size"),
+            n=("n", "sum"),
+            weighted=("weighted", "sum"),
+            expected_true=("expected_true", "sum"),
+            expected_average=("expected_average", "sum"),
+            expected_offering=("expected_offering", "sum"),
+        )
+        .reset_index()
+    )
     out["effect"] = out.pop("weighted") / out["n"]
     out["true_ratio"] = out["expected_true"] / out["expected_average"]
     out["true_ratio_offering"] = out["expected_true"] / out.pop("expected_offering")
@@ -279,8 +404,13 @@ def _inject(rng, t: dict[str, pd.DataFrame], cfg: ClientSynthConfig) -> pd.DataF
                 i = int(rng.integers(len(ses)))
                 e = enr.loc[enr["enrolment_id"] == ses.at[i, "enrolment_id"]].iloc[0]
                 ses.at[i, "session_date"] = _day(e["start_date"], -30)
-                out.append({"table": "sessions", "key": f"{ses.at[i, 'enrolment_id']}#{ses.at[i, 'session_no']}",
-                            "reason": reason})
+                out.append(
+                    {
+                        "table": "sessions",
+                        "key": f"{ses.at[i, 'enrolment_id']}#{ses.at[i, 'session_no']}",
+                        "reason": reason,
+                    }
+                )
                 continue
             cand = enr.index[once & ~enr["enrolment_id"].isin(used) & enr["end_date"].notna()]
             i = int(rng.choice(cand))
@@ -288,8 +418,10 @@ def _inject(rng, t: dict[str, pd.DataFrame], cfg: ClientSynthConfig) -> pd.DataF
             if reason == "service_of_another_provider":
                 other = svc[svc["provider_id"] != enr.at[i, "provider_id"]]["service_id"]
                 enr.at[i, "service_id"] = str(rng.choice(other.to_numpy()))
-            else:   # born_after_start
-                j = cli.index[(cli["provider_id"] == enr.at[i, "provider_id"]) & (cli["client_ref"] == enr.at[i, "client_ref"])][0]
+            else:  # born_after_start
+                j = cli.index[
+                    (cli["provider_id"] == enr.at[i, "provider_id"]) & (cli["client_ref"] == enr.at[i, "client_ref"])
+                ][0]
                 cli.at[j, "date_of_birth"] = _day(enr.at[i, "start_date"], 10)
             out.append({"table": "enrolments", "key": enr.at[i, "enrolment_id"], "reason": reason})
     return pd.DataFrame(out, columns=["table", "key", "reason"]).sort_values(["table", "key"]).reset_index(drop=True)

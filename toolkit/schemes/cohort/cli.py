@@ -10,8 +10,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from toolkit.schemes.cohort.pipeline import run_evaluation
 
     config = load_cohort_config(args.config)
-    res = run_evaluation(config, data=args.data, synthetic=args.synthetic, seed=args.seed, config_path=args.config,
-                         tracking_uri=args.tracking_uri, out_root=args.out)
+    res = run_evaluation(
+        config,
+        data=args.data,
+        synthetic=args.synthetic,
+        seed=args.seed,
+        config_path=args.config,
+        tracking_uri=args.tracking_uri,
+        out_root=args.out,
+    )
     print(res.statement)
     print(f"evaluation folder: {res.folder}")
     print(f"MLflow run:        {res.run_id} ({res.tracking_uri})")
@@ -27,5 +34,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.cohort.reproduce import reproduce_evaluation
     from toolkit.tracking.reproduce import print_reproduction
 
-    return print_reproduction(reproduce_evaluation(args.run_id, data=args.data, tracking_uri=args.tracking_uri,
-                                                   scratch=args.scratch))
+    return print_reproduction(
+        reproduce_evaluation(args.run_id, data=args.data, tracking_uri=args.tracking_uri, scratch=args.scratch)
+    )

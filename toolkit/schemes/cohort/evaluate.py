@@ -35,8 +35,9 @@ def _tag(level: float) -> str:
     return f"{round(level * 100, 1):g}".replace(".", "_")
 
 
-def mean_posterior(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, *, levels: tuple[float, ...],
-                   threshold: float | np.ndarray) -> dict[str, np.ndarray]:
+def mean_posterior(
+    mean: np.ndarray, sd: np.ndarray, n: np.ndarray, *, levels: tuple[float, ...], threshold: float | np.ndarray
+) -> dict[str, np.ndarray]:
     """Student-t posterior of the mean improvement: intervals per level and P(mean > threshold).
 
     Vectorised over cohorts (arrays of sample means, SDs and sizes).
@@ -57,8 +58,14 @@ def mean_posterior(mean: np.ndarray, sd: np.ndarray, n: np.ndarray, *, levels: t
     return out
 
 
-def share_posterior(k: np.ndarray, n: np.ndarray, *, prior: tuple[float, float], levels: tuple[float, ...],
-                    reference: float | np.ndarray) -> dict[str, np.ndarray]:
+def share_posterior(
+    k: np.ndarray,
+    n: np.ndarray,
+    *,
+    prior: tuple[float, float],
+    levels: tuple[float, ...],
+    reference: float | np.ndarray,
+) -> dict[str, np.ndarray]:
     """Beta posterior of the share improved: mean, intervals per level, P(share > reference). Vectorised."""
     from scipy.stats import beta
 
@@ -81,21 +88,24 @@ def evaluate_domain(pre: np.ndarray, post: np.ndarray, spec: DomainSpec, config:
     """Every figure of one domain for the participants with both measures."""
     imp = improvement(pre, post, spec)
     n = len(imp)
-    row: dict = {"n": n, "mean_pre": float(np.mean(pre)) if n else np.nan,
-                 "mean_post": float(np.mean(post)) if n else np.nan}
+    row: dict = {
+        "n": n,
+        "mean_pre": float(np.mean(pre)) if n else np.nan,
+        "mean_post": float(np.mean(post)) if n else np.nan,
+    }
     if n < 2:
         return row
     mean, sd = float(imp.mean()), float(imp.std(ddof=1))
     row.update(mean_improvement=mean, sd_improvement=sd, threshold=spec.threshold)
-    mp = mean_posterior(np.array([mean]), np.array([sd]), np.array([n]), levels=config.levels,
-                        threshold=spec.threshold)
+    mp = mean_posterior(np.array([mean]), np.array([sd]), np.array([n]), levels=config.levels, threshold=spec.threshold)
     for key, v in mp.items():
         if key not in ("posterior_mean",):
             row[f"mean_{key}"] = float(v[0])
     k = int((imp >= spec.improved_by - 1e-12).sum())
     row.update(improved=k, share_improved=k / n, improved_by=spec.improved_by, reference_rate=spec.reference_rate)
-    sp = share_posterior(np.array([k]), np.array([n]), prior=config.share_prior, levels=config.levels,
-                         reference=spec.reference_rate)
+    sp = share_posterior(
+        np.array([k]), np.array([n]), prior=config.share_prior, levels=config.levels, reference=spec.reference_rate
+    )
     for key, v in sp.items():
         row[f"share_{key}"] = float(v[0])
     a, p = config.power.alpha, config.power.power
@@ -120,10 +130,18 @@ def evaluate_cohort(table: pd.DataFrame, config: CohortConfig) -> tuple[pd.DataF
         has_post = d["post"].notna().to_numpy()
         excluded.append(d.loc[~has_post, ["participant_id", "domain"]].assign(reason="no post measure"))
         both = d.loc[has_post]
-        row = {"domain": code, "label": spec.label, "higher_is_better": spec.higher_is_better,
-               "participants": int(d["participant_id"].nunique()), "without_post": int((~has_post).sum())}
+        row = {
+            "domain": code,
+            "label": spec.label,
+            "higher_is_better": spec.higher_is_better,
+            "participants": int(d["participant_id"].nunique()),
+            "without_post": int((~has_post).sum()),
+        }
         row.update(evaluate_domain(both["pre"].to_numpy(float), both["post"].to_numpy(float), spec, config))
         rows.append(row)
-    ex = (pd.concat(excluded, ignore_index=True) if excluded
-          else pd.DataFrame(columns=["participant_id", "domain", "reason"]))
+    ex = (
+        pd.concat(excluded, ignore_index=True)
+        if excluded
+        else pd.DataFrame(columns=["participant_id", "domain", "reason"])
+    )
     return pd.DataFrame(rows), ex

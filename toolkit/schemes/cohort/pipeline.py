@@ -37,19 +37,33 @@ def check_cohort(raw: pd.DataFrame, config: CohortConfig) -> pd.DataFrame:
         known = typed["domain"].isin(list(config.domains)).to_numpy()
         if (~known).any():
             rows = tuple(int(i) + 1 for i in np.flatnonzero(~known)[:5])
-            violations.append(Violation(t, "domain", "known_domain", int((~known).sum()), rows,
-                                        f"domain not among the config's domains ({', '.join(config.domains)})"))
+            violations.append(
+                Violation(
+                    t,
+                    "domain",
+                    "known_domain",
+                    int((~known).sum()),
+                    rows,
+                    f"domain not among the config's domains ({', '.join(config.domains)})",
+                )
+            )
         for col in ("pre", "post"):
             lo = typed["domain"].map({d: s.scale[0] for d, s in config.domains.items()})
             hi = typed["domain"].map({d: s.scale[1] for d, s in config.domains.items()})
             out = (typed[col].notna() & known & ((typed[col] < lo) | (typed[col] > hi))).to_numpy(dtype=bool)
             if out.any():
                 rows = tuple(int(i) + 1 for i in np.flatnonzero(out)[:5])
-                violations.append(Violation(t, col, "domain_scale", int(out.sum()), rows,
-                                            "value outside its domain's scale in the config"))
+                violations.append(
+                    Violation(
+                        t, col, "domain_scale", int(out.sum()), rows, "value outside its domain's scale in the config"
+                    )
+                )
     if violations:
-        raise DataContractError(f"cohort table breaks its contract ({len(violations)} violation(s)):\n"
-                                + "\n".join(f"  - {v}" for v in violations), violations)
+        raise DataContractError(
+            f"cohort table breaks its contract ({len(violations)} violation(s)):\n"
+            + "\n".join(f"  - {v}" for v in violations),
+            violations,
+        )
     return typed
 
 
@@ -72,9 +86,11 @@ def add_truth(evaluation: pd.DataFrame, truth: pd.DataFrame, config: CohortConfi
     for lv in config.levels:
         t = _tag(lv)
         ev[f"covered_mean_{t}"] = (ev[f"mean_lower_{t}"] <= ev["true_mean_improvement"]) & (
-            ev["true_mean_improvement"] <= ev[f"mean_upper_{t}"])
+            ev["true_mean_improvement"] <= ev[f"mean_upper_{t}"]
+        )
         ev[f"covered_share_{t}"] = (ev[f"share_lower_{t}"] <= ev["true_share_improved"]) & (
-            ev["true_share_improved"] <= ev[f"share_upper_{t}"])
+            ev["true_share_improved"] <= ev[f"share_upper_{t}"]
+        )
     return ev
 
 
@@ -83,14 +99,15 @@ class CohortInput:
     """A validated cohort with what the run records about it."""
 
     cohort: pd.DataFrame
-    inputs: dict[str, str]              # file name -> SHA-256 (synthetic: of the simulated table as CSV)
+    inputs: dict[str, str]  # file name -> SHA-256 (synthetic: of the simulated table as CSV)
     source: str
-    truth: pd.DataFrame | None = None   # synthetic cohorts only
-    csv_text: str | None = None         # synthetic cohorts only: the simulated table (kept in the folder)
+    truth: pd.DataFrame | None = None  # synthetic cohorts only
+    csv_text: str | None = None  # synthetic cohorts only: the simulated table (kept in the folder)
 
 
-def load_cohort_input(config: CohortConfig, *, data: str | Path | None = None, synthetic: int | None = None,
-                      seed: int) -> CohortInput:
+def load_cohort_input(
+    config: CohortConfig, *, data: str | Path | None = None, synthetic: int | None = None, seed: int
+) -> CohortInput:
     """Read and check a cohort file (``data``), or simulate ``synthetic`` participants with ``seed``."""
     from toolkit.schemes.cohort.simulate import population_truth, simulate_cohort
     from toolkit.tracking.provenance import input_hashes
@@ -100,9 +117,13 @@ def load_cohort_input(config: CohortConfig, *, data: str | Path | None = None, s
     if synthetic is not None:
         cohort = check_cohort(simulate_cohort(synthetic, config, seed), config)
         csv_text = cohort.to_csv(index=False)
-        return CohortInput(cohort=cohort, inputs={"synthetic_cohort.csv": hashlib.sha256(csv_text.encode()).hexdigest()},
-                           source=f"synthetic cohort of {synthetic} (seed {seed})",
-                           truth=population_truth(config, seed), csv_text=csv_text)
+        return CohortInput(
+            cohort=cohort,
+            inputs={"synthetic_cohort.csv": hashlib.sha256(csv_text.encode()).hexdigest()},
+            source=f"synthetic cohort of {synthetic} (seed {seed})",
+            truth=population_truth(config, seed),
+            csv_text=csv_text,
+        )
     cohort = read_cohort(data, config)
     p = Path(data)
     return CohortInput(cohort=cohort, inputs=dict(input_hashes(p.parent, p.name)), source=str(p.resolve()))
@@ -111,7 +132,7 @@ def load_cohort_input(config: CohortConfig, *, data: str | Path | None = None, s
 @dataclass
 class CohortEvaluation:
     evaluation: pd.DataFrame
-    exclusions: pd.DataFrame            # participant ids: never tracked
+    exclusions: pd.DataFrame  # participant ids: never tracked
     exclusions_summary: pd.DataFrame
     statement: str
 
@@ -122,8 +143,11 @@ def compute_evaluation(inp: CohortInput, config: CohortConfig) -> CohortEvaluati
     if inp.truth is not None:
         evaluation = add_truth(evaluation, inp.truth, config)
     text = statement(evaluation, config, int(inp.cohort["participant_id"].nunique()))
-    summary = (exclusions.groupby(["domain", "reason"]).size().rename("rows").reset_index()
-               if not exclusions.empty else pd.DataFrame(columns=["domain", "reason", "rows"]))
+    summary = (
+        exclusions.groupby(["domain", "reason"]).size().rename("rows").reset_index()
+        if not exclusions.empty
+        else pd.DataFrame(columns=["domain", "reason", "rows"])
+    )
     return CohortEvaluation(evaluation=evaluation, exclusions=exclusions, exclusions_summary=summary, statement=text)
 
 
@@ -131,7 +155,7 @@ def write_evaluation_tables(folder: Path, ev: CohortEvaluation) -> None:
     """``evaluation.csv``, ``statement.md``, ``exclusions_summary.csv`` and the untracked ``exclusions.csv``."""
     ev.evaluation.to_csv(folder / "evaluation.csv", index=False)
     (folder / "statement.md").write_text(ev.statement)
-    ev.exclusions.to_csv(folder / "exclusions.csv", index=False)      # participant ids: never tracked
+    ev.exclusions.to_csv(folder / "exclusions.csv", index=False)  # participant ids: never tracked
     ev.exclusions_summary.to_csv(folder / "exclusions_summary.csv", index=False)
 
 
@@ -153,9 +177,17 @@ class EvaluationResult:
     statement: str
 
 
-def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synthetic: int | None = None,
-                   seed: int | None = None, config_path: str | Path | None = None, tracking_uri: str | None = None,
-                   out_root: str | Path | None = None, progress: bool = True) -> EvaluationResult:
+def run_evaluation(
+    config: CohortConfig,
+    *,
+    data: str | Path | None = None,
+    synthetic: int | None = None,
+    seed: int | None = None,
+    config_path: str | Path | None = None,
+    tracking_uri: str | None = None,
+    out_root: str | Path | None = None,
+    progress: bool = True,
+) -> EvaluationResult:
     """Evaluate a cohort file (``data``) or a simulated cohort of ``synthetic`` participants; track the run."""
     from toolkit.output import Progress
     from toolkit.tracking.lifecycle import RunSpec, tracked_run
@@ -166,35 +198,76 @@ def run_evaluation(config: CohortConfig, *, data: str | Path | None = None, synt
     t0 = time.perf_counter()
     inp = load_cohort_input(config, data=data, synthetic=synthetic, seed=seed)
     say(f"evaluating {inp.source}")
-    params = run_params(config.model_dump(mode="json"), inp.inputs, seed,
-                        {"data": inp.source, "config_file": str(config_path or ""), "synthetic_n": synthetic or "",
-                         "scheme": "cohort-evaluation"})
-    spec = RunSpec(experiment=config.tracking.experiment, name=config.name, kind="evaluate", params=params,
-                   output_root=out_root or config.output_root, artifact_path="evaluate")
+    params = run_params(
+        config.model_dump(mode="json"),
+        inp.inputs,
+        seed,
+        {
+            "data": inp.source,
+            "config_file": str(config_path or ""),
+            "synthetic_n": synthetic or "",
+            "scheme": "cohort-evaluation",
+        },
+    )
+    spec = RunSpec(
+        experiment=config.tracking.experiment,
+        name=config.name,
+        kind="evaluate",
+        params=params,
+        output_root=out_root or config.output_root,
+        artifact_path="evaluate",
+    )
     with tracked_run(spec, tracking_uri) as tr:
         ev = compute_evaluation(inp, config)
         if inp.csv_text is not None:
-            (tr.folder / "synthetic_cohort.csv").write_text(inp.csv_text)      # participant rows: never tracked
-        note = (f"{inp.source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
-                f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}.")
+            (tr.folder / "synthetic_cohort.csv").write_text(inp.csv_text)  # participant rows: never tracked
+        note = (
+            f"{inp.source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
+            f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}."
+        )
         write_evaluation_tables(tr.folder, ev)
         (tr.folder / "report.html").write_text(html_report(ev.evaluation, config, ev.statement, note))
-        (tr.folder / "run.json").write_text(json.dumps({
-            "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config": config.name, "seed": seed,
-            "config_hash": params["config_hash"], "input_sha256": inp.inputs, "git_commit": params["git_commit"],
-            "git_dirty": params["git_dirty"], "key_order": key_order(config)}, indent=2, sort_keys=True) + "\n")
+        (tr.folder / "run.json").write_text(
+            json.dumps(
+                {
+                    "run_id": tr.run_id,
+                    "tracking_uri": tr.tracking_uri,
+                    "config": config.name,
+                    "seed": seed,
+                    "config_hash": params["config_hash"],
+                    "input_sha256": inp.inputs,
+                    "git_commit": params["git_commit"],
+                    "git_dirty": params["git_dirty"],
+                    "key_order": key_order(config),
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
         tr.log_files(LOGGED)
         tr.log_metrics(_metrics(ev.evaluation) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
-    return EvaluationResult(run_id=tr.run_id, folder=tr.folder, tracking_uri=tr.tracking_uri,
-                            evaluation=ev.evaluation, statement=ev.statement)
+    return EvaluationResult(
+        run_id=tr.run_id,
+        folder=tr.folder,
+        tracking_uri=tr.tracking_uri,
+        evaluation=ev.evaluation,
+        statement=ev.statement,
+    )
 
 
 def _metrics(ev: pd.DataFrame) -> dict[str, float]:
     out = {}
     for _, r in ev.iterrows():
-        for k in ("n", "mean_improvement", "share_improved", "mean_p_above_threshold", "share_p_above_reference",
-                  "mde_sd"):
+        for k in (
+            "n",
+            "mean_improvement",
+            "share_improved",
+            "mean_p_above_threshold",
+            "share_p_above_reference",
+            "mde_sd",
+        ):
             if k in r and pd.notna(r[k]):
                 out[f"{r['domain']}.{k}"] = float(r[k])
     return out

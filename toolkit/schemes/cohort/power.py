@@ -67,7 +67,7 @@ def binomial_power(p1: float, n: int, p0: float, alpha: float = 0.05) -> float:
     from scipy.stats import binom
 
     ks = np.arange(n + 1)
-    tail = binom.sf(ks - 1, n, p0)                  # P(X >= k | p0)
+    tail = binom.sf(ks - 1, n, p0)  # P(X >= k | p0)
     k_crit = int(ks[np.argmax(tail <= alpha / 2)]) if (tail <= alpha / 2).any() else n + 1
     return float(binom.sf(k_crit - 1, n, p1)) if k_crit <= n else 0.0
 

@@ -35,29 +35,39 @@ def domain_statement(r: pd.Series, config: CohortConfig) -> list[str]:
     hi = max(config.levels)
     t = _tag(hi)
     better = "higher" if r["higher_is_better"] else "lower"
-    lines = [f"**{r['label']}** ({better} is better): {int(r['n'])} participants with both measures"
-             + (f" ({int(r['without_post'])} without a follow-up measure were left out)." if r["without_post"] else ".")]
+    lines = [
+        f"**{r['label']}** ({better} is better): {int(r['n'])} participants with both measures"
+        + (f" ({int(r['without_post'])} without a follow-up measure were left out)." if r["without_post"] else ".")
+    ]
     if r["n"] < 2 or "mean_improvement" not in r or pd.isna(r.get("mean_improvement")):
         return lines + ["Too few participants with both measures to say anything."]
     lines.append(
         f"The mean improvement was {_num(r['mean_improvement'], 2)} points ({int(hi * 100)}% credible interval "
         f"{_num(r[f'mean_lower_{t}'], 2)} to {_num(r[f'mean_upper_{t}'], 2)}); the probability that the true mean "
-        f"improvement exceeds {_g(r['threshold'])} points is {_prob(r['mean_p_above_threshold'])}.")
+        f"improvement exceeds {_g(r['threshold'])} points is {_prob(r['mean_p_above_threshold'])}."
+    )
     lines.append(
         f"{int(r['improved'])} of {int(r['n'])} ({_pct(r['share_improved'])}) improved by at least "
         f"{_g(r['improved_by'])} points ({int(hi * 100)}% interval for the share {_pct(r[f'share_lower_{t}'])} "
         f"to {_pct(r[f'share_upper_{t}'])}); the probability that the true share exceeds the reference rate of "
-        f"{_pct(r['reference_rate'])} is {_prob(r['share_p_above_reference'])}.")
+        f"{_pct(r['reference_rate'])} is {_prob(r['share_p_above_reference'])}."
+    )
     a, p = config.power.alpha, config.power.power
-    can = (f"With {int(r['n'])} participants the cohort can reliably detect ({int(p * 100)}% power, "
-           f"{_g(a * 100)}% two-sided) a mean change of at least {_num(r['mde_sd'], 2)} standard deviations of "
-           f"the change, about {_num(r['mde_points'], 2)} points; a smaller true change may be real but would "
-           f"usually not stand out from chance.")
+    can = (
+        f"With {int(r['n'])} participants the cohort can reliably detect ({int(p * 100)}% power, "
+        f"{_g(a * 100)}% two-sided) a mean change of at least {_num(r['mde_sd'], 2)} standard deviations of "
+        f"the change, about {_num(r['mde_points'], 2)} points; a smaller true change may be real but would "
+        f"usually not stand out from chance."
+    )
     if np.isfinite(r["mde_share"]):
-        can += (f" Only a true share improved of at least {_pct(r['mde_share'])} would reliably stand out from the "
-                f"reference rate of {_pct(r['reference_rate'])}.")
+        can += (
+            f" Only a true share improved of at least {_pct(r['mde_share'])} would reliably stand out from the "
+            f"reference rate of {_pct(r['reference_rate'])}."
+        )
     else:
-        can += f" No true share improved would reliably stand out from the reference rate of {_pct(r['reference_rate'])}."
+        can += (
+            f" No true share improved would reliably stand out from the reference rate of {_pct(r['reference_rate'])}."
+        )
     lines.append(can)
     return lines
 
@@ -68,15 +78,26 @@ def statement(evaluation: pd.DataFrame, config: CohortConfig, n_participants: in
     for _, r in evaluation.iterrows():
         out += [" ".join(domain_statement(r, config)), ""]
     sub = evaluation["mde_subgroup_sd"].dropna()
-    out += ["**What this cohort cannot show.** "
-            "There is no comparison group, so a change cannot be attributed to the service: people often enter "
-            "a service at a low point and scores that start low tend to rise on re-measurement (regression to the "
-            "mean), and circumstances change for reasons of their own."
-            + (f" Comparing two halves of the cohort (for example the two intake waves) could only detect "
-               f"differences of about {_num(float(sub.max()), 2)} standard deviations, so subgroup comparisons are "
-               f"not informative." if not sub.empty else "")
-            + (f" With {len(evaluation)} domains, one of them can look better or worse than it is by chance; read "
-               f"them together." if len(evaluation) > 1 else ""), ""]
+    out += [
+        "**What this cohort cannot show.** "
+        "There is no comparison group, so a change cannot be attributed to the service: people often enter "
+        "a service at a low point and scores that start low tend to rise on re-measurement (regression to the "
+        "mean), and circumstances change for reasons of their own."
+        + (
+            f" Comparing two halves of the cohort (for example the two intake waves) could only detect "
+            f"differences of about {_num(float(sub.max()), 2)} standard deviations, so subgroup comparisons are "
+            f"not informative."
+            if not sub.empty
+            else ""
+        )
+        + (
+            f" With {len(evaluation)} domains, one of them can look better or worse than it is by chance; read "
+            f"them together."
+            if len(evaluation) > 1
+            else ""
+        ),
+        "",
+    ]
     return "\n".join(out)
 
 
@@ -89,18 +110,20 @@ def evaluation_table(evaluation: pd.DataFrame, config: CohortConfig) -> pd.DataF
             for lv in config.levels:
                 t = _tag(lv)
                 row[f"mean improvement ({int(lv * 100)}% CrI)"] = (
-                    f"{_num(r['mean_improvement'], 2)} ({_num(r[f'mean_lower_{t}'], 2)} to {_num(r[f'mean_upper_{t}'], 2)})")
+                    f"{_num(r['mean_improvement'], 2)} ({_num(r[f'mean_lower_{t}'], 2)} to {_num(r[f'mean_upper_{t}'], 2)})"
+                )
             row["P(mean > threshold)"] = f"{_prob(r['mean_p_above_threshold'])} (threshold {_g(r['threshold'])})"
             for lv in config.levels:
                 t = _tag(lv)
                 row[f"share improved ({int(lv * 100)}% CrI)"] = (
-                    f"{_pct(r['share_improved'])} ({_pct(r[f'share_lower_{t}'])} to {_pct(r[f'share_upper_{t}'])})")
-            row["P(share > reference)"] = (f"{_prob(r['share_p_above_reference'])} "
-                                           f"(reference {_pct(r['reference_rate'])})")
+                    f"{_pct(r['share_improved'])} ({_pct(r[f'share_lower_{t}'])} to {_pct(r[f'share_upper_{t}'])})"
+                )
+            row["P(share > reference)"] = (
+                f"{_prob(r['share_p_above_reference'])} (reference {_pct(r['reference_rate'])})"
+            )
             row["smallest detectable change"] = f"{_num(r['mde_sd'], 2)} SD = {_num(r['mde_points'], 2)} points"
         if "true_mean_improvement" in r:
-            row["truth (mean, share)"] = (f"{_num(r['true_mean_improvement'], 2)}, "
-                                          f"{_pct(r['true_share_improved'])}")
+            row["truth (mean, share)"] = f"{_num(r['true_mean_improvement'], 2)}, {_pct(r['true_share_improved'])}"
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -108,12 +131,15 @@ def evaluation_table(evaluation: pd.DataFrame, config: CohortConfig) -> pd.DataF
 def html_report(evaluation: pd.DataFrame, config: CohortConfig, statement_md: str, run_note: str) -> str:
     tab = evaluation_table(evaluation, config)
     head = "".join(f"<th>{escape(c)}</th>" for c in tab.columns)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>"
-                   for r in tab.itertuples(index=False))
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in tab.itertuples(index=False)
+    )
     paras = "".join(f"<p>{escape(p).replace('**', '')}</p>" for p in statement_md.split("\n\n")[1:] if p.strip())
-    return ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Cohort evaluation: {escape(config.name)}</title><style>body{{font-family:system-ui,sans-serif;"
-            "margin:2em;max-width:1100px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 7px;"
-            "font-size:13px}th{background:#f3f3f3}.note{color:#555;font-size:13px}</style></head><body>"
-            f"<h1>Cohort evaluation: {escape(config.name)}</h1><p class='note'>{escape(run_note)}</p>"
-            f"<table><tr>{head}</tr>{body}</table>{paras}</body></html>\n")
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>Cohort evaluation: {escape(config.name)}</title><style>body{{font-family:system-ui,sans-serif;"
+        "margin:2em;max-width:1100px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 7px;"
+        "font-size:13px}th{background:#f3f3f3}.note{color:#555;font-size:13px}</style></head><body>"
+        f"<h1>Cohort evaluation: {escape(config.name)}</h1><p class='note'>{escape(run_note)}</p>"
+        f"<table><tr>{head}</tr>{body}</table>{paras}</body></html>\n"
+    )

@@ -39,23 +39,33 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
 }
 
 
-def reproduce_evaluation(run_id: str, *, data: str | Path | None = None, tracking_uri: str | None = None,
-                         scratch: str | Path | None = None) -> Reproduction:
+def reproduce_evaluation(
+    run_id: str, *, data: str | Path | None = None, tracking_uri: str | None = None, scratch: str | Path | None = None
+) -> Reproduction:
     """Recompute ``run_id`` from its tracked config, seed and (hash-checked or re-simulated) cohort."""
-    with fetch_run(run_id, scheme="cohort-evaluation", what="a cohort evaluation (toolkit evaluate)",
-                   tracking_uri=tracking_uri, artifact_path="evaluate") as run:
+    with fetch_run(
+        run_id,
+        scheme="cohort-evaluation",
+        what="a cohort evaluation (toolkit evaluate)",
+        tracking_uri=tracking_uri,
+        artifact_path="evaluate",
+    ) as run:
         meta = read_tracked_json(run, "run.json")
         config = tracked_config(CohortConfig, run, key_order=meta.get("key_order") or _order_of_outputs(run))
         seed, want = int(meta["seed"]), dict(meta["input_sha256"])
         n = run.params.get("synthetic_n", "")
         if n:
             if data is not None:
-                raise InputError(f"run {run_id} evaluated a synthetic cohort of {n} (seed {seed}); "
-                                 "it is simulated again, so --data does not apply")
+                raise InputError(
+                    f"run {run_id} evaluated a synthetic cohort of {n} (seed {seed}); "
+                    "it is simulated again, so --data does not apply"
+                )
             inp = load_cohort_input(config, synthetic=int(n), seed=seed)
             if inp.inputs != want:
-                raise InputError(f"the simulated cohort of {n} (seed {seed}) differs from the run's (SHA-256): "
-                                 "synthetic_cohort.csv; the simulator or its config changed")
+                raise InputError(
+                    f"the simulated cohort of {n} (seed {seed}) differs from the run's (SHA-256): "
+                    "synthetic_cohort.csv; the simulator or its config changed"
+                )
         else:
             if len(want) != 1:
                 raise InputError(f"run {run_id} records {len(want)} input files; a cohort evaluation reads one")

@@ -28,8 +28,9 @@ from toolkit.schemes.cohort.evaluate import improvement
 FIRST_WAVE = 30
 
 
-def draw_measures(spec: DomainSpec, sim: SimDomain, size: tuple[int, ...] | int,
-                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def draw_measures(
+    spec: DomainSpec, sim: SimDomain, size: tuple[int, ...] | int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Pre and post scores of ``size`` participants (rounded and clipped like the instrument)."""
     pre = rng.normal(sim.pre_mean, sim.pre_sd, size)
     post = pre + rng.normal(sim.change_mean, sim.change_sd, size)
@@ -54,8 +55,13 @@ def population_truth(config: CohortConfig, seed: int) -> pd.DataFrame:
         spec = config.domains[code]
         pre, post = draw_measures(spec, sd, sim.population_draws, rng)
         imp = improvement(pre, post, spec)
-        rows.append({"domain": code, "true_mean_improvement": float(imp.mean()),
-                     "true_share_improved": float((imp >= spec.improved_by - 1e-12).mean())})
+        rows.append(
+            {
+                "domain": code,
+                "true_mean_improvement": float(imp.mean()),
+                "true_share_improved": float((imp >= spec.improved_by - 1e-12).mean()),
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -71,6 +77,9 @@ def simulate_cohort(n: int, config: CohortConfig, seed: int) -> pd.DataFrame:
     frames = []
     for (code, sd), ss in zip(sorted(sim.domains.items()), ss_domains):
         pre, post = draw_measures(config.domains[code], sd, n, np.random.default_rng(ss))
-        frames.append(pd.DataFrame({"participant_id": ids, "domain": code, "pre": pre,
-                                    "post": np.where(left, np.nan, post), "wave": waves}))
+        frames.append(
+            pd.DataFrame(
+                {"participant_id": ids, "domain": code, "pre": pre, "post": np.where(left, np.nan, post), "wave": waves}
+            )
+        )
     return pd.concat(frames, ignore_index=True)

@@ -26,8 +26,23 @@ from toolkit.schemes.dcp.submissions import CheckedSubmissions, applies, due
 KEY = ["provider_id", "service_type", "kpi_id", "stream", "quarter"]
 
 RESULT_COLUMNS = KEY + [
-    "tier", "domain", "area", "value_type", "numerator", "denominator", "answer", "value", "status", "level",
-    "level_source", "target", "target_met", "variant", "band", "band_seed_text", "band_reading",
+    "tier",
+    "domain",
+    "area",
+    "value_type",
+    "numerator",
+    "denominator",
+    "answer",
+    "value",
+    "status",
+    "level",
+    "level_source",
+    "target",
+    "target_met",
+    "variant",
+    "band",
+    "band_seed_text",
+    "band_reading",
 ]
 
 
@@ -66,8 +81,14 @@ def _band_fields(catalogue: Catalogue, kpi: KPI, service_type: str, value) -> di
         raise AssertionError(f"KPI {kpi.id}: value outside every band of a validated catalogue")
     b = variant.bands[idx]
     fmt = catalogue.value_format(kpi.value_type)
-    return {"level": b.level, "level_source": "band", "variant": variant.name, "band": bands[idx].text(fmt),
-            "band_seed_text": b.seed_text, "band_reading": b.reading}
+    return {
+        "level": b.level,
+        "level_source": "band",
+        "variant": variant.name,
+        "band": bands[idx].text(fmt),
+        "band_seed_text": b.seed_text,
+        "band_reading": b.reading,
+    }
 
 
 def assess(expected: pd.DataFrame, checked: CheckedSubmissions, catalogue: Catalogue) -> pd.DataFrame:
@@ -84,9 +105,24 @@ def assess(expected: pd.DataFrame, checked: CheckedSubmissions, catalogue: Catal
         kpi = entries[(r.kpi_id, r.stream)]
         key = (r.provider_id, r.service_type, r.kpi_id, r.stream, r.quarter)
         row = dict(zip(KEY, key))
-        row.update(tier=kpi.tier, domain=kpi.domain, area=kpi.area, value_type=kpi.value_type,
-                   target=kpi.target.text, level=pd.NA, level_source="", variant="", band="", band_seed_text="",
-                   band_reading="", value=None, target_met=pd.NA, numerator=None, denominator=None, answer=None)
+        row.update(
+            tier=kpi.tier,
+            domain=kpi.domain,
+            area=kpi.area,
+            value_type=kpi.value_type,
+            target=kpi.target.text,
+            level=pd.NA,
+            level_source="",
+            variant="",
+            band="",
+            band_seed_text="",
+            band_reading="",
+            value=None,
+            target_met=pd.NA,
+            numerator=None,
+            denominator=None,
+            answer=None,
+        )
         if key in used:
             i = used[key]
             row.update(numerator=cols["numerator"][i], denominator=cols["denominator"][i], answer=cols["answer"][i])
@@ -102,11 +138,17 @@ def assess(expected: pd.DataFrame, checked: CheckedSubmissions, catalogue: Catal
                 else:
                     row["status"] = "reported"
         else:
-            row["status"] = "invalid" if (r.provider_id, r.service_type, r.kpi_id, r.quarter) in excluded_keys \
-                else "not_submitted"
+            row["status"] = (
+                "invalid" if (r.provider_id, r.service_type, r.kpi_id, r.quarter) in excluded_keys else "not_submitted"
+            )
             if kpi.tier == 1 and kpi.missing == "level_3":
-                row.update(level=3, level_source="missing_policy", target_met=False,
-                           band="missing submission", band_reading="catalogue: missing submissions are level 3")
+                row.update(
+                    level=3,
+                    level_source="missing_policy",
+                    target_met=False,
+                    band="missing submission",
+                    band_reading="catalogue: missing submissions are level 3",
+                )
         out.append(row)
     res = pd.DataFrame(out, columns=RESULT_COLUMNS)
     res["level"] = res["level"].astype("Int64")

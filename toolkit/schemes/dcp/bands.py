@@ -73,8 +73,13 @@ class Interval:
 
     def text(self, fmt=None) -> str:
         f = fmt or _plain
-        return (("[" if self.lower_inclusive else "(") + f(self.lower) + ", " + f(self.upper)
-                + ("]" if self.upper_inclusive else ")"))
+        return (
+            ("[" if self.lower_inclusive else "(")
+            + f(self.lower)
+            + ", "
+            + f(self.upper)
+            + ("]" if self.upper_inclusive else ")")
+        )
 
 
 def _isinf(x: Number) -> bool:
@@ -100,8 +105,7 @@ def yes_no(x: Number) -> str:
 
 def _pieces(domain: Interval, cuts: Iterable[Number]) -> list[tuple[str, Number, Number]]:
     """Elementary pieces of ``domain``: ("point", x, x) and ("open", a, b), in order."""
-    pts = sorted({c for c in cuts if domain.lower <= c <= domain.upper} | {domain.lower, domain.upper},
-                 key=float)
+    pts = sorted({c for c in cuts if domain.lower <= c <= domain.upper} | {domain.lower, domain.upper}, key=float)
     out: list[tuple[str, Number, Number]] = []
     for i, p in enumerate(pts):
         if not _isinf(p) and domain.contains(p):
@@ -124,8 +128,9 @@ def _describe(pieces: Sequence[tuple[str, Number, Number]], fmt) -> str:
     return Interval(first[1], lo_incl, last[2], up_incl).text(fmt)
 
 
-def cover_problems(bands: Sequence[Interval], domain: Interval | None = None,
-                   points: Sequence[Number] | None = None, fmt=None) -> list[str]:
+def cover_problems(
+    bands: Sequence[Interval], domain: Interval | None = None, points: Sequence[Number] | None = None, fmt=None
+) -> list[str]:
     """Everything that keeps ``bands`` from covering the domain exactly once (empty list: exact cover).
 
     Give either ``domain`` (an interval) or ``points`` (a finite domain such as yes/no).
@@ -140,19 +145,25 @@ def cover_problems(bands: Sequence[Interval], domain: Interval | None = None,
             continue
         live.append(b)
         if domain is not None:
-            below = b.lower < domain.lower or (b.lower == domain.lower and b.lower_inclusive and not domain.lower_inclusive)
-            above = b.upper > domain.upper or (b.upper == domain.upper and b.upper_inclusive and not domain.upper_inclusive)
+            below = b.lower < domain.lower or (
+                b.lower == domain.lower and b.lower_inclusive and not domain.lower_inclusive
+            )
+            above = b.upper > domain.upper or (
+                b.upper == domain.upper and b.upper_inclusive and not domain.upper_inclusive
+            )
             if below or above:
                 problems.append(f"{b.label} band {b.text(fmt)} reaches outside the value range {domain.text(fmt)}")
         elif points is not None and not any(b.contains(exact(p)) for p in points):
-            problems.append(f"{b.label} band {b.text(fmt)} contains none of the values {', '.join(fmt(exact(p)) for p in points)}")
+            problems.append(
+                f"{b.label} band {b.text(fmt)} contains none of the values {', '.join(fmt(exact(p)) for p in points)}"
+            )
     if points is not None:
         pieces = [("point", exact(p), exact(p)) for p in points]
     else:
         assert domain is not None
         cuts = [x for b in live for x in (b.lower, b.upper)]
         pieces = _pieces(domain, cuts)
-    runs: list[tuple[tuple[str, ...], list]] = []   # consecutive pieces with the same bands
+    runs: list[tuple[tuple[str, ...], list]] = []  # consecutive pieces with the same bands
     for piece in pieces:
         hits = tuple(b.label for b in live if _covers(b, piece))
         if runs and runs[-1][0] == hits and points is None:

@@ -69,7 +69,7 @@ class Band(FrozenConfig):
     upper: float
     upper_inclusive: bool
     seed_text: str = ""
-    reading: str = ""          # set by a correction
+    reading: str = ""  # set by a correction
 
     def interval(self) -> Interval:
         return Interval.of(self.lower, self.lower_inclusive, self.upper, self.upper_inclusive, f"level {self.level}")
@@ -77,7 +77,7 @@ class Band(FrozenConfig):
 
 class Variant(FrozenConfig):
     name: str
-    service_types: tuple[str, ...] | None = None   # None: every service type of the KPI
+    service_types: tuple[str, ...] | None = None  # None: every service type of the KPI
     bands: tuple[Band, ...] = ()
 
 
@@ -170,7 +170,7 @@ class Catalogue(FrozenConfig):
 
 def _raw_mapping(path: Path) -> dict:
     data = load_yaml(path)
-    return {k: v for k, v in data.items() if not k.startswith("_")}   # "_patterns": YAML anchors only
+    return {k: v for k, v in data.items() if not k.startswith("_")}  # "_patterns": YAML anchors only
 
 
 def _apply_corrections(data: dict, corrections: list[dict], notes: list[dict], source: Path) -> dict:
@@ -191,8 +191,12 @@ def _apply_corrections(data: dict, corrections: list[dict], notes: list[dict], s
         v = hit[0]
         bands = [dict(b) for b in v.get("bands") or ()]
         idx = [j for j, b in enumerate(bands) if b.get("level") == c.get("level")]
-        new = {"level": c.get("level"), **dict(c.get("band") or {}),
-               "seed_text": bands[idx[0]].get("seed_text", "") if idx else "", "reading": c.get("reading", "")}
+        new = {
+            "level": c.get("level"),
+            **dict(c.get("band") or {}),
+            "seed_text": bands[idx[0]].get("seed_text", "") if idx else "",
+            "reading": c.get("reading", ""),
+        }
         if idx:
             old = {key: bands[idx[0]].get(key) for key in ("lower", "lower_inclusive", "upper", "upper_inclusive")}
             if all(old[key] == new.get(key) for key in old):
@@ -211,8 +215,9 @@ def _apply_corrections(data: dict, corrections: list[dict], notes: list[dict], s
         else:
             problems.append(f"notes: KPI {n.get('kpi')} ({n.get('stream')}) is not in the base catalogue")
     if problems:
-        raise ConfigError(f"corrections in {source} do not apply ({len(problems)} problem(s)):\n  - "
-                          + "\n  - ".join(problems))
+        raise ConfigError(
+            f"corrections in {source} do not apply ({len(problems)} problem(s)):\n  - " + "\n  - ".join(problems)
+        )
     return {**data, "kpis": kpis}
 
 
@@ -309,8 +314,9 @@ def load_catalogue(path: str | Path = "schemes/dcp/catalogue.yaml") -> Catalogue
     cat, p = read_catalogue(path)
     problems = catalogue_problems(cat)
     if problems:
-        kpis = sorted({pr.split(":")[0].split(",")[0] for pr in problems},
-                      key=lambda s: (len(s.split()[1]), s))
-        raise ConfigError(f"DCP KPI catalogue {p} is invalid ({len(problems)} problem(s) in "
-                          f"{', '.join(kpis)}):\n  - " + "\n  - ".join(problems))
+        kpis = sorted({pr.split(":")[0].split(",")[0] for pr in problems}, key=lambda s: (len(s.split()[1]), s))
+        raise ConfigError(
+            f"DCP KPI catalogue {p} is invalid ({len(problems)} problem(s) in "
+            f"{', '.join(kpis)}):\n  - " + "\n  - ".join(problems)
+        )
     return cat

@@ -35,8 +35,15 @@ from toolkit.tracking.provenance import input_hashes, run_params
 
 CONTRACTS = DATA_CONTRACTS / "dcp"
 TABLES = ("providers", "provider_services", "kpi_submissions")
-OUTPUT_FILES = ("kpi_results.csv", "rollup.csv", "level3_runs.csv", "exclusions.csv", "ledger.csv",
-                "catalogue_readings.csv", "report.md")
+OUTPUT_FILES = (
+    "kpi_results.csv",
+    "rollup.csv",
+    "level3_runs.csv",
+    "exclusions.csv",
+    "ledger.csv",
+    "catalogue_readings.csv",
+    "report.md",
+)
 
 
 @dataclass
@@ -74,11 +81,18 @@ def compute_dcp(tables: dict[str, pd.DataFrame], catalogue: Catalogue, config: D
     counts = checked.exclusions["reason"].value_counts()
     ledger = pd.DataFrame(
         [{"item": "submissions read", "rows": checked.n_read}, {"item": "used", "rows": n_used}]
-        + [{"item": f"excluded: {r}", "rows": int(counts.get(r, 0))} for r in REASONS])
-    if n_used + int(counts.sum()) != checked.n_read:   # every row used or listed: a bug otherwise
+        + [{"item": f"excluded: {r}", "rows": int(counts.get(r, 0))} for r in REASONS]
+    )
+    if n_used + int(counts.sum()) != checked.n_read:  # every row used or listed: a bug otherwise
         raise AssertionError("DCP ledger does not balance")
-    return DcpResult(results=results, rollup=rollup(results), runs=runs, exclusions=checked.exclusions,
-                     ledger=ledger, readings=readings_table(catalogue))
+    return DcpResult(
+        results=results,
+        rollup=rollup(results),
+        runs=runs,
+        exclusions=checked.exclusions,
+        ledger=ledger,
+        readings=readings_table(catalogue),
+    )
 
 
 def write_dcp_outputs(folder: Path, res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> None:
@@ -95,21 +109,34 @@ def write_dcp_outputs(folder: Path, res: DcpResult, config: DcpReportConfig, cat
 def summary_markdown(res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> str:
     r = res.results
     t1 = r[r["tier"] == 1]
-    lines = [f"# DCP KPI assessment {config.name}", "",
-             f"Quarters {config.periods.first} to {config.periods.last}; catalogue {catalogue.catalogue} "
-             f"version {catalogue.version}.", "",
-             "| status | Tier 1 | Tier 2 |", "| --- | --- | --- |"]
+    lines = [
+        f"# DCP KPI assessment {config.name}",
+        "",
+        f"Quarters {config.periods.first} to {config.periods.last}; catalogue {catalogue.catalogue} "
+        f"version {catalogue.version}.",
+        "",
+        "| status | Tier 1 | Tier 2 |",
+        "| --- | --- | --- |",
+    ]
     for st in ("assessed", "reported", "no_cases", "not_submitted", "invalid"):
-        lines.append(f"| {st} | {int((t1['status'] == st).sum())} | {int(((r['tier'] == 2) & (r['status'] == st)).sum())} |")
+        lines.append(
+            f"| {st} | {int((t1['status'] == st).sum())} | {int(((r['tier'] == 2) & (r['status'] == st)).sum())} |"
+        )
     lines += ["", "| level | Tier 1 rows |", "| --- | --- |"]
     for lvl in (1, 2, 3):
         lines.append(f"| {lvl} | {int((t1['level'] == lvl).sum())} |")
     esc = res.runs[res.runs["escalated"]]
-    lines += ["", f"Runs of level 3: {len(res.runs)}; escalated (>= {config.escalation.consecutive_level_3} "
-                  f"consecutive quarters): {len(esc)}.", ""]
+    lines += [
+        "",
+        f"Runs of level 3: {len(res.runs)}; escalated (>= {config.escalation.consecutive_level_3} "
+        f"consecutive quarters): {len(esc)}.",
+        "",
+    ]
     for x in esc.itertuples(index=False):
-        lines.append(f"- {x.provider_id} {x.service_type} KPI {x.kpi_id}: {x.first_quarter} to {x.last_quarter} "
-                     f"({x.quarters} quarters{', ongoing' if x.ongoing else ''})")
+        lines.append(
+            f"- {x.provider_id} {x.service_type} KPI {x.kpi_id}: {x.first_quarter} to {x.last_quarter} "
+            f"({x.quarters} quarters{', ongoing' if x.ongoing else ''})"
+        )
     lines += ["", "Submissions:", ""] + [f"- {row.item}: {row.rows}" for row in res.ledger.itertuples() if row.rows]
     lines += ["", "Readings of the seed applied by the catalogue:", ""]
     lines += [f"- KPI {x.kpi_id} ({x.stream}): {x.reading}" for x in res.readings.itertuples(index=False)]
@@ -124,9 +151,15 @@ class DcpRun:
     tracking_uri: str
 
 
-def run_dcp_report(data_dir: str | Path, *, config: str | Path = "schemes/dcp/report.yaml",
-                   catalogue: str | Path | None = None, tracking_uri: str | None = None,
-                   out_root: str | Path | None = None, say: Callable[[str], None] = lambda msg: None) -> DcpRun:
+def run_dcp_report(
+    data_dir: str | Path,
+    *,
+    config: str | Path = "schemes/dcp/report.yaml",
+    catalogue: str | Path | None = None,
+    tracking_uri: str | None = None,
+    out_root: str | Path | None = None,
+    say: Callable[[str], None] = lambda msg: None,
+) -> DcpRun:
     """Validate, assess and track one DCP KPI run; see the module docstring."""
     cfg, cpath = load_report_config(config)
     cat_path = Path(catalogue) if catalogue is not None else catalogue_path(cfg, cpath)
@@ -136,25 +169,60 @@ def run_dcp_report(data_dir: str | Path, *, config: str | Path = "schemes/dcp/re
     tables = load_dcp_tables(data_dir)
     cat_dict = cat.model_dump(mode="json")
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")
-    params = run_params(cfg.model_dump(mode="json"), hashes, "none (deterministic)", {
-        "scheme": "dcp", "name": cfg.name, "config_file": str(cpath), "catalogue_hash": config_hash(cat_dict),
-        "catalogue_file": str(Path(cat_path)), "catalogue_version": cat.version, "data_dir": str(data_dir.resolve())})
-    spec = RunSpec(experiment=cfg.tracking.experiment, name=cfg.name, kind="dcp", params=params,
-                   output_root=out_root or cfg.output_root, artifact_path="outputs",
-                   config_artifact="inputs/config.json", tags={"scheme": "dcp"})
+    params = run_params(
+        cfg.model_dump(mode="json"),
+        hashes,
+        "none (deterministic)",
+        {
+            "scheme": "dcp",
+            "name": cfg.name,
+            "config_file": str(cpath),
+            "catalogue_hash": config_hash(cat_dict),
+            "catalogue_file": str(Path(cat_path)),
+            "catalogue_version": cat.version,
+            "data_dir": str(data_dir.resolve()),
+        },
+    )
+    spec = RunSpec(
+        experiment=cfg.tracking.experiment,
+        name=cfg.name,
+        kind="dcp",
+        params=params,
+        output_root=out_root or cfg.output_root,
+        artifact_path="outputs",
+        config_artifact="inputs/config.json",
+        tags={"scheme": "dcp"},
+    )
     t0 = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         tr.log_json(cat_dict, "catalogue.json", "inputs")
         tr.log_json(hashes, "input_sha256.json", "inputs")
         res = compute_dcp(tables, cat, cfg)
         write_dcp_outputs(tr.folder, res, cfg, cat)
-        (tr.folder / "run.json").write_text(json.dumps(
-            {"run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config_hash": params["config_hash"],
-             "catalogue_hash": params["catalogue_hash"], "input_sha256": hashes}, indent=2, sort_keys=True) + "\n")
+        (tr.folder / "run.json").write_text(
+            json.dumps(
+                {
+                    "run_id": tr.run_id,
+                    "tracking_uri": tr.tracking_uri,
+                    "config_hash": params["config_hash"],
+                    "catalogue_hash": params["catalogue_hash"],
+                    "input_sha256": hashes,
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
         tr.log_files([*OUTPUT_FILES, "run.json"])
         t1 = res.results[res.results["tier"] == 1]
-        tr.log_metrics({"rows": len(res.results), "level_3": (t1["level"] == 3).sum(),
-                        "escalated_runs": res.runs["escalated"].sum(), "excluded_submissions": len(res.exclusions),
-                        "seconds": time.perf_counter() - t0})
+        tr.log_metrics(
+            {
+                "rows": len(res.results),
+                "level_3": (t1["level"] == 3).sum(),
+                "escalated_runs": res.runs["escalated"].sum(),
+                "excluded_submissions": len(res.exclusions),
+                "seconds": time.perf_counter() - t0,
+            }
+        )
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
     return DcpRun(run_id=tr.run_id, folder=tr.folder, result=res, tracking_uri=tr.tracking_uri)

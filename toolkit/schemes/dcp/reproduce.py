@@ -30,8 +30,13 @@ from toolkit.tracking.reproduce import (
 )
 
 
-def reproduce_dcp(run_id: str, *, data_dir: str | Path | None = None, tracking_uri: str | None = None,
-                  scratch: str | Path | None = None) -> Reproduction:
+def reproduce_dcp(
+    run_id: str,
+    *,
+    data_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    scratch: str | Path | None = None,
+) -> Reproduction:
     """Recompute ``run_id`` from its tracked config and catalogue and the (hash-checked) inputs."""
     with fetch_run(run_id, scheme="dcp", what="a DCP assessment", tracking_uri=tracking_uri) as run:
         cfg = tracked_config(DcpReportConfig, run, "inputs/config.json")

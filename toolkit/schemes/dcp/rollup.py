@@ -11,8 +11,23 @@ import pandas as pd
 from toolkit.schemes.dcp.assess import kpi_sort_key
 from toolkit.schemes.dcp.config import Escalation, quarter_index
 
-ROLLUP_COLUMNS = ["provider_id", "quarter", "tier", "domain", "expected", "assessed", "level_1", "level_2", "level_3",
-                  "not_submitted", "no_cases", "target_met", "target_assessed", "worst_level", "share_level_1"]
+ROLLUP_COLUMNS = [
+    "provider_id",
+    "quarter",
+    "tier",
+    "domain",
+    "expected",
+    "assessed",
+    "level_1",
+    "level_2",
+    "level_3",
+    "not_submitted",
+    "no_cases",
+    "target_met",
+    "target_assessed",
+    "worst_level",
+    "share_level_1",
+]
 
 
 def rollup(results: pd.DataFrame) -> pd.DataFrame:
@@ -25,7 +40,8 @@ def rollup(results: pd.DataFrame) -> pd.DataFrame:
     lvl = results["level"]
     r = results.assign(
         _lvl=lvl.astype("float64"),
-        _l1=lvl.eq(1).fillna(False).astype(int), _l2=lvl.eq(2).fillna(False).astype(int),
+        _l1=lvl.eq(1).fillna(False).astype(int),
+        _l2=lvl.eq(2).fillna(False).astype(int),
         _l3=lvl.eq(3).fillna(False).astype(int),
         _assessed=results["level"].notna() | (results["status"] == "reported"),
         _missing=results["status"].isin(["not_submitted", "invalid"]),
@@ -36,18 +52,38 @@ def rollup(results: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for all_domains in (False, True):
         g = r.assign(domain="all") if all_domains else r
-        agg = g.groupby(["provider_id", "quarter", "tier", "domain"], sort=True).agg(
-            expected=("kpi_id", "size"), assessed=("_assessed", "sum"),
-            level_1=("_l1", "sum"), level_2=("_l2", "sum"), level_3=("_l3", "sum"), not_submitted=("_missing", "sum"),
-            no_cases=("_nocases", "sum"), target_met=("_met", "sum"), target_assessed=("_tgt", "sum"),
-            worst_level=("_lvl", "max")).reset_index()
+        agg = (
+            g.groupby(["provider_id", "quarter", "tier", "domain"], sort=True)
+            .agg(
+                expected=("kpi_id", "size"),
+                assessed=("_assessed", "sum"),
+                level_1=("_l1", "sum"),
+                level_2=("_l2", "sum"),
+                level_3=("_l3", "sum"),
+                not_submitted=("_missing", "sum"),
+                no_cases=("_nocases", "sum"),
+                target_met=("_met", "sum"),
+                target_assessed=("_tgt", "sum"),
+                worst_level=("_lvl", "max"),
+            )
+            .reset_index()
+        )
         parts.append(agg)
     out = pd.concat(parts, ignore_index=True)
     levelled = out["level_1"] + out["level_2"] + out["level_3"]
     out["share_level_1"] = np.where(levelled > 0, out["level_1"] / levelled.where(levelled > 0, 1), np.nan)
     out["worst_level"] = out["worst_level"].round().astype("Int64")
-    for c in ("expected", "assessed", "level_1", "level_2", "level_3", "not_submitted", "no_cases", "target_met",
-              "target_assessed"):
+    for c in (
+        "expected",
+        "assessed",
+        "level_1",
+        "level_2",
+        "level_3",
+        "not_submitted",
+        "no_cases",
+        "target_met",
+        "target_assessed",
+    ):
         out[c] = out[c].astype("int64")
     out["_d"] = (out["domain"] == "all").astype(int)
     out = out.sort_values(["provider_id", "quarter", "tier", "_d", "domain"]).drop(columns="_d")
@@ -92,10 +128,11 @@ def level3_runs(results: pd.DataFrame, escalation: Escalation) -> tuple[pd.DataF
                 count, start = 0, None
         if count:
             runs.append((*key, start, end, count, True))
-    cols = ["provider_id", "service_type", "kpi_id", "stream", "first_quarter", "last_quarter", "quarters",
-            "ongoing"]
+    cols = ["provider_id", "service_type", "kpi_id", "stream", "first_quarter", "last_quarter", "quarters", "ongoing"]
     out = pd.DataFrame(runs, columns=cols)
     out.insert(len(cols) - 1, "escalated", out["quarters"] >= escalation.consecutive_level_3)
-    out = out.sort_values(["provider_id", "service_type", "kpi_id", "stream", "first_quarter"],
-                          key=lambda s: s.map(kpi_sort_key) if s.name == "kpi_id" else s)
+    out = out.sort_values(
+        ["provider_id", "service_type", "kpi_id", "stream", "first_quarter"],
+        key=lambda s: s.map(kpi_sort_key) if s.name == "kpi_id" else s,
+    )
     return out.reset_index(drop=True), running

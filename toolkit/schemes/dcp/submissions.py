@@ -86,17 +86,18 @@ def value_of(kpi: KPI, num, den, answer) -> tuple[str | None, Fraction | None]:
         if n > d:
             return "numerator_exceeds_denominator", None
         if d == 0:
-            return None, None   # no eligible cases
+            return None, None  # no eligible cases
         return None, (Fraction(1 if n == d else 0) if vt == "yes_no" else n / d)
     if d == 0:
         return "denominator_zero", None
     if vt == "contract_relative":
         return None, n / d
-    return None, max(Fraction(0), (n - d) / d)   # deficit_share
+    return None, max(Fraction(0), (n - d) / d)  # deficit_share
 
 
-def check_submissions(subs: pd.DataFrame, services: pd.DataFrame, catalogue: Catalogue,
-                      config: DcpReportConfig) -> CheckedSubmissions:
+def check_submissions(
+    subs: pd.DataFrame, services: pd.DataFrame, catalogue: Catalogue, config: DcpReportConfig
+) -> CheckedSubmissions:
     """Check every submission; return the usable ones with their KPI entry and value, and the exclusions."""
     lookup = catalogue.lookup()
     known_ids = {k.id for k in catalogue.kpis}

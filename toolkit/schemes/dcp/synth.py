@@ -78,8 +78,12 @@ def _logit(p: float) -> float:
 
 
 def _structure(rng, cfg: DcpSynthConfig, rc: DcpReportConfig, cat: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
-    providers = pd.DataFrame({"provider_id": [f"P{i:03d}" for i in range(1, cfg.providers + 1)],
-                              "provider_name": [f"Synthetic provider {i}" for i in range(1, cfg.providers + 1)]})
+    providers = pd.DataFrame(
+        {
+            "provider_id": [f"P{i:03d}" for i in range(1, cfg.providers + 1)],
+            "provider_name": [f"Synthetic provider {i}" for i in range(1, cfg.providers + 1)],
+        }
+    )
     types = [t for t in cfg.service_type_weights if t in cat.service_types]
     w = np.array([cfg.service_type_weights[t] for t in types], dtype=float)
     first, last = quarter_index(rc.periods.first), quarter_index(rc.periods.last)
@@ -89,9 +93,15 @@ def _structure(rng, cfg: DcpSynthConfig, rc: DcpReportConfig, cat: Catalogue) ->
         for st in sorted(rng.choice(types, size=min(k, len(types)), replace=False, p=w / w.sum())):
             q0 = first + (int(rng.integers(1, 3)) if rng.random() < cfg.late_start_probability else 0)
             q1 = last - int(rng.integers(1, 3)) if rng.random() < cfg.early_end_probability else None
-            rows.append({"provider_id": pid, "service_type": st, "first_quarter": quarter_label(q0),
-                         "last_quarter": quarter_label(q1) if q1 is not None else None,
-                         **{f: bool(rng.random() < cfg.flag_probability.get(f, 0.5)) for f in FLAGS}})
+            rows.append(
+                {
+                    "provider_id": pid,
+                    "service_type": st,
+                    "first_quarter": quarter_label(q0),
+                    "last_quarter": quarter_label(q1) if q1 is not None else None,
+                    **{f: bool(rng.random() < cfg.flag_probability.get(f, 0.5)) for f in FLAGS},
+                }
+            )
     return providers, pd.DataFrame(rows)
 
 
@@ -115,7 +125,7 @@ def _value(rng, kpi_vt: str, kpi_id: str, quality: float, cfg: DcpSynthConfig) -
     if kpi_vt == "deficit_share":
         budget = round(float(rng.uniform(2e5, 2e6)), 2)
         return {"numerator": round(budget * (1 + rng.normal(-0.01 - 0.02 * quality, 0.04)), 2), "denominator": budget}
-    return {"numerator": int(rng.poisson(5))}   # count
+    return {"numerator": int(rng.poisson(5))}  # count
 
 
 def generate_submissions(seed: int = 2024, config: str | Path = "schemes/dcp/synth.yaml") -> DcpWorld:
@@ -135,33 +145,54 @@ def generate_submissions(seed: int = 2024, config: str | Path = "schemes/dcp/syn
     subs = []
     for r in expected.itertuples(index=False):
         kpi = entries[(r.kpi_id, r.stream)]
-        subs.append({"provider_id": r.provider_id, "service_type": r.service_type, "kpi_id": r.kpi_id,
-                     "quarter": r.quarter, **_value(rng, kpi.value_type, kpi.id, qmap[r.provider_id], cfg)})
+        subs.append(
+            {
+                "provider_id": r.provider_id,
+                "service_type": r.service_type,
+                "kpi_id": r.kpi_id,
+                "quarter": r.quarter,
+                **_value(rng, kpi.value_type, kpi.id, qmap[r.provider_id], cfg),
+            }
+        )
     subs = pd.DataFrame(subs).reindex(columns=SUB_COLUMNS)
     rng = np.random.default_rng(s_defects)
     # missing: whole provider-quarters, then single submissions
     pq = subs[["provider_id", "quarter"]].drop_duplicates().reset_index(drop=True)
     gone_pq = pq.iloc[rng.choice(len(pq), size=min(cfg.missed_quarters, len(pq)), replace=False)]
-    drop = subs.merge(gone_pq, on=["provider_id", "quarter"], how="left", indicator=True)["_merge"].eq("both").to_numpy().copy()
+    drop = (
+        subs.merge(gone_pq, on=["provider_id", "quarter"], how="left", indicator=True)["_merge"]
+        .eq("both")
+        .to_numpy()
+        .copy()
+    )
     drop |= rng.random(len(subs)) < cfg.missing_probability
     missing = subs.loc[drop, ["provider_id", "service_type", "kpi_id", "quarter"]].reset_index(drop=True)
     subs = subs.loc[~drop].reset_index(drop=True)
     subs, malformed = _inject(rng, subs, services, cat, rc, cfg)
-    q_end = {q: (pd.Period(f"{q[:4]}Q{q[5]}", "Q").end_time + pd.Timedelta(days=20)).date()
-             for q in subs["quarter"].unique()}
+    q_end = {
+        q: (pd.Period(f"{q[:4]}Q{q[5]}", "Q").end_time + pd.Timedelta(days=20)).date() for q in subs["quarter"].unique()
+    }
     subs["submitted_on"] = subs["quarter"].map(q_end)
     subs = subs.sort_values(["provider_id", "service_type", "quarter", "kpi_id"]).reset_index(drop=True)
-    for c in ("numerator", "denominator"):   # whole numbers written without ".0", as a provider's file has them
-        subs[c] = pd.Series([None if pd.isna(x) else int(x) if float(x).is_integer() else float(x) for x in subs[c]],
-                            index=subs.index, dtype=object)
-    truth = {"provider_quality": pd.DataFrame({"provider_id": providers["provider_id"], "quality": quality}),
-             "missing": missing, "malformed": malformed}
-    return DcpWorld(tables={"providers": providers, "provider_services": services, "kpi_submissions": subs},
-                    truth=truth)
+    for c in ("numerator", "denominator"):  # whole numbers written without ".0", as a provider's file has them
+        subs[c] = pd.Series(
+            [None if pd.isna(x) else int(x) if float(x).is_integer() else float(x) for x in subs[c]],
+            index=subs.index,
+            dtype=object,
+        )
+    truth = {
+        "provider_quality": pd.DataFrame({"provider_id": providers["provider_id"], "quality": quality}),
+        "missing": missing,
+        "malformed": malformed,
+    }
+    return DcpWorld(
+        tables={"providers": providers, "provider_services": services, "kpi_submissions": subs}, truth=truth
+    )
 
 
-def _inject(rng, subs: pd.DataFrame, services: pd.DataFrame, cat: Catalogue, rc: DcpReportConfig,
-            cfg: DcpSynthConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _inject(
+    rng, subs: pd.DataFrame, services: pd.DataFrame, cat: Catalogue, rc: DcpReportConfig, cfg: DcpSynthConfig
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replace or add submissions so that each malformed kind appears ``cfg.malformed[kind]`` times."""
     lookup = cat.lookup()
     subs = subs.copy()
@@ -211,27 +242,49 @@ def _inject(rng, subs: pd.DataFrame, services: pd.DataFrame, cat: Catalogue, rc:
             elif reason == "quarter_outside_window":
                 add({**base, "quarter": quarter_label(first - 1 - int(rng.integers(0, 4)))}, reason)
             elif reason == "kpi_not_applicable":
-                wrong = [k for k in cat.kpis if base["service_type"] not in k.service_types
-                         and not any((k.id, st) in lookup for st in [base["service_type"]])]
+                wrong = [
+                    k
+                    for k in cat.kpis
+                    if base["service_type"] not in k.service_types
+                    and not any((k.id, st) in lookup for st in [base["service_type"]])
+                ]
                 k = wrong[int(rng.integers(len(wrong)))]
                 add({**base, "kpi_id": k.id, "numerator": 1, "denominator": 1, "answer": None}, reason)
             elif reason == "no_agreement":
                 others = [st for st in cat.service_types if (base["provider_id"], st) not in svc]
                 add({**base, "service_type": others[int(rng.integers(len(others)))]}, reason)
             elif reason == "not_due":
-                annual = [(k, st, p) for k in cat.kpis if k.assessment_frequency == "annually"
-                          for st in k.service_types for (p, s2) in sorted(svc) if s2 == st]
+                annual = [
+                    (k, st, p)
+                    for k in cat.kpis
+                    if k.assessment_frequency == "annually"
+                    for st in k.service_types
+                    for (p, s2) in sorted(svc)
+                    if s2 == st
+                ]
                 k, st, pid = annual[int(rng.integers(len(annual)))]
                 never_due = [q for q in range(first, first + 4) if (q % 4) + 1 != rc.annual_due_quarter]
                 q = quarter_label(never_due[int(rng.integers(len(never_due)))])
-                add({"provider_id": pid, "service_type": st, "kpi_id": k.id, "quarter": q,
-                     "answer": "yes", "numerator": None, "denominator": None}, reason)
-    new = pd.DataFrame([{c: m.get(c) for c in SUB_COLUMNS} for m in marked if m.get("_new")],
-                       columns=SUB_COLUMNS)
+                add(
+                    {
+                        "provider_id": pid,
+                        "service_type": st,
+                        "kpi_id": k.id,
+                        "quarter": q,
+                        "answer": "yes",
+                        "numerator": None,
+                        "denominator": None,
+                    },
+                    reason,
+                )
+    new = pd.DataFrame([{c: m.get(c) for c in SUB_COLUMNS} for m in marked if m.get("_new")], columns=SUB_COLUMNS)
     if len(new):
         subs = pd.concat([subs, new], ignore_index=True)
-    truth = pd.DataFrame([{**{c: m[c] for c in key}, "reason": m["reason"]} for m in marked],
-                         columns=key + ["reason"]).sort_values(key).reset_index(drop=True)
+    truth = (
+        pd.DataFrame([{**{c: m[c] for c in key}, "reason": m["reason"]} for m in marked], columns=key + ["reason"])
+        .sort_values(key)
+        .reset_index(drop=True)
+    )
     return subs, truth
 
 

@@ -16,8 +16,9 @@ def run_report(args: argparse.Namespace) -> int:
     from toolkit.schemes.dex.pipeline import run_dex_report
 
     config = load_dex_config(args.config)
-    res = run_dex_report(config, Path(args.data), config_path=args.config, tracking_uri=args.tracking_uri,
-                         out_root=args.out)
+    res = run_dex_report(
+        config, Path(args.data), config_path=args.config, tracking_uri=args.tracking_uri, out_root=args.out
+    )
     print(f"report folder:    {res.folder}")
     print(f"compliance table: {res.folder / 'compliance.csv'}")
     print(f"report:           {res.folder / 'report.html'} (one page per organisation in providers/)")
@@ -43,5 +44,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
     from toolkit.schemes.dex.reproduce import reproduce_dex
     from toolkit.tracking.reproduce import print_reproduction
 
-    return print_reproduction(reproduce_dex(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri,
-                                            scratch=args.scratch))
+    return print_reproduction(
+        reproduce_dex(args.run_id, data_dir=args.data, tracking_uri=args.tracking_uri, scratch=args.scratch)
+    )

@@ -24,9 +24,16 @@ from toolkit.errors import ConfigError
 from toolkit.schemes.config import load_scheme_yaml
 
 #: The measures of the partnership approach; a config gives each its kind and share.
-MEASURES = ("assessed_circumstances", "assessed_goals", "assessed_satisfaction",
-            "circumstances_positive_or_neutral", "goals_positive_or_neutral", "satisfaction_positive",
-            "complete_demographics", "valid_slk")
+MEASURES = (
+    "assessed_circumstances",
+    "assessed_goals",
+    "assessed_satisfaction",
+    "circumstances_positive_or_neutral",
+    "goals_positive_or_neutral",
+    "satisfaction_positive",
+    "complete_demographics",
+    "valid_slk",
+)
 SCORE_TYPES = ("circumstances", "goals", "satisfaction", "community")
 
 
@@ -67,7 +74,10 @@ class SatisfactionRule(FrozenConfig):
 
 class ScoreRules(FrozenConfig):
     order_by: tuple[Literal["assessment_date", "session_id", "assessment_id"], ...] = (
-        "assessment_date", "session_id", "assessment_id")
+        "assessment_date",
+        "session_id",
+        "assessment_id",
+    )
     change_rule: Literal["mean_nonnegative", "none_negative"] = "mean_nonnegative"
     satisfaction: SatisfactionRule = SatisfactionRule()
 
@@ -115,7 +125,7 @@ class DexConfig(FrozenConfig):
 
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    domains: dict[str, dict[str, str]]       # score type -> domain code -> label (read from the domains file)
+    domains: dict[str, dict[str, str]]  # score type -> domain code -> label (read from the domains file)
     contracts: str = "dex"
     reporting: Reporting
     measures: dict[str, MeasureSpec]
@@ -132,8 +142,10 @@ class DexConfig(FrozenConfig):
     def _all_measures(cls, v):
         missing, unknown = set(MEASURES) - set(v), set(v) - set(MEASURES)
         if missing or unknown:
-            raise ValueError(f"measures must be exactly {', '.join(MEASURES)} "
-                             f"(missing: {sorted(missing)}, unknown: {sorted(unknown)})")
+            raise ValueError(
+                f"measures must be exactly {', '.join(MEASURES)} "
+                f"(missing: {sorted(missing)}, unknown: {sorted(unknown)})"
+            )
         return {m: v[m] for m in MEASURES}
 
     @field_validator("domains")
@@ -189,8 +201,9 @@ def load_dex_config(path: str | Path = "partnership") -> DexConfig:
     if not isinstance(raw, dict):
         raise ConfigError(f"domains file {dom_path}: needs a 'types' mapping")
     try:
-        data["domains"] = {t: {str(c): str(lbl) for c, lbl in (spec or {}).get("domains", {}).items()}
-                           for t, spec in raw.items()}
+        data["domains"] = {
+            t: {str(c): str(lbl) for c, lbl in (spec or {}).get("domains", {}).items()} for t, spec in raw.items()
+        }
     except AttributeError:
         raise ConfigError(f"domains file {dom_path}: each type needs a 'domains' mapping of code: label") from None
     return validate_model(DexConfig, data, p)

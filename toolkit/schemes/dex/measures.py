@@ -50,8 +50,11 @@ def _count(df: pd.DataFrame, flag: str | None = None, name: str = "n") -> pd.Ser
 def period_counts(data: DexData, period: Period, config: DexConfig) -> pd.DataFrame:
     """Numerator and denominator of every measure for every provider with identified clients in ``period``."""
     att = data.attendance.loc[score.in_period(data.attendance["session_date"], period)]
-    ident = att[PROVIDER + ["client_id"]].drop_duplicates().merge(
-        data.clients[["client_id", "slk_valid", "demographics_complete"]], on="client_id", how="left")
+    ident = (
+        att[PROVIDER + ["client_id"]]
+        .drop_duplicates()
+        .merge(data.clients[["client_id", "slk_valid", "demographics_complete"]], on="client_id", how="left")
+    )
     a = data.assessments
     order, rules = config.score.order_by, config.score
     outcomes = score.client_outcomes(a, period, rules.change_rule, order)
@@ -72,11 +75,21 @@ def period_counts(data: DexData, period: Period, config: DexConfig) -> pd.DataFr
     frames = []
     for m in MEASURES:
         num, den = rows[m]
-        frames.append(pd.DataFrame({"measure": m, "numerator": num.reindex(units, fill_value=0).to_numpy(),
-                                    "denominator": den.reindex(units, fill_value=0).to_numpy()},
-                                   index=units))
-    out = pd.concat(frames).reset_index() if frames and len(units) else pd.DataFrame(
-        columns=PROVIDER + ["measure", "numerator", "denominator"])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "measure": m,
+                    "numerator": num.reindex(units, fill_value=0).to_numpy(),
+                    "denominator": den.reindex(units, fill_value=0).to_numpy(),
+                },
+                index=units,
+            )
+        )
+    out = (
+        pd.concat(frames).reset_index()
+        if frames and len(units)
+        else pd.DataFrame(columns=PROVIDER + ["measure", "numerator", "denominator"])
+    )
     out.insert(0, "period", period.label)
     return out
 
@@ -90,11 +103,23 @@ def compliance_table(data: DexData, config: DexConfig) -> tuple[pd.DataFrame, pd
     """
     periods = reporting_periods(data, config)
     parts = [period_counts(data, p, config) for p in periods]
-    tab = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        columns=["period"] + PROVIDER + ["measure", "numerator", "denominator"])
-    info = pd.DataFrame([{"period": p.label, "period_start": p.start.isoformat(), "period_end": p.end.isoformat(),
-                          "transition": p.transition} for p in periods],
-                        columns=["period", "period_start", "period_end", "transition"])
+    tab = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(columns=["period"] + PROVIDER + ["measure", "numerator", "denominator"])
+    )
+    info = pd.DataFrame(
+        [
+            {
+                "period": p.label,
+                "period_start": p.start.isoformat(),
+                "period_end": p.end.isoformat(),
+                "transition": p.transition,
+            }
+            for p in periods
+        ],
+        columns=["period", "period_start", "period_end", "transition"],
+    )
     tab = tab.merge(info, on="period", how="left")
     spec = config.measures
     tab["kind"] = tab["measure"].map({m: s.kind for m, s in spec.items()})
@@ -105,12 +130,33 @@ def compliance_table(data: DexData, config: DexConfig) -> tuple[pd.DataFrame, pd
     met = tab["numerator"].to_numpy() >= tab["target"].to_numpy() * den - 1e-9
     tab["met"] = pd.array(np.where(den > 0, met, False), dtype="boolean")
     tab.loc[den == 0, "met"] = pd.NA
-    tab["status"] = np.select([den == 0, tab["transition"].to_numpy(dtype=bool), met],
-                              ["no denominator", "not assessed (transition)", "met"], "not met")
+    tab["status"] = np.select(
+        [den == 0, tab["transition"].to_numpy(dtype=bool), met],
+        ["no denominator", "not assessed (transition)", "met"],
+        "not met",
+    )
     tab, priors = add_intervals(tab, config)
-    cols = ["period", "period_start", "period_end", "transition", *PROVIDER, "measure", "kind", "target",
-            "numerator", "denominator", "share", "met", "status", "prior_mean", "posterior_mean", "lower", "upper",
-            "p_target_met", "verdict"]
+    cols = [
+        "period",
+        "period_start",
+        "period_end",
+        "transition",
+        *PROVIDER,
+        "measure",
+        "kind",
+        "target",
+        "numerator",
+        "denominator",
+        "share",
+        "met",
+        "status",
+        "prior_mean",
+        "posterior_mean",
+        "lower",
+        "upper",
+        "p_target_met",
+        "verdict",
+    ]
     order = {m: i for i, m in enumerate(MEASURES)}
     tab = tab.assign(_m=tab["measure"].map(order)).sort_values(["period", *PROVIDER, "_m"], kind="mergesort")
     return tab[cols].reset_index(drop=True), priors
@@ -130,8 +176,14 @@ def add_intervals(tab: pd.DataFrame, config: DexConfig) -> tuple[pd.DataFrame, p
     for (period, measure), idx in tab.groupby(["period", "measure"], sort=True).groups.items():
         sub = tab.loc[idx]
         x, n = sub["numerator"].to_numpy(), sub["denominator"].to_numpy()
-        prior = fit_prior(x, n, method=b.method, min_groups=b.min_providers, fallback=b.fallback_prior,
-                          concentration_range=b.concentration_range)
+        prior = fit_prior(
+            x,
+            n,
+            method=b.method,
+            min_groups=b.min_providers,
+            fallback=b.fallback_prior,
+            concentration_range=b.concentration_range,
+        )
         target = float(sub["target"].iloc[0])
         post = mixture_posterior(x, n, prior, level=b.interval, target=target)
         has = n > 0
@@ -139,13 +191,23 @@ def add_intervals(tab: pd.DataFrame, config: DexConfig) -> tuple[pd.DataFrame, p
             tab.loc[idx[has], c] = post[c].to_numpy()[has]
         tab.loc[idx[has], "prior_mean"] = prior.mean
         p = post["p_target_met"].to_numpy()
-        verdict = np.select([p < b.clearly_short_below, p > b.clearly_met_above], ["clearly short", "clearly met"],
-                            "uncertain")
+        verdict = np.select(
+            [p < b.clearly_short_below, p > b.clearly_met_above], ["clearly short", "clearly met"], "uncertain"
+        )
         tab.loc[idx[has], "verdict"] = verdict[has]
-        priors.append({"period": period, "measure": measure, "method": prior.method, "providers": prior.n_groups,
-                       "prior_mean": prior.mean, "concentration": prior.concentration})
-    return tab, pd.DataFrame(priors, columns=["period", "measure", "method", "providers", "prior_mean",
-                                              "concentration"])
+        priors.append(
+            {
+                "period": period,
+                "measure": measure,
+                "method": prior.method,
+                "providers": prior.n_groups,
+                "prior_mean": prior.mean,
+                "concentration": prior.concentration,
+            }
+        )
+    return tab, pd.DataFrame(
+        priors, columns=["period", "measure", "method", "providers", "prior_mean", "concentration"]
+    )
 
 
 def provider_periods(data: DexData, config: DexConfig) -> pd.DataFrame:
@@ -153,13 +215,21 @@ def provider_periods(data: DexData, config: DexConfig) -> pd.DataFrame:
     rows = []
     sessions = data.tables["sessions"].merge(
         data.tables["cases"].merge(data.tables["outlets"][["outlet_id", "organisation_id"]], on="outlet_id")[
-            ["case_id", "organisation_id", "activity_id"]], on="case_id")
+            ["case_id", "organisation_id", "activity_id"]
+        ],
+        on="case_id",
+    )
     for p in reporting_periods(data, config):
         s = sessions.loc[score.in_period(sessions["session_date"], p)]
         att = data.attendance.loc[score.in_period(data.attendance["session_date"], p)]
         g = s.groupby(PROVIDER)
-        tab = pd.DataFrame({"sessions": g.size(), "cases": g["case_id"].nunique(),
-                            "unidentified_session_attendances": g["unidentified_clients"].sum()})
+        tab = pd.DataFrame(
+            {
+                "sessions": g.size(),
+                "cases": g["case_id"].nunique(),
+                "unidentified_session_attendances": g["unidentified_clients"].sum(),
+            }
+        )
         tab["identified_clients"] = att.groupby(PROVIDER)["client_id"].nunique()
         comm = score.community_outcomes(data.assessments, p, config.score.change_rule, config.score.order_by)
         tab["community_complete"] = _count(comm)
@@ -167,8 +237,16 @@ def provider_periods(data: DexData, config: DexConfig) -> pd.DataFrame:
         tab = tab.fillna(0).astype("int64").reset_index()
         tab.insert(0, "period", p.label)
         rows.append(tab)
-    cols = ["period", *PROVIDER, "identified_clients", "unidentified_session_attendances", "cases", "sessions",
-            "community_complete", "community_positive_or_neutral"]
+    cols = [
+        "period",
+        *PROVIDER,
+        "identified_clients",
+        "unidentified_session_attendances",
+        "cases",
+        "sessions",
+        "community_complete",
+        "community_positive_or_neutral",
+    ]
     return pd.concat(rows, ignore_index=True)[cols] if rows else pd.DataFrame(columns=cols)
 
 
@@ -177,11 +255,17 @@ def slk_summary(data: DexData) -> pd.DataFrame:
     the organisation; for ``ALL`` also distinct people across organisations and keys held at several."""
     c = data.clients
     reasons = sorted(set(c["slk_invalid_reason"].dropna()))
+
     def summarise(d: pd.DataFrame, org: str) -> dict:
-        row = {"organisation_id": org, "client_records": len(d), "valid_keys": int(d["slk_valid"].sum()),
-               "shared_key_records": int(d["slk_shared_in_organisation"].sum())}
+        row = {
+            "organisation_id": org,
+            "client_records": len(d),
+            "valid_keys": int(d["slk_valid"].sum()),
+            "shared_key_records": int(d["slk_shared_in_organisation"].sum()),
+        }
         row.update({f"invalid_{r}": int((d["slk_invalid_reason"] == r).sum()) for r in reasons})
         return row
+
     rows = [summarise(d, org) for org, d in c.groupby("organisation_id", sort=True)]
     total = summarise(c, "ALL")
     linked = c.loc[c["link_key"].notna()]

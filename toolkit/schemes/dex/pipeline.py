@@ -28,9 +28,20 @@ from toolkit.schemes.dex.report import overview, write_report
 from toolkit.schemes.dex.tables import DexData, load_dex_data
 
 #: Files of a report folder logged to MLflow (under ``dex/``); all aggregate.
-LOGGED = ["compliance.csv", "overview.csv", "priors.csv", "provider_periods.csv", "score_domains.csv",
-          "slk_summary.csv", "accounting.csv", "exclusions_summary.csv", "report.html", "report.md", "providers",
-          "run.json"]
+LOGGED = [
+    "compliance.csv",
+    "overview.csv",
+    "priors.csv",
+    "provider_periods.csv",
+    "score_domains.csv",
+    "slk_summary.csv",
+    "accounting.csv",
+    "exclusions_summary.csv",
+    "report.html",
+    "report.md",
+    "providers",
+    "run.json",
+]
 
 
 @dataclass
@@ -50,13 +61,22 @@ class DexReport:
 def compute_dex_report(data: DexData, config: DexConfig) -> DexReport:
     """All the report's tables from a validated, name-free extract (no I/O, no randomness)."""
     compliance, priors = compliance_table(data, config)
-    domains = [score.domain_summary(data.assessments, p, config.score.order_by).assign(period=p.label)
-               for p in reporting_periods(data, config)]
+    domains = [
+        score.domain_summary(data.assessments, p, config.score.order_by).assign(period=p.label)
+        for p in reporting_periods(data, config)
+    ]
     dom = pd.concat(domains, ignore_index=True) if domains else pd.DataFrame(columns=["period"])
     dom = dom[["period"] + [c for c in dom.columns if c != "period"]]
-    return DexReport(compliance=compliance, priors=priors, overview=overview(compliance),
-                     activity=provider_periods(data, config), domains=dom, slk=slk_summary(data),
-                     accounting=data.accounting, exclusions=data.exclusions)
+    return DexReport(
+        compliance=compliance,
+        priors=priors,
+        overview=overview(compliance),
+        activity=provider_periods(data, config),
+        domains=dom,
+        slk=slk_summary(data),
+        accounting=data.accounting,
+        exclusions=data.exclusions,
+    )
 
 
 def exclusion_summary(exclusions: pd.DataFrame) -> pd.DataFrame:
@@ -73,7 +93,7 @@ def write_tables(folder: Path, rep: DexReport) -> None:
     rep.domains.to_csv(folder / "score_domains.csv", index=False)
     rep.slk.to_csv(folder / "slk_summary.csv", index=False)
     rep.accounting.to_csv(folder / "accounting.csv", index=False)
-    rep.exclusions.to_csv(folder / "exclusions.csv", index=False)      # record level: never tracked
+    rep.exclusions.to_csv(folder / "exclusions.csv", index=False)  # record level: never tracked
     exclusion_summary(rep.exclusions).to_csv(folder / "exclusions_summary.csv", index=False)
 
 
@@ -85,9 +105,15 @@ class DexRunResult:
     report: DexReport
 
 
-def run_dex_report(config: DexConfig, data_dir: str | Path, *, config_path: str | Path | None = None,
-                   tracking_uri: str | None = None, out_root: str | Path | None = None,
-                   progress: bool = True) -> DexRunResult:
+def run_dex_report(
+    config: DexConfig,
+    data_dir: str | Path,
+    *,
+    config_path: str | Path | None = None,
+    tracking_uri: str | None = None,
+    out_root: str | Path | None = None,
+    progress: bool = True,
+) -> DexRunResult:
     """Run the partnership-approach report on the DEX tables in ``data_dir``; see the module docstring."""
     from toolkit.output import Progress
     from toolkit.tracking.lifecycle import RunSpec, tracked_run
@@ -97,25 +123,58 @@ def run_dex_report(config: DexConfig, data_dir: str | Path, *, config_path: str 
     data_dir = Path(data_dir)
     t0 = time.perf_counter()
     say(f"validating the DEX tables in {data_dir}")
-    data = load_dex_data(data_dir, config)           # raises, naming table, column, rule and count
-    params = run_params(config.model_dump(mode="json"), input_hashes(data_dir), config.seed,
-                        {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""),
-                         "scheme": "dex-partnership"})
-    spec = RunSpec(experiment=config.tracking.experiment, name=config.name, kind="dex", params=params,
-                   output_root=out_root or config.output_root, artifact_path="dex")
+    data = load_dex_data(data_dir, config)  # raises, naming table, column, rule and count
+    params = run_params(
+        config.model_dump(mode="json"),
+        input_hashes(data_dir),
+        config.seed,
+        {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""), "scheme": "dex-partnership"},
+    )
+    spec = RunSpec(
+        experiment=config.tracking.experiment,
+        name=config.name,
+        kind="dex",
+        params=params,
+        output_root=out_root or config.output_root,
+        artifact_path="dex",
+    )
     with tracked_run(spec, tracking_uri, say) as tr:
         rep = compute_dex_report(data, config)
         write_tables(tr.folder, rep)
-        note = (f"Config {config.name} (hash {params['config_hash'][:12]}), MLflow run {tr.run_id}, "
-                f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}; "
-                f"{int(config.bayes.interval * 100)}% credible intervals, prior: {config.bayes.method}; "
-                f"change rule: {config.score.change_rule}.")
-        write_report(tr.folder, config, rep.compliance, rep.priors, rep.activity, rep.slk, rep.accounting,
-                     data.tables["organisations"], data.tables["program_activities"], note)
-        (tr.folder / "run.json").write_text(json.dumps({
-            "run_id": tr.run_id, "tracking_uri": tr.tracking_uri, "config": config.name,
-            "config_hash": params["config_hash"], "input_sha256": params["input_sha256"],
-            "git_commit": params["git_commit"], "git_dirty": params["git_dirty"]}, indent=2, sort_keys=True) + "\n")
+        note = (
+            f"Config {config.name} (hash {params['config_hash'][:12]}), MLflow run {tr.run_id}, "
+            f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}; "
+            f"{int(config.bayes.interval * 100)}% credible intervals, prior: {config.bayes.method}; "
+            f"change rule: {config.score.change_rule}."
+        )
+        write_report(
+            tr.folder,
+            config,
+            rep.compliance,
+            rep.priors,
+            rep.activity,
+            rep.slk,
+            rep.accounting,
+            data.tables["organisations"],
+            data.tables["program_activities"],
+            note,
+        )
+        (tr.folder / "run.json").write_text(
+            json.dumps(
+                {
+                    "run_id": tr.run_id,
+                    "tracking_uri": tr.tracking_uri,
+                    "config": config.name,
+                    "config_hash": params["config_hash"],
+                    "input_sha256": params["input_sha256"],
+                    "git_commit": params["git_commit"],
+                    "git_dirty": params["git_dirty"],
+                },
+                indent=2,
+                sort_keys=True,
+            )
+            + "\n"
+        )
         tr.log_files(LOGGED)
         tr.log_metrics(run_metrics(rep) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
@@ -125,9 +184,11 @@ def run_dex_report(config: DexConfig, data_dir: str | Path, *, config_path: str 
 def run_metrics(rep: DexReport) -> dict[str, float]:
     """Headline figures: providers, records, and per measure the share of assessed providers meeting it."""
     c = rep.compliance
-    out = {"provider_periods": float(len(c[["period", "organisation_id", "activity_id"]].drop_duplicates())),
-           "records_read": float(rep.accounting["read"].sum()),
-           "records_excluded": float(rep.accounting["excluded"].sum())}
+    out = {
+        "provider_periods": float(len(c[["period", "organisation_id", "activity_id"]].drop_duplicates())),
+        "records_read": float(rep.accounting["read"].sum()),
+        "records_excluded": float(rep.accounting["excluded"].sum()),
+    }
     assessed = c.loc[c["status"].isin(["met", "not met"])]
     for m, g in assessed.groupby("measure"):
         out[f"share_met.{m}"] = float((g["status"] == "met").mean())

@@ -37,11 +37,21 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 
-def reproduce_dex(run_id: str, *, data_dir: str | Path | None = None, tracking_uri: str | None = None,
-                  scratch: str | Path | None = None) -> Reproduction:
+def reproduce_dex(
+    run_id: str,
+    *,
+    data_dir: str | Path | None = None,
+    tracking_uri: str | None = None,
+    scratch: str | Path | None = None,
+) -> Reproduction:
     """Recompute ``run_id`` from its tracked config and the (hash-checked) DEX tables; compare the tables."""
-    with fetch_run(run_id, scheme="dex-partnership", what="a DEX partnership-approach report",
-                   tracking_uri=tracking_uri, artifact_path="dex") as run:
+    with fetch_run(
+        run_id,
+        scheme="dex-partnership",
+        what="a DEX partnership-approach report",
+        tracking_uri=tracking_uri,
+        artifact_path="dex",
+    ) as run:
         config = tracked_config(DexConfig, run)
         data = Path(data_dir or run.params["data_dir"])
         check_inputs(read_tracked_json(run, "run.json")["input_sha256"], data)

@@ -72,21 +72,24 @@ def domain_pairs(assessments: pd.DataFrame, order_by: tuple[str, ...], as_of: ob
         out[f"{end}_phase"] = frame["phase"].astype("str").to_numpy()
     out["complete"] = out["n_assessments"] >= 2
     out["change"] = (out["last_score"] - out["first_score"]).astype("float64").where(out["complete"])
-    out["direction"] = np.select([~out["complete"], out["change"] > 0, out["change"] == 0],
-                                 ["partial", "positive", "neutral"], "negative")
+    out["direction"] = np.select(
+        [~out["complete"], out["change"] > 0, out["change"] == 0], ["partial", "positive", "neutral"], "negative"
+    )
     out["phase_mismatch"] = out["complete"] & ((out["first_phase"] == "post") | (out["last_phase"] == "pre"))
     return out
 
 
-def assessed_in(assessments: pd.DataFrame, period: Period, score_types: tuple[str, ...],
-                unit: list[str]) -> pd.DataFrame:
+def assessed_in(
+    assessments: pd.DataFrame, period: Period, score_types: tuple[str, ...], unit: list[str]
+) -> pd.DataFrame:
     """Distinct ``unit`` rows assessed for one of ``score_types`` during ``period``."""
     sel = in_period(assessments["assessment_date"], period) & assessments["score_type"].isin(score_types).to_numpy()
     return assessments.loc[sel, unit].drop_duplicates().reset_index(drop=True)
 
 
-def period_pairs(assessments: pd.DataFrame, period: Period, score_types: tuple[str, ...],
-                 order_by: tuple[str, ...]) -> pd.DataFrame:
+def period_pairs(
+    assessments: pd.DataFrame, period: Period, score_types: tuple[str, ...], order_by: tuple[str, ...]
+) -> pd.DataFrame:
     """Domain SCOREs as of the period's end, for cases assessed for that type during the period."""
     sub = assessments.loc[assessments["score_type"].isin(score_types).to_numpy()]
     if sub.empty:
@@ -127,18 +130,22 @@ def community_outcomes(assessments: pd.DataFrame, period: Period, rule: str, ord
     return combine_changes(pairs, rule, PROVIDER + ["case_id"])
 
 
-def client_satisfaction(assessments: pd.DataFrame, period: Period, rule: SatisfactionRule,
-                        order_by: tuple[str, ...]) -> pd.DataFrame:
+def client_satisfaction(
+    assessments: pd.DataFrame, period: Period, rule: SatisfactionRule, order_by: tuple[str, ...]
+) -> pd.DataFrame:
     """Clients assessed for satisfaction in ``period``: statements answered, positive statements, ``positive``."""
     sel = in_period(assessments["assessment_date"], period) & (assessments["score_type"] == "satisfaction").to_numpy()
     sat = assessments.loc[sel]
     cols = PROVIDER + ["client_id"]
     if sat.empty:
         return pd.DataFrame(columns=cols + ["statements", "positive_statements", "positive"])
-    last = (sat.sort_values(cols + ["domain", *order_by], kind="mergesort")
-            .groupby(cols + ["domain"], sort=True).tail(1))
+    last = sat.sort_values(cols + ["domain", *order_by], kind="mergesort").groupby(cols + ["domain"], sort=True).tail(1)
     last = last.assign(_pos=(last["score"] >= rule.positive_min_score).astype("int64"))
-    out = last.groupby(cols, sort=True).agg(statements=("_pos", "size"), positive_statements=("_pos", "sum")).reset_index()
+    out = (
+        last.groupby(cols, sort=True)
+        .agg(statements=("_pos", "size"), positive_statements=("_pos", "sum"))
+        .reset_index()
+    )
     out["positive"] = out["positive_statements"] > rule.positive_share_above * out["statements"]
     return out
 
@@ -154,4 +161,6 @@ def domain_summary(assessments: pd.DataFrame, period: Period, order_by: tuple[st
     tab = tab.reindex(columns=["partial", "positive", "neutral", "negative"], fill_value=0)
     tab["phase_mismatch"] = pairs.groupby(cols)["phase_mismatch"].sum()
     tab.columns.name = None
-    return tab.reset_index().astype({c: "int64" for c in ("partial", "positive", "neutral", "negative", "phase_mismatch")})
+    return tab.reset_index().astype(
+        {c: "int64" for c in ("partial", "positive", "neutral", "negative", "phase_mismatch")}
+    )

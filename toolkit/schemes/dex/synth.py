@@ -37,14 +37,67 @@ from toolkit.config import (
 from toolkit.output import prepare_folder
 from toolkit.slk import build_slk
 
-TABLES = ("organisations", "outlets", "program_activities", "cases", "case_clients", "clients", "sessions",
-          "session_clients", "score_assessments")
-FAMILY_NAMES = ("Smith", "Thompson", "Farr", "Hua", "Jo", "Lee-Archer", "O'Mara", "Nguyen", "Papadopoulos",
-                "Okonkwo", "Kowalczyk", "Fitzgerald", "Tran", "Whitehorse", "Delacroix", "Abernethy", "Quartermaine")
-GIVEN_NAMES = ("John", "Jo", "Al", "Marigold", "Aisha", "Thaddeus", "Olwyn", "Priyanka", "Bartholomew", "Xiu",
-               "Evangeline", "Rangi", "Siobhan", "Lachlan", "Ngaire")
-PLACES = ("Riverbend", "Eastgate", "Hillcrest", "Saltmarsh", "Ironbark", "Wattle Flat", "Bluegum", "Kestrel Bay",
-          "Red Hill", "Silverwater", "Millbrook", "Stonehaven")
+TABLES = (
+    "organisations",
+    "outlets",
+    "program_activities",
+    "cases",
+    "case_clients",
+    "clients",
+    "sessions",
+    "session_clients",
+    "score_assessments",
+)
+FAMILY_NAMES = (
+    "Smith",
+    "Thompson",
+    "Farr",
+    "Hua",
+    "Jo",
+    "Lee-Archer",
+    "O'Mara",
+    "Nguyen",
+    "Papadopoulos",
+    "Okonkwo",
+    "Kowalczyk",
+    "Fitzgerald",
+    "Tran",
+    "Whitehorse",
+    "Delacroix",
+    "Abernethy",
+    "Quartermaine",
+)
+GIVEN_NAMES = (
+    "John",
+    "Jo",
+    "Al",
+    "Marigold",
+    "Aisha",
+    "Thaddeus",
+    "Olwyn",
+    "Priyanka",
+    "Bartholomew",
+    "Xiu",
+    "Evangeline",
+    "Rangi",
+    "Siobhan",
+    "Lachlan",
+    "Ngaire",
+)
+PLACES = (
+    "Riverbend",
+    "Eastgate",
+    "Hillcrest",
+    "Saltmarsh",
+    "Ironbark",
+    "Wattle Flat",
+    "Bluegum",
+    "Kestrel Bay",
+    "Red Hill",
+    "Silverwater",
+    "Millbrook",
+    "Stonehaven",
+)
 KINDS = ("Family Services", "Community Care", "Family Support Network", "Neighbourhood Centre")
 STATES = ("NSW", "VIC", "QLD", "SA", "WA", "TAS", "NT", "ACT")
 SERVICE_TYPES = ("counselling", "education_skills", "mediation", "outreach", "group_work")
@@ -140,8 +193,12 @@ def _person(rng: np.random.Generator, p: DexSynthParams) -> dict:
     age = rng.integers(5, 86)
     dob = p.start - timedelta(days=int(age * 365.25 + rng.integers(0, 365)))
     sex = rng.choice(["male", "female", "other", "not_stated"], p=[0.45, 0.52, 0.01, 0.02])
-    return {"family_name": str(rng.choice(FAMILY_NAMES)), "given_name": str(rng.choice(GIVEN_NAMES)),
-            "birth_date": dob, "sex": str(sex)}
+    return {
+        "family_name": str(rng.choice(FAMILY_NAMES)),
+        "given_name": str(rng.choice(GIVEN_NAMES)),
+        "birth_date": dob,
+        "sex": str(sex),
+    }
 
 
 def _client_record(person: dict, org: dict, rng: np.random.Generator, p: DexSynthParams) -> dict:
@@ -153,8 +210,12 @@ def _client_record(person: dict, org: dict, rng: np.random.Generator, p: DexSynt
             return None if rng.random() < 0.5 else "not_stated"
         return str(rng.choice(values, p=probs))
 
-    rec["indigenous_status"] = item(["neither", "aboriginal", "torres_strait_islander", "both"], [0.93, 0.05, 0.01, 0.01])
-    rec["country_of_birth"] = item(["1101", "2102", "5105", "7103", "6101", "1201"], [0.72, 0.06, 0.06, 0.06, 0.06, 0.04])
+    rec["indigenous_status"] = item(
+        ["neither", "aboriginal", "torres_strait_islander", "both"], [0.93, 0.05, 0.01, 0.01]
+    )
+    rec["country_of_birth"] = item(
+        ["1101", "2102", "5105", "7103", "6101", "1201"], [0.72, 0.06, 0.06, 0.06, 0.06, 0.04]
+    )
     rec["main_language"] = item(["1201", "6302", "7104", "4202", "5203"], [0.8, 0.05, 0.05, 0.05, 0.05])
     rec["disability"] = item(["yes", "no"], [0.15, 0.85])
     if rng.random() < miss / 3:
@@ -180,32 +241,59 @@ def _structure(rng: np.random.Generator, p: DexSynthParams) -> tuple[list[dict],
     for i in range(p.organisations):
         oid = f"ORG{i + 1:03d}"
         state = str(rng.choice(STATES))
-        orgs.append({"organisation_id": oid, "state": state,
-                     "organisation_name": f"{PLACES[i % len(PLACES)]} {KINDS[(i // len(PLACES)) % len(KINDS)]}",
-                     "demo_missing": _beta(rng, p.demographics_missing), "slk_error": _beta(rng, p.slk_error),
-                     "supplies_slk": bool(rng.random() < p.slk_supplied_share),
-                     "supplies_names": bool(rng.random() < 0.5)})
+        orgs.append(
+            {
+                "organisation_id": oid,
+                "state": state,
+                "organisation_name": f"{PLACES[i % len(PLACES)]} {KINDS[(i // len(PLACES)) % len(KINDS)]}",
+                "demo_missing": _beta(rng, p.demographics_missing),
+                "slk_error": _beta(rng, p.slk_error),
+                "supplies_slk": bool(rng.random() < p.slk_supplied_share),
+                "supplies_names": bool(rng.random() < 0.5),
+            }
+        )
         n_out = rng.integers(p.outlets_per_organisation[0], p.outlets_per_organisation[1] + 1)
         for j in range(n_out):
-            outlets.append({"outlet_id": f"OUT{i + 1:03d}{j + 1}", "organisation_id": oid,
-                            "outlet_name": f"{PLACES[(i + j) % len(PLACES)]} outlet {j + 1}", "state": state,
-                            "postcode": f"{rng.integers(2000, 7999):04d}"})
+            outlets.append(
+                {
+                    "outlet_id": f"OUT{i + 1:03d}{j + 1}",
+                    "organisation_id": oid,
+                    "outlet_name": f"{PLACES[(i + j) % len(PLACES)]} outlet {j + 1}",
+                    "state": state,
+                    "postcode": f"{rng.integers(2000, 7999):04d}",
+                }
+            )
         k = rng.integers(p.activities_per_organisation[0], p.activities_per_organisation[1] + 1)
         for a in rng.choice(len(p.activities), size=min(k, len(p.activities)), replace=False):
-            provider_units.append({"organisation_id": oid, "activity_id": p.activities[a].activity_id,
-                                   "outlets": [o["outlet_id"] for o in outlets if o["organisation_id"] == oid],
-                                   "assess": {t: _beta(rng, mc) for t, mc in p.assess.items()},
-                                   "change_mean": float(rng.normal(*p.change_provider_mean)),
-                                   "sat_positive": _beta(rng, p.satisfaction_positive)})
+            provider_units.append(
+                {
+                    "organisation_id": oid,
+                    "activity_id": p.activities[a].activity_id,
+                    "outlets": [o["outlet_id"] for o in outlets if o["organisation_id"] == oid],
+                    "assess": {t: _beta(rng, mc) for t, mc in p.assess.items()},
+                    "change_mean": float(rng.normal(*p.change_provider_mean)),
+                    "sat_positive": _beta(rng, p.satisfaction_positive),
+                }
+            )
     return orgs, outlets, provider_units
 
 
 def _scores(rng, unit, p, domains, attended, client_id, ids, out, sessions_by_id):
     """SCORE rows of one client (or of a case's community, client_id None) over its attended sessions."""
+
     def add(session_id, score_type, domain, phase, score):
-        out.append({"assessment_id": ids("A", 8), "session_id": session_id, "client_id": client_id,
-                    "score_type": score_type, "domain": domain, "phase": phase, "score": int(score),
-                    "assessment_date": sessions_by_id[session_id]})
+        out.append(
+            {
+                "assessment_id": ids("A", 8),
+                "session_id": session_id,
+                "client_id": client_id,
+                "score_type": score_type,
+                "domain": domain,
+                "phase": phase,
+                "score": int(score),
+                "assessment_date": sessions_by_id[session_id],
+            }
+        )
 
     types = ("community",) if client_id is None else ("circumstances", "goals")
     for t in types:
@@ -267,9 +355,15 @@ def generate_dex_world(seed: int = 2021, params: DexSynthParams | None = None) -
                     members.append(rec["client_id"])
             start = p.start + timedelta(days=int(rv.integers(0, max(span - 14, 1))))
             case_id = ids("K", 6)
-            cases.append({"case_id": case_id, "outlet_id": str(rv.choice(unit["outlets"])),
-                          "activity_id": unit["activity_id"], "created_date": start,
-                          "unidentified_clients": int(rv.poisson(p.unidentified_case_mean))})
+            cases.append(
+                {
+                    "case_id": case_id,
+                    "outlet_id": str(rv.choice(unit["outlets"])),
+                    "activity_id": unit["activity_id"],
+                    "created_date": start,
+                    "unidentified_clients": int(rv.poisson(p.unidentified_case_mean)),
+                }
+            )
             case_clients += [{"case_id": case_id, "client_id": c} for c in members]
             n_sess = 1 + int(rv.poisson(p.sessions_mean - 1))
             last_day = min(p.case_days_max, (p.end - start).days)
@@ -279,9 +373,15 @@ def generate_dex_world(seed: int = 2021, params: DexSynthParams | None = None) -
             for i, d in enumerate(days):
                 sid = ids("S", 7)
                 sess_date[sid] = start + timedelta(days=int(d))
-                sessions.append({"session_id": sid, "case_id": case_id, "session_date": sess_date[sid],
-                                 "service_type": str(rv.choice(SERVICE_TYPES)),
-                                 "unidentified_clients": int(rv.poisson(p.unidentified_session_mean))})
+                sessions.append(
+                    {
+                        "session_id": sid,
+                        "case_id": case_id,
+                        "session_date": sess_date[sid],
+                        "service_type": str(rv.choice(SERVICE_TYPES)),
+                        "unidentified_clients": int(rv.poisson(p.unidentified_session_mean)),
+                    }
+                )
                 for c in members:
                     if i == 0 or rv.random() < p.attend_share:
                         session_clients.append({"session_id": sid, "client_id": c})
@@ -295,15 +395,30 @@ def generate_dex_world(seed: int = 2021, params: DexSynthParams | None = None) -
     return DexWorld(tables=tables, info=info)
 
 
-def _frames(orgs, outlets, p, cases, case_clients, clients, sessions, session_clients, scores) -> dict[str, pd.DataFrame]:
+def _frames(
+    orgs, outlets, p, cases, case_clients, clients, sessions, session_clients, scores
+) -> dict[str, pd.DataFrame]:
     def dates(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
         for c in cols:
             df[c] = pd.to_datetime(df[c]).astype("datetime64[s]")
         return df
 
-    client_cols = ["client_id", "organisation_id", "given_name", "family_name", "slk", "birth_date",
-                   "birth_date_is_estimate", "sex", "consent_to_share_details", "consent_for_research",
-                   "indigenous_status", "country_of_birth", "main_language", "disability"]
+    client_cols = [
+        "client_id",
+        "organisation_id",
+        "given_name",
+        "family_name",
+        "slk",
+        "birth_date",
+        "birth_date_is_estimate",
+        "sex",
+        "consent_to_share_details",
+        "consent_for_research",
+        "indigenous_status",
+        "country_of_birth",
+        "main_language",
+        "disability",
+    ]
     return {
         "organisations": pd.DataFrame(orgs)[["organisation_id", "organisation_name", "state"]],
         "outlets": pd.DataFrame(outlets),

@@ -33,12 +33,12 @@ NAME_COLUMNS = ("given_name", "family_name")
 class DexData:
     """A validated, name-free DEX extract."""
 
-    tables: dict[str, pd.DataFrame]      # typed contract tables; clients without names or key
-    assessments: pd.DataFrame            # SCORE rows in the reporting periods, with case, organisation, activity
-    attendance: pd.DataFrame             # identified client x session in the reporting periods, with date, case, provider
-    clients: pd.DataFrame                # one row per client: provider, SLK checks, demographics_complete, consent
-    exclusions: pd.DataFrame             # table, record_id, reason (pseudonymous ids only)
-    accounting: pd.DataFrame             # table, read, used, excluded
+    tables: dict[str, pd.DataFrame]  # typed contract tables; clients without names or key
+    assessments: pd.DataFrame  # SCORE rows in the reporting periods, with case, organisation, activity
+    attendance: pd.DataFrame  # identified client x session in the reporting periods, with date, case, provider
+    clients: pd.DataFrame  # one row per client: provider, SLK checks, demographics_complete, consent
+    exclusions: pd.DataFrame  # table, record_id, reason (pseudonymous ids only)
+    accounting: pd.DataFrame  # table, read, used, excluded
 
 
 def _rows(mask: np.ndarray, k: int = 5) -> tuple[int, ...]:
@@ -53,28 +53,69 @@ def scheme_violations(t: dict[str, pd.DataFrame], config: DexConfig) -> list[Vio
     allowed = {(st, d) for st, doms in config.domains.items() for d in doms}
     bad = ~np.array([(st, d) in allowed for st, d in zip(a["score_type"], a["domain"])], dtype=bool)
     if bad.any():
-        out.append(Violation("score_assessments", "domain", "domain_of_score_type", int(bad.sum()), _rows(bad),
-                             "domain code not among its score type's domains (configs/schemes/dex/domains.yaml)"))
+        out.append(
+            Violation(
+                "score_assessments",
+                "domain",
+                "domain_of_score_type",
+                int(bad.sum()),
+                _rows(bad),
+                "domain code not among its score type's domains (configs/schemes/dex/domains.yaml)",
+            )
+        )
     case_org = t["cases"].merge(t["outlets"][["outlet_id", "organisation_id"]], on="outlet_id", how="left")
-    cc = t["case_clients"].merge(case_org[["case_id", "organisation_id"]], on="case_id", how="left").merge(
-        t["clients"][["client_id", "organisation_id"]].rename(columns={"organisation_id": "client_org"}),
-        on="client_id", how="left")
-    bad = (cc["organisation_id"].notna() & cc["client_org"].notna() & (cc["organisation_id"] != cc["client_org"])).to_numpy()
+    cc = (
+        t["case_clients"]
+        .merge(case_org[["case_id", "organisation_id"]], on="case_id", how="left")
+        .merge(
+            t["clients"][["client_id", "organisation_id"]].rename(columns={"organisation_id": "client_org"}),
+            on="client_id",
+            how="left",
+        )
+    )
+    bad = (
+        cc["organisation_id"].notna() & cc["client_org"].notna() & (cc["organisation_id"] != cc["client_org"])
+    ).to_numpy()
     if bad.any():
-        out.append(Violation("case_clients", "client_id", "client_of_case_organisation", int(bad.sum()), _rows(bad),
-                             "the client record belongs to another organisation than the case's outlet"))
+        out.append(
+            Violation(
+                "case_clients",
+                "client_id",
+                "client_of_case_organisation",
+                int(bad.sum()),
+                _rows(bad),
+                "the client record belongs to another organisation than the case's outlet",
+            )
+        )
     sc = t["session_clients"].merge(t["sessions"][["session_id", "case_id"]], on="session_id", how="left")
     known = sc.merge(t["case_clients"].assign(_in_case=True), on=["case_id", "client_id"], how="left")
-    bad = (sc["case_id"].notna().to_numpy() & known["_in_case"].isna().to_numpy())
+    bad = sc["case_id"].notna().to_numpy() & known["_in_case"].isna().to_numpy()
     if bad.any():
-        out.append(Violation("session_clients", "client_id", "client_of_session_case", int(bad.sum()), _rows(bad),
-                             "the client attending is not a client of the session's case"))
-    ad = a[["session_id", "assessment_date"]].merge(t["sessions"][["session_id", "session_date"]], on="session_id",
-                                                     how="left")
+        out.append(
+            Violation(
+                "session_clients",
+                "client_id",
+                "client_of_session_case",
+                int(bad.sum()),
+                _rows(bad),
+                "the client attending is not a client of the session's case",
+            )
+        )
+    ad = a[["session_id", "assessment_date"]].merge(
+        t["sessions"][["session_id", "session_date"]], on="session_id", how="left"
+    )
     bad = (ad["session_date"].notna() & (ad["assessment_date"] != ad["session_date"])).to_numpy()
     if bad.any():
-        out.append(Violation("score_assessments", "assessment_date", "assessment_on_session_date", int(bad.sum()),
-                             _rows(bad), "a SCORE assessment is dated on the session it is recorded against"))
+        out.append(
+            Violation(
+                "score_assessments",
+                "assessment_date",
+                "assessment_on_session_date",
+                int(bad.sum()),
+                _rows(bad),
+                "a SCORE assessment is dated on the session it is recorded against",
+            )
+        )
     return out
 
 
@@ -86,11 +127,16 @@ def screen_clients(clients: pd.DataFrame, config: DexConfig) -> pd.DataFrame:
     (a salted hash of a valid key, for counting distinct people; never written out) and
     ``demographics_complete``.
     """
-    checks = check_keys(clients, placeholder_names_valid=config.slk.placeholder_names_valid,
-                        estimated_birth_date_valid=config.slk.estimated_birth_date_valid)
+    checks = check_keys(
+        clients,
+        placeholder_names_valid=config.slk.placeholder_names_valid,
+        estimated_birth_date_valid=config.slk.estimated_birth_date_valid,
+    )
     salt = secrets.token_bytes(16)  # per process: the hash links within a run and means nothing outside it
-    link = [hashlib.blake2b(k.encode(), key=salt, digest_size=12).hexdigest() if ok else None
-            for k, ok in zip(checks["slk"].tolist(), checks["slk_valid"].tolist())]
+    link = [
+        hashlib.blake2b(k.encode(), key=salt, digest_size=12).hexdigest() if ok else None
+        for k, ok in zip(checks["slk"].tolist(), checks["slk_valid"].tolist())
+    ]
     out = clients.drop(columns=[c for c in (*NAME_COLUMNS, "slk") if c in clients.columns]).copy()
     out["slk_valid"] = checks["slk_valid"].to_numpy()
     out["slk_invalid_reason"] = checks["slk_invalid_reason"].to_numpy()
@@ -126,8 +172,9 @@ def dex_data_from_tables(tables: dict[str, pd.DataFrame], config: DexConfig) -> 
     """:func:`load_dex_data` for tables already in memory (every contract table must be present)."""
     contracts = load_contracts(DATA_CONTRACTS / config.contracts)
     typed, report = validate_tables(tables, contracts)
-    report.violations = [Violation(t, "", "missing_table", 0, (), "table absent")
-                         for t in sorted(set(contracts) - set(tables))] + report.violations
+    report.violations = [
+        Violation(t, "", "missing_table", 0, (), "table absent") for t in sorted(set(contracts) - set(tables))
+    ] + report.violations
     return _checked(typed, report, config, "DEX tables")
 
 
@@ -144,39 +191,79 @@ def prepare(t: dict[str, pd.DataFrame], clients: pd.DataFrame, config: DexConfig
     """Join sessions and assessments to their case and provider; set aside records before the first period."""
     first = pd.Timestamp(config.reporting.first_period_start)
     provider = t["cases"].merge(t["outlets"][["outlet_id", "organisation_id"]], on="outlet_id")[
-        ["case_id", "organisation_id", "activity_id"]]
+        ["case_id", "organisation_id", "activity_id"]
+    ]
     sessions = t["sessions"].merge(provider, on="case_id")
     early_s = sessions["session_date"] < first
-    a = t["score_assessments"].merge(sessions[["session_id", "case_id", "organisation_id", "activity_id"]],
-                                     on="session_id")
+    a = t["score_assessments"].merge(
+        sessions[["session_id", "case_id", "organisation_id", "activity_id"]], on="session_id"
+    )
     early_a = (a["assessment_date"] < first).to_numpy()
     reason = f"before the first reporting period ({config.reporting.first_period_start})"
-    attendance = t["session_clients"].merge(sessions.loc[~early_s, ["session_id", "session_date", "case_id",
-                                                                   "organisation_id", "activity_id"]], on="session_id")
-    exclusions = [pd.DataFrame({"table": "sessions", "record_id": sessions.loc[early_s, "session_id"], "reason": reason}),
-                  pd.DataFrame({"table": "score_assessments", "record_id": a.loc[early_a, "assessment_id"],
-                                "reason": reason})]
+    attendance = t["session_clients"].merge(
+        sessions.loc[~early_s, ["session_id", "session_date", "case_id", "organisation_id", "activity_id"]],
+        on="session_id",
+    )
+    exclusions = [
+        pd.DataFrame({"table": "sessions", "record_id": sessions.loc[early_s, "session_id"], "reason": reason}),
+        pd.DataFrame({"table": "score_assessments", "record_id": a.loc[early_a, "assessment_id"], "reason": reason}),
+    ]
     early_sc = ~t["session_clients"]["session_id"].isin(attendance["session_id"]).to_numpy()
-    exclusions.append(pd.DataFrame({"table": "session_clients",
-                                    "record_id": t["session_clients"].loc[early_sc, "session_id"] + "/"
-                                    + t["session_clients"].loc[early_sc, "client_id"], "reason": reason}))
+    exclusions.append(
+        pd.DataFrame(
+            {
+                "table": "session_clients",
+                "record_id": t["session_clients"].loc[early_sc, "session_id"]
+                + "/"
+                + t["session_clients"].loc[early_sc, "client_id"],
+                "reason": reason,
+            }
+        )
+    )
     seen = set(attendance["client_id"])
     unseen = ~clients["client_id"].isin(seen).to_numpy()
-    exclusions.append(pd.DataFrame({"table": "clients", "record_id": clients.loc[unseen, "client_id"],
-                                    "reason": "no session in a reporting period"}))
+    exclusions.append(
+        pd.DataFrame(
+            {
+                "table": "clients",
+                "record_id": clients.loc[unseen, "client_id"],
+                "reason": "no session in a reporting period",
+            }
+        )
+    )
     cases_seen = set(attendance["case_id"]) | set(a.loc[~early_a, "case_id"])
     unseen_c = ~t["cases"]["case_id"].isin(cases_seen).to_numpy()
-    exclusions.append(pd.DataFrame({"table": "cases", "record_id": t["cases"].loc[unseen_c, "case_id"],
-                                    "reason": "no session in a reporting period"}))
+    exclusions.append(
+        pd.DataFrame(
+            {
+                "table": "cases",
+                "record_id": t["cases"].loc[unseen_c, "case_id"],
+                "reason": "no session in a reporting period",
+            }
+        )
+    )
     cc = t["case_clients"]
     unseen_cc = cc["case_id"].isin(t["cases"].loc[unseen_c, "case_id"]).to_numpy()
-    exclusions.append(pd.DataFrame({"table": "case_clients", "record_id": cc.loc[unseen_cc, "case_id"] + "/"
-                                    + cc.loc[unseen_cc, "client_id"], "reason": "case has no session in a reporting period"}))
+    exclusions.append(
+        pd.DataFrame(
+            {
+                "table": "case_clients",
+                "record_id": cc.loc[unseen_cc, "case_id"] + "/" + cc.loc[unseen_cc, "client_id"],
+                "reason": "case has no session in a reporting period",
+            }
+        )
+    )
     excl = pd.concat(exclusions, ignore_index=True).sort_values(["table", "record_id"], ignore_index=True)
     counts = excl.groupby("table").size()
     accounting = pd.DataFrame({"table": sorted(t)})
     accounting["read"] = [len(t[name]) for name in accounting["table"]]
     accounting["excluded"] = [int(counts.get(name, 0)) for name in accounting["table"]]
     accounting["used"] = accounting["read"] - accounting["excluded"]
-    return DexData(tables=t, assessments=a.loc[~early_a].reset_index(drop=True), attendance=attendance,
-                   clients=clients, exclusions=excl, accounting=accounting[["table", "read", "used", "excluded"]])
+    return DexData(
+        tables=t,
+        assessments=a.loc[~early_a].reset_index(drop=True),
+        attendance=attendance,
+        clients=clients,
+        exclusions=excl,
+        accounting=accounting[["table", "read", "used", "excluded"]],
+    )
