@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from toolkit.expected import diagnostics as dx
+from toolkit.expected.fitting import FittedMeasure
 from toolkit.release.compute import ComputedRelease, entity_oe, exclusion_summary
 from toolkit.release.config import ReleaseConfig
-from toolkit.expected.fitting import FittedMeasure
 from toolkit.release.inputs import ReleaseInputs
 from toolkit.release.report import write_report
 from toolkit.scoring.config import MethodConfig
@@ -107,7 +107,10 @@ def write_verdict(
 ) -> list[str]:
     """The report and ``release.json`` (run id, store, status, failed checks, hashes, model versions);
     returns their names."""
-    write_report(folder, config, comp.ratings, metrics, comp.exclusions, failed, run["run_id"], run["tracking_uri"])
+    gates = comp.bayes.config.gates if comp.bayes is not None else None
+    write_report(
+        folder, config, comp.ratings, metrics, comp.exclusions, failed, run["run_id"], run["tracking_uri"], gates
+    )
     (folder / "release.json").write_text(
         json.dumps(
             {"name": config.name, "status": "failed" if failed else "passed", "failed_checks": failed, **run},

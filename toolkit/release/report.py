@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.bayes.config import Gates
+
 
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
@@ -37,7 +39,10 @@ def write_report(
     failed: list[str],
     run_id: str,
     uri: str,
+    gates: Gates | None = None,
 ) -> Path:
+    """``report.md``: status, star distribution, national averages, models, the Bayesian variant's
+    convergence against its ``gates`` (when it ran) and the exclusions."""
     lines = [
         f"# Release {config.name}",
         "",
@@ -77,7 +82,7 @@ def write_report(
     ]
     bayes = folder / "bayes_diagnostics.csv"
     if bayes.is_file():  # variant bayes
-        lines += bayes_section(pd.read_csv(bayes), ratings)
+        lines += bayes_section(pd.read_csv(bayes), ratings, gates or Gates())
     lines += ["## Exclusions", ""]
     if exclusions.empty:
         lines += ["No record was excluded.", ""]
@@ -89,7 +94,7 @@ def write_report(
     return path
 
 
-def bayes_section(diag: pd.DataFrame, ratings: pd.DataFrame) -> list[str]:
+def bayes_section(diag: pd.DataFrame, ratings: pd.DataFrame, gates: Gates) -> list[str]:
     """The Bayesian variant's part of the report: convergence per model and how sure the stars are."""
     cols = [
         "model",
@@ -107,8 +112,9 @@ def bayes_section(diag: pd.DataFrame, ratings: pd.DataFrame) -> list[str]:
         "## Bayesian variant",
         "",
         "Two-stage model: the published method's expected probabilities as offsets, one random effect per "
-        "site and measure; every posterior draw scored by the method. Gates: R-hat <= 1.01, bulk and tail "
-        "ESS >= 400, no divergences, on every parameter.",
+        "site and measure; every posterior draw scored by the method. Gates: R-hat <= "
+        f"{gates.max_rhat:g}, bulk ESS >= {gates.min_ess_bulk:g}, tail ESS >= {gates.min_ess_tail:g}, at most "
+        f"{gates.max_divergences} divergences, on every parameter.",
         "",
         _md_table(shown),
         "",
