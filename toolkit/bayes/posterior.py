@@ -182,7 +182,7 @@ def _summary_columns(out: ScoreArrays, pm: ProgramMethod, interval: float) -> di
         np.isfinite(med_p), stars_from_percentage(truncate_percentage(np.nan_to_num(med_p), pm), pm.bands), 0
     )
     cols["bayes_stars"] = np.where(np.isfinite(med_p), stars, np.nan)
-    for s in range(1, 6):
+    for s in sorted(b.stars for b in pm.bands):  # one probability per star band of the method
         cols[f"p_star_{s}"] = (out.stars == s).mean(axis=0)
     cols["bayes_national_average"] = np.full(out.stars.shape[-1], float(np.median(out.national_average)))
     return cols

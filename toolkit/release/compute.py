@@ -8,7 +8,7 @@ the same way.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -160,15 +160,18 @@ def exclusion_summary(exclusions: pd.DataFrame) -> pd.DataFrame:
     return exclusions.groupby(cols, sort=True, observed=True).size().rename("records").reset_index()
 
 
-def release_metrics(ratings: pd.DataFrame, records_used: int, records_excluded: int) -> dict[str, float]:
+def release_metrics(
+    ratings: pd.DataFrame, bands: Sequence[int], records_used: int, records_excluded: int
+) -> dict[str, float]:
     """Headline figures of a release: records used and excluded; per program and level the entities,
-    the rated ones and the count per star; per program the national average."""
+    the rated ones and the count per star band (``bands``: the method's stars); per program the national
+    average."""
     out = {"records_used": float(records_used), "records_excluded": float(records_excluded)}
     for (prog, level), g in ratings.groupby(["program", "level"]):
         out[f"{prog}.{level}.entities"] = float(len(g))
         out[f"{prog}.{level}.rated"] = float(g["calculated"].sum())
         stars = g["stars"].dropna()
-        for s in range(1, 6):
+        for s in bands:
             out[f"{prog}.{level}.stars_{s}"] = float((stars == s).sum())
         if level == "contract" and g["national_average"].notna().any():
             out[f"{prog}.national_average"] = float(g["national_average"].dropna().iloc[0])

@@ -153,7 +153,9 @@ def run_release(
         )
         tr.log_files(written.logged + ["plots"])
         tr.log_metrics(
-            release_metrics(comp.ratings, len(comp.model_frame.frame), len(comp.exclusions))
+            release_metrics(
+                comp.ratings, sorted(b.stars for b in method.bands), len(comp.model_frame.frame), len(comp.exclusions)
+            )
             | {"seconds": time.perf_counter() - t_start}
         )
         if failed:

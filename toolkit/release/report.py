@@ -121,7 +121,7 @@ def bayes_section(diag: pd.DataFrame, ratings: pd.DataFrame, gates: Gates) -> li
     ]
     rated = ratings[ratings["calculated"] & ratings["p_star_1"].notna()] if "p_star_1" in ratings else ratings.iloc[:0]
     if len(rated):
-        p = rated[[f"p_star_{k}" for k in range(1, 6)]].to_numpy()
+        p = rated[[c for c in rated.columns if c.startswith("p_star_")]].to_numpy()
         top = p.max(axis=1)
         tab = rated.assign(
             sure=top >= 0.9,
