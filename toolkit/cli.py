@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 Handler = str  # "module:function", imported lazily
 TRACKING_URI_HELP = "MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)"
+SECRET_ENV_HELP = "NAME of the environment variable holding the pseudonymisation secret (never the secret itself)"
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -163,7 +164,7 @@ def _add_server(p: argparse.ArgumentParser) -> None:
 
 
 def _add_scheme_reproduce(
-    sub,
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
     help: str,
     *,
     run: str = "run",
@@ -273,24 +274,18 @@ def _add_cohort(p: argparse.ArgumentParser) -> None:
 
 def _add_clients(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="clients_command", metavar="SUBCOMMAND", required=True)
-    secret = dict(
-        required=True,
-        metavar="VAR",
-        help="NAME of the environment variable holding the pseudonymisation secret (never the secret itself)",
-    )
-    uri = dict(default=None, metavar="URI", help=TRACKING_URI_HELP)
     r = sub.add_parser("report", help="scorecard and risk-adjusted comparison with small-cell suppression; tracked")
     r.add_argument(
         "--data", required=True, metavar="DIR", help="folder of the client-level tables (data_contracts/clientlevel/)"
     )
-    r.add_argument("--secret-env", **secret)
+    r.add_argument("--secret-env", required=True, metavar="VAR", help=SECRET_ENV_HELP)
     r.add_argument(
         "--config",
         default="schemes/clientlevel/report.yaml",
         metavar="YAML",
         help="run config (default: configs/schemes/clientlevel/report.yaml)",
     )
-    r.add_argument("--tracking-uri", **uri)
+    r.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     r.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     s = sub.add_parser("synth", help="write a synthetic client-level world with known service effects and truth/")
@@ -299,7 +294,7 @@ def _add_clients(p: argparse.ArgumentParser) -> None:
     s.add_argument("--config", default="schemes/clientlevel/synth.yaml", metavar="YAML", help="generator parameters")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
     x = _add_scheme_reproduce(sub, "re-run a tracked client-level run and compare every published file")
-    x.add_argument("--secret-env", **secret)
+    x.add_argument("--secret-env", required=True, metavar="VAR", help=SECRET_ENV_HELP)
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {

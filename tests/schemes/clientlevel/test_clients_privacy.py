@@ -30,7 +30,7 @@ def _pseudonyms(world, secret):
     )
     ek = {
         hmac.new(key, f"enrolment\x1f{x}".encode(), hashlib.sha256).hexdigest(): consent[p]
-        for x, p in zip(e["enrolment_id"], e["pk"])
+        for x, p in zip(e["enrolment_id"], e["pk"], strict=True)
     }
     everyone = set(pk) | set(ek)
     refused = {k for k, ok in consent.items() if not ok} | {k for k, ok in ek.items() if not ok}
@@ -190,7 +190,7 @@ def test_suppressed_small_counts_cannot_be_recovered_from_the_published_scorecar
     sc = pd.read_csv(client_run["folder"] / "scorecard.csv", dtype=str, keep_default_na=False)
     shown = _cell_values(sc)
     checked = checked_provider = 0
-    for fam, rels in _relations(sc).items():
+    for rels in _relations(sc).values():
         cells = sorted({c for t, ps in rels for c in [t, *ps]})
         hidden = [c for c in cells if shown.get(c, "s") == "s"]
         small = [c for c in hidden if 0 < truth[c] < 5]

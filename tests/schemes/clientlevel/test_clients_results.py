@@ -200,9 +200,13 @@ def test_nothing_is_lost_and_malformed_records_are_listed(client_world, computed
     listed = data.exclusions[
         (data.exclusions["table"] == "enrolments") & (data.exclusions["reason"] != "outside_window")
     ]
-    got = sorted(zip(enr.loc[listed["row"] - 1, "enrolment_id"], listed["reason"]))
+    got = sorted(zip(enr.loc[listed["row"] - 1, "enrolment_id"], listed["reason"], strict=True))
     want = sorted(
-        zip(truth.loc[truth["table"] == "enrolments", "key"], truth.loc[truth["table"] == "enrolments", "reason"])
+        zip(
+            truth.loc[truth["table"] == "enrolments", "key"],
+            truth.loc[truth["table"] == "enrolments", "reason"],
+            strict=True,
+        )
     )
     assert got == want
     ses = world.tables["sessions"].reset_index(drop=True)

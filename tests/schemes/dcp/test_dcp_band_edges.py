@@ -125,9 +125,9 @@ def test_fixtures_cover_every_band_edge_of_every_tier1_kpi(catalogue):
                     missing.append(f"KPI {kpi.id} {variant.name}: no case exactly at {e}")
                 if e > Fraction(str(rng.lower)) and not any(e - Fraction(1, 100) < v < e for v in values):
                     missing.append(f"KPI {kpi.id} {variant.name}: no case just below {e}")
-                if e < Fraction(str(rng.upper)) if rng.upper != float("inf") else True:
-                    if not any(e < v < e + Fraction(1, 100) for v in values):
-                        missing.append(f"KPI {kpi.id} {variant.name}: no case just above {e}")
+                below_top = rng.upper == float("inf") or e < Fraction(str(rng.upper))
+                if below_top and not any(e < v < e + Fraction(1, 100) for v in values):
+                    missing.append(f"KPI {kpi.id} {variant.name}: no case just above {e}")
     assert not missing, "\n".join(missing)
 
 
@@ -173,3 +173,15 @@ def test_moving_or_reclosing_any_boundary_breaks_a_fixture(catalogue):
             if all(_level(moved, e, s) == lvl for e, s, lvl in cases):
                 unpinned.append(f"KPI {kpi.id} {variant.name} edge {float(edge)} {how}")
     assert not unpinned, "no fixture notices:\n" + "\n".join(unpinned)
+
+
+@pytest.mark.parametrize("value_type", ["percentage", "contract_relative", "deficit_share", "yes_no", "count"])
+def test_an_infinite_value_is_excluded_as_value_form(catalogue, value_type):
+    """Infinity passes the contract as a number but is no count, share or ratio: excluded, never levelled."""
+    kpi = next(k for k in catalogue.kpis if k.value_type == value_type)
+    inf = float("inf")
+    if value_type == "count":
+        assert value_of(kpi, inf, None, None) == ("value_form", None)
+    else:
+        assert value_of(kpi, inf, 10, None) == ("value_form", None)
+        assert value_of(kpi, 5, inf, None) == ("value_form", None)

@@ -152,7 +152,7 @@ def test_a_correction_that_does_not_apply_is_an_error(tmp_path):
         tmp_path,
         [{"kpi": "999", "stream": "general", "variant": "all", "level": 2, "problem": "x", "reading": "x", "band": {}}],
     )
-    with pytest.raises(ConfigError, match="KPI 999, general.*no such KPI"):
+    with pytest.raises(ConfigError, match=r"KPI 999, general.*no such KPI"):
         load_catalogue(p)
 
 

@@ -87,7 +87,8 @@ class DexBuilder:
                 "sex": sex,
                 "consent_to_share_details": True,
                 "consent_for_research": False,
-                **{**COMPLETE_DEMOGRAPHICS, **demographics},
+                **COMPLETE_DEMOGRAPHICS,
+                **demographics,
             }
         )
         return self

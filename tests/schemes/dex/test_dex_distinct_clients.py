@@ -24,9 +24,9 @@ from toolkit.schemes.dex.config import load_dex_config
 from toolkit.schemes.dex.measures import compliance_table, slk_summary
 from toolkit.slk import build_slk
 
-SMITH = dict(family="Smith", given="John", birth_date="1980-05-06", sex="male")
-O_MARA = dict(family="O'Mara", given="Kate", birth_date="1990-03-04", sex="female")
-NO_NAMES = dict(family=None, given=None, birth_date="1960-01-01", sex="male")
+SMITH = {"family": "Smith", "given": "John", "birth_date": "1980-05-06", "sex": "male"}
+O_MARA = {"family": "O'Mara", "given": "Kate", "birth_date": "1990-03-04", "sex": "female"}
+NO_NAMES = {"family": None, "given": None, "birth_date": "1960-01-01", "sex": "male"}
 
 
 def build() -> DexBuilder:
@@ -34,7 +34,7 @@ def build() -> DexBuilder:
     clients = {
         "ORG1": {
             "A1": SMITH,
-            "A2": dict(family="Thompson", given="Mary", birth_date="1975-01-02", sex="female"),
+            "A2": {"family": "Thompson", "given": "Mary", "birth_date": "1975-01-02", "sex": "female"},
             "A3": O_MARA,
             "A4": O_MARA,
         },

@@ -169,7 +169,7 @@ def test_satisfaction_is_positive_when_more_than_half_of_statements_score_4_or_5
     a = pd.concat(
         [
             rows((f"A{i}", "S1", "2022-11-01", s, "post"), score_type="satisfaction", domain=d)
-            for i, (s, d) in enumerate(zip(scores, doms))
+            for i, (s, d) in enumerate(zip(scores, doms, strict=False))  # one statement per score: 1 to 3
         ]
     )
     out = client_satisfaction(a, H2_2022, SatisfactionRule(), ORDER)

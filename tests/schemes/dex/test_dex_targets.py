@@ -43,7 +43,7 @@ def build() -> DexBuilder:
         b.session(f"S{i:02d}a", f"K{i:02d}", "2022-08-01").session(f"S{i:02d}b", f"K{i:02d}", "2022-11-15")
     circ = {1: [(3, 4)], 2: [(3, 3)], 3: [(2, 4), (4, 3)], 4: [(1, 2)], 5: [(4, 3)], 6: [(2, None)]}
     for i, domains in circ.items():
-        for (pre, post), dom in zip(domains, ("physical_health", "housing")):
+        for (pre, post), dom in zip(domains, ("physical_health", "housing"), strict=False):  # 1 or 2 domains
             b.score(f"S{i:02d}a", f"C{i:02d}", "circumstances", dom, pre, "pre")
             if post is not None:
                 b.score(f"S{i:02d}b", f"C{i:02d}", "circumstances", dom, post, "post")

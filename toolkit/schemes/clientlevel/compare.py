@@ -33,6 +33,7 @@ services, which is simpler and deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -45,16 +46,19 @@ from toolkit.schemes.clientlevel.config import ClientLevelConfig
 from toolkit.schemes.clientlevel.features import MODEL_COLUMNS, check_formula_columns
 from toolkit.schemes.clientlevel.shrinkage import shrink_effects
 
+if TYPE_CHECKING:
+    from toolkit.expected import ExpectedModel
+
 
 @dataclass
 class Comparison:
-    model: object  # ExpectedModel
+    model: ExpectedModel
     frame: pd.DataFrame  # model frame with ``expected_p``
     table: pd.DataFrame  # per service, unsuppressed
     metrics: dict
     calibration: pd.DataFrame
     tau: float
-    providers: pd.DataFrame | None = None  # per provider, unsuppressed (:func:`provider_table`)
+    providers: pd.DataFrame  # per provider, unsuppressed (:func:`provider_table`)
     tau_provider: float = float("nan")
 
 

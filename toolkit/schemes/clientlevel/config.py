@@ -18,7 +18,7 @@ class Window(FrozenConfig):
     end: dt.date
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Window":
+    def _ordered(self) -> Window:
         if self.end < self.start:
             raise ValueError("window.end is before window.start")
         return self

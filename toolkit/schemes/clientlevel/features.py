@@ -17,10 +17,15 @@ at least one dimension assessed pre and post: the same clients as the scorecard'
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 MODEL_COLUMNS = (
     "age",
@@ -109,7 +114,7 @@ def sessions_by_period(sessions: pd.DataFrame, facts: pd.DataFrame, config: Clie
     )
 
 
-def active_in(facts: pd.DataFrame, first, last) -> np.ndarray:
+def active_in(facts: pd.DataFrame, first: dt.date, last: dt.date) -> np.ndarray:
     """Enrolments open at some time between ``first`` and ``last``."""
     st = pd.to_datetime(facts["start_date"])
     en = pd.to_datetime(facts["end_date"])

@@ -76,98 +76,36 @@ def load_client_data(data_dir: str | Path, secret: Secret, config: ClientLevelCo
 
 
 def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: ClientLevelConfig) -> ClientData:
-    clients = t["clients"].reset_index(drop=True)
-    ref = list(zip(clients["provider_id"], clients["client_ref"]))
-    person = (
-        _normalise_name(clients["full_name"]) + "|" + pd.to_datetime(clients["date_of_birth"]).dt.strftime("%Y-%m-%d")
-    )
-    client_key = dict(zip(ref, keyed_hash(secret, "client", person)))
-    dob = dict(zip(ref, clients["date_of_birth"]))
-    consent_by_key = (
-        pd.Series(clients["consent_identifiable"].astype(bool).to_numpy(), index=[client_key[r] for r in ref])
-        .groupby(level=0)
-        .all()
-    )
-    attrs = clients.assign(client_key=[client_key[r] for r in ref])[
-        ["provider_id", "client_ref", "client_key", "gender", "ethnicity", "area"]
-    ]
-
+    """Key people and enrolments, derive the model's client characteristics, drop every identifier,
+    and check each enrolment, session and assessment (see the module docstring)."""
+    people = _key_people(t["clients"], secret)
     enr = t["enrolments"].reset_index(drop=True)
     enr_keys = keyed_hash(secret, "enrolment", enr["enrolment_id"])
-    e = enr.assign(row=np.arange(1, len(enr) + 1), enrolment_key=enr_keys).merge(
-        attrs, on=["provider_id", "client_ref"], how="left", validate="many_to_one"
-    )
-    e["consent"] = e["client_key"].map(consent_by_key).astype(bool)
-    born = pd.Series([dob[(p, c)] for p, c in zip(e["provider_id"], e["client_ref"])], index=e.index)
-    dep = t["dependants"]
-    dep_n = dep.groupby(["provider_id", "client_ref"]).size()
-    dep_young = dep.groupby(["provider_id", "client_ref"])["date_of_birth"].max()
-    pair = list(zip(e["provider_id"], e["client_ref"]))
-    e["n_dependants"] = [int(dep_n.get(k, 0)) for k in pair]
-    youngest = pd.Series([dep_young.get(k, pd.NaT) for k in pair], index=e.index)
-    under5 = youngest.notna() & (_age(youngest.fillna(e["start_date"]), e["start_date"]) < 5)
-    e["youngest_dependant_under5"] = under5.astype("int64")
-    svc = t["services"].set_index("service_id")
-    e["service_offering"] = e["service_id"].map(svc["service_offering"])
-    reason = pd.Series(pd.NA, index=e.index, dtype="object")
-    reason[e["service_id"].map(svc["provider_id"]) != e["provider_id"]] = "service_of_another_provider"
-    reason[reason.isna() & (pd.to_datetime(born) > pd.to_datetime(e["start_date"]))] = "born_after_start"
-    w0, w1 = pd.Timestamp(config.window.start), pd.Timestamp(config.window.end)
-    outside = (pd.to_datetime(e["start_date"]) > w1) | (pd.to_datetime(e["end_date"]) < w0)
-    reason[reason.isna() & outside] = "outside_window"
-    e["age"] = _age(born.where(reason.isna(), e["start_date"]), e["start_date"])
-    del born, dob, person  # identifiers go no further than this function
-    e = e.drop(columns=["enrolment_id", "client_ref"])
-    excluded_enr = e.loc[reason.notna(), ["row", "consent"]].assign(table="enrolments", reason=reason[reason.notna()])
+    e, reason = _check_enrolments(enr, enr_keys, people, t["dependants"], t["services"], config)
     used_e = e.loc[reason.isna()].reset_index(drop=True)
-    key_of = dict(zip(enr["enrolment_id"], enr_keys))
+    key_of = dict(zip(enr["enrolment_id"], enr_keys, strict=True))
     ok_keys = set(used_e["enrolment_key"])
-    consent_of = dict(zip(e["enrolment_key"], e["consent"]))
-
-    ses = t["sessions"].reset_index(drop=True)
-    ses = ses.assign(row=np.arange(1, len(ses) + 1), enrolment_key=ses["enrolment_id"].map(key_of)).drop(
-        columns="enrolment_id"
-    )
-    span = used_e.set_index("enrolment_key")[["start_date", "end_date"]]
-    s_reason = pd.Series(pd.NA, index=ses.index, dtype="object")
-    s_reason[~ses["enrolment_key"].isin(ok_keys)] = "enrolment_excluded"
-    st_ = pd.to_datetime(ses["enrolment_key"].map(span["start_date"]))
-    en_ = pd.to_datetime(ses["enrolment_key"].map(span["end_date"]))
-    sd = pd.to_datetime(ses["session_date"])
-    s_reason[s_reason.isna() & ((sd < st_) | (en_.notna() & (sd > en_)))] = "session_outside_enrolment"
-    ass = t["assessments"].reset_index(drop=True)
-    ass = ass.assign(row=np.arange(1, len(ass) + 1), enrolment_key=ass["enrolment_id"].map(key_of)).drop(
-        columns="enrolment_id"
-    )
-    a_reason = pd.Series(pd.NA, index=ass.index, dtype="object")
-    a_reason[~ass["enrolment_key"].isin(ok_keys)] = "enrolment_excluded"
-
+    ses, s_reason = _check_records(t["sessions"], key_of, ok_keys)
+    s_reason[s_reason.isna() & _outside_enrolment(ses, used_e)] = "session_outside_enrolment"
+    ass, a_reason = _check_records(t["assessments"], key_of, ok_keys)
+    excluded_enr = e.loc[reason.notna(), ["row", "consent"]].assign(table="enrolments", reason=reason[reason.notna()])
+    consent_of = dict(zip(e["enrolment_key"], e["consent"], strict=True))
     excl = [excluded_enr[["table", "row", "reason", "consent"]]]
     for name, df, rs in (("sessions", ses, s_reason), ("assessments", ass, a_reason)):
-        m = rs.notna()
-        excl.append(
-            pd.DataFrame(
-                {
-                    "table": name,
-                    "row": df.loc[m, "row"].to_numpy(),
-                    "reason": rs[m].to_numpy(),
-                    "consent": df.loc[m, "enrolment_key"].map(consent_of).fillna(False).to_numpy(bool),
-                }
-            )
-        )
+        excl.append(_excluded(name, df, rs, consent_of))
     exclusions = pd.concat(excl, ignore_index=True).sort_values(["table", "row"]).reset_index(drop=True)
     ledger = _ledger(
         {
-            "clients": len(clients),
-            "dependants": len(dep),
+            "clients": len(t["clients"]),
+            "dependants": len(t["dependants"]),
             "enrolments": len(enr),
             "sessions": len(ses),
             "assessments": len(ass),
         },
         exclusions,
     )
-    keys = frozenset(client_key.values()) | frozenset(enr_keys)
-    nonconsenting = frozenset(k for k, ok in consent_by_key.items() if not ok) | frozenset(
+    keys = frozenset(people.client_key.values()) | frozenset(enr_keys)
+    nonconsenting = frozenset(k for k, ok in people.consent_by_key.items() if not ok) | frozenset(
         e.loc[~e["consent"], "enrolment_key"]
     )
     return ClientData(
@@ -183,8 +121,109 @@ def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: C
     )
 
 
+@dataclass
+class _People:
+    """The clients keyed: per (provider, client reference) the person's key and date of birth, each
+    key's consent, and the clients' attributes by key (no name, no date of birth)."""
+
+    client_key: dict[tuple[str, str], str]
+    born: dict[tuple[str, str], pd.Timestamp]  # date of birth: used for ages here, never returned
+    consent_by_key: pd.Series  # person key -> every record of the person consents
+    attrs: pd.DataFrame  # provider_id, client_ref, client_key, gender, ethnicity, area
+
+
+def _key_people(clients: pd.DataFrame, secret: Secret) -> _People:
+    """Key each person by ``HMAC(secret, "client", normalised name | date of birth)``; consent per person."""
+    clients = clients.reset_index(drop=True)
+    ref = list(zip(clients["provider_id"], clients["client_ref"], strict=True))
+    person = (
+        _normalise_name(clients["full_name"]) + "|" + pd.to_datetime(clients["date_of_birth"]).dt.strftime("%Y-%m-%d")
+    )
+    client_key = dict(zip(ref, keyed_hash(secret, "client", person), strict=True))
+    consent_by_key = (
+        pd.Series(clients["consent_identifiable"].astype(bool).to_numpy(), index=[client_key[r] for r in ref])
+        .groupby(level=0)
+        .all()
+    )
+    attrs = clients.assign(client_key=[client_key[r] for r in ref])[
+        ["provider_id", "client_ref", "client_key", "gender", "ethnicity", "area"]
+    ]
+    born = dict(zip(ref, clients["date_of_birth"], strict=True))
+    return _People(client_key=client_key, born=born, consent_by_key=consent_by_key, attrs=attrs)
+
+
+def _check_enrolments(
+    enr: pd.DataFrame,
+    enr_keys: list[str],
+    people: _People,
+    dep: pd.DataFrame,
+    services: pd.DataFrame,
+    config: ClientLevelConfig,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Enrolments with their keys, consent, age, dependants and offering, without enrolment ids or
+    client references; and the reason each one is excluded (NA: used)."""
+    e = enr.assign(row=np.arange(1, len(enr) + 1), enrolment_key=enr_keys).merge(
+        people.attrs, on=["provider_id", "client_ref"], how="left", validate="many_to_one"
+    )
+    e["consent"] = e["client_key"].map(people.consent_by_key).astype(bool)
+    born = pd.Series(
+        [people.born[(p, c)] for p, c in zip(e["provider_id"], e["client_ref"], strict=True)], index=e.index
+    )
+    dep_n = dep.groupby(["provider_id", "client_ref"]).size()
+    dep_young = dep.groupby(["provider_id", "client_ref"])["date_of_birth"].max()
+    pair = list(zip(e["provider_id"], e["client_ref"], strict=True))
+    e["n_dependants"] = [int(dep_n.get(k, 0)) for k in pair]
+    youngest = pd.Series([dep_young.get(k, pd.NaT) for k in pair], index=e.index)
+    under5 = youngest.notna() & (_age(youngest.fillna(e["start_date"]), e["start_date"]) < 5)
+    e["youngest_dependant_under5"] = under5.astype("int64")
+    svc = services.set_index("service_id")
+    e["service_offering"] = e["service_id"].map(svc["service_offering"])
+    reason = pd.Series(pd.NA, index=e.index, dtype="object")
+    reason[e["service_id"].map(svc["provider_id"]) != e["provider_id"]] = "service_of_another_provider"
+    reason[reason.isna() & (pd.to_datetime(born) > pd.to_datetime(e["start_date"]))] = "born_after_start"
+    w0, w1 = pd.Timestamp(config.window.start), pd.Timestamp(config.window.end)
+    outside = (pd.to_datetime(e["start_date"]) > w1) | (pd.to_datetime(e["end_date"]) < w0)
+    reason[reason.isna() & outside] = "outside_window"
+    e["age"] = _age(born.where(reason.isna(), e["start_date"]), e["start_date"])
+    return e.drop(columns=["enrolment_id", "client_ref"]), reason
+
+
+def _check_records(records: pd.DataFrame, key_of: dict[str, str], ok_keys: set[str]) -> tuple[pd.DataFrame, pd.Series]:
+    """Sessions or assessments keyed by their enrolment's key (the enrolment id dropped), with their
+    1-based input row; and the reason each one is excluded so far (its enrolment is)."""
+    out = records.reset_index(drop=True)
+    out = out.assign(row=np.arange(1, len(out) + 1), enrolment_key=out["enrolment_id"].map(key_of)).drop(
+        columns="enrolment_id"
+    )
+    reason = pd.Series(pd.NA, index=out.index, dtype="object")
+    reason[~out["enrolment_key"].isin(ok_keys)] = "enrolment_excluded"
+    return out, reason
+
+
+def _outside_enrolment(ses: pd.DataFrame, used_e: pd.DataFrame) -> pd.Series:
+    """Sessions dated before their enrolment's start or after its end."""
+    span = used_e.set_index("enrolment_key")[["start_date", "end_date"]]
+    st_ = pd.to_datetime(ses["enrolment_key"].map(span["start_date"]))
+    en_ = pd.to_datetime(ses["enrolment_key"].map(span["end_date"]))
+    sd = pd.to_datetime(ses["session_date"])
+    return (sd < st_) | (en_.notna() & (sd > en_))
+
+
+def _excluded(name: str, df: pd.DataFrame, reason: pd.Series, consent_of: dict[str, bool]) -> pd.DataFrame:
+    """The excluded rows of one table: table, row, reason and the consent of the enrolment's person."""
+    m = reason.notna()
+    return pd.DataFrame(
+        {
+            "table": name,
+            "row": df.loc[m, "row"].to_numpy(),
+            "reason": reason[m].to_numpy(),
+            "consent": df.loc[m, "enrolment_key"].map(consent_of).fillna(False).to_numpy(bool),
+        }
+    )
+
+
 def _ledger(read: dict[str, int], exclusions: pd.DataFrame) -> pd.DataFrame:
-    rows = []
+    rows: list[dict[str, object]] = []
     for table, n in read.items():
         ex = exclusions[exclusions["table"] == table]["reason"].value_counts()
         rows.append({"table": table, "item": "read", "rows": n})

@@ -57,9 +57,12 @@ class Publication:
     restricted: dict[str, pd.DataFrame]  # record level, consenting people only
 
 
-def _protect_simple(counts: pd.DataFrame, key: str, count: str, part: str, config: ClientLevelConfig):
+def _protect_simple(
+    counts: pd.DataFrame, key: str, count: str, part: str, config: ClientLevelConfig
+) -> dict[tuple[str, str], bool]:
     """Protect a one-way table of ``count`` (with its part ``part`` and the implied rest) and totals."""
-    cells, rel = {}, []
+    cells: dict[tuple[str, str], int] = {}
+    rel: list[Relation] = []
     rows = list(counts[key])
     for r in counts.itertuples(index=False):
         k = getattr(r, key)
@@ -85,7 +88,7 @@ def _protect_simple(counts: pd.DataFrame, key: str, count: str, part: str, confi
 def _ledger_table(ledger: pd.DataFrame, config: ClientLevelConfig) -> pd.DataFrame:
     cells, rel = {}, []
     for t, g in ledger.groupby("table", sort=False):
-        items = dict(zip(g["item"], g["rows"]))
+        items = dict(zip(g["item"], g["rows"], strict=True))
         for i, v in items.items():
             cells[(t, i)] = int(v)
         rel.append(Relation((t, "read"), tuple((t, i) for i in items if i != "read")))
@@ -99,7 +102,7 @@ def _ledger_table(ledger: pd.DataFrame, config: ClientLevelConfig) -> pd.DataFra
     out = ledger.copy().astype({"rows": "object"})
     out["rows"] = [
         config.privacy.marker if p.suppressed[(t, i)] else v
-        for t, i, v in zip(ledger["table"], ledger["item"], ledger["rows"])
+        for t, i, v in zip(ledger["table"], ledger["item"], ledger["rows"], strict=True)
     ]
     return out
 
@@ -143,7 +146,7 @@ def build_publication(
         "observed",
         config,
     )
-    cal = cal.astype({c: "object" for c in cal.columns})
+    cal = cal.astype(dict.fromkeys(cal.columns, "object"))
     for i, g in enumerate(cal["group"].astype(str)):
         if cal_hidden[("n", g)]:
             cal.at[i, "n"] = pv.marker
@@ -154,7 +157,7 @@ def build_publication(
     rate_map = rates(config)
     rules = {
         "scorecard.csv": TableRule(counts=tuple(published_measures(config)), rates=rate_map),
-        "comparison.csv": TableRule(counts=("n", "observed"), rates={s: ("observed", "n") for s in stats}),
+        "comparison.csv": TableRule(counts=("n", "observed"), rates=dict.fromkeys(stats, ("observed", "n"))),
         "calibration.csv": TableRule(
             counts=("n", "observed"), rates={"observed_rate": ("observed", "n"), "oe": ("observed", "n")}
         ),
@@ -203,7 +206,7 @@ def _comparison_rows(
         raise AssertionError(f"{level} comparison counts differ from the scorecard's")
     hide_n = hidden.loc[key_n].to_numpy()
     hide_o = hidden.loc[key_o].to_numpy()
-    out = t.astype({c: "object" for c in t.columns})
+    out = t.astype(dict.fromkeys(t.columns, "object"))
     out.loc[hide_n, "n"] = marker
     out.loc[hide_o, "observed"] = marker
     out.loc[hide_o | hide_n, [c for c in out.columns if c in COMPARISON_STATS]] = ""

@@ -167,7 +167,7 @@ def scorecard_table(
     """
     marker = config.privacy.marker
     shown = values.astype("object").where(~hidden, marker)
-    pub = [m for m in published_measures(config)]
+    pub = published_measures(config)
     wide = shown.unstack("measure")[pub]
     raw = values.unstack("measure")
     hid = hidden.unstack("measure")

@@ -20,6 +20,7 @@ little too narrow when there are few services.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from scipy.optimize import minimize_scalar
 from scipy.special import expit, logsumexp
 
 from toolkit.errors import ConvergenceError
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 @dataclass
@@ -36,7 +40,9 @@ class ShrinkageResult:
     # oe_shrunk, oe_shrunk_lower, oe_shrunk_upper
 
 
-def _loglik_grid(y: np.ndarray, offset: np.ndarray, unit: np.ndarray, n_units: int, grid: np.ndarray):
+def _loglik_grid(
+    y: np.ndarray, offset: np.ndarray, unit: np.ndarray, n_units: int, grid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Per unit and grid point: log-likelihood, and expected count sum expit(o + b)."""
     ll = np.zeros((n_units, grid.size))
     ex = np.zeros((n_units, grid.size))
@@ -50,7 +56,14 @@ def _loglik_grid(y: np.ndarray, offset: np.ndarray, unit: np.ndarray, n_units: i
     return ll, ex
 
 
-def shrink_effects(y, p, units, *, grid=(-3.0, 3.0, 601), interval: float = 0.9) -> ShrinkageResult:
+def shrink_effects(
+    y: npt.ArrayLike,
+    p: npt.ArrayLike,
+    units: npt.ArrayLike,
+    *,
+    grid: tuple[float, float, int] = (-3.0, 3.0, 601),
+    interval: float = 0.9,
+) -> ShrinkageResult:
     """Empirical-Bayes service effects from outcomes ``y``, expected probabilities ``p`` and unit labels.
 
     Examples
@@ -65,14 +78,14 @@ def shrink_effects(y, p, units, *, grid=(-3.0, 3.0, 601), interval: float = 0.9)
     >>> res.effects_["effect_mean"].round(1).tolist()
     [-0.6, -0.0, 0.1, 0.5]
     """
-    y = np.asarray(y, dtype=float)
-    p = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
+    yv = np.asarray(y, dtype=float)
+    pv = np.clip(np.asarray(p, dtype=float), 1e-9, 1 - 1e-9)
     labels, unit = np.unique(np.asarray(units).astype(str), return_inverse=True)
-    g = np.linspace(*grid[:2], int(grid[2]))
+    g = np.linspace(grid[0], grid[1], int(grid[2]))
     w = np.full(g.size, g[1] - g[0])
     w[[0, -1]] /= 2
-    offset = np.log(p) - np.log1p(-p)
-    ll, ex = _loglik_grid(y, offset, unit, len(labels), g)
+    offset = np.log(pv) - np.log1p(-pv)
+    ll, ex = _loglik_grid(yv, offset, unit, len(labels), g)
 
     def neg_marginal(log_tau: float) -> float:
         tau = np.exp(log_tau)
@@ -98,13 +111,13 @@ def shrink_effects(y, p, units, *, grid=(-3.0, 3.0, 601), interval: float = 0.9)
     e0 = ex[:, g.size // 2] if np.isclose(g[g.size // 2], 0) else np.array([np.interp(0.0, g, row) for row in ex])
     ratio = ex / e0[:, None]
     rows = np.arange(len(labels))
-    obs = np.bincount(unit, weights=y, minlength=len(labels))
+    obs = np.bincount(unit, weights=yv, minlength=len(labels))
     effects = pd.DataFrame(
         {
             "unit": labels,
             "n": np.bincount(unit, minlength=len(labels)),
             "observed": obs,
-            "expected": np.bincount(unit, weights=p, minlength=len(labels)),
+            "expected": np.bincount(unit, weights=pv, minlength=len(labels)),
             "effect_mean": mean,
             "effect_sd": sd,
             "effect_lower": g[ilo],

@@ -10,6 +10,7 @@ False
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
@@ -28,7 +29,7 @@ class DomainSpec(FrozenConfig):
     reference_rate: float = Field(gt=0, lt=1)
 
     @model_validator(mode="after")
-    def _scale(self):
+    def _scale(self) -> Self:
         if self.scale[1] <= self.scale[0]:
             raise ValueError("scale must be [low, high] with low < high")
         return self
@@ -74,20 +75,20 @@ class CohortConfig(FrozenConfig):
 
     @field_validator("levels")
     @classmethod
-    def _levels(cls, v):
+    def _levels(cls, v: tuple[float, ...]) -> tuple[float, ...]:
         if not v or any(not 0 < x < 1 for x in v) or len(set(v)) != len(v):
             raise ValueError("levels must be distinct numbers between 0 and 1")
         return tuple(sorted(v))
 
     @field_validator("share_prior")
     @classmethod
-    def _prior(cls, v):
+    def _prior(cls, v: tuple[float, float]) -> tuple[float, float]:
         if v[0] <= 0 or v[1] <= 0:
             raise ValueError("share_prior must be two positive numbers")
         return v
 
     @model_validator(mode="after")
-    def _simulated_domains(self):
+    def _simulated_domains(self) -> Self:
         if self.simulation is not None:
             unknown = set(self.simulation.domains) - set(self.domains)
             if unknown:

@@ -112,9 +112,7 @@ def load_cohort_input(
     from toolkit.schemes.cohort.simulate import population_truth, simulate_cohort
     from toolkit.tracking.provenance import input_hashes
 
-    if (data is None) == (synthetic is None):
-        raise InputError("give either a cohort file or --synthetic N, not both or neither")
-    if synthetic is not None:
+    if synthetic is not None and data is None:
         cohort = check_cohort(simulate_cohort(synthetic, config, seed), config)
         csv_text = cohort.to_csv(index=False)
         return CohortInput(
@@ -124,9 +122,11 @@ def load_cohort_input(
             truth=population_truth(config, seed),
             csv_text=csv_text,
         )
-    cohort = read_cohort(data, config)
-    p = Path(data)
-    return CohortInput(cohort=cohort, inputs=dict(input_hashes(p.parent, p.name)), source=str(p.resolve()))
+    if data is not None and synthetic is None:
+        cohort = read_cohort(data, config)
+        p = Path(data)
+        return CohortInput(cohort=cohort, inputs=dict(input_hashes(p.parent, p.name)), source=str(p.resolve()))
+    raise InputError("give either a cohort file or --synthetic N, not both or neither")
 
 
 @dataclass

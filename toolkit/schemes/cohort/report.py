@@ -110,7 +110,8 @@ def evaluation_table(evaluation: pd.DataFrame, config: CohortConfig) -> pd.DataF
             for lv in config.levels:
                 t = _tag(lv)
                 row[f"mean improvement ({int(lv * 100)}% CrI)"] = (
-                    f"{_num(r['mean_improvement'], 2)} ({_num(r[f'mean_lower_{t}'], 2)} to {_num(r[f'mean_upper_{t}'], 2)})"
+                    f"{_num(r['mean_improvement'], 2)} "
+                    f"({_num(r[f'mean_lower_{t}'], 2)} to {_num(r[f'mean_upper_{t}'], 2)})"
                 )
             row["P(mean > threshold)"] = f"{_prob(r['mean_p_above_threshold'])} (threshold {_g(r['threshold'])})"
             for lv in config.levels:

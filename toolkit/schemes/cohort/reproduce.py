@@ -13,6 +13,7 @@ commit and is not compared).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.errors import InputError
 from toolkit.schemes.cohort.config import CohortConfig
@@ -30,6 +31,9 @@ from toolkit.tracking.reproduce import (
     scratch_folder,
     tracked_config,
 )
+
+if TYPE_CHECKING:
+    from toolkit.tracking.reproduce import FetchedRun
 
 #: The tracked outputs compared, with the columns that identify a row of each table.
 OUTPUTS: dict[str, tuple[str, ...]] = {
@@ -77,7 +81,7 @@ def reproduce_evaluation(
         return compare_outputs(run_id, run.artifacts, out, OUTPUTS)
 
 
-def _order_of_outputs(run) -> dict[str, list[str]]:
+def _order_of_outputs(run: FetchedRun) -> dict[str, list[str]]:
     """For a run tracked before ``run.json`` recorded ``key_order``: the domains in the order of its
     ``evaluation.csv`` rows (the config's order), and the simulation's in the same order."""
     import pandas as pd

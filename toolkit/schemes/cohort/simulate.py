@@ -18,12 +18,17 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from toolkit.errors import ConfigError
 from toolkit.schemes.cohort.config import CohortConfig, DomainSpec, SimDomain
 from toolkit.schemes.cohort.evaluate import improvement
+
+if TYPE_CHECKING:
+    from toolkit.schemes.cohort.config import Simulation
 
 FIRST_WAVE = 30
 
@@ -40,7 +45,7 @@ def draw_measures(
     return np.clip(pre, lo, hi), np.clip(post, lo, hi)
 
 
-def _simulation(config: CohortConfig):
+def _simulation(config: CohortConfig) -> Simulation:
     if config.simulation is None:
         raise ConfigError(f"config {config.name} has no 'simulation' section: --synthetic needs one")
     return config.simulation
@@ -75,7 +80,7 @@ def simulate_cohort(n: int, config: CohortConfig, seed: int) -> pd.DataFrame:
     ids = [f"P{i + 1:03d}" for i in range(n)]
     waves = np.where(np.arange(n) < FIRST_WAVE, "2017", "2018")
     frames = []
-    for (code, sd), ss in zip(sorted(sim.domains.items()), ss_domains):
+    for (code, sd), ss in zip(sorted(sim.domains.items()), ss_domains, strict=True):
         pre, post = draw_measures(config.domains[code], sd, n, np.random.default_rng(ss))
         frames.append(
             pd.DataFrame(

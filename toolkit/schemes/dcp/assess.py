@@ -16,12 +16,19 @@ Pure functions of tables: no I/O, deterministic row order.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pandas as pd
 
 from toolkit.schemes.dcp.bands import Interval, classify, exact
 from toolkit.schemes.dcp.catalogue import KPI, Catalogue
 from toolkit.schemes.dcp.config import DcpReportConfig, quarter_index, quarter_label
 from toolkit.schemes.dcp.submissions import CheckedSubmissions, applies, due
+
+if TYPE_CHECKING:
+    from fractions import Fraction
+
+    from pandas.api.typing import NAType
 
 KEY = ["provider_id", "service_type", "kpi_id", "stream", "quarter"]
 
@@ -65,7 +72,7 @@ def expected_submissions(services: pd.DataFrame, catalogue: Catalogue, config: D
     return pd.DataFrame(rows, columns=KEY)
 
 
-def _target_met(kpi: KPI, value) -> object:
+def _target_met(kpi: KPI, value: Fraction | None) -> bool | NAType:
     t = kpi.target
     if t.value is None or t.comparison is None or value is None:
         return pd.NA
@@ -73,8 +80,10 @@ def _target_met(kpi: KPI, value) -> object:
     return bool(value >= tv if t.comparison == ">=" else value <= tv if t.comparison == "<=" else value == tv)
 
 
-def _band_fields(catalogue: Catalogue, kpi: KPI, service_type: str, value) -> dict:
+def _band_fields(catalogue: Catalogue, kpi: KPI, service_type: str, value: Fraction) -> dict[str, object]:
     variant = kpi.variant_for(service_type)
+    if variant is None:  # impossible for a validated catalogue: a Tier 1 KPI's variants cover its service types
+        raise AssertionError(f"KPI {kpi.id}: no variant for service type {service_type} in a validated catalogue")
     bands = [b.interval() for b in variant.bands]
     idx = classify(value, bands)
     if idx is None:  # impossible for a validated catalogue and a value in range
@@ -104,7 +113,7 @@ def assess(expected: pd.DataFrame, checked: CheckedSubmissions, catalogue: Catal
     for r in expected.itertuples(index=False):
         kpi = entries[(r.kpi_id, r.stream)]
         key = (r.provider_id, r.service_type, r.kpi_id, r.stream, r.quarter)
-        row = dict(zip(KEY, key))
+        row = dict(zip(KEY, key, strict=True))
         row.update(
             tier=kpi.tier,
             domain=kpi.domain,

@@ -16,14 +16,17 @@ open piece or none of it, so the check is exact, not sampled.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Iterable, Sequence
+from typing import SupportsFloat
 
 Number = Fraction | float  # float only for +-inf
+#: Formats a bound or value for messages and band texts (:func:`percent`, :func:`yes_no`, ...).
+Formatter = Callable[[Number], str]
 
 
-def exact(x) -> Number:
+def exact(x: SupportsFloat | str) -> Number:
     """A bound or value as an exact fraction (floats through their shortest decimal text); infinities stay float."""
     if isinstance(x, Fraction):
         return x
@@ -50,7 +53,14 @@ class Interval:
     label: str = ""
 
     @classmethod
-    def of(cls, lower, lower_inclusive, upper, upper_inclusive, label: str = "") -> "Interval":
+    def of(
+        cls,
+        lower: SupportsFloat | str,
+        lower_inclusive: bool,
+        upper: SupportsFloat | str,
+        upper_inclusive: bool,
+        label: str = "",
+    ) -> Interval:
         lo, up = exact(lower), exact(upper)
         # an infinite end is never included
         return cls(lo, bool(lower_inclusive) and not _isinf(lo), up, bool(upper_inclusive) and not _isinf(up), label)
@@ -71,7 +81,7 @@ class Interval:
         """Whether the open interval (a, b) lies inside this interval (a < b)."""
         return self.lower <= a and self.upper >= b
 
-    def text(self, fmt=None) -> str:
+    def text(self, fmt: Formatter | None = None) -> str:
         f = fmt or _plain
         return (
             ("[" if self.lower_inclusive else "(")
@@ -100,7 +110,8 @@ def percent(x: Number) -> str:
 
 
 def yes_no(x: Number) -> str:
-    return {0: "no", 1: "yes"}.get(x, _plain(x)) if not _isinf(x) else _plain(x)
+    answers: dict[Number, str] = {0: "no", 1: "yes"}
+    return answers.get(x, _plain(x)) if not _isinf(x) else _plain(x)
 
 
 def _pieces(domain: Interval, cuts: Iterable[Number]) -> list[tuple[str, Number, Number]]:
@@ -120,7 +131,7 @@ def _covers(band: Interval, piece: tuple[str, Number, Number]) -> bool:
     return band.contains(a) if kind == "point" else band.contains_open(a, b)
 
 
-def _describe(pieces: Sequence[tuple[str, Number, Number]], fmt) -> str:
+def _describe(pieces: Sequence[tuple[str, Number, Number]], fmt: Formatter | None) -> str:
     """One interval text for a run of adjacent pieces."""
     first, last = pieces[0], pieces[-1]
     lo_incl = first[0] == "point"
@@ -129,7 +140,10 @@ def _describe(pieces: Sequence[tuple[str, Number, Number]], fmt) -> str:
 
 
 def cover_problems(
-    bands: Sequence[Interval], domain: Interval | None = None, points: Sequence[Number] | None = None, fmt=None
+    bands: Sequence[Interval],
+    domain: Interval | None = None,
+    points: Sequence[Number] | None = None,
+    fmt: Formatter | None = None,
 ) -> list[str]:
     """Everything that keeps ``bands`` from covering the domain exactly once (empty list: exact cover).
 

@@ -26,7 +26,7 @@ toolkit.errors.ConfigError: DCP KPI catalogue ... is invalid (...
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import Field
 
@@ -39,6 +39,9 @@ from toolkit.config import (
 )
 from toolkit.errors import ConfigError
 from toolkit.schemes.dcp.bands import Interval, cover_problems, percent, yes_no
+
+if TYPE_CHECKING:
+    from toolkit.schemes.dcp.bands import Formatter
 
 Frequency = Literal["monthly", "quarterly", "annually"]
 ValueTypeName = Literal["percentage", "contract_relative", "deficit_share", "yes_no", "count"]
@@ -161,7 +164,7 @@ class Catalogue(FrozenConfig):
     def hash(self) -> str:
         return config_hash(self)
 
-    def value_format(self, value_type: str):
+    def value_format(self, value_type: str) -> Formatter | None:
         return yes_no if value_type == "yes_no" else percent if value_type != "count" else None
 
 
@@ -234,7 +237,7 @@ def read_catalogue(path: str | Path) -> tuple[Catalogue, Path]:
         for key in ("base", "corrections", "notes"):
             if key in merged:
                 raise ConfigError(f"{bp}: a base catalogue cannot itself have {key!r}")
-        merged.update({k: v for k, v in data.items()})
+        merged.update(data)
         data = _apply_corrections(merged, corrections, notes, p)
         data["corrections"] = corrections
     elif corrections or notes:

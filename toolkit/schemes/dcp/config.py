@@ -17,7 +17,7 @@ class Periods(FrozenConfig):
     last: str = Field(pattern=QUARTER)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Periods":
+    def _ordered(self) -> Periods:
         if quarter_index(self.last) < quarter_index(self.first):
             raise ValueError(f"periods.last {self.last} is before periods.first {self.first}")
         return self

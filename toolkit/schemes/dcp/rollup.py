@@ -109,7 +109,7 @@ def level3_runs(results: pd.DataFrame, escalation: Escalation) -> tuple[pd.DataF
     for key, g in t1.groupby(["provider_id", "service_type", "kpi_id", "stream"], sort=True):
         g = g.sort_values("quarter")
         count, start, end, prev_q = 0, None, None, None
-        for idx, quarter, lvl, status in zip(g.index, g["quarter"], g["level"], g["status"]):
+        for idx, quarter, lvl, status in zip(g.index, g["quarter"], g["level"], g["status"], strict=True):
             qi = quarter_index(quarter)
             if prev_q is not None and qi != prev_q + 1 and count:
                 runs.append((*key, start, end, count, False))

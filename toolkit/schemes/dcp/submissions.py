@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import SupportsFloat, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,8 @@ import pandas as pd
 from toolkit.schemes.dcp.bands import exact
 from toolkit.schemes.dcp.catalogue import KPI, Catalogue
 from toolkit.schemes.dcp.config import DcpReportConfig, quarter_index
+
+T = TypeVar("T")
 
 #: Exclusion reasons, in the order they are tested.
 REASONS = {
@@ -65,8 +68,13 @@ def due(kpi: KPI, quarter: str, config: DcpReportConfig) -> bool:
     return kpi.assessment_frequency != "annually" or int(quarter[5]) == config.annual_due_quarter
 
 
-def value_of(kpi: KPI, num, den, answer) -> tuple[str | None, Fraction | None]:
-    """``(exclusion reason or None, exact value or None for 0/0)`` of one submission."""
+def value_of(
+    kpi: KPI, num: SupportsFloat | None, den: SupportsFloat | None, answer: str | None
+) -> tuple[str | None, Fraction | None]:
+    """``(exclusion reason or None, exact value or None for 0/0)`` of one submission.
+
+    An infinite numerator or denominator is not a value of any type (``value_form``).
+    """
     has_num, has_den, has_ans = num is not None, den is not None, answer is not None
     vt = kpi.value_type
     if vt == "yes_no":
@@ -76,12 +84,16 @@ def value_of(kpi: KPI, num, den, answer) -> tuple[str | None, Fraction | None]:
             return "value_form", None
     elif has_ans or not has_num or (vt != "count" and not has_den):
         return "value_form", None
-    n = exact(num)
-    d = exact(den) if has_den else None
+    n = _finite(num) if num is not None else None
+    d = _finite(den) if den is not None else None
+    if n is None or (has_den and d is None):
+        return "value_form", None  # an infinite value (a missing numerator was refused above)
     if vt in ("percentage", "yes_no", "count") and (n.denominator != 1 or (d is not None and d.denominator != 1)):
         return "not_whole", None
     if vt == "count":
         return (None, n) if not has_den else ("value_form", None)
+    if d is None:
+        return "value_form", None  # unreachable: only a count may come without a denominator
     if vt in ("percentage", "yes_no"):
         if n > d:
             return "numerator_exceeds_denominator", None
@@ -136,9 +148,15 @@ def check_submissions(
     return CheckedSubmissions(used=used, exclusions=excl, n_read=len(subs))
 
 
-def _present(x) -> bool:
+def _finite(x: SupportsFloat) -> Fraction | None:
+    """``x`` as an exact fraction; None when it is infinite."""
+    v = exact(x)
+    return v if isinstance(v, Fraction) else None
+
+
+def _present(x: object) -> bool:
     return x is not None and not (isinstance(x, float) and np.isnan(x)) and x is not pd.NA
 
 
-def _opt(x):
+def _opt(x: T) -> T | None:
     return x if _present(x) else None

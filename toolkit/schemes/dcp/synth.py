@@ -9,8 +9,9 @@ report must give it (``truth/malformed.csv``). One integer seed, split with
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -77,7 +78,9 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-def _structure(rng, cfg: DcpSynthConfig, rc: DcpReportConfig, cat: Catalogue) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _structure(
+    rng: np.random.Generator, cfg: DcpSynthConfig, rc: DcpReportConfig, cat: Catalogue
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     providers = pd.DataFrame(
         {
             "provider_id": [f"P{i:03d}" for i in range(1, cfg.providers + 1)],
@@ -105,7 +108,7 @@ def _structure(rng, cfg: DcpSynthConfig, rc: DcpReportConfig, cat: Catalogue) ->
     return providers, pd.DataFrame(rows)
 
 
-def _value(rng, kpi_vt: str, kpi_id: str, quality: float, cfg: DcpSynthConfig) -> dict:
+def _value(rng: np.random.Generator, kpi_vt: str, kpi_id: str, quality: float, cfg: DcpSynthConfig) -> dict[str, Any]:
     if kpi_vt == "percentage":
         if rng.random() < cfg.no_cases_probability:
             return {"numerator": 0, "denominator": 0}
@@ -121,7 +124,7 @@ def _value(rng, kpi_vt: str, kpi_id: str, quality: float, cfg: DcpSynthConfig) -
     if kpi_vt == "contract_relative":
         den = 91 * int(rng.integers(3, 25))
         share = max(0.0, rng.normal(0.97 + 0.03 * quality, 0.04))
-        return {"numerator": int(round(den * share)), "denominator": den}
+        return {"numerator": round(den * share), "denominator": den}
     if kpi_vt == "deficit_share":
         budget = round(float(rng.uniform(2e5, 2e6)), 2)
         return {"numerator": round(budget * (1 + rng.normal(-0.01 - 0.02 * quality, 0.04)), 2), "denominator": budget}
@@ -138,7 +141,7 @@ def generate_submissions(seed: int = 2024, config: str | Path = "schemes/dcp/syn
     providers, services = _structure(rng, cfg, rc, cat)
     quality = rng.normal(0, cfg.quality_sd, len(providers))
     quality[: cfg.poor_providers] = -2.5
-    qmap = dict(zip(providers["provider_id"], quality))
+    qmap = dict(zip(providers["provider_id"], quality, strict=True))
     expected = expected_submissions(services, cat, rc)
     entries = {k.key: k for k in cat.kpis}
     rng = np.random.default_rng(s_vals)
@@ -190,102 +193,159 @@ def generate_submissions(seed: int = 2024, config: str | Path = "schemes/dcp/syn
     )
 
 
+#: Malformed kinds made by editing a submission that is already there (the others add a row).
+EDITED = ("numerator_exceeds_denominator", "not_whole", "value_form", "denominator_zero")
+KEY = ["provider_id", "service_type", "kpi_id", "quarter"]
+
+
+@dataclass
+class _Injection:
+    """The submissions being broken, and every row marked so far with its reason.
+
+    ``marked`` rows carry ``_i`` (the index of an edited submission) or ``_new`` (a row to add);
+    ``taken`` holds the keys of every submission, so that an added row never duplicates one.
+    """
+
+    rng: np.random.Generator
+    subs: pd.DataFrame
+    value_type: pd.Series
+    taken: set[tuple[object, ...]]
+    marked: list[dict[str, Any]] = field(default_factory=list)
+
+    def pick(self, mask: pd.Series) -> int | None:
+        """A random submission where ``mask`` holds that is not edited yet (None if there is none)."""
+        edited = [m["_i"] for m in self.marked if "_i" in m]
+        idx = np.flatnonzero(mask.to_numpy() & ~self.subs.index.isin(edited))
+        return int(self.rng.choice(idx)) if len(idx) else None
+
+    def add(self, row: dict[str, Any], reason: str) -> None:
+        """Mark ``row`` to be added, unless a submission with its key exists."""
+        k = tuple(row[c] for c in KEY)
+        if k in self.taken:
+            return
+        self.taken.add(k)
+        self.marked.append({**row, "reason": reason, "_new": True})
+
+
 def _inject(
-    rng, subs: pd.DataFrame, services: pd.DataFrame, cat: Catalogue, rc: DcpReportConfig, cfg: DcpSynthConfig
+    rng: np.random.Generator,
+    subs: pd.DataFrame,
+    services: pd.DataFrame,
+    cat: Catalogue,
+    rc: DcpReportConfig,
+    cfg: DcpSynthConfig,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replace or add submissions so that each malformed kind appears ``cfg.malformed[kind]`` times."""
     lookup = cat.lookup()
     subs = subs.copy()
-    key = ["provider_id", "service_type", "kpi_id", "quarter"]
-    taken = set(map(tuple, subs[key].to_numpy()))
-    marked: list[dict] = []
-    vt = subs.apply(lambda r: lookup[(r["kpi_id"], r["service_type"])].value_type, axis=1)
-
-    def pick(mask) -> int | None:
-        idx = np.flatnonzero(mask.to_numpy() & ~subs.index.isin([m["_i"] for m in marked if "_i" in m]))
-        return int(rng.choice(idx)) if len(idx) else None
-
-    def add(row: dict, reason: str) -> None:
-        k = tuple(row[c] for c in key)
-        if k in taken:
-            return
-        taken.add(k)
-        marked.append({**row, "reason": reason, "_new": True})
-
-    first = quarter_index(rc.periods.first)
+    inj = _Injection(
+        rng=rng,
+        subs=subs,
+        value_type=subs.apply(lambda r: lookup[(r["kpi_id"], r["service_type"])].value_type, axis=1),
+        taken=set(map(tuple, subs[KEY].to_numpy())),
+    )
     svc = {(r.provider_id, r.service_type) for r in services.itertuples(index=False)}
     for reason, n in sorted(cfg.malformed.items()):
         for _ in range(n):
-            base = subs.iloc[int(rng.integers(len(subs)))].to_dict()
-            if reason == "numerator_exceeds_denominator":
-                i = pick(vt.eq("percentage") & subs["denominator"].fillna(0).gt(0))
-                if i is not None:
-                    subs.loc[i, "numerator"] = subs.loc[i, "denominator"] + 1
-                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
-            elif reason == "not_whole":
-                i = pick(vt.eq("percentage") & subs["denominator"].fillna(0).gt(1))
-                if i is not None:
-                    subs.loc[i, "numerator"] = subs.loc[i, "denominator"] - 0.5
-                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
-            elif reason == "value_form":
-                i = pick(vt.eq("percentage") & subs["denominator"].notna())
-                if i is not None:
-                    subs.loc[i, "denominator"] = np.nan
-                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
-            elif reason == "denominator_zero":
-                i = pick(vt.isin(["contract_relative", "deficit_share"]))
-                if i is not None:
-                    subs.loc[i, "denominator"] = 0
-                    marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
-            elif reason == "kpi_unknown":
-                add({**base, "kpi_id": "999"}, reason)
-            elif reason == "quarter_outside_window":
-                add({**base, "quarter": quarter_label(first - 1 - int(rng.integers(0, 4)))}, reason)
-            elif reason == "kpi_not_applicable":
-                wrong = [
-                    k
-                    for k in cat.kpis
-                    if base["service_type"] not in k.service_types
-                    and not any((k.id, st) in lookup for st in [base["service_type"]])
-                ]
-                k = wrong[int(rng.integers(len(wrong)))]
-                add({**base, "kpi_id": k.id, "numerator": 1, "denominator": 1, "answer": None}, reason)
-            elif reason == "no_agreement":
-                others = [st for st in cat.service_types if (base["provider_id"], st) not in svc]
-                add({**base, "service_type": others[int(rng.integers(len(others)))]}, reason)
-            elif reason == "not_due":
-                annual = [
-                    (k, st, p)
-                    for k in cat.kpis
-                    if k.assessment_frequency == "annually"
-                    for st in k.service_types
-                    for (p, s2) in sorted(svc)
-                    if s2 == st
-                ]
-                k, st, pid = annual[int(rng.integers(len(annual)))]
-                never_due = [q for q in range(first, first + 4) if (q % 4) + 1 != rc.annual_due_quarter]
-                q = quarter_label(never_due[int(rng.integers(len(never_due)))])
-                add(
-                    {
-                        "provider_id": pid,
-                        "service_type": st,
-                        "kpi_id": k.id,
-                        "quarter": q,
-                        "answer": "yes",
-                        "numerator": None,
-                        "denominator": None,
-                    },
-                    reason,
-                )
-    new = pd.DataFrame([{c: m.get(c) for c in SUB_COLUMNS} for m in marked if m.get("_new")], columns=SUB_COLUMNS)
-    if len(new):
-        subs = pd.concat([subs, new], ignore_index=True)
-    truth = (
-        pd.DataFrame([{**{c: m[c] for c in key}, "reason": m["reason"]} for m in marked], columns=key + ["reason"])
-        .sort_values(key)
+            base = subs.iloc[int(rng.integers(len(subs)))].to_dict()  # drawn for every kind, used by added rows
+            if reason in EDITED:
+                _edit(inj, reason)
+            else:
+                row = _added_row(rng, reason, base, cat, rc, svc)
+                if row is not None:
+                    inj.add(row, reason)
+    return _with_added(inj), _malformed_truth(inj.marked)
+
+
+def _edit(inj: _Injection, reason: str) -> None:
+    """Break one existing submission so that it gets ``reason`` (nothing when none qualifies)."""
+    subs, vt = inj.subs, inj.value_type
+    if reason == "numerator_exceeds_denominator":
+        i = inj.pick(vt.eq("percentage") & subs["denominator"].fillna(0).gt(0))
+        if i is not None:
+            subs.loc[i, "numerator"] = subs.loc[i, "denominator"] + 1
+    elif reason == "not_whole":
+        i = inj.pick(vt.eq("percentage") & subs["denominator"].fillna(0).gt(1))
+        if i is not None:
+            subs.loc[i, "numerator"] = subs.loc[i, "denominator"] - 0.5
+    elif reason == "value_form":
+        i = inj.pick(vt.eq("percentage") & subs["denominator"].notna())
+        if i is not None:
+            subs.loc[i, "denominator"] = np.nan
+    elif reason == "denominator_zero":
+        i = inj.pick(vt.isin(["contract_relative", "deficit_share"]))
+        if i is not None:
+            subs.loc[i, "denominator"] = 0
+    else:
+        raise ValueError(f"{reason} is not made by editing a submission")
+    if i is not None:
+        inj.marked.append({**subs.loc[i].to_dict(), "reason": reason, "_i": i})
+
+
+def _added_row(
+    rng: np.random.Generator,
+    reason: str,
+    base: dict[str, Any],
+    cat: Catalogue,
+    rc: DcpReportConfig,
+    svc: set[tuple[str, str]],
+) -> dict[str, Any] | None:
+    """A new submission that gets ``reason``, made from ``base`` (a random existing one) or from scratch."""
+    first = quarter_index(rc.periods.first)
+    if reason == "kpi_unknown":
+        return {**base, "kpi_id": "999"}
+    if reason == "quarter_outside_window":
+        return {**base, "quarter": quarter_label(first - 1 - int(rng.integers(0, 4)))}
+    if reason == "kpi_not_applicable":
+        lookup = cat.lookup()
+        wrong = [
+            k
+            for k in cat.kpis
+            if base["service_type"] not in k.service_types
+            and not any((k.id, st) in lookup for st in [base["service_type"]])
+        ]
+        k = wrong[int(rng.integers(len(wrong)))]
+        return {**base, "kpi_id": k.id, "numerator": 1, "denominator": 1, "answer": None}
+    if reason == "no_agreement":
+        others = [st for st in cat.service_types if (base["provider_id"], st) not in svc]
+        return {**base, "service_type": others[int(rng.integers(len(others)))]}
+    if reason == "not_due":
+        annual = [
+            (k, st, p)
+            for k in cat.kpis
+            if k.assessment_frequency == "annually"
+            for st in k.service_types
+            for (p, s2) in sorted(svc)
+            if s2 == st
+        ]
+        k, st, pid = annual[int(rng.integers(len(annual)))]
+        never_due = [q for q in range(first, first + 4) if (q % 4) + 1 != rc.annual_due_quarter]
+        q = quarter_label(never_due[int(rng.integers(len(never_due)))])
+        return {
+            "provider_id": pid,
+            "service_type": st,
+            "kpi_id": k.id,
+            "quarter": q,
+            "answer": "yes",
+            "numerator": None,
+            "denominator": None,
+        }
+    return None  # an exclusion reason the generator does not make
+
+
+def _with_added(inj: _Injection) -> pd.DataFrame:
+    """The submissions with the marked new rows appended."""
+    new = pd.DataFrame([{c: m.get(c) for c in SUB_COLUMNS} for m in inj.marked if m.get("_new")], columns=SUB_COLUMNS)
+    return pd.concat([inj.subs, new], ignore_index=True) if len(new) else inj.subs
+
+
+def _malformed_truth(marked: list[dict[str, Any]]) -> pd.DataFrame:
+    """``truth/malformed.csv``: the key and expected exclusion reason of every broken submission."""
+    return (
+        pd.DataFrame([{**{c: m[c] for c in KEY}, "reason": m["reason"]} for m in marked], columns=KEY + ["reason"])
+        .sort_values(KEY)
         .reset_index(drop=True)
     )
-    return subs, truth
 
 
 def write_dcp_world(world: DcpWorld, out: str | Path, overwrite: bool = False) -> Path:

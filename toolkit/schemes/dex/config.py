@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
@@ -35,6 +35,7 @@ MEASURES = (
     "valid_slk",
 )
 SCORE_TYPES = ("circumstances", "goals", "satisfaction", "community")
+OrderColumn = Literal["assessment_date", "session_id", "assessment_id"]
 
 
 class DateRange(FrozenConfig):
@@ -42,7 +43,7 @@ class DateRange(FrozenConfig):
     end: date
 
     @model_validator(mode="after")
-    def _ordered(self):
+    def _ordered(self) -> Self:
         if self.end < self.start:
             raise ValueError("end is before start")
         return self
@@ -55,7 +56,7 @@ class Reporting(FrozenConfig):
 
     @field_validator("period_start_months")
     @classmethod
-    def _months(cls, v):
+    def _months(cls, v: tuple[int, ...]) -> tuple[int, ...]:
         if not v or sorted(set(v)) != list(v) or v[0] < 1 or v[-1] > 12:
             raise ValueError("period_start_months must be increasing months 1..12")
         return v
@@ -73,7 +74,7 @@ class SatisfactionRule(FrozenConfig):
 
 
 class ScoreRules(FrozenConfig):
-    order_by: tuple[Literal["assessment_date", "session_id", "assessment_id"], ...] = (
+    order_by: tuple[OrderColumn, ...] = (
         "assessment_date",
         "session_id",
         "assessment_id",
@@ -83,7 +84,7 @@ class ScoreRules(FrozenConfig):
 
     @field_validator("order_by")
     @classmethod
-    def _complete(cls, v):
+    def _complete(cls, v: tuple[OrderColumn, ...]) -> tuple[OrderColumn, ...]:
         if v[0] != "assessment_date" or len(set(v)) != 3:
             raise ValueError("order_by must start with assessment_date and name each of the three columns once")
         return v
@@ -91,7 +92,7 @@ class ScoreRules(FrozenConfig):
 
 class Demographics(FrozenConfig):
     items: tuple[str, ...]
-    not_stated: dict[str, tuple[str, ...]] = {}
+    not_stated: dict[str, tuple[str, ...]] = Field(default_factory=dict)
 
 
 class SlkRules(FrozenConfig):
@@ -110,7 +111,7 @@ class BayesSpec(FrozenConfig):
 
     @field_validator("concentration_range", "fallback_prior")
     @classmethod
-    def _positive(cls, v):
+    def _positive(cls, v: tuple[float, float]) -> tuple[float, float]:
         if v[0] <= 0 or v[1] <= 0:
             raise ValueError("must be positive")
         return v
@@ -139,7 +140,7 @@ class DexConfig(FrozenConfig):
 
     @field_validator("measures")
     @classmethod
-    def _all_measures(cls, v):
+    def _all_measures(cls, v: dict[str, MeasureSpec]) -> dict[str, MeasureSpec]:
         missing, unknown = set(MEASURES) - set(v), set(v) - set(MEASURES)
         if missing or unknown:
             raise ValueError(
@@ -150,7 +151,7 @@ class DexConfig(FrozenConfig):
 
     @field_validator("domains")
     @classmethod
-    def _types(cls, v):
+    def _types(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
         if set(v) != set(SCORE_TYPES):
             raise ValueError(f"domains must list the score types {', '.join(SCORE_TYPES)}")
         codes = [c for t in v.values() for c in t]
@@ -159,7 +160,8 @@ class DexConfig(FrozenConfig):
         return v
 
     def periods(self, first: object, last: object) -> list[Period]:
-        """Reporting periods from the one holding ``first`` (not before ``first_period_start``) to the one holding ``last``."""
+        """Reporting periods from the one holding ``first`` (not before ``first_period_start``) to the one
+        holding ``last``."""
         start = max(pd.Timestamp(first).date(), self.reporting.first_period_start)
         end = pd.Timestamp(last).date()
         months = self.reporting.period_start_months

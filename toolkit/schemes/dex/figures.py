@@ -68,7 +68,7 @@ def trend_svg(rows: pd.DataFrame, title: str, target: float) -> str:
         f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#1565c0" '
         f'stroke-dasharray="4 3"/>'
         f'<text x="{WIDTH - RIGHT}" y="{ty - 3:.1f}" font-size="8" text-anchor="end" fill="#1565c0">'
-        f"{int(round(target * 100))}%</text>"
+        f"{round(target * 100)}%</text>"
     )
     parts.append("</svg>")
     return "".join(parts)

@@ -20,7 +20,7 @@ th{background:#f3f3f3}td.num{text-align:right}.short{color:#c62828;font-weight:b
 .charts{display:flex;flex-wrap:wrap;gap:6px}.note{color:#555;font-size:13px}"""
 
 
-def _pct(v: object) -> str:
+def _pct(v: float | None) -> str:
     return "" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"
 
 
@@ -36,7 +36,7 @@ def _html_table(df: pd.DataFrame, classes: dict[str, pd.Series] | None = None) -
     rows = []
     for i, r in enumerate(df.itertuples(index=False)):
         cells = []
-        for c, v in zip(df.columns, r):
+        for c, v in zip(df.columns, r, strict=True):
             cls = ""
             if classes and c in classes:
                 cls = f" class='{classes[c].iloc[i]}'"
@@ -51,16 +51,17 @@ def _html_table(df: pd.DataFrame, classes: dict[str, pd.Series] | None = None) -
 
 def display_table(rows: pd.DataFrame, config: DexConfig) -> pd.DataFrame:
     """The reviewer's columns of compliance rows, formatted."""
-    level = int(round(config.bayes.interval * 100))
+    level = round(config.bayes.interval * 100)
     return pd.DataFrame(
         {
             "measure": [config.measures[m].label or m for m in rows["measure"]],
             "kind": rows["kind"].to_numpy(),
             "target": [_pct(v) for v in rows["target"]],
-            "clients": [f"{a} / {b}" for a, b in zip(rows["numerator"], rows["denominator"])],
+            "clients": [f"{a} / {b}" for a, b in zip(rows["numerator"], rows["denominator"], strict=True)],
             "share": [_pct(v) for v in rows["share"]],
             f"{level}% interval": [
-                "" if pd.isna(lo) else f"{_pct(lo)} - {_pct(hi)}" for lo, hi in zip(rows["lower"], rows["upper"])
+                "" if pd.isna(lo) else f"{_pct(lo)} - {_pct(hi)}"
+                for lo, hi in zip(rows["lower"], rows["upper"], strict=True)
             ],
             "P(target met)": ["" if pd.isna(p) else f"{p:.2f}" for p in rows["p_target_met"]],
             "verdict": rows["verdict"].to_numpy(),
@@ -145,7 +146,7 @@ def write_report(
     run_note: str,
 ) -> list[Path]:
     """Write ``report.html``, ``providers/<organisation_id>.html`` and ``report.md``; return the paths."""
-    names = dict(zip(activities["activity_id"], activities["activity_name"]))
+    names = dict(zip(activities["activity_id"], activities["activity_name"], strict=True))
     pdir = folder / "providers"
     pdir.mkdir(exist_ok=True)
     written = []

@@ -162,5 +162,5 @@ def domain_summary(assessments: pd.DataFrame, period: Period, order_by: tuple[st
     tab["phase_mismatch"] = pairs.groupby(cols)["phase_mismatch"].sum()
     tab.columns.name = None
     return tab.reset_index().astype(
-        {c: "int64" for c in ("partial", "positive", "neutral", "negative", "phase_mismatch")}
+        dict.fromkeys(("partial", "positive", "neutral", "negative", "phase_mismatch"), "int64")
     )

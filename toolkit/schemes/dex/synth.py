@@ -22,6 +22,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, SupportsInt
 
 import numpy as np
 import pandas as pd
@@ -160,7 +161,7 @@ class DexWorld:
     """The tables of a synthetic DEX world (names included: it is synthetic input, not output)."""
 
     tables: dict[str, pd.DataFrame]
-    info: dict = field(default_factory=dict)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 def _beta(rng: np.random.Generator, mean_conc: tuple[float, float]) -> float:
@@ -181,7 +182,9 @@ def _corrupt_key(key: str, rng: np.random.Generator) -> str:
 
 
 class _Ids:
-    def __init__(self):
+    """Sequential ids per prefix (``C000001``, ``K000001``, ...)."""
+
+    def __init__(self) -> None:
         self.n: dict[str, int] = {}
 
     def __call__(self, prefix: str, width: int) -> str:
@@ -189,7 +192,7 @@ class _Ids:
         return f"{prefix}{self.n[prefix]:0{width}d}"
 
 
-def _person(rng: np.random.Generator, p: DexSynthParams) -> dict:
+def _person(rng: np.random.Generator, p: DexSynthParams) -> dict[str, Any]:
     age = rng.integers(5, 86)
     dob = p.start - timedelta(days=int(age * 365.25 + rng.integers(0, 365)))
     sex = rng.choice(["male", "female", "other", "not_stated"], p=[0.45, 0.52, 0.01, 0.02])
@@ -201,11 +204,13 @@ def _person(rng: np.random.Generator, p: DexSynthParams) -> dict:
     }
 
 
-def _client_record(person: dict, org: dict, rng: np.random.Generator, p: DexSynthParams) -> dict:
+def _client_record(
+    person: dict[str, Any], org: dict[str, Any], rng: np.random.Generator, p: DexSynthParams
+) -> dict[str, Any]:
     rec = dict(person)
     miss = org["demo_missing"]
 
-    def item(values, probs):
+    def item(values: list[str], probs: list[float]) -> str | None:
         if rng.random() < miss:
             return None if rng.random() < 0.5 else "not_stated"
         return str(rng.choice(values, p=probs))
@@ -224,6 +229,8 @@ def _client_record(person: dict, org: dict, rng: np.random.Generator, p: DexSynt
         rec["sex"] = None if rng.random() < 0.5 else "not_stated"
     rec["birth_date_is_estimate"] = bool(rng.random() < p.birth_date_estimate_share)
     key = build_slk(person["family_name"], person["given_name"], person["birth_date"], person["sex"])
+    if key is None:  # a synthetic person always has a birth date and a known sex
+        raise AssertionError(f"no key for the synthetic person {person}")
     rec["slk"] = None
     if org["supplies_slk"]:
         rec["slk"] = _corrupt_key(key, rng) if rng.random() < org["slk_error"] else key
@@ -236,8 +243,13 @@ def _client_record(person: dict, org: dict, rng: np.random.Generator, p: DexSynt
     return rec
 
 
-def _structure(rng: np.random.Generator, p: DexSynthParams) -> tuple[list[dict], list[dict], list[dict]]:
-    orgs, outlets, provider_units = [], [], []
+def _structure(
+    rng: np.random.Generator, p: DexSynthParams
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Organisations, their outlets, and their provider units (an organisation's program activity)."""
+    orgs: list[dict[str, Any]] = []
+    outlets: list[dict[str, Any]] = []
+    provider_units: list[dict[str, Any]] = []
     for i in range(p.organisations):
         oid = f"ORG{i + 1:03d}"
         state = str(rng.choice(STATES))
@@ -263,7 +275,7 @@ def _structure(rng: np.random.Generator, p: DexSynthParams) -> tuple[list[dict],
                     "postcode": f"{rng.integers(2000, 7999):04d}",
                 }
             )
-        k = rng.integers(p.activities_per_organisation[0], p.activities_per_organisation[1] + 1)
+        k = int(rng.integers(p.activities_per_organisation[0], p.activities_per_organisation[1] + 1))
         for a in rng.choice(len(p.activities), size=min(k, len(p.activities)), replace=False):
             provider_units.append(
                 {
@@ -278,10 +290,20 @@ def _structure(rng: np.random.Generator, p: DexSynthParams) -> tuple[list[dict],
     return orgs, outlets, provider_units
 
 
-def _scores(rng, unit, p, domains, attended, client_id, ids, out, sessions_by_id):
+def _scores(
+    rng: np.random.Generator,
+    unit: dict[str, Any],
+    p: DexSynthParams,
+    domains: dict[str, list[str]],
+    attended: list[str],
+    client_id: str | None,
+    ids: _Ids,
+    out: list[dict[str, Any]],
+    sessions_by_id: dict[str, date],
+) -> None:
     """SCORE rows of one client (or of a case's community, client_id None) over its attended sessions."""
 
-    def add(session_id, score_type, domain, phase, score):
+    def add(session_id: str, score_type: str, domain: str, phase: str, score: SupportsInt) -> None:
         out.append(
             {
                 "assessment_id": ids("A", 8),
@@ -323,80 +345,149 @@ def _scores(rng, unit, p, domains, attended, client_id, ids, out, sessions_by_id
             add(attended[-1], "satisfaction", str(d), "post", score)
 
 
+@dataclass
+class _Rows:
+    """The records of the world as they are generated (one dict per row of each table)."""
+
+    clients: list[dict[str, Any]] = field(default_factory=list)
+    cases: list[dict[str, Any]] = field(default_factory=list)
+    case_clients: list[dict[str, Any]] = field(default_factory=list)
+    sessions: list[dict[str, Any]] = field(default_factory=list)
+    session_clients: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _Streams:
+    """The independent random streams of the world, one per part."""
+
+    structure: np.random.Generator  # organisations, outlets, program activities
+    people: np.random.Generator  # case sizes, persons and client records
+    visits: np.random.Generator  # cases and sessions
+    scores: np.random.Generator  # SCORE assessments
+
+
 def generate_dex_world(seed: int = 2021, params: DexSynthParams | None = None) -> DexWorld:
     """Generate a synthetic DEX world from one integer seed (split into independent streams)."""
     from toolkit.schemes.dex.config import load_dex_config
 
     p = params or load_dex_synth_params()
     domains = {t: sorted(d) for t, d in load_dex_config().domains.items()}
-    rs, rp, rv, rsc = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4))
-    orgs, outlets, units = _structure(rs, p)
+    rng = _Streams(*(np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)))
+    orgs, outlets, units = _structure(rng.structure, p)
     org_by_id = {o["organisation_id"]: o for o in orgs}
     ids = _Ids()
-    clients, cases, case_clients, sessions, session_clients, scores = [], [], [], [], [], []
-    span = (p.end - p.start).days
+    rows = _Rows()
     for unit in units:
         org = org_by_id[unit["organisation_id"]]
-        n = int(np.clip(np.rint(rp.lognormal(p.clients_log_mean, p.clients_log_sd)), p.clients_min, p.clients_max))
+        n = int(
+            np.clip(np.rint(rng.people.lognormal(p.clients_log_mean, p.clients_log_sd)), p.clients_min, p.clients_max)
+        )
         for _ in range(n):
-            members = []
-            for k in range(2 if rp.random() < p.second_client_share else 1):
-                others = [c for c in clients[-400:] if c["organisation_id"] != org["organisation_id"]]
-                if k == 0 and others and rp.random() < p.same_person_other_org_share:
-                    src = others[int(rp.integers(len(others)))]
-                    person = {f: src["_person"][f] for f in ("family_name", "given_name", "birth_date", "sex")}
-                else:
-                    person = _person(rp, p)
-                copies = 2 if k == 0 and rp.random() < p.duplicate_record_share else 1
-                for _copy in range(copies):
-                    rec = _client_record(person, org, rp, p)
-                    rec.update(client_id=ids("C", 6), organisation_id=org["organisation_id"], _person=person)
-                    clients.append(rec)
-                    members.append(rec["client_id"])
-            start = p.start + timedelta(days=int(rv.integers(0, max(span - 14, 1))))
-            case_id = ids("K", 6)
-            cases.append(
-                {
-                    "case_id": case_id,
-                    "outlet_id": str(rv.choice(unit["outlets"])),
-                    "activity_id": unit["activity_id"],
-                    "created_date": start,
-                    "unidentified_clients": int(rv.poisson(p.unidentified_case_mean)),
-                }
-            )
-            case_clients += [{"case_id": case_id, "client_id": c} for c in members]
-            n_sess = 1 + int(rv.poisson(p.sessions_mean - 1))
-            last_day = min(p.case_days_max, (p.end - start).days)
-            days = np.sort(np.concatenate([[0], rv.integers(0, last_day + 1, size=n_sess - 1)]))
-            attended: dict[str, list[str]] = {c: [] for c in members}
-            sess_date = {}
-            for i, d in enumerate(days):
-                sid = ids("S", 7)
-                sess_date[sid] = start + timedelta(days=int(d))
-                sessions.append(
-                    {
-                        "session_id": sid,
-                        "case_id": case_id,
-                        "session_date": sess_date[sid],
-                        "service_type": str(rv.choice(SERVICE_TYPES)),
-                        "unidentified_clients": int(rv.poisson(p.unidentified_session_mean)),
-                    }
-                )
-                for c in members:
-                    if i == 0 or rv.random() < p.attend_share:
-                        session_clients.append({"session_id": sid, "client_id": c})
-                        attended[c].append(sid)
-            for c in members:
-                _scores(rsc, unit, p, domains, attended[c], c, ids, scores, sess_date)
-            if unit["activity_id"] == p.community_activity and rsc.random() < p.community_case_share:
-                _scores(rsc, unit, p, domains, list(sess_date), None, ids, scores, sess_date)
-    tables = _frames(orgs, outlets, p, cases, case_clients, clients, sessions, session_clients, scores)
+            _case(rng, p, unit, org, domains, ids, rows)
+    tables = _frames(orgs, outlets, p, rows)
     info = {"seed": seed, "params_hash": config_hash(p), "rows": {t: len(df) for t, df in tables.items()}}
     return DexWorld(tables=tables, info=info)
 
 
+def _case(
+    rng: _Streams,
+    p: DexSynthParams,
+    unit: dict[str, Any],
+    org: dict[str, Any],
+    domains: dict[str, list[str]],
+    ids: _Ids,
+    rows: _Rows,
+) -> None:
+    """One case of a provider unit: its clients, the case and its sessions, then their SCORE rows."""
+    members = _case_members(rng.people, p, org, ids, rows.clients)
+    case_id, start = _new_case(rng.visits, p, unit, members, ids, rows)
+    attended, sess_date = _case_sessions(rng.visits, p, case_id, start, members, ids, rows)
+    for c in members:
+        _scores(rng.scores, unit, p, domains, attended[c], c, ids, rows.scores, sess_date)
+    if unit["activity_id"] == p.community_activity and rng.scores.random() < p.community_case_share:
+        _scores(rng.scores, unit, p, domains, list(sess_date), None, ids, rows.scores, sess_date)
+
+
+def _case_members(
+    rng: np.random.Generator, p: DexSynthParams, org: dict[str, Any], ids: _Ids, clients: list[dict[str, Any]]
+) -> list[str]:
+    """The client records of one case (one or two people, some a person seen at another organisation,
+    some recorded twice); appended to ``clients``, their ids returned."""
+    members = []
+    for k in range(2 if rng.random() < p.second_client_share else 1):
+        others = [c for c in clients[-400:] if c["organisation_id"] != org["organisation_id"]]
+        if k == 0 and others and rng.random() < p.same_person_other_org_share:
+            src = others[int(rng.integers(len(others)))]
+            person = {f: src["_person"][f] for f in ("family_name", "given_name", "birth_date", "sex")}
+        else:
+            person = _person(rng, p)
+        copies = 2 if k == 0 and rng.random() < p.duplicate_record_share else 1
+        for _copy in range(copies):
+            rec = _client_record(person, org, rng, p)
+            rec.update(client_id=ids("C", 6), organisation_id=org["organisation_id"], _person=person)
+            clients.append(rec)
+            members.append(rec["client_id"])
+    return members
+
+
+def _new_case(
+    rng: np.random.Generator, p: DexSynthParams, unit: dict[str, Any], members: list[str], ids: _Ids, rows: _Rows
+) -> tuple[str, date]:
+    """Open a case for ``members`` at one of the unit's outlets; its id and start date."""
+    span = (p.end - p.start).days
+    start = p.start + timedelta(days=int(rng.integers(0, max(span - 14, 1))))
+    case_id = ids("K", 6)
+    rows.cases.append(
+        {
+            "case_id": case_id,
+            "outlet_id": str(rng.choice(unit["outlets"])),
+            "activity_id": unit["activity_id"],
+            "created_date": start,
+            "unidentified_clients": int(rng.poisson(p.unidentified_case_mean)),
+        }
+    )
+    rows.case_clients += [{"case_id": case_id, "client_id": c} for c in members]
+    return case_id, start
+
+
+def _case_sessions(
+    rng: np.random.Generator,
+    p: DexSynthParams,
+    case_id: str,
+    start: date,
+    members: list[str],
+    ids: _Ids,
+    rows: _Rows,
+) -> tuple[dict[str, list[str]], dict[str, date]]:
+    """The sessions of a case and who attended them (everyone the first); the sessions each member
+    attended, and the date of each session."""
+    n_sess = 1 + int(rng.poisson(p.sessions_mean - 1))
+    last_day = min(p.case_days_max, (p.end - start).days)
+    days = np.sort(np.concatenate([[0], rng.integers(0, last_day + 1, size=n_sess - 1)]))
+    attended: dict[str, list[str]] = {c: [] for c in members}
+    sess_date: dict[str, date] = {}
+    for i, d in enumerate(days):
+        sid = ids("S", 7)
+        sess_date[sid] = start + timedelta(days=int(d))
+        rows.sessions.append(
+            {
+                "session_id": sid,
+                "case_id": case_id,
+                "session_date": sess_date[sid],
+                "service_type": str(rng.choice(SERVICE_TYPES)),
+                "unidentified_clients": int(rng.poisson(p.unidentified_session_mean)),
+            }
+        )
+        for c in members:
+            if i == 0 or rng.random() < p.attend_share:
+                rows.session_clients.append({"session_id": sid, "client_id": c})
+                attended[c].append(sid)
+    return attended, sess_date
+
+
 def _frames(
-    orgs, outlets, p, cases, case_clients, clients, sessions, session_clients, scores
+    orgs: list[dict[str, Any]], outlets: list[dict[str, Any]], p: DexSynthParams, rows: _Rows
 ) -> dict[str, pd.DataFrame]:
     def dates(df: pd.DataFrame, *cols: str) -> pd.DataFrame:
         for c in cols:
@@ -423,12 +514,12 @@ def _frames(
         "organisations": pd.DataFrame(orgs)[["organisation_id", "organisation_name", "state"]],
         "outlets": pd.DataFrame(outlets),
         "program_activities": pd.DataFrame([a.model_dump() for a in p.activities]),
-        "cases": dates(pd.DataFrame(cases), "created_date"),
-        "case_clients": pd.DataFrame(case_clients),
-        "clients": dates(pd.DataFrame(clients)[client_cols], "birth_date"),
-        "sessions": dates(pd.DataFrame(sessions), "session_date"),
-        "session_clients": pd.DataFrame(session_clients),
-        "score_assessments": dates(pd.DataFrame(scores), "assessment_date"),
+        "cases": dates(pd.DataFrame(rows.cases), "created_date"),
+        "case_clients": pd.DataFrame(rows.case_clients),
+        "clients": dates(pd.DataFrame(rows.clients)[client_cols], "birth_date"),
+        "sessions": dates(pd.DataFrame(rows.sessions), "session_date"),
+        "session_clients": pd.DataFrame(rows.session_clients),
+        "score_assessments": dates(pd.DataFrame(rows.scores), "assessment_date"),
     }
 
 

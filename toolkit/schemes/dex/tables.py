@@ -16,6 +16,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,6 +26,9 @@ from toolkit.errors import DataContractError
 from toolkit.paths import DATA_CONTRACTS
 from toolkit.schemes.dex.config import DexConfig
 from toolkit.slk import check_keys, shared_keys
+
+if TYPE_CHECKING:
+    from toolkit.contracts import ValidationReport
 
 NAME_COLUMNS = ("given_name", "family_name")
 
@@ -51,7 +55,7 @@ def scheme_violations(t: dict[str, pd.DataFrame], config: DexConfig) -> list[Vio
     out: list[Violation] = []
     a = t["score_assessments"]
     allowed = {(st, d) for st, doms in config.domains.items() for d in doms}
-    bad = ~np.array([(st, d) in allowed for st, d in zip(a["score_type"], a["domain"])], dtype=bool)
+    bad = ~np.array([(st, d) in allowed for st, d in zip(a["score_type"], a["domain"], strict=True)], dtype=bool)
     if bad.any():
         out.append(
             Violation(
@@ -135,7 +139,7 @@ def screen_clients(clients: pd.DataFrame, config: DexConfig) -> pd.DataFrame:
     salt = secrets.token_bytes(16)  # per process: the hash links within a run and means nothing outside it
     link = [
         hashlib.blake2b(k.encode(), key=salt, digest_size=12).hexdigest() if ok else None
-        for k, ok in zip(checks["slk"].tolist(), checks["slk_valid"].tolist())
+        for k, ok in zip(checks["slk"].tolist(), checks["slk_valid"].tolist(), strict=True)
     ]
     out = clients.drop(columns=[c for c in (*NAME_COLUMNS, "slk") if c in clients.columns]).copy()
     out["slk_valid"] = checks["slk_valid"].to_numpy()
@@ -178,7 +182,7 @@ def dex_data_from_tables(tables: dict[str, pd.DataFrame], config: DexConfig) -> 
     return _checked(typed, report, config, "DEX tables")
 
 
-def _checked(typed: dict[str, pd.DataFrame], report, config: DexConfig, what: str) -> DexData:
+def _checked(typed: dict[str, pd.DataFrame], report: ValidationReport, config: DexConfig, what: str) -> DexData:
     if report.ok:
         report.violations += scheme_violations(typed, config)
     report.raise_if_invalid(what)
