@@ -143,12 +143,12 @@ def star_probability_plot(
     ax.set_ylabel("star percentage")
     ax.set_title(f"{program} contracts: star percentage and the probability of each star band")
     ax.legend(loc="upper left", fontsize=8)
-    bands = [int(c.removeprefix("p_star_")) for c in r.columns if c.startswith("p_star_")]
-    probs = r[[f"p_star_{k}" for k in bands]].to_numpy().T
+    stars = sorted(b.stars for b in method.bands)
+    probs = r[[f"p_star_{k}" for k in stars]].to_numpy().T
     ax2.stackplot(
         x,
         probs,
-        labels=[f"{k} star{'s' if k > 1 else ''}" for k in bands],
+        labels=[f"{k} star{'s' if k > 1 else ''}" for k in stars],
         colors=["#d7191c", "#fdae61", "#ffffbf", "#a6d96a", "#1a9641"],
     )
     ax2.set_ylabel("P(star band)")

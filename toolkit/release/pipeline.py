@@ -28,17 +28,11 @@ from toolkit.config import config_hash, file_sha256
 from toolkit.errors import ToolkitError
 from toolkit.expected.spec import ModelSpec, load_model_set
 from toolkit.output import Progress
-from toolkit.release.compute import (
-    check_release,
-    compute_release_variant,
-    model_metrics_table,
-    release_metrics,
-    synthetic_world_origin,
-)
+from toolkit.release.compute import check_release, compute_release_variant, model_metrics_table, synthetic_world_origin
 from toolkit.release.config import ReleaseConfig
 from toolkit.release.inputs import ReleaseInputs, load_release_inputs
 from toolkit.release.outputs import write_release, write_verdict
-from toolkit.release.track import track_models
+from toolkit.release.track import finish_release, log_reproduction_inputs, track_models
 from toolkit.scoring import load_method
 from toolkit.scoring.config import MethodConfig
 from toolkit.tracking.lifecycle import RunSpec, tracked_run
@@ -127,44 +121,21 @@ def run_release(
     )
     t_start = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
-        # what reproduction needs besides the data: the exact method and model specs, the previous ratings
-        tr.log_json(method.model_dump(mode="json"), "method.json")
-        tr.log_json({k: v.model_dump(mode="json") for k, v in specs.items()}, "model_specs.json")
-        if prev is not None:
-            tr.log_table(prev, "previous_ratings.csv")
+        log_reproduction_inputs(tr, method, specs, prev)
         comp = compute_release_variant(inputs.tables, config, method, specs, prev, say)
         metrics = model_metrics_table(comp.fits)
         failed = check_release(comp.fits, comp.ratings, config) + (comp.bayes.failed if comp.bayes else [])
         written = write_release(tr.folder, comp, metrics, inputs, method)
         versions = track_models(tr, comp, written.model_files, config, params, say)
-        written.logged += write_verdict(
-            tr.folder,
-            config,
-            comp,
-            metrics,
-            failed,
-            {
-                "run_id": tr.run_id,
-                "tracking_uri": tr.tracking_uri,
-                "config_hash": params["config_hash"],
-                "input_sha256": params["input_sha256"],
-                "model_versions": versions,
-            },
-        )
-        tr.log_files(written.logged + ["plots"])
-        tr.log_metrics(
-            release_metrics(
-                comp.ratings, sorted(b.stars for b in method.bands), len(comp.model_frame.frame), len(comp.exclusions)
-            )
-            | {"seconds": time.perf_counter() - t_start}
-        )
-        if failed:
-            tr.status = "failed"
-            say("release checks FAILED; champion aliases not moved:\n  - " + "\n  - ".join(failed))
-        else:
-            if config.tracking.register_models and versions:
-                tr.set_aliases(versions, config.tracking.alias)
-            say(f"checks passed; alias '{config.tracking.alias}' set on {len(versions)} registered models")
+        record = {
+            "run_id": tr.run_id,
+            "tracking_uri": tr.tracking_uri,
+            "config_hash": params["config_hash"],
+            "input_sha256": params["input_sha256"],
+            "model_versions": versions,
+        }
+        written.logged += write_verdict(tr.folder, config, comp, metrics, failed, record)
+        finish_release(tr, written.logged, comp, method, config, failed, versions, time.perf_counter() - t_start, say)
     say(f"done in {time.perf_counter() - t_start:.1f}s: {tr.folder}")
     return ReleaseResult(
         run_id=tr.run_id,

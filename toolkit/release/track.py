@@ -10,9 +10,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from toolkit.expected.fitting import FittedMeasure
-from toolkit.release.compute import ComputedRelease
+from toolkit.expected.spec import ModelSpec
+from toolkit.release.compute import ComputedRelease, release_metrics
 from toolkit.release.config import ReleaseConfig
+from toolkit.scoring.config import MethodConfig
 from toolkit.tracking.lifecycle import TrackedRun
 from toolkit.tracking.models import input_contract
 
@@ -77,3 +81,40 @@ def track_models(
 
         versions.update(track_bayes_models(tr, comp.bayes, comp.fits, config.tracking.register_models, say))
     return versions
+
+
+def log_reproduction_inputs(
+    tr: TrackedRun, method: MethodConfig, specs: Mapping[str, ModelSpec], previous: pd.DataFrame | None
+) -> None:
+    """What reproduction needs besides the data and the config: the exact method and model specs, and the
+    previous release's ratings when the publishing rules used them."""
+    tr.log_json(method.model_dump(mode="json"), "method.json")
+    tr.log_json({k: v.model_dump(mode="json") for k, v in specs.items()}, "model_specs.json")
+    if previous is not None:
+        tr.log_table(previous, "previous_ratings.csv")
+
+
+def finish_release(
+    tr: TrackedRun,
+    logged: list[str],
+    comp: ComputedRelease,
+    method: MethodConfig,
+    config: ReleaseConfig,
+    failed: list[str],
+    versions: Mapping[str, str],
+    seconds: float,
+    say: Callable[[str], None],
+) -> None:
+    """Log the folder's aggregate files and the headline metrics; move the alias only when every check
+    passed, otherwise mark the run failed."""
+    tr.log_files([*logged, "plots"])
+    bands = sorted(b.stars for b in method.bands)
+    records = len(comp.model_frame.frame)
+    tr.log_metrics(release_metrics(comp.ratings, bands, records, len(comp.exclusions)) | {"seconds": seconds})
+    if failed:
+        tr.status = "failed"
+        say("release checks FAILED; champion aliases not moved:\n  - " + "\n  - ".join(failed))
+        return
+    if config.tracking.register_models and versions:
+        tr.set_aliases(versions, config.tracking.alias)
+    say(f"checks passed; alias '{config.tracking.alias}' set on {len(versions)} registered models")
