@@ -23,13 +23,14 @@ models (:mod:`toolkit.tracking.models`) for them.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,7 +109,7 @@ def terminate_on_signals() -> Iterator[None]:
 
 def utc_stamp() -> str:
     """The UTC time as ``20200331T235959Z`` (folder names)."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def new_folder(root: str | Path, name: str, run_id: str) -> Path:
@@ -192,7 +193,14 @@ class TrackedRun:
     """
 
     def __init__(
-        self, run_id: str, folder: Path, tracking_uri: str, experiment_id: str, artifact_path: str, client: MlflowClient
+        self,
+        run_id: str,
+        folder: Path,
+        tracking_uri: str,
+        experiment_id: str,
+        artifact_path: str,
+        client: MlflowClient,
+        params: Mapping[str, Any],
     ):
         self.run_id = run_id
         self.folder = folder
@@ -200,6 +208,7 @@ class TrackedRun:
         self.experiment_id = experiment_id
         self.artifact_path = artifact_path
         self.client = client
+        self.params = params  # the provenance params the run was opened with
         self.status = "passed"
 
     def _path(self, artifact_path: str | None, name: str = "") -> str:
@@ -217,6 +226,15 @@ class TrackedRun:
                 mlflow.log_artifacts(str(p), str(Path(self._path(artifact_path), name)))
             elif p.is_file():
                 mlflow.log_artifact(str(p), str(Path(self._path(artifact_path), name).parent))
+
+    def write_json(self, name: str, record: Mapping[str, Any], log: bool = True) -> Path:
+        """Write ``record`` as ``<folder>/<name>`` (sorted keys, indented, one trailing newline: the job's
+        record of itself, e.g. ``run.json``) and log it unless ``log`` is False; returns the path."""
+        path = self.folder / name
+        path.write_text(json.dumps(record, indent=2, sort_keys=True, default=str) + "\n")
+        if log:
+            self.log_files([name])
+        return path
 
     def log_table(self, df: pd.DataFrame, name: str, artifact_path: str | None = None) -> None:
         """Log an aggregate table as CSV (never participant-level rows)."""
@@ -276,7 +294,7 @@ def tracked_run(spec: RunSpec, tracking_uri: str | None = None, say: Any = lambd
             )
         try:
             folder = new_folder(spec.output_root, spec.folder_name or spec.name, run_id)
-            tr = TrackedRun(run_id, folder, uri, exp_id, spec.artifact_path, client)
+            tr = TrackedRun(run_id, folder, uri, exp_id, spec.artifact_path, client, spec.params)
             say(f"{spec.kind} {spec.name}: MLflow run {run_id} in {uri}; writing to {folder}")
             yield tr
         except BaseException as exc:

@@ -68,6 +68,11 @@ def input_hashes(directory: str | Path, pattern: str = "*", subdirs: tuple[str, 
     return out
 
 
+def git_label(params: Mapping[str, Any]) -> str:
+    """The commit a run recorded, short, with ``(dirty)`` when the tree had uncommitted changes."""
+    return f"{str(params['git_commit'])[:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}"
+
+
 def run_params(
     config: Mapping[str, Any], inputs: Mapping[str, str], seed: Any, extra: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:

@@ -214,6 +214,61 @@ class ClientRun:
     scan_findings: list[str]
 
 
+def _run_spec(
+    cfg: ClientLevelConfig,
+    cpath: Path,
+    data_dir: Path,
+    hashes: dict[str, str],
+    secret: Secret,
+    out_root: str | Path | None,
+) -> RunSpec:
+    """The tracked run of a client-level report: provenance params; errors recorded by type only, because
+    their messages may name files or findings of the privacy scan."""
+    params = run_params(
+        cfg.model_dump(mode="json"),
+        hashes,
+        cfg.seed,
+        {
+            "scheme": "clientlevel",
+            "name": cfg.name,
+            "config_file": str(cpath),
+            "data_dir": str(data_dir.resolve()),
+            "secret_source": secret.source,
+        },
+    )
+    return RunSpec(
+        experiment=cfg.tracking.experiment,
+        name=cfg.name,
+        kind="clientlevel",
+        params=params,
+        output_root=out_root or cfg.output_root,
+        artifact_path="outputs",
+        config_artifact="inputs/config.json",
+        tags={"scheme": "clientlevel"},
+        error_detail=False,
+    )
+
+
+def _publish(
+    tr: TrackedRun,
+    res: ClientResults,
+    data: ClientData,
+    secret: Secret,
+    cfg: ClientLevelConfig,
+    say: Callable[[str], None],
+) -> str | None:
+    """Write the published files, scan them (nothing is logged when the scan finds anything), track the model
+    and log the files; returns the registered model version."""
+    write_clientlevel_outputs(tr.folder, res, cfg)
+    findings = scan_folder(tr.folder, res, data, secret, cfg)
+    if findings:
+        raise PrivacyError("the outputs would disclose (nothing was logged):\n  - " + "\n  - ".join(findings))
+    say(f"privacy scan of {tr.folder.name}: clean")
+    version = _track_model(tr, res, cfg)
+    tr.log_files(PUBLISHED)
+    return version
+
+
 def run_clientlevel(
     data_dir: str | Path,
     secret_env: str,
@@ -231,60 +286,26 @@ def run_clientlevel(
     say(f"validating and pseudonymising the tables in {data_dir}")
     data = load_client_data(data_dir, secret, cfg)
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")
-    params = run_params(
-        cfg.model_dump(mode="json"),
-        hashes,
-        cfg.seed,
-        {
-            "scheme": "clientlevel",
-            "name": cfg.name,
-            "config_file": str(cpath),
-            "data_dir": str(data_dir.resolve()),
-            "secret_source": secret.source,
-        },
-    )
-    # error messages may name files or findings of the privacy scan: only the exception's type is tracked
-    spec = RunSpec(
-        experiment=cfg.tracking.experiment,
-        name=cfg.name,
-        kind="clientlevel",
-        params=params,
-        output_root=out_root or cfg.output_root,
-        artifact_path="outputs",
-        config_artifact="inputs/config.json",
-        tags={"scheme": "clientlevel"},
-        error_detail=False,
-    )
+    spec = _run_spec(cfg, cpath, data_dir, hashes, secret, out_root)
     t0 = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         tr.log_json(hashes, "input_sha256.json", "inputs")
         res = compute_clientlevel(data, cfg)
-        write_clientlevel_outputs(tr.folder, res, cfg)
-        findings = scan_folder(tr.folder, res, data, secret, cfg)
-        if findings:
-            raise PrivacyError("the outputs would disclose (nothing was logged):\n  - " + "\n  - ".join(findings))
-        say(f"privacy scan of {tr.folder.name}: clean")
-        version = _track_model(tr, res, cfg)
-        tr.log_files(PUBLISHED)
+        version = _publish(tr, res, data, secret, cfg, say)
         tr.status = "failed" if res.failed_checks else "passed"
-        (tr.folder / "run.json").write_text(
-            json.dumps(
-                {
-                    "run_id": tr.run_id,
-                    "tracking_uri": tr.tracking_uri,
-                    "status": tr.status,
-                    "failed_checks": res.failed_checks,
-                    "config_hash": params["config_hash"],
-                    "input_sha256": hashes,
-                    "model_version": version,
-                    "privacy_scan": "clean",
-                },
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
+        tr.write_json(
+            "run.json",
+            {
+                "run_id": tr.run_id,
+                "tracking_uri": tr.tracking_uri,
+                "status": tr.status,
+                "failed_checks": res.failed_checks,
+                "config_hash": spec.params["config_hash"],
+                "input_sha256": hashes,
+                "model_version": version,
+                "privacy_scan": "clean",
+            },
         )
-        tr.log_files(["run.json"])
         tr.log_metrics(
             {
                 "seconds": time.perf_counter() - t0,

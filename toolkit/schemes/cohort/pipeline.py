@@ -10,7 +10,6 @@ report), never participant rows.
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +20,12 @@ import pandas as pd
 from toolkit.config import resolve_config
 from toolkit.contracts import Violation, check_table, load_contract, read_raw
 from toolkit.errors import DataContractError, InputError
+from toolkit.output import Progress
 from toolkit.schemes.cohort.config import CohortConfig
 from toolkit.schemes.cohort.evaluate import _tag, evaluate_cohort
 from toolkit.schemes.cohort.report import html_report, statement
+from toolkit.tracking.lifecycle import RunSpec, TrackedRun, tracked_run
+from toolkit.tracking.provenance import git_label, run_params
 
 LOGGED = ["evaluation.csv", "statement.md", "report.html", "exclusions_summary.csv", "run.json"]
 
@@ -177,6 +179,66 @@ class EvaluationResult:
     statement: str
 
 
+def _run_spec(
+    config: CohortConfig,
+    inp: CohortInput,
+    seed: int,
+    synthetic: int | None,
+    config_path: str | Path | None,
+    out_root: str | Path | None,
+) -> RunSpec:
+    """The tracked run of an evaluation: provenance params (the input's SHA-256, or a synthetic cohort's size
+    and seed), experiment, output root."""
+    params = run_params(
+        config.model_dump(mode="json"),
+        inp.inputs,
+        seed,
+        {
+            "data": inp.source,
+            "config_file": str(config_path or ""),
+            "synthetic_n": synthetic or "",
+            "scheme": "cohort-evaluation",
+        },
+    )
+    return RunSpec(
+        experiment=config.tracking.experiment,
+        name=config.name,
+        kind="evaluate",
+        params=params,
+        output_root=out_root or config.output_root,
+        artifact_path="evaluate",
+    )
+
+
+def _write_run(tr: TrackedRun, inp: CohortInput, ev: CohortEvaluation, config: CohortConfig, seed: int) -> None:
+    """The evaluation's tables, its HTML report with a provenance note, ``run.json`` and, for a synthetic
+    cohort, the simulated table (participant rows: written, never tracked)."""
+    params = tr.params
+    if inp.csv_text is not None:
+        (tr.folder / "synthetic_cohort.csv").write_text(inp.csv_text)
+    note = (
+        f"{inp.source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
+        f"git {git_label(params)}."
+    )
+    write_evaluation_tables(tr.folder, ev)
+    (tr.folder / "report.html").write_text(html_report(ev.evaluation, config, ev.statement, note))
+    tr.write_json(
+        "run.json",
+        {
+            "run_id": tr.run_id,
+            "tracking_uri": tr.tracking_uri,
+            "config": config.name,
+            "seed": seed,
+            "config_hash": params["config_hash"],
+            "input_sha256": inp.inputs,
+            "git_commit": params["git_commit"],
+            "git_dirty": params["git_dirty"],
+            "key_order": key_order(config),
+        },
+        log=False,
+    )
+
+
 def run_evaluation(
     config: CohortConfig,
     *,
@@ -189,62 +251,14 @@ def run_evaluation(
     progress: bool = True,
 ) -> EvaluationResult:
     """Evaluate a cohort file (``data``) or a simulated cohort of ``synthetic`` participants; track the run."""
-    from toolkit.output import Progress
-    from toolkit.tracking.lifecycle import RunSpec, tracked_run
-    from toolkit.tracking.provenance import run_params
-
     say = Progress(progress, "evaluate")
     seed = config.seed if seed is None else seed
     t0 = time.perf_counter()
     inp = load_cohort_input(config, data=data, synthetic=synthetic, seed=seed)
     say(f"evaluating {inp.source}")
-    params = run_params(
-        config.model_dump(mode="json"),
-        inp.inputs,
-        seed,
-        {
-            "data": inp.source,
-            "config_file": str(config_path or ""),
-            "synthetic_n": synthetic or "",
-            "scheme": "cohort-evaluation",
-        },
-    )
-    spec = RunSpec(
-        experiment=config.tracking.experiment,
-        name=config.name,
-        kind="evaluate",
-        params=params,
-        output_root=out_root or config.output_root,
-        artifact_path="evaluate",
-    )
-    with tracked_run(spec, tracking_uri) as tr:
+    with tracked_run(_run_spec(config, inp, seed, synthetic, config_path, out_root), tracking_uri) as tr:
         ev = compute_evaluation(inp, config)
-        if inp.csv_text is not None:
-            (tr.folder / "synthetic_cohort.csv").write_text(inp.csv_text)  # participant rows: never tracked
-        note = (
-            f"{inp.source}; config {config.name} (hash {params['config_hash'][:12]}); MLflow run {tr.run_id}; "
-            f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}."
-        )
-        write_evaluation_tables(tr.folder, ev)
-        (tr.folder / "report.html").write_text(html_report(ev.evaluation, config, ev.statement, note))
-        (tr.folder / "run.json").write_text(
-            json.dumps(
-                {
-                    "run_id": tr.run_id,
-                    "tracking_uri": tr.tracking_uri,
-                    "config": config.name,
-                    "seed": seed,
-                    "config_hash": params["config_hash"],
-                    "input_sha256": inp.inputs,
-                    "git_commit": params["git_commit"],
-                    "git_dirty": params["git_dirty"],
-                    "key_order": key_order(config),
-                },
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
-        )
+        _write_run(tr, inp, ev, config, seed)
         tr.log_files(LOGGED)
         tr.log_metrics(_metrics(ev.evaluation) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")

@@ -10,7 +10,6 @@ exact config and resolved catalogue, which is what reproduction needs.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -151,6 +150,42 @@ class DcpRun:
     tracking_uri: str
 
 
+def _run_spec(
+    cfg: DcpReportConfig,
+    cpath: Path,
+    cat: Catalogue,
+    cat_path: Path,
+    data_dir: Path,
+    hashes: dict[str, str],
+    out_root: str | Path | None,
+) -> RunSpec:
+    """The tracked run of an assessment: provenance params (with the catalogue's hash and version)."""
+    params = run_params(
+        cfg.model_dump(mode="json"),
+        hashes,
+        "none (deterministic)",
+        {
+            "scheme": "dcp",
+            "name": cfg.name,
+            "config_file": str(cpath),
+            "catalogue_hash": config_hash(cat.model_dump(mode="json")),
+            "catalogue_file": str(cat_path),
+            "catalogue_version": cat.version,
+            "data_dir": str(data_dir.resolve()),
+        },
+    )
+    return RunSpec(
+        experiment=cfg.tracking.experiment,
+        name=cfg.name,
+        kind="dcp",
+        params=params,
+        output_root=out_root or cfg.output_root,
+        artifact_path="outputs",
+        config_artifact="inputs/config.json",
+        tags={"scheme": "dcp"},
+    )
+
+
 def run_dcp_report(
     data_dir: str | Path,
     *,
@@ -167,51 +202,23 @@ def run_dcp_report(
     data_dir = Path(data_dir)
     say(f"validating the tables in {data_dir}")
     tables = load_dcp_tables(data_dir)
-    cat_dict = cat.model_dump(mode="json")
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")
-    params = run_params(
-        cfg.model_dump(mode="json"),
-        hashes,
-        "none (deterministic)",
-        {
-            "scheme": "dcp",
-            "name": cfg.name,
-            "config_file": str(cpath),
-            "catalogue_hash": config_hash(cat_dict),
-            "catalogue_file": str(Path(cat_path)),
-            "catalogue_version": cat.version,
-            "data_dir": str(data_dir.resolve()),
-        },
-    )
-    spec = RunSpec(
-        experiment=cfg.tracking.experiment,
-        name=cfg.name,
-        kind="dcp",
-        params=params,
-        output_root=out_root or cfg.output_root,
-        artifact_path="outputs",
-        config_artifact="inputs/config.json",
-        tags={"scheme": "dcp"},
-    )
     t0 = time.perf_counter()
-    with tracked_run(spec, tracking_uri, say) as tr:
-        tr.log_json(cat_dict, "catalogue.json", "inputs")
+    with tracked_run(_run_spec(cfg, cpath, cat, cat_path, data_dir, hashes, out_root), tracking_uri, say) as tr:
+        tr.log_json(cat.model_dump(mode="json"), "catalogue.json", "inputs")
         tr.log_json(hashes, "input_sha256.json", "inputs")
         res = compute_dcp(tables, cat, cfg)
         write_dcp_outputs(tr.folder, res, cfg, cat)
-        (tr.folder / "run.json").write_text(
-            json.dumps(
-                {
-                    "run_id": tr.run_id,
-                    "tracking_uri": tr.tracking_uri,
-                    "config_hash": params["config_hash"],
-                    "catalogue_hash": params["catalogue_hash"],
-                    "input_sha256": hashes,
-                },
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
+        tr.write_json(
+            "run.json",
+            {
+                "run_id": tr.run_id,
+                "tracking_uri": tr.tracking_uri,
+                "config_hash": tr.params["config_hash"],
+                "catalogue_hash": tr.params["catalogue_hash"],
+                "input_sha256": hashes,
+            },
+            log=False,
         )
         tr.log_files([*OUTPUT_FILES, "run.json"])
         t1 = res.results[res.results["tier"] == 1]

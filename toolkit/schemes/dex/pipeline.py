@@ -9,13 +9,13 @@ records by their pseudonymous ids; it stays in the folder and only its summary i
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from toolkit.output import Progress
 from toolkit.schemes.dex import score
 from toolkit.schemes.dex.config import DexConfig
 from toolkit.schemes.dex.measures import (
@@ -26,6 +26,8 @@ from toolkit.schemes.dex.measures import (
 )
 from toolkit.schemes.dex.report import overview, write_report
 from toolkit.schemes.dex.tables import DexData, load_dex_data
+from toolkit.tracking.lifecycle import RunSpec, TrackedRun, tracked_run
+from toolkit.tracking.provenance import git_label, input_hashes, run_params
 
 #: Files of a report folder logged to MLflow (under ``dex/``); all aggregate.
 LOGGED = [
@@ -105,6 +107,61 @@ class DexRunResult:
     report: DexReport
 
 
+def _run_spec(
+    config: DexConfig, data_dir: Path, config_path: str | Path | None, out_root: str | Path | None
+) -> RunSpec:
+    """The tracked run of a report: provenance params, experiment, output root."""
+    params = run_params(
+        config.model_dump(mode="json"),
+        input_hashes(data_dir),
+        config.seed,
+        {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""), "scheme": "dex-partnership"},
+    )
+    return RunSpec(
+        experiment=config.tracking.experiment,
+        name=config.name,
+        kind="dex",
+        params=params,
+        output_root=out_root or config.output_root,
+        artifact_path="dex",
+    )
+
+
+def _write_reports(tr: TrackedRun, rep: DexReport, data: DexData, config: DexConfig) -> None:
+    """The HTML and Markdown reports, with a provenance note, and ``run.json``."""
+    params = tr.params
+    note = (
+        f"Config {config.name} (hash {params['config_hash'][:12]}), MLflow run {tr.run_id}, "
+        f"git {git_label(params)}; {int(config.bayes.interval * 100)}% credible intervals, prior: "
+        f"{config.bayes.method}; change rule: {config.score.change_rule}."
+    )
+    write_report(
+        tr.folder,
+        config,
+        rep.compliance,
+        rep.priors,
+        rep.activity,
+        rep.slk,
+        rep.accounting,
+        data.tables["organisations"],
+        data.tables["program_activities"],
+        note,
+    )
+    tr.write_json(
+        "run.json",
+        {
+            "run_id": tr.run_id,
+            "tracking_uri": tr.tracking_uri,
+            "config": config.name,
+            "config_hash": params["config_hash"],
+            "input_sha256": params["input_sha256"],
+            "git_commit": params["git_commit"],
+            "git_dirty": params["git_dirty"],
+        },
+        log=False,
+    )
+
+
 def run_dex_report(
     config: DexConfig,
     data_dir: str | Path,
@@ -115,66 +172,15 @@ def run_dex_report(
     progress: bool = True,
 ) -> DexRunResult:
     """Run the partnership-approach report on the DEX tables in ``data_dir``; see the module docstring."""
-    from toolkit.output import Progress
-    from toolkit.tracking.lifecycle import RunSpec, tracked_run
-    from toolkit.tracking.provenance import input_hashes, run_params
-
     say = Progress(progress, "dex")
     data_dir = Path(data_dir)
     t0 = time.perf_counter()
     say(f"validating the DEX tables in {data_dir}")
     data = load_dex_data(data_dir, config)  # raises, naming table, column, rule and count
-    params = run_params(
-        config.model_dump(mode="json"),
-        input_hashes(data_dir),
-        config.seed,
-        {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""), "scheme": "dex-partnership"},
-    )
-    spec = RunSpec(
-        experiment=config.tracking.experiment,
-        name=config.name,
-        kind="dex",
-        params=params,
-        output_root=out_root or config.output_root,
-        artifact_path="dex",
-    )
-    with tracked_run(spec, tracking_uri, say) as tr:
+    with tracked_run(_run_spec(config, data_dir, config_path, out_root), tracking_uri, say) as tr:
         rep = compute_dex_report(data, config)
         write_tables(tr.folder, rep)
-        note = (
-            f"Config {config.name} (hash {params['config_hash'][:12]}), MLflow run {tr.run_id}, "
-            f"git {params['git_commit'][:10]}{' (dirty)' if params['git_dirty'] == 'true' else ''}; "
-            f"{int(config.bayes.interval * 100)}% credible intervals, prior: {config.bayes.method}; "
-            f"change rule: {config.score.change_rule}."
-        )
-        write_report(
-            tr.folder,
-            config,
-            rep.compliance,
-            rep.priors,
-            rep.activity,
-            rep.slk,
-            rep.accounting,
-            data.tables["organisations"],
-            data.tables["program_activities"],
-            note,
-        )
-        (tr.folder / "run.json").write_text(
-            json.dumps(
-                {
-                    "run_id": tr.run_id,
-                    "tracking_uri": tr.tracking_uri,
-                    "config": config.name,
-                    "config_hash": params["config_hash"],
-                    "input_sha256": params["input_sha256"],
-                    "git_commit": params["git_commit"],
-                    "git_dirty": params["git_dirty"],
-                },
-                indent=2,
-                sort_keys=True,
-            )
-            + "\n"
-        )
+        _write_reports(tr, rep, data, config)
         tr.log_files(LOGGED)
         tr.log_metrics(run_metrics(rep) | {"seconds": time.perf_counter() - t0})
     say(f"done in {time.perf_counter() - t0:.1f}s: {tr.folder}")
