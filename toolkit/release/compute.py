@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from toolkit.expected.fitting import FittedMeasure, fit_measures
 from toolkit.expected.spec import ModelSpec, load_model_set
 from toolkit.records.aggregate import entity_measure_table
 from toolkit.records.frame import ModelFrame, build_frame
 from toolkit.release.config import ReleaseConfig
-from toolkit.expected.fitting import FittedMeasure, fit_measures
 from toolkit.scoring import load_method, score_entities_with_parameters
 from toolkit.scoring.config import MethodConfig
 

@@ -14,9 +14,9 @@ from typing import Any
 import pandas as pd
 
 from toolkit.expected import diagnostics as dx
+from toolkit.expected.fitting import FittedMeasure
 from toolkit.release.compute import ComputedRelease, entity_oe, exclusion_summary
 from toolkit.release.config import ReleaseConfig
-from toolkit.expected.fitting import FittedMeasure
 from toolkit.release.inputs import ReleaseInputs
 from toolkit.release.report import write_report
 from toolkit.scoring.config import MethodConfig

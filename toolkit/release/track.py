@@ -10,9 +10,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from toolkit.expected.fitting import FittedMeasure
 from toolkit.release.compute import ComputedRelease
 from toolkit.release.config import ReleaseConfig
-from toolkit.expected.fitting import FittedMeasure
 from toolkit.tracking.lifecycle import TrackedRun
 from toolkit.tracking.models import input_contract
 

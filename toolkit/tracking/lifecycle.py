@@ -29,7 +29,7 @@ import socket
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -108,7 +108,7 @@ def terminate_on_signals() -> Iterator[None]:
 
 def utc_stamp() -> str:
     """The UTC time as ``20200331T235959Z`` (folder names)."""
-    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def new_folder(root: str | Path, name: str, run_id: str) -> Path:
