@@ -53,7 +53,7 @@ def main() -> None:
     prog, measure = fitm.spec.program, fitm.spec.measure
     say(f"largest measure: {key} ({len(fitm.rows):,} records, {len(fitm.model.coef_)} design columns)")
     cfg = load_bayes_config()
-    results: dict = {"measure": key, "records": int(len(fitm.rows)), "columns": int(len(fitm.model.coef_))}
+    results: dict = {"measure": key, "records": len(fitm.rows), "columns": len(fitm.model.coef_)}
 
     # two-stage: compression error against the exact likelihood
     fits = {}
@@ -64,7 +64,7 @@ def main() -> None:
         results[f"two_stage_k{k}"] = {
             "seconds": time.perf_counter() - t0,
             "sample_seconds": d.sample_seconds,
-            "nodes": int(len(fits[k].cells.node_offset)),
+            "nodes": len(fits[k].cells.node_offset),
             "max_rhat": d.max_rhat,
             "min_ess_bulk": d.min_ess_bulk,
             "passed": d.passed,

@@ -109,7 +109,7 @@ def main() -> None:
         f"over {len(s)} runs; peak RSS {max(peaks):.2f} GB (budget: 60 s, 4 GB); {os.cpu_count()} cores"
     )
 
-    marks, res = stage_times(world, args.release)
+    marks, _ = stage_times(world, args.release)
     print("\nsteps of one in-process derivation (seconds since start):")
     prev = 0.0
     for t, m in marks:

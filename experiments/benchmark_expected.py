@@ -202,9 +202,9 @@ def stand_in_tasks(scale: str, seed: int, formulas: dict | None = None) -> list[
     total = SCALES[scale]
     seeds = np.random.SeedSequence(seed).spawn(len(MODELS))
     tasks = []
-    for (program, measure, share), ss in zip(MODELS, seeds):
+    for (program, measure, share), ss in zip(MODELS, seeds, strict=True):
         formula = formulas[(program, measure)] if formulas else _builtin_formula(measure)
-        frame = _stand_in_frame(np.random.default_rng(ss), int(round(total * share)), measure)
+        frame = _stand_in_frame(np.random.default_rng(ss), round(total * share), measure)
         tasks.append(Task(f"{program}_{measure}", frame, formula, "numerator"))
     return tasks
 

@@ -41,7 +41,7 @@ def contract_summary(ratings: pd.DataFrame) -> dict:
     c = ratings[(ratings["level"] == "contract") & ratings["calculated"]]
     pct = c["calculated_star_percentage"].astype(float)
     shares = np.array([(c["calculated_stars"] == s).mean() * 100 for s in range(1, 6)])
-    out = {"sd": float(pct.std()), "shares": shares.round(1).tolist(), "contracts_rated": int(len(c))}
+    out = {"sd": float(pct.std()), "shares": shares.round(1).tolist(), "contracts_rated": len(c)}
     for prog, g in c.groupby("program"):
         out[f"sd_{prog}"] = float(g["calculated_star_percentage"].astype(float).std())
     out["loss"] = float(((out["sd"] - PUBLISHED_SD) / 4) ** 2 + (((shares - PUBLISHED_SHARES) / 4) ** 2).sum())
@@ -86,13 +86,16 @@ def main() -> None:
         rho = rho if rho is not None else load_world_params().site_effects.cross_measure_correlation
         rows.append({"site_effect_sd": sd, "cross_measure_correlation": rho, **res})
         print(
-            f"sd={sd:.3f} rho={rho:.2f}: contract star % SD {res['sd']:.1f} (DMS {res['sd_DMS']:.1f}, ESS {res['sd_ESS']:.1f}); "
-            f"stars 1-5 % {res['shares']}; observed-vs-oracle star agreement {res['known_expected_agreement']:.2f}; loss {res['loss']:.2f}; {time.perf_counter() - t0:.0f}s",
+            f"sd={sd:.3f} rho={rho:.2f}: contract star % SD {res['sd']:.1f} "
+            f"(DMS {res['sd_DMS']:.1f}, ESS {res['sd_ESS']:.1f}); stars 1-5 % {res['shares']}; "
+            f"observed-vs-oracle star agreement {res['known_expected_agreement']:.2f}; loss {res['loss']:.2f}; "
+            f"{time.perf_counter() - t0:.0f}s",
             flush=True,
         )
     best = min(rows, key=lambda r: r["loss"])
     print(
-        f"best: site_effect_sd={best['site_effect_sd']} cross_measure_correlation={best['cross_measure_correlation']} -> SD {best['sd']:.1f}, shares {best['shares']}"
+        f"best: site_effect_sd={best['site_effect_sd']} "
+        f"cross_measure_correlation={best['cross_measure_correlation']} -> SD {best['sd']:.1f}, shares {best['shares']}"
     )
     if not args.no_mlflow:
         import mlflow

@@ -107,7 +107,8 @@ def main() -> None:
         print(
             f"seed {seed} ({time.perf_counter() - t0:.0f}s): "
             + "; ".join(
-                f"{r.level}: spearman {r.spearman:.3f}, same stars {r.same_stars:.1%}, MAE stars {r.mean_abs_star_error:.2f}"
+                f"{r.level}: spearman {r.spearman:.3f}, same stars {r.same_stars:.1%}, "
+                f"MAE stars {r.mean_abs_star_error:.2f}"
                 for r in allrow.itertuples()
             ),
             flush=True,

@@ -189,7 +189,7 @@ def trim(text: str, keep: tuple[tuple[str, int | None, str | None], ...]) -> str
         index += 1
     out: list[str] = []
     elided = False
-    for line, k in zip(lines, kept):
+    for line, k in zip(lines, kept, strict=True):
         if k:
             if elided and out:
                 out.append("...")

@@ -126,7 +126,10 @@ def test_malformed_markers_are_named(text, message):
 
 def test_replace_blocks_rewrites_only_the_bodies():
     rx = _readme_examples()
-    text = "a\n<!-- example: demo -->\nold\nold\n<!-- /example -->\nb\n<!-- example: compare -->\nkeep\n<!-- /example -->\n"
+    text = (
+        "a\n<!-- example: demo -->\nold\nold\n<!-- /example -->\n"
+        "b\n<!-- example: compare -->\nkeep\n<!-- /example -->\n"
+    )
     new = rx.replace_blocks(text, {"demo": "new"})
     assert (
         new

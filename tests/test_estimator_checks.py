@@ -257,7 +257,7 @@ def _assert_same(a: Any, b: Any, where: str, timings: tuple[str, ...]) -> None:
             _assert_same(a[k], b[k], f"{where}[{k!r}]", timings)
     elif isinstance(a, (list, tuple)):
         assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
             _assert_same(x, y, f"{where}[{i}]", timings)
     elif isinstance(a, float) and np.isnan(a):
         assert np.isnan(b), where

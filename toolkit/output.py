@@ -15,10 +15,14 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.errors import ToolkitError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Progress:
@@ -34,7 +38,7 @@ class Progress:
             print(f"[{self.label} {time.perf_counter() - self.t0:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
-def _to_arrow(df: pd.DataFrame):
+def _to_arrow(df: pd.DataFrame) -> pa.Table:
     import pyarrow as pa
 
     arrays, names = [], []

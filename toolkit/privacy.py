@@ -38,12 +38,12 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pandas as pd
 
-from toolkit.errors import ConfigError, ToolkitError
+from toolkit.errors import ConfigError, InputError, ToolkitError
 
 
 class PrivacyError(ToolkitError, RuntimeError):
@@ -63,7 +63,7 @@ class Secret:
         self.source = source
 
     @classmethod
-    def from_env(cls, var: str, min_length: int = 16) -> "Secret":
+    def from_env(cls, var: str, min_length: int = 16) -> Secret:
         """Read the key from environment variable ``var``; the error names the variable, never a value."""
         if not var or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
             raise ConfigError("--secret-env takes the NAME of an environment variable, got an invalid name")
@@ -79,7 +79,7 @@ class Secret:
 
     __str__ = __repr__
 
-    def __reduce__(self):  # never pickled into a model or an artifact
+    def __reduce__(self) -> NoReturn:  # never pickled into a model or an artifact
         raise TypeError("a Secret cannot be pickled")
 
     def occurs_in(self, data: bytes) -> bool:
@@ -87,14 +87,24 @@ class Secret:
         return self._key in data
 
     def hash(self, domain: str, value: str) -> str:
-        return hmac.new(self._key, f"{domain}\x1f{value}".encode("utf-8"), hashlib.sha256).hexdigest()
+        return hmac.new(self._key, f"{domain}\x1f{value}".encode(), hashlib.sha256).hexdigest()
 
 
-def keyed_hash(secret: Secret, domain: str, values: Iterable) -> list[str]:
+def keyed_hash(secret: Secret, domain: str, values: Iterable[object]) -> list[str | None]:
     """HMAC-SHA256 pseudonyms (64 hex characters) of ``values`` in ``domain``; None stays None."""
     return [
         None if v is None or (isinstance(v, float) and np.isnan(v)) else secret.hash(domain, str(v)) for v in values
     ]
+
+
+def keyed_hash_present(secret: Secret, domain: str, values: Iterable[object]) -> list[str]:
+    """:func:`keyed_hash` of values that must all be present (identifiers a contract requires); a missing one
+    is an :class:`InputError` that counts them, never echoes a value."""
+    keys = keyed_hash(secret, domain, values)
+    missing = sum(k is None for k in keys)
+    if missing:
+        raise InputError(f"{missing} {domain} identifier(s) missing: every record needs one to be pseudonymised")
+    return [k for k in keys if k is not None]
 
 
 # --------------------------------------------------------------------------- suppression
@@ -299,7 +309,7 @@ def attack(
     :func:`scipy.optimize.milp`) over the unknown cells connected to the target.
     """
     unk_idx = np.flatnonzero(unknown)
-    col = {m: j for j, m in enumerate(unk_idx)}
+    col = {int(m): j for j, m in enumerate(unk_idx)}
     rows, rhs = _unknown_equations(values, rels, unknown, col)
     root = _components(len(unk_idx), rows)
     return [_bounds(int(target), col[int(target)], root, rows, rhs) for target in targets]
@@ -347,7 +357,7 @@ def _bounds(target: int, j: int, root: list[int], rows: list[dict[int, float]], 
     integer solutions, and how many values lie between them."""
     comp = [k for k in range(len(root)) if root[k] == root[j]]
     local = {k: i for i, k in enumerate(comp)}
-    eqs = [(c, b) for c, b in zip(rows, rhs) if any(k in local for k in c)]
+    eqs = [(c, b) for c, b in zip(rows, rhs, strict=True) if any(k in local for k in c)]
     a = np.zeros((len(eqs), len(comp)))
     b = np.array([x for _, x in eqs], dtype=float)
     for r, (c, _) in enumerate(eqs):

@@ -233,7 +233,7 @@ def check_keys(
             birth_date_estimated=e,
             estimated_birth_date_valid=estimated_birth_date_valid,
         )
-        for s, f, g, d, x, e in zip(col(stored), col(family), col(given), col(birth_date), col(sex), est)
+        for s, f, g, d, x, e in zip(col(stored), col(family), col(given), col(birth_date), col(sex), est, strict=True)
     ]
     return pd.DataFrame(
         {

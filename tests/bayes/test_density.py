@@ -131,7 +131,9 @@ def test_compression_keeps_expected_outcomes_exact(k):
     # the log-partition's change from b = 0 to b = 0.5 (what the posterior sees; its level is a constant)
     # matches the exact one to a share of the quadratic term that falls with k
     def change(cd, w):
-        f = lambda b: np.bincount(cd.node_cell, weights=w * np.logaddexp(0, cd.node_offset + b))
+        def f(b):
+            return np.bincount(cd.node_cell, weights=w * np.logaddexp(0, cd.node_offset + b))
+
         return f(0.5) - f(0.0)
 
     v = np.bincount(exact.node_cell, weights=expit(exact.node_offset) * (1 - expit(exact.node_offset)))

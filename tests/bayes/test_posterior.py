@@ -28,7 +28,7 @@ def method():
 
 
 def _long(arr, ids, measures, level):
-    d, e, m = arr.shape
+    _, e, m = arr.shape
     return pd.DataFrame(
         {
             "level": level,

@@ -41,8 +41,8 @@ def fitted(fast_config):
 
 
 def test_recovers_site_effects_and_their_spread(fitted):
-    frame, truth, fit = fitted
-    for j, m in enumerate(["a", "b"]):
+    _, truth, fit = fitted
+    for _j, m in enumerate(["a", "b"]):
         est = fit.site_effects(m)
         true = pd.Series(truth[m], index=[f"S{i:03d}" for i in range(len(truth[m]))]).reindex(est.index)
         shift = float(fit.idata.posterior["shift"].sel(measure=m).mean())

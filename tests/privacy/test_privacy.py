@@ -28,7 +28,7 @@ KEY = "correct horse battery staple 42"
 
 def test_secret_comes_from_a_named_environment_variable(monkeypatch):
     monkeypatch.delenv("TK_TEST_SECRET", raising=False)
-    with pytest.raises(ConfigError, match="environment variable TK_TEST_SECRET .* is not set"):
+    with pytest.raises(ConfigError, match=r"environment variable TK_TEST_SECRET .* is not set"):
         Secret.from_env("TK_TEST_SECRET")
     monkeypatch.setenv("TK_TEST_SECRET", "short")
     with pytest.raises(ConfigError, match="shorter than 16") as ei:

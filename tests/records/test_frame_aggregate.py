@@ -42,24 +42,24 @@ def _tables():
     )
 
     def rec(pid, site, contract, org, num, exit_=None, lodged=None):
-        return dict(
-            participant_id=pid,
-            period_of_service=1,
-            program="DMS",
-            measure="full_13",
-            site_id=site,
-            contract_id=contract,
-            organisation_id=org,
-            numerator=num,
-            time_in_assistance=100.0,
-            referral_date=D("2018-01-01"),
-            commencement_date=D("2018-02-01"),
-            exit_date=D(exit_) if exit_ else pd.NaT,
-            anchor_date=pd.NaT,
-            outcome_lodged_date=D(lodged) if lodged else pd.NaT,
-            verification_date=pd.NaT,
-            transferred=False,
-        )
+        return {
+            "participant_id": pid,
+            "period_of_service": 1,
+            "program": "DMS",
+            "measure": "full_13",
+            "site_id": site,
+            "contract_id": contract,
+            "organisation_id": org,
+            "numerator": num,
+            "time_in_assistance": 100.0,
+            "referral_date": D("2018-01-01"),
+            "commencement_date": D("2018-02-01"),
+            "exit_date": D(exit_) if exit_ else pd.NaT,
+            "anchor_date": pd.NaT,
+            "outcome_lodged_date": D(lodged) if lodged else pd.NaT,
+            "verification_date": pd.NaT,
+            "transferred": False,
+        }
 
     records = pd.DataFrame(
         [

@@ -17,14 +17,25 @@ pytestmark = pytest.mark.slow
 
 
 def _start(world: Path, uri: str, out: Path, log: Path) -> subprocess.Popen:
-    fh = open(log, "w")
-    return subprocess.Popen(
-        [sys.executable, "-m", "toolkit", "release", "--data", str(world), "--tracking-uri", uri, "--out", str(out)],
-        cwd=REPO,
-        stdout=fh,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    with open(log, "w") as fh:  # the release writes to its own copy of the descriptor
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "toolkit",
+                "release",
+                "--data",
+                str(world),
+                "--tracking-uri",
+                uri,
+                "--out",
+                str(out),
+            ],
+            cwd=REPO,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
 
 def _wait_for(log: Path, text: str, proc: subprocess.Popen, timeout: float = 300) -> None:
@@ -59,7 +70,7 @@ def test_two_releases_at_once_both_complete_and_reproduce(small_world_dir, tmp_p
     assert codes == [0, 0], [(tmp_path / f"log{i}.txt").read_text()[-3000:] for i in (1, 2)]
     runs = _release_runs(uri)
     assert len(runs) == 2 and all(r.info.status == "FINISHED" for r in runs)
-    folders = [p for p in (tmp_path / "rel").iterdir()]
+    folders = list((tmp_path / "rel").iterdir())
     assert len(folders) == 2  # separate folders, nothing overwritten
     versions = _client(uri).search_model_versions("name = 'des-ess-full_13'")
     assert sorted(int(v.version) for v in versions) == [1, 2]

@@ -40,7 +40,7 @@ def server(tmp_path_factory):
             "Install Debian's postgresql package (.ci/run does) to run it.\n" + "!" * 78
         )
         print(msg, file=sys.stderr)
-        warnings.warn(msg)
+        warnings.warn(msg, stacklevel=2)
         pytest.skip("PostgreSQL not installed (see the message above)")
     d = tmp_path_factory.mktemp("server")
     # PostgreSQL runs as the postgres user when the tests run as root: its folder must be reachable by it

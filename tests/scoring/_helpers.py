@@ -18,8 +18,8 @@ def entity_rows(program, level, eid, parent, measures, months=float("nan")):
 
 def uniform(n, ratio, measures=DMS_MEASURES, actual_share=0.3):
     """Every measure with denominator ``n`` and actual/expected = ``ratio``."""
-    a = int(round(n * actual_share))
-    return {m: (n, a, a / ratio) for m in measures}
+    a = round(n * actual_share)
+    return dict.fromkeys(measures, (n, a, a / ratio))
 
 
 def table(rows):

@@ -56,7 +56,7 @@ def test_site_x_star_percentage_and_stars(method):
 
 def test_site_y_weights_and_ratio(dms):
     aw = adjust_weights(SITE_Y_N, dms)
-    w = dict(zip(dms.measures, aw.weights))
+    w = dict(zip(dms.measures, aw.weights, strict=True))
     assert w["full_26"] == pytest.approx(0.39375, abs=1e-15)
     assert w["pathway_26"] == pytest.approx(0.05625, abs=1e-15)
     assert w["bonus_26"] == 0.0
@@ -76,7 +76,7 @@ def test_site_y_performance_score_from_printed_scores(dms):
 def test_pathway_zero_goes_to_full_and_bonus_by_weight(dms):
     # Additional Business Rules, zero in the denominator: pathway's 5% goes to Full and Bonus
     # "proportionate to the weighting of the Full and Bonus outcome measure".
-    w = dict(zip(dms.measures, adjust_weights([30, 40, 0, 40, 35, 12], dms).weights))
+    w = dict(zip(dms.measures, adjust_weights([30, 40, 0, 40, 35, 12], dms).weights, strict=True))
     assert w["pathway_26"] == 0
     assert w["full_26"] == pytest.approx(0.35 + 0.05 * 0.35 / 0.40, abs=1e-15)
     assert w["bonus_26"] == pytest.approx(0.05 + 0.05 * 0.05 / 0.40, abs=1e-15)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from pydantic import ValidationError
 
 from toolkit.config import load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
@@ -128,5 +129,5 @@ def test_months_published_not_before_calculated(raw):
 
 
 def test_config_is_frozen(method):
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         method.name = "other"

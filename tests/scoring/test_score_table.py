@@ -92,7 +92,9 @@ def test_rows_sorted_and_dtypes_fixed(scored, method):
     assert list(t.columns) == list(output_dtypes(method))
     for col, dtype in output_dtypes(method).items():
         assert t[col].dtype == dtype, col
-    key = list(zip(t["program"], t["level"].map({"organisation": 0, "contract": 1, "site": 2}), t["entity_id"]))
+    key = list(
+        zip(t["program"], t["level"].map({"organisation": 0, "contract": 1, "site": 2}), t["entity_id"], strict=True)
+    )
     assert key == sorted(key)
     assert not t.duplicated(["program", "level", "entity_id"]).any()
     assert (

@@ -97,7 +97,7 @@ def test_whole_keys():
     assert build_slk("Smith", "John", "1970-01-31", "unknown") is None
 
 
-RECORD = dict(family="Smith", given="John", birth_date="1970-01-31", sex="male")
+RECORD = {"family": "Smith", "given": "John", "birth_date": "1970-01-31", "sex": "male"}
 
 
 @pytest.mark.parametrize(

@@ -16,9 +16,9 @@ def test_measures_and_thresholds_are_the_configs():
     rules = load_method_rules()
     method, derive = load_method(), load_derive_params()
     assert MEASURES == rules.measures == method.measure_ids
-    assert PROGRAM_MEASURES == {
+    assert {
         prog: tuple(m for m in method.measure_ids if m in spec.weights) for prog, spec in method.programs.items()
-    }
+    } == PROGRAM_MEASURES
     assert rules.threshold_days == {
         m: derive.threshold_weeks[m] * derive.days_per_week for m in derive.full_pathway_measures
     }

@@ -105,7 +105,10 @@ def test_truth_is_consistent_with_records(small_world_dir):
     ]
     m = truth["measure"].isin(["full_13", "bonus_26", "ongoing_support"]).to_numpy()
     t = truth[m]
-    logit = lambda p: np.log(p / (1 - p))
+
+    def logit(p):
+        return np.log(p / (1 - p))
+
     b = eff.reindex(pd.MultiIndex.from_frame(t[["site_id", "measure"]])).to_numpy()
     np.testing.assert_allclose(logit(t["p_true"].to_numpy()) - logit(t["p_average_site"].to_numpy()), b, atol=1e-9)
 

@@ -151,8 +151,8 @@ def _block_summaries(item: tuple[list[str], np.ndarray]) -> tuple[list[str], dic
     live = a.std(axis=(1, 2)) > 0
     if not live.any():
         return [], None
-    a, labels = a[live], [lab for lab, ok in zip(labels, live) if ok]
-    return labels, dict(zip(("rhat", "bulk", "tail"), summaries(a)))
+    a, labels = a[live], [lab for lab, ok in zip(labels, live, strict=True) if ok]
+    return labels, dict(zip(("rhat", "bulk", "tail"), summaries(a), strict=True))
 
 
 def diagnostics_table(diags: list[Diagnostics]) -> pd.DataFrame:

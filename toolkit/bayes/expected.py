@@ -85,7 +85,7 @@ def expected_factors(
     m_count = len(measures)
     out = {lv: np.ones((n_draws, len(ids), m_count)) for lv, ids in records.ids.items()}
     seeds = np.random.SeedSequence(random_seed).generate_state(m_count)
-    for j, (measure, seed) in enumerate(zip(measures, seeds)):
+    for j, (measure, seed) in enumerate(zip(measures, seeds, strict=True)):
         fit = by_measure.get((program, measure))
         if fit is None:
             raise InputError(

@@ -165,7 +165,7 @@ class HierarchicalModel:
             alpha = pm.Normal("alpha", 0.0, pr.intercept_sd)
             beta_s = pm.Normal("beta_scaled", 0.0, pr.coef_sd, shape=xs.shape[1])
             eta = alpha + pm.math.dot(xs, beta_s)
-            for g, c, lv in zip(self._groups, codes, levels):
+            for g, c, lv in zip(self._groups, codes, levels, strict=True):
                 sigma = pm.HalfNormal(f"sigma_{g}", pr.group_sd)
                 z = pm.Normal(f"z_{g}", 0.0, 1.0, shape=len(lv))
                 eta = eta + sigma * z[c]
@@ -209,7 +209,7 @@ class HierarchicalModel:
         self.coef_ = _summarise(coef, pd.Index(names, name="term"), interval)
         self.level_effects_ = {}
         sds = []
-        for g, lv in zip(self._groups, design.levels):
+        for g, lv in zip(self._groups, design.levels, strict=True):
             s = _flat(post, f"sigma_{g}")
             self.level_effects_[g] = _summarise(s[:, None] * _flat(post, f"z_{g}"), lv, interval)
             sds.append(_summarise(s[:, None], pd.Index([g], name="level"), interval))

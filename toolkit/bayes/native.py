@@ -153,7 +153,7 @@ def native_model(
         _n_dim=n_dim,
         dims=dims,
         _coords=coords,
-        _shapes={n: tuple(s) for n, s in zip(names, shapes)},
+        _shapes={n: tuple(s) for n, s in zip(names, shapes, strict=True)},
         compiled_logp_func=logp_c,
         compiled_expand_func=expand_c,
         initial_point_func=initial_point,

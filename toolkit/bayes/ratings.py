@@ -268,7 +268,7 @@ def _fit_each_measure(
     into one program posterior (:func:`_combine`); site summaries and per-measure diagnostics."""
     parts, per_measure, summary = [], [], {}
     seeds = np.random.SeedSequence(random_seed).generate_state(len(cd_all.measures))
-    for m, seed in zip(cd_all.measures, seeds):
+    for m, seed in zip(cd_all.measures, seeds, strict=True):
         cd = cell_data(frame, cd_all.program, [m], config.two_stage.levels, config.two_stage.nodes_per_cell)
         idata, d = _fit_measure(cd, config, cross, int(seed), say, suffix, seconds)
         bs = idata["posterior"]["b_site"].values[..., 0]
@@ -458,7 +458,7 @@ def bayes_ratings(
     extra_fits: dict[str, ProgramFit] = {}
     parts: list[pd.DataFrame] = []
     secs: dict[str, float] = {}
-    for prog, seed in zip(programs, seeds):
+    for prog, seed in zip(programs, seeds, strict=True):
         measures = list(method.program_method(prog).measures)
         fit = fit_program(frame, prog, measures, config, int(seed), cross_measure, say)
         say(

@@ -331,7 +331,7 @@ def stored_variables(cd: CellData, lay: Layout) -> tuple[list[str], list[tuple[i
     names: list[str] = ["shift"]
     shapes: list[tuple[int, ...]] = [(m,)]
     dims: dict[str, tuple[str, ...]] = {"shift": ("measure",)}
-    for lv, n in zip(cd.levels, lay.level_sizes):
+    for lv, n in zip(cd.levels, lay.level_sizes, strict=True):
         for stem in ("sigma", "tau") + (("lambda",) if lay.factor else ()):
             names.append(f"{stem}_{lv}")
             shapes.append((m,))
@@ -382,7 +382,7 @@ def expand_draw(
     m = lay.n_measures
     out = {"shift": x[:m].copy()}
     b = np.repeat(x[None, :m], len(cd.entities["site"]), axis=0)
-    for k, (lv, n) in enumerate(zip(cd.levels, lay.level_sizes)):
+    for k, (lv, n) in enumerate(zip(cd.levels, lay.level_sizes, strict=True)):
         tau = np.exp(x[lay.tau_ofs[k] : lay.tau_ofs[k] + m])
         lam = np.exp(x[lay.lam_ofs[k] : lay.lam_ofs[k] + m]) if lay.factor else np.zeros(m)
         sig = np.sqrt(tau**2 + lam**2)

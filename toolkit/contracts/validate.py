@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -175,7 +176,7 @@ def _looks_int(v: str) -> bool:
         return False
 
 
-def _bound(value, f: FieldSpec):
+def _bound(value: Any, f: FieldSpec) -> pd.Timestamp | float:  # value: the YAML scalar of minimum/maximum
     if f.type == "date":
         return pd.Timestamp(str(value))
     return float(value)

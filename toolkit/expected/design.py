@@ -10,14 +10,15 @@ other row than the one it computes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError, SpecError
-from toolkit.expected.formula import ParsedFormula, is_categorical_dtype, parse_formula
+from toolkit.expected.formula import FactorSpec, ParsedFormula, is_categorical_dtype, parse_formula
 from toolkit.expected.terms import (
     BSplineFactor,
     CategoricalFactor,
@@ -27,6 +28,10 @@ from toolkit.expected.terms import (
     factor_from_dict,
     factor_to_dict,
 )
+
+if TYPE_CHECKING:
+    from patsy.desc import Term
+    from patsy.eval import EvalFactor
 
 #: A column is a product of pieces: (factor name, column index or level index).
 Piece = tuple[str, int]
@@ -79,7 +84,7 @@ class DesignState:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "DesignState":
+    def from_dict(cls, d: dict[str, Any]) -> DesignState:
         return cls(
             formula=d["formula"],
             outcome=d["outcome"],
@@ -131,7 +136,7 @@ def fit_design(
 
     # patsy's _make_subterm_infos: bucket terms by their set of numeric factors (no-numeric bucket
     # first), order by degree within a bucket, and pick full-rank or reduced coding per subterm.
-    buckets: dict[frozenset, list] = {}
+    buckets: dict[frozenset[EvalFactor], list[Term]] = {}
     for term in parsed.terms:
         buckets.setdefault(frozenset(f for f in term.factors if f in numeric), []).append(term)
     order = sorted(buckets, key=lambda b: len(b) != 0)  # stable: first appearance otherwise
@@ -147,7 +152,7 @@ def fit_design(
     return DesignState(formula=formula, outcome=parsed.outcome, factors=tuple(factors.values()), columns=tuple(columns))
 
 
-def _fit_factor(spec, frame: pd.DataFrame) -> Factor:
+def _fit_factor(spec: FactorSpec, frame: pd.DataFrame) -> Factor:
     kind = spec.kind
     if kind == "auto":
         kind = "categorical" if is_categorical_dtype(frame[spec.expr]) else "numeric"
@@ -160,7 +165,9 @@ def _fit_factor(spec, frame: pd.DataFrame) -> Factor:
     return CategoricalFactor.fit(spec.name, spec.expr, frame, **spec.args)
 
 
-def _subterm_columns(term, coding: dict, numeric: set, factors: dict[str, Factor]) -> list[DesignColumn]:
+def _subterm_columns(
+    term: Term, coding: dict[EvalFactor, bool], numeric: set[EvalFactor], factors: dict[str, Factor]
+) -> list[DesignColumn]:
     """Columns of one subterm, left-most factor varying fastest, named as patsy names them."""
     import itertools
 
@@ -173,6 +180,8 @@ def _subterm_columns(term, coding: dict, numeric: set, factors: dict[str, Factor
             else:
                 per_factor.append([(f"{fs.name}[{i}]", (fs.name, i)) for i in range(fs.n_columns)])
         elif f in coding:
+            if not isinstance(fs, CategoricalFactor):  # unreachable: every non-categorical factor is in numeric
+                raise SpecError(f"{fs.name}: a numeric factor cannot be coded as categorical")
             full = coding[f]
             keep = [i for i in range(len(fs.levels)) if full or i != fs.reference]
             prefix = "" if full else "T."
@@ -207,7 +216,7 @@ def _iter_columns(
 ) -> Iterator[tuple[int, np.ndarray]]:
     """Yield each design column, written into ``buf[:, j]`` (or one reused scratch vector)."""
     categorical = {f.name for f in state.factors if isinstance(f, CategoricalFactor)}
-    scratch = np.empty(n) if buf is None else None
+    scratch = np.empty(n if buf is None else 0)  # the one reused column when no matrix is given
     for j, col in enumerate(state.columns):
         out = scratch if buf is None else buf[:, j]
         if not col.pieces:

@@ -13,8 +13,9 @@ floored at 0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,13 @@ from scipy import stats
 from toolkit.errors import InputError
 from toolkit.expected.irls import binomial_deviance, fit_logistic, null_deviance
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-def _yp(y, p) -> tuple[np.ndarray, np.ndarray]:
+
+def _yp(y: npt.ArrayLike, p: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y, dtype=np.float64)
     p = np.asarray(p, dtype=np.float64)
     if y.shape != p.shape or y.ndim != 1:
@@ -36,7 +42,7 @@ def _yp(y, p) -> tuple[np.ndarray, np.ndarray]:
     return y, p
 
 
-def c_statistic(y, p) -> float:
+def c_statistic(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Area under the ROC curve (c-statistic), exactly, from mid-ranks (ties count one half).
 
     Equals the share of (event, non-event) pairs in which the event has the higher
@@ -51,13 +57,13 @@ def c_statistic(y, p) -> float:
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2.0) / (n1 * n0))
 
 
-def brier_score(y, p) -> float:
+def brier_score(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """Mean squared difference between probability and outcome."""
     y, p = _yp(y, p)
     return float(np.mean((p - y) ** 2))
 
 
-def deviance_explained(y, p) -> float:
+def deviance_explained(y: npt.ArrayLike, p: npt.ArrayLike) -> float:
     """``1 - deviance / null deviance`` of the predictions (the null model predicts the mean)."""
     y, p = _yp(y, p)
     with np.errstate(divide="ignore"):
@@ -65,7 +71,7 @@ def deviance_explained(y, p) -> float:
     return float(1.0 - binomial_deviance(y, eta) / null_deviance(y))
 
 
-def calibration_table(y, p, n_groups: int = 10) -> pd.DataFrame:
+def calibration_table(y: npt.ArrayLike, p: npt.ArrayLike, n_groups: int = 10) -> pd.DataFrame:
     """Observed vs expected by risk group (deciles by default) of the predicted probability.
 
     Rows are sorted by ``p`` (stably) and cut into ``n_groups`` groups of equal size
@@ -85,7 +91,7 @@ def calibration_table(y, p, n_groups: int = 10) -> pd.DataFrame:
     return out
 
 
-def calibration_slope(y, p) -> dict[str, float]:
+def calibration_slope(y: npt.ArrayLike, p: npt.ArrayLike) -> dict[str, float]:
     """Logistic recalibration of ``y`` on ``logit(p)``.
 
     Returns ``slope`` and ``intercept`` of ``logit P(y) = a + b logit(p)`` (ideal 1 and 0),
@@ -109,7 +115,9 @@ def calibration_slope(y, p) -> dict[str, float]:
     }
 
 
-def observed_expected(frame: pd.DataFrame, group_cols: str | Sequence[str], outcome: str, p) -> pd.DataFrame:
+def observed_expected(
+    frame: pd.DataFrame, group_cols: str | Sequence[str], outcome: str, p: npt.ArrayLike
+) -> pd.DataFrame:
     """Per entity (e.g. site): ``n``, ``observed`` events, ``expected`` = sum of p, ``oe`` = O/E,
     and ``variance`` = sum of p(1 - p) (the binomial variance of O)."""
     cols = [group_cols] if isinstance(group_cols, str) else list(group_cols)
@@ -126,7 +134,7 @@ def observed_expected(frame: pd.DataFrame, group_cols: str | Sequence[str], outc
     return out
 
 
-def funnel_limits(expected, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
+def funnel_limits(expected: npt.ArrayLike, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataFrame:
     """O/E control limits around 1 at each expected count (normal approximation to Poisson).
 
     Columns ``lower_<level>`` and ``upper_<level>``: ``1 -/+ z / sqrt(E)``, lower floored at 0,
@@ -143,7 +151,7 @@ def funnel_limits(expected, levels: Sequence[float] = (0.95, 0.998)) -> pd.DataF
     return pd.DataFrame(out)
 
 
-def _canvas(width: float = 6.0, height: float = 4.5):
+def _canvas(width: float = 6.0, height: float = 4.5) -> tuple[Figure, Axes]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -177,7 +185,8 @@ def funnel_plot(
     lim = funnel_limits(grid, levels)
     ax.scatter(e, oe["oe"], s=12, label="entity")
     ax.axhline(1.0, color="black", linewidth=1)
-    for level, style in zip(levels, ["--", ":", "-."]):
+    # strict=False: the line styles cover up to three levels; further levels are not drawn
+    for level, style in zip(levels, ["--", ":", "-."], strict=False):
         ax.plot(grid, lim[f"upper_{level:g}"], color="firebrick", linestyle=style, label=f"{level:.1%} limits")
         ax.plot(grid, lim[f"lower_{level:g}"], color="firebrick", linestyle=style)
     ax.set_xlabel("expected count")

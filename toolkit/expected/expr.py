@@ -11,7 +11,8 @@ expression text is the whole of its state.
 from __future__ import annotations
 
 import ast
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -52,9 +53,8 @@ def columns_of(node: ast.AST) -> list[str]:
     """Column names an expression reads, in order of first appearance."""
     out: list[str] = []
     for sub in ast.walk(node):
-        if isinstance(sub, ast.Name) and sub.id not in _NUMPY_MODULES and sub.id != "I":
-            if sub.id not in out:
-                out.append(sub.id)
+        if isinstance(sub, ast.Name) and sub.id not in _NUMPY_MODULES and sub.id != "I" and sub.id not in out:
+            out.append(sub.id)
     return out
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,9 @@ import pandas as pd
 from toolkit.expected import ExpectedModel, fit_design, fit_expected
 from toolkit.expected import diagnostics as dx
 from toolkit.expected.spec import ModelSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass
@@ -65,7 +69,7 @@ def model_metrics(y: np.ndarray, p: np.ndarray, model: ExpectedModel) -> dict[st
 
 
 def fit_measures(
-    frame: pd.DataFrame, specs: dict[str, ModelSpec], say=print
+    frame: pd.DataFrame, specs: dict[str, ModelSpec], say: Callable[[str], None] = print
 ) -> tuple[dict[str, FittedMeasure], np.ndarray]:
     """Fit each spec on its records; return the fits and a probability per frame row (NaN where no model)."""
     p_all = np.full(len(frame), np.nan)
@@ -108,6 +112,7 @@ def fit_measures(
         )
         say(
             f"model {i}/{len(specs)} {spec.name}: n={len(rows):,} events={int(y.sum()):,} "
-            f"AUC={metrics['auc']:.3f} cols={len(model.coef_)}{' (compact terms)' if variant == 'compact' else ''} {secs:.1f}s"
+            f"AUC={metrics['auc']:.3f} cols={len(model.coef_)}"
+            f"{' (compact terms)' if variant == 'compact' else ''} {secs:.1f}s"
         )
     return fits, p_all

@@ -43,7 +43,7 @@ class FactorSpec:
 class ParsedFormula:
     """The outcome column, patsy's right-hand-side terms and the spec of every factor."""
 
-    outcome: str | None
+    outcome: str
     terms: tuple[Any, ...]  # patsy.desc.Term objects, in formula order
     factors: dict[str, FactorSpec]
 
@@ -122,7 +122,7 @@ def _spline_spec(name: str, node: ast.Call, kind: str) -> FactorSpec:
     check_numeric_expr(inner, name)
     args = {allowed[i]: literal(a, name) for i, a in enumerate(node.args[1:])}
     for kw in node.keywords:
-        if kw.arg not in allowed:
+        if kw.arg is None or kw.arg not in allowed:
             raise SpecError(f"{name}: {kind}() has no argument {kw.arg!r} (allowed: {', '.join(allowed)})")
         args[kw.arg] = literal(kw.value, name)
     return FactorSpec(name, kind, ast.unparse(inner), tuple(columns_of(inner)), args)

@@ -185,7 +185,9 @@ def fit_logistic(
         try:
             chol = _scaled_cholesky(gram)
         except linalg.LinAlgError:
-            raise _separation_error(x, y, beta, eta, it, names, "the weighted information matrix became singular")
+            raise _separation_error(
+                x, y, beta, eta, it, names, "the weighted information matrix became singular"
+            ) from None
         new = _scaled_solve(chol, rhs)
         if not np.all(np.isfinite(new)):
             raise _separation_error(x, y, beta, eta, it, names, "the coefficients became non-finite")
@@ -213,7 +215,7 @@ def fit_logistic(
             mu_c = np.clip(mu, _EPS, 1.0 - _EPS)
             chol = _scaled_cholesky(_weighted_gram(x, mu_c * (1.0 - mu_c)))
         except linalg.LinAlgError:
-            raise _separation_error(x, y, beta, eta, it, names, "the information matrix is singular")
+            raise _separation_error(x, y, beta, eta, it, names, "the information matrix is singular") from None
     cov = _scaled_inverse(chol)
     return IRLSResult(
         coef=beta,
@@ -227,7 +229,9 @@ def fit_logistic(
     )
 
 
-def _separation_error(x, y, beta, eta, it, names, why: str) -> ConvergenceError:
+def _separation_error(
+    x: np.ndarray, y: np.ndarray, beta: np.ndarray, eta: np.ndarray, it: int, names: list[str] | None, why: str
+) -> ConvergenceError:
     extreme = int(np.count_nonzero(np.abs(eta) > 15))
     big = np.argsort(-np.abs(beta))[:5]
     label = [(names[i] if names else f"column {i}") for i in big if abs(beta[i]) > 8]

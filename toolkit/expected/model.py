@@ -58,7 +58,7 @@ class ExpectedModel:
         self.step_tol = step_tol
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, data: pd.DataFrame) -> "ExpectedModel":
+    def fit(self, data: pd.DataFrame) -> ExpectedModel:
         """Learn the design state and the coefficients from ``data``; returns ``self``."""
         check_policies(self.out_of_range, self.unseen_level)
         parsed = parse_formula(self.formula, self.outcome)
@@ -162,7 +162,7 @@ class ExpectedModel:
         }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ExpectedModel":
+    def from_dict(cls, d: dict[str, Any]) -> ExpectedModel:
         """Rebuild a fitted model from :meth:`to_dict` output."""
         if d.get("format") != "toolkit.expected.ExpectedModel" or d.get("version") != FORMAT_VERSION:
             raise SpecError("not a stored ExpectedModel of a supported version")
@@ -179,7 +179,7 @@ class ExpectedModel:
         return json.dumps(self.to_dict())
 
     @classmethod
-    def from_json(cls, text: str) -> "ExpectedModel":
+    def from_json(cls, text: str) -> ExpectedModel:
         return cls.from_dict(json.loads(text))
 
     def __repr__(self) -> str:

@@ -123,6 +123,8 @@ def cr_knots(
     if upper < lower:
         raise SpecError(f"{name}: lower bound above upper bound")
     if knots is None:
+        if n_inner is None:  # unreachable: without knots, df is given (checked above)
+            raise SpecError(f"{name}: give df or knots")
         inside = np.unique(x[(lower <= x) & (x <= upper)])
         if inside.size == 0 and n_inner > 0:
             raise SpecError(f"{name}: no data between the bounds to place knots")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
-from typing import Any, ClassVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from toolkit.errors import InputError, SpecError
 from toolkit.expected import splines
 from toolkit.expected.expr import columns_of, eval_numeric, parse_code
 from toolkit.expected.policy import apply_range, apply_unseen
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 def _finite(x: np.ndarray, name: str) -> np.ndarray:
@@ -39,8 +42,8 @@ def _label(name: str, expr: str) -> str:
     return f"{name} (column{'s' if len(cols) > 1 else ''} {', '.join(repr(c) for c in cols)})"
 
 
-def _floats(v: Any) -> tuple[float, ...] | None:
-    return None if v is None else tuple(float(a) for a in np.asarray(v, dtype=float).ravel())
+def _floats(v: npt.ArrayLike) -> tuple[float, ...]:
+    return tuple(float(a) for a in np.asarray(v, dtype=float).ravel())
 
 
 @dataclass(frozen=True)
@@ -55,7 +58,7 @@ class NumericFactor:
     n_columns: ClassVar[int] = 1
 
     @classmethod
-    def fit(cls, name: str, expr: str, frame: pd.DataFrame) -> "NumericFactor":
+    def fit(cls, name: str, expr: str, frame: pd.DataFrame) -> NumericFactor:
         x = _finite(eval_numeric(parse_code(expr), expr, frame), name)
         return cls(name=name, expr=expr, lower=float(x.min()), upper=float(x.max()))
 
@@ -89,7 +92,7 @@ class BSplineFactor:
         include_intercept: bool = False,
         lower_bound: float | None = None,
         upper_bound: float | None = None,
-    ) -> "BSplineFactor":
+    ) -> BSplineFactor:
         x = _finite(eval_numeric(parse_code(expr), expr, frame), name)
         inner, lower, upper = splines.bs_knots(
             x,
@@ -148,7 +151,7 @@ class CubicRegressionFactor:
         lower_bound: float | None = None,
         upper_bound: float | None = None,
         constraints: Any = None,
-    ) -> "CubicRegressionFactor":
+    ) -> CubicRegressionFactor:
         x = _finite(eval_numeric(parse_code(expr), expr, frame), name)
         center = isinstance(constraints, str)
         if center and constraints != "center":
@@ -206,7 +209,7 @@ class CategoricalFactor:
     @classmethod
     def fit(
         cls, name: str, column: str, frame: pd.DataFrame, reference: Any = None, levels: Any = None
-    ) -> "CategoricalFactor":
+    ) -> CategoricalFactor:
         col = frame[column]
         given = levels is not None
         if not given:
@@ -246,7 +249,7 @@ class CategoricalFactor:
         return apply_unseen(self.codes(frame), self.reference, unseen_level, label)
 
 
-Factor = Union[NumericFactor, BSplineFactor, CubicRegressionFactor, CategoricalFactor]
+Factor: TypeAlias = NumericFactor | BSplineFactor | CubicRegressionFactor | CategoricalFactor
 FACTOR_CLASSES: dict[str, type] = {
     c.kind: c for c in (NumericFactor, BSplineFactor, CubicRegressionFactor, CategoricalFactor)
 }

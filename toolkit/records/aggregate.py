@@ -57,8 +57,8 @@ def _sum(df: pd.DataFrame, entity_col: str, level: str, p_col: str, actual_col: 
 def _with_empty_rows(agg: pd.DataFrame, ids: pd.Series, programs: pd.Series, level: str) -> pd.DataFrame:
     """Add a ``full_13`` row with ``n = 0`` for each entity that has no records, so every entity is rated or
     reported (insufficient data, substituted) rather than missing from the ratings."""
-    have = set(zip(agg["program"], agg["entity_id"]))
-    missing = [(p, e) for p, e in zip(programs, ids) if (p, e) not in have]
+    have = set(zip(agg["program"], agg["entity_id"], strict=True))
+    missing = [(p, e) for p, e in zip(programs, ids, strict=True) if (p, e) not in have]
     if not missing:
         return agg
     empty = pd.DataFrame(

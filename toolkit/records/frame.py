@@ -31,7 +31,7 @@ class ModelFrame:
 
     frame: pd.DataFrame
     exclusions: pd.DataFrame
-    entities: "Entities"
+    entities: Entities
 
 
 @dataclass
@@ -42,7 +42,9 @@ class Entities:
 
 def resolve_novations(contracts: pd.DataFrame) -> pd.Series:
     """Map each contract to the contract its records count for (itself, or the end of its novation chain)."""
-    nxt = dict(zip(contracts["contract_id"], contracts["novated_to"].where(contracts["status"] == "novated")))
+    nxt = dict(
+        zip(contracts["contract_id"], contracts["novated_to"].where(contracts["status"] == "novated"), strict=True)
+    )
     out = {}
     for c in contracts["contract_id"]:
         seen = [c]

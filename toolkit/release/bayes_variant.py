@@ -24,6 +24,9 @@ from toolkit.bayes.config import BayesConfig, load_bayes_config
 from toolkit.bayes.ratings import BayesRatings, bayes_ratings
 
 if TYPE_CHECKING:
+    from toolkit.bayes.ratings import ProgramFit
+    from toolkit.release.compute import ComputedRelease
+    from toolkit.release.config import ReleaseConfig
     from toolkit.scoring.config import MethodConfig, ProgramMethod
     from toolkit.tracking.lifecycle import TrackedRun
 
@@ -46,7 +49,13 @@ class BayesAugment:
         return [c for c in self.columns.columns if c not in KEY]
 
 
-def bayes_augment(comp, config, method, say=lambda msg: None, bayes_config: BayesConfig | None = None) -> BayesAugment:
+def bayes_augment(
+    comp: ComputedRelease,
+    config: ReleaseConfig,
+    method: MethodConfig,
+    say: Callable[[str], None] = lambda msg: None,
+    bayes_config: BayesConfig | None = None,
+) -> BayesAugment:
     """Fit, score and gate the Bayesian variant of a computed release (``ComputedRelease``)."""
     bc = bayes_config or load_bayes_config(getattr(config, "bayes", None) or "des_2018")
     res = bayes_ratings(
@@ -71,7 +80,7 @@ def merge_columns(ratings: pd.DataFrame, aug: BayesAugment) -> pd.DataFrame:
     return out
 
 
-def caterpillar_plot(fit, measure: str, path: Path, interval: float = 0.9) -> Path:
+def caterpillar_plot(fit: ProgramFit, measure: str, path: Path, interval: float = 0.9) -> Path:
     """Every site's effect on ``measure`` (relative to the model's average site) as an odds ratio with its
     central interval, sorted."""
     import matplotlib
@@ -81,7 +90,7 @@ def caterpillar_plot(fit, measure: str, path: Path, interval: float = 0.9) -> Pa
 
     summ = fit.site_summary[measure]
     lo, med, hi = summ["q_lo"].to_numpy(), summ["median"].to_numpy(), summ["q_hi"].to_numpy()
-    centre = float(np.median(fit.idata.posterior["shift"].sel(measure=measure).values))
+    centre = float(np.median(fit.idata["posterior"]["shift"].sel(measure=measure).values))
     lo, med, hi = lo - centre, med - centre, hi - centre  # relative to the average site of the model
     order = np.argsort(med)
     x = np.arange(len(order))

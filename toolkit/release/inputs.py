@@ -15,12 +15,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.contracts import load_contracts, validate_tables
 from toolkit.contracts.validate import find_table_file, read_raw
 from toolkit.errors import DataContractError, ToolkitError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from toolkit.records.derive import DerivationResult, ReleaseCalendar
 
 RECORDS = "measure_records"
 
@@ -29,7 +35,7 @@ RECORDS = "measure_records"
 class ReleaseInputs:
     tables: dict[str, pd.DataFrame]
     source: str  # "table" or "events"
-    derivation: object | None = None  # DerivationResult when derived
+    derivation: DerivationResult | None = None  # when derived
 
 
 def records_source(data_dir: Path, wanted: str) -> str:
@@ -44,7 +50,7 @@ def records_source(data_dir: Path, wanted: str) -> str:
     return "events"
 
 
-def calendar_release_for(window_start: str, window_end: str, calendar=None) -> str:
+def calendar_release_for(window_start: str, window_end: str, calendar: ReleaseCalendar | None = None) -> str:
     """The calendar release whose assessment window is exactly the config's window."""
     from toolkit.records.derive import load_calendar, load_derive_params
 
@@ -60,7 +66,11 @@ def calendar_release_for(window_start: str, window_end: str, calendar=None) -> s
 
 
 def load_release_inputs(
-    data_dir: str | Path, window_start: str, window_end: str, records: str = "auto", say=lambda msg: None
+    data_dir: str | Path,
+    window_start: str,
+    window_end: str,
+    records: str = "auto",
+    say: Callable[[str], None] = lambda msg: None,
 ) -> ReleaseInputs:
     """Read and validate the release's tables (raising with every violation), deriving records if needed."""
     d = Path(data_dir)

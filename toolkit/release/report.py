@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.bayes.config import Gates
+
+if TYPE_CHECKING:
+    from toolkit.release.config import ReleaseConfig
 
 
 def _md_table(df: pd.DataFrame) -> str:
@@ -32,7 +36,7 @@ def star_distribution(ratings: pd.DataFrame) -> pd.DataFrame:
 
 def write_report(
     folder: Path,
-    config,
+    config: ReleaseConfig,
     ratings: pd.DataFrame,
     metrics: pd.DataFrame,
     exclusions: pd.DataFrame,

@@ -119,7 +119,7 @@ def _coefficient_differences(run: RunReader, fits: dict[str, FittedMeasure], tmp
     return diffs, worst, compared
 
 
-def regenerate_synthetic_world(params: dict[str, str], out: Path, say=print) -> Path | None:
+def regenerate_synthetic_world(params: dict[str, str], out: Path, say: Say = print) -> Path | None:
     """Regenerate the synthetic world a release read, from its ``synthetic_world.*`` params (None if the
     release did not read a synthetic world)."""
     from toolkit.synth import generate_world, write_world

@@ -10,6 +10,7 @@ average are recomputed per draw over the (fixed) population of rated contracts.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
@@ -24,6 +25,9 @@ from toolkit.scoring.stars import (
     stars_from_percentage,
 )
 from toolkit.scoring.weights import AdjustedWeights, adjust_weights
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 _CHUNK_ELEMENTS = 4_000_000  # draws x entities x measures per chunk (memory bound, not a method number)
 
@@ -52,18 +56,58 @@ class ScoreArrays:
     stars: np.ndarray
 
 
-def _steps(actual, expected, aw: AdjustedWeights, population, program: ProgramMethod, keep: bool):
+class _Steps(NamedTuple):
+    """Steps 3 to 6 on one chunk of draws (``ratios`` and ``scores`` None when not kept)."""
+
+    ratios: np.ndarray | None
+    scores: np.ndarray | None
+    mu: np.ndarray
+    sd: np.ndarray
+    performance_score: np.ndarray
+    national_average: np.ndarray
+    star_percentage: np.ndarray
+    stars: np.ndarray
+
+
+def _steps(
+    actual: np.ndarray,
+    expected: np.ndarray,
+    aw: AdjustedWeights,
+    population: np.ndarray,
+    program: ProgramMethod,
+    keep: bool,
+) -> _Steps:
     r = group_ratios(actual, expected, aw.weights, program)
     mu, sd = standardisation_parameters(r, population, program)
     sc = standardise(r, mu, sd, program)
     s = performance_score(sc, aw.group_weights, aw.scorable)
     sbar = national_average(s, population)
     p = star_percentage(s, sbar, program)
-    return (r if keep else None, sc if keep else None, mu, sd, s, sbar, p, stars_from_percentage(p, program.bands))
+    return _Steps(
+        r if keep else None, sc if keep else None, mu, sd, s, sbar, p, stars_from_percentage(p, program.bands)
+    )
+
+
+def _joined(chunks: list[np.ndarray]) -> np.ndarray:
+    """The chunks' arrays as one, along the draw axis (the array itself when there is one chunk)."""
+    return chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=0)
+
+
+def _joined_kept(chunks: list[np.ndarray | None]) -> np.ndarray | None:
+    """Like :func:`_joined` for ratios and scores: None when the chunks did not keep them."""
+    if chunks[0] is None:
+        return None
+    return _joined([c for c in chunks if c is not None])
 
 
 def score_arrays(
-    n, actual, expected, program: ProgramMethod, *, population=None, keep_group_arrays: bool = True
+    n: npt.ArrayLike,
+    actual: npt.ArrayLike,
+    expected: npt.ArrayLike,
+    program: ProgramMethod,
+    *,
+    population: npt.ArrayLike | None = None,
+    keep_group_arrays: bool = True,
 ) -> ScoreArrays:
     """Score entities from counts: weights, ratios, scores, S, national average, P, stars.
 
@@ -121,19 +165,16 @@ def score_arrays(
             _steps(actual[i : i + step], expected[i : i + step], aw, pop, program, keep_group_arrays)
             for i in range(0, actual.shape[0], step)
         ]
-    cols = list(zip(*parts))
-    joined = [None if c[0] is None else (c[0] if len(c) == 1 else np.concatenate(c, axis=0)) for c in cols]
-    r, sc, mu, sd, s, sbar, p, st = joined
     return ScoreArrays(
         weights=aw,
         meets_minimum=meets,
         population=pop,
-        ratios=r,
-        scores=sc,
-        mu=mu,
-        sd=sd,
-        performance_score=s,
-        national_average=sbar,
-        star_percentage=p,
-        stars=st,
+        ratios=_joined_kept([c.ratios for c in parts]),
+        scores=_joined_kept([c.scores for c in parts]),
+        mu=_joined([c.mu for c in parts]),
+        sd=_joined([c.sd for c in parts]),
+        performance_score=_joined([c.performance_score for c in parts]),
+        national_average=_joined([c.national_average for c in parts]),
+        star_percentage=_joined([c.star_percentage for c in parts]),
+        stars=_joined([c.stars for c in parts]),
     )

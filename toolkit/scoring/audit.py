@@ -7,10 +7,17 @@ digits (the table holds the exact values).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from toolkit.scoring.config import ProgramMethod
 from toolkit.scoring.weights import AdjustedWeights
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from toolkit.scoring.config import ThresholdRule
 
 SEP = "; "
 _EPS = 1e-12
@@ -59,7 +66,7 @@ def weight_notes(n: np.ndarray, aw: AdjustedWeights, program: ProgramMethod) -> 
     return out
 
 
-def threshold_notes(n: np.ndarray, program: ProgramMethod, method_rules) -> list[list[str]]:
+def threshold_notes(n: np.ndarray, program: ProgramMethod, method_rules: Sequence[ThresholdRule]) -> list[list[str]]:
     """The failed minimum data rules of each entity (``method_rules``: the program's ``minimum_data``).
 
     Examples
@@ -86,4 +93,4 @@ def threshold_notes(n: np.ndarray, program: ProgramMethod, method_rules) -> list
 
 def join(*note_lists: list[list[str]]) -> list[str]:
     """Join per-entity note lists into one audit string per entity."""
-    return [SEP.join(x for notes in per_entity for x in notes) for per_entity in zip(*note_lists)]
+    return [SEP.join(x for notes in per_entity for x in notes) for per_entity in zip(*note_lists, strict=True)]

@@ -9,6 +9,7 @@ program derived from the config.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +72,7 @@ class StandardisationSpec(FrozenConfig):
     min_population: int = Field(ge=2)
 
     @model_validator(mode="after")
-    def _clip_order(self) -> "StandardisationSpec":
+    def _clip_order(self) -> StandardisationSpec:
         if self.clip is not None and not (self.clip[0] < self.centre < self.clip[1]):
             raise ValueError("clip must be [low, high] with low < centre < high")
         return self
@@ -99,7 +100,7 @@ class MonthsRule(FrozenConfig):
     published_from_months: float = Field(ge=0)
 
     @model_validator(mode="after")
-    def _order(self) -> "MonthsRule":
+    def _order(self) -> MonthsRule:
         if self.published_from_months < self.calculated_from_months:
             raise ValueError("published_from_months must not be below calculated_from_months")
         return self
@@ -141,7 +142,7 @@ class MethodConfig(FrozenConfig):
     novation: NovationSpec
 
     @model_validator(mode="after")
-    def _consistent(self) -> "MethodConfig":
+    def _consistent(self) -> MethodConfig:
         problems: list[str] = []
         gids = [g.id for g in self.groups]
         mids = [m.id for m in self.measures]
@@ -185,7 +186,7 @@ class MethodConfig(FrozenConfig):
     def measure_ids(self) -> tuple[str, ...]:
         return tuple(m.id for m in self.measures)
 
-    def program_method(self, program: str) -> "ProgramMethod":
+    def program_method(self, program: str) -> ProgramMethod:
         """The arrays of one program that the numerical functions use."""
         if program not in self.programs:
             raise KeyError(f"program {program!r} not in method {self.name!r} (has {sorted(self.programs)})")
@@ -231,7 +232,7 @@ def _band_problems(bands: tuple[Band, ...]) -> list[str]:
     for b in ordered:
         if b.min is not None and b.max is not None and b.min > b.max:
             out.append(f"bands: band of {b.stars} stars has min > max")
-    for lo, hi in zip(ordered, ordered[1:]):
+    for lo, hi in itertools.pairwise(ordered):
         if lo.max is None or hi.min is None or hi.min != lo.max + 1:
             out.append(f"bands: gap or overlap between the bands of {lo.stars} and {hi.stars} stars")
     if [b.stars for b in ordered] != sorted(stars):

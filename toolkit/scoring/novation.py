@@ -125,7 +125,7 @@ def _check_novations(novations: pd.DataFrame, em: pd.DataFrame) -> list[tuple[st
     contracts = em[em["level"] == "contract"]
     progs = contracts.groupby("entity_id")["program"].agg(lambda s: frozenset(s)).to_dict()
     problems = []
-    for i, (o, n) in enumerate(zip(old, new), start=1):
+    for i, (o, n) in enumerate(zip(old, new, strict=True), start=1):
         if o not in progs:
             problems.append(f"row {i}: old_contract_id is not a contract of the table")
         if n not in progs:
@@ -143,4 +143,4 @@ def _check_novations(novations: pd.DataFrame, em: pd.DataFrame) -> list[tuple[st
             )
     if problems:
         raise InputError(f"novations: {len(problems)} problem(s):\n" + "\n".join(f"  - {p}" for p in problems))
-    return sorted(zip(old, new))
+    return sorted(zip(old, new, strict=True))

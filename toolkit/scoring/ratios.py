@@ -8,12 +8,19 @@ the adjusted weights ``w'``. A group whose adjusted weight is 0 has no ratio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from toolkit.scoring.config import ProgramMethod
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
-def group_ratios(actual, expected, weights, program: ProgramMethod) -> np.ndarray:
+
+def group_ratios(
+    actual: npt.ArrayLike, expected: npt.ArrayLike, weights: npt.ArrayLike, program: ProgramMethod
+) -> np.ndarray:
     """Weighted ratio of actual to expected outcomes per group.
 
     Parameters

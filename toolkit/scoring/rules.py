@@ -18,13 +18,18 @@ arrangements), decided per program in this order:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from toolkit.scoring.config import MethodConfig, ProgramMethod
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
-def meets_minimum_data(n, program: ProgramMethod) -> np.ndarray:
+
+def meets_minimum_data(n: npt.ArrayLike, program: ProgramMethod) -> np.ndarray:
     """Thresholds for Calculated Ratings: every rule ``sum(n over its measures) >= min_n`` holds.
 
     Parameters

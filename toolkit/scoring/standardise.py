@@ -9,13 +9,20 @@ draws (a leading axis), ``mu`` and ``sd`` are recomputed per draw.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from toolkit.errors import InputError
 from toolkit.scoring.config import ProgramMethod
 
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
-def standardisation_parameters(ratios, population, program: ProgramMethod) -> tuple[np.ndarray, np.ndarray]:
+
+def standardisation_parameters(
+    ratios: npt.ArrayLike, population: npt.ArrayLike, program: ProgramMethod
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean and standard deviation of each group's ratio over the population.
 
     Parameters
@@ -54,7 +61,7 @@ def standardisation_parameters(ratios, population, program: ProgramMethod) -> tu
         mu = np.where(valid, r, 0.0).sum(axis=-2) / count
         dev = np.where(valid, r - mu[..., None, :], 0.0)
         sd = np.sqrt((dev * dev).sum(axis=-2) / (count - spec.ddof))
-    problems = []
+    problems: list[str] = []
     for k, g in enumerate(program.groups):
         c = count[..., k]
         if np.any(c < spec.min_population):
@@ -68,7 +75,7 @@ def standardisation_parameters(ratios, population, program: ProgramMethod) -> tu
     return mu, sd
 
 
-def standardise(ratios, mu, sd, program: ProgramMethod) -> np.ndarray:
+def standardise(ratios: npt.ArrayLike, mu: npt.ArrayLike, sd: npt.ArrayLike, program: ProgramMethod) -> np.ndarray:
     """Scores ``clip(centre + (R - mu) / sd, clip)`` per group.
 
     Parameters

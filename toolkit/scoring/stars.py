@@ -6,15 +6,22 @@ draw axis.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toolkit.errors import InputError
-from toolkit.scoring.config import Band, StarPercentageSpec
+from toolkit.scoring.config import Band, MethodConfig, ProgramMethod, StarPercentageSpec
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import numpy.typing as npt
 
 
-def performance_score(scores, group_weights, scorable=None) -> np.ndarray:
+def performance_score(
+    scores: npt.ArrayLike, group_weights: npt.ArrayLike, scorable: npt.ArrayLike | None = None
+) -> np.ndarray:
     """Step 5: ``S = sum_g W'_g * score_g``.
 
     Parameters
@@ -49,7 +56,7 @@ def performance_score(scores, group_weights, scorable=None) -> np.ndarray:
     return total
 
 
-def national_average(score, population) -> np.ndarray:
+def national_average(score: npt.ArrayLike, population: npt.ArrayLike) -> np.ndarray:
     """Step 6: unweighted mean performance score over the population (the rated contracts).
 
     Parameters
@@ -72,11 +79,11 @@ def national_average(score, population) -> np.ndarray:
     return s.mean(axis=-1)
 
 
-def _spec(spec: Any) -> StarPercentageSpec:
-    return getattr(spec, "star_percentage", spec)
+def _spec(spec: StarPercentageSpec | MethodConfig | ProgramMethod) -> StarPercentageSpec:
+    return spec.star_percentage if isinstance(spec, (MethodConfig, ProgramMethod)) else spec
 
 
-def truncate_percentage(x, spec) -> np.ndarray:
+def truncate_percentage(x: npt.ArrayLike, spec: StarPercentageSpec | MethodConfig | ProgramMethod) -> np.ndarray:
     """Truncate toward zero after removing representation error (``guard_decimals``).
 
     Examples
@@ -90,7 +97,9 @@ def truncate_percentage(x, spec) -> np.ndarray:
     return np.trunc(np.round(np.asarray(x, dtype=float), sp.guard_decimals)) + 0.0  # + 0.0: no -0.0
 
 
-def star_percentage(score, average, spec) -> np.ndarray:
+def star_percentage(
+    score: npt.ArrayLike, average: npt.ArrayLike, spec: StarPercentageSpec | MethodConfig | ProgramMethod
+) -> np.ndarray:
     """Step 6: ``P = trunc(100 * (S - S_bar) / S_bar)``, toward zero.
 
     Parameters
@@ -122,7 +131,9 @@ def star_percentage(score, average, spec) -> np.ndarray:
     return truncate_percentage(sp.scale * (s - a) / a, sp)
 
 
-def stars_from_percentage(percentage, bands) -> np.ndarray:
+def stars_from_percentage(
+    percentage: npt.ArrayLike, bands: Sequence[Band] | MethodConfig | ProgramMethod
+) -> np.ndarray:
     """Table 6: stars of each star percentage (0 where the percentage is NaN).
 
     Parameters
@@ -141,7 +152,7 @@ def stars_from_percentage(percentage, bands) -> np.ndarray:
     >>> stars_from_percentage([-50, -49, -20, -19, 19, 20, 39, 40], load_method("des_2018")).tolist()
     [1, 2, 2, 3, 3, 4, 4, 5]
     """
-    bl: tuple[Band, ...] = tuple(getattr(bands, "bands", bands))
+    bl: tuple[Band, ...] = tuple(bands.bands if isinstance(bands, (MethodConfig, ProgramMethod)) else bands)
     ordered = sorted(bl, key=lambda b: -np.inf if b.min is None else b.min)
     edges = np.array([b.min for b in ordered[1:]], dtype=float)
     values = np.array([b.stars for b in ordered], dtype=np.int8)

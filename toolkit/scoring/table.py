@@ -98,8 +98,11 @@ def score_entities(
     >>> em = pd.DataFrame(rows, columns=["program", "level", "entity_id", "parent_id", "measure",
     ...                                  "n", "actual", "expected"])
     >>> out = score_entities(em, load_method("des_2018"))
-    >>> out[["entity_id", "status", "star_percentage", "stars"]].to_string(index=False)
-    'entity_id status  star_percentage  stars\\n       C0  rated              -50      1\\n       C1  rated                0      3\\n       C2  rated               50      5'
+    >>> print(out[["entity_id", "status", "star_percentage", "stars"]].to_string(index=False))
+    entity_id status  star_percentage  stars
+           C0  rated              -50      1
+           C1  rated                0      3
+           C2  rated               50      5
     """
     return score_entities_with_parameters(entity_measures, method, previous, fractional_actual=fractional_actual)[0]
 
@@ -182,8 +185,11 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
         "calc_star_percentage": out.star_percentage,
         "calc_stars": np.where(out.stars > 0, out.stars, np.nan),
     }
+    ratios, scores = out.ratios, out.scores
+    if ratios is None or scores is None:  # unreachable: without a draw axis score_arrays keeps them
+        raise ValueError("score_arrays returned no group ratios or scores")
     for k, g in enumerate(pm.groups):
-        cols[f"ratio_{g}"], cols[f"score_{g}"] = out.ratios[:, k], out.scores[:, k]
+        cols[f"ratio_{g}"], cols[f"score_{g}"] = ratios[:, k], scores[:, k]
         cols[f"group_weight_{g}"] = aw.group_weights[:, k]
     for j, m in enumerate(pm.measures):
         cols[f"weight_{m}"] = aw.weights[:, j]
@@ -195,7 +201,7 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
             cols[f"n_{m}"] = all_n[m].fillna(0).to_numpy() if m in all_n.columns else np.zeros(len(ents))
     notes_w = audit.weight_notes(n, aw, pm)
     notes_t = audit.threshold_notes(n, pm, method.programs[pm.program].minimum_data)
-    cols["_notes"] = [a + b for a, b in zip(notes_w, notes_t)]
+    cols["_notes"] = [a + b for a, b in zip(notes_w, notes_t, strict=True)]
     params = pd.DataFrame(
         {
             "program": pm.program,

@@ -8,12 +8,16 @@ first row under the header of the input file). Values are not echoed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError
 from toolkit.scoring.config import LEVELS, STATUSES, MethodConfig
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 REQUIRED = ("program", "level", "entity_id", "parent_id", "measure", "n", "actual", "expected")
 OPTIONAL = ("months_operating", "novation")
@@ -39,10 +43,11 @@ class Problem:
 
 
 class _Collector:
-    def __init__(self, table: str):
-        self.table, self.problems = table, []
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.problems: list[Problem] = []
 
-    def check(self, bad, column: str, rule: str) -> None:
+    def check(self, bad: npt.ArrayLike, column: str, rule: str) -> None:
         bad = np.asarray(bad, dtype=bool)
         if bad.any():
             self.problems.append(Problem(self.table, column, rule, tuple(int(i) + 1 for i in np.flatnonzero(bad))))
@@ -132,7 +137,7 @@ def validate_entity_measures(
     allowed = {p: set(s.weights) | set(s.not_scored) for p, s in method.programs.items()}
     known_prog = np.isin(prog, list(method.programs))
     c.check(
-        known_prog & np.array([m not in allowed.get(p, ()) for p, m in zip(prog, measure)], dtype=bool),
+        known_prog & np.array([m not in allowed.get(p, ()) for p, m in zip(prog, measure, strict=True)], dtype=bool),
         "measure",
         "a measure of the row's program in the method",
     )
@@ -165,17 +170,20 @@ def validate_entity_measures(
     c.check(_inconsistent(keys, months), "months_operating", "the same months on every row of an entity")
 
     is_site, is_contract, is_org = level == "site", level == "contract", level == "organisation"
-    contracts = set(zip(prog[is_contract], eid[is_contract]))
-    orgs = set(zip(prog[is_org], eid[is_org]))
+    contracts = set(zip(prog[is_contract], eid[is_contract], strict=True))
+    orgs = set(zip(prog[is_org], eid[is_org], strict=True))
     progs_with_orgs = {p for p, _ in orgs}
     c.check(is_org & (parent != ""), "parent_id", "empty for an organisation")
     c.check(
-        is_site & np.array([(p, q) not in contracts for p, q in zip(prog, parent)], dtype=bool),
+        is_site & np.array([(p, q) not in contracts for p, q in zip(prog, parent, strict=True)], dtype=bool),
         "parent_id",
         "a site's contract is in the table (a site without its contract)",
     )
     c.check(
-        is_contract & np.array([p in progs_with_orgs and (p, q) not in orgs for p, q in zip(prog, parent)], dtype=bool),
+        is_contract
+        & np.array(
+            [p in progs_with_orgs and (p, q) not in orgs for p, q in zip(prog, parent, strict=True)], dtype=bool
+        ),
         "parent_id",
         "a contract's organisation is in the table when organisations are scored",
     )

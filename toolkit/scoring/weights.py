@@ -17,10 +17,14 @@ Everything is vectorised over any leading axes of ``n``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from toolkit.scoring.config import ProgramMethod
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,7 +61,7 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return out
 
 
-def adjust_weights(n, program: ProgramMethod) -> AdjustedWeights:
+def adjust_weights(n: npt.ArrayLike, program: ProgramMethod) -> AdjustedWeights:
     """Adjust Table 1 weights for zero and small denominators.
 
     Parameters

@@ -8,13 +8,13 @@ from toolkit.synth.world import TABLES, World, generate_world, write_world
 __all__ = [
     "MEASURES",
     "PROGRAM_MEASURES",
+    "TABLES",
     "MethodRules",
+    "World",
     "WorldParams",
+    "generate_world",
     "load_method_rules",
     "load_world_params",
-    "TABLES",
-    "World",
-    "generate_world",
     "write_world",
 ]
 

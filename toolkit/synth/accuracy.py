@@ -43,7 +43,7 @@ def accuracy_table(ratings: pd.DataFrame, oracle: pd.DataFrame, by_band: bool = 
         p_o = g["calculated_star_percentage_o"].astype(float).to_numpy()
         rows.append(
             {
-                **dict(zip(groups, key)),
+                **dict(zip(groups, key, strict=True)),
                 "entities": len(g),
                 "spearman": float(g["performance_score_r"].corr(g["performance_score_o"], method="spearman"))
                 if len(g) > 2

@@ -36,7 +36,7 @@ tables of a world do not change. Choices that keep the records identical:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,9 @@ from toolkit.config import load_yaml, resolve_config
 from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.people import DAY, People
 from toolkit.synth.structure import Structure
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 NAT = np.datetime64("NaT", "D")
 
@@ -102,7 +105,9 @@ def _participant_view(records: pd.DataFrame, n: int, measures: tuple[str, ...]) 
     return v
 
 
-def _losing_sites(rng, st: Structure, v: dict, who: np.ndarray, share_org: float) -> np.ndarray:
+def _losing_sites(
+    rng: np.random.Generator, st: Structure, v: dict[str, Any], who: np.ndarray, share_org: float
+) -> np.ndarray:
     """Index into ``st.sites`` of the site each transferred participant came from: another
     organisation's site of the same program (same ESA if possible), or, for the rest, a site of
     the same organisation in the other program; the site is open on the transfer date."""
@@ -213,7 +218,17 @@ class _Claims:
         self.amounts, self.pend = b.ep["claim_amounts"], float(b.ep["pending_share"])
         self.frames: list[pd.DataFrame] = []
 
-    def add(self, who, site, ctype, lodged, amount=None, status=None, recov=None, placement=None) -> None:
+    def add(
+        self,
+        who: npt.ArrayLike,
+        site: npt.ArrayLike,
+        ctype: npt.ArrayLike,
+        lodged: npt.ArrayLike,
+        amount: npt.ArrayLike | None = None,
+        status: np.ndarray | None = None,
+        recov: npt.ArrayLike | None = None,
+        placement: npt.ArrayLike | None = None,
+    ) -> None:
         """Claims of participants ``who`` (default: the type's amount, a drawn pending/approved status)."""
         who = np.asarray(who, dtype=np.int64)
         k = len(who)
@@ -296,7 +311,7 @@ def _placements(
     roles 0 and 1 per participant, each participant's first placement day, and the anchor kinds."""
     d = _placement_draws(rng, b)
     kind, n, no, yes = d["kind"], b.n, np.zeros(b.n, bool), np.ones(b.n, bool)
-    pls = []
+    pls: list[pd.DataFrame] = []
     for mask, start, ptype, app, dre, wa in (
         (
             d["has_a"],
@@ -349,7 +364,8 @@ def _transition_phase(b: _Base) -> np.ndarray:
 
 def _record_commencements(b: _Base) -> pd.DataFrame:
     """One site commencement per participant: the record's site, dates and exit reason."""
-    reason = np.where(
+    # numpy's stubs leave None out of array-likes; np.where takes it as an object scalar
+    reason = np.where(  # type: ignore[call-overload]
         b.still, None, np.where(b.os_pop & b.v["ongoing_support"]["num"], "independent_worker_assessment", "other")
     )
     return pd.DataFrame(
@@ -542,7 +558,9 @@ def _invalid_claims_of(
         float(noise["under_one_dollar_amount"]),
         np.array([claims.amounts[t] for t in ctype[w]]) if len(w) else np.zeros(0),
     )
-    when = lo[w] + _u(rng, np.zeros(len(w)), ((b.w_end - lo[w]) / DAY).astype(np.int64)) * DAY
+    # numpy's stubs type datetime64 - datetime64 array as a datetime64 array; it is timedelta64
+    days_left = b.w_end - lo[w]
+    when = lo[w] + _u(rng, np.zeros(len(w)), (days_left / DAY).astype(np.int64)) * DAY  # type: ignore[operator]
     claims.add(
         w, site[w], ctype[w], when, amount=amount, status=status, recov=kd == "recovery_confirmed", placement=link[w]
     )

@@ -8,12 +8,16 @@ like any release. They measure how well a release recovers true performance.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.contracts import load_tables
 from toolkit.records.aggregate import entity_measure_table
 from toolkit.records.frame import build_frame
+
+if TYPE_CHECKING:
+    from toolkit.scoring.config import MethodConfig
 
 TRUTH_KEY = ["participant_id", "period_of_service", "site_id", "measure"]
 
@@ -43,7 +47,7 @@ def oracle_entity_measures(
 
 
 def oracle_ratings(
-    world_dir: str | Path, method, window_start: str | None = None, window_end: str | None = None
+    world_dir: str | Path, method: MethodConfig, window_start: str | None = None, window_end: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Oracle entity-measure table and ratings of a written world (window from ``world.json`` by default)."""
     import json

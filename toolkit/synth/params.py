@@ -65,7 +65,7 @@ def method_rules(method: MethodConfig, derive: DeriveParams) -> MethodRules:
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def load_method_rules(method: str = DEFAULT_METHOD, derive: str = DEFAULT_DERIVE) -> MethodRules:
     """:func:`method_rules` of the named method and derivation configs (read once)."""
     return method_rules(load_method(method), load_derive_params(derive))
@@ -100,7 +100,7 @@ class SiteEffects(FrozenConfig):
     measure_scale: dict[str, float]
 
     @model_validator(mode="after")
-    def _check(self) -> "SiteEffects":
+    def _check(self) -> SiteEffects:
         if self.sd < 0:
             raise ValueError("sd must be >= 0")
         if not 0 <= self.cross_measure_correlation <= 1:
@@ -141,7 +141,7 @@ class WorldParams(FrozenConfig):
     true_model: TrueModel
 
     @model_validator(mode="after")
-    def _check(self) -> "WorldParams":
+    def _check(self) -> WorldParams:
         shares = self.structure.get("state_shares", {})
         if abs(sum(shares.values()) - 1) > 1e-3:
             raise ValueError("structure.state_shares must sum to 1")
@@ -152,14 +152,15 @@ class WorldParams(FrozenConfig):
                         p = spec[key]
                         if len(p) != len(spec["levels"]) or abs(sum(p) - 1) > 1e-6:
                             raise ValueError(
-                                f"participants.characteristics.{name}.{key} must have one probability per level, summing to 1"
+                                f"participants.characteristics.{name}.{key} must have one probability per level, "
+                                "summing to 1"
                             )
         return self
 
-    def with_site_effect_sd(self, sd: float) -> "WorldParams":
+    def with_site_effect_sd(self, sd: float) -> WorldParams:
         return self.with_site_effects(sd=sd)
 
-    def with_site_effects(self, sd: float | None = None, rho: float | None = None) -> "WorldParams":
+    def with_site_effects(self, sd: float | None = None, rho: float | None = None) -> WorldParams:
         """A copy with the spread (``sd``) and/or cross-measure correlation (``rho``) of true site effects changed."""
         upd = {}
         if sd is not None:

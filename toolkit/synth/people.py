@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,7 +27,7 @@ class People:
     anchor: np.ndarray  # datetime64[D] of a bonus/Work Assist anchor, NaT if none
 
 
-def _cat(rng, spec, n, program=None):
+def _cat(rng: np.random.Generator, spec: dict[str, Any], n: int, program: np.ndarray | None = None) -> np.ndarray:
     levels = spec["levels"]
     if program is None:
         return np.asarray(levels, dtype=object)[rng.choice(len(levels), size=n, p=spec["p"])]

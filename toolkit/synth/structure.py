@@ -72,7 +72,7 @@ def _apportion(total: int, shares: dict[str, float], minimum: int = 1) -> dict[s
     while n.sum() < total:
         i = int(np.argmax(p * total - n))
         n[i] += 1
-    return {k: int(v) for k, v in zip(keys, n) if v > 0}
+    return {k: int(v) for k, v in zip(keys, n, strict=True) if v > 0}
 
 
 def make_regions(rng: np.random.Generator, params: WorldParams, scale: Scale) -> pd.DataFrame:
@@ -182,7 +182,7 @@ def _draw_dms(
     then uncovered ESAs, then by weight. Also returns, for the first DMS contracts, the ESS
     contract each mirrors."""
     perm = rng.permutation(len(ess))
-    n_paired = min(len(ess), int(round(d.st["paired_share"] * n)))
+    n_paired = min(len(ess), round(d.st["paired_share"] * n))
     partner = [int(i) for i in perm[:n_paired]]
     out = [(ess[i][0], ess[i][1], "DMS") for i in perm[:n_paired]]
     covered = {e for _, e, _ in out}
@@ -227,7 +227,7 @@ def _novations(
     n_c = len(drawn)
     novated_to = np.full(n_c, None, dtype=object)
     for i in np.flatnonzero(status == "novated"):
-        o, e, prog = drawn[i]
+        _, e, prog = drawn[i]
         cands = [j for j in range(n_c) if j != i and drawn[j][1] == e and drawn[j][2] == prog and status[j] == "active"]
         if not cands:
             status[i] = "ceased"
@@ -281,7 +281,9 @@ def _sites_per_contract(rng: np.random.Generator, d: _Draw, n_c: int, partner: l
     return k_sites
 
 
-def _site_dates(rng: np.random.Generator, d: _Draw, k: int, c_start, c_end, share: float) -> tuple:
+def _site_dates(
+    rng: np.random.Generator, d: _Draw, k: int, c_start: np.datetime64, c_end: np.datetime64, share: float
+) -> tuple:
     """Opening and closing dates of one site of a contract with ``k`` sites (new and closed sites
     only in contracts with several, none outside the contract), and its caseload share."""
     st = d.st
@@ -324,7 +326,7 @@ def _sites(
             pool.append(f"L{n_loc:05d}")
         locs = list(rng.permutation(pool)[: k_sites[i]]) if len(pool) > k_sites[i] else list(pool)
         sh = rng.dirichlet(np.full(k_sites[i], d.st["site_share_dirichlet_alpha"]))
-        for loc, s in zip(sorted(locs), sh):
+        for loc, s in zip(sorted(locs), sh, strict=True):
             open_d, close_d, s = _site_dates(rng, d, k_sites[i], life["start"][i], life["end"][i], s)
             rows.append(
                 {

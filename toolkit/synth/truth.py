@@ -17,6 +17,8 @@ in its denominator* is known exactly:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -129,6 +131,8 @@ def make_site_effects(
 
 #: One outcome of the world per measure: (records mask, measure, numerator, p_true, p_average_site, time in assistance).
 Outcome = tuple[np.ndarray, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+#: ``probs(measure, tia) -> (p_true, p_average_site)`` per participant
+OutcomeProbabilities = Callable[[str, np.ndarray], tuple[np.ndarray, np.ndarray]]
 NAT = np.datetime64("NaT", "D")
 
 
@@ -148,7 +152,7 @@ def _outcome_probabilities(
     site_effects: pd.DataFrame,
     site_id: np.ndarray,
     transferred: np.ndarray,
-):
+) -> OutcomeProbabilities:
     """``probs(measure, tia) -> (p_true, p_average_site)`` per participant: the true model at the
     participant's site, and at an average site (all site effects zero)."""
     tm = params.true_model
@@ -167,7 +171,7 @@ def _outcome_probabilities(
 
 
 def _full_pathway_outcomes(
-    probs, people: People, u: np.ndarray, col: dict[str, int], rules: MethodRules
+    probs: OutcomeProbabilities, people: People, u: np.ndarray, col: dict[str, int], rules: MethodRules
 ) -> list[Outcome]:
     """13-week full outcomes; at 26 and 52 weeks full first, then pathway among those without a
     full outcome (pathway denominators exclude eight-hour benchmarks; each denominator excludes
@@ -179,25 +183,25 @@ def _full_pathway_outcomes(
     p, pa = probs("full_13", tia_full)
     elig = ~os_pop & (people.duration >= rules.threshold_days["full_13"])
     out = [(elig, "full_13", u[:, col["full_13"]] < p, p, pa, tia_full)]
+    path_ok = ~bench8
+
+    def cond(pf_: np.ndarray, pp_: np.ndarray) -> np.ndarray:
+        return np.where(path_ok, pf_ / (pf_ + (1 - pf_) * (1 - pp_)), pf_)
+
     for wk in ("26", "52"):
         f, pth = f"full_{wk}", f"pathway_{wk}"
         elig = ~os_pop & (people.duration >= rules.threshold_days[f])
         pf, pfa = probs(f, tia_full)
         pp, ppa = probs(pth, tia_full)
         full = u[:, col[f]] < pf
-        path_ok = ~bench8
         path = path_ok & ~full & (u[:, col[pth]] < pp)
-
-        def cond(pf_, pp_):
-            return np.where(path_ok, pf_ / (pf_ + (1 - pf_) * (1 - pp_)), pf_)
-
         out.append((elig & ~path, f, full, cond(pf, pp), cond(pfa, ppa), tia_full))
         out.append((elig & path_ok & ~full, pth, path, pp, ppa, tia_full))
     return out
 
 
 def _bonus_and_os_outcomes(
-    probs, params: WorldParams, people: People, u: np.ndarray, col: dict[str, int]
+    probs: OutcomeProbabilities, params: WorldParams, people: People, u: np.ndarray, col: dict[str, int]
 ) -> list[Outcome]:
     """Bonus / Work Assist outcomes of anchored participants (time from the anchor), and Ongoing
     Support outcomes of the OS population (ESS)."""

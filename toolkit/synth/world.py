@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -14,6 +15,12 @@ from toolkit.synth.params import MethodRules, WorldParams, load_method_rules, lo
 from toolkit.synth.people import make_people
 from toolkit.synth.structure import make_structure
 from toolkit.synth.truth import make_records, make_site_effects
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from toolkit.synth.people import People
+    from toolkit.synth.structure import Structure
 
 TABLES = ("organisations", "contracts", "sites", "regions", "participants", "measure_records")
 
@@ -29,7 +36,8 @@ class World:
 
 
 def _world_params(scale: str, params: WorldParams | None, site_effect_sd: float | None) -> WorldParams:
-    """The generator parameters (default config; the site-effect spread overridden if given), checked to have ``scale``."""
+    """The generator parameters (default config; the site-effect spread overridden if given), checked to
+    have ``scale``."""
     params = params or load_world_params()
     if site_effect_sd is not None:
         params = params.with_site_effect_sd(site_effect_sd)
@@ -49,12 +57,18 @@ def _world_info(params: WorldParams, scale: str, seed: int, tables: dict[str, pd
         "site_effect_sd": params.site_effects.sd,
         "window_start": params.release.window_start,
         "window_end": params.release.window_end,
-        "rows": {k: int(len(v)) for k, v in tables.items()},
+        "rows": {k: len(v) for k, v in tables.items()},
     }
 
 
 def _raw_events(
-    seq: np.random.SeedSequence, params: WorldParams, st, people, records: pd.DataFrame, rules: MethodRules, say
+    seq: np.random.SeedSequence,
+    params: WorldParams,
+    st: Structure,
+    people: People,
+    records: pd.DataFrame,
+    rules: MethodRules,
+    say: Callable[[str], None],
 ) -> dict[str, pd.DataFrame]:
     """The raw events (``toolkit/synth/events.py``), drawn from their own stream."""
     from toolkit.synth.events import make_events
@@ -106,11 +120,13 @@ def generate_world(
     # spawn(5) gives the same first four children as spawn(4): the events' stream is new, the others unchanged
     ss_structure, ss_people, ss_effects, ss_outcomes, ss_events = np.random.SeedSequence(seed).spawn(5)
     say(
-        f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, {sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)"
+        f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, "
+        f"{sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)"
     )
     st = make_structure(np.random.default_rng(ss_structure), params, sc)
     say(
-        f"structure: {len(st.contracts):,} contracts, {len(st.sites):,} sites at {st.sites['location_id'].nunique():,} locations"
+        f"structure: {len(st.contracts):,} contracts, {len(st.sites):,} sites "
+        f"at {st.sites['location_id'].nunique():,} locations"
     )
     people = make_people(np.random.default_rng(ss_people), params, sc.participants, st, rules)
     say(f"participants: {len(people.participants):,}")

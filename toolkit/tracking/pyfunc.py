@@ -24,6 +24,7 @@ from typing import Any
 
 import mlflow
 import numpy as np
+from mlflow.pyfunc import PythonModel
 
 
 def posterior_mean_probability(offset: Any, mean: Any, sd: Any, nodes: int = 20) -> np.ndarray:
@@ -35,7 +36,7 @@ def posterior_mean_probability(offset: Any, mean: Any, sd: Any, nodes: int = 20)
     return (0.5 * (1.0 + np.tanh(0.5 * eta))) @ w / np.sqrt(np.pi)
 
 
-class ToolkitPyfunc(mlflow.pyfunc.PythonModel):
+class ToolkitPyfunc(PythonModel):
     # MLflow would validate inputs from type hints on predict; this model validates them against
     # the data contract instead (below), so MLflow's own type-hint check is switched off.
     _skip_type_hint_validation = True

@@ -16,11 +16,15 @@ from __future__ import annotations
 import contextlib
 import json
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from toolkit.errors import InputError, TrackingError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 T = TypeVar("T")
 
@@ -173,7 +177,7 @@ def compare_outputs(
     run_id: str, tracked: Path, recomputed: Path, files: Sequence[str] | Mapping[str, Sequence[str]]
 ) -> Reproduction:
     """Compare each named file byte for byte; a mapping gives each CSV table's key columns for the details."""
-    keys = files if isinstance(files, Mapping) else {n: () for n in files}
+    keys = files if isinstance(files, Mapping) else dict.fromkeys(files, ())
     same, diff, missing, details = [], [], [], []
     for name, key in keys.items():
         a, b = tracked / name, recomputed / name
@@ -190,7 +194,8 @@ def compare_outputs(
 
 def text_differences(name: str, tracked: Path, now: Path) -> list[str]:
     a, b = tracked.read_text(errors="replace").splitlines(), now.read_text(errors="replace").splitlines()
-    first = next((i for i, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
+    # strict=False: the files may have different numbers of lines; the shorter one's end is the default
+    first = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b)))
     return [f"{name}: differs from line {first + 1} ({len(a)} lines tracked, {len(b)} now)"]
 
 
@@ -237,7 +242,7 @@ def table_differences(name: str, tracked: Path, now: Path, key: Sequence[str] = 
     return out or [f"{name}: bytes differ (same values as text: formatting or line endings)"]
 
 
-def _row_label(row, key: Sequence[str]) -> str:
+def _row_label(row: pd.Series, key: Sequence[str]) -> str:
     return ", ".join(f"{c}={row[c]}" for c in key)
 
 

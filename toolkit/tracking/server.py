@@ -13,6 +13,7 @@ the cluster is run as the ``postgres`` system user.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -22,8 +23,12 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from toolkit.errors import TrackingError
+
+if TYPE_CHECKING:
+    import argparse
 
 
 def postgres_bin() -> Path | None:
@@ -162,7 +167,6 @@ def start_mlflow_server(
     """Start ``mlflow server`` with proxied artifacts; returns the process once it answers /health."""
     art = Path(artifacts).resolve()
     art.mkdir(parents=True, exist_ok=True)
-    out = open(log, "w") if log else subprocess.DEVNULL
     cmd = [
         sys.executable,
         "-m",
@@ -180,7 +184,9 @@ def start_mlflow_server(
         "--workers",
         "1",
     ]
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    # the server writes to its own copy of the log's descriptor; this process closes its copy
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.DEVNULL) as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(f"http://{host}:{port}/health", timeout=180, proc=proc)
     except TrackingError:
@@ -203,7 +209,7 @@ def stop_process(proc: subprocess.Popen) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
-def run_server(args) -> int:
+def run_server(args: argparse.Namespace) -> int:
     """``toolkit server``: PostgreSQL + mlflow server until interrupted."""
     pg = start_postgres(args.pgdata, args.pg_port)
     print(f"PostgreSQL on 127.0.0.1:{args.pg_port} (data {pg.datadir}); backend store {pg.uri}")

@@ -10,10 +10,16 @@ from __future__ import annotations
 import contextlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 from toolkit.errors import TrackingError
 from toolkit.paths import default_tracking_uri
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from mlflow.tracking import MlflowClient
 
 
 def resolve_tracking_uri(uri: str | None = None) -> str:
@@ -45,7 +51,7 @@ def quiet_mlflow() -> None:
 
 
 @contextlib.contextmanager
-def _store_lock(db: Path | None):
+def _store_lock(db: Path | None) -> Iterator[None]:
     if db is None:
         yield
         return
@@ -71,7 +77,7 @@ def prepare_sqlite(db: Path) -> None:
         con.close()
 
 
-def connect(uri: str | None = None):
+def connect(uri: str | None = None) -> MlflowClient:
     """Point MLflow at the store (creating a sqlite database's folder) and return an ``MlflowClient``."""
     quiet_mlflow()
     import mlflow
@@ -97,7 +103,7 @@ def connect(uri: str | None = None):
     return client
 
 
-def ensure_experiment(client, name: str, uri: str | None = None) -> str:
+def ensure_experiment(client: MlflowClient, name: str, uri: str | None = None) -> str:
     """Experiment id for ``name``, created with artifacts beside a sqlite store if new."""
     exp = client.get_experiment_by_name(name)
     if exp is not None:

@@ -300,7 +300,7 @@ def build_events(case: dict, sites: dict) -> dict[str, pd.DataFrame]:
         "os_assessments": assessments,
         "employment_verifications": verifications,
     }
-    for name, df in tables.items():  # typed empty columns so that the validator sees dates and booleans
+    for _name, df in tables.items():  # typed empty columns so that the validator sees dates and booleans
         for c in df.columns:
             if df[c].isna().all() and ("date" in c):
                 df[c] = pd.to_datetime(df[c])

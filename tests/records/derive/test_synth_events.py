@@ -60,7 +60,7 @@ def test_the_noise_is_excluded_for_the_right_reasons(small):
 @pytest.mark.parametrize("release", ["December 2019", "June 2020", "September 2020"])
 def test_other_releases_of_the_same_events_keep_the_invariants(small, release):
     res = derive_records(small.events, release)
-    start, cutoff = (pd.Timestamp(d) for d in res.window)
+    _, cutoff = (pd.Timestamp(d) for d in res.window)
     rec = res.records
     assert len(rec) > 0
     assert (rec["commencement_date"] <= cutoff).all()
@@ -75,11 +75,14 @@ def test_events_do_not_change_the_other_tables(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     write_world(generate_world("tiny", seed=3, events=False), a)
     write_world(generate_world("tiny", seed=3), b)
-    dig = lambda d: {
-        p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(d.rglob("*"))
-        if p.is_file()
-    }
+
+    def dig(d):
+        return {
+            p.relative_to(d).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(d.rglob("*"))
+            if p.is_file()
+        }
+
     da, db = dig(a), dig(b)
     assert all(db[k] == v for k, v in da.items())
     assert sorted(set(db) - set(da)) == sorted(

@@ -31,16 +31,16 @@ from toolkit.records.derive.ledger import RULES
 from toolkit.records.derive.params import DeriveParams, load_derive_params
 
 __all__ = [
-    "derive_records",
-    "DerivationResult",
+    "EVENT_CONTRACTS",
+    "EVENT_TABLES",
+    "RULES",
     "DerivationInvariantError",
-    "load_calendar",
+    "DerivationResult",
+    "DeriveParams",
     "ReleaseCalendar",
     "ReleaseWindow",
-    "load_events",
-    "EVENT_TABLES",
-    "EVENT_CONTRACTS",
-    "RULES",
-    "DeriveParams",
+    "derive_records",
+    "load_calendar",
     "load_derive_params",
+    "load_events",
 ]

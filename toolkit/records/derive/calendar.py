@@ -46,7 +46,7 @@ QUARTER_MONTHS = (3, 6, 9, 12)
 FRIDAY = 4
 
 
-def _date(value, where: str) -> dt.date:
+def _date(value: object, where: str) -> dt.date:
     if isinstance(value, dt.date):
         return value
     try:
@@ -96,7 +96,8 @@ def rule_cutoff(year: int, month: int, holidays: frozenset[dt.date]) -> dt.date:
 
 
 def window_start(year: int, month: int, program_start: dt.date, years: int = 2) -> dt.date:
-    """First day of the assessment window: the day after the quarter end ``years`` earlier, not before the program start."""
+    """First day of the assessment window: the day after the quarter end ``years`` earlier, not before the
+    program start."""
     nominal = quarter_end(year - years, month) + dt.timedelta(days=1)
     return max(nominal, program_start)
 
@@ -157,7 +158,8 @@ class ReleaseCalendar:
     last_release: tuple[int, int]
     holidays: frozenset[dt.date]
     holiday_span: tuple[dt.date, dt.date]
-    overrides: dict  # (year, month) -> (cutoff, rule_cutoff, note)
+    #: (year, month) -> (cutoff, rule_cutoff, note)
+    overrides: dict[tuple[int, int], tuple[dt.date, dt.date | None, str]]
     source: str = ""
 
     def window(self, release: str) -> ReleaseWindow:
@@ -230,13 +232,13 @@ def _read_calendar(p: Path, raw: dict) -> ReleaseCalendar:
             days.add(_date(v, f"{hp}: holidays.{kind}"))
     cover = hraw.get("covers") or {}
     span = (_date(cover.get("from"), f"{hp}: covers.from"), _date(cover.get("to"), f"{hp}: covers.to"))
-    overrides = {}
+    overrides: dict[tuple[int, int], tuple[dt.date, dt.date | None, str]] = {}
     for i, o in enumerate(raw.get("overrides") or ()):
         if not isinstance(o, dict) or "release" not in o or "cutoff" not in o:
             raise ConfigError(f"{src}: overrides[{i}] needs 'release' and 'cutoff'")
-        key = parse_release(str(o["release"]))
+        release = parse_release(str(o["release"]))
         rc = _date(o["rule_cutoff"], f"{src}: overrides[{i}].rule_cutoff") if o.get("rule_cutoff") else None
-        overrides[key] = (_date(o["cutoff"], f"{src}: overrides[{i}].cutoff"), rc, str(o.get("note", "")))
+        overrides[release] = (_date(o["cutoff"], f"{src}: overrides[{i}].cutoff"), rc, str(o.get("note", "")))
     return ReleaseCalendar(
         name=str(raw.get("name", p.stem)),
         program_start=_date(raw["program_start"], f"{src}: program_start"),

@@ -14,10 +14,15 @@ a Site where the eligible outcome was lodged".
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from toolkit.records.derive.events import OPEN, take
+
+if TYPE_CHECKING:
+    from toolkit.records.derive.params import DeriveParams
 
 
 def lodged_after_cutoff(lodged: np.ndarray, cutoff: int) -> np.ndarray:
@@ -44,7 +49,7 @@ def recovery_confirmed(flag: np.ndarray) -> np.ndarray:
     return np.asarray(flag, bool)
 
 
-def claim_failures(claims: pd.DataFrame, cutoff: int, params) -> np.ndarray:
+def claim_failures(claims: pd.DataFrame, cutoff: int, params: DeriveParams) -> np.ndarray:
     """The first claim rule each claim fails, in the order the log reports them ('' when valid).
 
     Order: after the cut-off, under one dollar, status, recovery.

@@ -13,10 +13,14 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from toolkit.config import file_sha256
+
+if TYPE_CHECKING:
+    from toolkit.records.derive.core import DerivationResult
 
 
 def events_folder(path: str | Path) -> Path:
@@ -27,7 +31,9 @@ def events_folder(path: str | Path) -> Path:
     return p
 
 
-def write_derivation(res, out: str | Path, events_dir: Path | None = None, overwrite: bool = False) -> Path:
+def write_derivation(
+    res: DerivationResult, out: str | Path, events_dir: Path | None = None, overwrite: bool = False
+) -> Path:
     """Write a :class:`~toolkit.records.derive.DerivationResult` as the four files of ``toolkit derive``."""
     from toolkit import __version__
     from toolkit.output import prepare_folder, write_table
@@ -53,9 +59,9 @@ def write_derivation(res, out: str | Path, events_dir: Path | None = None, overw
         "extension": res.release.override_note,
         "derive_config_sha256": res.params_hash,
         "events_sha256": files,
-        "records": int(len(res.records)),
+        "records": len(res.records),
         "numerator": int(res.records["numerator"].sum()),
-        "excluded_events": int(len(res.excluded)),
+        "excluded_events": len(res.excluded),
         "records_by_measure": {m: int(n) for m, n in res.records.groupby("measure").size().items()},
         "excluded_by_rule": {str(r): int(n) for r, n in res.excluded.groupby("rule", observed=True).size().items()},
         "seconds": round(res.seconds, 2),

@@ -4,6 +4,7 @@ durations, and the claims with their validity, all as at the release's claim cut
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,10 @@ from toolkit.records.derive.claims import earliest
 from toolkit.records.derive.events import Events
 from toolkit.records.derive.ledger import Funnel, Ledger
 from toolkit.records.derive.params import DeriveParams
+
+if TYPE_CHECKING:
+    import datetime as dt
+    from collections.abc import Iterable
 
 RECORD_COLUMNS = ["measure", "pkey", "sid", "numerator", "tia", "rec_c", "anchor", "lodged", "verif"]
 LINK_COLUMNS = ["claim", "measure", "pkey", "sid", "lodged"]
@@ -29,31 +34,32 @@ class Context:
     claims: pd.DataFrame  # claims with 'ok' (passes every claim rule), 'sid', 'org', placement columns
     placements: pd.DataFrame  # placements known at the cut-off
     ledger: Ledger
-    links: list = field(default_factory=list)  # candidate numerator claims per measure (for the reconciliation)
-    set_aside: list = field(default_factory=list)  # claim row labels already excluded by a measure's rule
+    # candidate numerator claims per measure (for the reconciliation)
+    links: list[pd.DataFrame] = field(default_factory=list)
+    set_aside: list[np.ndarray] = field(default_factory=list)  # claim row labels already excluded by a measure's rule
 
     @property
     def n_people(self) -> int:
         return len(self.ev.people)
 
-    def day(self, d) -> int:
+    def day(self, d: dt.date) -> int:
         """A date of the config as an integer day."""
         return int(np.datetime64(d, "D").astype("int64"))
 
     def weeks(self, w: int) -> int:
         return self.params.days(w)
 
-    def ok_claims(self, types) -> pd.DataFrame:
+    def ok_claims(self, types: Iterable[str]) -> pd.DataFrame:
         """Claims passing every claim rule, of the given types."""
         c = self.claims
         return c.loc[c["ok"].to_numpy() & c["ctype"].isin(list(types)).to_numpy()]
 
-    def achieved_by_org(self, types) -> pd.DataFrame:
+    def achieved_by_org(self, types: Iterable[str]) -> pd.DataFrame:
         """(pkey, org) pairs with a counted outcome of one of ``types`` lodged by the cut-off."""
         c = self.ok_claims(types)
         return c[["pkey", "org"]].drop_duplicates()
 
-    def first_lodged_per_pkey(self, types) -> np.ndarray:
+    def first_lodged_per_pkey(self, types: Iterable[str]) -> np.ndarray:
         c = self.ok_claims(types)
         return earliest(c["pkey"].to_numpy(), c["lodged"].to_numpy(), self.n_people)
 

@@ -16,6 +16,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -45,6 +46,9 @@ from toolkit.records.derive.spells import (
     phase_metrics,
     stints_as_at,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 
 @dataclass
@@ -179,7 +183,7 @@ def derive_records(
     release: str,
     params: DeriveParams | None = None,
     calendar: ReleaseCalendar | None = None,
-    progress=None,
+    progress: Callable[[str], None] | None = None,
 ) -> DerivationResult:
     """Derive the measure records of ``release`` from raw events.
 
@@ -263,7 +267,7 @@ def _with_durations(st: pd.DataFrame, known: Events, cl: pd.DataFrame, cutoff: i
     return st
 
 
-def _measure_records(ctx: Context, win: ReleaseWindow, say) -> pd.DataFrame:
+def _measure_records(ctx: Context, win: ReleaseWindow, say: Callable[[str], None]) -> pd.DataFrame:
     """Every measure's records (full and pathway, bonus and Work Assist, Ongoing Support), the
     reconciliation of outcome claims, the output table, and the invariants checked on it."""
     parts = derive_full_pathway(ctx)
@@ -283,4 +287,4 @@ def _measure_records(ctx: Context, win: ReleaseWindow, say) -> pd.DataFrame:
     return records
 
 
-__all__ = ["DerivationResult", "derive_records", "OPEN"]
+__all__ = ["OPEN", "DerivationResult", "derive_records"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,9 @@ from toolkit.contracts import load_contracts, validate_tables
 from toolkit.contracts.validate import Violation, find_table_file, read_raw
 from toolkit.errors import DataContractError
 from toolkit.paths import DATA_CONTRACTS
+
+if TYPE_CHECKING:
+    import numpy.typing as npt
 
 EVENT_CONTRACTS = DATA_CONTRACTS / "events"
 EVENT_TABLES = (
@@ -51,13 +55,15 @@ def from_days(d: np.ndarray) -> np.ndarray:
     return out
 
 
-def take(values, pos: np.ndarray, fill):
+def take(values: npt.ArrayLike, pos: np.ndarray, fill: int | str | None) -> np.ndarray:
     """``values[pos]`` where ``pos >= 0``, ``fill`` elsewhere (safe when ``values`` is empty)."""
     values = np.asarray(values)
     pos = np.asarray(pos, dtype=np.int64)
     if len(values) == 0:
         return np.full(len(pos), fill, dtype=object if isinstance(fill, str) or fill is None else None)
-    return np.where(pos >= 0, values[np.clip(pos, 0, len(values) - 1)], fill)
+    # numpy's stubs leave None out of array-likes, so a None fill resolves to the one-argument overload of
+    # np.where; numpy itself takes None as an object scalar
+    return np.where(pos >= 0, values[np.clip(pos, 0, len(values) - 1)], fill)  # type: ignore[return-value]
 
 
 @dataclass
@@ -162,8 +168,7 @@ def check_spells(ev: Events) -> None:
         )
     if viol:
         raise DataContractError(
-            "event tables break the spell rules ({} violation(s)):\n".format(len(viol))
-            + "\n".join(f"  - {v}" for v in viol),
+            f"event tables break the spell rules ({len(viol)} violation(s)):\n" + "\n".join(f"  - {v}" for v in viol),
             viol,
         )
 

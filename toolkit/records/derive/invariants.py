@@ -9,9 +9,13 @@ naming the invariant, the measure and the number of records (never a participant
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class DerivationInvariantError(AssertionError):
@@ -27,7 +31,9 @@ def records_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date) -
     return ~ok.fillna(False).to_numpy(dtype=bool)
 
 
-def numerators_outside_window(rec: pd.DataFrame, start: dt.date, cutoff: dt.date, claimed_measures) -> np.ndarray:
+def numerators_outside_window(
+    rec: pd.DataFrame, start: dt.date, cutoff: dt.date, claimed_measures: Iterable[str]
+) -> np.ndarray:
     """Numerator records of ``claimed_measures`` (measures whose numerator is an outcome claim:
     not Ongoing Support) whose outcome was not lodged in the window."""
     s, k = pd.Timestamp(start), pd.Timestamp(cutoff)
@@ -58,8 +64,9 @@ def check_invariants(
     and every violation of the ``measure_records`` data contract.
 
     ``numerator_claims``: per measure whose numerator is an outcome claim (every measure but
-    Ongoing Support), how many counted outcome claims were used as numerator sources; it must equal the number of numerator records (no numerator without its
-    denominator record, and no denominator record claiming a numerator it has no claim for).
+    Ongoing Support), how many counted outcome claims were used as numerator sources; it must equal
+    the number of numerator records (no numerator without its denominator record, and no
+    denominator record claiming a numerator it has no claim for).
     """
     problems = []
 

@@ -93,7 +93,7 @@ class DeriveParams(FrozenConfig):
     records: RecordRules
 
     @model_validator(mode="after")
-    def _check(self) -> "DeriveParams":
+    def _check(self) -> DeriveParams:
         fp = self.full_pathway_measures
         for key in ("threshold_weeks", "numerator_claim", "removed_by_outcome"):
             if set(getattr(self, key)) != set(fp):

@@ -24,7 +24,7 @@ import pandas as pd
 from toolkit.records.derive.events import NEVER, OPEN
 
 
-def overlap(a0, a1, b0, b1) -> np.ndarray:
+def overlap(a0: np.ndarray, a1: np.ndarray, b0: np.ndarray, b1: np.ndarray) -> np.ndarray:
     """Days in common between ``[a0, a1)`` and ``[b0, b1)`` (elementwise).
 
     >>> overlap(np.array([0, 0]), np.array([10, 10]), np.array([5, 20]), np.array([15, 30])).tolist()

@@ -64,7 +64,14 @@ def in_assessment_window(
     return started & (still_in | exited_in | lodged_in | verified_in)
 
 
-def window_reason_counts(commenced, exited, outcome_lodged, verification, start: int, cutoff: int) -> dict[str, int]:
+def window_reason_counts(
+    commenced: np.ndarray,
+    exited: np.ndarray,
+    outcome_lodged: np.ndarray,
+    verification: np.ndarray,
+    start: int,
+    cutoff: int,
+) -> dict[str, int]:
     """How many records each condition admits (a record can meet several), for the log."""
     exited = np.asarray(exited)
     return {
@@ -75,4 +82,4 @@ def window_reason_counts(commenced, exited, outcome_lodged, verification, start:
     }
 
 
-__all__ = ["OPEN", "within", "in_assessment_window", "window_reason_counts"]
+__all__ = ["OPEN", "in_assessment_window", "window_reason_counts", "within"]

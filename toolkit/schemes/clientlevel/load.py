@@ -26,7 +26,7 @@ import pandas as pd
 
 from toolkit.contracts import validate_dir
 from toolkit.paths import DATA_CONTRACTS
-from toolkit.privacy import Secret, keyed_hash
+from toolkit.privacy import Secret, keyed_hash_present
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
 
 CONTRACTS = DATA_CONTRACTS / "clientlevel"
@@ -80,7 +80,7 @@ def pseudonymise_and_check(t: dict[str, pd.DataFrame], secret: Secret, config: C
     and check each enrolment, session and assessment (see the module docstring)."""
     people = _key_people(t["clients"], secret)
     enr = t["enrolments"].reset_index(drop=True)
-    enr_keys = keyed_hash(secret, "enrolment", enr["enrolment_id"])
+    enr_keys = keyed_hash_present(secret, "enrolment", enr["enrolment_id"])
     e, reason = _check_enrolments(enr, enr_keys, people, t["dependants"], t["services"], config)
     used_e = e.loc[reason.isna()].reset_index(drop=True)
     key_of = dict(zip(enr["enrolment_id"], enr_keys, strict=True))
@@ -139,7 +139,7 @@ def _key_people(clients: pd.DataFrame, secret: Secret) -> _People:
     person = (
         _normalise_name(clients["full_name"]) + "|" + pd.to_datetime(clients["date_of_birth"]).dt.strftime("%Y-%m-%d")
     )
-    client_key = dict(zip(ref, keyed_hash(secret, "client", person), strict=True))
+    client_key = dict(zip(ref, keyed_hash_present(secret, "client", person), strict=True))
     consent_by_key = (
         pd.Series(clients["consent_identifiable"].astype(bool).to_numpy(), index=[client_key[r] for r in ref])
         .groupby(level=0)
