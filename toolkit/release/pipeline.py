@@ -35,7 +35,7 @@ from toolkit.release.outputs import write_release, write_verdict
 from toolkit.release.track import finish_release, log_reproduction_inputs, track_models
 from toolkit.scoring import load_method
 from toolkit.scoring.config import MethodConfig
-from toolkit.tracking.lifecycle import RunSpec, tracked_run
+from toolkit.tracking.lifecycle import job_spec, tracked_run
 from toolkit.tracking.provenance import input_hashes, run_params
 
 
@@ -110,15 +110,8 @@ def run_release(
     say(f"validating the tables in {data_dir}")
     inputs = load_release_inputs(data_dir, config.window.start, config.window.end, config.data.records, say)
     params = release_params(config, config_path, data_dir, inputs, method, specs, prev_path)
-    spec = RunSpec(
-        experiment=config.tracking.experiment,
-        name=config.name,
-        kind="release",
-        params=params,
-        output_root=out_root or config.output_root,
-        artifact_path="release",
-        tags={"release.name": config.name, "release.variant": config.variant},
-    )
+    tags = {"release.name": config.name, "release.variant": config.variant}
+    spec = job_spec(config, "release", params, out_root, artifact_path="release", tags=tags)
     t_start = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         log_reproduction_inputs(tr, method, specs, prev)

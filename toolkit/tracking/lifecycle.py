@@ -32,7 +32,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -145,6 +145,37 @@ class RunSpec:
     tags: Mapping[str, str] = field(default_factory=dict)
     error_detail: bool = True
     folder_name: str | None = None  # the output folder's prefix, when not the run's name
+
+
+class _Tracking(Protocol):
+    @property
+    def experiment(self) -> str: ...
+
+
+class JobConfig(Protocol):
+    """What every job's config has: a name, an output root and the experiment it is tracked in."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def output_root(self) -> str: ...
+    @property
+    def tracking(self) -> _Tracking: ...
+
+
+def job_spec(
+    config: JobConfig, kind: str, params: Mapping[str, Any], out_root: str | Path | None = None, **options: Any
+) -> RunSpec:
+    """The :class:`RunSpec` of a job run from ``config``: its experiment, name and output root (``out_root``
+    overrides the config's); ``options`` are the other :class:`RunSpec` fields."""
+    return RunSpec(
+        experiment=config.tracking.experiment,
+        name=config.name,
+        kind=kind,
+        params=params,
+        output_root=out_root or config.output_root,
+        **options,
+    )
 
 
 class ChildRun:

@@ -43,7 +43,7 @@ from toolkit.schemes.clientlevel.load import (
 )
 from toolkit.schemes.clientlevel.publish import Publication, build_publication
 from toolkit.schemes.clientlevel.scorecard import ALL, count_cells, service_counts
-from toolkit.tracking.lifecycle import RunSpec, TrackedRun, tracked_run
+from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.models import input_contract
 from toolkit.tracking.provenance import input_hashes, run_params
 
@@ -236,12 +236,11 @@ def _run_spec(
             "secret_source": secret.source,
         },
     )
-    return RunSpec(
-        experiment=cfg.tracking.experiment,
-        name=cfg.name,
-        kind="clientlevel",
-        params=params,
-        output_root=out_root or cfg.output_root,
+    return job_spec(
+        cfg,
+        "clientlevel",
+        params,
+        out_root,
         artifact_path="outputs",
         config_artifact="inputs/config.json",
         tags={"scheme": "clientlevel"},

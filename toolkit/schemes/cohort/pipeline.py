@@ -24,7 +24,7 @@ from toolkit.output import Progress
 from toolkit.schemes.cohort.config import CohortConfig
 from toolkit.schemes.cohort.evaluate import _tag, evaluate_cohort
 from toolkit.schemes.cohort.report import html_report, statement
-from toolkit.tracking.lifecycle import RunSpec, TrackedRun, tracked_run
+from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.provenance import git_label, run_params
 
 LOGGED = ["evaluation.csv", "statement.md", "report.html", "exclusions_summary.csv", "run.json"]
@@ -200,14 +200,7 @@ def _run_spec(
             "scheme": "cohort-evaluation",
         },
     )
-    return RunSpec(
-        experiment=config.tracking.experiment,
-        name=config.name,
-        kind="evaluate",
-        params=params,
-        output_root=out_root or config.output_root,
-        artifact_path="evaluate",
-    )
+    return job_spec(config, "evaluate", params, out_root, artifact_path="evaluate")
 
 
 def _write_run(tr: TrackedRun, inp: CohortInput, ev: CohortEvaluation, config: CohortConfig, seed: int) -> None:

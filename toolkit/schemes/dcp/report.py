@@ -29,7 +29,7 @@ from toolkit.schemes.dcp.config import (
 )
 from toolkit.schemes.dcp.rollup import level3_runs, rollup
 from toolkit.schemes.dcp.submissions import REASONS, check_submissions
-from toolkit.tracking.lifecycle import RunSpec, tracked_run
+from toolkit.tracking.lifecycle import RunSpec, job_spec, tracked_run
 from toolkit.tracking.provenance import input_hashes, run_params
 
 CONTRACTS = DATA_CONTRACTS / "dcp"
@@ -174,12 +174,11 @@ def _run_spec(
             "data_dir": str(data_dir.resolve()),
         },
     )
-    return RunSpec(
-        experiment=cfg.tracking.experiment,
-        name=cfg.name,
-        kind="dcp",
-        params=params,
-        output_root=out_root or cfg.output_root,
+    return job_spec(
+        cfg,
+        "dcp",
+        params,
+        out_root,
         artifact_path="outputs",
         config_artifact="inputs/config.json",
         tags={"scheme": "dcp"},

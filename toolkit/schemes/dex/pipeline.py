@@ -26,7 +26,7 @@ from toolkit.schemes.dex.measures import (
 )
 from toolkit.schemes.dex.report import overview, write_report
 from toolkit.schemes.dex.tables import DexData, load_dex_data
-from toolkit.tracking.lifecycle import RunSpec, TrackedRun, tracked_run
+from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.provenance import git_label, input_hashes, run_params
 
 #: Files of a report folder logged to MLflow (under ``dex/``); all aggregate.
@@ -117,12 +117,11 @@ def _run_spec(
         config.seed,
         {"data_dir": str(data_dir.resolve()), "config_file": str(config_path or ""), "scheme": "dex-partnership"},
     )
-    return RunSpec(
-        experiment=config.tracking.experiment,
-        name=config.name,
-        kind="dex",
-        params=params,
-        output_root=out_root or config.output_root,
+    return job_spec(
+        config,
+        "dex",
+        params,
+        out_root,
         artifact_path="dex",
     )
 
