@@ -272,6 +272,21 @@ def _add_cohort(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_published(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="published_command", metavar="ACTION", required=True)
+    i = sub.add_parser("import", help="read a release of a published Star Ratings file as a previous-ratings table")
+    i.add_argument("file", metavar="FILE", help="the publication (.xlsx as the department publishes it, or .csv)")
+    i.add_argument("--release", required=True, metavar="NAME", help='the release\'s columns, e.g. "March 2020"')
+    i.add_argument("--out", required=True, metavar="DIR", help="folder for previous_ratings.csv and the note")
+    i.add_argument(
+        "--format",
+        default="des_star_ratings",
+        metavar="NAME",
+        help="how the publication reads (configs/published/<name>.yaml)",
+    )
+    i.add_argument("--overwrite", action="store_true", help="replace the files of a non-empty --out folder")
+
+
 def _add_clients(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="clients_command", metavar="SUBCOMMAND", required=True)
     r = sub.add_parser("report", help="scorecard and risk-adjusted comparison with small-cell suppression; tracked")
@@ -353,6 +368,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "client-level results: RBA scorecard, risk-adjusted comparison, privacy by construction",
         _add_clients,
         "toolkit.schemes.clientlevel.cli:run_clients",
+    ),
+    "published": (
+        "published ratings as history: import a department's Star Ratings publication as the previous release",
+        _add_published,
+        "toolkit.published.cli:run_published",
     ),
     "demo": ("run the demo on a freshly generated synthetic world", _add_demo, "toolkit.demo:run_demo"),
     "score": (

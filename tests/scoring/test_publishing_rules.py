@@ -46,9 +46,9 @@ EXPECTED = {  # entity: (status r1, r2, r3)
     "C5": ("rated", "carried_forward", "insufficient_data"),
     "S5": ("substituted", "substituted", "insufficient_data"),
     "S1": ("rated", "carried_forward", "substituted"),
-    "SN": ("substituted", "substituted", "rated"),
+    "SN": ("new_site", "rated", "rated"),  # a new site: no stars until 9 months, then its own rating
     "CN": ("new_contract", "new_contract", "rated"),
-    "SCN": ("new_site", "new_site", "rated"),
+    "SCN": ("new_contract", "new_contract", "rated"),  # the site of a new contract reads as the contract
 }
 CALCULATED = {  # entity: calculated r1, r2, r3
     "C5": (True, False, False),
@@ -81,7 +81,7 @@ def test_carried_forward_publishes_the_previous_rating(releases):
 
 def test_substitution_shows_the_contracts_published_rating(releases):
     r1, r2, r3 = releases
-    for t, site, contract in ((r1, "S5", "C5"), (r2, "S5", "C5"), (r3, "S1", "C1"), (r1, "SN", "C1"), (r2, "SN", "C1")):
+    for t, site, contract in ((r1, "S5", "C5"), (r2, "S5", "C5"), (r3, "S1", "C1")):
         assert (t.loc[site, "stars"], t.loc[site, "star_percentage"]) == (
             t.loc[contract, "stars"],
             t.loc[contract, "star_percentage"],
@@ -92,7 +92,7 @@ def test_substitution_shows_the_contracts_published_rating(releases):
 
 def test_unpublished_entities_have_no_stars(releases):
     r1, r2, r3 = releases
-    for t, e in ((r1, "CN"), (r2, "CN"), (r1, "SCN"), (r2, "SCN"), (r3, "C5"), (r3, "S5")):
+    for t, e in ((r1, "CN"), (r2, "CN"), (r1, "SCN"), (r2, "SCN"), (r3, "C5"), (r3, "S5"), (r1, "SN")):
         assert pd.isna(t.loc[e, "stars"]) and pd.isna(t.loc[e, "star_percentage"])
     # A new contract from 9 months: calculated, not published (and it counts in the national scale).
     assert not pd.isna(r2.loc["CN", "calculated_stars"])
@@ -138,8 +138,8 @@ def test_novation_merges_old_contract_records(method):
     assert out.loc["NEW", "status"] == "rated"
     assert "inherits contract OLD's records" in out.loc["NEW", "audit"]
     assert "OLD_S1" in out.loc["NEW", "audit"]
-    assert out.loc["NEW_S1", "status"] == "substituted"  # a new site shows the merged rating
-    assert out.loc["NEW_S1", "stars"] == out.loc["NEW", "stars"]
+    # the new contract's 3-month site is a new site: no stars until nine months, whatever its contract shows
+    assert out.loc["NEW_S1", "status"] == "new_site" and pd.isna(out.loc["NEW_S1", "stars"])
     # ...and without novation the new contract is new and below minimum data.
     alone = score_entities(world, method).set_index("entity_id")
     assert alone.loc["NEW", "status"] == "new_contract"
@@ -163,3 +163,46 @@ def test_novation_chains_are_errors(method):
     nov = pd.DataFrame({"old_contract_id": ["OLD", "NEW"], "new_contract_id": ["NEW", "C1"]})
     with pytest.raises(InputError, match="chains"):
         apply_novations(novation_world(), nov, method)
+
+
+def _new_site_world(months: float, n: int) -> pd.DataFrame:
+    """Four rated DMS contracts; contract C1 has a site S of ``months`` months with denominator ``n``."""
+    rows = []
+    for i, ratio in enumerate([0.8, 0.95, 1.05, 1.2], start=1):
+        rows += entity_rows("DMS", "contract", f"C{i}", "", uniform(40, ratio))
+    rows += entity_rows("DMS", "site", "S", "C1", uniform(n, 1.1), months)
+    return table(rows)
+
+
+@pytest.mark.parametrize(
+    ("months", "n", "status"),
+    [
+        (8, 40, "new_site"),  # under nine months: no stars even with data and a rated contract
+        (8.99, 40, "new_site"),
+        (9, 40, "rated"),  # from nine months: its own rating
+        (9, 10, "substituted"),  # from nine months below minimum data: the contract's rating
+        (30, 10, "substituted"),
+    ],
+)
+def test_new_site_boundary_at_nine_months(method, months, n, status):
+    t = score_entities(_new_site_world(months, n), method).set_index("entity_id")
+    assert t.loc["C1", "status"] == "rated"
+    assert t.loc["S", "status"] == status
+    if status == "new_site":
+        assert pd.isna(t.loc["S", "stars"]) and pd.isna(t.loc["S", "star_percentage"])
+        assert "new site" in t.loc["S", "audit"]
+    if status == "substituted":
+        assert t.loc["S", "stars"] == t.loc["C1", "stars"]
+
+
+def test_the_earlier_reading_substituted_new_sites_until_twelve_months(method):
+    """Both sides of the reading: the earlier one (published from 12 months, a new site substituted) is still
+    expressible in config, and gives what it used to."""
+    d = method.model_dump()
+    d["new_entities"]["site"] = {"calculated_from_months": 9, "published_from_months": 12}
+    d["publishing"]["substitute_site_statuses"] = ["new_site", "insufficient_data"]
+    d["publishing"]["new_contract_sites"] = False
+    earlier = type(method).model_validate(d)
+    for months, status in ((8, "substituted"), (11, "substituted"), (12, "rated")):
+        t = score_entities(_new_site_world(months, 40), earlier).set_index("entity_id")
+        assert t.loc["S", "status"] == status

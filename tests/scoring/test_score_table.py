@@ -54,13 +54,14 @@ def test_site_y_weights_and_ratio_from_the_table(scored):
 def test_rules_visible_in_the_golden_table(scored):
     cy = scored.loc[("DMS", "contract", "CY")]
     assert cy["n_bonus_26"] == 3 and cy["weight_bonus_26"] == pytest.approx(0.03, abs=1e-15)  # Table 7, n = 3
-    for site in ("SY2", "SY3"):  # below minimum data / new: the contract's rating
-        s = scored.loc[("DMS", "site", site)]
-        assert s["status"] == "substituted" and not s["calculated"]
-        assert (s["stars"], s["star_percentage"]) == (cy["stars"], cy["star_percentage"])
-        assert pd.isna(s["performance_score"]) and pd.isna(s["calculated_stars"])
-    assert "n(full_13)=12 < 20" in scored.loc[("DMS", "site", "SY2"), "audit"]
-    assert "new site: 6 months" in scored.loc[("DMS", "site", "SY3"), "audit"]
+    sy2 = scored.loc[("DMS", "site", "SY2")]  # below minimum data: the contract's rating
+    assert sy2["status"] == "substituted" and not sy2["calculated"]
+    assert (sy2["stars"], sy2["star_percentage"]) == (cy["stars"], cy["star_percentage"])
+    assert pd.isna(sy2["performance_score"]) and pd.isna(sy2["calculated_stars"])
+    assert "n(full_13)=12 < 20" in sy2["audit"]
+    sy3 = scored.loc[("DMS", "site", "SY3")]  # a new site of 6 months: no stars, not its contract's
+    assert sy3["status"] == "new_site" and not sy3["calculated"] and pd.isna(sy3["stars"])
+    assert "new site: 6 months" in sy3["audit"]
     cd7 = scored.loc[("DMS", "contract", "CD7")]
     assert cd7["status"] == "new_contract" and cd7["calculated"]
     assert pd.isna(cd7["stars"]) and not pd.isna(cd7["calculated_stars"])

@@ -116,6 +116,13 @@ class PublishingSpec(FrozenConfig):
     carry_forward_levels: tuple[Level, ...]
     substitute_sites: bool
     substitute_from: tuple[Status, ...]
+    # The statuses of a site that shows its contract's rating (when the contract's status is one of
+    # substitute_from). The default is the reading of releases before 2026-12 (a new site showed its
+    # contract's rating until 12 months), kept so that their tracked methods reproduce.
+    substitute_site_statuses: tuple[Status, ...] = ("new_site", "insufficient_data")
+    # A site under a contract that is new_contract is published as new_contract too (the department's
+    # December 2019 release prints "New Contract" on such sites).
+    new_contract_sites: bool = False
 
 
 class NovationSpec(FrozenConfig):

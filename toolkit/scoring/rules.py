@@ -137,21 +137,19 @@ def publish(facts: pd.DataFrame, method: MethodConfig, previous: pd.DataFrame | 
     for i in np.flatnonzero((status == "insufficient_data") & (prev["status"].to_numpy() == "carried_forward")):
         notes[i].append("below minimum data for a second consecutive release: insufficient data")
 
+    if pub.new_contract_sites:
+        lk = _contract_lookup(facts, is_contract, status, pct, stars)
+        under_new = is_site & (lk["status"] == "new_contract").to_numpy()
+        for i in np.flatnonzero(under_new):
+            notes[i].append(f"site of new contract {facts['parent_id'].iat[i]}: published as a new contract")
+        status = np.where(under_new, "new_contract", status)
+        pct, stars = np.where(under_new, np.nan, pct), np.where(under_new, np.nan, stars)
+
     if pub.substitute_sites:
-        contract = pd.DataFrame(
-            {
-                "program": facts["program"].to_numpy(),
-                "entity_id": facts["entity_id"].to_numpy(),
-                "status": status,
-                "pct": pct,
-                "stars": stars,
-            }
-        )[is_contract]
-        key = pd.MultiIndex.from_arrays([facts["program"].to_numpy(), facts["parent_id"].to_numpy()])
-        lk = contract.set_index(["program", "entity_id"]).reindex(key)
+        lk = _contract_lookup(facts, is_contract, status, pct, stars)
         ok = (
             is_site
-            & np.isin(status, ["new_site", "insufficient_data"])
+            & np.isin(status, list(pub.substitute_site_statuses))
             & lk["status"].isin(list(pub.substitute_from)).to_numpy()
         )
         for i in np.flatnonzero(ok):
@@ -173,6 +171,24 @@ def publish(facts: pd.DataFrame, method: MethodConfig, previous: pd.DataFrame | 
         },
         index=facts.index,
     )
+
+
+def _contract_lookup(
+    facts: pd.DataFrame, is_contract: np.ndarray, status: np.ndarray, pct: np.ndarray, stars: np.ndarray
+) -> pd.DataFrame:
+    """For each row, its parent contract's ``status``, ``pct`` and ``stars`` in this release (NaN where the
+    parent is not a contract of the table), in row order."""
+    contract = pd.DataFrame(
+        {
+            "program": facts["program"].to_numpy(),
+            "entity_id": facts["entity_id"].to_numpy(),
+            "status": status,
+            "pct": pct,
+            "stars": stars,
+        }
+    )[is_contract]
+    key = pd.MultiIndex.from_arrays([facts["program"].to_numpy(), facts["parent_id"].to_numpy()])
+    return contract.set_index(["program", "entity_id"]).reindex(key)
 
 
 def _previous_lookup(facts: pd.DataFrame, previous: pd.DataFrame | None) -> pd.DataFrame:
