@@ -39,9 +39,11 @@ def main() -> None:
     method = load_method("des_2018")
     for release in pub.releases:
         imp = previous_ratings(pub, release)
-        print(f"{release}: {imp.counts['rows']:,} rows; " + ", ".join(
-            f"{k} {v:,}" for k, v in sorted(imp.counts.items()) if "." in k)
-            + f"; substitution inferred on {imp.counts['substitution_inferred']:,}")
+        print(
+            f"{release}: {imp.counts['rows']:,} rows; "
+            + ", ".join(f"{k} {v:,}" for k, v in sorted(imp.counts.items()) if "." in k)
+            + f"; substitution inferred on {imp.counts['substitution_inferred']:,}"
+        )
     runs = {
         "as implemented (substitution inferred, new sites unrated until 9 months)": (method, load_format()),
         "December numbers all read as rated": (method, load_format().model_copy(update={"infer_substitution": False})),

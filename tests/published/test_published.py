@@ -41,7 +41,11 @@ def test_march_2020_statuses_as_published(pub):
     assert (imp.table["status_source"] == "published").all()
     site = imp.table.set_index("entity_id").loc["0212839K-MM37"]  # "Y" in the substituted column
     assert (site["status"], site["stars"], site["star_percentage"], site["parent_id"]) == (
-        "substituted", 5, 48, "0212839K")
+        "substituted",
+        5,
+        48,
+        "0212839K",
+    )
     validate_previous(imp.table)  # what toolkit release --previous reads
 
 
@@ -77,7 +81,8 @@ def test_the_publishing_rules_replay_march_2020(pub):
     # March by the file (flagged substituted), so the rules carry December forward; the department printed
     # it flagged substituted with 3 stars and 3%, which is neither its contract's 17% nor its December -12%
     assert off[["entity_id", "status_published", "status_replayed", "status_previous"]].values.tolist() == [
-        ["0212288G-Z940", "substituted", "carried_forward", "rated"]]
+        ["0212288G-Z940", "substituted", "carried_forward", "rated"]
+    ]
     assert off["stars_published"].iat[0] == off["stars_replayed"].iat[0] == 3
 
 
@@ -104,8 +109,20 @@ def test_the_imported_table_feeds_toolkit_score(pub, tmp_path):
     for i, cid in enumerate(dms["entity_id"].head(4)):
         for m in ("full_13", "full_26", "pathway_26", "bonus_26", "full_52", "pathway_52"):
             rows.append(("DMS", "contract", cid, "", m, 40, 12, 10.0 + i, float("nan")))
-    em = pd.DataFrame(rows, columns=["program", "level", "entity_id", "parent_id", "measure", "n", "actual",
-                                     "expected", "months_operating"])
+    em = pd.DataFrame(
+        rows,
+        columns=[
+            "program",
+            "level",
+            "entity_id",
+            "parent_id",
+            "measure",
+            "n",
+            "actual",
+            "expected",
+            "months_operating",
+        ],
+    )
     out = score_entities(em, load_method("des_2018"), prev)
     assert (out["status"] == "rated").all() and out["stars"].notna().all()
 
@@ -113,8 +130,15 @@ def test_the_imported_table_feeds_toolkit_score(pub, tmp_path):
 def test_cli_import_writes_the_table_and_the_note(tmp_path, capsys):
     assert main(["published", "import", str(FILE), "--release", "December 2019", "--out", str(tmp_path / "d")]) == 0
     t = pd.read_csv(tmp_path / "d" / "previous_ratings.csv")
-    assert len(t) == 8422 and list(t.columns[:7]) == ["program", "level", "entity_id", "parent_id", "status",
-                                                      "star_percentage", "stars"]
+    assert len(t) == 8422 and list(t.columns[:7]) == [
+        "program",
+        "level",
+        "entity_id",
+        "parent_id",
+        "status",
+        "star_percentage",
+        "stars",
+    ]
     note = (tmp_path / "d" / "import_note.md").read_text()
     assert "2,628 sites" in note and "cannot tell" in note
 
@@ -141,10 +165,13 @@ def test_an_unknown_status_word_names_the_row_and_value(pub, tmp_path):
         previous_ratings(bad, "March 2020")
 
 
-@pytest.mark.parametrize(("content", "match"), [
-    ("a,b\n1,2\n", "no header row naming"),
-    ("Program,Level,Contract ID,Site Code\nDES-Disability Management Service,Contract,X1,\n", "Star Percentage"),
-])
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [
+        ("a,b\n1,2\n", "no header row naming"),
+        ("Program,Level,Contract ID,Site Code\nDES-Disability Management Service,Contract,X1,\n", "Star Percentage"),
+    ],
+)
 def test_a_file_that_is_not_a_publication_is_a_clear_error(tmp_path, content, match):
     p = tmp_path / "x.csv"
     p.write_text(content)
@@ -157,5 +184,17 @@ def test_cli_errors_exit_2_without_traceback(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "no release 'June 2020'" in err and "Traceback" not in err
     (tmp_path / "damaged.xlsx").write_bytes(b"PK\x03\x04 not really a workbook")
-    assert main(["published", "import", str(tmp_path / "damaged.xlsx"), "--release", "March 2020", "--out",
-                 str(tmp_path / "y")]) == 2
+    assert (
+        main(
+            [
+                "published",
+                "import",
+                str(tmp_path / "damaged.xlsx"),
+                "--release",
+                "March 2020",
+                "--out",
+                str(tmp_path / "y"),
+            ]
+        )
+        == 2
+    )

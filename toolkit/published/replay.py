@@ -64,14 +64,16 @@ def _facts(published: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def replay(pub: Publication, release: str, previous: str, method: MethodConfig,
-           fmt: PublicationFormat | None = None) -> Replay:
+def replay(
+    pub: Publication, release: str, previous: str, method: MethodConfig, fmt: PublicationFormat | None = None
+) -> Replay:
     """The publishing rules on ``release`` of ``pub`` with ``previous`` (imported) as the previous release."""
     fmt = fmt or load_format()
     published = previous_ratings(pub, release, fmt).table
     prev = previous_ratings(pub, previous, fmt).table
-    out = publish(_facts(published), method, prev[["program", "level", "entity_id", "status", "star_percentage",
-                                                    "stars"]])
+    out = publish(
+        _facts(published), method, prev[["program", "level", "entity_id", "status", "star_percentage", "stars"]]
+    )
     rows = published[[*KEY, "parent_id", "row"]].copy()
     rows["status_published"] = published["status"].to_numpy()
     rows["stars_published"] = published["stars"].to_numpy(float)
