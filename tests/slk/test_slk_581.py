@@ -13,11 +13,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from toolkit.errors import InputError
 from toolkit.slk import (
     SLK_FORM,
+    UnreadableDate,
     build_slk,
     check_keys,
     check_slk,
+    dob_part,
     family_part,
     given_part,
     sex_digit,
@@ -75,7 +78,13 @@ def test_given_name_letters_2_3(name, expected, why):
         ("not_stated", "9"),
         ("1", "1"),
         ("9", "9"),
-        ("unknown", None),
+        ("unknown", "9"),
+        ("M", "1"),
+        ("F", "2"),
+        ("X", "3"),
+        ("Female", "2"),
+        ("Not stated", "9"),
+        ("Z", None),
         (None, None),
     ],
 )
@@ -94,7 +103,7 @@ def test_whole_keys():
     assert build_slk(None, None, "1985-07-04", "not_stated") == "99999040719859"
     # no date of birth or an unknown sex: no key can be built
     assert build_slk("Smith", "John", None, "male") is None
-    assert build_slk("Smith", "John", "1970-01-31", "unknown") is None
+    assert build_slk("Smith", "John", "1970-01-31", "Z") is None
 
 
 RECORD = {"family": "Smith", "given": "John", "birth_date": "1970-01-31", "sex": "male"}
@@ -208,3 +217,53 @@ def test_docstring_examples():
 
     result = doctest.testmod(toolkit.slk)
     assert result.attempted > 0 and result.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "day_first", "dob"),
+    [
+        ("01/02/1990", True, "01021990"),  # Australian forms: 1 February
+        ("1/2/1990", True, "01021990"),
+        ("31-01-1970", True, "31011970"),
+        ("01/02/1990", False, "02011990"),  # month first only when asked
+        ("1990-02-01", True, "01021990"),
+        ("1990-02-01 00:00:00", True, "01021990"),
+    ],
+)
+def test_text_dates_are_read_day_first(text, day_first, dob):
+    assert dob_part(text, day_first) == dob
+
+
+@pytest.mark.parametrize("text", ["31/02/1990", "02-01-90", "1990/13/01", "19900201", "yesterday", "00/01/1990"])
+def test_an_impossible_or_ambiguous_date_is_an_error_not_none(text):
+    with pytest.raises(UnreadableDate):
+        dob_part(text)
+
+
+def test_a_stored_key_is_not_a_mismatch_because_of_the_date_form():
+    """A correct stored key with the date of birth held as DD/MM/YYYY (pandas would read 01/02 as 2 January)."""
+    key = build_slk("Smith", "John", "1990-02-01", "M")
+    assert check_slk(key, "Smith", "John", "01/02/1990", "M").valid
+
+
+def test_check_keys_names_rows_of_unreadable_dates_and_codes_without_values():
+    records = pd.DataFrame(
+        {
+            "slk": [None, None, None, None],
+            "family_name": ["Smith", "Jones", "Brown", "Green"],
+            "given_name": ["John", "Mary", "Al", "Bo"],
+            "birth_date": ["01/02/1990", "31/02/1990", "1970-01-31", "15/13/1980"],
+            "sex": ["M", "F", "Q7", "X"],
+        }
+    )
+    with pytest.raises(InputError) as err:
+        check_keys(records)
+    msg = str(err.value)
+    assert "clients.birth_date: 2 row(s)" in msg and "rows 2, 4" in msg
+    assert "clients.sex: 1 row(s)" in msg and "rows 3" in msg
+    assert "31/02/1990" not in msg and "Q7" not in msg and "Smith" not in msg
+
+
+def test_a_department_code_table_replaces_the_default():
+    codes = {"1": "1", "2": "2", "mâle": "1"}
+    assert sex_digit("MÂLE", codes) == "1" and sex_digit("M", codes) is None

@@ -98,6 +98,10 @@ class Demographics(FrozenConfig):
 class SlkRules(FrozenConfig):
     placeholder_names_valid: bool = False
     estimated_birth_date_valid: bool = True
+    # the department's sex codes -> the key's digit (lower-cased; default: toolkit.slk.SEX_DIGITS)
+    sex_codes: dict[str, Literal["1", "2", "3", "9"]] | None = None
+    # text dates of birth as DD/MM/YYYY (Australian forms); false: MM/DD/YYYY
+    day_first: bool = True
 
 
 class BayesSpec(FrozenConfig):

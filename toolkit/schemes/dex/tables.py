@@ -25,7 +25,7 @@ from toolkit.contracts import Violation, load_contracts, validate_dir, validate_
 from toolkit.errors import DataContractError
 from toolkit.paths import DATA_CONTRACTS
 from toolkit.schemes.dex.config import DexConfig
-from toolkit.slk import check_keys, shared_keys
+from toolkit.slk import SEX_DIGITS, check_keys, shared_keys
 
 if TYPE_CHECKING:
     from toolkit.contracts import ValidationReport
@@ -135,6 +135,8 @@ def screen_clients(clients: pd.DataFrame, config: DexConfig) -> pd.DataFrame:
         clients,
         placeholder_names_valid=config.slk.placeholder_names_valid,
         estimated_birth_date_valid=config.slk.estimated_birth_date_valid,
+        sex_codes={k.lower(): v for k, v in config.slk.sex_codes.items()} if config.slk.sex_codes else SEX_DIGITS,
+        day_first=config.slk.day_first,
     )
     salt = secrets.token_bytes(16)  # per process: the hash links within a run and means nothing outside it
     link = [
