@@ -130,3 +130,59 @@ def test_months_between():
     s = pd.Series([D("2019-06-15"), D("2019-06-30"), D("2018-07-01")])
     assert months_between(s, D("2020-03-31")).tolist() == [9, 9, 20]
     assert months_between(pd.Series([D("2019-07-31")]), D("2020-03-30")).tolist() == [7]
+
+
+def _with_novation_to_ceased(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``t`` plus contract C5 of O2, novated to C3 (which ceased), with site S5 and one record (P8)."""
+    t = dict(t)
+    c5 = t["contracts"].iloc[[1]].assign(contract_id="C5", organisation_id="O2", novated_to="C3")
+    t["contracts"] = pd.concat([t["contracts"], c5], ignore_index=True)
+    s5 = t["sites"].iloc[[2]].assign(site_id="S5", contract_id="C5", location_id="L6")
+    t["sites"] = pd.concat([t["sites"], s5], ignore_index=True)
+    p8 = (
+        t["measure_records"].iloc[[3]].assign(participant_id="P8", site_id="S5", contract_id="C5", organisation_id="O2")
+    )
+    t["measure_records"] = pd.concat([t["measure_records"], p8], ignore_index=True)
+    t["participants"] = pd.concat(
+        [t["participants"], t["participants"].iloc[[0]].assign(participant_id="P8")], ignore_index=True
+    )
+    return t
+
+
+def test_records_of_a_contract_novated_to_a_ceased_one_are_excluded_with_their_reason():
+    """Issue 15: the successor inherited the novated contract's records, so they leave with its own."""
+    t = _with_novation_to_ceased(_tables())
+    mf = build_frame(t, "2018-07-01", "2020-03-31")
+    assert "P8" not in set(mf.frame["participant_id"])
+    ex = mf.exclusions.set_index("participant_id")["reason"]
+    assert "novated" in ex["P8"] and "ceased" in ex["P8"]
+    assert len(mf.frame) + len(mf.exclusions) == len(t["measure_records"])
+    # handed back in place of ceased: the same, with its own reason
+    t["contracts"].loc[t["contracts"]["contract_id"] == "C3", "status"] = "handed_back"
+    ex = build_frame(t, "2018-07-01", "2020-03-31").exclusions.set_index("participant_id")["reason"]
+    assert "novated" in ex["P8"] and "handed back" in ex["P8"]
+
+
+def test_open_site_of_a_ceased_contract_gets_no_row():
+    """Issue 15: a ceased contract's site with no close date passed validation but broke scoring
+    (``entity_measures.parent_id: a site's contract is in the table``); it has ceased with its contract."""
+    from toolkit.scoring import load_method
+    from toolkit.scoring.validate import validate_entity_measures
+
+    t = _tables()
+    t["sites"].loc[t["sites"]["site_id"] == "S3", "close_date"] = pd.NaT
+    mf = build_frame(t, "2018-07-01", "2020-03-31")
+    em = entity_measure_table(mf.frame.assign(expected_p=0.5), mf.entities, "2020-03-31")
+    assert "S3" not in set(em["entity_id"]) and "C3" not in set(em["entity_id"])
+    validate_entity_measures(em, load_method("des_2018"))  # before issue 15: parent_id of S3 not in the table
+
+
+def test_open_site_of_a_ceased_contract_is_an_input_error_when_configured():
+    """The other reading (method config ``ended_contracts.open_sites: error``): a clear message naming the sites."""
+    from toolkit.errors import InputError
+
+    t = _tables()
+    t["sites"].loc[t["sites"]["site_id"] == "S3", "close_date"] = pd.NaT
+    with pytest.raises(InputError, match=r"S3 \(contract C3, ceased\)"):
+        build_frame(t, "2018-07-01", "2020-03-31", ended_contract_sites="error")
+    build_frame(_tables(), "2018-07-01", "2020-03-31", ended_contract_sites="error")  # closed: no error

@@ -59,7 +59,7 @@ def compute_release(
     """Frame, fits, predictions, entity-measure table and ratings from validated tables (no I/O, no tracking)."""
     method = method or load_method(config.method)
     specs = specs or load_model_set(config.models)
-    mf = build_frame(tables, config.window.start, config.window.end)
+    mf = build_frame(tables, config.window.start, config.window.end, method.ended_contracts.open_sites)
     say(f"frame: {len(mf.frame):,} records kept, {len(mf.exclusions):,} excluded")
     fits, p_all = fit_measures(mf.frame, specs, say)
     no_model = np.isnan(p_all)
