@@ -130,3 +130,126 @@ def test_months_between():
     s = pd.Series([D("2019-06-15"), D("2019-06-30"), D("2018-07-01")])
     assert months_between(s, D("2020-03-31")).tolist() == [9, 9, 20]
     assert months_between(pd.Series([D("2019-07-31")]), D("2020-03-30")).tolist() == [7]
+
+
+def _with_novation_to_ceased(t: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """``t`` plus contract C5 of O2, novated to C3 (which ceased), with site S5 and one record (P8)."""
+    t = dict(t)
+    c5 = t["contracts"].iloc[[1]].assign(contract_id="C5", organisation_id="O2", novated_to="C3")
+    t["contracts"] = pd.concat([t["contracts"], c5], ignore_index=True)
+    s5 = t["sites"].iloc[[2]].assign(site_id="S5", contract_id="C5", location_id="L6")
+    t["sites"] = pd.concat([t["sites"], s5], ignore_index=True)
+    p8 = (
+        t["measure_records"].iloc[[3]].assign(participant_id="P8", site_id="S5", contract_id="C5", organisation_id="O2")
+    )
+    t["measure_records"] = pd.concat([t["measure_records"], p8], ignore_index=True)
+    t["participants"] = pd.concat(
+        [t["participants"], t["participants"].iloc[[0]].assign(participant_id="P8")], ignore_index=True
+    )
+    return t
+
+
+def test_records_of_a_contract_novated_to_a_ceased_one_are_excluded_with_their_reason():
+    """Issue 15: the successor inherited the novated contract's records, so they leave with its own."""
+    t = _with_novation_to_ceased(_tables())
+    mf = build_frame(t, "2018-07-01", "2020-03-31")
+    assert "P8" not in set(mf.frame["participant_id"])
+    ex = mf.exclusions.set_index("participant_id")["reason"]
+    assert "novated" in ex["P8"] and "ceased" in ex["P8"]
+    assert len(mf.frame) + len(mf.exclusions) == len(t["measure_records"])
+    # handed back in place of ceased: the same, with its own reason
+    t["contracts"].loc[t["contracts"]["contract_id"] == "C3", "status"] = "handed_back"
+    ex = build_frame(t, "2018-07-01", "2020-03-31").exclusions.set_index("participant_id")["reason"]
+    assert "novated" in ex["P8"] and "handed back" in ex["P8"]
+
+
+def test_open_site_of_a_ceased_contract_gets_no_row():
+    """Issue 15: a ceased contract's site with no close date passed validation but broke scoring
+    (``entity_measures.parent_id: a site's contract is in the table``); it has ceased with its contract."""
+    from toolkit.scoring import load_method
+    from toolkit.scoring.validate import validate_entity_measures
+
+    t = _tables()
+    t["sites"].loc[t["sites"]["site_id"] == "S3", "close_date"] = pd.NaT
+    mf = build_frame(t, "2018-07-01", "2020-03-31")
+    em = entity_measure_table(mf.frame.assign(expected_p=0.5), mf.entities, "2020-03-31")
+    assert "S3" not in set(em["entity_id"]) and "C3" not in set(em["entity_id"])
+    validate_entity_measures(em, load_method("des_2018"))  # before issue 15: parent_id of S3 not in the table
+
+
+def test_open_site_of_a_ceased_contract_is_an_input_error_when_configured():
+    """The other reading (method config ``ended_contracts.open_sites: error``): a clear message naming the sites."""
+    from toolkit.errors import InputError
+
+    t = _tables()
+    t["sites"].loc[t["sites"]["site_id"] == "S3", "close_date"] = pd.NaT
+    with pytest.raises(InputError, match=r"S3 \(contract C3, ceased\)"):
+        build_frame(t, "2018-07-01", "2020-03-31", ended_contract_sites="error")
+    build_frame(_tables(), "2018-07-01", "2020-03-31", ended_contract_sites="error")  # closed: no error
+
+
+def _accounting(t: dict[str, pd.DataFrame]):
+    from toolkit.records.accounting import record_accounting
+
+    mf = build_frame(t, "2018-07-01", "2020-03-31")
+    frame = mf.frame.assign(expected_p=0.5)
+    em = entity_measure_table(frame, mf.entities, "2020-03-31")
+    return record_accounting(t["measure_records"], mf.exclusions, frame, em, mf.entities, "2020-03-31"), em
+
+
+def test_accounting_places_every_record_once():
+    """Issue 15: records in, excluded per reason, used; per level counted, collapsed duplicates and records
+    at a site with no row (here the novated contract's closed site S2), and nothing else."""
+    from toolkit.records.accounting import ACCOUNTING_COLUMNS, check_accounting
+
+    acc, _ = _accounting(_tables())
+    check_accounting(acc)
+    assert list(acc.columns) == ACCOUNTING_COLUMNS
+    dms = acc[acc["program"] == "DMS"].set_index(["stage", "level"])
+    got = {k: int(v) for k, v in dms["records"].groupby(level=[0, 1]).sum().items()}
+    assert got == {
+        ("in", ""): 8,
+        ("excluded", ""): 2,  # P4 (ceased contract), P5 (outside the window)
+        ("used", ""): 6,
+        ("counted", "site"): 5,  # S1a: P1, P2, P6; S1b: P1; S4: P7
+        ("collapsed", "site"): 0,
+        ("no_row", "site"): 1,  # P3 at S2, a site of novated C2
+        ("counted", "contract"): 5,  # C1: P1, P2, P3, P6; C4: P7
+        ("collapsed", "contract"): 1,  # P1's second record at C1
+        ("counted", "organisation"): 5,
+        ("collapsed", "organisation"): 1,
+    }
+    assert "novated" in dms.loc[("no_row", "site"), "description"]
+    assert acc[acc["program"] == "all"]["records"].tolist() == dms["records"].tolist()
+    ids = set(_tables()["measure_records"][["participant_id", "site_id", "contract_id", "organisation_id"]].stack())
+    assert not ids & set(acc.astype(str).stack())  # aggregate: no id anywhere
+
+
+def test_accounting_closes_with_a_novation_to_a_ceased_contract():
+    """Before issue 15, P8's record (contract C5, novated to ceased C3) went to no contract, into no list."""
+    from toolkit.records.accounting import check_accounting
+
+    acc, _ = _accounting(_with_novation_to_ceased(_tables()))
+    check_accounting(acc)
+    ex = acc[(acc["program"] == "DMS") & (acc["stage"] == "excluded")].set_index("description")["records"]
+    assert [n for d, n in ex.items() if d.startswith("contract novated to a contract that ceased")] == [1]
+
+
+def test_accounting_that_does_not_close_fails_loudly_naming_the_counts():
+    from toolkit.records.accounting import AccountingInvariantError, check_accounting, record_accounting
+
+    t = _tables()
+    mf = build_frame(t, "2018-07-01", "2020-03-31")
+    frame = mf.frame.assign(expected_p=0.5)
+    em = entity_measure_table(frame, mf.entities, "2020-03-31")
+    lost = em[~((em["level"] == "contract") & (em["entity_id"] == "C4"))]  # P7's contract row goes missing
+    acc = record_accounting(t["measure_records"], mf.exclusions, frame, lost, mf.entities, "2020-03-31")
+    with pytest.raises(
+        AccountingInvariantError, match=r"DMS, contract level: 6 records used != 4 counted \+ 1 collapsed"
+    ):
+        check_accounting(acc)
+    dropped = record_accounting(t["measure_records"], mf.exclusions.iloc[1:], frame, em, mf.entities, "2020-03-31")
+    with pytest.raises(
+        AccountingInvariantError, match=r"DMS: 8 records in != 6 used \+ 1 excluded \(\+1 without a place\)"
+    ):
+        check_accounting(dropped)

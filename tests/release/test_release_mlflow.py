@@ -37,7 +37,7 @@ def release(small_world_dir, store):
     )
 
 
-def test_release_passes_and_registers_champions(release, store):
+def test_release_passes_and_registers_champions(release, store, small_world_dir):
     from mlflow.tracking import MlflowClient
 
     assert release.status == "passed", release.failed_checks
@@ -70,6 +70,11 @@ def test_release_passes_and_registers_champions(release, store):
         assert child.data.params[key] == run.data.params[key], key  # each model run carries its provenance
     arts = {a.path for a in client.list_artifacts(child.info.run_id)}
     assert {"coefficients.csv", "design_state.json", "calibration_ess_full_26.png", "funnel_ess_full_26.png"} <= arts
+    # issue 15: every record's place, in the folder and logged with the other aggregate tables
+    assert "release/accounting.csv" in {a.path for a in client.list_artifacts(release.run_id, "release")}
+    acc = pd.read_csv(release.folder / "accounting.csv", keep_default_na=False)
+    n_in = acc.loc[(acc["program"] == "all") & (acc["stage"] == "in"), "records"].item()
+    assert n_in == len(pd.read_parquet(small_world_dir / "measure_records.parquet"))
 
 
 def test_registered_model_predicts_like_the_in_process_fit(release, store, small_world_dir):
@@ -130,7 +135,7 @@ def test_same_inputs_give_byte_identical_ratings(release, small_world_dir, store
         config, small_world_dir, config_path=path, tracking_uri=store["uri"], out_root=store["out"], progress=False
     )
     assert again.folder != release.folder and release.folder.is_dir()
-    for name in ("ratings.csv", "entity_measures.csv", "ratings.parquet"):
+    for name in ("ratings.csv", "entity_measures.csv", "ratings.parquet", "accounting.csv"):
         assert (again.folder / name).read_bytes() == (release.folder / name).read_bytes(), name
 
 

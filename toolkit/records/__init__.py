@@ -6,7 +6,10 @@
   regions and entities, with the entity rules applied (window, ceased and handed-back contracts,
   novations) and every excluded record listed with its reason;
 - :mod:`toolkit.records.aggregate`: one record per participant within each entity, summed to
-  the entity-measure table the scoring module takes.
+  the entity-measure table the scoring module takes;
+- :mod:`toolkit.records.accounting`: where every record read ended (excluded with its reason, or
+  used and, per level, counted, collapsed or at an entity without a row), and the invariant
+  that these sums close.
 
 It imports only the base modules and :mod:`toolkit.contracts`.
 """

@@ -34,6 +34,36 @@ def months_between(start: pd.Series, end: pd.Timestamp) -> np.ndarray:
     return months.to_numpy(dtype=float)
 
 
+#: Why a site has no row in the entity-measure table (its records still count at its contract and
+#: organisation, or, for a novated contract's site, at the contract that took it over).
+SITE_CLOSED = (
+    "closed site: not rated, its records count at its contract and organisation "
+    "(seed 001, Ceased Sites with Continuing Contracts)"
+)
+SITE_OF_NOVATED = (
+    "site of a novated contract: not rated, its records count at the contract that took it over "
+    "(seed 001, Contract Novations)"
+)
+SITE_OF_ENDED = "site of a ceased or handed-back contract: not rated, it ceased with its contract"
+
+
+def site_row_reasons(sites: pd.DataFrame, end: pd.Timestamp) -> pd.Series:
+    """Per site (index ``site_id``): "" when it gets a row in the entity-measure table, else why not.
+
+    A site gets a row when its contract is active and it is open at ``end`` (no ``close_date``, or a
+    later one). A ceased or handed-back contract's site has ceased with its contract, closed or not
+    (the ``closed`` reading of ``ended_contracts.open_sites``; under ``error`` the frame refused it).
+    """
+    status = sites["contract_status"].to_numpy()
+    closed = (sites["close_date"].notna() & (sites["close_date"] <= end)).to_numpy()
+    reason = np.where(
+        status == "novated",
+        SITE_OF_NOVATED,
+        np.where(status != "active", SITE_OF_ENDED, np.where(closed, SITE_CLOSED, "")),
+    )
+    return pd.Series(reason, index=sites["site_id"].to_numpy(), name="reason", dtype=object)
+
+
 def dedupe(df: pd.DataFrame, entity_col: str) -> pd.DataFrame:
     """One record per participant, measure and period of service within each entity of ``entity_col``:
     the one in the numerator if there is one, otherwise the latest commencement (docs/method.md)."""
@@ -82,8 +112,9 @@ def entity_measure_table(
     """Sites, contracts and organisations x measures: ``n``, ``actual``, ``expected``.
 
     Closed sites are not rated (seed 001, Ceased Sites) but their records count at
-    their contract. Open sites with no records appear with ``n = 0`` so that every
-    site of the release has a row in the ratings.
+    their contract; nor are the sites of a contract that is not active
+    (:func:`site_row_reasons`). Open sites with no records appear with ``n = 0`` so that
+    every site of the release has a row in the ratings.
     """
     end = pd.Timestamp(window_end)
     site = _sum(dedupe(frame, "site_id"), "site_id", "site", p_col, actual_col)
@@ -91,10 +122,7 @@ def entity_measure_table(
     org = _sum(dedupe(frame, "rating_organisation_id"), "rating_organisation_id", "organisation", p_col, actual_col)
 
     sites = entities.sites
-    open_sites = sites[
-        (sites["close_date"].isna() | (sites["close_date"] > end))
-        & (sites["contract_id"] == sites["rating_contract_id"])
-    ]
+    open_sites = sites[(site_row_reasons(sites, end) == "").to_numpy()]
     site = _with_empty_rows(
         site[site["entity_id"].isin(open_sites["site_id"])], open_sites["site_id"], open_sites["program"], "site"
     )

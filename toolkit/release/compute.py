@@ -18,6 +18,7 @@ import pandas as pd
 
 from toolkit.expected.fitting import FittedMeasure, fit_measures
 from toolkit.expected.spec import ModelSpec, load_model_set
+from toolkit.records.accounting import check_accounting, record_accounting
 from toolkit.records.aggregate import entity_measure_table
 from toolkit.records.frame import ModelFrame, build_frame
 from toolkit.release.config import ReleaseConfig
@@ -45,6 +46,7 @@ class ComputedRelease:
     entity_measures: pd.DataFrame
     ratings: pd.DataFrame
     standardisation: pd.DataFrame  # mu, sd per program and group; national averages
+    accounting: pd.DataFrame  # where every record read ended (toolkit.records.accounting); aggregate
     bayes: BayesAugment | None = None  # when variant == "bayes"
 
 
@@ -56,10 +58,12 @@ def compute_release(
     previous: pd.DataFrame | None = None,
     say: Say = _quiet,
 ) -> ComputedRelease:
-    """Frame, fits, predictions, entity-measure table and ratings from validated tables (no I/O, no tracking)."""
+    """Frame, fits, predictions, entity-measure table, the records' accounting and ratings from validated
+    tables (no I/O, no tracking). Raises :class:`toolkit.records.accounting.AccountingInvariantError` when
+    a record was lost without a reason or counted twice."""
     method = method or load_method(config.method)
     specs = specs or load_model_set(config.models)
-    mf = build_frame(tables, config.window.start, config.window.end)
+    mf = build_frame(tables, config.window.start, config.window.end, method.ended_contracts.open_sites)
     say(f"frame: {len(mf.frame):,} records kept, {len(mf.exclusions):,} excluded")
     fits, p_all = fit_measures(mf.frame, specs, say)
     no_model = np.isnan(p_all)
@@ -73,6 +77,8 @@ def compute_release(
         frame = frame.loc[~no_model]
     em = entity_measure_table(frame, mf.entities, config.window.end)
     say(f"entity-measure table: {em[['program', 'level', 'entity_id']].drop_duplicates().shape[0]:,} entities")
+    accounting = record_accounting(tables["measure_records"], exclusions, frame, em, mf.entities, config.window.end)
+    check_accounting(accounting)
     ratings, standardisation = score_entities_with_parameters(em, method, previous)
     return ComputedRelease(
         model_frame=mf,
@@ -82,6 +88,7 @@ def compute_release(
         entity_measures=em,
         ratings=ratings,
         standardisation=standardisation,
+        accounting=accounting,
     )
 
 

@@ -29,6 +29,7 @@ OUTPUT_FILES = (
     "entity_oe.csv",
     "standardisation.csv",
     "exclusions_summary.csv",
+    "accounting.csv",
     "model_metrics.csv",
 )
 #: Per-model files under ``models/<program>_<measure>/``, logged to the model's child run.
@@ -44,6 +45,7 @@ def write_outputs(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame) ->
     comp.standardisation.to_csv(folder / "standardisation.csv", index=False)
     comp.exclusions.to_csv(folder / "exclusions.csv", index=False)  # record level: stays in the folder, never tracked
     exclusion_summary(comp.exclusions).to_csv(folder / "exclusions_summary.csv", index=False)
+    comp.accounting.to_csv(folder / "accounting.csv", index=False)
     metrics.to_csv(folder / "model_metrics.csv", index=False)
 
 

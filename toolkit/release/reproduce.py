@@ -42,7 +42,14 @@ if TYPE_CHECKING:
 Say = Callable[[str], None]
 
 #: Tables compared byte for byte (their names in the release folder and under ``release/`` of the run).
-EXACT_TABLES = ("ratings.csv", "entity_measures.csv", "entity_oe.csv", "standardisation.csv", "exclusions_summary.csv")
+EXACT_TABLES = (
+    "ratings.csv",
+    "entity_measures.csv",
+    "entity_oe.csv",
+    "standardisation.csv",
+    "exclusions_summary.csv",
+    "accounting.csv",
+)
 COEF_RTOL = 1e-9
 COEF_ATOL = 1e-12
 
@@ -141,6 +148,7 @@ TABLE_KEYS = {
     "entity_oe.csv": ["program", "level", "entity_id", "measure"],
     "standardisation.csv": ["program", "group"],
     "exclusions_summary.csv": ["reason", "program", "measure", "contract_id"],
+    "accounting.csv": ["program", "stage", "level", "description"],
 }
 
 

@@ -131,6 +131,10 @@ class NovationSpec(FrozenConfig):
     months_operating: Literal["max", "new"]
 
 
+class EndedContractsSpec(FrozenConfig):
+    open_sites: Literal["closed", "error"]
+
+
 class MethodConfig(FrozenConfig):
     """A complete rating method (see ``configs/methods/des_2018.yaml``)."""
 
@@ -147,6 +151,9 @@ class MethodConfig(FrozenConfig):
     new_entities: NewEntitiesSpec
     publishing: PublishingSpec
     novation: NovationSpec
+    # Stated in every method file; the default only lets runs tracked before the key existed
+    # (when such a site broke the release) be validated and reproduced.
+    ended_contracts: EndedContractsSpec = EndedContractsSpec(open_sites="closed")
 
     @model_validator(mode="after")
     def _consistent(self) -> MethodConfig:
