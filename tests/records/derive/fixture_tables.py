@@ -316,3 +316,38 @@ def load_cases() -> list[tuple[str, dict, dict]]:
         for case in doc["cases"]:
             out.append((f"{p.stem}::{case['case']}", case, sites))
     return out
+
+
+def build_entity_tables(case: dict, sites: dict, records: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The release's contract tables for a case's derived ``records``: every site of the case's
+    commencements open from 1 July 2018, its contract active (same defaults as :func:`build_events`)."""
+    site_map = {**sites, **{r["site"]: r for r in pipe_table(case.get("sites")).to_dict("records")}}
+    sc = pipe_table(case.get("commencements"))
+    rows = []
+    for s in dict.fromkeys(sc["site"]):
+        info = site_map.get(s, {})
+        rows.append(
+            (s, info.get("contract") or f"C{s}", info.get("organisation") or "O1", info.get("program") or "DMS")
+        )
+    site_df = pd.DataFrame(rows, columns=["site_id", "contract_id", "organisation_id", "program"])
+    start = pd.Timestamp("2018-07-01")
+    contracts = site_df.drop_duplicates("contract_id")[["contract_id", "organisation_id", "program"]].assign(
+        esa_id="E1",
+        specialty="All Client Types",
+        start_date=start,
+        end_date=pd.NaT,
+        status="active",
+        novated_to=None,
+    )
+    return {
+        "organisations": pd.DataFrame({"organisation_id": sorted(set(site_df["organisation_id"]))}),
+        "contracts": contracts.reset_index(drop=True),
+        "sites": site_df[["site_id", "contract_id"]].assign(
+            location_id=site_df["site_id"], open_date=start, close_date=pd.NaT
+        ),
+        "regions": pd.DataFrame({"esa_id": ["E1"], "metro": [True]}),
+        "participants": pd.DataFrame(
+            {"participant_id": sorted(set(sc["participant"])), "esa_id": "E1", "metro": False}
+        ),
+        "measure_records": records,
+    }

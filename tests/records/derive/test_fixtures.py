@@ -10,9 +10,11 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from tests.records.derive.fixture_tables import build_events, load_cases, pipe_table
+from tests.records.derive.fixture_tables import build_entity_tables, build_events, load_cases, pipe_table
+from toolkit.records.aggregate import entity_measure_table
 from toolkit.records.derive import derive_records, load_derive_params
 from toolkit.records.derive.params import DeriveParams
+from toolkit.records.frame import build_frame
 
 CASES = load_cases()
 KEY = ["participant_id", "site_id", "measure"]
@@ -43,9 +45,43 @@ def _norm(v, col):
     return str(v)
 
 
+def _with(params: DeriveParams, overrides: dict) -> DeriveParams:
+    """``params`` with dotted keys replaced (``{"records.one_record_per": "contract"}``), validated again."""
+    raw = params.model_dump(mode="json")
+    for path, value in overrides.items():
+        node = raw
+        keys = path.split(".")
+        for k in keys[:-1]:
+            node = node[k]
+        node[keys[-1]] = value
+    return DeriveParams.model_validate(raw)
+
+
+def check_entity_measures(case_id: str, case: dict, sites: dict, records: pd.DataFrame, window: tuple) -> None:
+    """The case's ``entity_measures`` rows (level, entity, measure, n and optionally actual) against the
+    release's sums of the derived records (``toolkit/records/aggregate.py``: once per entity)."""
+    tables = build_entity_tables(case, sites, records)
+    start, end = (str(d) for d in window)
+    mf = build_frame(tables, start, end)
+    em = entity_measure_table(mf.frame.assign(expected_p=0.5), mf.entities, end)
+    em = em.set_index(["level", "entity_id", "measure"])
+    for r in pipe_table(case["entity_measures"]).to_dict("records"):
+        key = (r["level"], r["entity"], r["measure"])
+        assert key in em.index, f"{case_id}: no entity_measures row {key}"
+        for col in ("n", "actual"):
+            if r.get(col) is not None:
+                want, have = int(r[col]), int(em.loc[key, col])
+                assert want == have, f"{case_id}: entity_measures {key} {col}: expected {want}, got {have}"
+
+
 def check_case(case_id: str, case: dict, sites: dict, params: DeriveParams | None = None) -> None:
-    """Derive the case's records and compare them with its expectations (AssertionError if they differ)."""
+    """Derive the case's records and compare them with its expectations (AssertionError if they differ).
+
+    A case's ``config`` (dotted keys) changes the derivation config for that case, on top of ``params``.
+    """
     tables = build_events(case, sites)
+    if case.get("config"):
+        params = _with(params or load_derive_params(), case["config"])
     res = derive_records(tables, case.get("release", "March 2020"), params=params)
     exp = pipe_table(case.get("expect")).rename(columns=RENAME)
     measures = case.get("measures") or (sorted(set(exp["measure"])) if len(exp) else None)
@@ -70,6 +106,8 @@ def check_case(case_id: str, case: dict, sites: dict, params: DeriveParams | Non
         assert len(hit), (
             f"{case_id}: no excluded event for {r} (rules seen: {sorted(set(res.excluded['rule'].astype(str)))})"
         )
+    if case.get("entity_measures"):
+        check_entity_measures(case_id, case, sites, res.records, res.window)
 
 
 @pytest.mark.parametrize("case_id,case,sites", CASES, ids=[c[0] for c in CASES])
@@ -78,13 +116,7 @@ def test_fixture(case_id, case, sites):
 
 
 def _mutate(path: str, value) -> DeriveParams:
-    raw = load_derive_params().model_dump(mode="json")
-    node = raw
-    keys = path.split(".")
-    for k in keys[:-1]:
-        node = node[k]
-    node[keys[-1]] = value
-    return DeriveParams.model_validate(raw)
+    return _with(load_derive_params(), {path: value})
 
 
 MUTATIONS = [  # (config key, moved value, the case that guards that boundary)
@@ -105,7 +137,10 @@ MUTATIONS = [  # (config key, moved value, the case that guards that boundary)
     ("ongoing_support.verification_weeks", 5, "ongoing_support::Independent Worker exits"),
     ("ongoing_support.verification_grace_days", 27, "ongoing_support::a verification date 28 days or less"),
     ("ongoing_support.transfer_out_between_organisations_in_numerator", False, "ongoing_support::transfers within"),
-    ("records.once_per_contract", False, "transfers::a transfer within the contract"),
+    ("records.one_record_per", "contract", "transfers::a transfer within the contract"),
+    ("records.one_record_per", "contract", "transfers::the losing site within the contract"),
+    ("threshold_weeks.full_13", 14, "transfers::the losing site within the contract"),
+    ("records.one_record_per", "contract", "bonus::one record per participant, site and period"),
     ("window.drop_records_with_outcome_before_window", False, "window::an outcome lodged before the window"),
     # note b applies to the configured outcome claim types only: without full_13 among them, a
     # 13-week outcome for a placement that started before 1 July 2018 counts

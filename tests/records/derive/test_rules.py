@@ -85,10 +85,63 @@ def test_a_numerator_without_its_claim_fails():
         check_invariants(_records(outcome_lodged_date=pd.to_datetime(["2020-10-01", None])), *W, {"full_13": 1})
 
 
-def test_a_participant_twice_in_a_contract_fails():
-    rec = _records(participant_id=["P1", "P1"], site_id=["S1", "S2"])
-    with pytest.raises(DerivationInvariantError, match="once_per_contract: 2 record"):
+def test_a_participant_twice_at_a_site_fails():
+    rec = _records(participant_id=["P1", "P1"])
+    with pytest.raises(DerivationInvariantError, match="once_per_site: 2 record"):
         check_invariants(rec, *W, {"full_13": 1})
+
+
+def test_the_once_per_entity_invariant_follows_the_reading():
+    """Issue 16: per site (the default), a participant at two sites of one contract is two records;
+    under the earlier reading (one record per contract) the same records break the invariant."""
+    rec = _records(participant_id=["P1", "P1"], site_id=["S1", "S2"])
+    check_invariants(rec, *W, {"full_13": 1})
+    check_invariants(rec, *W, {"full_13": 1}, one_record_per="site")
+    with pytest.raises(DerivationInvariantError, match="once_per_contract: 2 record"):
+        check_invariants(rec, *W, {"full_13": 1}, one_record_per="contract")
+    with pytest.raises(ValueError, match="one_record_per must be one of"):
+        check_invariants(rec, *W, {"full_13": 1}, one_record_per="organisation")
+
+
+TRANSFER = {
+    "commencements": "participant | site | commenced  | exit\n"
+    "B | S1 | 2019-01-01 | 2019-04-11\n"
+    "B | S2 | 2019-04-11 | 2019-07-20\n",
+    "sites": "site | contract | organisation\nS1 | C1 | O1\nS2 | C1 | O1\n",
+}
+
+
+@pytest.mark.parametrize("per, sites", [("site", ["S1", "S2"]), ("contract", ["S2"])])
+def test_each_reading_derives_records_that_keep_its_own_invariant(per, sites):
+    """Both values of records.one_record_per derive (the invariant runs inside derive_records), and
+    only the site reading keeps the losing site's record."""
+    params = _derive_params(one_record_per=per)
+    res = derive_records(build_events(TRANSFER, {}), "March 2020", params=params)
+    full13 = res.records[res.records["measure"] == "full_13"]
+    assert full13["site_id"].tolist() == sites
+
+
+def _derive_params(**records):
+    from toolkit.records.derive import load_derive_params
+    from toolkit.records.derive.params import DeriveParams
+
+    raw = load_derive_params().model_dump(mode="json")
+    raw["records"].update(records)
+    return DeriveParams.model_validate(raw)
+
+
+def test_the_config_refuses_the_replaced_key_and_unknown_readings():
+    """records.once_per_contract (before issue 16; false kept every record and failed the invariant)
+    is refused at load with what to write instead; one_record_per takes site or contract only."""
+    from pydantic import ValidationError
+
+    for old in (True, False):
+        with pytest.raises(ValidationError, match=r"records\.once_per_contract is no longer a key") as e:
+            _derive_params(once_per_contract=old)
+        assert "one_record_per" in str(e.value) and "failed its own invariant" in str(e.value)
+    with pytest.raises(ValidationError, match="one_record_per"):
+        _derive_params(one_record_per="organisation")
+    assert _derive_params().records.one_record_per == "site"  # the default reading
 
 
 CASE = {"commencements": "participant | site | commenced  | exit\nA | S1 | 2019-01-01 | 2019-06-01\n"}

@@ -13,7 +13,8 @@ Candidates are placements (anchors). A placement is in the denominator when, in 
    sits at the last such site ("the last Site where they commenced and were tracking
    towards achieving the outcome", Table 9: the losing site is not included);
 6. the record meets the two-year window conditions;
-7. it counts once per participant, period and contract (numerator first, then latest anchor).
+7. one record per participant, period and site (``records.one_record_per``; per contract under
+   the earlier reading): numerator first, then the latest anchor.
 
 The numerator is a pending or approved 26-Week Bonus or Work Assist 26-Week Outcome for the
 anchor, or, for an Indigenous participant, a paid 26-week full or pathway outcome for it,
@@ -179,7 +180,7 @@ def derive_bonus(ctx: Context) -> pd.DataFrame:
             ctx.cutoff,
         ),
     )
-    ctx.once_per_contract(f, take(st["contract"].to_numpy(dtype=object), sid, ""))
+    ctx.count_once(f, take(st["site"].to_numpy(), sid, -1), take(st["contract"].to_numpy(dtype=object), sid, ""))
     k = np.flatnonzero(f.alive)
     ks = sid[k]
     return pd.DataFrame(

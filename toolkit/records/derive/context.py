@@ -63,15 +63,16 @@ class Context:
         c = self.ok_claims(types)
         return earliest(c["pkey"].to_numpy(), c["lodged"].to_numpy(), self.n_people)
 
-    def once_per_contract(self, f: Funnel, contract: np.ndarray, latest_col: str = "c") -> None:
-        """If the config asks for it (``records.once_per_contract``), apply the once-per-contract
-        rule to the candidates still in ``f`` (``contract`` aligned with ``f.cand``)."""
-        if not self.params.records.once_per_contract:
-            return
+    def count_once(self, f: Funnel, site: np.ndarray, contract: np.ndarray, latest_col: str = "c") -> None:
+        """Keep one record per participant-period, measure and entity among the candidates still in
+        ``f`` (``site`` and ``contract`` aligned with ``f.cand``); the entity is the site or the
+        contract as ``records.one_record_per`` says, and the funnel's rule is ``once_per_<entity>``."""
+        per = self.params.records.one_record_per
+        entity = np.asarray(site if per == "site" else contract)
         keep = np.ones(len(f.cand), bool)
         alive = np.flatnonzero(f.alive)
-        keep[alive] = once_per_contract(f.cand.iloc[alive], np.asarray(contract)[alive], latest_col)
-        f.apply("once_per_contract", keep)
+        keep[alive] = one_record_per_entity(f.cand.iloc[alive], entity[alive], latest_col)
+        f.apply(f"once_per_{per}", keep)
 
     def add_links(self, claims: pd.DataFrame, measure: str, sid: np.ndarray) -> None:
         self.links.append(
@@ -103,16 +104,22 @@ def first_claim_per_stint(claims: pd.DataFrame, n: int) -> tuple[np.ndarray, np.
     return lod, lod < OPEN
 
 
-def once_per_contract(cand: pd.DataFrame, contract: np.ndarray, latest_col: str) -> np.ndarray:
-    """Keep one record per participant-period, contract and measure: the one in the numerator
-    if any, else the one with the latest ``latest_col`` (Attachment A: "counted once in the
-    applicable denominator at the Contract level"). Returns a keep mask aligned with ``cand``."""
+def one_record_per_entity(cand: pd.DataFrame, entity: np.ndarray, latest_col: str) -> np.ndarray:
+    """Keep one record per participant-period, entity (site or contract) and measure: the one in the
+    numerator if any, else the one with the latest ``latest_col``. Returns a keep mask aligned with
+    ``cand``.
+
+    Per site (``records.one_record_per: site``), a participant who came back to a site, or tracked
+    two anchors there, has one record at it (the measure records' key; Table 2 note 1); per
+    contract, the earlier releases' reading of Attachment A ("counted once in the applicable
+    denominator at the Contract level"), which drops the losing site's record that Table 9 keeps.
+    """
     if cand.empty:
         return np.zeros(0, bool)
     df = pd.DataFrame(
         {
             "pkey": cand["pkey"].to_numpy(),
-            "contract": contract,
+            "entity": entity,
             "measure": cand["measure"].to_numpy(),
             "num": cand["numerator"].to_numpy(),
             "t": cand[latest_col].to_numpy(),
@@ -120,11 +127,11 @@ def once_per_contract(cand: pd.DataFrame, contract: np.ndarray, latest_col: str)
         }
     )
     df = df.sort_values(
-        ["measure", "pkey", "contract", "num", "t", "i"],
+        ["measure", "pkey", "entity", "num", "t", "i"],
         ascending=[True, True, True, False, False, False],
         kind="stable",
     )
-    first = ~df.duplicated(["measure", "pkey", "contract"], keep="first").to_numpy()
+    first = ~df.duplicated(["measure", "pkey", "entity"], keep="first").to_numpy()
     keep = np.zeros(len(cand), bool)
     keep[df["i"].to_numpy()[first]] = True
     return keep

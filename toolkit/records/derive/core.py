@@ -282,7 +282,9 @@ def _measure_records(ctx: Context, win: ReleaseWindow, say: Callable[[str], None
     records = to_measure_records(ctx, work)
     # every measure whose numerator is an outcome claim: the full and pathway ones and the bonus
     sources = {m: sources.get(m, 0) for m in ctx.params.full_pathway_measures + (BONUS,)}
-    check_invariants(records, win.start, win.cutoff, sources, release=win.name)
+    check_invariants(
+        records, win.start, win.cutoff, sources, release=win.name, one_record_per=ctx.params.records.one_record_per
+    )
     say(f"records: {len(records):,}; outcome claims used {counts['used']:,}; invariants hold")
     return records
 

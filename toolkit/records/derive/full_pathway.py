@@ -21,8 +21,10 @@ denominator when, in this order (each step is logged):
 Steps 4 to 8 are waived when the measure's outcome was achieved at the site ("Participants
 who do not meet the standard criteria ... are included ... if an Outcome ... has been
 achieved"; Table 9 gaining site "or a ... outcome is paid at the Site"). The numerator is a
-counted outcome claim lodged in the window at the site. Finally the participant counts once
-per contract (Attachment A).
+counted outcome claim lodged in the window at the site. Finally the participant keeps one
+record per site (Table 9: the losing site keeps a participant over the threshold; the release
+counts them once per contract, Attachment A), or per contract under the earlier reading
+(``records.one_record_per``).
 """
 
 from __future__ import annotations
@@ -156,7 +158,7 @@ def derive_full_pathway(ctx: Context) -> list[pd.DataFrame]:
             f.apply("eight_hour_benchmark", ~bench8, outcome_exception=True)
         if is52:
             f.apply("education_26_outcome", ~edu26, outcome_exception=True)
-        ctx.once_per_contract(f, st["contract"].to_numpy())
+        ctx.count_once(f, st["site"].to_numpy(), st["contract"].to_numpy())
         k = f.kept()
         sid = k["sid"].to_numpy()
         out.append(

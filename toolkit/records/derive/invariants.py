@@ -42,9 +42,15 @@ def numerators_outside_window(
     return rec["numerator"].to_numpy(dtype=bool) & claimable & ~lodged_ok
 
 
-def duplicates_in_contract(rec: pd.DataFrame) -> np.ndarray:
-    """Records of a participant counted twice in one contract's denominator for a measure and period."""
-    return rec.duplicated(["participant_id", "period_of_service", "contract_id", "measure"], keep=False).to_numpy()
+#: The entity column of each reading of ``records.one_record_per``.
+ENTITY_COLUMN = {"site": "site_id", "contract": "contract_id"}
+
+
+def duplicates_in(rec: pd.DataFrame, one_record_per: str) -> np.ndarray:
+    """Records of a participant counted twice in one entity's denominator (a site's, or under the
+    earlier reading a contract's) for a measure and period of service."""
+    key = ["participant_id", "period_of_service", ENTITY_COLUMN[one_record_per], "measure"]
+    return rec.duplicated(key, keep=False).to_numpy()
 
 
 def contract_violations(rec: pd.DataFrame) -> list[str]:
@@ -58,7 +64,12 @@ def contract_violations(rec: pd.DataFrame) -> list[str]:
 
 
 def check_invariants(
-    rec: pd.DataFrame, start: dt.date, cutoff: dt.date, numerator_claims: dict[str, int], release: str = ""
+    rec: pd.DataFrame,
+    start: dt.date,
+    cutoff: dt.date,
+    numerator_claims: dict[str, int],
+    release: str = "",
+    one_record_per: str = "site",
 ) -> None:
     """Raise :class:`DerivationInvariantError` listing every broken invariant with counts by measure,
     and every violation of the ``measure_records`` data contract.
@@ -67,7 +78,13 @@ def check_invariants(
     Ongoing Support), how many counted outcome claims were used as numerator sources; it must equal
     the number of numerator records (no numerator without its denominator record, and no
     denominator record claiming a numerator it has no claim for).
+
+    ``one_record_per``: the derivation config's ``records.one_record_per``; the invariant
+    ``once_per_<entity>`` checks the same level the derivation de-duplicated at (per site, a
+    participant at two sites of a contract is two records, one at each; per contract, one).
     """
+    if one_record_per not in ENTITY_COLUMN:
+        raise ValueError(f"one_record_per must be one of {sorted(ENTITY_COLUMN)}, not {one_record_per!r}")
     problems = []
 
     def report(name: str, mask: np.ndarray, what: str) -> None:
@@ -86,7 +103,11 @@ def check_invariants(
         numerators_outside_window(rec, start, cutoff, numerator_claims),
         "in a numerator without an outcome lodged in the window",
     )
-    report("once_per_contract", duplicates_in_contract(rec), "count a participant twice in one contract's denominator")
+    report(
+        f"once_per_{one_record_per}",
+        duplicates_in(rec, one_record_per),
+        f"count a participant twice in one {one_record_per}'s denominator",
+    )
     nums = rec.loc[rec["numerator"].to_numpy(dtype=bool)].groupby("measure").size()
     for m, n_claims in sorted(numerator_claims.items()):
         n_rec = int(nums.get(m, 0))

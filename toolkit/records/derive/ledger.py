@@ -69,9 +69,15 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "eight_hour_benchmark": ("eight-hour employment benchmark", "Table 2 (pathway measures)"),
     "education_26_outcome": ("achieved a 26-week full or pathway outcome for education", "Table 2 (52-week measures)"),
+    "once_per_site": (
+        "another record of the participant at this site for this measure and period is kept "
+        "(a second commencement at the site, or a second anchor tracked there)",
+        "Table 2 note 1; Attachment A",
+    ),
     "once_per_contract": (
-        "already counted at another site of the contract (or site) for this measure and period",
-        "Attachment A; Table 2 note 1",
+        "already counted at another site of the contract (or this site) for this measure and period "
+        "(earlier releases' reading, records.one_record_per: contract)",
+        "Attachment A",
     ),
     # bonus / Work Assist
     "anchor_type": (

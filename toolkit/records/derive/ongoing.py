@@ -13,7 +13,8 @@ Candidates are ESS site commencements with days in the Ongoing Support (OS) phas
 5. at least 26 calendar weeks in OS with the organisation since 1 July 2018 (reading: every route);
 6. Flexible OS: a pending or approved Flexible OS fee (after the 52-week outcome, when that is the route);
 7. the two-year window conditions (the fourth: a verification date in the window);
-8. once per contract.
+8. one record per participant, period and site (``records.one_record_per``; per contract under
+   the earlier reading).
 
 Numerator: still in OS at the site at the end of the period; or exited as an Independent
 Worker after an assessment recommended it; or a Provider Initiated Independent Worker exit on
@@ -224,7 +225,7 @@ def derive_ongoing_support(ctx: Context) -> pd.DataFrame:
         "window_four_conditions",
         in_assessment_window(s["c"].to_numpy(), x, np.full(n, OPEN), verif, ctx.start, ctx.cutoff),
     )
-    ctx.once_per_contract(f, s["contract"].to_numpy())
+    ctx.count_once(f, s["site"].to_numpy(), s["contract"].to_numpy())
     k = np.flatnonzero(f.alive)
     start = s["os_first"].to_numpy()[k]
     return pd.DataFrame(

@@ -7,6 +7,7 @@ take them as arguments.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any, Literal
 
 from pydantic import model_validator
 
@@ -64,9 +65,32 @@ class OngoingSupportRules(FrozenConfig):
     flexible_level: str
 
 
+#: What ``records.once_per_contract`` (the key before issue 16) became, and why it is refused.
+ONCE_PER_CONTRACT_REPLACED = (
+    "records.once_per_contract is no longer a key: write records.one_record_per instead. "
+    "'site' keeps one record per participant, period of service, site and measure (Table 9: the losing "
+    "site includes a participant whose duration in assistance with the organisation passed the threshold; "
+    "the release counts the participant once per contract and organisation when it sums the records); "
+    "'contract' keeps one per contract, the reading of earlier releases (once_per_contract: true). "
+    "once_per_contract: false kept every record, so a participant with two commencements or two anchors "
+    "at one site had two records there and the derivation failed its own invariant"
+)
+
+
 class RecordRules(FrozenConfig):
-    once_per_contract: bool
+    """``one_record_per``: the entity within which a participant keeps one record per period of
+    service and measure, and the level the ``once_per_<entity>`` invariant checks; ``site`` (records
+    per site, Table 9) or ``contract`` (earlier releases' reading of Attachment A)."""
+
+    one_record_per: Literal["site", "contract"]
     unlinked_outcomes_count: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _replaced_key(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "once_per_contract" in data:
+            raise ValueError(ONCE_PER_CONTRACT_REPLACED)
+        return data
 
 
 class DeriveParams(FrozenConfig):
