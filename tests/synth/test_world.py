@@ -146,3 +146,29 @@ def test_oracle_ratings_follow_true_effects():
     mean_eff = (e["general_factor"] * e["n"]).groupby(e["contract_id"]).sum() / e["n"].groupby(e["contract_id"]).sum()
     joined = c.set_index("entity_id")["performance_score"].to_frame().join(mean_eff.rename("effect"), how="inner")
     assert joined.corr(method="spearman").iloc[0, 1] > 0.7
+
+
+def test_transfers_within_a_contract_change_only_the_transferred_participants_records():
+    """Issue 16: the transfers within a contract come from a stream of their own; without them the
+    world is the one before, and with them only the records of participants who transferred change."""
+    import pytest
+
+    from toolkit.errors import ConfigError
+
+    params = load_world_params()
+    part = dict(params.participants)
+    part.pop("transfer_within_contract")
+    before = generate_world("tiny", seed=1, params=params.model_copy(update={"participants": part}), events=False)
+    after = generate_world("tiny", seed=1, events=False)
+    for name in ("participants", "sites", "contracts", "organisations", "regions"):
+        pd.testing.assert_frame_equal(before.tables[name], after.tables[name])
+    a, b = before.tables["measure_records"], after.tables["measure_records"]
+    moved = set(a.loc[a["transferred"], "participant_id"])
+    assert set(b["participant_id"]) - set(a["participant_id"]) <= moved
+    keep_a = a[~a["participant_id"].isin(moved)].reset_index(drop=True)
+    keep_b = b[~b["participant_id"].isin(moved)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(keep_a, keep_b)
+    assert len(b) > len(a)  # losing-site records, and longer durations at the sites they joined
+    bad = dict(params.participants, transfer_within_contract={"share": 0.3, "losing_days": [30, 182]})
+    with pytest.raises(ConfigError, match="losing_days"):
+        generate_world("tiny", seed=1, params=params.model_copy(update={"participants": bad}), events=False)

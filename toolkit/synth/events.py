@@ -8,7 +8,12 @@ tables of a world do not change. Choices that keep the records identical:
 - every participant has one site commencement (the record's site); a participant flagged
   ``transferred`` first spent under 13 weeks at a site of another organisation (or, for a
   share, another program of the same organisation), so that duration restarts (Attachment A)
-  and the losing site holds no record;
+  and the losing site holds no record; or, for a transfer within the contract (drawn with the
+  records, ``truth.ContractTransfers``), the days the world drew at another site of the same
+  contract, in Employment Assistance with an EA Service Fee, the period's referral on both
+  commencements: the duration at the record's site counts those days, and from 13 weeks the
+  losing site holds its own 13-week record (Table 9), with an approved 13-week outcome claim
+  (no placement) when that record is in the numerator;
 - EA then PPS from the first placement, one suspension of the world's length inside the
   stint; an EA Service Fee at commencement (except, for a share of participants whose only
   full or pathway record is a 13-week numerator, none: the outcome exception includes them);
@@ -45,6 +50,7 @@ from toolkit.config import load_yaml, resolve_config
 from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.people import DAY, People
 from toolkit.synth.structure import Structure
+from toolkit.synth.truth import ContractTransfers
 
 if TYPE_CHECKING:
     import numpy.typing as npt
@@ -74,24 +80,34 @@ def _status(rng: np.random.Generator, n: int, pending_share: float) -> np.ndarra
     return np.where(rng.random(n) < pending_share, "pending", "approved").astype(object)
 
 
-def _participant_view(records: pd.DataFrame, n: int, measures: tuple[str, ...]) -> dict[str, Any]:
-    """Per participant (row order of the participants table): site, dates and per-measure facts."""
+def _participant_view(
+    records: pd.DataFrame, people: People, st: Structure, ct: ContractTransfers, measures: tuple[str, ...]
+) -> dict[str, Any]:
+    """Per participant (row order of the participants table): the record site, its dates (the
+    referral is the period's, before a losing stint within the contract) and per-measure facts of
+    the records at that site (a losing site's records are ``ct``'s)."""
+    n = len(people.participants)
     idx = records["participant_id"].str.slice(1).astype(int).to_numpy() - 1
+    losing = np.full(n, None, dtype=object)
+    losing[ct.who] = st.sites["site_id"].to_numpy()[ct.site_index]
+    own = records["site_id"].to_numpy(dtype=object) != losing[idx]
+    records, idx = records.loc[own], idx[own]
     first = ~pd.Series(idx).duplicated().to_numpy()
     base = records.loc[first]
     bi = idx[first]
-    if len(np.unique(bi)) != n:
+    has_record = np.zeros(n, bool)
+    has_record[bi] = True
+    has_record[ct.who] = True  # a 13-week outcome at the losing site can leave none at the record site
+    if not has_record.all():
         raise AssertionError("every synthetic participant has at least one record")  # a bug in the generator
+    sites = st.sites.merge(st.contracts[["contract_id", "organisation_id", "program"]], on="contract_id", how="left")
     v: dict[str, Any] = {}
     for col in ("site_id", "contract_id", "organisation_id", "program"):
-        a = np.empty(n, dtype=object)
-        a[bi] = base[col].to_numpy(dtype=object)
-        v[col] = a
-    for col in ("referral_date", "commencement_date", "exit_date"):
-        a = np.full(n, NAT)
-        a[bi] = base[col].to_numpy().astype("datetime64[D]")
-        v[col] = a
-    t = np.zeros(n, bool)
+        v[col] = sites[col].to_numpy(dtype=object)[people.site_index]
+    v["referral_date"] = people.referral - ct.per_participant(ct.days, n, 0) * DAY
+    v["commencement_date"] = people.commencement
+    v["exit_date"] = people.exit
+    t = ct.per_participant(np.ones(len(ct.who), bool), n, False)
     t[bi] = base["transferred"].to_numpy(dtype=bool)
     v["transferred"] = t
     for m in measures:
@@ -165,6 +181,8 @@ class _Base:
     ind: np.ndarray  # Indigenous
     ep: dict[str, Any]  # events parameters
     rules: MethodRules  # the method's measures and thresholds
+    ct: ContractTransfers  # transfers within a contract (truth.py)
+    ct_site: np.ndarray  # the losing site id of each transfer within a contract
     os_min_days: int  # days in OS the world's Ongoing Support population has at least
     bench_levels: np.ndarray  # employment benchmark levels, ascending
 
@@ -181,11 +199,19 @@ class _Base:
         return self.part["os_funding_level"].to_numpy(dtype=object)
 
 
-def _base(params: WorldParams, people: People, records: pd.DataFrame, ep: dict[str, Any], rules: MethodRules) -> _Base:
+def _base(
+    params: WorldParams,
+    st: Structure,
+    people: People,
+    records: pd.DataFrame,
+    ep: dict[str, Any],
+    rules: MethodRules,
+    ct: ContractTransfers,
+) -> _Base:
     """The per-participant view of the world's records and people that the event tables share."""
     part = people.participants
     n = len(part)
-    v = _participant_view(records, n, rules.measures)
+    v = _participant_view(records, people, st, ct, rules.measures)
     w_end = np.datetime64(params.release.window_end, "D")
     x = v["exit_date"]
     still = np.isnat(x)
@@ -204,6 +230,8 @@ def _base(params: WorldParams, people: People, records: pd.DataFrame, ep: dict[s
         ind=part["indigenous"].to_numpy(dtype=bool),
         ep=ep,
         rules=rules,
+        ct=ct,
+        ct_site=st.sites["site_id"].to_numpy(dtype=object)[ct.site_index],
         os_min_days=int(params.participants["ongoing_support_min_days"]),
         bench_levels=np.array(sorted(params.participants["characteristics"]["employment_benchmark"]["levels"])),
     )
@@ -389,8 +417,10 @@ def _record_commencements(b: _Base) -> pd.DataFrame:
 def _losing_commencements(
     rng: np.random.Generator, b: _Base, st: Structure, claims: _Claims
 ) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
-    """The commencements transferred participants left (under 13 weeks, ended by the transfer),
-    with an EA Service Fee at each. Returns them and the transfers (who 'tr', days 'k', start 'c0')."""
+    """The commencements transferred participants left (ended by the transfer), with an EA Service
+    Fee at each: under 13 weeks at a site of another organisation or program, or, for a transfer
+    within the contract (``b.ct``), the losing site and days the world's truth drew, the period's
+    referral on it. Returns them and the transfers (who 'tr', days 'k', start 'c0')."""
     tr = np.flatnonzero(b.v["transferred"])
     et = b.ep["transfer"]
     ls = _losing_sites(rng, st, b.v, tr, float(et["organisation_change_share"]))
@@ -399,8 +429,16 @@ def _losing_commencements(
     room = ((c[tr] - s_open) / DAY).astype(np.int64)
     lag = ((c[tr] - b.ref[tr]) / DAY).astype(np.int64)
     k = np.minimum(_u(rng, lag, np.full(len(tr), int(et["losing_stint_max_days"]))), room)
+    ref_lag = _u(rng, np.zeros(len(tr)), np.full(len(tr), int(et["losing_referral_lag_days_max"])))
+    # transfers within a contract: the drawn values above are set aside (so the others' draws stay the same)
+    within = np.searchsorted(tr, b.ct.who)
+    if len(within) and not np.array_equal(tr[within], b.ct.who):
+        raise AssertionError("a transfer within a contract of a participant not transferred")  # a generator bug
+    ls[within] = b.ct.site_index
+    k[within] = b.ct.days
     c0 = c[tr] - k * DAY
-    ref0 = c0 - _u(rng, np.zeros(len(tr)), np.full(len(tr), int(et["losing_referral_lag_days_max"]))) * DAY
+    ref0 = c0 - ref_lag * DAY
+    ref0[within] = b.ref[b.ct.who]
     lsite = st.sites.iloc[ls]
     lcon = st.contracts.set_index("contract_id").loc[lsite["contract_id"].to_numpy()]
     sc = pd.DataFrame(
@@ -524,6 +562,11 @@ def _outcome_claims(b: _Base, claims: _Claims, pl_id: dict[int, np.ndarray], kin
         claims.add(w, site[w], m, v[m]["lodged"][w], placement=pl_id[1][w])
     w = np.flatnonzero(v["bonus_26"]["num"])
     claims.add(w, site[w], _bonus_type(kind)[w], v["bonus_26"]["lodged"][w], placement=pl_id[0][w])
+    # 13-week full outcomes at the losing site of a transfer within a contract (approved, no placement:
+    # counted as employment outcomes; a status is not drawn, so the other claims' draws stay the same)
+    ct = b.ct
+    w = np.flatnonzero(ct.numerator)
+    claims.add(ct.who[w], b.ct_site[w], "full_13", ct.lodged[w], status=np.full(len(w), "approved", dtype=object))
 
 
 def _flexible_fee_claims(rng: np.random.Generator, b: _Base, claims: _Claims) -> None:
@@ -704,21 +747,25 @@ def make_events(
     records: pd.DataFrame,
     ep: dict[str, Any] | None = None,
     rules: MethodRules | None = None,
+    transfers: ContractTransfers | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The eight event tables of ``data_contracts/events/`` for a generated world.
 
     ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
-    The steps draw from ``rng`` in this order (changing it changes every world's events).
+    ``transfers``: the world's transfers within a contract (:func:`~toolkit.synth.truth.make_records`;
+    default none). The steps draw from ``rng`` in this order (changing it changes every world's
+    events); the transfers within a contract draw nothing here.
     """
-    b = _base(params, people, records, ep or load_event_params(), rules or load_method_rules())
+    ct = transfers if transfers is not None else ContractTransfers.none()
+    b = _base(params, st, people, records, ep or load_event_params(), rules or load_method_rules(), ct)
     claims = _Claims(rng, b)
     placements, pl_id, pfirst, kind = _placements(rng, b)
-    losing, transfers = _losing_commencements(rng, b, st, claims)
+    losing, stints = _losing_commencements(rng, b, st, claims)
     t = {
         "site_commencements": pd.concat([_record_commencements(b), losing], ignore_index=True),
         "placements": placements,
     }
-    t["phases"] = _phases(rng, b, pfirst, transfers)
+    t["phases"] = _phases(rng, b, pfirst, stints)
     t["suspensions"] = _suspensions(rng, b, people.duration)
     _ea_fee_claims(rng, b, claims)
     _outcome_claims(b, claims, pl_id, kind)

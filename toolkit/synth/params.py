@@ -28,7 +28,9 @@ class MethodRules:
     not scored); ``threshold_days``: days in assistance each full or pathway measure needs, in
     the derivation's order; ``anchor_days``: a bonus anchor lies at least this long before the
     end of the period; ``bonus_days``: the 26-week bonus falls due this long after its anchor;
-    ``eight_hour_benchmark``: the benchmark that pathway measures exclude.
+    ``eight_hour_benchmark``: the benchmark that pathway measures exclude; ``one_record_per``:
+    ``site`` when the losing site of a transfer within a contract keeps its record (Table 9),
+    ``contract`` under the earlier reading (``records.one_record_per``).
     """
 
     measures: tuple[str, ...]
@@ -37,6 +39,7 @@ class MethodRules:
     anchor_days: int
     bonus_days: int
     eight_hour_benchmark: int
+    one_record_per: str = "site"
 
     @property
     def outcome_measures(self) -> tuple[str, ...]:
@@ -62,6 +65,7 @@ def method_rules(method: MethodConfig, derive: DeriveParams) -> MethodRules:
         anchor_days=derive.days(derive.bonus.anchor_weeks_before_end),
         bonus_days=derive.days(derive.bonus.tracking_weeks),
         eight_hour_benchmark=derive.eight_hour_benchmark,
+        one_record_per=derive.records.one_record_per,
     )
 
 

@@ -13,15 +13,28 @@ those without a full outcome, so the probability of a record *given that it is
 in its denominator* is known exactly:
 ``P(full | not pathway) = p_f / (p_f + (1 - p_f)(1 - p_p))`` and
 ``P(pathway | not full) = p_p``.
+
+Transfers within a contract (:class:`ContractTransfers`, drawn from their own stream): a share of
+the transferred participants came from another site of their own contract, so their duration in
+assistance at the record's site counts the days at the losing site too (Attachment A: same
+organisation, same program), and a losing stint of 13 weeks or more gives the losing site a
+13-week full record of its own (Table 9, losing site; records per site, ``records.one_record_per:
+site``), in the numerator with its own true probability (there, not transferred). A 13-week
+outcome at the losing site keeps the participant out of the record site's 13-week denominator
+(Attachment A: "already achieved the relevant Outcome at a previous Site with the same
+organisation").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from toolkit.errors import ConfigError
 from toolkit.synth.params import MethodRules, WorldParams, load_method_rules
 from toolkit.synth.people import DAY, People
 from toolkit.synth.structure import Structure
@@ -129,6 +142,9 @@ def make_site_effects(
     return out.sort_values(["site_id", "measure"], kind="stable").reset_index(drop=True)
 
 
+#: ``probs(measure, who, losing site rows, tia) -> (p_true, p_average_site)`` of participants ``who`` at
+#: the losing sites of their transfers within a contract, where they are not transferred in
+LosingSiteProbabilities = Callable[[str, np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 #: One outcome of the world per measure: (records mask, measure, numerator, p_true, p_average_site, time in assistance).
 Outcome = tuple[np.ndarray, str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 #: ``probs(measure, tia) -> (p_true, p_average_site)`` per participant
@@ -170,18 +186,168 @@ def _outcome_probabilities(
     return probs
 
 
+def _losing_site_probabilities(
+    params: WorldParams, st: Structure, people: People, site_effects: pd.DataFrame, site_id: np.ndarray
+) -> LosingSiteProbabilities:
+    """The true model at the losing site of a transfer within a contract, for a record that is not
+    transferred (the participant commenced there)."""
+    n = len(people.participants)
+    site_ids = st.sites["site_id"].to_numpy()
+
+    def probs(measure: str, who: np.ndarray, site_index: np.ndarray, tia: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        at = site_id.copy()
+        at[who] = site_ids[site_index]
+        f = _outcome_probabilities(params, st, people, site_effects, at, np.zeros(n, bool))
+        t = np.zeros(n)
+        t[who] = tia
+        p, pa = f(measure, t)
+        return p[who], pa[who]
+
+    return probs
+
+
+def _losing_tia(people: People, who: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """Time in assistance at the losing site: its days, plus referral to commencement (the world's
+    referral lag; the period's referral is ``days`` before the record's)."""
+    lag = ((people.commencement[who] - people.referral[who]) / DAY).astype(np.int64)
+    return (days + lag).astype(float)
+
+
+@dataclass(frozen=True)
+class ContractTransfers:
+    """Transferred participants who came from another site of their own contract (same organisation
+    and program, so one transfer chain: Attachment A), one row each, participants ascending.
+
+    ``site_index``: the losing site (row of the structure's sites table); ``days``: days at the
+    losing site, in Employment Assistance without suspension, up to the commencement at the record's
+    site; ``numerator``: a 13-week full outcome lodged at the losing site (on ``lodged``, before the
+    transfer); ``record``: the losing site has a 13-week full record in the world (Table 9 losing
+    site: 13 weeks or more, in the window; under ``records.one_record_per: contract`` only when in
+    the numerator, the record the contract keeps).
+    """
+
+    who: np.ndarray
+    site_index: np.ndarray
+    days: np.ndarray
+    numerator: np.ndarray
+    lodged: np.ndarray
+    record: np.ndarray
+
+    @classmethod
+    def none(cls) -> ContractTransfers:
+        e = np.zeros(0, dtype=np.int64)
+        return cls(e, e, e, np.zeros(0, bool), np.zeros(0, "datetime64[D]"), np.zeros(0, bool))
+
+    def per_participant(self, values: np.ndarray, n: int, fill: Any) -> np.ndarray:
+        """``values`` (one per transfer) spread over ``n`` participants, ``fill`` for the others."""
+        out = np.full(n, fill)
+        out[self.who] = values
+        return out
+
+
+def _within_contract_params(params: WorldParams, rules: MethodRules) -> tuple[float, int, int]:
+    """``participants.transfer_within_contract``: (share of the transferred, fewest and most days at the
+    losing site); no such key, no transfers within a contract. The most stays under the second-shortest
+    threshold, so the losing site holds a 13-week record only."""
+    spec = params.participants.get("transfer_within_contract")
+    if not spec:
+        return 0.0, 0, 0
+    lo, hi = (int(d) for d in spec["losing_days"])
+    second = sorted(set(rules.threshold_days.values()))[1]
+    if not 0 <= float(spec["share"]) <= 1 or not 1 <= lo <= hi < second:
+        raise ConfigError(
+            "participants.transfer_within_contract: share in [0, 1] and 1 <= losing_days[0] <= losing_days[1] "
+            f"< {second} (the generator writes only the 13-week record at the losing site)"
+        )
+    return float(spec["share"]), lo, hi
+
+
+def _losing_site_within_contract(
+    st: Structure, people: People, cand: np.ndarray, days: np.ndarray, pick: np.ndarray
+) -> np.ndarray:
+    """For each candidate participant: another site of the contract of their record's site, open on the
+    losing commencement and not closed before the transfer (-1 when the contract has none)."""
+    sites = st.sites
+    contract = sites["contract_id"].to_numpy()
+    s_open = sites["open_date"].to_numpy().astype("datetime64[D]")
+    s_close = sites["close_date"].to_numpy().astype("datetime64[D]")
+    by_contract = {k: np.asarray(v) for k, v in pd.Series(np.arange(len(sites))).groupby(contract).groups.items()}
+    out = np.full(len(cand), -1, dtype=np.int64)
+    for j, i in enumerate(cand):
+        own = people.site_index[i]
+        c = people.commencement[i]
+        c0 = c - days[i] * DAY
+        others = by_contract[contract[own]]
+        ok = others[(others != own) & (s_open[others] <= c0) & (np.isnat(s_close[others]) | (s_close[others] >= c))]
+        if len(ok):
+            out[j] = ok[int(pick[i] * len(ok))]
+    return out
+
+
+def draw_contract_transfers(
+    rng: np.random.Generator | None,
+    params: WorldParams,
+    st: Structure,
+    people: People,
+    transferred: np.ndarray,
+    losing_probs: LosingSiteProbabilities,
+    rules: MethodRules,
+) -> ContractTransfers:
+    """Which transferred participants came from another site of their own contract, and what happened there.
+
+    Draws from ``rng`` (its own stream; ``None``: no transfers within a contract), one value per
+    participant each, in this order: whether the transfer was within the contract, the days at the
+    losing site, the losing site, the 13-week outcome there, its lodgement lag. Ongoing Support
+    participants do not transfer within a contract here, and a contract with no other site open at
+    the time leaves the transfer as it was (from another organisation or program, ``events.py``).
+    ``losing_probs``: the true model at the losing site, for a record that is not transferred.
+    """
+    share, lo, hi = _within_contract_params(params, rules)
+    n = len(people.participants)
+    if rng is None or share == 0:
+        return ContractTransfers.none()
+    within = rng.random(n) < share
+    days = rng.integers(lo, hi + 1, n)
+    pick = rng.random(n)
+    u_num = rng.random(n)
+    lag = rng.integers(0, 29, n)
+    cand = np.flatnonzero(transferred & within & ~people.ongoing_support)
+    site = _losing_site_within_contract(st, people, cand, days, pick)
+    who, site = cand[site >= 0], site[site >= 0]
+    k = days[who]
+    t13 = rules.threshold_days["full_13"]
+    p, _ = losing_probs("full_13", who, site, _losing_tia(people, who, k))
+    num = (k >= t13) & (u_num[who] < p)
+    c, c0 = people.commencement[who], people.commencement[who] - k * DAY
+    lodged = np.where(num, c0 + (t13 + np.minimum(lag[who], np.maximum(k - t13, 0))) * DAY, NAT)
+    w_start = np.datetime64(params.release.window_start, "D")
+    in_window = np.where(num, lodged >= w_start, c >= w_start)
+    record = (k >= t13) & in_window & (num | (rules.one_record_per == "site"))
+    return ContractTransfers(who=who, site_index=site, days=k, numerator=num, lodged=lodged, record=record)
+
+
 def _full_pathway_outcomes(
-    probs: OutcomeProbabilities, people: People, u: np.ndarray, col: dict[str, int], rules: MethodRules
+    probs: OutcomeProbabilities,
+    people: People,
+    u: np.ndarray,
+    col: dict[str, int],
+    rules: MethodRules,
+    ct: ContractTransfers,
 ) -> list[Outcome]:
     """13-week full outcomes; at 26 and 52 weeks full first, then pathway among those without a
     full outcome (pathway denominators exclude eight-hour benchmarks; each denominator excludes
-    the paired outcome, so a full record's probability is conditional on no pathway outcome)."""
+    the paired outcome, so a full record's probability is conditional on no pathway outcome).
+
+    Durations count the days at the losing site of a transfer within the contract (``ct``); time in
+    assistance does not (it is the site's own, plus the time from referral to the first commencement)."""
     lag_days = ((people.commencement - people.referral) / DAY).astype(np.int64)
     tia_full = people.duration + lag_days
+    duration = people.duration + ct.per_participant(ct.days, len(people.duration), 0)
+    earlier_13 = ct.per_participant(ct.numerator, len(people.duration), False)
     bench8 = people.participants["employment_benchmark"].to_numpy() == rules.eight_hour_benchmark
     os_pop = people.ongoing_support
     p, pa = probs("full_13", tia_full)
-    elig = ~os_pop & (people.duration >= rules.threshold_days["full_13"])
+    elig = ~os_pop & (duration >= rules.threshold_days["full_13"]) & ~earlier_13
     out = [(elig, "full_13", u[:, col["full_13"]] < p, p, pa, tia_full)]
     path_ok = ~bench8
 
@@ -190,7 +356,7 @@ def _full_pathway_outcomes(
 
     for wk in ("26", "52"):
         f, pth = f"full_{wk}", f"pathway_{wk}"
-        elig = ~os_pop & (people.duration >= rules.threshold_days[f])
+        elig = ~os_pop & (duration >= rules.threshold_days[f])
         pf, pfa = probs(f, tia_full)
         pp, ppa = probs(pth, tia_full)
         full = u[:, col[f]] < pf
@@ -239,8 +405,10 @@ def _outcome_frames(
     transferred: np.ndarray,
     lodge_lag: np.ndarray,
     rules: MethodRules,
+    referral: np.ndarray,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The measure records of one outcome (contract columns) and their truth rows."""
+    """The measure records of one outcome (contract columns) and their truth rows (``referral``: the
+    referral of the participant's period, before a losing stint within the contract)."""
     mask, measure, num, p, pa, tia = o
     site_id, contract_id, organisation_id = entities
     pid = people.participants["participant_id"].to_numpy()
@@ -257,7 +425,7 @@ def _outcome_frames(
             "organisation_id": organisation_id[idx],
             "numerator": nm,
             "time_in_assistance": tia[idx].astype(float),
-            "referral_date": people.referral[idx],
+            "referral_date": referral[idx],
             "commencement_date": people.commencement[idx],
             "exit_date": people.exit[idx],
             "anchor_date": people.anchor[idx] if measure == "bonus_26" else np.full(len(idx), NAT),
@@ -298,6 +466,57 @@ def _sorted(records: pd.DataFrame, truth: pd.DataFrame) -> tuple[pd.DataFrame, p
     return records, truth
 
 
+def _losing_site_frames(
+    people: People,
+    st: Structure,
+    ct: ContractTransfers,
+    entities: tuple,
+    referral: np.ndarray,
+    losing_probs: LosingSiteProbabilities,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The 13-week full records of the losing sites of transfers within a contract (``ct.record``) and
+    their truth rows: commenced ``days`` before the record site's commencement, left on it, not
+    transferred in; same contract and organisation."""
+    w = np.flatnonzero(ct.record)
+    who, site, days = ct.who[w], ct.site_index[w], ct.days[w]
+    tia = _losing_tia(people, who, days)
+    p, pa = losing_probs("full_13", who, site, tia)
+    pid = people.participants["participant_id"].to_numpy()[who]
+    site_id = st.sites["site_id"].to_numpy()[site]
+    one = np.ones(len(w), dtype=np.int64)
+    rec = pd.DataFrame(
+        {
+            "participant_id": pid,
+            "period_of_service": one,
+            "program": people.program[who],
+            "measure": "full_13",
+            "site_id": site_id,
+            "contract_id": entities[1][who],
+            "organisation_id": entities[2][who],
+            "numerator": ct.numerator[w],
+            "time_in_assistance": tia,
+            "referral_date": referral[who],
+            "commencement_date": people.commencement[who] - days * DAY,
+            "exit_date": people.commencement[who],
+            "anchor_date": np.full(len(w), NAT),
+            "outcome_lodged_date": ct.lodged[w],
+            "verification_date": np.full(len(w), NAT),
+            "transferred": np.zeros(len(w), bool),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "participant_id": pid,
+            "period_of_service": one,
+            "site_id": site_id,
+            "measure": "full_13",
+            "p_true": p,
+            "p_average_site": pa,
+        }
+    )
+    return rec, truth
+
+
 def make_records(
     rng: np.random.Generator,
     params: WorldParams,
@@ -305,25 +524,35 @@ def make_records(
     people: People,
     site_effects: pd.DataFrame,
     rules: MethodRules | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Measure records (contract columns) and their truth (p_true, p_average_site, effect).
+    transfer_rng: np.random.Generator | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame, ContractTransfers]:
+    """Measure records (contract columns), their truth (p_true, p_average_site, effect) and the
+    transfers within a contract (:func:`draw_contract_transfers`, which the events lay out).
 
     ``rules``: the method's measures and thresholds (default :func:`~toolkit.synth.params.load_method_rules`).
     Draws, in this order: who transferred, one uniform per participant and measure (column
-    order = the method's measures), the lodgement lags.
+    order = the method's measures), the lodgement lags; the transfers within a contract draw from
+    ``transfer_rng`` (none without it), so the other draws are the same with or without them.
     """
     rules = rules or load_method_rules()
     n = len(people.participants)
     entities = _record_entities(st, people)
     transferred = rng.random(n) < params.participants["transferred_share"]
     probs = _outcome_probabilities(params, st, people, site_effects, entities[0], transferred)
+    losing_probs = _losing_site_probabilities(params, st, people, site_effects, entities[0])
+    ct = draw_contract_transfers(transfer_rng, params, st, people, transferred, losing_probs, rules)
+    # one referral per period of service: the losing commencement's, ``days`` before the record site's
+    referral = people.referral - ct.per_participant(ct.days, n, 0) * DAY
     u = rng.random((n, len(rules.measures)))
     col = {m: j for j, m in enumerate(rules.measures)}
-    outcomes = _full_pathway_outcomes(probs, people, u, col, rules) + _bonus_and_os_outcomes(
+    outcomes = _full_pathway_outcomes(probs, people, u, col, rules, ct) + _bonus_and_os_outcomes(
         probs, params, people, u, col
     )
     lodge_lag = rng.integers(0, 29, n)
-    frames = [_outcome_frames(params, people, o, entities, transferred, lodge_lag, rules) for o in outcomes]
-    return _sorted(
+    frames = [_outcome_frames(params, people, o, entities, transferred, lodge_lag, rules, referral) for o in outcomes]
+    if ct.record.any():
+        frames.append(_losing_site_frames(people, st, ct, entities, referral, losing_probs))
+    records, truth = _sorted(
         pd.concat([f[0] for f in frames], ignore_index=True), pd.concat([f[1] for f in frames], ignore_index=True)
     )
+    return records, truth, ct

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
     from toolkit.synth.people import People
     from toolkit.synth.structure import Structure
+    from toolkit.synth.truth import ContractTransfers
 
 TABLES = ("organisations", "contracts", "sites", "regions", "participants", "measure_records")
 
@@ -68,12 +69,13 @@ def _raw_events(
     people: People,
     records: pd.DataFrame,
     rules: MethodRules,
+    transfers: ContractTransfers,
     say: Callable[[str], None],
 ) -> dict[str, pd.DataFrame]:
     """The raw events (``toolkit/synth/events.py``), drawn from their own stream."""
     from toolkit.synth.events import make_events
 
-    raw_events = make_events(np.random.default_rng(seq), params, st, people, records, rules=rules)
+    raw_events = make_events(np.random.default_rng(seq), params, st, people, records, rules=rules, transfers=transfers)
     say(f"events: {', '.join(f'{k} {len(v):,}' for k, v in raw_events.items())}")
     return raw_events
 
@@ -94,8 +96,9 @@ def generate_world(
     scale : {"tiny", "small", "national"}
     seed : int
         One integer seed; split with :class:`numpy.random.SeedSequence` into independent
-        streams for structure, participants, site effects and outcomes, so that changing
-        the spread of site effects changes nothing else.
+        streams for structure, participants, site effects and outcomes (and, sixth, the
+        transfers within a contract), so that changing the spread of site effects changes
+        nothing else.
     params : WorldParams, optional
         Generator parameters (default ``configs/synth/des_world.yaml``).
     site_effect_sd : float, optional
@@ -117,8 +120,9 @@ def generate_world(
     params = _world_params(scale, params, site_effect_sd)
     rules = rules or load_method_rules()
     sc = params.scales[scale]
-    # spawn(5) gives the same first four children as spawn(4): the events' stream is new, the others unchanged
-    ss_structure, ss_people, ss_effects, ss_outcomes, ss_events = np.random.SeedSequence(seed).spawn(5)
+    # spawn(6) gives the same first five children as spawn(5) (and those the first four of spawn(4)): the
+    # events' stream and then the transfers within a contract were added, the other streams unchanged
+    ss_structure, ss_people, ss_effects, ss_outcomes, ss_events, ss_transfers = np.random.SeedSequence(seed).spawn(6)
     say(
         f"scale={scale} seed={seed}: structure ({sc.organisations} organisations, "
         f"{sc.contracts_dms + sc.contracts_ess} contracts, {sc.esas} ESAs)"
@@ -131,8 +135,19 @@ def generate_world(
     people = make_people(np.random.default_rng(ss_people), params, sc.participants, st, rules)
     say(f"participants: {len(people.participants):,}")
     effects = make_site_effects(np.random.default_rng(ss_effects), params, st, rules)
-    records, record_truth = make_records(np.random.default_rng(ss_outcomes), params, st, people, effects, rules)
-    say(f"measure records: {len(records):,}")
+    records, record_truth, transfers = make_records(
+        np.random.default_rng(ss_outcomes),
+        params,
+        st,
+        people,
+        effects,
+        rules,
+        transfer_rng=np.random.default_rng(ss_transfers),
+    )
+    say(
+        f"measure records: {len(records):,} ({len(transfers.who):,} transfers within a contract, "
+        f"{int(transfers.record.sum()):,} losing-site records)"
+    )
     tables = {
         "organisations": st.organisations,
         "contracts": st.contracts,
@@ -141,7 +156,7 @@ def generate_world(
         "participants": people.participants,
         "measure_records": records,
     }
-    raw_events = _raw_events(ss_events, params, st, people, records, rules, say) if events else {}
+    raw_events = _raw_events(ss_events, params, st, people, records, rules, transfers, say) if events else {}
     return World(
         tables=tables,
         truth={"site_effects": effects, "record_truth": record_truth, "params": params.model_dump(mode="json")},

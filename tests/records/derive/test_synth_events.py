@@ -105,3 +105,44 @@ def test_national_events_reproduce_the_national_records():
     w = generate_world("national", seed=1)
     res = derive_records(w.events, "March 2020")
     pd.testing.assert_frame_equal(_sorted(res.records), _sorted(w.tables["measure_records"]), check_dtype=False)
+
+
+def _twice_in_a_contract(rec: pd.DataFrame) -> pd.DataFrame:
+    """Records of participants counted at two sites of one contract for a measure (issue 16)."""
+    twice = rec.duplicated(["participant_id", "period_of_service", "contract_id", "measure"], keep=False)
+    return rec[twice.to_numpy()]
+
+
+def _at_two_sites_of_a_contract(rec: pd.DataFrame) -> int:
+    """Participants with records (of any measure) at two sites of one contract."""
+    return int((rec.groupby(["participant_id", "contract_id"])["site_id"].nunique() > 1).sum())
+
+
+def test_the_world_has_losing_sites_of_transfers_within_a_contract(small):
+    """Table 9: the losing site of a transfer within a contract keeps a participant who passed 13 weeks
+    there, so the world has participants with a 13-week record at two sites of one contract (the one
+    they left not transferred in, the one they joined transferred in), and derive reproduces them."""
+    two = _twice_in_a_contract(small.tables["measure_records"])
+    assert len(two) > 20 and set(two["measure"]) == {"full_13"}
+    by = two.sort_values("commencement_date").groupby("participant_id")
+    assert (by["transferred"].agg(tuple) == (False, True)).all()
+    assert (by["site_id"].nunique() == 2).all()
+    res = derive_records(small.events, "March 2020")
+    pd.testing.assert_frame_equal(_sorted(_twice_in_a_contract(res.records)), _sorted(two), check_dtype=False)
+
+
+def test_the_earlier_reading_gives_a_world_its_derivation_reproduces():
+    """Under records.one_record_per: contract the generator writes a losing-site record only when it is
+    the numerator the contract keeps, and derive with that config gives back the world's records."""
+    from toolkit.records.derive import DeriveParams, load_derive_params
+    from toolkit.scoring import load_method
+    from toolkit.synth.params import method_rules
+
+    raw = load_derive_params().model_dump(mode="json")
+    raw["records"]["one_record_per"] = "contract"
+    params = DeriveParams.model_validate(raw)
+    world = generate_world("small", seed=7, rules=method_rules(load_method(), params))
+    rec = world.tables["measure_records"]
+    assert _twice_in_a_contract(rec).empty and _at_two_sites_of_a_contract(rec) > 0
+    res = derive_records(world.events, "March 2020", params=params)
+    pd.testing.assert_frame_equal(_sorted(res.records), _sorted(rec), check_dtype=False)
