@@ -132,3 +132,33 @@ def test_same_inputs_give_byte_identical_ratings(small_world_dir, bayes_yaml, tm
     b.to_csv(tmp_path / "b.csv", index=False)
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
     assert a["p_star_3"].notna().any()
+
+
+@pytest.mark.slow
+def test_demo_world_release_combines_models_re_run_with_different_draw_counts(tmp_path_factory):
+    """Issue 15: on the demo world (small, seed 2020) the ESS organisation model re-ran full_13 with 3 x and
+    full_26 with 5 x the draws after failed gates, and combining them crashed ("could not broadcast input
+    array from shape (2,10000) into shape (2,6000)"). With the release's own Bayesian config (the re-runs
+    are what this test needs) every model's draws now combine and are scored."""
+    from toolkit.contracts import load_tables
+    from toolkit.release.compute import compute_release_variant
+    from toolkit.synth import generate_world, write_world
+
+    world = tmp_path_factory.mktemp("demo_world")
+    write_world(generate_world("small", seed=2020), world, overwrite=True)
+    config, _ = load_release_config("releases/demo.yaml")
+    comp = compute_release_variant(load_tables(world), config.model_copy(update={"variant": "bayes"}))
+    assert comp.bayes is not None
+    res, bc = comp.bayes.result, comp.bayes.config
+    fits = list(res.fits.values()) + list(res.level_fits.values())
+    draws = {f.diagnostics.model: [d.draws for d in f.measure_diagnostics] for f in fits}
+    # the path that crashed: a program's first measure re-run with more draws than a later measure
+    assert any(d[0] > min(d) for d in draws.values()), draws
+    for f in fits:
+        per_chain = min(draws[f.diagnostics.model]) // bc.sampler.chains
+        assert f.idata["posterior"].sizes["draw"] == per_chain
+        assert f.b_draws.shape[0] == bc.scoring.draws and np.isfinite(f.b_draws).all()
+    r = comp.ratings
+    calc = r["calculated"].to_numpy(bool)
+    p = r.loc[calc, [f"p_star_{k}" for k in range(1, 6)]].to_numpy()
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)

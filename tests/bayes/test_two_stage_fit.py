@@ -109,3 +109,107 @@ def test_level_model_estimates_shared_contract_effects_and_maps_them_onto_sites(
     site_contract = np.array([int(s[1:3]) for s in sites.entities["site"]])
     np.testing.assert_array_equal(b[:, :, 0], fit.b_draws[:, site_contract, 0])
     assert fit.diagnostics.model.startswith("DMS-contract")
+
+
+def _fake_posterior(chains, draws, sites, tag):
+    """A posterior whose every value encodes its (chain, draw) position: tag + chain * 1e5 + draw."""
+    import arviz as az
+    import xarray as xr
+
+    pos = tag + np.arange(chains)[:, None] * 1e5 + np.arange(draws)[None, :]
+    post = xr.Dataset(
+        {
+            "shift": (("chain", "draw", "measure"), pos[..., None]),
+            "sigma_site": (("chain", "draw", "measure"), pos[..., None] + 0.5),
+            "b_site": (("chain", "draw", "site", "measure"), np.repeat(pos[:, :, None, None], sites, axis=2)),
+        }
+    )
+    stats = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((chains, draws), dtype=bool))})
+    return az.InferenceData(posterior=post, sample_stats=stats)
+
+
+def test_combine_thins_measures_sampled_with_different_draw_counts_to_the_shortest_run():
+    """Issue 15: a re-run after a failed gate samples more draws (3 x, 5 x, ...); the program posterior
+    keeps the shortest run's draws per chain and thins every longer run evenly within each chain (the last
+    draw of each block), whichever measure comes first. Before the fix a first measure with more draws
+    than a later one crashed (could not broadcast (2,10000) into (2,6000))."""
+    from toolkit.bayes.ratings import _combine
+    from toolkit.bayes.twostage import cell_data
+
+    frame, _ = _world(3, sites=12)
+    frame = pd.concat([frame, frame[frame["measure"] == "a"].assign(measure="c")], ignore_index=True)
+    cd_all = cell_data(frame, "DMS", ["a", "b", "c"], ["site"], 2)
+    counts = {"a": 600, "b": 1000, "c": 200}  # a retried 3 x, b 5 x, c not retried
+    parts = [
+        (cell_data(frame, "DMS", [m], ["site"], 2), _fake_posterior(2, n, 12, 1e6 * (j + 1)))
+        for j, (m, n) in enumerate(counts.items())
+    ]
+    idata, b = _combine(["a", "b", "c"], parts, cd_all, 100)
+    post = idata["posterior"]
+    assert (post.sizes["chain"], post.sizes["draw"]) == (2, 200)
+    for j, (m, n) in enumerate(counts.items()):
+        step = n // 200
+        kept = 1e6 * (j + 1) + np.arange(2)[:, None] * 1e5 + (np.arange(200) * step + step - 1)[None, :]
+        np.testing.assert_array_equal(post["shift"].sel(measure=m).values, kept)
+        np.testing.assert_array_equal(post["sigma_site"].sel(measure=m).values, kept + 0.5)
+        # the scored draws: the same thinned positions for every site, taken from the kept draws in chain order
+        take = np.linspace(0, 399, 100).round().astype(int)
+        np.testing.assert_array_equal(b[:, :, j], np.repeat(kept.reshape(-1)[take][:, None], 12, axis=1))
+    np.testing.assert_array_equal(idata["sample_stats"]["diverging"].values, np.zeros((2, 3)))
+
+
+def test_retried_measures_with_different_draw_counts_combine_and_rerun_identically(fast_config, monkeypatch):
+    """The retry path forced: measure a fails its gate on the first run (re-run with 3 x the draws), b passes;
+    the program fit completes, scores its draws and is identical on a re-run (same seed)."""
+    import toolkit.bayes.ratings as ratings
+
+    real = ratings.check_convergence
+    base = fast_config.sampler.chains * fast_config.sampler.draws
+
+    def gate_a_once(idata, gates, model, var_names=None):
+        d = real(idata, gates, model, var_names)
+        if "-a-" in model and d.draws == base:
+            d.failures.append(f"{model}: forced failure (test)")
+        return d
+
+    monkeypatch.setattr(ratings, "check_convergence", gate_a_once)
+    lenient = fast_config.gates.model_copy(
+        update={"max_rhat": 2.0, "min_ess_bulk": 1, "min_ess_tail": 1, "max_divergences": 10**6}
+    )  # only the forced failure re-runs a model
+    config = fast_config.model_copy(
+        update={"sampler": fast_config.sampler.model_copy(update={"retry_draws_factor": 3}), "gates": lenient}
+    )
+    frame, _ = _world(5, sites=30)
+    fits = [fit_program(frame, "DMS", ["a", "b"], config, 9) for _ in range(2)]
+    fit = fits[0]
+    assert [d.attempts for d in fit.measure_diagnostics] == [2, 1]
+    assert [d.draws for d in fit.measure_diagnostics] == [3 * base, base]
+    assert fit.idata["posterior"].sizes["draw"] == fast_config.sampler.draws
+    assert fit.b_draws.shape == (fast_config.scoring.draws, 30, 2) and np.isfinite(fit.b_draws).all()
+    np.testing.assert_array_equal(fit.b_draws, fits[1].b_draws)
+
+
+def test_every_model_scores_as_many_draws_when_its_first_runs_have_fewer_than_scoring_draws(fast_config, monkeypatch):
+    """With fewer first-run draws (chains x draws) than ``scoring.draws``, a model whose measures were all re-run
+    would have given more draws than one never re-run, and the site and level models' draws are scored
+    together draw by draw: every model gives ``min(scoring.draws, chains x draws)``."""
+    import toolkit.bayes.ratings as ratings
+
+    real = ratings.check_convergence
+
+    def gate_first_runs(idata, gates, model, var_names=None):
+        d = real(idata, gates, model, var_names)
+        if d.draws == 60:
+            d.failures.append(f"{model}: forced failure (test)")
+        return d
+
+    monkeypatch.setattr(ratings, "check_convergence", gate_first_runs)
+    s = fast_config.sampler.model_copy(update={"chains": 1, "cores": 1, "draws": 60, "retry_draws_factor": 3})
+    lenient = fast_config.gates.model_copy(
+        update={"max_rhat": 2.0, "min_ess_bulk": 1, "min_ess_tail": 1, "max_divergences": 10**6}
+    )
+    config = fast_config.model_copy(update={"sampler": s, "gates": lenient})
+    frame, _ = _world(5, sites=20)
+    fit = fit_program(frame, "DMS", ["a", "b"], config, 9)
+    assert [d.draws for d in fit.measure_diagnostics] == [180, 180]
+    assert ratings.scored_draws(config) == 60 and fit.b_draws.shape == (60, 20, 2)

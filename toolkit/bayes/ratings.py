@@ -44,9 +44,10 @@ Say: TypeAlias = Callable[[str], object]
 class ProgramFit:
     """The two-stage posterior of one program (all its measures).
 
-    ``idata`` holds the hyperparameters (``shift``, ``sigma_<level>``) with every draw and the
-    sampler statistics; ``b_draws`` (draws, sites, measures) holds each site's total effect,
-    shift included, thinned evenly to the scored draws; ``site_summary`` per measure holds the
+    ``idata`` holds the hyperparameters (``shift``, ``sigma_<level>``) with every draw (a re-run measure's
+    thinned to the other runs' draws per chain) and the sampler statistics; ``b_draws`` (draws, sites,
+    measures) holds each site's total effect, shift included, thinned evenly to the scored draws
+    (:func:`scored_draws`); ``site_summary`` per measure holds the
     mean, SD and quantiles of each site's effect from every draw (sites with records only).
     """
 
@@ -121,27 +122,45 @@ def _sample(
     return idata, t1 - t0, time.perf_counter() - t1
 
 
+def scored_draws(config: BayesConfig) -> int:
+    """How many draws of every model are scored: ``scoring.draws``, or every draw of a first run when that has
+    fewer. Every model of a release (re-run or not, site or level) then gives the same number of draws, which
+    scoring them together draw by draw needs."""
+    return min(config.scoring.draws, config.sampler.chains * config.sampler.draws)
+
+
+def block_ends(total: int, n_draws: int) -> IntArray:
+    """Deterministic, evenly spread positions of ``n_draws`` among ``total`` draws of one chain: the last
+    draw of each of ``n_draws`` equal blocks (every step-th draw when ``total`` is a multiple of ``n_draws``)."""
+    return (np.arange(1, n_draws + 1, dtype=np.int64) * total) // n_draws - 1
+
+
 def _combine(
     measures: list[str], parts: list[tuple[CellData, InferenceData]], cd_all: CellData, n_draws: int
 ) -> tuple[InferenceData, FloatArray]:
-    """One program posterior from per-measure posteriors: hyperparameters with every draw, site
-    effects thinned to ``n_draws`` (sites without records on a measure get that measure's shift:
-    they have no records to score)."""
+    """One program posterior from per-measure posteriors: hyperparameters with the draws per chain of the
+    shortest run, site effects thinned to ``n_draws`` (sites without records on a measure get that measure's
+    shift: they have no records to score).
+
+    A model re-run after a failed gate (:func:`_fit_measure`) has more draws than the others, by a factor that
+    depends on its diagnostics, and any measure may be the one re-run: each run is thinned within each chain to
+    the shortest run's draws per chain (:func:`block_ends`), so every measure contributes the same number of
+    draws, in chain order, to the scored draws. Thinning a converged chain keeps it a sample of the same
+    posterior (its gate was passed on every draw)."""
     import arviz as az
     import xarray as xr
 
     sites = cd_all.entities["site"]
     first = parts[0][1]["posterior"]
-    shape = (first.sizes["chain"], first.sizes["draw"])
+    shape = (first.sizes["chain"], min(p[1]["posterior"].sizes["draw"] for p in parts))
     take = thin_index(shape[0] * shape[1], n_draws)
     b = np.empty((len(take), len(sites), len(measures)))
     shift = np.empty(shape + (len(measures),))
     sig = {lv: np.empty(shape + (len(measures),)) for lv in cd_all.levels}
     for j, (cd, idata) in enumerate(parts):
         post = idata["posterior"]
-        step = post.sizes["draw"] // shape[1]
-        if step > 1:  # a retried model ran longer: every step-th draw keeps the draws aligned
-            post = post.isel(draw=slice(step - 1, None, step))
+        if post.sizes["draw"] > shape[1]:  # a re-run model ran longer
+            post = post.isel(draw=block_ends(post.sizes["draw"], shape[1]))
         shift[..., j] = post["shift"].values[..., 0]
         for lv in cd_all.levels:
             sig[lv][..., j] = post[f"sigma_{lv}"].values[..., 0]
@@ -237,7 +256,7 @@ def _fit_joint(
     seconds["diagnostics"] += time.perf_counter() - t0
     full = np.asarray(idata["posterior"]["b_site"].transpose("chain", "draw", "site", "measure").values)
     full = full.reshape((-1,) + full.shape[2:])
-    b = full[thin_index(len(full), config.scoring.draws)]
+    b = full[thin_index(len(full), scored_draws(config))]
     summary = {}
     for j, m in enumerate(measures):
         have = np.unique(cd_all.cell_site[cd_all.cell_measure == j])
@@ -275,7 +294,7 @@ def _fit_each_measure(
         summary[m] = _site_summary(bs.reshape(-1, bs.shape[-1]), cd.entities["site"], config.scoring.interval)
         parts.append((cd, idata))
         per_measure.append(d)
-    idata, b = _combine(cd_all.measures, parts, cd_all, config.scoring.draws)
+    idata, b = _combine(cd_all.measures, parts, cd_all, scored_draws(config))
     return idata, b, summary, per_measure
 
 
@@ -318,7 +337,7 @@ def _couple(
     post = idata["posterior"]
     tau = np.sqrt(sum(post[f"sigma_{lv}"].mean(dim=("chain", "draw")).values ** 2 for lv in levels))
     shift = post["shift"].values.reshape(-1, len(measures))[
-        thin_index(post.sizes["chain"] * post.sizes["draw"], config.scoring.draws)
+        thin_index(post.sizes["chain"] * post.sizes["draw"], scored_draws(config))
     ]
     b, r = couple_measures(b, shift, data_share(cd_all, tau), tau, random_seed + 7)
     effect_corr = {

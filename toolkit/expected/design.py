@@ -10,8 +10,8 @@ other row than the one it computes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -47,13 +47,41 @@ class DesignColumn:
 
 
 @dataclass(frozen=True)
+class PooledLevel:
+    """What the sparse-level rule (:mod:`toolkit.expected.sparse`) did to one level or interaction cell.
+
+    ``term``: the factor (or the interaction's term); ``level``: the level's value, or the interaction cell's
+    design column; ``into``: the level it is scored as, or ``"reference cell"`` for an interaction cell whose
+    column was dropped; ``events`` and ``non_events``: the training records of the level or cell; ``reason``:
+    ``"sparse"``, or ``"sparse reference"`` for the largest level pooled into a sparse reference level.
+    """
+
+    term: str
+    level: str
+    into: str
+    events: int
+    non_events: int
+    reason: str = "sparse"
+
+    def describe(self) -> str:
+        """One line: ``term level -> into (E events, N non-events)``."""
+        why = "" if self.reason == "sparse" else f"; {self.reason}"
+        return f"{self.term} {self.level} -> {self.into} ({self.events} events, {self.non_events} non-events{why})"
+
+
+@dataclass(frozen=True)
 class DesignState:
-    """Everything needed to rebuild the design on new data; JSON-ready via :meth:`to_dict`."""
+    """Everything needed to rebuild the design on new data; JSON-ready via :meth:`to_dict`.
+
+    ``pooled``: the levels and interaction cells the sparse-level rule pooled at fit time (the factors hold
+    the mapping, the columns leave out dropped cells; this is the record of what was done and why).
+    """
 
     formula: str
     outcome: str
     factors: tuple[Factor, ...]
     columns: tuple[DesignColumn, ...]
+    pooled: tuple[PooledLevel, ...] = ()
 
     @property
     def column_names(self) -> list[str]:
@@ -76,12 +104,15 @@ class DesignState:
         raise KeyError(name)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "formula": self.formula,
             "outcome": self.outcome,
             "factors": [factor_to_dict(f) for f in self.factors],
             "columns": [{"name": c.name, "term": c.term, "pieces": [list(p) for p in c.pieces]} for c in self.columns],
         }
+        if self.pooled:  # absent when nothing was pooled: the stored state of such a model is unchanged
+            out["pooled"] = [asdict(p) for p in self.pooled]
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> DesignState:
@@ -93,6 +124,7 @@ class DesignState:
                 DesignColumn(c["name"], c["term"], tuple((str(a), int(b)) for a, b in c["pieces"]))
                 for c in d["columns"]
             ),
+            pooled=tuple(PooledLevel(**p) for p in d.get("pooled", [])),
         )
 
 
@@ -122,16 +154,24 @@ def check_frame(frame: pd.DataFrame, columns: list[str], what: str) -> None:
 
 
 def fit_design(
-    frame: pd.DataFrame, formula: str, outcome: str | None = None, parsed: ParsedFormula | None = None
+    frame: pd.DataFrame,
+    formula: str,
+    outcome: str | None = None,
+    parsed: ParsedFormula | None = None,
+    pooled: Mapping[str, Mapping[Any, Any]] | None = None,
 ) -> DesignState:
-    """Learn the design state of ``formula`` from the training ``frame``."""
+    """Learn the design state of ``formula`` from the training ``frame``.
+
+    ``pooled``: per categorical factor (by name), values scored as another level (the sparse-level rule,
+    :mod:`toolkit.expected.sparse`); they are not levels of their own and get no design column.
+    """
     from patsy.redundancy import pick_contrasts_for_term
 
     parsed = parsed or parse_formula(formula, outcome)
     check_frame(frame, parsed.columns, "training data")
     factors: dict[str, Factor] = {}
     for name, spec in parsed.factors.items():
-        factors[name] = _fit_factor(spec, frame)
+        factors[name] = _fit_factor(spec, frame, (pooled or {}).get(name))
     numeric = {f for t in parsed.terms for f in t.factors if not isinstance(factors[f.name()], CategoricalFactor)}
 
     # patsy's _make_subterm_infos: bucket terms by their set of numeric factors (no-numeric bucket
@@ -152,17 +192,19 @@ def fit_design(
     return DesignState(formula=formula, outcome=parsed.outcome, factors=tuple(factors.values()), columns=tuple(columns))
 
 
-def _fit_factor(spec: FactorSpec, frame: pd.DataFrame) -> Factor:
+def _fit_factor(spec: FactorSpec, frame: pd.DataFrame, pooled: Mapping[Any, Any] | None = None) -> Factor:
     kind = spec.kind
     if kind == "auto":
         kind = "categorical" if is_categorical_dtype(frame[spec.expr]) else "numeric"
+    if pooled and kind != "categorical":
+        raise SpecError(f"{spec.name}: only a categorical factor's levels can be pooled")
     if kind == "numeric":
         return NumericFactor.fit(spec.name, spec.expr, frame)
     if kind == "bs":
         return BSplineFactor.fit(spec.name, spec.expr, frame, **spec.args)
     if kind == "cr":
         return CubicRegressionFactor.fit(spec.name, spec.expr, frame, **spec.args)
-    return CategoricalFactor.fit(spec.name, spec.expr, frame, **spec.args)
+    return CategoricalFactor.fit(spec.name, spec.expr, frame, **spec.args, pooled=pooled)
 
 
 def _subterm_columns(

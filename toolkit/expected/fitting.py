@@ -13,6 +13,7 @@ import pandas as pd
 
 from toolkit.expected import ExpectedModel, fit_design, fit_expected
 from toolkit.expected import diagnostics as dx
+from toolkit.expected.irls import SeparationError
 from toolkit.expected.spec import ModelSpec
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def model_metrics(y: np.ndarray, p: np.ndarray, model: ExpectedModel) -> dict[st
         "aic": float(stats["aic"]),
         "iterations": float(stats["iterations"]),
         "n_params": float(len(model.coef_)),
+        "pooled_levels": float(len(model.design_state_.pooled)),  # levels and cells the sparse-level rule pooled
     }
 
 
@@ -86,13 +88,17 @@ def fit_measures(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             formula, variant = choose_formula(spec, sub)
-            model = fit_expected(
-                sub,
-                formula,
-                spec.outcome,
-                out_of_range=spec.policies.out_of_range,
-                unseen_level=spec.policies.unseen_level,
-            )
+            try:
+                model = fit_expected(
+                    sub,
+                    formula,
+                    spec.outcome,
+                    out_of_range=spec.policies.out_of_range,
+                    unseen_level=spec.policies.unseen_level,
+                    sparse_levels=spec.sparse_levels.params(),
+                )
+            except SeparationError as exc:  # no rule applies: the model, its terms and the separating levels
+                raise SeparationError(f"model {spec.name} ({variant} terms): {exc}", exc.columns) from None
             p = model.predict(sub)
         y = sub[spec.outcome].to_numpy(dtype=float)
         metrics = model_metrics(y, p, model)
@@ -110,9 +116,11 @@ def fit_measures(
             formula_variant=variant,
             warnings=[str(w.message) for w in caught],
         )
+        pooled = model.design_state_.pooled
         say(
             f"model {i}/{len(specs)} {spec.name}: n={len(rows):,} events={int(y.sum()):,} "
             f"AUC={metrics['auc']:.3f} cols={len(model.coef_)}"
             f"{' (compact terms)' if variant == 'compact' else ''} {secs:.1f}s"
+            + (f"; sparse levels pooled: {'; '.join(q.describe() for q in pooled)}" if pooled else "")
         )
     return fits, p_all

@@ -229,9 +229,17 @@ def fit_logistic(
     )
 
 
+class SeparationError(ConvergenceError):
+    """IRLS did not converge; ``columns`` names the design columns with the largest coefficients."""
+
+    def __init__(self, message: str, columns: list[str] | None = None):
+        super().__init__(message)
+        self.columns = list(columns or [])
+
+
 def _separation_error(
     x: np.ndarray, y: np.ndarray, beta: np.ndarray, eta: np.ndarray, it: int, names: list[str] | None, why: str
-) -> ConvergenceError:
+) -> SeparationError:
     extreme = int(np.count_nonzero(np.abs(eta) > 15))
     big = np.argsort(-np.abs(beta))[:5]
     label = [(names[i] if names else f"column {i}") for i in big if abs(beta[i]) > 8]
@@ -244,7 +252,8 @@ def _separation_error(
         else ""
     )
     cols = f"; largest coefficients: {', '.join(label)}" if label else ""
-    return ConvergenceError(
+    return SeparationError(
         f"logistic fit failed after {it} iteration(s): {why}{hint}{cols}. "
-        "Merge sparse levels, drop the separating term, or lower spline df."
+        "Merge sparse levels, drop the separating term, or lower spline df.",
+        label,
     )

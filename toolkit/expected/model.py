@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError, SpecError, check_is_fitted
-from toolkit.expected.design import DesignState, build_matrix, check_frame, fit_design, linear_predictor
+from toolkit.expected.design import DesignState, build_matrix, check_frame, linear_predictor
 from toolkit.expected.formula import parse_formula
-from toolkit.expected.irls import fit_logistic
+from toolkit.expected.irls import SeparationError, fit_logistic
 from toolkit.expected.policy import check_policies
+from toolkit.expected.sparse import SparseRule, describe_columns, sparse_design
 from toolkit.expected.summary import coefficient_table, fit_statistics, summary_text
 
 FORMAT_VERSION = 1
@@ -30,10 +31,13 @@ class ExpectedModel:
     unseen_level : "error" (default) or "reference": what prediction does with levels absent
         from training.
     max_iter, dev_tol, step_tol : IRLS controls (see :func:`toolkit.expected.irls.fit_logistic`).
+    sparse_levels : the sparse-level rule, ``{"min_events": k, "min_non_events": k, "neighbours":
+        {column: {level: level}}}`` (:mod:`toolkit.expected.sparse`), or None (off, the default): levels
+        and interaction cells with too few events or non-events in training are pooled before the fit.
 
     Attributes
     ----------
-    design_state_ : DesignState, the fitted design (knots, bounds, levels, columns).
+    design_state_ : DesignState, the fitted design (knots, bounds, levels, columns, pooled levels).
     coef_, bse_ : pd.Series by design column. cov_ : pd.DataFrame.
     fit_stats_ : dict of deviance, null deviance, AIC, n, events, iterations, converged, ...
     """
@@ -48,6 +52,7 @@ class ExpectedModel:
         max_iter: int = 50,
         dev_tol: float = 1e-12,
         step_tol: float = 1e-9,
+        sparse_levels: dict[str, Any] | None = None,
     ):
         self.formula = formula
         self.outcome = outcome
@@ -56,6 +61,7 @@ class ExpectedModel:
         self.max_iter = max_iter
         self.dev_tol = dev_tol
         self.step_tol = step_tol
+        self.sparse_levels = sparse_levels
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: pd.DataFrame) -> ExpectedModel:
@@ -64,11 +70,15 @@ class ExpectedModel:
         parsed = parse_formula(self.formula, self.outcome)
         check_frame(data, [parsed.outcome] + parsed.columns, "training data")
         y = outcome_array(data, parsed.outcome)
-        state = fit_design(data, self.formula, parsed=parsed)
+        rule = SparseRule.from_params(self.sparse_levels)
+        state = sparse_design(data, self.formula, y, rule, parsed=parsed)
         x = build_matrix(state, data, self.out_of_range, self.unseen_level)
-        res = fit_logistic(
-            x, y, max_iter=self.max_iter, dev_tol=self.dev_tol, step_tol=self.step_tol, names=state.column_names
-        )
+        try:
+            res = fit_logistic(
+                x, y, max_iter=self.max_iter, dev_tol=self.dev_tol, step_tol=self.step_tol, names=state.column_names
+            )
+        except SeparationError as exc:
+            raise SeparationError(_separation_message(exc, state, rule, data, y), exc.columns) from None
         del x
         self._set_fitted(
             state,
@@ -154,6 +164,7 @@ class ExpectedModel:
                 "max_iter": self.max_iter,
                 "dev_tol": self.dev_tol,
                 "step_tol": self.step_tol,
+                **({"sparse_levels": self.sparse_levels} if self.sparse_levels is not None else {}),
             },
             "design": self.design_state_.to_dict(),
             "coef": [float(v) for v in self.coef_.to_numpy()],
@@ -187,6 +198,20 @@ class ExpectedModel:
         return f"ExpectedModel(formula={self.formula!r}, outcome={self.outcome!r}, {state})"
 
 
+def _separation_message(
+    exc: SeparationError, state: DesignState, rule: SparseRule, data: pd.DataFrame, y: np.ndarray
+) -> str:
+    """The IRLS failure with the terms and levels of its largest coefficients, and what the sparse-level rule
+    pooled (or that it was off)."""
+    where = describe_columns(state, exc.columns, data, y)
+    if not rule.active:
+        done = "the sparse-level rule is off"
+    else:
+        pooled = "; ".join(p.describe() for p in state.pooled) or "nothing"
+        done = f"the sparse-level rule ({rule.describe()}) pooled {pooled} and applies to no other level"
+    return f"{exc}" + (f" Separating: {where}." if where else "") + f" ({done})"
+
+
 def outcome_array(data: pd.DataFrame, column: str) -> np.ndarray:
     """The outcome as float64 0/1; InputError (with a count, no values) if it is not binary."""
     col = data[column]
@@ -211,6 +236,7 @@ def fit_expected(
     max_iter: int = 50,
     dev_tol: float = 1e-12,
     step_tol: float = 1e-9,
+    sparse_levels: dict[str, Any] | None = None,
 ) -> ExpectedModel:
     """Fit a binomial-logit expected-performance model.
 
@@ -223,6 +249,7 @@ def fit_expected(
         interactions ``a:b`` and ``a*b``, ``I(...)`` and ``np.log``-type functions.
     outcome : outcome column if the formula has no left-hand side.
     out_of_range, unseen_level : prediction policies (see :class:`ExpectedModel`).
+    sparse_levels : the sparse-level rule (see :class:`ExpectedModel`), None: off.
 
     Returns
     -------
@@ -253,5 +280,6 @@ def fit_expected(
         max_iter=max_iter,
         dev_tol=dev_tol,
         step_tol=step_tol,
+        sparse_levels=sparse_levels,
     )
     return model.fit(data)

@@ -7,7 +7,7 @@ renders them into a patsy formula. The spec is frozen; fitting never changes it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,26 @@ from toolkit.paths import CONFIGS
 class Policies(FrozenConfig):
     out_of_range: Literal["clip", "extrapolate", "error"] = "clip"
     unseen_level: Literal["reference", "error"] = "reference"
+
+
+class SparseLevels(FrozenConfig):
+    """The sparse-level rule (:mod:`toolkit.expected.sparse`): a level of a categorical factor or boolean
+    indicator with fewer than ``min_events`` events or fewer than ``min_non_events`` non-events among the
+    model's training records is pooled before the fit into ``neighbours[column][level]`` when named, else
+    into the factor's reference level (a sparse interaction cell's column is dropped). Both zero: off (the
+    default, so a spec without the key fits as before)."""
+
+    min_events: int = Field(0, ge=0)
+    min_non_events: int = Field(0, ge=0)
+    neighbours: dict[str, dict[str, str]] = Field(default_factory=dict)  # data column -> {level: neighbour level}
+
+    @property
+    def active(self) -> bool:
+        return self.min_events > 0 or self.min_non_events > 0
+
+    def params(self) -> dict[str, Any] | None:
+        """The rule as :class:`~toolkit.expected.ExpectedModel`'s ``sparse_levels`` (None when off)."""
+        return self.model_dump(mode="json") if self.active else None
 
 
 class RecordFilter(FrozenConfig):
@@ -39,6 +59,7 @@ class ModelSpec(FrozenConfig):
     policies: Policies = Policies()
     min_events_per_parameter: float = Field(0, ge=0)
     compact_terms: tuple[str, ...] = ()
+    sparse_levels: SparseLevels = SparseLevels()
     formula: str = ""  # rendered from the blocks by load_model_set
     compact_formula: str = ""  # rendered from compact_terms (empty: no fallback)
 

@@ -12,6 +12,7 @@ so a row's values never depend on the other rows.
 from __future__ import annotations
 
 import ast
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
@@ -198,17 +199,29 @@ class CubicRegressionFactor:
 
 @dataclass(frozen=True)
 class CategoricalFactor:
-    """A categorical column with its levels (in coding order) and Treatment reference level."""
+    """A categorical column with its levels (in coding order) and Treatment reference level.
+
+    ``pooled`` lists values that are not levels of their own but are scored as one: ``(value, level)``
+    pairs, set at fit time by the sparse-level rule (:mod:`toolkit.expected.sparse`) and stored with the
+    factor, so new data maps them the same way.
+    """
 
     name: str
     column: str
     levels: tuple[Any, ...]
     reference: int = 0
+    pooled: tuple[tuple[Any, Any], ...] = ()
     kind: ClassVar[str] = "categorical"
 
     @classmethod
     def fit(
-        cls, name: str, column: str, frame: pd.DataFrame, reference: Any = None, levels: Any = None
+        cls,
+        name: str,
+        column: str,
+        frame: pd.DataFrame,
+        reference: Any = None,
+        levels: Any = None,
+        pooled: Mapping[Any, Any] | None = None,
     ) -> CategoricalFactor:
         col = frame[column]
         given = levels is not None
@@ -223,7 +236,17 @@ class CategoricalFactor:
         levels = tuple(_py(v) for v in levels)
         if len(set(levels)) != len(levels):
             raise SpecError(f"{name}: levels must be distinct")
-        factor = cls(name=name, column=column, levels=levels, reference=_level_index(levels, reference, name))
+        ref = _level_index(levels, reference, name)
+        pairs: tuple[tuple[Any, Any], ...] = ()
+        if pooled:
+            pairs = tuple((v, _py(pooled[v])) for v in levels if v in pooled)
+            if len(pairs) != len(pooled):
+                raise SpecError(f"{name}: pooled values must be levels of the column")
+            kept = tuple(v for v in levels if v not in pooled)
+            if levels[ref] in pooled or any(t not in kept for _, t in pairs):
+                raise SpecError(f"{name}: levels are pooled only into kept levels, and the reference is kept")
+            ref, levels = kept.index(levels[ref]), kept
+        factor = cls(name=name, column=column, levels=levels, reference=ref, pooled=pairs)
         if given:
             missing = int(np.count_nonzero(factor.codes(frame) < 0))
             if missing:
@@ -235,13 +258,15 @@ class CategoricalFactor:
         return len(self.levels)
 
     def codes(self, frame: pd.DataFrame) -> np.ndarray:
-        """Integer level codes (-1 where the value is not a known level)."""
+        """Integer level codes (-1 where the value is not a known level); a pooled value gets its level's code."""
         codes, uniques = pd.factorize(frame[self.column], use_na_sentinel=True)
+        known = list(self.levels) + [v for v, _ in self.pooled]
+        target = np.array(list(range(len(self.levels))) + [self.levels.index(t) for _, t in self.pooled] + [-1])
         try:
-            mapped = pd.Index(list(self.levels), dtype=object).get_indexer([_py(u) for u in uniques])
+            mapped = pd.Index(known, dtype=object).get_indexer([_py(u) for u in uniques])
         except TypeError:
             mapped = np.full(len(uniques), -1)
-        lookup = np.append(mapped, -1).astype(np.int64)
+        lookup = np.append(target[mapped], -1).astype(np.int64)  # mapped -1 (unknown) picks target's last, -1
         return lookup[codes]  # the NA sentinel -1 indexes the appended -1
 
     def evaluate(self, frame: pd.DataFrame, unseen_level: str) -> np.ndarray:
@@ -259,6 +284,8 @@ def factor_to_dict(f: Factor) -> dict[str, Any]:
     """A JSON-ready mapping of a factor's state (tuples become lists)."""
     out: dict[str, Any] = {"kind": f.kind}
     for key, value in f.__dict__.items():
+        if key == "pooled" and not value:  # the state of a factor the sparse-level rule did not touch is unchanged
+            continue
         out[key] = _listify(value)
     return out
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -157,6 +157,22 @@ def model_metrics_table(fits: dict[str, FittedMeasure]) -> pd.DataFrame:
             for f in fits.values()
         ]
     )
+
+
+def sparse_level_table(fits: dict[str, FittedMeasure]) -> pd.DataFrame:
+    """Per model: its sparse-level rule and each level (or interaction cell) the rule pooled, with where it
+    went and its training events and non-events; a model whose rule pooled nothing has one row with no level."""
+    rows: list[dict[str, Any]] = []
+    for _key, f in sorted(fits.items()):
+        rule = f.spec.sparse_levels
+        base = {
+            "model": f.spec.name,
+            "rule": f"min {rule.min_events} events, {rule.min_non_events} non-events" if rule.active else "off",
+        }
+        pooled = f.model.design_state_.pooled
+        rows += [{**base, **asdict(p)} for p in pooled] or [base]
+    cols = ["model", "rule", "term", "level", "into", "events", "non_events", "reason"]
+    return pd.DataFrame(rows).reindex(columns=cols)
 
 
 def exclusion_summary(exclusions: pd.DataFrame) -> pd.DataFrame:

@@ -15,7 +15,7 @@ import pandas as pd
 
 from toolkit.expected import diagnostics as dx
 from toolkit.expected.fitting import FittedMeasure
-from toolkit.release.compute import ComputedRelease, entity_oe, exclusion_summary
+from toolkit.release.compute import ComputedRelease, entity_oe, exclusion_summary, sparse_level_table
 from toolkit.release.config import ReleaseConfig
 from toolkit.release.inputs import ReleaseInputs
 from toolkit.release.report import write_report
@@ -111,7 +111,16 @@ def write_verdict(
     returns their names."""
     gates = comp.bayes.config.gates if comp.bayes is not None else None
     write_report(
-        folder, config, comp.ratings, metrics, comp.exclusions, failed, run["run_id"], run["tracking_uri"], gates
+        folder,
+        config,
+        comp.ratings,
+        metrics,
+        comp.exclusions,
+        failed,
+        run["run_id"],
+        run["tracking_uri"],
+        gates,
+        sparse_level_table(comp.fits),
     )
     (folder / "release.json").write_text(
         json.dumps(

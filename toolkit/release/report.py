@@ -44,8 +44,10 @@ def write_report(
     run_id: str,
     uri: str,
     gates: Gates | None = None,
+    sparse_levels: pd.DataFrame | None = None,
 ) -> Path:
-    """``report.md``: status, star distribution, national averages, models, the Bayesian variant's
+    """``report.md``: status, star distribution, national averages, models, the levels the sparse-level rule
+    pooled (``sparse_levels``: :func:`toolkit.release.compute.sparse_level_table`), the Bayesian variant's
     convergence against its ``gates`` (when it ran) and the exclusions."""
     lines = [
         f"# Release {config.name}",
@@ -84,6 +86,8 @@ def write_report(
         "Calibration and funnel plots: `plots/`. Coefficients, knots and levels: `models/<program>_<measure>/`.",
         "",
     ]
+    if sparse_levels is not None:
+        lines += sparse_level_section(sparse_levels)
     bayes = folder / "bayes_diagnostics.csv"
     if bayes.is_file():  # variant bayes
         lines += bayes_section(pd.read_csv(bayes), ratings, gates or Gates())
@@ -96,6 +100,27 @@ def write_report(
     path = folder / "report.md"
     path.write_text("\n".join(lines))
     return path
+
+
+def sparse_level_section(table: pd.DataFrame) -> list[str]:
+    """The sparse-level rule of each model and the levels it pooled (docs/method.md, section 6)."""
+    lines = [
+        "## Sparse levels",
+        "",
+        "Each model's spec (`sparse_levels`) pools, before the fit, a factor level or indicator with fewer events "
+        "or non-events in its training records than its rule asks into the named neighbour or the reference "
+        "level; a sparse interaction cell is scored as the term's reference cell. Rules: "
+        + "; ".join(f"{r} ({n} models)" for r, n in table.groupby("rule", sort=True)["model"].nunique().items())
+        + ".",
+        "",
+    ]
+    pooled = table[table["level"].notna()]
+    if pooled.empty:
+        return lines + ["No level was pooled.", ""]
+    shown = pooled[["model", "term", "level", "into", "events", "non_events", "reason"]].astype(
+        {"events": int, "non_events": int}
+    )
+    return lines + [_md_table(shown), ""]
 
 
 def bayes_section(diag: pd.DataFrame, ratings: pd.DataFrame, gates: Gates) -> list[str]:

@@ -52,6 +52,9 @@ def track_model(
                 "formula_variant": f.formula_variant,
                 "n": int(f.metrics["n"]),
                 "events": int(f.metrics["events"]),
+                # the rule is spec.sparse_levels.*; what it pooled (count: metric pooled_levels; details:
+                # design_state.json)
+                "sparse_levels.pooled": "; ".join(p.describe() for p in f.model.design_state_.pooled) or "none",
                 **{k: v for k, v in provenance.items() if k in CHILD_PROVENANCE},
             }
         )
