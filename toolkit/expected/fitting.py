@@ -67,6 +67,7 @@ def model_metrics(y: np.ndarray, p: np.ndarray, model: ExpectedModel) -> dict[st
         "iterations": float(stats["iterations"]),
         "n_params": float(len(model.coef_)),
         "pooled_levels": float(len(model.design_state_.pooled)),  # levels and cells the sparse-level rule pooled
+        "aliased_columns": float(len(model.aliased_)),  # design columns dropped as aliased (R's NA coefficients)
     }
 
 
@@ -96,6 +97,7 @@ def fit_measures(
                     out_of_range=spec.policies.out_of_range,
                     unseen_level=spec.policies.unseen_level,
                     sparse_levels=spec.sparse_levels.params(),
+                    aliased=spec.aliased,
                 )
             except SeparationError as exc:  # no rule applies: the model, its terms and the separating levels
                 raise SeparationError(f"model {spec.name} ({variant} terms): {exc}", exc.columns) from None
@@ -122,5 +124,6 @@ def fit_measures(
             f"AUC={metrics['auc']:.3f} cols={len(model.coef_)}"
             f"{' (compact terms)' if variant == 'compact' else ''} {secs:.1f}s"
             + (f"; sparse levels pooled: {'; '.join(q.describe() for q in pooled)}" if pooled else "")
+            + (f"; aliased columns dropped: {', '.join(model.aliased_)}" if model.aliased_ else "")
         )
     return fits, p_all

@@ -118,15 +118,25 @@ def dependent_columns(gram: np.ndarray, tol: float = 1e-10) -> list[int]:
     return dependent
 
 
+class AliasedColumnsError(SpecError):
+    """The design is rank-deficient; ``columns`` are the positions of the aliased (dependent) columns."""
+
+    def __init__(self, message: str, columns: list[int]):
+        super().__init__(message)
+        self.columns = columns
+
+
 def _check_rank(gram: np.ndarray, names: list[str] | None) -> None:
-    """Raise SpecError naming the columns that are linear combinations of earlier ones (or all zero)."""
+    """Raise :class:`AliasedColumnsError` naming the columns that are linear combinations of earlier ones
+    (or all zero)."""
     bad = dependent_columns(gram)
     if bad:
         label = [names[i] if names else f"column {i}" for i in bad]
-        raise SpecError(
+        raise AliasedColumnsError(
             f"the design is rank-deficient: {len(bad)} column(s) are all zero or linear combinations of earlier "
             f"columns ({', '.join(label[:10])}{', ...' if len(label) > 10 else ''}); "
-            "drop a term, merge sparse levels, or lower a spline's df"
+            "drop a term, merge sparse levels, or lower a spline's df",
+            bad,
         )
 
 

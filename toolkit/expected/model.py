@@ -11,7 +11,7 @@ import pandas as pd
 from toolkit.errors import InputError, SpecError, check_is_fitted
 from toolkit.expected.design import DesignState, build_matrix, check_frame, linear_predictor
 from toolkit.expected.formula import parse_formula
-from toolkit.expected.irls import SeparationError, fit_logistic
+from toolkit.expected.irls import AliasedColumnsError, IRLSResult, SeparationError, fit_logistic
 from toolkit.expected.policy import check_policies
 from toolkit.expected.sparse import SparseRule, describe_columns, sparse_design
 from toolkit.expected.summary import coefficient_table, fit_statistics, summary_text
@@ -34,12 +34,16 @@ class ExpectedModel:
     sparse_levels : the sparse-level rule, ``{"min_events": k, "min_non_events": k, "neighbours":
         {column: {level: level}}}`` (:mod:`toolkit.expected.sparse`), or None (off, the default): levels
         and interaction cells with too few events or non-events in training are pooled before the fit.
+    aliased : "error" (default) or "drop": what a rank-deficient design does. "drop" fits without the
+        columns that are linear combinations of earlier ones (or all zero), as R's ``glm`` does: their
+        coefficients are 0 in prediction, their standard errors NaN, and their names are in ``aliased_``.
 
     Attributes
     ----------
     design_state_ : DesignState, the fitted design (knots, bounds, levels, columns, pooled levels).
     coef_, bse_ : pd.Series by design column. cov_ : pd.DataFrame.
     fit_stats_ : dict of deviance, null deviance, AIC, n, events, iterations, converged, ...
+    aliased_ : list of the design columns dropped as aliased (empty unless ``aliased="drop"`` dropped some).
     """
 
     def __init__(
@@ -53,6 +57,7 @@ class ExpectedModel:
         dev_tol: float = 1e-12,
         step_tol: float = 1e-9,
         sparse_levels: dict[str, Any] | None = None,
+        aliased: str = "error",
     ):
         self.formula = formula
         self.outcome = outcome
@@ -62,6 +67,7 @@ class ExpectedModel:
         self.dev_tol = dev_tol
         self.step_tol = step_tol
         self.sparse_levels = sparse_levels
+        self.aliased = aliased
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: pd.DataFrame) -> ExpectedModel:
@@ -73,17 +79,24 @@ class ExpectedModel:
         rule = SparseRule.from_params(self.sparse_levels)
         state = sparse_design(data, self.formula, y, rule, parsed=parsed)
         x = build_matrix(state, data, self.out_of_range, self.unseen_level)
+        if self.aliased not in ("error", "drop"):
+            raise SpecError(f"aliased must be 'error' or 'drop', not {self.aliased!r}")
         try:
-            res = fit_logistic(
-                x, y, max_iter=self.max_iter, dev_tol=self.dev_tol, step_tol=self.step_tol, names=state.column_names
-            )
+            res, dropped = self._fit_columns(x, y, state)
         except SeparationError as exc:
             raise SeparationError(_separation_message(exc, state, rule, data, y), exc.columns) from None
         del x
+        coef, cov = res.coef, res.cov
+        if dropped:  # aliased columns: coefficient 0 in prediction, covariance 0 (standard error NaN below)
+            keep = np.setdiff1d(np.arange(len(state.column_names)), dropped)
+            coef = np.zeros(len(state.column_names))
+            coef[keep] = res.coef
+            cov = np.zeros((len(coef), len(coef)))
+            cov[np.ix_(keep, keep)] = res.cov
         self._set_fitted(
             state,
-            res.coef,
-            res.cov,
+            coef,
+            cov,
             fit_statistics(
                 deviance=res.deviance,
                 null_deviance=res.null_deviance,
@@ -93,15 +106,39 @@ class ExpectedModel:
                 n_iter=res.n_iter,
                 converged=res.converged,
             ),
+            aliased=[state.column_names[j] for j in dropped],
         )
         return self
 
-    def _set_fitted(self, state: DesignState, coef: np.ndarray, cov: np.ndarray, stats: dict) -> None:
+    def _fit_columns(self, x: np.ndarray, y: np.ndarray, state: DesignState) -> tuple[IRLSResult, list[int]]:
+        """IRLS on the design; with ``aliased="drop"`` a rank-deficient design is refitted without its aliased
+        columns (returned as positions)."""
+        names = state.column_names
+
+        def irls(design: np.ndarray, cols: list[str]) -> IRLSResult:
+            return fit_logistic(
+                design, y, max_iter=self.max_iter, dev_tol=self.dev_tol, step_tol=self.step_tol, names=cols
+            )
+
+        try:
+            return irls(x, names), []
+        except AliasedColumnsError as exc:
+            if self.aliased != "drop":
+                raise
+            keep = np.setdiff1d(np.arange(x.shape[1]), exc.columns)
+            return irls(np.asfortranarray(x[:, keep]), [names[j] for j in keep]), sorted(exc.columns)
+
+    def _set_fitted(
+        self, state: DesignState, coef: np.ndarray, cov: np.ndarray, stats: dict, aliased: list[str] | None = None
+    ) -> None:
         names = pd.Index(state.column_names, dtype=object)
         self.design_state_ = state
         self.coef_ = pd.Series(np.asarray(coef, dtype=np.float64), index=names, name="coef")
         self.cov_ = pd.DataFrame(np.asarray(cov, dtype=np.float64), index=names, columns=names)
+        self.aliased_ = list(aliased or [])
         self.bse_ = pd.Series(np.sqrt(np.diag(self.cov_.to_numpy())), index=names, name="std err")
+        if self.aliased_:
+            self.bse_[self.aliased_] = np.nan
         self.fit_stats_ = dict(stats)
         self.n_iter_ = stats["iterations"]
         self.converged_ = stats["converged"]
@@ -165,11 +202,13 @@ class ExpectedModel:
                 "dev_tol": self.dev_tol,
                 "step_tol": self.step_tol,
                 **({"sparse_levels": self.sparse_levels} if self.sparse_levels is not None else {}),
+                **({"aliased": self.aliased} if self.aliased != "error" else {}),
             },
             "design": self.design_state_.to_dict(),
             "coef": [float(v) for v in self.coef_.to_numpy()],
             "cov": [[float(v) for v in row] for row in self.cov_.to_numpy()],
             "fit": dict(self.fit_stats_),
+            **({"aliased_columns": list(self.aliased_)} if self.aliased_ else {}),
         }
 
     @classmethod
@@ -181,7 +220,7 @@ class ExpectedModel:
         state = DesignState.from_dict(d["design"])
         if len(d["coef"]) != len(state.columns):
             raise SpecError("stored coefficients do not match the stored design")
-        model._set_fitted(state, np.array(d["coef"]), np.array(d["cov"]), d["fit"])
+        model._set_fitted(state, np.array(d["coef"]), np.array(d["cov"]), d["fit"], d.get("aliased_columns"))
         return model
 
     def to_json(self) -> str:
@@ -237,6 +276,7 @@ def fit_expected(
     dev_tol: float = 1e-12,
     step_tol: float = 1e-9,
     sparse_levels: dict[str, Any] | None = None,
+    aliased: str = "error",
 ) -> ExpectedModel:
     """Fit a binomial-logit expected-performance model.
 
@@ -250,6 +290,7 @@ def fit_expected(
     outcome : outcome column if the formula has no left-hand side.
     out_of_range, unseen_level : prediction policies (see :class:`ExpectedModel`).
     sparse_levels : the sparse-level rule (see :class:`ExpectedModel`), None: off.
+    aliased : "error" or "drop": a rank-deficient design (see :class:`ExpectedModel`).
 
     Returns
     -------
@@ -281,5 +322,6 @@ def fit_expected(
         dev_tol=dev_tol,
         step_tol=step_tol,
         sparse_levels=sparse_levels,
+        aliased=aliased,
     )
     return model.fit(data)

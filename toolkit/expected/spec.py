@@ -60,6 +60,10 @@ class ModelSpec(FrozenConfig):
     min_events_per_parameter: float = Field(0, ge=0)
     compact_terms: tuple[str, ...] = ()
     sparse_levels: SparseLevels = SparseLevels()
+    # A rank-deficient design (a covariate constant in the training data, too few ESAs for the
+    # labour-market terms): "drop" fits without the aliased columns and records them, as R's glm does;
+    # "error" refuses the fit.
+    aliased: Literal["drop", "error"] = "drop"
     formula: str = ""  # rendered from the blocks by load_model_set
     compact_formula: str = ""  # rendered from compact_terms (empty: no fallback)
 

@@ -121,6 +121,8 @@ def write_verdict(
         run["tracking_uri"],
         gates,
         sparse_level_table(comp.fits),
+        {f.spec.name: list(f.model.aliased_) for f in comp.fits.values()},
+        comp.standardisation,
     )
     (folder / "release.json").write_text(
         json.dumps(

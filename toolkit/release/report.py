@@ -45,6 +45,8 @@ def write_report(
     uri: str,
     gates: Gates | None = None,
     sparse_levels: pd.DataFrame | None = None,
+    aliased: dict[str, list[str]] | None = None,
+    standardisation: pd.DataFrame | None = None,
 ) -> Path:
     """``report.md``: status, star distribution, national averages, models, the levels the sparse-level rule
     pooled (``sparse_levels``: :func:`toolkit.release.compute.sparse_level_table`), the Bayesian variant's
@@ -65,6 +67,13 @@ def write_report(
     lines += ["## Ratings", "", _md_table(star_distribution(ratings)), ""]
     nat = ratings[(ratings["level"] == "contract")].groupby("program")["national_average"].first().reset_index()
     lines += ["National average performance score (contract level):", "", _md_table(nat), ""]
+    if standardisation is not None:
+        empty = standardisation[standardisation["mu"].isna()]
+        lines += [
+            f"Group {r.group} of {r.program} has no data nationally: it is not standardised and its weight "
+            "goes to the other groups, as for a small denominator (`standardisation.group_without_data`)."
+            for r in empty.itertuples()
+        ] + ([""] if len(empty) else [])
     cols = [
         "model",
         "terms",
@@ -88,6 +97,17 @@ def write_report(
     ]
     if sparse_levels is not None:
         lines += sparse_level_section(sparse_levels)
+    dropped = {m: cols for m, cols in (aliased or {}).items() if cols}
+    if dropped:
+        lines += [
+            "## Aliased columns",
+            "",
+            "Design columns that were linear combinations of earlier ones (or all zero) in a model's training "
+            "records were dropped from its fit, as R's `glm` drops aliased coefficients (`aliased: drop` in the "
+            "model spec); they count 0 in prediction:",
+            "",
+        ]
+        lines += [f"- {m}: {', '.join(cols)}" for m, cols in sorted(dropped.items())] + [""]
     bayes = folder / "bayes_diagnostics.csv"
     if bayes.is_file():  # variant bayes
         lines += bayes_section(pd.read_csv(bayes), ratings, gates or Gates())

@@ -55,6 +55,7 @@ def track_model(
                 # the rule is spec.sparse_levels.*; what it pooled (count: metric pooled_levels; details:
                 # design_state.json)
                 "sparse_levels.pooled": "; ".join(p.describe() for p in f.model.design_state_.pooled) or "none",
+                "aliased_columns": ", ".join(f.model.aliased_) or "none",
                 **{k: v for k, v in provenance.items() if k in CHILD_PROVENANCE},
             }
         )

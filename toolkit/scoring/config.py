@@ -70,6 +70,11 @@ class StandardisationSpec(FrozenConfig):
     ddof: int = Field(ge=0, le=1)
     population: Literal["rated_contracts"]
     min_population: int = Field(ge=2)
+    # A group with no data nationally (no rated contract has a ratio for it, e.g. no Ongoing Support
+    # records): "redistribute" leaves it unstandardised; every entity has n = 0 for its measures, so the
+    # weight adjustment has already moved its weight to the other groups, as for a small denominator.
+    # "error" refuses to score the program.
+    group_without_data: Literal["redistribute", "error"] = "redistribute"
 
     @model_validator(mode="after")
     def _clip_order(self) -> StandardisationSpec:

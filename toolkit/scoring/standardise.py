@@ -42,7 +42,7 @@ def standardisation_parameters(
     ------
     toolkit.errors.InputError
         Fewer than ``min_population`` population entities have a ratio for a
-        group, or their ratios do not vary.
+        group (but some do, or ``group_without_data: error``), or their ratios do not vary.
 
     Examples
     --------
@@ -64,6 +64,9 @@ def standardisation_parameters(
     problems: list[str] = []
     for k, g in enumerate(program.groups):
         c = count[..., k]
+        if np.all(c == 0) and spec.group_without_data == "redistribute":
+            mu[..., k] = sd[..., k] = np.nan  # no data nationally: the group's weight is 0 for every entity
+            continue
         if np.any(c < spec.min_population):
             problems.append(
                 f"group {g}: {int(np.min(c))} rated contract(s) with a ratio, need at least {spec.min_population}"
