@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from toolkit.config import load_yaml
+from toolkit.contracts.checks import CheckExpressionError, names_of, parse_check
 from toolkit.errors import ConfigError
 from toolkit.paths import DATA_CONTRACTS
 
@@ -47,12 +48,17 @@ class ForeignKey:
 
 @dataclass(frozen=True)
 class RowCheck:
-    """A named rule across columns: ``expr`` must be true on every row."""
+    """A named rule across columns: ``expr`` must be true on every row.
+
+    ``expr`` is data in the grammar of :mod:`toolkit.contracts.checks` (never Python code);
+    ``uses`` are the columns it reads (filled in when a contract file is parsed).
+    """
 
     name: str
     expr: str
     columns: tuple[str, ...]
     description: str = ""
+    uses: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -149,9 +155,19 @@ def parse_contract(raw: dict, source: str = "<contract>") -> Contract:
         for c in cols:
             if c not in names:
                 raise ConfigError(f"{source}: check {ch['name']!r} uses unknown column {c!r}")
+        if not isinstance(ch["expr"], str):
+            raise ConfigError(f"{source}: check {ch['name']!r}: 'expr' must be a string")
+        try:
+            node = parse_check(ch["expr"], names)
+        except CheckExpressionError as exc:
+            raise ConfigError(f"{source}: check {ch['name']!r}: expression refused: {exc}") from None
         checks.append(
             RowCheck(
-                name=str(ch["name"]), expr=str(ch["expr"]), columns=cols, description=str(ch.get("description", ""))
+                name=str(ch["name"]),
+                expr=ch["expr"],
+                columns=cols,
+                description=str(ch.get("description", "")),
+                uses=names_of(node),
             )
         )
     return Contract(

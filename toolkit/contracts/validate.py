@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from toolkit.contracts.schema import Contract, FieldSpec, load_contracts
-from toolkit.errors import DataContractError
+from toolkit.contracts.checks import CheckExpressionError, evaluate_check
+from toolkit.contracts.schema import Contract, FieldSpec, RowCheck, load_contracts
+from toolkit.errors import ConfigError, DataContractError
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 _TRUE = {"true", "t", "1", "yes", "y"}
@@ -295,16 +296,36 @@ def check_table(
                 )
             )
     for ch in contract.checks:
-        if any(c not in frame.columns for c in ch.columns):
+        if any(c not in frame.columns for c in (*ch.columns, *ch.uses)):
             continue
-        res = frame.eval(ch.expr, engine="python")
-        res = pd.Series(res, index=frame.index).astype("boolean").fillna(True).to_numpy(dtype=bool)
-        badc = ~res
+        badc = ~_check_passes(frame, ch, contract)
         if badc.any():
             out.append(
                 Violation(t, ",".join(ch.columns), f"check:{ch.name}", int(badc.sum()), _rows(badc, k), ch.description)
             )
     return frame, out, notes
+
+
+def _check_passes(frame: pd.DataFrame, ch: RowCheck, contract: Contract) -> np.ndarray:
+    """Where a row check holds (a missing value counts as holding), evaluated with
+    :func:`toolkit.contracts.checks.evaluate_check` (never ``eval``)."""
+    where = f"{contract.source or contract.table}: check {ch.name!r}"
+    try:
+        res = evaluate_check(ch.expr, frame)
+    except CheckExpressionError as exc:
+        raise ConfigError(f"{where}: expression refused: {exc}") from None
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:  # e.g. a date compared with a number
+        raise ConfigError(
+            f"{where}: expression cannot be evaluated on the contract's column types ({type(exc).__name__})"
+        ) from None
+    res = pd.Series(res, index=frame.index)
+    if not (
+        pd.api.types.is_bool_dtype(res.dtype)
+        or res.isna().all()
+        or (res.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in res.dropna().unique()))
+    ):
+        raise ConfigError(f"{where}: expression gives {res.dtype} values, not true/false")
+    return res.astype("boolean").fillna(True).to_numpy(dtype=bool)
 
 
 def check_references(
