@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -93,10 +94,21 @@ def find_table_file(directory: Path, table: str) -> Path | None:
 
 
 def read_raw(path: Path) -> pd.DataFrame:
-    """Read a table file as stored: Parquet with its types, CSV as text (types are checked later)."""
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    """Read a table file as stored: Parquet with its types, CSV as text (types are checked later).
+
+    A file that cannot be read (truncated, empty, not Parquet or CSV, not UTF-8) is a
+    :class:`DataContractError` naming the file and the kind of failure, never the file's contents.
+    """
+    kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+    try:
+        if kind == "Parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # any reader failure is a problem of the file, not a bug
+        raise DataContractError(
+            f"{path}: cannot be read as a {kind} table ({type(exc).__name__}); is it truncated, empty or of "
+            "another format?"
+        ) from None
 
 
 # --------------------------------------------------------------------------- coercion
@@ -130,19 +142,20 @@ def _coerce(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
         if pd.api.types.is_bool_dtype(s.dtype):
             return s, notnull, f"expected {f.type}, stored as {s.dtype}"
         num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s.dtype) else s
-        num = num.astype("float64")
-        bad = notnull & num.isna().to_numpy()
-        detail = "not a number"
+        vals = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        finite = np.isfinite(vals)
+        bad = notnull & ~finite  # text that is no number, and infinite values
+        detail = "not a finite number"
         if f.type == "integer":
-            vals = num.to_numpy()
             frac = np.zeros(len(s), bool)
-            ok = ~np.isnan(vals)
-            frac[ok] = vals[ok] != np.round(vals[ok])
-            bad |= frac
-            detail = "not a whole number"
-            typed = pd.Series(np.where(bad, np.nan, vals), index=s.index).astype("Int64")
+            frac[finite] = vals[finite] != np.round(vals[finite])
+            huge = np.zeros(len(s), bool)
+            huge[finite] = np.abs(vals[finite]) >= 2.0**63
+            bad |= frac | huge
+            detail = "not a whole number (or too large)"
+            typed = pd.Series(np.where(bad | ~finite, np.nan, vals), index=s.index).astype("Int64")
             return typed, bad, detail
-        return num.where(~pd.Series(bad, index=s.index)), bad, detail
+        return pd.Series(np.where(bad, np.nan, vals), index=s.index), bad, detail
     if f.type == "boolean":
         if pd.api.types.is_bool_dtype(s.dtype):
             return s.astype("boolean"), np.zeros(len(s), bool), ""
@@ -157,16 +170,51 @@ def _coerce(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
         out[~(t | fl)] = pd.NA
         return out, bad, "not true/false"
     if f.type == "date":
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            return s.astype("datetime64[s]"), np.zeros(len(s), bool), ""
-        nonnull = s.dropna()
-        if _is_text(s) and all(isinstance(v, str) for v in nonnull.iloc[:1000]):
-            d = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
-        else:  # e.g. datetime.date objects from a Parquet date32 column
-            d = pd.to_datetime(s, errors="coerce")
-        bad = notnull & d.isna().to_numpy()
-        return d.astype("datetime64[s]"), bad, "not a date (YYYY-MM-DD)"
+        return _coerce_date(s, notnull)
     raise AssertionError(f"unhandled type {f.type}")  # contracts are checked on load
+
+
+DATE_DETAIL = "not a date (YYYY-MM-DD text or a date type)"
+
+
+def _coerce_date(s: pd.Series, notnull: np.ndarray) -> tuple[pd.Series, np.ndarray, str]:
+    """Dates stored as dates, or as ``YYYY-MM-DD`` text; nothing else.
+
+    Numbers are never read as dates: an integer such as 20200331 would otherwise become a count of
+    nanoseconds after 1970-01-01, so a column of them is refused with a type violation instead.
+    """
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        d = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        return _seconds(d), np.zeros(len(s), bool), ""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return (
+            pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]"),
+            notnull,
+            f"{DATE_DETAIL}; stored as {s.dtype}, and numbers such as yyyymmdd are not read as dates",
+        )
+    kinds = s.map(lambda v: "text" if isinstance(v, str) else "date" if isinstance(v, (date, np.datetime64)) else "")
+    text = (kinds == "text").to_numpy()
+    dates = (kinds == "date").to_numpy()
+    d = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    if text.any():
+        parsed = pd.to_datetime(s[text], format="%Y-%m-%d", errors="coerce")
+        d[text] = _seconds(parsed)
+    if dates.any():
+        d[dates] = _seconds(pd.to_datetime(s[dates].map(_naive), errors="coerce"))
+    bad = notnull & d.isna().to_numpy()
+    return d, bad, DATE_DETAIL
+
+
+def _naive(v: Any) -> Any:
+    return v.replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo is not None else v
+
+
+def _seconds(d: pd.Series) -> pd.Series:
+    """Dates as ``datetime64[s]``; a date outside what that holds becomes missing (NaT)."""
+    try:
+        return d.astype("datetime64[s]")
+    except (OverflowError, ValueError):  # pragma: no cover - pandas' own bounds are narrower
+        return pd.to_datetime(d, errors="coerce").astype("datetime64[s]")
 
 
 def _looks_int(v: str) -> bool:
@@ -177,7 +225,7 @@ def _looks_int(v: str) -> bool:
         return False
 
 
-def _bound(value: Any, f: FieldSpec) -> pd.Timestamp | float:  # value: the YAML scalar of minimum/maximum
+def _bound(value: Any, f: FieldSpec) -> pd.Timestamp | float:  # value: minimum/maximum, checked on load
     if f.type == "date":
         return pd.Timestamp(str(value))
     return float(value)
@@ -245,6 +293,20 @@ def check_table(
                         int(badr.sum()),
                         _rows(badr, k),
                         f"value {'below' if rule == 'minimum' else 'above'} the allowed {rule} {bound}",
+                    )
+                )
+        if f.type == "date":
+            lo, hi = contract.date_range
+            outside = valid & ((s < pd.Timestamp(lo)) | (s > pd.Timestamp(hi))).fillna(False).to_numpy(dtype=bool)
+            if outside.any():
+                out.append(
+                    Violation(
+                        t,
+                        f.name,
+                        "date_range",
+                        int(outside.sum()),
+                        _rows(outside, k),
+                        f"date outside the plausible range {lo} to {hi} (dateRange of the contract)",
                     )
                 )
         if f.pattern is not None and f.type in ("string", "category"):
@@ -432,8 +494,8 @@ def validate_dir(
             continue
         try:
             raw[t] = read_raw(p)
-        except Exception as exc:  # unreadable file: a user problem, not a bug
-            missing.append(Violation(t, "", "unreadable", 0, (), f"{p.name}: {type(exc).__name__}"))
+        except DataContractError as exc:  # unreadable file: a user problem, not a bug
+            missing.append(Violation(t, "", "unreadable", 0, (), str(exc).replace(str(p), p.name, 1)))
     typed, report = validate_tables(raw, {k: contracts[k] for k in wanted}, max_examples)
     report.violations = missing + report.violations
     return typed, report
