@@ -5,14 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import AliasName, ExperimentName, FrozenConfig, IsoDate, load_yaml, resolve_config, validate_model
 
 
 class SyntheticData(FrozenConfig):
     scale: Literal["tiny", "small", "national"] = "small"
-    seed: int = 2020
+    seed: int = Field(2020, ge=0)
 
 
 class DataSource(FrozenConfig):
@@ -22,14 +22,20 @@ class DataSource(FrozenConfig):
 
 
 class Window(FrozenConfig):
-    start: str
-    end: str
+    start: IsoDate
+    end: IsoDate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError(f"window.end {self.end} is before window.start {self.start}")
+        return self
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "des-star-ratings"
+    experiment: ExperimentName = "des-star-ratings"
     register_models: bool = True
-    alias: str = "champion"
+    alias: AliasName = "champion"
 
 
 class Checks(FrozenConfig):
@@ -48,7 +54,7 @@ class ReleaseConfig(FrozenConfig):
     models: str = "des_2018"
     variant: Literal["frequentist", "bayes"] = "frequentist"
     bayes: str = "des_2018"  # configs/bayes/<name>.yaml: priors, sampler, gates (variant bayes)
-    seed: int = 2020
+    seed: int = Field(2020, ge=0)
     previous: str | None = None
     tracking: Tracking = Tracking()
     checks: Checks = Checks()
