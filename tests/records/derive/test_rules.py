@@ -134,6 +134,8 @@ def test_cli_writes_records_log_and_excluded_events(tiny_world_dir, tmp_path, ru
     assert meta["cutoff"] == "2020-03-31" and meta["records"] == len(rec) and len(meta["events_sha256"]) == 8
     ex = pd.read_parquet(out / "excluded_events.parquet")
     assert len(ex) == meta["excluded_events"] and ex["reason"].notna().all()
+    for name in ("excluded_events.parquet", "measure_records.parquet"):  # participant ids: owner only
+        assert (out / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_cli_bad_release_is_exit_2(tiny_world_dir, tmp_path, run_cli):

@@ -43,6 +43,7 @@ def test_synthetic_run_is_tracked_with_provenance(synthetic_run, store):
     logged = {a.path for a in client.list_artifacts(synthetic_run.run_id, "evaluate")}
     assert {f"evaluate/{n}" for n in LOGGED} <= logged
     assert "evaluate/synthetic_cohort.csv" not in logged and "evaluate/exclusions.csv" not in logged
+    assert (synthetic_run.folder / "exclusions.csv").stat().st_mode & 0o777 == 0o600  # participant ids: owner only
 
 
 def test_no_participant_row_is_tracked(synthetic_run, store):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.output import private_folder, write_private_csv
 from toolkit.privacy import PrivacyError, Secret, TableRule, scan_outputs
 from toolkit.schemes.clientlevel.compare import (
     Comparison,
@@ -87,8 +88,9 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
     from toolkit.expected import diagnostics as dx
 
     pub, comp = res.publication, res.comparison
-    for d in ("model", "plots", "restricted"):
+    for d in ("model", "plots"):
         (folder / d).mkdir(parents=True, exist_ok=True)
+    private_folder(folder / "restricted")  # record level: owner-only, never tracked
     for name, df in pub.tables.items():
         df.to_csv(folder / name, index=False)
     comp.model.summary().to_csv(folder / "model" / "coefficients.csv", index_label="term")
@@ -132,7 +134,7 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     for name, df in pub.restricted.items():
-        df.to_csv(folder / "restricted" / name, index=False)
+        write_private_csv(df, folder / "restricted" / name)
 
 
 def _report(res: ClientResults, config: ClientLevelConfig) -> str:

@@ -20,7 +20,7 @@ import pandas as pd
 from toolkit.config import resolve_config
 from toolkit.contracts import Violation, check_table, load_contract, read_raw
 from toolkit.errors import DataContractError, InputError
-from toolkit.output import Progress
+from toolkit.output import Progress, write_private_csv
 from toolkit.schemes.cohort.config import CohortConfig
 from toolkit.schemes.cohort.evaluate import _tag, evaluate_cohort
 from toolkit.schemes.cohort.report import html_report, statement
@@ -157,7 +157,7 @@ def write_evaluation_tables(folder: Path, ev: CohortEvaluation) -> None:
     """``evaluation.csv``, ``statement.md``, ``exclusions_summary.csv`` and the untracked ``exclusions.csv``."""
     ev.evaluation.to_csv(folder / "evaluation.csv", index=False)
     (folder / "statement.md").write_text(ev.statement)
-    ev.exclusions.to_csv(folder / "exclusions.csv", index=False)  # participant ids: never tracked
+    write_private_csv(ev.exclusions, folder / "exclusions.csv")  # participant ids: owner-only, never tracked
     ev.exclusions_summary.to_csv(folder / "exclusions_summary.csv", index=False)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.output import Progress
+from toolkit.output import Progress, write_private_csv
 from toolkit.schemes.dex import score
 from toolkit.schemes.dex.config import DexConfig
 from toolkit.schemes.dex.measures import (
@@ -95,7 +95,7 @@ def write_tables(folder: Path, rep: DexReport) -> None:
     rep.domains.to_csv(folder / "score_domains.csv", index=False)
     rep.slk.to_csv(folder / "slk_summary.csv", index=False)
     rep.accounting.to_csv(folder / "accounting.csv", index=False)
-    rep.exclusions.to_csv(folder / "exclusions.csv", index=False)  # record level: never tracked
+    write_private_csv(rep.exclusions, folder / "exclusions.csv")  # record level: owner-only, never tracked
     exclusion_summary(rep.exclusions).to_csv(folder / "exclusions_summary.csv", index=False)
 
 
