@@ -223,3 +223,19 @@ def test_the_working_form_refuses_an_unknown_participant_even_unvalidated(table)
     ):
         to_working(_with_unknown_participant(table))
     to_working(build_events(EVERY_EVENT, {}))  # the same tables with the participant known are fine
+
+
+def test_cli_truncated_events_file_is_exit_2(tiny_world_dir, tmp_path, run_cli):
+    """A truncated Parquet file of events was a pyarrow traceback."""
+    import shutil
+
+    ev = tmp_path / "events"
+    shutil.copytree(tiny_world_dir / "events", ev)
+    p = ev / "phases.parquet"
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    (ev / "claims.parquet").write_bytes(b"")
+    out = tmp_path / "derived"
+    r = run_cli("derive", "--events", ev, "--release", "March 2020", "--out", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "phases: rule 'unreadable'" in r.stderr and "claims: rule 'unreadable'" in r.stderr
+    assert not out.exists()
