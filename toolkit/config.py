@@ -91,6 +91,19 @@ def inside_root(path: str | Path, key: str, source: str | Path, base: Path = ROO
     return full
 
 
+def config_reference(
+    value: str | Path, key: str, source: str | Path, subdir: str | None = None, relative_to: Path | None = None
+) -> Path:
+    """The file another config's key names, refused outside the repository root: relative to
+    ``relative_to`` (the naming config's folder) when it is there, else found like :func:`resolve_config`."""
+    p = Path(value)
+    if relative_to is not None and not p.is_absolute() and (relative_to / p).exists():
+        found = relative_to / p
+    else:
+        found = resolve_config(p, subdir)
+    return inside_root(found.absolute(), key, source)
+
+
 def resolve_config(path: str | Path, subdir: str | None = None) -> Path:
     """Find a config file: as given, relative to ``configs/``, or by bare name in ``configs/<subdir>``."""
     p = Path(path)

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import AliasName, ExperimentName, FrozenConfig, load_yaml, resolve_config, validate_model
 
 DIMENSIONS = ("knowledge", "attitude", "skills", "behaviour", "circumstances")
 
@@ -61,10 +61,10 @@ class Checks(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str
+    experiment: ExperimentName
     register_model: bool = True
     model_name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    alias: str = "champion"
+    alias: AliasName = "champion"
 
 
 class ClientLevelConfig(FrozenConfig):

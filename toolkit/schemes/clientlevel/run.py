@@ -44,6 +44,7 @@ from toolkit.schemes.clientlevel.load import (
 )
 from toolkit.schemes.clientlevel.publish import Publication, build_publication
 from toolkit.schemes.clientlevel.scorecard import ALL, count_cells, service_counts
+from toolkit.schemes.config import output_root
 from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.models import input_contract
 from toolkit.tracking.provenance import input_hashes, run_params
@@ -283,7 +284,9 @@ def run_clientlevel(
     cfg, cpath = load_clientlevel_config(config)
     check_model_spec(cfg)
     secret = Secret.from_env(secret_env, cfg.privacy.secret_min_length)
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).absolute()
+    out_root = output_root(cfg.output_root, out_root, cpath)
+    say(f"reads: data {data_dir}, config {cpath.absolute()}; writes: a new folder under {out_root}")
     say(f"validating and pseudonymising the tables in {data_dir}")
     data = load_client_data(data_dir, secret, cfg)
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")

@@ -14,7 +14,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import FrozenConfig, validate_model
+from toolkit.config import ExperimentName, FrozenConfig, validate_model
 from toolkit.schemes.config import load_scheme_yaml
 
 
@@ -55,7 +55,7 @@ class Simulation(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "cohort-evaluation"
+    experiment: ExperimentName = "cohort-evaluation"
 
 
 class CohortConfig(FrozenConfig):

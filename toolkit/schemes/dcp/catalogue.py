@@ -33,6 +33,7 @@ from pydantic import Field
 from toolkit.config import (
     FrozenConfig,
     config_hash,
+    config_reference,
     load_yaml,
     resolve_config,
     validate_model,
@@ -232,7 +233,9 @@ def read_catalogue(path: str | Path) -> tuple[Catalogue, Path]:
     corrections = data.pop("corrections", []) or []
     notes = data.pop("notes", []) or []
     if base is not None:
-        bp = Path(base) if Path(base).is_absolute() else p.parent / base
+        if not isinstance(base, str):
+            raise ConfigError(f"{p}: 'base' must name a catalogue file")
+        bp = config_reference(base, "base", p, relative_to=p.parent)
         merged = _raw_mapping(bp)
         for key in ("base", "corrections", "notes"):
             if key in merged:

@@ -19,7 +19,7 @@ from typing import Literal, Self
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import ExperimentName, FrozenConfig, config_reference, load_yaml, validate_model
 from toolkit.errors import ConfigError
 from toolkit.schemes.config import load_scheme_yaml
 
@@ -118,7 +118,7 @@ class BayesSpec(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "dex-partnership"
+    experiment: ExperimentName = "dex-partnership"
 
 
 class DexConfig(FrozenConfig):
@@ -198,7 +198,7 @@ def load_dex_config(path: str | Path = "partnership") -> DexConfig:
     dom_ref = data.get("domains")
     if not isinstance(dom_ref, str):
         raise ConfigError(f"config {p}: 'domains' must name a domains file (e.g. schemes/dex/domains.yaml)")
-    dom_path = resolve_config(dom_ref, "schemes/dex")
+    dom_path = config_reference(dom_ref, "domains", p, "schemes/dex")
     raw = load_yaml(dom_path).get("types")
     if not isinstance(raw, dict):
         raise ConfigError(f"domains file {dom_path}: needs a 'types' mapping")
