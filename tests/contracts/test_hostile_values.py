@@ -129,3 +129,28 @@ def test_truncated_parquet_is_reported_by_the_cli(tiny_world_dir, tmp_path, run_
     r = run_cli("validate", d)
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "participants" in r.stderr and "unreadable" in r.stderr
+
+
+def test_lists_in_a_text_column_are_type_violations(tiny_world_dir, tmp_path):
+    """A Parquet list column in a string field used to be read as the text "[1 2]" and pass."""
+    d = _copy(tiny_world_dir, tmp_path / "w")
+    _edit(d, "sites", lambda df: df.assign(location_id=[[1, 2]] * len(df)))
+    typed, report = validate_dir(d)
+    (v,) = _hits(report, "type", "location_id")
+    assert v.n_rows == len(typed["sites"]) and "not text" in str(v)
+
+
+def test_a_value_of_the_wrong_type_is_reported_once(tiny_world_dir, tmp_path):
+    d = _copy(tiny_world_dir, tmp_path / "w")
+    _edit(d, "participants", lambda df: df.assign(age=True))
+    _, report = validate_dir(d)
+    assert [v.rule for v in report.violations if v.column == "age"] == ["type"]
+
+
+def test_a_contracts_folder_without_contracts_is_an_error(tiny_world_dir, tmp_path, run_cli):
+    """An empty --contracts folder used to validate nothing and say 'valid'."""
+    (tmp_path / "contracts").mkdir()
+    with pytest.raises(ConfigError, match="holds no contract"):
+        load_contracts(tmp_path / "contracts")
+    r = run_cli("validate", tiny_world_dir, "--contracts", tmp_path / "contracts")
+    assert r.returncode == 2 and "holds no contract" in r.stderr and "Traceback" not in r.stderr

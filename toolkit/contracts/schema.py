@@ -291,7 +291,10 @@ def load_contracts(directory: str | Path | None = None) -> dict[str, Contract]:
     if not d.is_dir():
         raise ConfigError(f"data contracts folder {d} does not exist")
     contracts: dict[str, Contract] = {}
-    for p in sorted(d.glob("*.yaml")):
+    files = sorted(p for p in d.glob("*.yaml") if p.is_file())
+    if not files:
+        raise ConfigError(f"data contracts folder {d} holds no contract (*.yaml)")
+    for p in files:
         c = load_contract(p)
         if c.table in contracts:
             raise ConfigError(f"two contracts describe table {c.table!r} ({contracts[c.table].source}, {p})")

@@ -134,13 +134,17 @@ def _coerce(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
             and pd.api.types.is_numeric_dtype(s.dtype)
         ):
             return s.astype("Int64").astype("str").where(s.notna()), np.zeros(len(s), bool), ""
-        if _is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        if isinstance(s.dtype, pd.CategoricalDtype) or (_is_text(s) and not pd.api.types.is_object_dtype(s.dtype)):
             out = s.astype("str").where(s.notna())
             return out, np.zeros(len(s), bool), ""
-        return s, notnull, f"expected text, stored as {s.dtype}"
+        if pd.api.types.is_object_dtype(s.dtype):  # text, unless a value is a list, bytes, a number, ...
+            nontext = notnull & ~s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+            out = s.astype("str").where(s.notna() & ~pd.Series(nontext, index=s.index))
+            return out, nontext, "a value is not text (a list, bytes or a number)"
+        return s, notnull, f"stored as {s.dtype}"
     if f.type in ("integer", "number"):
         if pd.api.types.is_bool_dtype(s.dtype):
-            return s, notnull, f"expected {f.type}, stored as {s.dtype}"
+            return s, notnull, f"stored as {s.dtype}"
         num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s.dtype) else s
         vals = num.to_numpy(dtype=np.float64, na_value=np.nan)
         finite = np.isfinite(vals)
@@ -263,7 +267,7 @@ def check_table(
         isnull = s.isna().to_numpy() & ~bad
         if f.required and isnull.any():
             out.append(Violation(t, f.name, "required", int(isnull.sum()), _rows(isnull, k), "value is missing"))
-        valid = ~s.isna().to_numpy()
+        valid = ~s.isna().to_numpy() & ~bad  # a value of the wrong type is reported once, as such
         if f.enum is not None:
             bad_enum = valid & ~s.astype("str").isin(list(f.enum)).to_numpy()
             if bad_enum.any():
