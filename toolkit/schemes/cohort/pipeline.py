@@ -78,8 +78,8 @@ def read_cohort(path: str | Path, config: CohortConfig) -> pd.DataFrame:
         raise InputError(f"cohort file {p}: expected .csv or .parquet")
     try:
         raw = read_raw(p)
-    except Exception as exc:  # unreadable file: a user problem
-        raise InputError(f"cohort file {p} cannot be read: {type(exc).__name__}") from None
+    except DataContractError as exc:  # unreadable file: a user problem
+        raise InputError(f"cohort file {exc}") from None
     return check_cohort(raw, config)
 
 
