@@ -28,7 +28,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from toolkit.config import (
     FrozenConfig,
@@ -62,6 +62,12 @@ class ValueType(FrozenConfig):
     description: str = ""
     range: Range | None = None
     points: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_domain(self) -> ValueType:
+        if (self.range is None) == (self.points is None):
+            raise ValueError("a value type has either a range or points (its domain), not both, not neither")
+        return self
 
 
 class Band(FrozenConfig):

@@ -85,7 +85,7 @@ class ScoreRules(FrozenConfig):
     @field_validator("order_by")
     @classmethod
     def _complete(cls, v: tuple[OrderColumn, ...]) -> tuple[OrderColumn, ...]:
-        if v[0] != "assessment_date" or len(set(v)) != 3:
+        if not v or v[0] != "assessment_date" or len(set(v)) != 3:
             raise ValueError("order_by must start with assessment_date and name each of the three columns once")
         return v
 
