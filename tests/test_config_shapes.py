@@ -47,3 +47,25 @@ def test_wrong_shape_is_a_config_error(name, path, value, tmp_path):
     p.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError):
         _load(name)(p)
+
+
+def test_model_set_terms_of_the_wrong_shape(tmp_path):
+    """A term block that is not text was an AttributeError; spline arguments such as df=-1 or
+    df=1000000 were accepted and failed (or exhausted memory) only when fitted, after the run existed."""
+    import shutil
+
+    from toolkit.errors import SpecError
+    from toolkit.expected.formula import parse_formula
+    from toolkit.expected.spec import load_model_set
+
+    d = tmp_path / "set"
+    shutil.copytree(CONFIGS / "models" / "des_2018", d)
+    terms = yaml.safe_load((d / "_terms.yaml").read_text())
+    terms["blocks"][next(iter(terms["blocks"]))] = None
+    (d / "_terms.yaml").write_text(yaml.safe_dump(terms))
+    with pytest.raises(ConfigError, match="blocks"):
+        load_model_set(d)
+    for bad in ("bs(age, df=-1)", "bs(age, df='a')", "cr(age, df=0)", "bs(age, df=1000000)", "bs(age, knots='x')"):
+        with pytest.raises(SpecError):
+            parse_formula(f"y ~ {bad}")
+    parse_formula("y ~ bs(age, knots=[30, 50], lower_bound=10, upper_bound=75) + bs(x, df=3, degree=1)")
