@@ -459,7 +459,12 @@ def _paths(args: argparse.Namespace) -> tuple[list[str], list[str]]:
             reads.append(f"{path} (--{name.replace('_', '-')})" if name != "data_dir" else str(path))
     for name in WRITE_ARGS:
         value = getattr(args, name, None)
-        if not isinstance(value, str) or not value or (name == "out" and args.command == "score"):
+        if not isinstance(value, str) or not value:
+            continue
+        if name == "out" and args.command == "score":  # a file, checked by the command
+            path = Path(value).expanduser().absolute()
+            setattr(args, name, str(path))
+            writes.append(f"{path} (--out)")
             continue
         path = check_output_root(value, f"--{name}")
         if getattr(args, "overwrite", None) is False and path.is_dir() and any(path.iterdir()):
@@ -483,7 +488,7 @@ def main(argv: list[str] | None = None) -> int:
         if reads:
             print(f"[toolkit {args.command}] reads {', '.join(reads)}", file=sys.stderr)
         if writes:
-            print(f"[toolkit {args.command}] writes under {', '.join(writes)}", file=sys.stderr)
+            print(f"[toolkit {args.command}] writes {', '.join(writes)}", file=sys.stderr)
         code = handler(args)
     except ToolkitError as exc:
         print(f"toolkit {args.command}: error: {exc}", file=sys.stderr)

@@ -73,15 +73,33 @@ def test_dcp_catalogue_from_the_config_must_be_inside_but_from_the_command_line_
         catalogue_path(cfg, p)
 
 
-@pytest.mark.parametrize("scheme", ["dcp", "dex", "cohort", "clientlevel"])
-def test_output_root_of_a_scheme_config_stays_inside_unless_given(scheme, tmp_path):
+@pytest.mark.parametrize(
+    "scheme, rel",
+    [
+        ("dcp", "schemes/dcp/report.yaml"),
+        ("dex", "schemes/dex/partnership.yaml"),
+        ("cohort", "schemes/cohort/default.yaml"),
+        ("clientlevel", "schemes/clientlevel/report.yaml"),
+    ],
+)
+def test_output_root_of_a_scheme_config_stays_inside_unless_given(scheme, rel, tmp_path):
+    from toolkit.schemes.clientlevel.config import load_clientlevel_config
+    from toolkit.schemes.cohort.config import load_cohort_config
     from toolkit.schemes.config import output_root
+    from toolkit.schemes.dcp.config import load_report_config
+    from toolkit.schemes.dex.config import load_dex_config
 
-    with pytest.raises(ConfigError, match=r"output_root names .* outside the repository root"):
-        output_root(str(tmp_path / "out"), None, f"{scheme} config")
-    with pytest.raises(ConfigError, match="outside the repository root"):
-        output_root("../../../../../../../../tmp/out", None, f"{scheme} config")
-    assert output_root("ignored", tmp_path / "given", f"{scheme} config") == tmp_path / "given"
+    load = {
+        "dcp": load_report_config,
+        "dex": load_dex_config,
+        "cohort": load_cohort_config,
+        "clientlevel": load_clientlevel_config,
+    }[scheme]
+    raw = _shipped(rel)
+    for value in (str(tmp_path / "out"), "../../../../../../../../tmp/out"):
+        with pytest.raises(ConfigError, match=r"output_root names .* outside the repository root"):
+            load(_write(tmp_path, "c.yaml", {**raw, "output_root": value}))
+    assert output_root("ignored", tmp_path / "given") == tmp_path / "given"  # --out: the user's own choice
 
 
 @pytest.mark.parametrize(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from toolkit.config import inside_root
 from toolkit.errors import ToolkitError
+from toolkit.paths import ROOT
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 
@@ -21,8 +21,8 @@ def run_release_cmd(args: argparse.Namespace) -> int:
     # must stay inside the repository (relative ones from its root)
     if args.data:
         data = Path(args.data).absolute()
-    elif config.data.path is not None:
-        data = inside_root(config.data.path, "data.path", path)
+    elif config.data.path is not None:  # inside the repository (checked when the config was read)
+        data = ROOT / config.data.path
     else:
         raise ToolkitError("no data: give --data DIR (a folder of contract tables) or data.path in the release config")
     res = run_release(

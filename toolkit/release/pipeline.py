@@ -25,14 +25,14 @@ from typing import Any
 import pandas as pd
 
 from toolkit.bayes.config import BayesConfig, load_bayes_config
-from toolkit.config import config_hash, file_sha256, inside_root, resolve_config
+from toolkit.config import config_hash, file_sha256, resolve_config
 from toolkit.errors import ConfigError, SpecError, ToolkitError
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.spec import ModelSpec, load_model_set
 from toolkit.output import Progress, check_output_root
-from toolkit.paths import CONFIGS
+from toolkit.paths import ROOT
 from toolkit.release.compute import check_release, compute_release_variant, model_metrics_table, synthetic_world_origin
-from toolkit.release.config import ReleaseConfig
+from toolkit.release.config import ReleaseConfig, model_set_dir
 from toolkit.release.inputs import ReleaseInputs, load_release_inputs
 from toolkit.release.outputs import write_release, write_verdict
 from toolkit.release.track import finish_release, log_reproduction_inputs, track_models
@@ -94,20 +94,6 @@ class ReleaseSetup:
     reads: dict[str, Path]
 
 
-def _config_file(key: str, value: str, subdir: str, source: str) -> Path:
-    """The file a release config's key names (a bare name under ``configs/<subdir>``), inside the repository."""
-    return inside_root(resolve_config(value, subdir).absolute(), key, source)
-
-
-def _model_set_dir(value: str, source: str) -> Path:
-    d = Path(value)
-    if not d.is_dir():
-        d = CONFIGS / "models" / value
-    if not d.is_dir():
-        raise ConfigError(f"model set {value} not found (looked for {d})")
-    return inside_root(d.absolute(), "models", source)
-
-
 def prepare_release(
     config: ReleaseConfig,
     config_path: str | Path | None = None,
@@ -117,15 +103,14 @@ def prepare_release(
     """Read and validate every config a release needs (method, model set and formulas, Bayesian config,
     previous ratings table, output root) before anything is created.
 
-    ``previous`` and ``out_root`` are the caller's own choice (the command line) and may be anywhere;
-    the config's ``previous``, ``output_root``, ``method``, ``models`` and ``bayes`` must name paths inside
-    the repository root (relative ones are taken from it).
+    ``previous`` and ``out_root`` are the caller's own choice (the command line) and may be anywhere; a
+    config's relative ``previous`` and ``output_root`` are taken from the repository root. (A release config
+    *file* naming paths outside the repository is refused when it is read: :func:`load_release_config`.)
     """
-    source = str(config_path or f"release {config.name}")
     reads = {
-        "method": _config_file("method", config.method, "methods", source),
-        "models": _model_set_dir(config.models, source),
-        "bayes": _config_file("bayes", config.bayes, "bayes", source),
+        "method": resolve_config(config.method, "methods").absolute(),
+        "models": model_set_dir(config.models),
+        "bayes": resolve_config(config.bayes, "bayes").absolute(),
     }
     method = load_method(reads["method"])
     specs = load_model_set(reads["models"])
@@ -141,14 +126,11 @@ def prepare_release(
     if previous:
         prev_path = Path(previous).absolute()
     elif config.previous:
-        prev_path = inside_root(config.previous, "previous", source)
+        prev_path = ROOT / config.previous
     prev = read_previous(prev_path) if prev_path else None
     if prev_path:
         reads["previous"] = prev_path
-    if out_root:
-        root = check_output_root(out_root, "release output root")
-    else:
-        root = check_output_root(inside_root(config.output_root, "output_root", source), "release output root")
+    root = check_output_root(out_root or ROOT / config.output_root, "release output root")
     return ReleaseSetup(method, specs, bayes, prev, prev_path, root, reads)
 
 

@@ -7,9 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from toolkit.config import config_reference, inside_root, load_yaml, resolve_config
+from toolkit.config import config_reference, load_yaml, resolve_config
 from toolkit.errors import ConfigError
 from toolkit.output import check_output_root
+from toolkit.paths import ROOT
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -47,10 +48,8 @@ def load_scheme_yaml(path: str | Path, subdir: str, _seen: tuple[Path, ...] = ()
     return deep_merge(base, data), p
 
 
-def output_root(configured: str, given: str | Path | None, source: str | Path) -> Path:
+def output_root(configured: str, given: str | Path | None) -> Path:
     """The absolute root a scheme run writes its folder under, checked before anything is created:
-    ``given`` (the caller's ``--out``, anywhere), else the config's ``output_root`` (inside the repository;
-    relative to its root)."""
-    if given:
-        return check_output_root(given, "output root")
-    return check_output_root(inside_root(configured, "output_root", source), "output root")
+    ``given`` (the caller's ``--out``, anywhere), else the config's ``output_root`` (relative to the
+    repository root; each scheme's loader refuses a config file whose ``output_root`` lies outside it)."""
+    return check_output_root(given or ROOT / configured, "output root")

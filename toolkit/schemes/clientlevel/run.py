@@ -285,7 +285,7 @@ def run_clientlevel(
     check_model_spec(cfg)
     secret = Secret.from_env(secret_env, cfg.privacy.secret_min_length)
     data_dir = Path(data_dir).absolute()
-    out_root = output_root(cfg.output_root, out_root, cpath)
+    out_root = output_root(cfg.output_root, out_root)
     say(f"reads: data {data_dir}, config {cpath.absolute()}; writes: a new folder under {out_root}")
     say(f"validating and pseudonymising the tables in {data_dir}")
     data = load_client_data(data_dir, secret, cfg)

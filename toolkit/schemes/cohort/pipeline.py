@@ -248,7 +248,7 @@ def run_evaluation(
     say = Progress(progress, "evaluate")
     seed = config.seed if seed is None else seed
     t0 = time.perf_counter()
-    root = output_root(config.output_root, out_root, config_path or f"cohort config {config.name}")
+    root = output_root(config.output_root, out_root)
     inp = load_cohort_input(config, data=data, synthetic=synthetic, seed=seed)
     say(f"reads: {Path(data).absolute() if data else 'a simulated cohort'}; writes: a new folder under {root}")
     say(f"evaluating {inp.source}")

@@ -7,7 +7,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from toolkit.config import ExperimentName, FrozenConfig, config_reference, load_yaml, resolve_config, validate_model
+from toolkit.config import (
+    ExperimentName,
+    FrozenConfig,
+    config_reference,
+    inside_root,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
 
 QUARTER = r"^[0-9]{4}Q[1-4]$"
 
@@ -56,7 +64,9 @@ def quarter_label(index: int) -> str:
 
 def load_report_config(path: str | Path = "schemes/dcp/report.yaml") -> tuple[DcpReportConfig, Path]:
     p = resolve_config(path, "schemes/dcp")
-    return validate_model(DcpReportConfig, load_yaml(p), p), p
+    cfg = validate_model(DcpReportConfig, load_yaml(p), p)
+    inside_root(cfg.output_root, "output_root", p)
+    return cfg, p
 
 
 def catalogue_path(config: DcpReportConfig, config_path: Path) -> Path:

@@ -200,7 +200,7 @@ def run_dcp_report(
     cat_path = Path(catalogue) if catalogue is not None else catalogue_path(cfg, cpath)
     cat = load_catalogue(cat_path)
     data_dir = Path(data_dir).absolute()
-    out_root = output_root(cfg.output_root, out_root, cpath)
+    out_root = output_root(cfg.output_root, out_root)
     say(f"reads: data {data_dir}, config {cpath.absolute()}, catalogue {cat_path.absolute()}")
     say(f"writes: a new folder under {out_root}")
     say(f"validating the tables in {data_dir}")

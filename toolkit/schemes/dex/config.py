@@ -19,7 +19,7 @@ from typing import Literal, Self
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import ExperimentName, FrozenConfig, config_reference, load_yaml, validate_model
+from toolkit.config import ExperimentName, FrozenConfig, config_reference, inside_root, load_yaml, validate_model
 from toolkit.errors import ConfigError
 from toolkit.schemes.config import load_scheme_yaml
 
@@ -208,4 +208,6 @@ def load_dex_config(path: str | Path = "partnership") -> DexConfig:
         }
     except AttributeError:
         raise ConfigError(f"domains file {dom_path}: each type needs a 'domains' mapping of code: label") from None
-    return validate_model(DexConfig, data, p)
+    cfg = validate_model(DexConfig, data, p)
+    inside_root(cfg.output_root, "output_root", p)
+    return cfg

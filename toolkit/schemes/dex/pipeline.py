@@ -174,7 +174,7 @@ def run_dex_report(
     """Run the partnership-approach report on the DEX tables in ``data_dir``; see the module docstring."""
     say = Progress(progress, "dex")
     data_dir = Path(data_dir).absolute()
-    root = output_root(config.output_root, out_root, config_path or f"DEX config {config.name}")
+    root = output_root(config.output_root, out_root)
     say(f"reads: data {data_dir}, contracts {contracts_dir(config)}; writes: a new folder under {root}")
     t0 = time.perf_counter()
     say(f"validating the DEX tables in {data_dir}")
