@@ -11,12 +11,57 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import math
 import sys
 from collections.abc import Callable
 
 Handler = str  # "module:function", imported lazily
 TRACKING_URI_HELP = "MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)"
 SECRET_ENV_HELP = "NAME of the environment variable holding the pseudonymisation secret (never the secret itself)"
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number from 0 (argparse turns the error into exit code 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("a seed is a whole number from 0")
+    return value
+
+
+def count(minimum: int) -> Callable[[str], int]:
+    """A whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}")
+        return value
+
+    return parse
+
+
+def port(text: str) -> int:
+    value = count(1)(text)
+    if value > 65535:
+        raise argparse.ArgumentTypeError("a port is a number from 1 to 65535")
+    return value
+
+
+def non_negative(text: str) -> float:
+    """A finite number from 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError("must be a finite number from 0")
+    return value
 
 
 def _add_validate(p: argparse.ArgumentParser) -> None:
@@ -34,12 +79,12 @@ def _add_validate(p: argparse.ArgumentParser) -> None:
         default=None,
         help="validate only these tables (default: every contract whose file is present; required tables must be)",
     )
-    p.add_argument("--max-examples", type=int, default=5, help="row numbers shown per violation (default 5)")
+    p.add_argument("--max-examples", type=count(0), default=5, help="row numbers shown per violation (default 5)")
 
 
 def _add_synth(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", choices=["tiny", "small", "national"], default="small")
-    p.add_argument("--seed", type=int, default=2020)
+    p.add_argument("--seed", type=seed, default=2020)
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
     p.add_argument(
         "--config",
@@ -49,7 +94,7 @@ def _add_synth(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--site-effect-sd",
-        type=float,
+        type=non_negative,
         default=None,
         metavar="SD",
         help="override the spread of true site effects on the log-odds scale",
@@ -98,7 +143,7 @@ def _add_demo(p: argparse.ArgumentParser) -> None:
         default=None,
         help="size of the synthetic world (default: the config's, small)",
     )
-    p.add_argument("--seed", type=int, default=None, help="world seed (default: the config's)")
+    p.add_argument("--seed", type=seed, default=None, help="world seed (default: the config's)")
     p.add_argument("--world", default=None, metavar="DIR", help="where to write the world (default: worlds/...)")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
 
@@ -158,8 +203,8 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
 def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pgdata", required=True, metavar="DIR", help="PostgreSQL data folder (initialised if new)")
     p.add_argument("--artifacts", required=True, metavar="DIR", help="folder the server stores artifacts in")
-    p.add_argument("--port", type=int, default=5000, help="MLflow server port (default 5000)")
-    p.add_argument("--pg-port", type=int, default=5433, help="PostgreSQL port on 127.0.0.1 (default 5433)")
+    p.add_argument("--port", type=port, default=5000, help="MLflow server port (default 5000)")
+    p.add_argument("--pg-port", type=port, default=5433, help="PostgreSQL port on 127.0.0.1 (default 5433)")
     p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
 
 
@@ -199,7 +244,7 @@ def _add_dcp(p: argparse.ArgumentParser) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     s = sub.add_parser("synth", help="write synthetic submissions, with missing and malformed ones and truth/")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
-    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--seed", type=seed, default=2024)
     s.add_argument("--config", default="schemes/dcp/synth.yaml", metavar="YAML", help="generator parameters")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
     c = sub.add_parser("catalogue", help="validate a KPI catalogue (exit 2 naming every contradictory KPI)")
@@ -227,7 +272,7 @@ def _add_dex(p: argparse.ArgumentParser) -> None:
     r.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
     s = sub.add_parser("synth", help="write a synthetic DEX world (organisations to SCORE assessments)")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
-    s.add_argument("--seed", type=int, default=2021)
+    s.add_argument("--seed", type=seed, default=2021)
     s.add_argument(
         "--params",
         default="schemes/dex/synth.yaml",
@@ -249,14 +294,16 @@ def _add_evaluate(p: argparse.ArgumentParser) -> None:
     src.add_argument(
         "--data", metavar="FILE", help="cohort table (.csv or .parquet): participant_id, domain, pre, post"
     )
-    src.add_argument("--synthetic", type=int, metavar="N", help="simulate a cohort of N participants with known truth")
+    src.add_argument(
+        "--synthetic", type=count(1), metavar="N", help="simulate a cohort of N participants with known truth"
+    )
     p.add_argument(
         "--config",
         default="schemes/cohort/default.yaml",
         metavar="YAML",
         help="evaluation config (default: configs/schemes/cohort/default.yaml)",
     )
-    p.add_argument("--seed", type=int, default=None, help="seed of the synthetic cohort (default: the config's)")
+    p.add_argument("--seed", type=seed, default=None, help="seed of the synthetic cohort (default: the config's)")
     p.add_argument("--out", default=None, metavar="DIR", help="root folder for run folders (default: the config's)")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
 
@@ -305,7 +352,7 @@ def _add_clients(p: argparse.ArgumentParser) -> None:
     r.add_argument("--quiet", action="store_true", help="no progress lines")
     s = sub.add_parser("synth", help="write a synthetic client-level world with known service effects and truth/")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder (created; must be empty or new)")
-    s.add_argument("--seed", type=int, default=2024)
+    s.add_argument("--seed", type=seed, default=2024)
     s.add_argument("--config", default="schemes/clientlevel/synth.yaml", metavar="YAML", help="generator parameters")
     s.add_argument("--overwrite", action="store_true", help="replace an existing non-empty output folder")
     x = _add_scheme_reproduce(sub, "re-run a tracked client-level run and compare every published file")
@@ -408,6 +455,45 @@ def _resolve(handler: Handler) -> Callable[[argparse.Namespace], int | None]:
     return getattr(importlib.import_module(module), func)
 
 
+#: Arguments naming a file or folder the command reads, and folders it writes into (``--out`` of
+#: ``toolkit score`` is a file: checked by the command). Config arguments (``--config``, ``--catalogue``,
+#: ``--params``) are not listed: a bare name is looked up in ``configs/``.
+READ_ARGS = ("data_dir", "data", "events", "input", "previous", "contracts")
+WRITE_ARGS = ("out", "world", "scratch")
+
+
+def _paths(args: argparse.Namespace) -> tuple[list[str], list[str]]:
+    """Make the command line's paths absolute (from the current folder: where the user pointed) and
+    check each output folder before anything runs; returns what is read and written, for one line."""
+    from pathlib import Path
+
+    from toolkit.errors import ToolkitError
+    from toolkit.output import check_output_root
+
+    reads, writes = [], []
+    for name in READ_ARGS:
+        value = getattr(args, name, None)
+        if isinstance(value, str) and value:
+            path = Path(value).expanduser().absolute()
+            setattr(args, name, str(path))
+            reads.append(f"{path} (--{name.replace('_', '-')})" if name != "data_dir" else str(path))
+    for name in WRITE_ARGS:
+        value = getattr(args, name, None)
+        if not isinstance(value, str) or not value:
+            continue
+        if name == "out" and args.command == "score":  # a file, checked by the command
+            path = Path(value).expanduser().absolute()
+            setattr(args, name, str(path))
+            writes.append(f"{path} (--out)")
+            continue
+        path = check_output_root(value, f"--{name}")
+        if getattr(args, "overwrite", None) is False and path.is_dir() and any(path.iterdir()):
+            raise ToolkitError(f"output folder {path} is not empty (use --overwrite to replace it)")
+        setattr(args, name, str(path))
+        writes.append(f"{path} (--{name})")
+    return reads, writes
+
+
 def main(argv: list[str] | None = None) -> int:
     from toolkit.errors import ToolkitError
 
@@ -418,6 +504,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     handler = _resolve(COMMANDS[args.command][2])
     try:
+        reads, writes = _paths(args)
+        if reads:
+            print(f"[toolkit {args.command}] reads {', '.join(reads)}", file=sys.stderr)
+        if writes:
+            print(f"[toolkit {args.command}] writes {', '.join(writes)}", file=sys.stderr)
         code = handler(args)
     except ToolkitError as exc:
         print(f"toolkit {args.command}: error: {exc}", file=sys.stderr)

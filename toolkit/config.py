@@ -7,16 +7,18 @@ that names the file and the key.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
+import re
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from toolkit.errors import ConfigError
-from toolkit.paths import CONFIGS
+from toolkit.paths import CONFIGS, ROOT
 
 T = TypeVar("T")
 
@@ -28,6 +30,80 @@ class FrozenConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def _iso_date(value: str) -> str:
+    """A real calendar date written ``YYYY-MM-DD`` (kept as the text given)."""
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}")
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a date of the calendar") from None
+    return value
+
+
+def _experiment_name(value: str) -> str:
+    """MLflow's rules for an experiment name (non-empty, at most 500 characters), and no control characters."""
+    if not value.strip():
+        raise ValueError("an MLflow experiment name cannot be empty")
+    if len(value) > 500:
+        raise ValueError("an MLflow experiment name has at most 500 characters")
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError("an MLflow experiment name cannot hold control characters")
+    return value
+
+
+def _alias_name(value: str) -> str:
+    """MLflow's rules for a registered model alias: letters, digits, ``_`` and ``-``, at most 255
+    characters, neither ``latest`` nor a version alias such as ``v3``."""
+    if not re.fullmatch(r"[\w\-]+", value):
+        raise ValueError(
+            f"alias {value!r}: an MLflow alias may only contain letters, digits, underscores (_) and dashes (-)"
+        )
+    if len(value) > 255:
+        raise ValueError("an MLflow alias has at most 255 characters")
+    if value.lower() == "latest" or re.fullmatch(r"[vV]\d+", value):
+        raise ValueError(f"alias {value!r} is reserved by MLflow ('latest' and version aliases such as v1)")
+    return value
+
+
+#: A date ``YYYY-MM-DD`` of the calendar, kept as text.
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+#: An MLflow experiment name.
+ExperimentName = Annotated[str, AfterValidator(_experiment_name)]
+#: An MLflow registered-model alias.
+AliasName = Annotated[str, AfterValidator(_alias_name)]
+
+
+def inside_root(path: str | Path, key: str, source: str | Path, base: Path = ROOT) -> Path:
+    """The absolute path a config key names (relative to ``base``), refused outside the repository root.
+
+    A config is data that travels; only the person at the command line chooses paths elsewhere
+    (``--data``, ``--out``, ``--previous``, ``--config`` are allowed anywhere).
+    """
+    p = Path(path)
+    full = (p if p.is_absolute() else base / p).resolve()
+    root = ROOT.resolve()
+    if not full.is_relative_to(root):
+        raise ConfigError(
+            f"config {source}: {key} names {full}, outside the repository root {root}; a config may only name "
+            "paths inside it (pass a path elsewhere on the command line instead)"
+        )
+    return full
+
+
+def config_reference(
+    value: str | Path, key: str, source: str | Path, subdir: str | None = None, relative_to: Path | None = None
+) -> Path:
+    """The file another config's key names, refused outside the repository root: relative to
+    ``relative_to`` (the naming config's folder) when it is there, else found like :func:`resolve_config`."""
+    p = Path(value)
+    if relative_to is not None and not p.is_absolute() and (relative_to / p).exists():
+        found = relative_to / p
+    else:
+        found = resolve_config(p, subdir)
+    return inside_root(found.absolute(), key, source)
+
+
 def resolve_config(path: str | Path, subdir: str | None = None) -> Path:
     """Find a config file: as given, relative to ``configs/``, or by bare name in ``configs/<subdir>``."""
     p = Path(path)
@@ -37,6 +113,8 @@ def resolve_config(path: str | Path, subdir: str | None = None) -> Path:
     for c in candidates:
         if c.is_file():
             return c
+        if c.exists() and c == p:
+            raise ConfigError(f"config {path!s} is not a file")
     where = ", ".join(str(c) for c in candidates)
     raise ConfigError(f"config file {path!s} not found (looked in: {where})")
 
@@ -48,6 +126,8 @@ def load_yaml(path: str | Path) -> dict[str, Any]:
         text = p.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read config {p}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"config {p} is not UTF-8 text") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

@@ -64,12 +64,21 @@ class Secret:
 
     @classmethod
     def from_env(cls, var: str, min_length: int = 16) -> Secret:
-        """Read the key from environment variable ``var``; the error names the variable, never a value."""
+        """Read the key from environment variable ``var``.
+
+        An error never repeats ``var`` unless the variable is set: someone who passed the secret itself
+        instead of a variable's name must not see it printed (or captured in a log).
+        """
         if not var or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", var):
             raise ConfigError("--secret-env takes the NAME of an environment variable, got an invalid name")
         value = os.environ.get(var)
         if value is None or value == "":
-            raise ConfigError(f"environment variable {var} (the pseudonymisation secret) is not set")
+            raise ConfigError(
+                "the environment variable named by --secret-env is not set (or is empty). --secret-env takes the "
+                "NAME of an environment variable holding the pseudonymisation secret (e.g. export TOOLKIT_SECRET=... "
+                "then --secret-env TOOLKIT_SECRET), never the secret itself; the value given is not repeated here "
+                "in case it is the secret"
+            )
         if len(value) < min_length:
             raise ConfigError(f"environment variable {var} holds a secret shorter than {min_length} characters")
         return cls(value.encode("utf-8"), f"${var}")

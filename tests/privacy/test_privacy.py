@@ -28,8 +28,9 @@ KEY = "correct horse battery staple 42"
 
 def test_secret_comes_from_a_named_environment_variable(monkeypatch):
     monkeypatch.delenv("TK_TEST_SECRET", raising=False)
-    with pytest.raises(ConfigError, match=r"environment variable TK_TEST_SECRET .* is not set"):
+    with pytest.raises(ConfigError, match=r"environment variable named by --secret-env is not set") as ei:
         Secret.from_env("TK_TEST_SECRET")
+    assert "TK_TEST_SECRET" not in str(ei.value)  # it might have been the secret itself
     monkeypatch.setenv("TK_TEST_SECRET", "short")
     with pytest.raises(ConfigError, match="shorter than 16") as ei:
         Secret.from_env("TK_TEST_SECRET")

@@ -28,6 +28,7 @@ def test_events_and_table_give_identical_ratings_and_reproduce(small_world_dir, 
     assert a.status == b.status == "passed"
     assert (a.folder / "ratings.csv").read_bytes() == (b.folder / "ratings.csv").read_bytes()
     assert (b.folder / "derivation_log.csv").is_file() and not (a.folder / "derivation_log.csv").exists()
+    assert (b.folder / "excluded_events.csv").stat().st_mode & 0o777 == 0o600  # participant ids: owner only
     import mlflow
 
     params = mlflow.tracking.MlflowClient(uri).get_run(b.run_id).data.params

@@ -125,8 +125,9 @@ def test_no_participant_level_data_in_the_store(release, store):
         for row in con.execute(f"select * from '{table}'"):
             text = " ".join(map(str, row)).encode()
             assert not PARTICIPANT_ID.search(text), f"participant id in MLflow table {table}"
-    # the record-level exclusion list exists in the release folder only
+    # the record-level exclusion list exists in the release folder only, readable by its owner only
     assert (release.folder / "exclusions.csv").is_file()
+    assert (release.folder / "exclusions.csv").stat().st_mode & 0o777 == 0o600
 
 
 def test_same_inputs_give_byte_identical_ratings(release, small_world_dir, store):

@@ -107,3 +107,15 @@ def test_bad_input_exits_2_naming_rows(tmp_path):
 def test_usage_errors_exit_2(tmp_path, args, match):
     r = subprocess.run([str(TOOLKIT), "score", *args], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert r.returncode == 2 and match in r.stderr and "Traceback" not in r.stderr
+
+
+def test_out_that_cannot_be_written_is_refused_before_scoring(tmp_path, run_cli):
+    """``--out`` below a file was a FileExistsError traceback after the scoring."""
+    f = tmp_path / "a-file"
+    f.write_text("x")
+    r = run_cli("score", "--input", INPUT, "--out", f / "ratings.csv")
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "is a file, not a folder" in r.stderr
+    (tmp_path / "ratings.csv").mkdir()
+    r = run_cli("score", "--input", INPUT, "--out", tmp_path / "ratings.csv")
+    assert r.returncode == 2 and "is a folder, not a file" in r.stderr and "Traceback" not in r.stderr

@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from toolkit.contracts.schema import Contract, FieldSpec, load_contracts
-from toolkit.errors import DataContractError
+from toolkit.contracts.checks import CheckExpressionError, evaluate_check
+from toolkit.contracts.schema import Contract, FieldSpec, RowCheck, load_contracts
+from toolkit.errors import ConfigError, DataContractError
 
 TABLE_SUFFIXES = (".parquet", ".csv")
 _TRUE = {"true", "t", "1", "yes", "y"}
@@ -92,10 +94,21 @@ def find_table_file(directory: Path, table: str) -> Path | None:
 
 
 def read_raw(path: Path) -> pd.DataFrame:
-    """Read a table file as stored: Parquet with its types, CSV as text (types are checked later)."""
-    if path.suffix == ".parquet":
-        return pd.read_parquet(path)
-    return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    """Read a table file as stored: Parquet with its types, CSV as text (types are checked later).
+
+    A file that cannot be read (truncated, empty, not Parquet or CSV, not UTF-8) is a
+    :class:`DataContractError` naming the file and the kind of failure, never the file's contents.
+    """
+    kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+    try:
+        if kind == "Parquet":
+            return pd.read_parquet(path)
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # any reader failure is a problem of the file, not a bug
+        raise DataContractError(
+            f"{path}: cannot be read as a {kind} table ({type(exc).__name__}); is it truncated, empty or of "
+            "another format?"
+        ) from None
 
 
 # --------------------------------------------------------------------------- coercion
@@ -121,27 +134,32 @@ def _coerce(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
             and pd.api.types.is_numeric_dtype(s.dtype)
         ):
             return s.astype("Int64").astype("str").where(s.notna()), np.zeros(len(s), bool), ""
-        if _is_text(s) or isinstance(s.dtype, pd.CategoricalDtype):
+        if isinstance(s.dtype, pd.CategoricalDtype) or (_is_text(s) and not pd.api.types.is_object_dtype(s.dtype)):
             out = s.astype("str").where(s.notna())
             return out, np.zeros(len(s), bool), ""
-        return s, notnull, f"expected text, stored as {s.dtype}"
+        if pd.api.types.is_object_dtype(s.dtype):  # text, unless a value is a list, bytes, a number, ...
+            nontext = notnull & ~s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+            out = s.astype("str").where(s.notna() & ~pd.Series(nontext, index=s.index))
+            return out, nontext, "a value is not text (a list, bytes or a number)"
+        return s, notnull, f"stored as {s.dtype}"
     if f.type in ("integer", "number"):
         if pd.api.types.is_bool_dtype(s.dtype):
-            return s, notnull, f"expected {f.type}, stored as {s.dtype}"
+            return s, notnull, f"stored as {s.dtype}"
         num = pd.to_numeric(s, errors="coerce") if not pd.api.types.is_numeric_dtype(s.dtype) else s
-        num = num.astype("float64")
-        bad = notnull & num.isna().to_numpy()
-        detail = "not a number"
+        vals = num.to_numpy(dtype=np.float64, na_value=np.nan)
+        finite = np.isfinite(vals)
+        bad = notnull & ~finite  # text that is no number, and infinite values
+        detail = "not a finite number"
         if f.type == "integer":
-            vals = num.to_numpy()
             frac = np.zeros(len(s), bool)
-            ok = ~np.isnan(vals)
-            frac[ok] = vals[ok] != np.round(vals[ok])
-            bad |= frac
-            detail = "not a whole number"
-            typed = pd.Series(np.where(bad, np.nan, vals), index=s.index).astype("Int64")
+            frac[finite] = vals[finite] != np.round(vals[finite])
+            huge = np.zeros(len(s), bool)
+            huge[finite] = np.abs(vals[finite]) >= 2.0**63
+            bad |= frac | huge
+            detail = "not a whole number (or too large)"
+            typed = pd.Series(np.where(bad | ~finite, np.nan, vals), index=s.index).astype("Int64")
             return typed, bad, detail
-        return num.where(~pd.Series(bad, index=s.index)), bad, detail
+        return pd.Series(np.where(bad, np.nan, vals), index=s.index), bad, detail
     if f.type == "boolean":
         if pd.api.types.is_bool_dtype(s.dtype):
             return s.astype("boolean"), np.zeros(len(s), bool), ""
@@ -156,16 +174,51 @@ def _coerce(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, np.ndarray, str]:
         out[~(t | fl)] = pd.NA
         return out, bad, "not true/false"
     if f.type == "date":
-        if pd.api.types.is_datetime64_any_dtype(s.dtype):
-            return s.astype("datetime64[s]"), np.zeros(len(s), bool), ""
-        nonnull = s.dropna()
-        if _is_text(s) and all(isinstance(v, str) for v in nonnull.iloc[:1000]):
-            d = pd.to_datetime(s, format="%Y-%m-%d", errors="coerce")
-        else:  # e.g. datetime.date objects from a Parquet date32 column
-            d = pd.to_datetime(s, errors="coerce")
-        bad = notnull & d.isna().to_numpy()
-        return d.astype("datetime64[s]"), bad, "not a date (YYYY-MM-DD)"
+        return _coerce_date(s, notnull)
     raise AssertionError(f"unhandled type {f.type}")  # contracts are checked on load
+
+
+DATE_DETAIL = "not a date (YYYY-MM-DD text or a date type)"
+
+
+def _coerce_date(s: pd.Series, notnull: np.ndarray) -> tuple[pd.Series, np.ndarray, str]:
+    """Dates stored as dates, or as ``YYYY-MM-DD`` text; nothing else.
+
+    Numbers are never read as dates: an integer such as 20200331 would otherwise become a count of
+    nanoseconds after 1970-01-01, so a column of them is refused with a type violation instead.
+    """
+    if pd.api.types.is_datetime64_any_dtype(s.dtype):
+        d = s.dt.tz_localize(None) if getattr(s.dt, "tz", None) is not None else s
+        return _seconds(d), np.zeros(len(s), bool), ""
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return (
+            pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]"),
+            notnull,
+            f"{DATE_DETAIL}; stored as {s.dtype}, and numbers such as yyyymmdd are not read as dates",
+        )
+    kinds = s.map(lambda v: "text" if isinstance(v, str) else "date" if isinstance(v, (date, np.datetime64)) else "")
+    text = (kinds == "text").to_numpy()
+    dates = (kinds == "date").to_numpy()
+    d = pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]")
+    if text.any():
+        parsed = pd.to_datetime(s[text], format="%Y-%m-%d", errors="coerce")
+        d[text] = _seconds(parsed)
+    if dates.any():
+        d[dates] = _seconds(pd.to_datetime(s[dates].map(_naive), errors="coerce"))
+    bad = notnull & d.isna().to_numpy()
+    return d, bad, DATE_DETAIL
+
+
+def _naive(v: Any) -> Any:
+    return v.replace(tzinfo=None) if isinstance(v, datetime) and v.tzinfo is not None else v
+
+
+def _seconds(d: pd.Series) -> pd.Series:
+    """Dates as ``datetime64[s]``; a date outside what that holds becomes missing (NaT)."""
+    try:
+        return d.astype("datetime64[s]")
+    except (OverflowError, ValueError):  # pragma: no cover - pandas' own bounds are narrower
+        return pd.to_datetime(d, errors="coerce").astype("datetime64[s]")
 
 
 def _looks_int(v: str) -> bool:
@@ -176,7 +229,7 @@ def _looks_int(v: str) -> bool:
         return False
 
 
-def _bound(value: Any, f: FieldSpec) -> pd.Timestamp | float:  # value: the YAML scalar of minimum/maximum
+def _bound(value: Any, f: FieldSpec) -> pd.Timestamp | float:  # value: minimum/maximum, checked on load
     if f.type == "date":
         return pd.Timestamp(str(value))
     return float(value)
@@ -214,7 +267,7 @@ def check_table(
         isnull = s.isna().to_numpy() & ~bad
         if f.required and isnull.any():
             out.append(Violation(t, f.name, "required", int(isnull.sum()), _rows(isnull, k), "value is missing"))
-        valid = ~s.isna().to_numpy()
+        valid = ~s.isna().to_numpy() & ~bad  # a value of the wrong type is reported once, as such
         if f.enum is not None:
             bad_enum = valid & ~s.astype("str").isin(list(f.enum)).to_numpy()
             if bad_enum.any():
@@ -244,6 +297,20 @@ def check_table(
                         int(badr.sum()),
                         _rows(badr, k),
                         f"value {'below' if rule == 'minimum' else 'above'} the allowed {rule} {bound}",
+                    )
+                )
+        if f.type == "date":
+            lo, hi = contract.date_range
+            outside = valid & ((s < pd.Timestamp(lo)) | (s > pd.Timestamp(hi))).fillna(False).to_numpy(dtype=bool)
+            if outside.any():
+                out.append(
+                    Violation(
+                        t,
+                        f.name,
+                        "date_range",
+                        int(outside.sum()),
+                        _rows(outside, k),
+                        f"date outside the plausible range {lo} to {hi} (dateRange of the contract)",
                     )
                 )
         if f.pattern is not None and f.type in ("string", "category"):
@@ -295,16 +362,36 @@ def check_table(
                 )
             )
     for ch in contract.checks:
-        if any(c not in frame.columns for c in ch.columns):
+        if any(c not in frame.columns for c in (*ch.columns, *ch.uses)):
             continue
-        res = frame.eval(ch.expr, engine="python")
-        res = pd.Series(res, index=frame.index).astype("boolean").fillna(True).to_numpy(dtype=bool)
-        badc = ~res
+        badc = ~_check_passes(frame, ch, contract)
         if badc.any():
             out.append(
                 Violation(t, ",".join(ch.columns), f"check:{ch.name}", int(badc.sum()), _rows(badc, k), ch.description)
             )
     return frame, out, notes
+
+
+def _check_passes(frame: pd.DataFrame, ch: RowCheck, contract: Contract) -> np.ndarray:
+    """Where a row check holds (a missing value counts as holding), evaluated with
+    :func:`toolkit.contracts.checks.evaluate_check` (never ``eval``)."""
+    where = f"{contract.source or contract.table}: check {ch.name!r}"
+    try:
+        res = evaluate_check(ch.expr, frame)
+    except CheckExpressionError as exc:
+        raise ConfigError(f"{where}: expression refused: {exc}") from None
+    except (TypeError, ValueError, OverflowError, ArithmeticError) as exc:  # e.g. a date compared with a number
+        raise ConfigError(
+            f"{where}: expression cannot be evaluated on the contract's column types ({type(exc).__name__})"
+        ) from None
+    res = pd.Series(res, index=frame.index)
+    if not (
+        pd.api.types.is_bool_dtype(res.dtype)
+        or res.isna().all()
+        or (res.dtype == object and all(isinstance(v, (bool, np.bool_)) for v in res.dropna().unique()))
+    ):
+        raise ConfigError(f"{where}: expression gives {res.dtype} values, not true/false")
+    return res.astype("boolean").fillna(True).to_numpy(dtype=bool)
 
 
 def check_references(
@@ -411,8 +498,8 @@ def validate_dir(
             continue
         try:
             raw[t] = read_raw(p)
-        except Exception as exc:  # unreadable file: a user problem, not a bug
-            missing.append(Violation(t, "", "unreadable", 0, (), f"{p.name}: {type(exc).__name__}"))
+        except DataContractError as exc:  # unreadable file: a user problem, not a bug
+            missing.append(Violation(t, "", "unreadable", 0, (), str(exc).replace(str(p), p.name, 1)))
     typed, report = validate_tables(raw, {k: contracts[k] for k in wanted}, max_examples)
     report.violations = missing + report.violations
     return typed, report

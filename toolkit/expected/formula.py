@@ -125,7 +125,36 @@ def _spline_spec(name: str, node: ast.Call, kind: str) -> FactorSpec:
         if kw.arg is None or kw.arg not in allowed:
             raise SpecError(f"{name}: {kind}() has no argument {kw.arg!r} (allowed: {', '.join(allowed)})")
         args[kw.arg] = literal(kw.value, name)
+    _check_spline_args(name, kind, args)
     return FactorSpec(name, kind, ast.unparse(inner), tuple(columns_of(inner)), args)
+
+
+#: The most basis columns a spline term may ask for (more is a typo, and a design of that width a crash).
+MAX_SPLINE_DF = 100
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_spline_args(name: str, kind: str, args: dict[str, Any]) -> None:
+    """The literal arguments of ``bs()`` / ``cr()`` have the types and ranges the bases need (so that a
+    model set is refused when read, not when fitted)."""
+    df, degree = args.get("df"), args.get("degree", 3)
+    if df is not None and (not isinstance(df, int) or isinstance(df, bool) or not 1 <= df <= MAX_SPLINE_DF):
+        raise SpecError(f"{name}: df must be a whole number from 1 to {MAX_SPLINE_DF}")
+    if kind == "bs" and (not isinstance(degree, int) or isinstance(degree, bool) or not 0 <= degree <= 10):
+        raise SpecError(f"{name}: degree must be a whole number from 0 to 10")
+    knots = args.get("knots")
+    if knots is not None and (
+        not isinstance(knots, (list, tuple)) or len(knots) > MAX_SPLINE_DF or not all(_number(k) for k in knots)
+    ):
+        raise SpecError(f"{name}: knots must be a list of at most {MAX_SPLINE_DF} numbers")
+    for key in ("lower_bound", "upper_bound"):
+        if args.get(key) is not None and not _number(args[key]):
+            raise SpecError(f"{name}: {key} must be a number")
+    if "include_intercept" in args and not isinstance(args["include_intercept"], bool):
+        raise SpecError(f"{name}: include_intercept must be True or False")
 
 
 def _categorical_spec(name: str, node: ast.Call) -> FactorSpec:

@@ -91,8 +91,8 @@ def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]
         raise ConfigError(f"model set {name_or_dir} not found (looked for {d})")
     terms_file = d / "_terms.yaml"
     blocks = load_yaml(terms_file).get("blocks") if terms_file.is_file() else {}
-    if not isinstance(blocks, dict):
-        raise ConfigError(f"{terms_file}: 'blocks' must be a mapping of name to terms")
+    if not isinstance(blocks, dict) or not all(isinstance(v, str) for v in blocks.values()):
+        raise ConfigError(f"{terms_file}: 'blocks' must be a mapping of name to terms (text)")
     specs: dict[str, ModelSpec] = {}
     for p in sorted(d.glob("*.yaml")):
         if p.name.startswith("_"):

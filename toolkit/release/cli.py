@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
+from toolkit.paths import ROOT
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 
@@ -16,11 +17,21 @@ def run_release_cmd(args: argparse.Namespace) -> int:
         config = config.model_copy(update={"variant": args.variant})
     if args.records:
         config = config.model_copy(update={"data": config.data.model_copy(update={"records": args.records})})
-    data = args.data or config.data.path
-    if data is None:
+    # the command line's paths are the user's own (from the current folder, anywhere); the config's
+    # must stay inside the repository (relative ones from its root)
+    if args.data:
+        data = Path(args.data).absolute()
+    elif config.data.path is not None:  # inside the repository (checked when the config was read)
+        data = ROOT / config.data.path
+    else:
         raise ToolkitError("no data: give --data DIR (a folder of contract tables) or data.path in the release config")
     res = run_release(
-        config, Path(data), config_path=path, tracking_uri=args.tracking_uri, out_root=args.out, previous=args.previous
+        config,
+        data,
+        config_path=path,
+        tracking_uri=args.tracking_uri,
+        out_root=Path(args.out).absolute() if args.out else None,
+        previous=Path(args.previous).absolute() if args.previous else None,
     )
     print(f"release folder: {res.folder}")
     print(f"ratings: {res.folder / 'ratings.csv'}")

@@ -5,14 +5,25 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import (
+    AliasName,
+    ExperimentName,
+    FrozenConfig,
+    IsoDate,
+    inside_root,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
+from toolkit.errors import ConfigError
+from toolkit.paths import CONFIGS
 
 
 class SyntheticData(FrozenConfig):
     scale: Literal["tiny", "small", "national"] = "small"
-    seed: int = 2020
+    seed: int = Field(2020, ge=0)
 
 
 class DataSource(FrozenConfig):
@@ -22,14 +33,20 @@ class DataSource(FrozenConfig):
 
 
 class Window(FrozenConfig):
-    start: str
-    end: str
+    start: IsoDate
+    end: IsoDate
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Window:
+        if self.end < self.start:
+            raise ValueError(f"window.end {self.end} is before window.start {self.start}")
+        return self
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "des-star-ratings"
+    experiment: ExperimentName = "des-star-ratings"
     register_models: bool = True
-    alias: str = "champion"
+    alias: AliasName = "champion"
 
 
 class Checks(FrozenConfig):
@@ -48,13 +65,40 @@ class ReleaseConfig(FrozenConfig):
     models: str = "des_2018"
     variant: Literal["frequentist", "bayes"] = "frequentist"
     bayes: str = "des_2018"  # configs/bayes/<name>.yaml: priors, sampler, gates (variant bayes)
-    seed: int = 2020
+    seed: int = Field(2020, ge=0)
     previous: str | None = None
     tracking: Tracking = Tracking()
     checks: Checks = Checks()
     output_root: str = "releases"
 
 
+def model_set_dir(value: str) -> Path:
+    """The folder of a model set: a folder as given, or ``configs/models/<value>``."""
+    d = Path(value)
+    if not d.is_dir():
+        d = CONFIGS / "models" / value
+    if not d.is_dir():
+        raise ConfigError(f"model set {value} not found (looked for {d})")
+    return d.absolute()
+
+
+def check_config_paths(config: ReleaseConfig, source: str | Path) -> None:
+    """A release config file is data: every path it names (method, models, bayes, previous, output_root,
+    data.path; relative ones from the repository root) must lie inside the repository root. Paths
+    elsewhere are given on the command line (``--previous``, ``--out``, ``--data``)."""
+    inside_root(resolve_config(config.method, "methods").absolute(), "method", source)
+    inside_root(model_set_dir(config.models), "models", source)
+    inside_root(resolve_config(config.bayes, "bayes").absolute(), "bayes", source)
+    for key, value in (("previous", config.previous), ("output_root", config.output_root)):
+        if value:
+            inside_root(value, key, source)
+    if config.data.path:
+        inside_root(config.data.path, "data.path", source)
+
+
 def load_release_config(path: str | Path) -> tuple[ReleaseConfig, Path]:
+    """Read and validate a release config file, including where its paths point (:func:`check_config_paths`)."""
     p = resolve_config(path, "releases")
-    return validate_model(ReleaseConfig, load_yaml(p), p), p
+    config = validate_model(ReleaseConfig, load_yaml(p), p)
+    check_config_paths(config, p)
+    return config, p

@@ -15,6 +15,7 @@ import pandas as pd
 
 from toolkit.expected import diagnostics as dx
 from toolkit.expected.fitting import FittedMeasure
+from toolkit.output import write_private_csv
 from toolkit.release.compute import ComputedRelease, entity_oe, exclusion_summary, sparse_level_table
 from toolkit.release.config import ReleaseConfig
 from toolkit.release.inputs import ReleaseInputs
@@ -43,7 +44,7 @@ def write_outputs(folder: Path, comp: ComputedRelease, metrics: pd.DataFrame) ->
     comp.entity_measures.to_csv(folder / "entity_measures.csv", index=False)
     entity_oe(comp.entity_measures).to_csv(folder / "entity_oe.csv", index=False)
     comp.standardisation.to_csv(folder / "standardisation.csv", index=False)
-    comp.exclusions.to_csv(folder / "exclusions.csv", index=False)  # record level: stays in the folder, never tracked
+    write_private_csv(comp.exclusions, folder / "exclusions.csv")  # record level: owner-only, never tracked
     exclusion_summary(comp.exclusions).to_csv(folder / "exclusions_summary.csv", index=False)
     comp.accounting.to_csv(folder / "accounting.csv", index=False)
     metrics.to_csv(folder / "model_metrics.csv", index=False)
@@ -94,7 +95,7 @@ def write_release(
         ]
     if inputs.derivation is not None:  # the per-rule counts are aggregate; the excluded events stay local
         inputs.derivation.log.to_csv(folder / "derivation_log.csv", index=False)
-        inputs.derivation.excluded.to_csv(folder / "excluded_events.csv", index=False)
+        write_private_csv(inputs.derivation.excluded, folder / "excluded_events.csv")  # record level: owner-only
         logged.append("derivation_log.csv")
     return WrittenRelease(logged=logged, model_files=model_files)
 

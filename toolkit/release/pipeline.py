@@ -24,17 +24,21 @@ from typing import Any
 
 import pandas as pd
 
-from toolkit.config import config_hash, file_sha256
-from toolkit.errors import ToolkitError
+from toolkit.bayes.config import BayesConfig, load_bayes_config
+from toolkit.config import config_hash, file_sha256, resolve_config
+from toolkit.errors import ConfigError, SpecError, ToolkitError
+from toolkit.expected.formula import parse_formula
 from toolkit.expected.spec import ModelSpec, load_model_set
-from toolkit.output import Progress
+from toolkit.output import Progress, check_output_root
+from toolkit.paths import ROOT
 from toolkit.release.compute import check_release, compute_release_variant, model_metrics_table, synthetic_world_origin
-from toolkit.release.config import ReleaseConfig
+from toolkit.release.config import ReleaseConfig, model_set_dir
 from toolkit.release.inputs import ReleaseInputs, load_release_inputs
 from toolkit.release.outputs import write_release, write_verdict
 from toolkit.release.track import finish_release, log_reproduction_inputs, track_models
 from toolkit.scoring import load_method
 from toolkit.scoring.config import MethodConfig
+from toolkit.scoring.validate import validate_previous
 from toolkit.tracking.lifecycle import job_spec, tracked_run
 from toolkit.tracking.provenance import input_hashes, run_params
 
@@ -54,11 +58,80 @@ class ReleaseResult:
 
 
 def read_previous(path: str | Path) -> pd.DataFrame:
-    """A previous release's ratings table (CSV or Parquet) for the publishing rules."""
+    """A previous release's ratings table (CSV or Parquet) for the publishing rules, read and checked
+    up front: a missing file, a folder, an unreadable file or one that is not a ratings table (columns,
+    levels, statuses, stars) is a :class:`ToolkitError` naming the file and what is wrong."""
     p = Path(path)
-    if not p.is_file():
+    if not p.exists():
         raise ToolkitError(f"previous ratings table {p} not found")
-    return pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p, keep_default_na=False, na_values=[""])
+    if not p.is_file():
+        raise ToolkitError(f"previous ratings table {p} is not a file")
+    if p.suffix.lower() not in (".csv", ".parquet"):
+        raise ToolkitError(f"previous ratings table {p}: unknown extension {p.suffix!r}; use .csv or .parquet")
+    try:
+        if p.suffix.lower() == ".parquet":
+            df = pd.read_parquet(p)
+        else:
+            df = pd.read_csv(p, keep_default_na=False, na_values=[""])
+    except Exception as exc:  # truncated, empty, binary: a problem of the file
+        raise ToolkitError(
+            f"previous ratings table {p} cannot be read as {p.suffix.lstrip('.').upper()} ({type(exc).__name__})"
+        ) from None
+    validate_previous(df, table=f"previous ratings table {p}")
+    return df
+
+
+@dataclass(frozen=True)
+class ReleaseSetup:
+    """Everything a release reads besides the data, read and validated before a run or folder exists."""
+
+    method: MethodConfig
+    specs: dict[str, ModelSpec]
+    bayes: BayesConfig
+    previous: pd.DataFrame | None
+    previous_path: Path | None
+    output_root: Path
+    reads: dict[str, Path]
+
+
+def prepare_release(
+    config: ReleaseConfig,
+    config_path: str | Path | None = None,
+    previous: str | Path | None = None,
+    out_root: str | Path | None = None,
+) -> ReleaseSetup:
+    """Read and validate every config a release needs (method, model set and formulas, Bayesian config,
+    previous ratings table, output root) before anything is created.
+
+    ``previous`` and ``out_root`` are the caller's own choice (the command line) and may be anywhere; a
+    config's relative ``previous`` and ``output_root`` are taken from the repository root. (A release config
+    *file* naming paths outside the repository is refused when it is read: :func:`load_release_config`.)
+    """
+    reads = {
+        "method": resolve_config(config.method, "methods").absolute(),
+        "models": model_set_dir(config.models),
+        "bayes": resolve_config(config.bayes, "bayes").absolute(),
+    }
+    method = load_method(reads["method"])
+    specs = load_model_set(reads["models"])
+    for spec in specs.values():
+        for formula in (spec.formula, spec.compact_formula):
+            if formula:
+                try:
+                    parse_formula(formula, spec.outcome)
+                except SpecError as exc:
+                    raise ConfigError(f"model set {reads['models']}: spec {spec.name}: {exc}") from None
+    bayes = load_bayes_config(reads["bayes"])
+    prev_path: Path | None = None
+    if previous:
+        prev_path = Path(previous).absolute()
+    elif config.previous:
+        prev_path = ROOT / config.previous
+    prev = read_previous(prev_path) if prev_path else None
+    if prev_path:
+        reads["previous"] = prev_path
+    root = check_output_root(out_root or ROOT / config.output_root, "release output root")
+    return ReleaseSetup(method, specs, bayes, prev, prev_path, root, reads)
 
 
 def release_params(
@@ -103,15 +176,21 @@ def run_release(
 ) -> ReleaseResult:
     """Run a release on the tables in ``data_dir``; see the module docstring."""
     say = Progress(progress, "release")
-    data_dir = Path(data_dir)
-    method, specs = load_method(config.method), load_model_set(config.models)
-    prev_path = previous or config.previous
-    prev = read_previous(prev_path) if prev_path else None
+    data_dir = Path(data_dir).absolute()
+    setup = prepare_release(config, config_path, previous, out_root)
+    method, specs, prev, prev_path = setup.method, setup.specs, setup.previous, setup.previous_path
+    say(
+        "reads: data "
+        + str(data_dir)
+        + "".join(f", {k} {v}" for k, v in setup.reads.items())
+        + (f", config {Path(config_path).absolute()}" if config_path else "")
+    )
+    say(f"writes: a new release folder under {setup.output_root}")
     say(f"validating the tables in {data_dir}")
     inputs = load_release_inputs(data_dir, config.window.start, config.window.end, config.data.records, say)
     params = release_params(config, config_path, data_dir, inputs, method, specs, prev_path)
     tags = {"release.name": config.name, "release.variant": config.variant}
-    spec = job_spec(config, "release", params, out_root, artifact_path="release", tags=tags)
+    spec = job_spec(config, "release", params, setup.output_root, artifact_path="release", tags=tags)
     t_start = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         log_reproduction_inputs(tr, method, specs, prev)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from toolkit.config import load_yaml, resolve_config
+from toolkit.config import config_reference, load_yaml, resolve_config
 from toolkit.errors import ConfigError
+from toolkit.output import check_output_root
+from toolkit.paths import ROOT
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -39,8 +41,15 @@ def load_scheme_yaml(path: str | Path, subdir: str, _seen: tuple[Path, ...] = ()
     parent = data.pop("extends", None)
     if parent is None:
         return data, p
-    parent_path = Path(parent)
-    if not parent_path.is_absolute():
-        parent_path = p.parent / parent_path
+    if not isinstance(parent, str):
+        raise ConfigError(f"config {p}: 'extends' must name a config file")
+    parent_path = config_reference(parent, "extends", p, relative_to=p.parent)
     base, _ = load_scheme_yaml(parent_path, subdir, _seen + (p,))
     return deep_merge(base, data), p
+
+
+def output_root(configured: str, given: str | Path | None) -> Path:
+    """The absolute root a scheme run writes its folder under, checked before anything is created:
+    ``given`` (the caller's ``--out``, anywhere), else the config's ``output_root`` (relative to the
+    repository root; each scheme's loader refuses a config file whose ``output_root`` lies outside it)."""
+    return check_output_root(given or ROOT / configured, "output root")

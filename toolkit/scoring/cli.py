@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.errors import InputError
+from toolkit.output import check_output_root
 
 SUFFIXES = (".csv", ".parquet")
 
@@ -38,6 +39,15 @@ def read_table(path: str | Path, what: str = "input") -> pd.DataFrame:
         return pd.read_parquet(p)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
         raise InputError(f"{what} {p}: cannot be read as {s[1:]}: {exc}") from None
+
+
+def check_output_file(path: str | Path) -> Path:
+    """Refuse, before any work, an output file that is a folder or whose folder cannot be made or written."""
+    p = Path(path)
+    if p.is_dir():
+        raise InputError(f"output {p} is a folder, not a file")
+    check_output_root(p.parent, f"folder of the output {p}")
+    return p
 
 
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
@@ -72,6 +82,7 @@ def run_score(args: argparse.Namespace) -> int:
 
     method = load_method(args.method)
     _suffix(Path(args.out), "output")
+    check_output_file(args.out)
     entity_measures = read_table(args.input, "input")
     previous = read_table(args.previous, "previous") if args.previous else None
     table = score_entities(entity_measures, method, previous)

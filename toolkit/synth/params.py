@@ -146,6 +146,12 @@ class WorldParams(FrozenConfig):
 
     @model_validator(mode="after")
     def _check(self) -> WorldParams:
+        try:
+            return self._check_sections()
+        except (TypeError, AttributeError, KeyError) as exc:  # a section of the wrong shape
+            raise ValueError(f"structure or participants are malformed ({type(exc).__name__}: {exc})") from None
+
+    def _check_sections(self) -> WorldParams:
         shares = self.structure.get("state_shares", {})
         if abs(sum(shares.values()) - 1) > 1e-3:
             raise ValueError("structure.state_shares must sum to 1")

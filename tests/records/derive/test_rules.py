@@ -187,6 +187,8 @@ def test_cli_writes_records_log_and_excluded_events(tiny_world_dir, tmp_path, ru
     assert meta["cutoff"] == "2020-03-31" and meta["records"] == len(rec) and len(meta["events_sha256"]) == 8
     ex = pd.read_parquet(out / "excluded_events.parquet")
     assert len(ex) == meta["excluded_events"] and ex["reason"].notna().all()
+    for name in ("excluded_events.parquet", "measure_records.parquet"):  # participant ids: owner only
+        assert (out / name).stat().st_mode & 0o777 == 0o600, name
 
 
 def test_cli_bad_release_is_exit_2(tiny_world_dir, tmp_path, run_cli):
@@ -274,3 +276,19 @@ def test_the_working_form_refuses_an_unknown_participant_even_unvalidated(table)
     ):
         to_working(_with_unknown_participant(table))
     to_working(build_events(EVERY_EVENT, {}))  # the same tables with the participant known are fine
+
+
+def test_cli_truncated_events_file_is_exit_2(tiny_world_dir, tmp_path, run_cli):
+    """A truncated Parquet file of events was a pyarrow traceback."""
+    import shutil
+
+    ev = tmp_path / "events"
+    shutil.copytree(tiny_world_dir / "events", ev)
+    p = ev / "phases.parquet"
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    (ev / "claims.parquet").write_bytes(b"")
+    out = tmp_path / "derived"
+    r = run_cli("derive", "--events", ev, "--release", "March 2020", "--out", out)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "phases: rule 'unreadable'" in r.stderr and "claims: rule 'unreadable'" in r.stderr
+    assert not out.exists()

@@ -80,6 +80,8 @@ def test_secret_and_raw_identifiers_appear_nowhere(client_world, client_run, sec
 def test_pseudonyms_only_in_restricted_and_only_with_consent(client_world, client_run, secret):
     everyone, refused, consenting_people = _pseudonyms(client_world[0], secret)
     restricted = client_run["folder"] / "restricted"
+    assert restricted.stat().st_mode & 0o777 == 0o700  # record level: its owner only
+    assert {p.stat().st_mode & 0o777 for p in restricted.iterdir()} == {0o600}
     found_restricted = set()
     for p in _every_file(client_run):
         words = set(p.read_bytes().decode("latin-1").replace(",", " ").replace('"', " ").split())

@@ -308,7 +308,8 @@ def test_the_secret_comes_from_a_named_variable_that_is_set(client_world, secret
     args = ["clients", "report", "--data", str(client_world[1]), "--out", str(out), "--quiet", "--secret-env"]
     assert main(args + ["TOOLKIT_UNSET_VAR_XYZ"]) == 2
     err = capsys.readouterr().err
-    assert "environment variable TOOLKIT_UNSET_VAR_XYZ (the pseudonymisation secret) is not set" in err
+    assert "environment variable named by --secret-env is not set" in err and "NAME of an environment variable" in err
+    assert "TOOLKIT_UNSET_VAR_XYZ" not in err  # what was given is never repeated: it might be the secret
     assert main(args + [secret["value"]]) == 2  # a secret typed as the variable name is refused, not echoed
     err = capsys.readouterr().err
     assert "NAME of an environment variable" in err and secret["value"] not in err
@@ -316,3 +317,25 @@ def test_the_secret_comes_from_a_named_variable_that_is_set(client_world, secret
     assert main(args + ["TOOLKIT_SHORT_SECRET"]) == 2
     assert "shorter than 16 characters" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize("command", ["report", "reproduce"])
+def test_a_secret_passed_as_the_variable_name_is_never_printed(command, client_world, run_toolkit, tmp_path):
+    """A secret that looks like a variable name (letters and digits only) used to be echoed:
+    "environment variable <the secret> (the pseudonymisation secret) is not set"."""
+    leaked = "Xq7vR2mK9pL4sT8wY3nBzz"  # a plausible secret, also a valid variable name
+    where = ["--data", client_world[1]] if command == "report" else ["0123456789abcdef0123456789abcdef"]
+    proc = run_toolkit(
+        "clients",
+        command,
+        *where,
+        "--secret-env",
+        leaked,
+        "--tracking-uri",
+        f"sqlite:///{tmp_path / 'mlflow.db'}",
+        *(["--out", tmp_path / "out"] if command == "report" else []),
+    )
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "is not set" in proc.stderr and "NAME of an environment variable" in proc.stderr
+    assert leaked not in proc.stdout and leaked not in proc.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "mlflow.db").exists()

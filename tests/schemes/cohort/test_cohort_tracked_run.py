@@ -43,6 +43,7 @@ def test_synthetic_run_is_tracked_with_provenance(synthetic_run, store):
     logged = {a.path for a in client.list_artifacts(synthetic_run.run_id, "evaluate")}
     assert {f"evaluate/{n}" for n in LOGGED} <= logged
     assert "evaluate/synthetic_cohort.csv" not in logged and "evaluate/exclusions.csv" not in logged
+    assert (synthetic_run.folder / "exclusions.csv").stat().st_mode & 0o777 == 0o600  # participant ids: owner only
 
 
 def test_no_participant_row_is_tracked(synthetic_run, store):
@@ -124,3 +125,12 @@ def test_cli(tmp_path, run_cli):
     assert "cohort_outcomes.domain: rule 'known_domain' broken by 3 rows" in r.stderr
     r = run_cli("evaluate", "--tracking-uri", uri)
     assert r.returncode == 2 and "one of the arguments --data --synthetic is required" in r.stderr
+
+
+def test_synthetic_cohort_size_is_bounded(tmp_path, run_cli):
+    """--synthetic 100000000000 was a MemoryError traceback; --synthetic -1 reached the simulation."""
+    uri = f"sqlite:///{tmp_path / 'store' / 'mlflow.db'}"
+    for n, words in (("100000000000", "at most 100,000 participants"), ("-1", "at least 1"), ("0", "at least 1")):
+        r = run_cli("evaluate", "--synthetic", n, "--tracking-uri", uri, "--out", tmp_path / "runs")
+        assert r.returncode == 2 and "Traceback" not in r.stderr and words in r.stderr, r.stderr
+    assert not (tmp_path / "store").exists() and not (tmp_path / "runs").exists()

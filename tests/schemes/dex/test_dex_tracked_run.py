@@ -70,6 +70,7 @@ def test_aggregate_outputs_logged_and_client_rows_kept_out(run, store):
         assert f"dex/{name}" in logged, name
     assert "dex/exclusions.csv" not in logged
     assert (run.folder / "exclusions.csv").is_file()
+    assert (run.folder / "exclusions.csv").stat().st_mode & 0o777 == 0o600  # client ids: owner only
     providers = {a.path for a in client.list_artifacts(run.run_id, "dex/providers")}
     assert len(providers) == len(list((run.folder / "providers").glob("*.html"))) > 0
 

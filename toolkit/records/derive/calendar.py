@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from toolkit.config import load_yaml, resolve_config
+from toolkit.config import config_reference, load_yaml
 from toolkit.errors import ConfigError
 
 MONTHS = (
@@ -203,10 +203,16 @@ _CACHE: dict = {}
 
 
 def load_calendar(path: str | Path = "calendar/des_releases.yaml") -> ReleaseCalendar:
-    """Read the release calendar and its holiday list, checking every date (reused until a file changes)."""
-    p = resolve_config(path, "calendar")
+    """Read the release calendar and its holiday list, checking every date (reused until a file changes).
+
+    Both are named by configs (the derive config's ``calendar``, the calendar's ``holidays``), so both
+    must lie inside the repository root."""
+    p = config_reference(path, "calendar", "derive config", "calendar")
     raw = load_yaml(p)
-    hp = resolve_config(raw.get("holidays", ""), "calendar") if raw.get("holidays") else None
+    holidays = raw.get("holidays")
+    if holidays is not None and not isinstance(holidays, str):
+        raise ConfigError(f"{p}: 'holidays' must name a holidays file")
+    hp = config_reference(holidays, "holidays", p, "calendar") if holidays else None
     key = (str(p.resolve()), p.stat().st_mtime_ns, str(hp), hp.stat().st_mtime_ns if hp else 0)
     if key not in _CACHE:
         _CACHE[key] = _read_calendar(p, raw)
@@ -224,15 +230,25 @@ def _read_calendar(p: Path, raw: dict) -> ReleaseCalendar:
     ):
         if raw.get(key, expected) != expected:
             raise ConfigError(f"{src}: {key} must be {expected!r} (the only rule implemented)")
-    hp = resolve_config(raw["holidays"], "calendar")
+    if not isinstance(raw["holidays"], str):
+        raise ConfigError(f"{src}: 'holidays' must name a holidays file")
+    if isinstance(raw["window_years"], bool) or not isinstance(raw["window_years"], int) or raw["window_years"] < 1:
+        raise ConfigError(f"{src}: window_years must be a whole number of years from 1")
+    hp = config_reference(raw["holidays"], "holidays", p, "calendar")
     hraw = load_yaml(hp)
     days: set[dt.date] = set()
-    for kind, values in (hraw.get("holidays") or {}).items():
+    kinds, cover = hraw.get("holidays") or {}, hraw.get("covers") or {}
+    if not isinstance(kinds, dict) or not all(isinstance(v, list | None) for v in kinds.values()):
+        raise ConfigError(f"{hp}: holidays must map each kind of holiday to a list of dates")
+    if not isinstance(cover, dict):
+        raise ConfigError(f"{hp}: covers must give 'from' and 'to' dates")
+    for kind, values in kinds.items():
         for v in values or ():
             days.add(_date(v, f"{hp}: holidays.{kind}"))
-    cover = hraw.get("covers") or {}
     span = (_date(cover.get("from"), f"{hp}: covers.from"), _date(cover.get("to"), f"{hp}: covers.to"))
     overrides: dict[tuple[int, int], tuple[dt.date, dt.date | None, str]] = {}
+    if not isinstance(raw.get("overrides") or [], list):
+        raise ConfigError(f"{src}: overrides must be a list")
     for i, o in enumerate(raw.get("overrides") or ()):
         if not isinstance(o, dict) or "release" not in o or "cutoff" not in o:
             raise ConfigError(f"{src}: overrides[{i}] needs 'release' and 'cutoff'")

@@ -36,16 +36,16 @@ def write_derivation(
 ) -> Path:
     """Write a :class:`~toolkit.records.derive.DerivationResult` as the four files of ``toolkit derive``."""
     from toolkit import __version__
-    from toolkit.output import prepare_folder, write_table
+    from toolkit.output import prepare_folder, write_private_table
 
     out = prepare_folder(out, overwrite)
-    write_table(res.records, out / "measure_records.parquet")
+    write_private_table(res.records, out / "measure_records.parquet")  # participant ids: owner-only
     res.log.to_csv(out / "derivation_log.csv", index=False)
     ex = res.excluded.copy()
     for c in ex.columns:
         if isinstance(ex[c].dtype, pd.CategoricalDtype):
             ex[c] = ex[c].astype("str")
-    write_table(ex, out / "excluded_events.parquet")
+    write_private_table(ex, out / "excluded_events.parquet")  # participant ids: owner-only
     files = {}
     if events_dir is not None:
         files = {p.name: file_sha256(p) for p in sorted(events_dir.iterdir()) if p.suffix in (".parquet", ".csv")}

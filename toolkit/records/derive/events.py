@@ -93,10 +93,15 @@ def read_event_tables(directory: str | Path) -> dict[str, pd.DataFrame]:
         if p is None:
             missing.append(Violation(t, "", "missing_table", 0, (), f"no {t}.parquet or {t}.csv in {d}"))
             continue
-        out[t] = read_raw(p)
+        try:
+            out[t] = read_raw(p)
+        except DataContractError as exc:  # truncated, empty, another format
+            missing.append(Violation(t, "", "unreadable", 0, (), str(exc)))
     if missing:
         raise DataContractError(
-            f"events folder {d} lacks {len(missing)} table(s):\n" + "\n".join(f"  - {v}" for v in missing), missing
+            f"events folder {d} lacks {len(missing)} table(s) (missing or unreadable):\n"
+            + "\n".join(f"  - {v}" for v in missing),
+            missing,
         )
     return out
 

@@ -8,7 +8,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import (
+    AliasName,
+    ExperimentName,
+    FrozenConfig,
+    inside_root,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
 
 DIMENSIONS = ("knowledge", "attitude", "skills", "behaviour", "circumstances")
 
@@ -61,10 +69,10 @@ class Checks(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str
+    experiment: ExperimentName
     register_model: bool = True
     model_name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    alias: str = "champion"
+    alias: AliasName = "champion"
 
 
 class ClientLevelConfig(FrozenConfig):
@@ -98,4 +106,6 @@ class ClientLevelConfig(FrozenConfig):
 
 def load_clientlevel_config(path: str | Path = "schemes/clientlevel/report.yaml") -> tuple[ClientLevelConfig, Path]:
     p = resolve_config(path, "schemes/clientlevel")
-    return validate_model(ClientLevelConfig, load_yaml(p), p), p
+    cfg = validate_model(ClientLevelConfig, load_yaml(p), p)
+    inside_root(cfg.output_root, "output_root", p)
+    return cfg, p

@@ -45,6 +45,7 @@ def reproduce_clientlevel(
     """
     from toolkit.tracking import provenance
 
+    Secret.from_env(secret_env, min_length=1)  # named and set, before the store is touched (length: below)
     with fetch_run(run_id, scheme="clientlevel", what="a client-level run", tracking_uri=tracking_uri) as run:
         config = tracked_config(ClientLevelConfig, run, "inputs/config.json")
         data = Path(data_dir or run.params["data_dir"])

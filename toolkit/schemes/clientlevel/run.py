@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from toolkit.output import private_folder, write_private_csv
 from toolkit.privacy import PrivacyError, Secret, TableRule, scan_outputs
 from toolkit.schemes.clientlevel.compare import (
     Comparison,
@@ -43,6 +44,7 @@ from toolkit.schemes.clientlevel.load import (
 )
 from toolkit.schemes.clientlevel.publish import Publication, build_publication
 from toolkit.schemes.clientlevel.scorecard import ALL, count_cells, service_counts
+from toolkit.schemes.config import output_root
 from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.models import input_contract
 from toolkit.tracking.provenance import input_hashes, run_params
@@ -87,8 +89,9 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
     from toolkit.expected import diagnostics as dx
 
     pub, comp = res.publication, res.comparison
-    for d in ("model", "plots", "restricted"):
+    for d in ("model", "plots"):
         (folder / d).mkdir(parents=True, exist_ok=True)
+    private_folder(folder / "restricted")  # record level: owner-only, never tracked
     for name, df in pub.tables.items():
         df.to_csv(folder / name, index=False)
     comp.model.summary().to_csv(folder / "model" / "coefficients.csv", index_label="term")
@@ -132,7 +135,7 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
     }
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
     for name, df in pub.restricted.items():
-        df.to_csv(folder / "restricted" / name, index=False)
+        write_private_csv(df, folder / "restricted" / name)
 
 
 def _report(res: ClientResults, config: ClientLevelConfig) -> str:
@@ -281,7 +284,9 @@ def run_clientlevel(
     cfg, cpath = load_clientlevel_config(config)
     check_model_spec(cfg)
     secret = Secret.from_env(secret_env, cfg.privacy.secret_min_length)
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).absolute()
+    out_root = output_root(cfg.output_root, out_root)
+    say(f"reads: data {data_dir}, config {cpath.absolute()}; writes: a new folder under {out_root}")
     say(f"validating and pseudonymising the tables in {data_dir}")
     data = load_client_data(data_dir, secret, cfg)
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, config_reference, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
 from toolkit.output import prepare_folder, write_csv_tables
 from toolkit.schemes.clientlevel.config import (
@@ -236,7 +236,7 @@ class _Enrolling:
 def generate_client_world(seed: int = 2024, config: str | Path = "schemes/clientlevel/synth.yaml") -> ClientWorld:
     """Generate the tables of ``data_contracts/clientlevel/`` and ``truth/``."""
     cfg, cpath = load_client_synth_config(config)
-    rc, _ = load_clientlevel_config(cpath.parent / cfg.report)
+    rc, _ = load_clientlevel_config(config_reference(cfg.report, "report", cpath, relative_to=cpath.parent))
     s_struct, s_clients, s_out, s_defects = np.random.SeedSequence(seed).spawn(4)
     providers, services, st = _structure(np.random.default_rng(s_struct), cfg)
     env = _Enrolling(

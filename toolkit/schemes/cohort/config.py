@@ -14,7 +14,7 @@ from typing import Self
 
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import FrozenConfig, validate_model
+from toolkit.config import ExperimentName, FrozenConfig, inside_root, validate_model
 from toolkit.schemes.config import load_scheme_yaml
 
 
@@ -55,7 +55,7 @@ class Simulation(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "cohort-evaluation"
+    experiment: ExperimentName = "cohort-evaluation"
 
 
 class CohortConfig(FrozenConfig):
@@ -98,4 +98,6 @@ class CohortConfig(FrozenConfig):
 
 def load_cohort_config(path: str | Path = "default") -> CohortConfig:
     data, p = load_scheme_yaml(path, "schemes/cohort")
-    return validate_model(CohortConfig, data, p)
+    cfg = validate_model(CohortConfig, data, p)
+    inside_root(cfg.output_root, "output_root", p)
+    return cfg

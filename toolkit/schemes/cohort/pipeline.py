@@ -17,13 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from toolkit.config import resolve_config
+from toolkit.config import config_reference
 from toolkit.contracts import Violation, check_table, load_contract, read_raw
 from toolkit.errors import DataContractError, InputError
-from toolkit.output import Progress
+from toolkit.output import Progress, write_private_csv
 from toolkit.schemes.cohort.config import CohortConfig
 from toolkit.schemes.cohort.evaluate import _tag, evaluate_cohort
 from toolkit.schemes.cohort.report import html_report, statement
+from toolkit.schemes.config import output_root
 from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.provenance import git_label, run_params
 
@@ -32,7 +33,7 @@ LOGGED = ["evaluation.csv", "statement.md", "report.html", "exclusions_summary.c
 
 def check_cohort(raw: pd.DataFrame, config: CohortConfig) -> pd.DataFrame:
     """Validate a cohort table against its contract and the config's domains; raise listing every violation."""
-    contract = load_contract(resolve_config(config.contract))
+    contract = load_contract(config_reference(config.contract, "contract", f"cohort config {config.name}"))
     typed, violations, _notes = check_table(raw, contract)
     t = contract.table
     if not violations:
@@ -77,8 +78,8 @@ def read_cohort(path: str | Path, config: CohortConfig) -> pd.DataFrame:
         raise InputError(f"cohort file {p}: expected .csv or .parquet")
     try:
         raw = read_raw(p)
-    except Exception as exc:  # unreadable file: a user problem
-        raise InputError(f"cohort file {p} cannot be read: {type(exc).__name__}") from None
+    except DataContractError as exc:  # unreadable file: a user problem
+        raise InputError(f"cohort file {exc}") from None
     return check_cohort(raw, config)
 
 
@@ -157,7 +158,7 @@ def write_evaluation_tables(folder: Path, ev: CohortEvaluation) -> None:
     """``evaluation.csv``, ``statement.md``, ``exclusions_summary.csv`` and the untracked ``exclusions.csv``."""
     ev.evaluation.to_csv(folder / "evaluation.csv", index=False)
     (folder / "statement.md").write_text(ev.statement)
-    ev.exclusions.to_csv(folder / "exclusions.csv", index=False)  # participant ids: never tracked
+    write_private_csv(ev.exclusions, folder / "exclusions.csv")  # participant ids: owner-only, never tracked
     ev.exclusions_summary.to_csv(folder / "exclusions_summary.csv", index=False)
 
 
@@ -247,8 +248,11 @@ def run_evaluation(
     say = Progress(progress, "evaluate")
     seed = config.seed if seed is None else seed
     t0 = time.perf_counter()
+    root = output_root(config.output_root, out_root)
     inp = load_cohort_input(config, data=data, synthetic=synthetic, seed=seed)
+    say(f"reads: {Path(data).absolute() if data else 'a simulated cohort'}; writes: a new folder under {root}")
     say(f"evaluating {inp.source}")
+    out_root = root
     with tracked_run(_run_spec(config, inp, seed, synthetic, config_path, out_root), tracking_uri) as tr:
         ev = compute_evaluation(inp, config)
         _write_run(tr, inp, ev, config, seed)

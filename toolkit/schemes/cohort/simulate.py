@@ -70,10 +70,16 @@ def population_truth(config: CohortConfig, seed: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: The largest synthetic cohort (the method is for small cohorts; more would only exhaust memory).
+MAX_SYNTHETIC = 100_000
+
+
 def simulate_cohort(n: int, config: CohortConfig, seed: int) -> pd.DataFrame:
     """A cohort of ``n`` participants in the contract's long format (participant_id, domain, pre, post, wave)."""
     if n < 2:
         raise ConfigError(f"a synthetic cohort needs at least 2 participants, got {n}")
+    if n > MAX_SYNTHETIC:
+        raise ConfigError(f"a synthetic cohort has at most {MAX_SYNTHETIC:,} participants (small cohorts), got {n:,}")
     sim = _simulation(config)
     ss_drop, *ss_domains = np.random.SeedSequence([seed, 0]).spawn(1 + len(sim.domains))
     left = np.random.default_rng(ss_drop).random(n) < sim.dropout

@@ -28,11 +28,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from toolkit.config import (
     FrozenConfig,
     config_hash,
+    config_reference,
     load_yaml,
     resolve_config,
     validate_model,
@@ -61,6 +62,12 @@ class ValueType(FrozenConfig):
     description: str = ""
     range: Range | None = None
     points: tuple[float, ...] | None = None
+
+    @model_validator(mode="after")
+    def _one_domain(self) -> ValueType:
+        if (self.range is None) == (self.points is None):
+            raise ValueError("a value type has either a range or points (its domain), not both, not neither")
+        return self
 
 
 class Band(FrozenConfig):
@@ -232,7 +239,9 @@ def read_catalogue(path: str | Path) -> tuple[Catalogue, Path]:
     corrections = data.pop("corrections", []) or []
     notes = data.pop("notes", []) or []
     if base is not None:
-        bp = Path(base) if Path(base).is_absolute() else p.parent / base
+        if not isinstance(base, str):
+            raise ConfigError(f"{p}: 'base' must name a catalogue file")
+        bp = config_reference(base, "base", p, relative_to=p.parent)
         merged = _raw_mapping(bp)
         for key in ("base", "corrections", "notes"):
             if key in merged:

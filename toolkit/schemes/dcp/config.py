@@ -7,7 +7,15 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import (
+    ExperimentName,
+    FrozenConfig,
+    config_reference,
+    inside_root,
+    load_yaml,
+    resolve_config,
+    validate_model,
+)
 
 QUARTER = r"^[0-9]{4}Q[1-4]$"
 
@@ -32,7 +40,7 @@ class Escalation(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "dcp-oohc-kpis"
+    experiment: ExperimentName = "dcp-oohc-kpis"
 
 
 class DcpReportConfig(FrozenConfig):
@@ -56,10 +64,12 @@ def quarter_label(index: int) -> str:
 
 def load_report_config(path: str | Path = "schemes/dcp/report.yaml") -> tuple[DcpReportConfig, Path]:
     p = resolve_config(path, "schemes/dcp")
-    return validate_model(DcpReportConfig, load_yaml(p), p), p
+    cfg = validate_model(DcpReportConfig, load_yaml(p), p)
+    inside_root(cfg.output_root, "output_root", p)
+    return cfg, p
 
 
 def catalogue_path(config: DcpReportConfig, config_path: Path) -> Path:
-    """The catalogue a run config names, relative to the config's folder unless absolute."""
-    c = Path(config.catalogue)
-    return c if c.is_absolute() else config_path.parent / c
+    """The catalogue a run config names, relative to the config's folder unless absolute (inside the
+    repository root: a path elsewhere is given with ``--catalogue``)."""
+    return config_reference(config.catalogue, "catalogue", config_path, relative_to=config_path.parent)

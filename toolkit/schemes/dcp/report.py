@@ -20,6 +20,7 @@ import pandas as pd
 from toolkit.config import config_hash
 from toolkit.contracts import validate_dir
 from toolkit.paths import DATA_CONTRACTS
+from toolkit.schemes.config import output_root
 from toolkit.schemes.dcp.assess import assess, expected_submissions
 from toolkit.schemes.dcp.catalogue import Catalogue, load_catalogue
 from toolkit.schemes.dcp.config import (
@@ -198,7 +199,10 @@ def run_dcp_report(
     cfg, cpath = load_report_config(config)
     cat_path = Path(catalogue) if catalogue is not None else catalogue_path(cfg, cpath)
     cat = load_catalogue(cat_path)
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).absolute()
+    out_root = output_root(cfg.output_root, out_root)
+    say(f"reads: data {data_dir}, config {cpath.absolute()}, catalogue {cat_path.absolute()}")
+    say(f"writes: a new folder under {out_root}")
     say(f"validating the tables in {data_dir}")
     tables = load_dcp_tables(data_dir)
     hashes = input_hashes(data_dir, "*.csv") | input_hashes(data_dir, "*.parquet")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import FrozenConfig, config_reference, load_yaml, resolve_config, validate_model
 from toolkit.errors import ConfigError
 from toolkit.output import prepare_folder, write_csv_tables
 from toolkit.schemes.dcp.assess import expected_submissions
@@ -134,7 +134,7 @@ def _value(rng: np.random.Generator, kpi_vt: str, kpi_id: str, quality: float, c
 def generate_submissions(seed: int = 2024, config: str | Path = "schemes/dcp/synth.yaml") -> DcpWorld:
     """A synthetic set of DCP tables (providers, provider_services, kpi_submissions) and its truth."""
     cfg, cpath = load_synth_config(config)
-    rc, rpath = load_report_config(cpath.parent / cfg.report)
+    rc, rpath = load_report_config(config_reference(cfg.report, "report", cpath, relative_to=cpath.parent))
     cat = load_catalogue(catalogue_path(rc, rpath))
     s_struct, s_vals, s_defects = np.random.SeedSequence(seed).spawn(3)
     rng = np.random.default_rng(s_struct)

@@ -19,7 +19,7 @@ from typing import Literal, Self
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import FrozenConfig, load_yaml, resolve_config, validate_model
+from toolkit.config import ExperimentName, FrozenConfig, config_reference, inside_root, load_yaml, validate_model
 from toolkit.errors import ConfigError
 from toolkit.schemes.config import load_scheme_yaml
 
@@ -85,7 +85,7 @@ class ScoreRules(FrozenConfig):
     @field_validator("order_by")
     @classmethod
     def _complete(cls, v: tuple[OrderColumn, ...]) -> tuple[OrderColumn, ...]:
-        if v[0] != "assessment_date" or len(set(v)) != 3:
+        if not v or v[0] != "assessment_date" or len(set(v)) != 3:
             raise ValueError("order_by must start with assessment_date and name each of the three columns once")
         return v
 
@@ -122,7 +122,7 @@ class BayesSpec(FrozenConfig):
 
 
 class Tracking(FrozenConfig):
-    experiment: str = "dex-partnership"
+    experiment: ExperimentName = "dex-partnership"
 
 
 class DexConfig(FrozenConfig):
@@ -202,7 +202,7 @@ def load_dex_config(path: str | Path = "partnership") -> DexConfig:
     dom_ref = data.get("domains")
     if not isinstance(dom_ref, str):
         raise ConfigError(f"config {p}: 'domains' must name a domains file (e.g. schemes/dex/domains.yaml)")
-    dom_path = resolve_config(dom_ref, "schemes/dex")
+    dom_path = config_reference(dom_ref, "domains", p, "schemes/dex")
     raw = load_yaml(dom_path).get("types")
     if not isinstance(raw, dict):
         raise ConfigError(f"domains file {dom_path}: needs a 'types' mapping")
@@ -212,4 +212,6 @@ def load_dex_config(path: str | Path = "partnership") -> DexConfig:
         }
     except AttributeError:
         raise ConfigError(f"domains file {dom_path}: each type needs a 'domains' mapping of code: label") from None
-    return validate_model(DexConfig, data, p)
+    cfg = validate_model(DexConfig, data, p)
+    inside_root(cfg.output_root, "output_root", p)
+    return cfg

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from toolkit.output import Progress
+from toolkit.output import Progress, write_private_csv
+from toolkit.schemes.config import output_root
 from toolkit.schemes.dex import score
 from toolkit.schemes.dex.config import DexConfig
 from toolkit.schemes.dex.measures import (
@@ -25,7 +26,7 @@ from toolkit.schemes.dex.measures import (
     slk_summary,
 )
 from toolkit.schemes.dex.report import overview, write_report
-from toolkit.schemes.dex.tables import DexData, load_dex_data
+from toolkit.schemes.dex.tables import DexData, contracts_dir, load_dex_data
 from toolkit.tracking.lifecycle import RunSpec, TrackedRun, job_spec, tracked_run
 from toolkit.tracking.provenance import git_label, input_hashes, run_params
 
@@ -95,7 +96,7 @@ def write_tables(folder: Path, rep: DexReport) -> None:
     rep.domains.to_csv(folder / "score_domains.csv", index=False)
     rep.slk.to_csv(folder / "slk_summary.csv", index=False)
     rep.accounting.to_csv(folder / "accounting.csv", index=False)
-    rep.exclusions.to_csv(folder / "exclusions.csv", index=False)  # record level: never tracked
+    write_private_csv(rep.exclusions, folder / "exclusions.csv")  # record level: owner-only, never tracked
     exclusion_summary(rep.exclusions).to_csv(folder / "exclusions_summary.csv", index=False)
 
 
@@ -172,10 +173,13 @@ def run_dex_report(
 ) -> DexRunResult:
     """Run the partnership-approach report on the DEX tables in ``data_dir``; see the module docstring."""
     say = Progress(progress, "dex")
-    data_dir = Path(data_dir)
+    data_dir = Path(data_dir).absolute()
+    root = output_root(config.output_root, out_root)
+    say(f"reads: data {data_dir}, contracts {contracts_dir(config)}; writes: a new folder under {root}")
     t0 = time.perf_counter()
     say(f"validating the DEX tables in {data_dir}")
     data = load_dex_data(data_dir, config)  # raises, naming table, column, rule and count
+    out_root = root
     with tracked_run(_run_spec(config, data_dir, config_path, out_root), tracking_uri, say) as tr:
         rep = compute_dex_report(data, config)
         write_tables(tr.folder, rep)

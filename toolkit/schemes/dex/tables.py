@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from toolkit.config import inside_root
 from toolkit.contracts import Violation, load_contracts, validate_dir, validate_tables
 from toolkit.errors import DataContractError
 from toolkit.paths import DATA_CONTRACTS
@@ -168,15 +169,20 @@ def demographics_complete(clients: pd.DataFrame, config: DexConfig) -> np.ndarra
     return ok
 
 
+def contracts_dir(config: DexConfig) -> Path:
+    """The folder of the DEX contracts, ``data_contracts/<contracts>`` (never outside the repository)."""
+    return inside_root(DATA_CONTRACTS / config.contracts, "contracts", f"DEX config {config.name}")
+
+
 def load_dex_data(directory: str | Path, config: DexConfig) -> DexData:
     """Validate a folder of DEX tables and return the name-free extract, or raise listing every violation."""
-    typed, report = validate_dir(directory, contracts_dir=DATA_CONTRACTS / config.contracts)
+    typed, report = validate_dir(directory, contracts_dir=contracts_dir(config))
     return _checked(typed, report, config, f"DEX tables in {directory}")
 
 
 def dex_data_from_tables(tables: dict[str, pd.DataFrame], config: DexConfig) -> DexData:
     """:func:`load_dex_data` for tables already in memory (every contract table must be present)."""
-    contracts = load_contracts(DATA_CONTRACTS / config.contracts)
+    contracts = load_contracts(contracts_dir(config))
     typed, report = validate_tables(tables, contracts)
     report.violations = [
         Violation(t, "", "missing_table", 0, (), "table absent") for t in sorted(set(contracts) - set(tables))
