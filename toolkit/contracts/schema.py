@@ -41,6 +41,9 @@ class FieldSpec:
     maximum: Any = None
     enum: tuple | None = None
     pattern: str | None = None
+    # department codes -> the contract's values, matched ignoring case and surrounding spaces
+    # ("Female" -> female, "Not stated" -> not_stated): how a department says its codes read
+    aliases: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,7 @@ def _parse_field(raw: Any, src: str, i: int) -> FieldSpec:
     unknown = set(map(str, cons)) - _CONSTRAINT_KEYS
     if unknown:
         raise ConfigError(f"{src}: field {name!r} has unknown constraints {sorted(unknown)}")
-    extra = set(map(str, raw)) - {"name", "type", "description", "unit", "constraints"}
+    extra = set(map(str, raw)) - {"name", "type", "description", "unit", "constraints", "aliases"}
     if extra:
         raise ConfigError(f"{src}: field {name!r} has unknown keys {sorted(extra)}")
     enum = cons.get("enum")
@@ -169,9 +172,15 @@ def _parse_field(raw: Any, src: str, i: int) -> FieldSpec:
     for flag in ("required", "unique"):
         if not isinstance(cons.get(flag, False), bool):
             raise ConfigError(f"{src}: field {name!r}: constraints.{flag} must be true or false")
+    aliases = raw.get("aliases") or {}
+    if not isinstance(aliases, dict) or any(isinstance(v, (list, dict)) or v is None for v in aliases.values()):
+        raise ConfigError(f"{src}: field {name!r}: aliases must map a department's code to one value")
+    if enum and (bad := sorted(str(v) for v in aliases.values() if str(v) not in {str(e) for e in enum})):
+        raise ConfigError(f"{src}: field {name!r}: aliases map to values outside the enum: {bad}")
     return FieldSpec(
         name=name,
         type=ftype,
+        aliases=tuple((str(k).strip().lower(), str(v)) for k, v in aliases.items()),
         description=str(raw.get("description", "")).strip(),
         unit=raw.get("unit"),
         required=bool(cons.get("required", False)),

@@ -93,6 +93,14 @@ def find_table_file(directory: Path, table: str) -> Path | None:
     return None
 
 
+def _separator(path: Path) -> str:
+    """``;`` when the header line has semicolons and no commas (a spreadsheet saved with a European list
+    separator), else ``,``."""
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = fh.readline()
+    return ";" if ";" in header and "," not in header else ","
+
+
 def read_raw(path: Path) -> pd.DataFrame:
     """Read a table file as stored: Parquet with its types, CSV as text (types are checked later).
 
@@ -103,7 +111,9 @@ def read_raw(path: Path) -> pd.DataFrame:
     try:
         if kind == "Parquet":
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+        return pd.read_csv(
+            path, dtype=str, keep_default_na=False, na_values=[""], sep=_separator(path), encoding="utf-8-sig"
+        )
     except Exception as exc:  # any reader failure is a problem of the file, not a bug
         raise DataContractError(
             f"{path}: cannot be read as a {kind} table ({type(exc).__name__}); is it truncated, empty or of "
@@ -112,6 +122,18 @@ def read_raw(path: Path) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- coercion
+
+
+def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int]:
+    """Department codes replaced by the contract's values (case and surrounding spaces ignored; a category's own
+    values match whatever their case: "Female" is female); the count."""
+    lookup = {str(e).lower(): str(e) for e in (f.enum or ()) if f.type == "category"} | dict(f.aliases)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        s = s.astype(object)
+    key = s.map(lambda v: str(v).strip().lower() if isinstance(v, str) else None)
+    new = key.map(lookup)
+    hit = new.notna() & (new != s)
+    return s.where(~hit, new), int(hit.sum())
 
 
 def _rows(mask: np.ndarray, k: int) -> tuple[int, ...]:
@@ -258,9 +280,19 @@ def check_table(
     df = df.reset_index(drop=True)
     for f in contract.fields:
         if f.name not in df.columns:
-            out.append(Violation(t, f.name, "missing_column", n, (), "declared in the contract, absent from the table"))
-            continue
-        s, bad, detail = _coerce(df[f.name], f)
+            if f.required:
+                out.append(
+                    Violation(t, f.name, "missing_column", n, (), "declared in the contract, absent from the table")
+                )
+                continue
+            notes.append(f"{t}: optional column {f.name} is absent: read as empty")
+            df = df.assign(**{f.name: pd.Series([None] * n, index=df.index, dtype=object)})
+        column = df[f.name]
+        if f.aliases or (f.type == "category" and f.enum):
+            column, mapped = _apply_aliases(column, f)
+            if mapped:
+                notes.append(f"{t}.{f.name}: {mapped} value(s) read through the contract's aliases")
+        s, bad, detail = _coerce(column, f)
         if bad.any():
             out.append(Violation(t, f.name, "type", int(bad.sum()), _rows(bad, k), f"expected {f.type}; {detail}"))
         typed[f.name] = s

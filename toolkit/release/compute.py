@@ -125,10 +125,19 @@ def check_release(fits: dict[str, FittedMeasure], ratings: pd.DataFrame, config:
             )
         if m["auc"] < config.checks.min_auc:
             failed.append(f"{f.spec.name}: AUC {m['auc']:.3f} below {config.checks.min_auc}")
-    rated = ratings[(ratings["level"] == "contract") & ratings["calculated"]]
+    contracts = ratings[ratings["level"] == "contract"]
     for prog in sorted(ratings["program"].unique()):
-        if not (rated["program"] == prog).any():
-            failed.append(f"{prog}: no contract has a calculated rating")
+        mine = contracts[contracts["program"] == prog]
+        if mine["calculated"].any():
+            continue
+        # every contract new (a re-tendered program) leaves the program unrated; that is not a failure,
+        # but established contracts with data and no calculated rating are
+        established = mine["meets_minimum_data"] & ~(mine["status"] == "new_contract")
+        if established.any():
+            failed.append(
+                f"{prog}: no contract has a calculated rating ({int(established.sum())} established "
+                "contract(s) meet minimum data)"
+            )
     return failed
 
 

@@ -68,7 +68,14 @@ def write_report(
     nat = ratings[(ratings["level"] == "contract")].groupby("program")["national_average"].first().reset_index()
     lines += ["National average performance score (contract level):", "", _md_table(nat), ""]
     if standardisation is not None:
-        empty = standardisation[standardisation["mu"].isna()]
+        unscaled = sorted(set(standardisation.loc[standardisation["population"] == 0, "program"]))
+        lines += [
+            f"Program {p} has no contract that can set the national scale (every contract is new or below "
+            "minimum data): none of its entities has a calculated rating in this release; the other programs "
+            "are rated as usual."
+            for p in unscaled
+        ] + ([""] if unscaled else [])
+        empty = standardisation[standardisation["mu"].isna() & ~standardisation["program"].isin(unscaled)]
         lines += [
             f"Group {r.group} of {r.program} has no data nationally: it is not standardised and its weight "
             "goes to the other groups, as for a small denominator (`standardisation.group_without_data`)."

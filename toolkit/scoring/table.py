@@ -12,10 +12,10 @@ import pandas as pd
 
 from toolkit.scoring import audit
 from toolkit.scoring.arrays import score_arrays
-from toolkit.scoring.config import LEVELS, MethodConfig
+from toolkit.scoring.config import LEVELS, MethodConfig, ProgramMethod
 from toolkit.scoring.rules import meets_minimum_data, publish
 from toolkit.scoring.validate import KEY, validate_entity_measures, validate_previous
-from toolkit.scoring.weights import adjust_weights
+from toolkit.scoring.weights import AdjustedWeights, adjust_weights
 
 _STRING = pd.StringDtype()
 
@@ -171,6 +171,8 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
     population = (
         meets & (ents["level"].to_numpy() == "contract") & ~(months < ne.calculated_from_months)
     )  # NaN months: established
+    if not population.any():  # no contract can set the scale (every contract new, or none meets minimum data)
+        return _unscored_program(em, ents, pm, method, aw, meets)
     out = score_arrays(n, A, E, pm, population=population)
 
     cols: dict[str, object] = {
@@ -193,12 +195,7 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
         cols[f"group_weight_{g}"] = aw.group_weights[:, k]
     for j, m in enumerate(pm.measures):
         cols[f"weight_{m}"] = aw.weights[:, j]
-    all_n = em.pivot_table(index=["level", "entity_id"], columns="measure", values="n", aggfunc="sum")
-    all_n = all_n.reindex(e_index)
-    allowed = set(pm.measures) | set(method.programs[pm.program].not_scored)
-    for m in method.measure_ids:
-        if m in allowed:
-            cols[f"n_{m}"] = all_n[m].fillna(0).to_numpy() if m in all_n.columns else np.zeros(len(ents))
+    cols |= _n_columns(em, e_index, method, pm)
     notes_w = audit.weight_notes(n, aw, pm)
     notes_t = audit.threshold_notes(n, pm, method.programs[pm.program].minimum_data)
     cols["_notes"] = [a + b for a, b in zip(notes_w, notes_t, strict=True)]
@@ -210,6 +207,64 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
             "sd": np.asarray(out.sd, float),
             "population": int(population.sum()),
             "national_average": float(out.national_average),
+        }
+    )
+    return pd.DataFrame(cols), params
+
+
+def _n_columns(em: pd.DataFrame, e_index: pd.MultiIndex, method: MethodConfig, pm: ProgramMethod) -> dict[str, object]:
+    """``n_<measure>`` of every measure the program scores or lists as not scored, per entity (0: no record)."""
+    all_n = em.pivot_table(index=["level", "entity_id"], columns="measure", values="n", aggfunc="sum")
+    all_n = all_n.reindex(e_index)
+    allowed = set(pm.measures) | set(method.programs[pm.program].not_scored)
+    return {
+        f"n_{m}": all_n[m].fillna(0).to_numpy() if m in all_n.columns else np.zeros(len(e_index))
+        for m in method.measure_ids
+        if m in allowed
+    }
+
+
+def _unscored_program(
+    em: pd.DataFrame,
+    ents: pd.DataFrame,
+    pm: ProgramMethod,
+    method: MethodConfig,
+    aw: AdjustedWeights,
+    meets: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A program none of whose contracts can set the national scale: no entity gets a calculated rating (the
+    publishing rules still give each its status), the other programs are scored as usual."""
+    nan = np.full(len(ents), np.nan)
+    cols: dict[str, object] = {
+        **{
+            k: ents[k].to_numpy()
+            for k in ("program", "level", "entity_id", "parent_id", "months_operating", "novation")
+        },
+        "meets_minimum": np.zeros(len(ents), bool),
+        "meets_minimum_data": meets,
+        "performance_score": nan,
+        "national_average": nan,
+        "calc_star_percentage": nan,
+        "calc_stars": nan,
+    }
+    for k, g in enumerate(pm.groups):
+        cols[f"ratio_{g}"], cols[f"score_{g}"], cols[f"group_weight_{g}"] = nan, nan, aw.group_weights[:, k]
+    for j, m in enumerate(pm.measures):
+        cols[f"weight_{m}"] = aw.weights[:, j]
+    cols |= _n_columns(em, pd.MultiIndex.from_frame(ents[["level", "entity_id"]]), method, pm)
+    why = (
+        f"program {pm.program}: no contract can set the national scale (none is established and meets minimum "
+        "data), so no entity of the program has a calculated rating in this release"
+    )
+    cols["_notes"] = [[why] for _ in range(len(ents))]
+    params = pd.DataFrame(
+        {
+            "program": pm.program,
+            "group": list(pm.groups),
+            "mu": np.nan,
+            "sd": np.nan,
+            "population": 0,
+            "national_average": np.nan,
         }
     )
     return pd.DataFrame(cols), params

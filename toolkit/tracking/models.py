@@ -58,7 +58,10 @@ def input_contract(
                 cons = {k: f[k] for k in ("required", "minimum", "maximum", "pattern") if f[k] not in (None, False)}
                 if f["enum"]:
                     cons["enum"] = list(f["enum"])
-                fields.append({"name": col, "type": f["type"], "description": f["description"], "constraints": cons})
+                field = {"name": col, "type": f["type"], "description": f["description"], "constraints": cons}
+                if f["aliases"]:
+                    field["aliases"] = dict(f["aliases"])
+                fields.append(field)
                 versions[t] = c.version
                 break
         else:
