@@ -85,7 +85,7 @@ def test_bad_input_exits_2_naming_rows(tmp_path):
     r = score("--input", str(tmp_path / "bad.csv"), "--out", str(tmp_path / "o.csv"))
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and r.stdout == ""
-    assert r.stderr.startswith("toolkit score: error: entity_measures: 3 problem(s)")
+    assert "\ntoolkit score: error: entity_measures: 3 problem(s)" in r.stderr  # after the reads/writes lines
     assert "entity_measures.actual: rule 'actual <= n' broken by 1 row (rows 5)" in r.stderr
     assert (
         "entity_measures.measure: rule 'a measure of the row's program in the method' broken by 1 row (rows 8)"
