@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from toolkit.bayes.config import Gates
+from toolkit.tracking.record import status_line
 
 if TYPE_CHECKING:
     from toolkit.release.config import ReleaseConfig
@@ -46,7 +47,8 @@ def write_report(
     gates: Gates | None = None,
 ) -> Path:
     """``report.md``: status, star distribution, national averages, models, the Bayesian variant's
-    convergence against its ``gates`` (when it ran) and the exclusions."""
+    convergence against its ``gates`` (when it ran) and the exclusions. Its status line says ``running``
+    until the run closes; the lifecycle then writes the status the run ends with."""
     lines = [
         f"# Release {config.name}",
         "",
@@ -55,7 +57,7 @@ def write_report(
         f"- MLflow run: `{run_id}` in `{uri}`",
         f"- assessment window: {config.window.start} to {config.window.end}",
         f"- method: `{config.method}`; models: `{config.models}`; variant: `{config.variant}`; seed {config.seed}",
-        f"- status: **{'FAILED' if failed else 'passed'}**",
+        status_line("running"),  # rewritten with the run's status when it closes
         "",
     ]
     if failed:
