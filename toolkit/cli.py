@@ -163,6 +163,15 @@ def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
 
 
+def _add_doctor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="end stale runs, roll back unfinished alias moves and rewrite folder records that disagree",
+    )
+
+
 def _add_scheme_reproduce(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     help: str,
@@ -328,6 +337,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "run a shared tracking server: PostgreSQL backend store + mlflow server with proxied artifacts",
         _add_server,
         "toolkit.tracking.server:run_server",
+    ),
+    "doctor": (
+        "check a store for what killed jobs left: stale runs, unfinished alias moves, folder records "
+        "(exit 0 consistent, 1 found; --repair fixes)",
+        _add_doctor,
+        "toolkit.tracking.doctor:run_doctor",
     ),
     "dcp": (
         "DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment",
