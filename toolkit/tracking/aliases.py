@@ -29,6 +29,7 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.errors import TrackingError
@@ -53,13 +54,19 @@ VERDICT_TAG = "toolkit.status"
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs: it exists and has not exited (a zombie, exited but not yet reaped by
+    its parent, has released its locks and will write nothing more)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:  # gone since, or no /proc (not Linux: then a zombie counts as alive)
+        return not Path("/proc/self/stat").is_file()
+    return stat.rpartition(")")[2].split()[:1] != ["Z"]
 
 
 def process_gone(run: Run) -> bool:
