@@ -114,3 +114,29 @@ def _runs(store: Path) -> dict:
 
     client = MlflowClient(tracking_uri=f"sqlite:///{store}")
     return {r.info.run_id: r for e in client.search_experiments() for r in client.search_runs([e.experiment_id])}
+
+
+def test_doctor_on_bad_input_is_exit_2(tmp_path):
+    empty = tmp_path / "mlflow.db"
+    empty.touch()
+    for uri, words in [
+        (f"sqlite:///{empty}", "is an empty file (0 bytes)"),
+        ("ftp://example.org/store", "unsupported tracking URI"),
+    ]:
+        res = subprocess.run(
+            [sys.executable, "-m", "toolkit", "doctor", "--tracking-uri", uri],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
+        assert res.stderr.startswith("toolkit doctor: error: ") and words in res.stderr, res.stderr
+    fresh = subprocess.run(
+        [sys.executable, "-m", "toolkit", "doctor", "--tracking-uri", f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert fresh.returncode == 0 and "verdict: consistent" in fresh.stdout, fresh.stdout + fresh.stderr
