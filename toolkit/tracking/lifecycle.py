@@ -495,11 +495,12 @@ def tracked_run(
         exp_id = ensure_experiment(client, spec.experiment, uri)
         sweep_stale_runs(client, None, uri, say)
     with terminate_on_signals():
+        # the process tags come with the run itself: a run the sweep cannot attribute never exists
+        tags = {KIND_TAG: spec.kind, STATUS_TAG: "running", **process_tags(), **spec.tags}
         with store_faults_as_errors(uri):
-            run_id = mlflow.start_run(experiment_id=exp_id, run_name=spec.name).info.run_id
+            run_id = mlflow.start_run(experiment_id=exp_id, run_name=spec.name, tags=tags).info.run_id
         tr: TrackedRun | None = None
         try:
-            mlflow.set_tags({KIND_TAG: spec.kind, STATUS_TAG: "running", **process_tags(), **spec.tags})
             runs.log_params(dict(spec.params))
             config = spec.config if spec.config is not None else spec.params.get("config")
             if config is not None:
