@@ -136,8 +136,172 @@ def accounting_closes(path: Path) -> bool:
     return bool(ok)
 
 
+@dataclass
+class Campaign:
+    """The campaign's store, world and tallies."""
+
+    args: argparse.Namespace
+    world: Path
+    work: Path
+    client: MlflowClient
+    t0: float
+    rng: random.Random = field(init=False)
+    names: list[str] = field(default_factory=list)  # the models with a champion
+    numbers: dict[str, int] = field(default_factory=dict)  # run id -> release number
+    duration: float = 0.0  # of a release alone
+    counts: dict[str, int] = field(default_factory=dict)
+    checks: list[bool] = field(default_factory=list)  # aliases consistent, after each release that ended
+    running: list[Release] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.args.seed)
+        self.uri = f"sqlite:///{self.work / 'mlflow.db'}"
+        self.out, self.logs = self.work / "releases", self.work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        keys = ("started", "finished", "passed", "failed", "killed", "TERM", "KILL", "in_move", "committed")
+        self.counts = dict.fromkeys(keys, 0)
+
+    def start(self, plan: str, sig: str = "KILL", step: str = "none", at: float = 0.0) -> Release:
+        n = self.counts["started"]
+        self.counts["started"] += 1
+        rel = start(n, plan, sig, step, at, self.world, self.uri, self.out, self.logs)
+        self.running.append(rel)
+        return rel
+
+    def first_release(self) -> bool:
+        """One release left to finish: the champions every later check compares with, and its duration."""
+        first = self.start("finish")
+        code = first.proc.wait()
+        self.running.remove(first)
+        self.duration = time.perf_counter() - first.started
+        if code != 0:
+            print(f"the first release failed (exit {code}); see {first.log}", file=sys.stderr)
+            return False
+        self.counts["finished"] += 1
+        self.counts["passed"] += 1
+        self.names = sorted(champion_versions_names(self.client))
+        self.numbers[run_id_of(first) or ""] = 0
+        print(f"release 0 finished in {self.duration:.1f}s; champion on {len(self.names)} models", flush=True)
+        return True
+
+    def launch(self, planned: int) -> int:
+        """Start releases up to the concurrency; returns the kills planned so far."""
+        a = self.args
+        steps = ["after_pending", *[f"alias_{k}" for k in range(1, len(self.names) + 1)]]
+        steps += ["before_complete", "after_complete"]
+        while planned < a.kills and len(self.running) < a.concurrency:
+            sig = self.rng.choice(["TERM", "KILL"])
+            if self.rng.random() < a.finish_share:
+                self.start("finish")
+            elif self.rng.random() < a.in_move_share:
+                planned += 1
+                self.start("in-move", sig, self.rng.choice(steps))
+            else:
+                planned += 1
+                self.start("external", sig, at=self.rng.uniform(0.5, self.duration * a.concurrency * 0.9))
+        return planned
+
+    def ended(self, rel: Release, code: int) -> None:
+        """A release ended: sweep as the next release's start does, check the aliases, print one line."""
+        self.running.remove(rel)
+        abandoned, _ = repair_moves(self.client, self.uri, repair=False)
+        swept = sweep_stale_runs(self.client, None, self.uri)
+        run_id = run_id_of(rel)
+        in_move = committed = False
+        if run_id is not None:
+            self.numbers[run_id] = rel.number
+            run = self.client.get_run(run_id)
+            in_move = run.data.tags.get(MOVE_TAG) == "rolled_back"
+            committed = run.data.tags.get("toolkit.status") == "passed"
+        ok, whose = aliases_consistent(self.client, self.uri, self.names, "des-star-ratings", self.numbers)
+        self.checks.append(ok)
+        stamp = f"[{time.perf_counter() - self.t0:7.1f}s] release {rel.number} ({rel.describe()})"
+        consistent = f"aliases consistent: {'yes' if ok else 'NO'} ({whose})"
+        if code in (130, -signal.SIGTERM, -signal.SIGKILL):
+            for key, add in (("killed", 1), (rel.sig, 1), ("in_move", in_move), ("committed", committed)):
+                self.counts[key] += int(add)
+            how = "during the alias move" if in_move else "outside the alias move"
+            how += ", after its run had committed as passed" if committed else ""
+            print(
+                f"{stamp}: killed (exit {code}) {how}; sweep ended {len(swept)} run(s), rolled back "
+                f"{len(abandoned)} move(s); {consistent}",
+                flush=True,
+            )
+        else:
+            self.counts["finished"] += 1
+            self.counts["passed" if code == 0 else "failed"] += 1
+            print(f"{stamp}: finished (exit {code}); {consistent}", flush=True)
+            if code != 0:
+                print("    " + "\n    ".join(rel.log.read_text().strip().splitlines()[-3:]), flush=True)
+
+    def run(self) -> None:
+        """Start releases and kill them as planned until ``--kills`` kills are planned and all have ended."""
+        planned = 0
+        while planned < self.args.kills or self.running:
+            planned = self.launch(planned)
+            time.sleep(0.05)
+            for rel in list(self.running):
+                due = rel.plan == "external" and not rel.sent and time.perf_counter() - rel.started >= rel.at
+                if due and rel.proc.poll() is None:
+                    rel.proc.send_signal(signal.SIGTERM if rel.sig == "TERM" else signal.SIGKILL)
+                    rel.sent = True
+                code = rel.proc.poll()
+                if code is not None:
+                    self.ended(rel, code)
+
+    def stop(self) -> None:
+        """No release of the campaign outlives it (stopped early: Ctrl-C, an error)."""
+        for rel in self.running:
+            if rel.proc.poll() is None:
+                rel.proc.kill()
+                rel.proc.wait()
+
+    def report(self) -> int:
+        """The doctor's verdict, folder records against their runs, accounting; the figures. 0 when all hold."""
+        final = diagnose(self.client, self.uri)
+        folders = sorted(p for p in self.out.iterdir() if p.is_dir())
+        disagree: list[str] = []
+        accounted = with_accounting = 0
+        for folder in folders:
+            if not (folder / "release.json").is_file():  # killed between creating the folder and tagging the run
+                if any(folder.iterdir()):
+                    disagree.append(f"{folder.name}: files but no release.json")
+                continue
+            record = json.loads((folder / "release.json").read_text())
+            run = self.client.get_run(record["run_id"])
+            if record["status"] != run.data.tags.get("toolkit.status") or run.info.status == "RUNNING":
+                disagree.append(f"{folder.name}: folder says {record['status']}, run {run.info.status}")
+            if record["status"] == "passed" and (folder / "accounting.csv").is_file():
+                with_accounting += 1
+                accounted += accounting_closes(folder / "accounting.csv")
+        c = self.counts
+        print()
+        print(f"releases started: {c['started']}")
+        print(f"releases finished: {c['finished']} (passed {c['passed']}, failed {c['failed']})")
+        print(
+            f"releases killed: {c['killed']} (SIGTERM {c['TERM']}, SIGKILL {c['KILL']}; during the alias move "
+            f"{c['in_move']}; after their run had committed as passed {c['committed']})"
+        )
+        print(f"aliases consistent after every release that ended: {sum(self.checks)} of {len(self.checks)}")
+        print(f"doctor at the end: {'consistent' if final.consistent else 'INCONSISTENT'}")
+        print(f"folders whose release.json disagrees with their run: {len(disagree)} of {len(folders)}")
+        for d in disagree:
+            print(f"  - {d}")
+        if with_accounting:
+            print(f"records accounted: {accounted} of {with_accounting} passed releases' accounting.csv close")
+        else:
+            print("records accounted: n/a (the releases write no accounting.csv)")
+        minutes = (time.perf_counter() - self.t0) / 60
+        print(
+            f"time: {minutes:.1f} min, {self.args.concurrency} releases at a time (a release alone: "
+            f"{self.duration:.1f}s)"
+        )
+        good = all(self.checks) and final.consistent and not disagree and accounted == with_accounting
+        return 0 if good else 1
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--kills", type=int, default=50, help="releases to kill (default 50)")
     ap.add_argument("--concurrency", type=int, default=2, help="releases running at once (default 2)")
     ap.add_argument("--seed", type=int, default=2018, help="seed of the kill plan (default 2018)")
@@ -150,151 +314,22 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     t0 = time.perf_counter()
-    rng = random.Random(args.seed)
     work = args.workdir or Path(tempfile.mkdtemp(prefix="fault-campaign-"))
     work.mkdir(parents=True, exist_ok=True)
-    logs, out = work / "logs", work / "releases"
-    logs.mkdir(exist_ok=True)
-    uri = f"sqlite:///{work / 'mlflow.db'}"
     world = args.world
     if world is None:
         world = work / "world"
         generate_world(world, args.scale, args.world_seed)
-    print(f"fault campaign: {args.kills} kills, {args.concurrency} releases at a time, world {world}, store {uri}")
-    print(f"world ready in {time.perf_counter() - t0:.1f}s; logs in {logs}", flush=True)
-    client = connect(uri)
-
-    # one release left to finish first: the champions every later check compares with, and its duration
-    first = start(0, "finish", "KILL", "none", 0.0, world, uri, out, logs)
-    code = first.proc.wait()
-    duration = time.perf_counter() - first.started
-    if code != 0:
-        print(f"the first release failed (exit {code}); see {first.log}", file=sys.stderr)
-        return 2
-    experiment = "des-star-ratings"
-    names = sorted(champion_versions_names(client))
-    print(f"release 0 finished in {duration:.1f}s; champion on {len(names)} models", flush=True)
-    numbers = {run_id_of(first) or "": 0}  # run id -> release number
-
-    steps = ["after_pending", *[f"alias_{k}" for k in range(1, len(names) + 1)], "before_complete", "after_complete"]
-    counts = {
-        "started": 1,
-        "finished": 1,
-        "passed": 1,
-        "failed": 0,
-        "killed": 0,
-        "TERM": 0,
-        "KILL": 0,
-        "in_move": 0,
-        "committed": 0,
-    }
-    checks: list[bool] = []
-    planned, number = 0, 0
-    running: list[Release] = []
-    while planned < args.kills or running:
-        while planned < args.kills and len(running) < args.concurrency:
-            number += 1
-            sig = rng.choice(["TERM", "KILL"])
-            if rng.random() < args.finish_share:
-                rel = start(number, "finish", sig, "none", 0.0, world, uri, out, logs)
-            elif rng.random() < args.in_move_share:
-                planned += 1
-                rel = start(number, "in-move", sig, rng.choice(steps), 0.0, world, uri, out, logs)
-            else:
-                planned += 1
-                at = rng.uniform(0.5, duration * args.concurrency * 0.9)
-                rel = start(number, "external", sig, "none", at, world, uri, out, logs)
-            counts["started"] += 1
-            running.append(rel)
-        time.sleep(0.05)
-        for rel in list(running):
-            elapsed = time.perf_counter() - rel.started
-            if rel.plan == "external" and not rel.sent and elapsed >= rel.at and rel.proc.poll() is None:
-                rel.proc.send_signal(signal.SIGTERM if rel.sig == "TERM" else signal.SIGKILL)
-                rel.sent = True
-            polled = rel.proc.poll()
-            if polled is None:
-                continue
-            code = polled
-            running.remove(rel)
-            killed = code in (130, -signal.SIGTERM, -signal.SIGKILL)
-            abandoned, _ = repair_moves(client, uri, repair=False)
-            swept = sweep_stale_runs(client, None, uri)  # what the next release's start does
-            run_id = run_id_of(rel)
-            if run_id is not None:
-                numbers[run_id] = rel.number
-            in_move = committed = False
-            if run_id is not None:
-                run = client.get_run(run_id)
-                in_move = run.data.tags.get(MOVE_TAG) == "rolled_back"
-                committed = run.data.tags.get("toolkit.status") == "passed"
-            if killed:
-                counts["killed"] += 1
-                counts[rel.sig] += 1
-                counts["in_move"] += in_move
-                counts["committed"] += committed
-                ok, whose = aliases_consistent(client, uri, names, experiment, numbers)
-                checks.append(ok)
-                how = "during the alias move" if in_move else "outside the alias move"
-                how += ", after its run had committed as passed" if committed else ""
-                print(
-                    f"[{time.perf_counter() - t0:7.1f}s] release {rel.number} ({rel.describe()}): killed "
-                    f"(exit {code}) {how}; sweep ended {len(swept)} run(s), rolled back {len(abandoned)} "
-                    f"move(s); aliases consistent: {'yes' if ok else 'NO'} ({whose})",
-                    flush=True,
-                )
-            else:
-                counts["finished"] += 1
-                counts["passed" if code == 0 else "failed"] += 1
-                ok, whose = aliases_consistent(client, uri, names, experiment, numbers)
-                checks.append(ok)
-                print(
-                    f"[{time.perf_counter() - t0:7.1f}s] release {rel.number} ({rel.describe()}): finished "
-                    f"(exit {code}); aliases consistent: {'yes' if ok else 'NO'} ({whose})",
-                    flush=True,
-                )
-                if code not in (0,):
-                    print("    " + "\n    ".join(rel.log.read_text().strip().splitlines()[-3:]), flush=True)
-
-    final = diagnose(client, uri)
-    folders = sorted(p for p in out.iterdir() if p.is_dir())
-    disagree, accounted, with_accounting, finished_folders = [], 0, 0, 0
-    for folder in folders:
-        if not (folder / "release.json").is_file():  # killed between creating the folder and tagging the run
-            if any(folder.iterdir()):
-                disagree.append(f"{folder.name}: files but no release.json")
-            continue
-        record = json.loads((folder / "release.json").read_text())
-        run = client.get_run(record["run_id"])
-        if record["status"] != run.data.tags.get("toolkit.status") or run.info.status == "RUNNING":
-            disagree.append(f"{folder.name}: folder says {record['status']}, run {run.info.status}")
-        if record["status"] == "passed":
-            finished_folders += 1
-            if (folder / "accounting.csv").is_file():
-                with_accounting += 1
-                accounted += accounting_closes(folder / "accounting.csv")
-
-    minutes = (time.perf_counter() - t0) / 60
-    print()
-    print(f"releases started: {counts['started']}")
-    print(f"releases finished: {counts['finished']} (passed {counts['passed']}, failed {counts['failed']})")
-    print(
-        f"releases killed: {counts['killed']} (SIGTERM {counts['TERM']}, SIGKILL {counts['KILL']}; "
-        f"during the alias move {counts['in_move']}; after their run had committed as passed {counts['committed']})"
-    )
-    kills_ok = sum(checks)
-    print(f"aliases consistent after every release that ended: {kills_ok} of {len(checks)}")
-    print(f"doctor at the end: {'consistent' if final.consistent else 'INCONSISTENT'}")
-    print(f"folders whose release.json disagrees with their run: {len(disagree)} of {len(folders)}")
-    for d in disagree:
-        print(f"  - {d}")
-    if with_accounting:
-        print(f"records accounted: {accounted} of {with_accounting} passed releases' accounting.csv close")
-    else:
-        print("records accounted: n/a (the releases write no accounting.csv)")
-    print(f"time: {minutes:.1f} min on {args.concurrency} concurrent releases (a release alone: {duration:.1f}s)")
-    good = kills_ok == len(checks) and final.consistent and not disagree and accounted == with_accounting
-    return 0 if good else 1
+    c = Campaign(args, world, work, connect(f"sqlite:///{work / 'mlflow.db'}"), t0)
+    print(f"fault campaign: {args.kills} kills, {args.concurrency} releases at a time, world {world}, store {c.uri}")
+    print(f"world ready in {time.perf_counter() - t0:.1f}s; logs in {c.logs}", flush=True)
+    try:
+        if not c.first_release():
+            return 2
+        c.run()
+    finally:
+        c.stop()
+    return c.report()
 
 
 def champion_versions_names(client: MlflowClient) -> list[str]:
