@@ -18,6 +18,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from toolkit.tracking.doctor import diagnose
+from toolkit.tracking.store import connect
 
 JOB = ["evaluate", "--synthetic", "50"]
 
@@ -100,11 +102,23 @@ def test_a_disk_that_fills_up_mid_job_is_a_clear_error_and_nothing_says_passed(g
         if res.returncode == 0:
             assert [r["status"] for r in records] == ["passed"], res.stderr
             continue
-        _clear_error(res, "failed", "disk I/O error", "nothing of this run is marked passed")
-        assert all(r["status"] != "passed" for r in records), records
-        new_runs = set(_runs(d / "mlflow.db")) - set(_runs(good_store))  # read without the limit
-        for run in (_runs(d / "mlflow.db")[r] for r in new_runs):
-            assert run.info.status != "FINISHED" and run.data.tags.get("toolkit.status") != "passed", run.info
+        _clear_error(res, "failed", "disk I/O error")
+        assert all(r["status"] != "passed" for r in records), records  # the folder never says passed
+        new_runs = [r for i, r in _runs(d / "mlflow.db").items() if i not in _runs(good_store)]  # no limit now
+        assert all(r.info.status != "FINISHED" for r in new_runs)  # nor does the store: no run finished
+        committed = [r for r in new_runs if r.data.tags.get("toolkit.status") == "passed"]
+        if committed:  # the store failed after the run's commit (its verdict tag), while ending it
+            assert "committed as passed, but ending it failed" in res.stderr, res.stderr
+            uri = f"sqlite:///{d / 'mlflow.db'}"
+            assert not diagnose(connect(uri), uri).consistent
+            diagnose(connect(uri), uri, repair=True)
+            for run in committed:  # as the next job's sweep does: ended with its verdict, folder closed
+                after = _runs(d / "mlflow.db")[run.info.run_id]
+                assert after.info.status == "FINISHED", after.info
+                folder = Path(after.data.tags["toolkit.folder"])
+                assert json.loads((folder / "run.json").read_text())["status"] == "passed"
+        else:
+            assert "nothing of this run is marked passed" in res.stderr, res.stderr
         mid_job += bool(records)
     assert mid_job >= 1, "no limit made the store fail after the job had started; widen the range"
 

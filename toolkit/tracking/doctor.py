@@ -30,7 +30,7 @@ from toolkit.tracking.aliases import (
     search_all_runs,
 )
 from toolkit.tracking.lifecycle import STATUS_TAG, end_stale_run
-from toolkit.tracking.record import FOLDER_TAG, PAGES_TAG, RECORD_TAG, close_record
+from toolkit.tracking.record import FOLDER_TAG, PAGES_TAG, RECORD_STATE_TAG, RECORD_TAG, close_record
 
 if TYPE_CHECKING:
     import argparse
@@ -156,6 +156,8 @@ def diagnose(client: MlflowClient, uri: str, repair: bool = False) -> Diagnosis:
                     base |= json.loads(path.read_text())
             error = run.data.tags.get("toolkit.error")
             close_record(path.parent, path.name, verdict, error=error, pages=pages, base=base, keep_checks=True)
+            if run.data.tags.get(RECORD_STATE_TAG) == "open":
+                client.set_tag(run.info.run_id, RECORD_STATE_TAG, "closed")
             f.done = f"rewritten: {verdict}"
         d.records.append(f)
     return d

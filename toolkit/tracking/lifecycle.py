@@ -40,6 +40,7 @@ import contextlib
 import json
 import os
 import socket
+import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,7 +63,16 @@ from toolkit.tracking.aliases import (
     rollback_move,
     search_all_runs,
 )
-from toolkit.tracking.record import FOLDER_TAG, PAGES_TAG, RECORD_TAG, close_record, write_record
+from toolkit.tracking.record import (
+    FOLDER_TAG,
+    PAGES_TAG,
+    RECORD_STATE_TAG,
+    RECORD_TAG,
+    close_record,
+    closed_files,
+    write_files,
+    write_record,
+)
 from toolkit.tracking.signals import ReleaseInterrupted, shielded, terminate_on_signals
 
 if TYPE_CHECKING:
@@ -104,6 +114,15 @@ def _close_swept_record(run: Run, status: str, error: str | None, uri: str | Non
         close_record(Path(folder), name, status, error=error, pages=pages, base=base, keep_checks=True)
 
 
+def _verdict(run: Run) -> tuple[str, str | None]:
+    """The status and error an ended run's folder record must say."""
+    tags = run.data.tags
+    verdict = tags.get(STATUS_TAG, "running")
+    if verdict == "running":  # ended without a verdict (a crash inside MLflow's own exit)
+        verdict = {"FINISHED": "passed", "KILLED": "killed"}.get(run.info.status, "failed")
+    return verdict, tags.get("toolkit.error")
+
+
 def end_stale_run(client: MlflowClient, run: Run, uri: str | None) -> str:
     """End a RUNNING run whose process is gone; returns the status it ended with.
 
@@ -123,8 +142,10 @@ def end_stale_run(client: MlflowClient, run: Run, uri: str | None) -> str:
             verdict, "FAILED" if "toolkit.error" in tags else "FINISHED"
         )
         client.set_tag(run_id, SWEPT_TAG, f"process gone after the run closed as {verdict}: ended by a later run")
-        _close_swept_record(run, verdict, tags.get("toolkit.error"), uri)
         client.set_terminated(run_id, ended)
+        _close_swept_record(run, verdict, tags.get("toolkit.error"), uri)
+        if RECORD_STATE_TAG in tags:
+            client.set_tag(run_id, RECORD_STATE_TAG, "closed")
         return verdict
     marks = {t: "killed" for t in (STATUS_TAG, *LEGACY_STATUS_TAGS) if t in tags}
     for tag, value in {**marks, SWEPT_TAG: GONE, "toolkit.error": tags.get("toolkit.error", GONE)}.items():
@@ -132,7 +153,27 @@ def end_stale_run(client: MlflowClient, run: Run, uri: str | None) -> str:
     if STATUS_TAG in tags:
         _close_swept_record(run, "killed", tags.get("toolkit.error", GONE), uri)
     client.set_terminated(run_id, RunStatus.to_string(RunStatus.KILLED))
+    if RECORD_STATE_TAG in tags:
+        client.set_tag(run_id, RECORD_STATE_TAG, "closed")
     return "killed"
+
+
+def close_open_records(client: MlflowClient, experiment_ids: list[str] | None, uri: str | None) -> list[str]:
+    """Close the folder record of every ended run whose record is still open (its job ended the run, then
+    died or failed before writing the folder); returns their ids."""
+    from mlflow.entities import ViewType
+
+    found = search_all_runs(
+        client,
+        f"tags.`{RECORD_STATE_TAG}` = 'open' and attributes.status != 'RUNNING'",
+        experiment_ids,
+        ViewType.ACTIVE_ONLY,
+    )
+    for run in found:
+        status, error = _verdict(run)
+        _close_swept_record(run, status, error, uri)
+        client.set_tag(run.info.run_id, RECORD_STATE_TAG, "closed")
+    return [r.info.run_id for r in found]
 
 
 def sweep_stale_runs(
@@ -154,6 +195,8 @@ def sweep_stale_runs(
             how = "marked KILLED" if status == "killed" else f"ended with the verdict it had committed ({status})"
             say(f"run {run.info.run_id} belonged to a process that is gone: {how}")
     repair_moves(client, uri, say)
+    for run_id in close_open_records(client, experiment_ids, uri):
+        say(f"run {run_id} had ended without closing its folder's record: closed it")
     return swept
 
 
@@ -382,11 +425,10 @@ class TrackedRun:
 
 def _open(tr: TrackedRun, spec: RunSpec) -> None:
     """Tag the run with its folder and record, then write the record (``status: running``)."""
-    tr.client.log_batch(
-        tr.run_id,
-        tags=[_tag(FOLDER_TAG, str(tr.folder)), _tag(RECORD_TAG, spec.record_file)]
-        + ([_tag(PAGES_TAG, ",".join(spec.status_pages))] if spec.status_pages else []),
-    )
+    tags = {FOLDER_TAG: str(tr.folder), RECORD_TAG: spec.record_file, RECORD_STATE_TAG: "open"}
+    if spec.status_pages:
+        tags[PAGES_TAG] = ",".join(spec.status_pages)
+    tr.client.log_batch(tr.run_id, tags=[_tag(k, v) for k, v in tags.items()])
     tr.write_record(
         {"name": spec.name, "kind": spec.kind, "run_id": tr.run_id, "tracking_uri": tr.tracking_uri}, log=False
     )
@@ -399,10 +441,15 @@ def _tag(key: str, value: str) -> Any:
 
 
 def _finish(tr: TrackedRun, spec: RunSpec, status: str, error: str | None, say: Callable[[str], None]) -> None:
-    """After the verdict is in the store: the folder's record and status pages, logged; the run ends."""
+    """After the verdict is in the store: the folder's record and status pages, logged; the run ends.
+
+    A failure is written to the folder at once; ``passed`` only once the run has ended FINISHED (the
+    artifacts are logged from a staging copy first), so that a store failing at the very end leaves a
+    folder that says ``running``, never one that says passed beside a run that did not finish. The
+    run's ``toolkit.record_state`` becomes ``closed`` last (an open one is closed by the next sweep)."""
     import mlflow
 
-    written = close_record(
+    files = closed_files(
         tr.folder,
         spec.record_file,
         status,
@@ -411,8 +458,19 @@ def _finish(tr: TrackedRun, spec: RunSpec, status: str, error: str | None, say: 
         pages=spec.status_pages,
         base=tr.record,
     )
-    tr.log_files([p.name for p in written if p.exists()])
-    mlflow.end_run(status={"passed": "FINISHED", "killed": "KILLED"}.get(status, "FINISHED" if not error else "FAILED"))
+    if status != "passed":
+        write_files(tr.folder, files)
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in files.items():
+            staged = Path(tmp, name)
+            staged.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_text(text)
+            mlflow.log_artifact(str(staged), str(Path(tr._path(None), name).parent))
+    ended = {"passed": "FINISHED", "killed": "KILLED"}.get(status, "FAILED" if error else "FINISHED")
+    mlflow.end_run(status=ended)
+    if status == "passed":
+        write_files(tr.folder, files)
+    tr.client.set_tag(tr.run_id, RECORD_STATE_TAG, "closed")
 
 
 def _close(tr: TrackedRun, spec: RunSpec, uri: str, say: Callable[[str], None]) -> None:
@@ -522,6 +580,9 @@ def tracked_run(
             err = store_fault(exc, uri) if isinstance(exc, Exception) else None
             if err is not None and err is not exc:
                 if tr is not None and tr.committed:
-                    raise type(err)(f"run {run_id} closed as {tr.status}, but then: {err}") from None
-                raise err from None
+                    raise type(err)(
+                        f"run {run_id} committed as {tr.status}, but ending it failed: {err}; its folder says "
+                        "running until the next job's sweep (or `toolkit doctor --repair`) ends it"
+                    ) from None
+                raise type(err)(f"{err}; nothing of this run is marked passed") from None
             raise

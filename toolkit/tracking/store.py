@@ -133,16 +133,14 @@ def store_fault(exc: BaseException, uri: str | None = None) -> ToolkitError | No
     if isinstance(exc, OSError) and exc.errno in DISK_ERRNOS:
         name = f" {exc.filename}" if exc.filename else ""
         return ToolkitError(
-            f"cannot write{name}: {exc.strerror or exc} (disk full, a file-size limit or a read-only disk); "
-            "nothing of this run is marked passed"
+            f"cannot write{name}: {exc.strerror or exc} (disk full, a file-size limit or a read-only disk)"
         )
     text = str(exc).lower()
     module = type(exc).__module__.split(".")[0]
     if module in ("mlflow", "sqlalchemy", "sqlite3") and any(w in text for w in STORE_FAULTS):
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
         return TrackingError(
-            f"the MLflow store{where} failed: {first} (disk full, a file-size limit or a damaged database?); "
-            "nothing of this run is marked passed"
+            f"the MLflow store{where} failed: {first} (disk full, a file-size limit or a damaged database?)"
         )
     return None
 
