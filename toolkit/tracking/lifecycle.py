@@ -24,7 +24,8 @@
    Otherwise ``toolkit.status`` becomes ``passed`` or ``failed`` (the job's checks), or ``failed`` /
    ``killed`` with ``toolkit.error`` when the job raised, after an alias move under way has been
    rolled back. Then the folder's record and the status line of its pages
-   (``RunSpec.status_pages``) are rewritten with the run's status, logged, and the run ends.
+   (``RunSpec.status_pages``) are rewritten with the run's status and logged, and the run ends; a
+   ``passed`` record reaches the folder only after the run has ended FINISHED (:func:`_finish`).
 
 A store or disk fault (a full disk, a damaged database) anywhere in the lifecycle is a clear
 :class:`~toolkit.errors.ToolkitError` (:func:`toolkit.tracking.store.store_fault`), never a traceback,
