@@ -419,8 +419,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"toolkit {args.command}: interrupted", file=sys.stderr)
+        _exit_soon(130)
         return 130
     return int(code or 0)
+
+
+def _exit_soon(code: int, grace: float = 20.0) -> None:
+    """Make sure an interrupted process ends: if the interpreter has not exited ``grace`` seconds from now,
+    end it with ``code``. An interrupt raised inside a library can leave one of its worker threads
+    unregistered, which the interpreter would wait for forever at exit; the job's run is closed by now."""
+    import os
+    import threading
+
+    def _exit() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(grace, _exit)
+    timer.daemon = True
+    timer.start()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -3,13 +3,15 @@
 ``python tests/tracking/kill_harness.py STEP SIGNAL -- <toolkit arguments>`` runs ``toolkit <arguments>``
 (the real CLI, in this process) after wrapping a few ``MlflowClient`` methods, so that at ``STEP`` the
 process sends itself ``SIGNAL``: ``KILL`` (no handler runs), ``TERM`` (the toolkit's handler runs), or
-``RAISE`` (the store call fails with an ``MlflowException``, as a full disk makes it). Steps:
+``RAISE`` (the store call fails with an ``MlflowException``, as a full disk makes it), or
+``TERM_ORPHAN`` (a non-daemon thread that never ends is started, as a thread pool interrupted at the
+wrong moment can leave one, then SIGTERM). Steps:
 
 - ``after_pending``: the alias move's pending record is written;
 - ``alias_<k>``: the k-th alias of the move is set;
 - ``before_complete``: every alias is set, the complete mark is not written;
 - ``after_complete``: the complete mark is written;
-- ``metrics_<k>``: the k-th ``log_metrics`` call of the process (inside a job's body);
+- ``metrics_<k>``: the k-th ``log_metrics`` call of the process (inside a job's body), as it starts;
 - ``none``: no fault.
 
 Only MLflow's client is wrapped: the toolkit code under test is the shipped code.
@@ -46,7 +48,12 @@ def install(step: str, sig: str) -> None:
             from mlflow.exceptions import MlflowException
 
             raise MlflowException(f"(sqlite3.OperationalError) disk I/O error (injected at {where})")
-        os.kill(os.getpid(), {"KILL": signal.SIGKILL, "TERM": signal.SIGTERM}[sig])
+        if sig == "TERM_ORPHAN":
+            import queue
+            import threading
+
+            threading.Thread(target=queue.SimpleQueue().get, name="orphan", daemon=False).start()
+        os.kill(os.getpid(), signal.SIGKILL if sig == "KILL" else signal.SIGTERM)
 
     def wrapped_set_alias(self: MlflowClient, *args: Any, **kwargs: Any) -> Any:
         result = set_alias(self, *args, **kwargs)
@@ -59,7 +66,7 @@ def install(step: str, sig: str) -> None:
         metrics = kwargs.get("metrics") or (args[1] if len(args) > 1 else ())
         if metrics:
             _calls["metrics"] += 1
-            fault(f"metrics_{_calls['metrics']}")
+            fault(f"metrics_{_calls['metrics']}")  # as the call starts: it is a store call under way
         if tags.get(MOVE_TAG) == COMPLETE:
             fault("before_complete")
         result = log_batch(self, *args, **kwargs)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from toolkit.errors import TrackingError
-from toolkit.tracking.signals import shielded
+from toolkit.tracking.signals import deferred, shielded
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -293,22 +293,26 @@ def move_aliases(
 
     intended = {str(k): str(v) for k, v in sorted(versions.items())}
     with alias_lock(uri):
-        _sweep_names(client, set(intended), alias, say)
-        previous = current_versions(client, list(intended), alias)
-        client.log_batch(
-            run_id,
-            tags=[
-                RunTag(ALIAS_TAG, alias),
-                RunTag(PREVIOUS_TAG, json.dumps(previous, sort_keys=True)),
-                RunTag(INTENDED_TAG, json.dumps(intended, sort_keys=True)),
-                RunTag(MOVE_TAG, PENDING),
-            ],
-        )
+        with deferred():  # each store call whole: a signal is raised between two of them
+            _sweep_names(client, set(intended), alias, say)
+            previous = current_versions(client, list(intended), alias)
+        with deferred():
+            client.log_batch(
+                run_id,
+                tags=[
+                    RunTag(ALIAS_TAG, alias),
+                    RunTag(PREVIOUS_TAG, json.dumps(previous, sort_keys=True)),
+                    RunTag(INTENDED_TAG, json.dumps(intended, sort_keys=True)),
+                    RunTag(MOVE_TAG, PENDING),
+                ],
+            )
         try:
             for name, version in intended.items():
-                client.set_registered_model_alias(name, alias, version)
+                with deferred():
+                    client.set_registered_model_alias(name, alias, version)
             commit = [RunTag(k, v) for k, v in (commit_tags or {}).items()]
-            client.log_batch(run_id, tags=[*commit, RunTag(MOVE_TAG, COMPLETE)])
+            with deferred():
+                client.log_batch(run_id, tags=[*commit, RunTag(MOVE_TAG, COMPLETE)])
         except BaseException as exc:
             move = Move(run_id, PENDING, alias, previous, intended, "RUNNING", False)
             with shielded():  # a second signal must not cut the rollback in half

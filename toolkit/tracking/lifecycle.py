@@ -38,6 +38,7 @@ models (:mod:`toolkit.tracking.models`) for them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import socket
@@ -46,7 +47,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 
@@ -74,7 +75,7 @@ from toolkit.tracking.record import (
     write_files,
     write_record,
 )
-from toolkit.tracking.signals import ReleaseInterrupted, shielded, terminate_on_signals
+from toolkit.tracking.signals import ReleaseInterrupted, deferred, shielded, terminate_on_signals
 
 if TYPE_CHECKING:
     from mlflow.entities import Run
@@ -92,6 +93,21 @@ KIND_TAG = "toolkit.kind"
 #: What the sweep writes on a run it ended.
 SWEPT_TAG = "toolkit.swept"
 GONE = "the process was gone (SIGKILL or a crash): marked KILLED by a later run"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def store_call(fn: F) -> F:
+    """Run ``fn`` (a call into the store) with SIGTERM and SIGHUP deferred to its end
+    (:func:`toolkit.tracking.signals.deferred`): MLflow and SQLAlchemy are never interrupted inside."""
+
+    @functools.wraps(fn)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        with deferred():
+            return fn(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
 
 
 def process_tags() -> dict[str, str]:
@@ -282,20 +298,24 @@ class ChildRun:
     def __init__(self, run_id: str):
         self.run_id = run_id
 
+    @store_call
     def log_params(self, params: Mapping[str, Any]) -> None:
         runs.log_params(dict(params))
 
+    @store_call
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         import mlflow
 
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
 
+    @store_call
     def log_files(self, paths: Iterable[Path], artifact_path: str | None = None) -> None:
         import mlflow
 
         for p in paths:
             mlflow.log_artifact(str(p), artifact_path)
 
+    @store_call
     def log_model(
         self,
         model: Any,
@@ -352,6 +372,7 @@ class TrackedRun:
         base = self.artifact_path if artifact_path is None else artifact_path
         return str(Path(base, name).parent) if name else base
 
+    @store_call
     def log_files(self, names: Iterable[str], artifact_path: str | None = None) -> None:
         """Log the named files of the output folder (relative paths, kept under ``artifact_path``;
         a folder is logged whole; a name that does not exist is skipped)."""
@@ -386,18 +407,22 @@ class TrackedRun:
         self.failed_checks = list(failed)
         self.status = "failed" if self.failed_checks else "passed"
 
+    @store_call
     def log_table(self, df: pd.DataFrame, name: str, artifact_path: str | None = None) -> None:
         """Log an aggregate table as CSV (never participant-level rows)."""
         runs.log_table(df, name, self._path(artifact_path))
 
+    @store_call
     def log_json(self, obj: Any, name: str, artifact_path: str | None = None) -> None:
         runs.log_json(obj, name, self._path(artifact_path))
 
+    @store_call
     def log_metrics(self, metrics: Mapping[str, float]) -> None:
         import mlflow
 
         mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
 
+    @store_call
     def set_tags(self, tags: Mapping[str, str]) -> None:
         import mlflow
 
@@ -408,9 +433,19 @@ class TrackedRun:
         """A nested run named ``name`` (tagged with its kind and the process)."""
         import mlflow
 
-        with mlflow.start_run(experiment_id=self.experiment_id, run_name=name, nested=True) as run:
-            mlflow.set_tags({KIND_TAG: kind, **process_tags(), **(tags or {})})
-            yield ChildRun(run.info.run_id)
+        with deferred():
+            tags = {KIND_TAG: kind, **process_tags(), **(tags or {})}
+            run_id = mlflow.start_run(
+                experiment_id=self.experiment_id, run_name=name, nested=True, tags=tags
+            ).info.run_id
+        try:
+            yield ChildRun(run_id)
+        except BaseException as exc:
+            with shielded():
+                mlflow.end_run(status="KILLED" if isinstance(exc, KeyboardInterrupt) else "FAILED")
+            raise
+        with deferred():
+            mlflow.end_run(status="FINISHED")
 
     def set_aliases(self, versions: Mapping[str, str], alias: str) -> None:
         """Have ``alias`` point at each registered model's version when the run closes passed.
@@ -424,6 +459,7 @@ class TrackedRun:
         self.alias_versions.update({str(k): str(v) for k, v in versions.items()})
 
 
+@store_call
 def _open(tr: TrackedRun, spec: RunSpec) -> None:
     """Tag the run with its folder and record, then write the record (``status: running``)."""
     tags = {FOLDER_TAG: str(tr.folder), RECORD_TAG: spec.record_file, RECORD_STATE_TAG: "open"}
@@ -480,7 +516,8 @@ def _close(tr: TrackedRun, spec: RunSpec, uri: str, say: Callable[[str], None]) 
         move_aliases(tr.client, uri, tr.run_id, tr.alias_versions, tr.alias, {STATUS_TAG: "passed"}, say)
         say(f"alias '{tr.alias}' now points at this run's versions of {len(tr.alias_versions)} registered models")
     else:
-        tr.client.set_tag(tr.run_id, STATUS_TAG, tr.status)
+        with deferred():
+            tr.client.set_tag(tr.run_id, STATUS_TAG, tr.status)
     tr.committed = True
     with shielded():  # the verdict is in: a signal now would only leave the record to the next sweep
         _finish(tr, spec, tr.status, None, say)
@@ -556,15 +593,16 @@ def tracked_run(
     with terminate_on_signals():
         # the process tags come with the run itself: a run the sweep cannot attribute never exists
         tags = {KIND_TAG: spec.kind, STATUS_TAG: "running", **process_tags(), **spec.tags}
-        with store_faults_as_errors(uri):
+        with store_faults_as_errors(uri), deferred():
             run_id = mlflow.start_run(experiment_id=exp_id, run_name=spec.name, tags=tags).info.run_id
         tr: TrackedRun | None = None
         try:
-            runs.log_params(dict(spec.params))
-            config = spec.config if spec.config is not None else spec.params.get("config")
-            if config is not None:
-                cpath = Path(spec.config_artifact or f"{spec.artifact_path}/config.json")
-                runs.log_json(config, cpath.name, str(cpath.parent))
+            with deferred():
+                runs.log_params(dict(spec.params))
+                config = spec.config if spec.config is not None else spec.params.get("config")
+                if config is not None:
+                    cpath = Path(spec.config_artifact or f"{spec.artifact_path}/config.json")
+                    runs.log_json(config, cpath.name, str(cpath.parent))
             folder = new_folder(spec.output_root, spec.folder_name or spec.name, run_id)
             tr = TrackedRun(run_id, folder, uri, exp_id, spec.artifact_path, client, spec.params, spec.record_file)
             _open(tr, spec)

@@ -2,9 +2,15 @@
 
 :func:`terminate_on_signals` turns the two signals into :class:`ReleaseInterrupted` (a
 ``KeyboardInterrupt``), so that a job stopped with ``kill`` unwinds like one stopped with Ctrl-C:
-its run is ended as KILLED and an alias move under way is rolled back. Within :func:`shielded`
-(rolling back, ending a run) a signal is remembered instead of raised: the job is already on its
-way out, and an exception there would leave the half it interrupts to the next sweep.
+its run is ended as KILLED and an alias move under way is rolled back. The exception is raised
+wherever the main thread is, except in two kinds of stretch:
+
+- :func:`deferred`: a call into the store (MLflow, SQLAlchemy, their thread pools). An exception
+  raised inside one can break the library's own state (a transaction closed under it, a worker
+  thread started but never registered, which the interpreter then waits for forever at exit), so
+  the signal is raised as soon as the call returns;
+- :func:`shielded`: rolling back, ending a run. The job is already on its way out, and an
+  exception there would leave the half it interrupts to the next sweep; the signal is dropped.
 """
 
 from __future__ import annotations
@@ -46,6 +52,17 @@ def terminate_on_signals() -> Iterator[None]:
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP wait; the first that arrived is raised as
+    :class:`ReleaseInterrupted` when the block ends (unless an exception already ends it, or an
+    enclosing :func:`shielded` or :func:`deferred` block takes it)."""
+    with shielded() as got:
+        yield
+    if got and not _State.depth:
+        raise ReleaseInterrupted(f"received {signal.Signals(got[0]).name}")
 
 
 @contextlib.contextmanager
