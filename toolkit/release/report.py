@@ -47,8 +47,7 @@ def write_report(
     gates: Gates | None = None,
 ) -> Path:
     """``report.md``: status, star distribution, national averages, models, the Bayesian variant's
-    convergence against its ``gates`` (when it ran) and the exclusions. Its status line says ``running``
-    until the run closes; the lifecycle then writes the status the run ends with."""
+    convergence against its ``gates`` (when it ran) and the exclusions."""
     lines = [
         f"# Release {config.name}",
         "",
