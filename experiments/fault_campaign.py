@@ -3,7 +3,8 @@
 Releases run, ``--concurrency`` at a time, on one synthetic world generated once (the small world: in
 the tiny one the release's models do not converge) and one sqlite store. Each release is planned as
 
-- killed from outside at a random time (SIGTERM or SIGKILL, uniform over a release's duration);
+- killed from outside at a random time (SIGTERM or SIGKILL, uniform over most of what a release
+  takes with the others running);
 - killed during the champion alias move, at a random step of it (the pending record written, after
   the k-th alias, before or after the complete mark), with SIGTERM or SIGKILL, through
   ``tests/tracking/kill_harness.py`` (which wraps ``MlflowClient`` only: the release is the real one);
@@ -26,6 +27,7 @@ import argparse
 import json
 import random
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -152,6 +154,7 @@ class Campaign:
     counts: dict[str, int] = field(default_factory=dict)
     checks: list[bool] = field(default_factory=list)  # aliases consistent, after each release that ended
     running: list[Release] = field(default_factory=list)
+    durations: list[float] = field(default_factory=list)  # of the releases that finished, with the others
 
     def __post_init__(self) -> None:
         self.rng = random.Random(self.args.seed)
@@ -184,22 +187,30 @@ class Campaign:
         print(f"release 0 finished in {self.duration:.1f}s; champion on {len(self.names)} models", flush=True)
         return True
 
-    def launch(self, planned: int) -> int:
-        """Start releases up to the concurrency; returns the kills planned so far."""
+    def kills_to_plan(self) -> int:
+        """Kills still to plan: ``--kills`` minus the releases killed and those running with a kill planned
+        (a kill planned for after a release's end does not count: that release finished)."""
+        pending = sum(1 for r in self.running if r.plan != "finish")
+        return self.args.kills - self.counts["killed"] - pending
+
+    def kill_window(self) -> float:
+        """How late an outside kill may come: most of what a release takes with the others running."""
+        typical = statistics.median(self.durations) if self.durations else self.duration * self.args.concurrency
+        return max(1.0, 0.9 * typical)
+
+    def launch(self) -> None:
+        """Start releases up to the concurrency while kills remain to be planned."""
         a = self.args
         steps = ["after_pending", *[f"alias_{k}" for k in range(1, len(self.names) + 1)]]
         steps += ["before_complete", "after_complete"]
-        while planned < a.kills and len(self.running) < a.concurrency:
+        while self.kills_to_plan() > 0 and len(self.running) < a.concurrency:
             sig = self.rng.choice(["TERM", "KILL"])
             if self.rng.random() < a.finish_share:
                 self.start("finish")
             elif self.rng.random() < a.in_move_share:
-                planned += 1
                 self.start("in-move", sig, self.rng.choice(steps))
             else:
-                planned += 1
-                self.start("external", sig, at=self.rng.uniform(0.5, self.duration * a.concurrency * 0.9))
-        return planned
+                self.start("external", sig, at=self.rng.uniform(0.5, self.kill_window()))
 
     def ended(self, rel: Release, code: int) -> None:
         """A release ended: sweep as the next release's start does, check the aliases, print one line."""
@@ -228,6 +239,7 @@ class Campaign:
                 flush=True,
             )
         else:
+            self.durations.append(time.perf_counter() - rel.started)
             self.counts["finished"] += 1
             self.counts["passed" if code == 0 else "failed"] += 1
             print(f"{stamp}: finished (exit {code}); {consistent}", flush=True)
@@ -235,10 +247,9 @@ class Campaign:
                 print("    " + "\n    ".join(rel.log.read_text().strip().splitlines()[-3:]), flush=True)
 
     def run(self) -> None:
-        """Start releases and kill them as planned until ``--kills`` kills are planned and all have ended."""
-        planned = 0
-        while planned < self.args.kills or self.running:
-            planned = self.launch(planned)
+        """Start releases and kill them as planned until ``--kills`` releases were killed and all have ended."""
+        while self.kills_to_plan() > 0 or self.running:
+            self.launch()
             time.sleep(0.05)
             for rel in list(self.running):
                 due = rel.plan == "external" and not rel.sent and time.perf_counter() - rel.started >= rel.at
