@@ -20,7 +20,7 @@ checks passed, all or nothing, as the run's commit (:mod:`toolkit.tracking.alias
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -113,16 +113,8 @@ def run_release(
     inputs = load_release_inputs(data_dir, config.window.start, config.window.end, config.data.records, say)
     params = release_params(config, config_path, data_dir, inputs, method, specs, prev_path)
     tags = {"release.name": config.name, "release.variant": config.variant}
-    spec = job_spec(
-        config,
-        "release",
-        params,
-        out_root,
-        artifact_path="release",
-        tags=tags,
-        record_file="release.json",
-        status_pages=("report.md",),
-    )
+    spec = job_spec(config, "release", params, out_root, artifact_path="release", tags=tags)
+    spec = replace(spec, record_file="release.json", status_pages=("report.md",))  # closed by the lifecycle
     t_start = time.perf_counter()
     with tracked_run(spec, tracking_uri, say) as tr:
         log_reproduction_inputs(tr, method, specs, prev)
