@@ -114,9 +114,8 @@ def run_release(
     params = release_params(config, config_path, data_dir, inputs, method, specs, prev_path)
     tags = {"release.name": config.name, "release.variant": config.variant}
     spec = job_spec(config, "release", params, out_root, artifact_path="release", tags=tags)
-    spec = replace(spec, record_file="release.json", status_pages=("report.md",))  # closed by the lifecycle
     t_start = time.perf_counter()
-    with tracked_run(spec, tracking_uri, say) as tr:
+    with tracked_run(replace(spec, record_file="release.json", status_pages=("report.md",)), tracking_uri, say) as tr:
         log_reproduction_inputs(tr, method, specs, prev)
         comp = compute_release_variant(inputs.tables, config, method, specs, prev, say)
         metrics = model_metrics_table(comp.fits)
