@@ -1,7 +1,8 @@
 """Fault campaign: random kills of concurrent releases against one sqlite store, and what they leave.
 
-Releases run, ``--concurrency`` at a time, on one synthetic world generated once (the small world: in
-the tiny one the release's models do not converge) and one sqlite store. Each release is planned as
+Releases run, ``--concurrency`` at a time, on one synthetic world generated once (the small world by
+default; ``--scale tiny`` where the release's models converge on it, which needs the model specs'
+sparse-level rule) and one sqlite store. Each release is planned as
 
 - killed from outside at a random time (SIGTERM or SIGKILL, uniform over most of what a release
   takes with the others running);
@@ -316,7 +317,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--kills", type=int, default=50, help="releases to kill (default 50)")
     ap.add_argument("--concurrency", type=int, default=2, help="releases running at once (default 2)")
     ap.add_argument("--seed", type=int, default=2018, help="seed of the kill plan (default 2018)")
-    ap.add_argument("--scale", default="small", choices=["tiny", "small"], help="synthetic world (default small)")
+    ap.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small"],
+        help="synthetic world (default small; tiny needs models that converge on it)",
+    )
     ap.add_argument("--world-seed", type=int, default=7, help="seed of the synthetic world (default 7)")
     ap.add_argument("--world", type=Path, default=None, help="use this world instead of generating one")
     ap.add_argument("--workdir", type=Path, default=None, help="store, release folders, logs (default: temporary)")
