@@ -208,6 +208,15 @@ def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", default="127.0.0.1", help="address the MLflow server listens on (default loopback)")
 
 
+def _add_doctor(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="end stale runs, roll back unfinished alias moves and rewrite folder records that disagree",
+    )
+
+
 def _add_scheme_reproduce(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     help: str,
@@ -391,6 +400,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         _add_server,
         "toolkit.tracking.server:run_server",
     ),
+    "doctor": (
+        "check a store for what killed jobs left: stale runs, unfinished alias moves, folder records "
+        "(exit 0 consistent, 1 found; --repair fixes)",
+        _add_doctor,
+        "toolkit.tracking.doctor:run_doctor",
+    ),
     "dcp": (
         "DCP out-of-home-care KPIs: catalogue check, synthetic submissions, tracked assessment",
         _add_dcp,
@@ -515,8 +530,26 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         print(f"toolkit {args.command}: interrupted", file=sys.stderr)
+        _exit_soon(130)
         return 130
     return int(code or 0)
+
+
+def _exit_soon(code: int, grace: float = 20.0) -> None:
+    """Make sure an interrupted process ends: if the interpreter has not exited ``grace`` seconds from now,
+    end it with ``code``. An interrupt raised inside a library can leave one of its worker threads
+    unregistered, which the interpreter would wait for forever at exit; the job's run is closed by now."""
+    import os
+    import threading
+
+    def _exit() -> None:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+    timer = threading.Timer(grace, _exit)
+    timer.daemon = True
+    timer.start()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -6,17 +6,25 @@ the skip is printed loudly.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 import warnings
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.conftest import REPO
 from toolkit.tracking.server import (
+    Postgres,
     postgres_bin,
     start_mlflow_server,
     start_postgres,
@@ -32,16 +40,21 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def _require_postgres() -> None:
+    """Skip, loudly, when PostgreSQL cannot be found."""
     if postgres_bin() is None:
         msg = (
             "\n" + "!" * 78 + "\nSKIPPED: PostgreSQL is not installed, so the tracking-server test did not run.\n"
             "Install Debian's postgresql package (.ci/run does) to run it.\n" + "!" * 78
         )
         print(msg, file=sys.stderr)
-        warnings.warn(msg, stacklevel=2)
+        warnings.warn(msg, stacklevel=3)
         pytest.skip("PostgreSQL not installed (see the message above)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    _require_postgres()
     d = tmp_path_factory.mktemp("server")
     # PostgreSQL runs as the postgres user when the tests run as root: its folder must be reachable by it
     pg_root = Path(tempfile.mkdtemp(prefix="toolkit-pg-"))
@@ -84,3 +97,60 @@ def test_release_register_load_reproduce_on_the_server(server, small_world_dir, 
     rep = run_cli("reproduce", run_id, "--tracking-uri", uri, "--allow-code-drift")
     assert rep.returncode == 0, rep.stderr[-3000:]
     assert rep.stdout.strip().startswith("REPRODUCED")
+
+
+def _pids_using(path: Path) -> list[int]:
+    """Processes whose command line names ``path`` (the server's own, unique temporary folders)."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if str(path).encode() in (proc / "cmdline").read_bytes():
+                    pids.append(int(proc.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _wait_gone(path: Path, timeout: float = 60) -> list[int]:
+    t0 = time.time()
+    while (left := _pids_using(path)) and time.time() - t0 < timeout:
+        time.sleep(0.2)
+    return left
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP])
+def test_server_command_stops_postgres_and_mlflow_on_a_signal(sig, tmp_path):
+    """``toolkit server`` killed with SIGTERM (a service manager) or SIGHUP (a closed terminal) stops the
+    PostgreSQL cluster and the mlflow server it started, as Ctrl-C does."""
+    _require_postgres()
+    pg_root = Path(tempfile.mkdtemp(prefix="toolkit-pg-sig-"))
+    pg_root.chmod(0o755)
+    pgdata, artifacts, port = pg_root / "pgdata", tmp_path / "artifacts", _free_port()
+    cmd = [sys.executable, "-m", "toolkit", "server", "--pgdata", str(pgdata), "--artifacts", str(artifacts)]
+    cmd += ["--port", str(port), "--pg-port", str(_free_port())]
+    log = tmp_path / "server.txt"
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(cmd, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT)
+    try:
+        t0 = time.time()
+        while "MLflow tracking server:" not in log.read_text():
+            assert proc.poll() is None and time.time() - t0 < 240, log.read_text()
+            time.sleep(0.2)
+        assert _pids_using(artifacts) and (pgdata / "postmaster.pid").is_file()
+        proc.send_signal(sig)
+        assert proc.wait(timeout=120) == 0, log.read_text()
+        assert _wait_gone(artifacts) == [], f"mlflow server still running:\n{log.read_text()}"
+        assert _wait_gone(pgdata) == [] and not (pgdata / "postmaster.pid").exists(), "PostgreSQL still running"
+        with pytest.raises(OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5)
+    finally:  # whatever the outcome, nothing of this test keeps running
+        if proc.poll() is None:
+            proc.kill()
+        pg = postgres_bin()
+        if (pgdata / "postmaster.pid").exists() and pg is not None:
+            Postgres(pgdata, 0, pg).stop()
+        for pid in _pids_using(artifacts):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(pg_root, ignore_errors=True)

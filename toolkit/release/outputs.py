@@ -1,4 +1,4 @@
-"""Writing a release's folder: tables, per-model files and plots, the report and ``release.json``.
+"""Writing a release's folder: tables, per-model files and plots, the report.
 
 Nothing here computes a rating or talks to MLflow; :func:`write_outputs` also serves
 reproduction, which writes the same tables to a scratch folder and compares them.
@@ -108,8 +108,8 @@ def write_verdict(
     failed: list[str],
     run: dict[str, Any],
 ) -> list[str]:
-    """The report and ``release.json`` (run id, store, status, failed checks, hashes, model versions);
-    returns their names."""
+    """The report, whose status line says ``running`` until the run closes (the lifecycle rewrites it, and
+    ``release.json``, with the status the run ends with: :mod:`toolkit.tracking.record`); returns its name."""
     gates = comp.bayes.config.gates if comp.bayes is not None else None
     write_report(
         folder,
@@ -125,12 +125,4 @@ def write_verdict(
         {f.spec.name: list(f.model.aliased_) for f in comp.fits.values()},
         comp.standardisation,
     )
-    (folder / "release.json").write_text(
-        json.dumps(
-            {"name": config.name, "status": "failed" if failed else "passed", "failed_checks": failed, **run},
-            indent=2,
-            sort_keys=True,
-        )
-        + "\n"
-    )
-    return ["report.md", "release.json"]
+    return ["report.md"]

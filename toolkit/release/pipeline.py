@@ -6,19 +6,21 @@ its own module:
 
 1. compute (:mod:`toolkit.release.compute`, no I/O): frame, fits, expected outcomes, ratings, checks;
 2. write (:mod:`toolkit.release.outputs`): tables, model files, plots, report, ``release.json`` to a
-   new folder ``<output_root>/<name>-<UTC time>-<run id>`` (never an existing one);
+   new folder ``<output_root>/<name>-<UTC time>-<run id>`` (never an existing one); the report's
+   status line and ``release.json`` say ``running`` until the run closes, when the lifecycle writes
+   the status the run ended with (passed, failed with the failed checks, killed or failed with the error);
 3. track (:mod:`toolkit.release.track`): child runs, registered models, the output files as
    artifacts of the parent run, except the record-level exclusion list, which holds pseudonymous
    participant ids and stays in the folder (its aggregate summary is logged instead).
 
 The ``champion`` alias moves to the new model versions only after the release completed and its
-checks passed.
+checks passed, all or nothing, as the run's commit (:mod:`toolkit.tracking.aliases`).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -192,7 +194,7 @@ def run_release(
     tags = {"release.name": config.name, "release.variant": config.variant}
     spec = job_spec(config, "release", params, setup.output_root, artifact_path="release", tags=tags)
     t_start = time.perf_counter()
-    with tracked_run(spec, tracking_uri, say) as tr:
+    with tracked_run(replace(spec, record_file="release.json", status_pages=("report.md",)), tracking_uri, say) as tr:
         log_reproduction_inputs(tr, method, specs, prev)
         comp = compute_release_variant(inputs.tables, config, method, specs, prev, say)
         metrics = model_metrics_table(comp.fits)
@@ -207,6 +209,8 @@ def run_release(
             "model_versions": versions,
         }
         written.logged += write_verdict(tr.folder, config, comp, metrics, failed, record)
+        tr.write_record(record, log=False)
+        written.logged.append("release.json")
         finish_release(tr, written.logged, comp, method, config, failed, versions, time.perf_counter() - t_start, say)
     say(f"done in {time.perf_counter() - t_start:.1f}s: {tr.folder}")
     return ReleaseResult(

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from toolkit.bayes.config import Gates
+from toolkit.tracking.record import status_line
 
 if TYPE_CHECKING:
     from toolkit.release.config import ReleaseConfig
@@ -59,7 +60,7 @@ def write_report(
         f"- MLflow run: `{run_id}` in `{uri}`",
         f"- assessment window: {config.window.start} to {config.window.end}",
         f"- method: `{config.method}`; models: `{config.models}`; variant: `{config.variant}`; seed {config.seed}",
-        f"- status: **{'FAILED' if failed else 'passed'}**",
+        status_line("running"),  # rewritten with the run's status when it closes
         "",
     ]
     if failed:

@@ -109,16 +109,18 @@ def finish_release(
     seconds: float,
     say: Callable[[str], None],
 ) -> None:
-    """Log the folder's aggregate files and the headline metrics; move the alias only when every check
-    passed, otherwise mark the run failed."""
+    """Log the folder's aggregate files and the headline metrics; record the checks (a failed one fails the
+    run) and, when every check passed, ask for the alias, which moves as the run closes."""
     tr.log_files([*logged, "plots"])
     bands = sorted(b.stars for b in method.bands)
     records = len(comp.model_frame.frame)
     tr.log_metrics(release_metrics(comp.ratings, bands, records, len(comp.exclusions)) | {"seconds": seconds})
+    tr.fail_checks(failed)
     if failed:
-        tr.status = "failed"
         say("release checks FAILED; champion aliases not moved:\n  - " + "\n  - ".join(failed))
         return
     if config.tracking.register_models and versions:
         tr.set_aliases(versions, config.tracking.alias)
-    say(f"checks passed; alias '{config.tracking.alias}' set on {len(versions)} registered models")
+        say(f"checks passed; alias '{config.tracking.alias}' moves to {len(versions)} models as the run closes")
+    else:
+        say("checks passed")

@@ -21,7 +21,7 @@ import io
 import json
 import tempfile
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,6 @@ from toolkit.contracts import load_contracts
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
-    from mlflow.tracking import MlflowClient
 
     from toolkit.expected import ExpectedModel
 
@@ -124,9 +123,3 @@ def log_model(
                 pip_requirements=PIP_REQUIREMENTS,
                 registered_model_name=name if register else None,
             )
-
-
-def set_aliases(client: MlflowClient, versions: Mapping[str, str], alias: str) -> None:
-    """Point ``alias`` at each registered model's version (only after a job passed its checks)."""
-    for name, version in versions.items():
-        client.set_registered_model_alias(name, alias, str(version))

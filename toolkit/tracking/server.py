@@ -95,27 +95,42 @@ def start_postgres(datadir: str | Path, port: int = 5433) -> Postgres:
     sock.mkdir(exist_ok=True)
     if os.geteuid() == 0:
         shutil.chown(sock, "postgres", "postgres")
-    r = subprocess.run(
-        _as_db_user(
-            [
-                str(pg / "pg_ctl"),
-                "-D",
-                str(d),
-                "-l",
-                str(d / "server.log"),
-                "-w",
-                "-o",
-                f"-p {port} -h 127.0.0.1 -k {sock}",
-                "start",
-            ]
-        ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    if r.returncode != 0:
-        raise TrackingError(f"PostgreSQL did not start: {r.stderr.strip()[-500:]} (log: {d / 'server.log'})")
     handle = Postgres(d, port, pg)
+    try:
+        r = subprocess.run(
+            _as_db_user(
+                [
+                    str(pg / "pg_ctl"),
+                    "-D",
+                    str(d),
+                    "-l",
+                    str(d / "server.log"),
+                    "-w",
+                    "-o",
+                    f"-p {port} -h 127.0.0.1 -k {sock}",
+                    "start",
+                ]
+            ),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    except BaseException:  # interrupted while it starts: it may be up already
+        handle.stop()
+        raise
+    if r.returncode != 0:  # (another server on this folder is left alone)
+        raise TrackingError(f"PostgreSQL did not start: {r.stderr.strip()[-500:]} (log: {d / 'server.log'})")
+    try:
+        _ensure_database(handle)
+    except BaseException:  # interrupted or failed: leave no server behind
+        handle.stop()
+        raise
+    return handle
+
+
+def _ensure_database(handle: Postgres) -> None:
+    """Create the ``mlflow`` database of a running cluster if it does not exist."""
+    pg, port = handle.bin, handle.port
     exists = subprocess.run(
         [
             str(pg / "psql"),
@@ -142,9 +157,7 @@ def start_postgres(datadir: str | Path, port: int = 5433) -> Postgres:
             timeout=60,
         )
         if r.returncode != 0:
-            handle.stop()
             raise TrackingError(f"createdb failed: {r.stderr.strip()[-500:]}")
-    return handle
 
 
 def wait_http(url: str, timeout: float = 120, proc: subprocess.Popen | None = None) -> None:
@@ -189,8 +202,8 @@ def start_mlflow_server(
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         wait_http(f"http://{host}:{port}/health", timeout=180, proc=proc)
-    except TrackingError:
-        proc.kill()
+    except BaseException:  # no answer, or interrupted while waiting: leave no server behind
+        stop_process(proc)
         raise
     return proc
 
@@ -210,19 +223,36 @@ def stop_process(proc: subprocess.Popen) -> None:
 
 
 def run_server(args: argparse.Namespace) -> int:
-    """``toolkit server``: PostgreSQL + mlflow server until interrupted."""
-    pg = start_postgres(args.pgdata, args.pg_port)
-    print(f"PostgreSQL on 127.0.0.1:{args.pg_port} (data {pg.datadir}); backend store {pg.uri}")
-    try:
-        proc = start_mlflow_server(pg.uri, args.artifacts, args.port, args.host)
-        print(f"MLflow tracking server: http://{args.host}:{args.port} (artifacts proxied from {args.artifacts})")
-        print(f"use it with: --tracking-uri http://{args.host}:{args.port}   (Ctrl-C stops both)")
+    """``toolkit server``: PostgreSQL + mlflow server until interrupted.
+
+    Ctrl-C, SIGTERM and SIGHUP stop both (:func:`~toolkit.tracking.signals.terminate_on_signals`),
+    also while they are starting; so does the mlflow server exiting on its own."""
+    from toolkit.tracking.signals import shielded, terminate_on_signals
+
+    with terminate_on_signals():
         try:
-            proc.wait()
+            pg = start_postgres(args.pgdata, args.pg_port)
         except KeyboardInterrupt:
-            pass
+            return 130
+        print(f"PostgreSQL on 127.0.0.1:{args.pg_port} (data {pg.datadir}); backend store {pg.uri}", flush=True)
+        proc: subprocess.Popen | None = None
+        try:
+            proc = start_mlflow_server(pg.uri, args.artifacts, args.port, args.host)
+            print(f"MLflow tracking server: http://{args.host}:{args.port} (artifacts proxied from {args.artifacts})")
+            print(
+                f"use it with: --tracking-uri http://{args.host}:{args.port}   (Ctrl-C or SIGTERM stops both)",
+                flush=True,
+            )
+            code = proc.wait()
+            print(f"the mlflow server exited (code {code}); stopping PostgreSQL", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            print("stopping the mlflow server and PostgreSQL", file=sys.stderr, flush=True)
+            return 0
         finally:
-            stop_process(proc)
-    finally:
-        pg.stop()
-    return 0
+            with shielded():  # a second signal must not leave one of them running
+                try:
+                    if proc is not None:
+                        stop_process(proc)
+                finally:
+                    pg.stop()

@@ -296,14 +296,11 @@ def run_clientlevel(
         tr.log_json(hashes, "input_sha256.json", "inputs")
         res = compute_clientlevel(data, cfg)
         version = _publish(tr, res, data, secret, cfg, say)
-        tr.status = "failed" if res.failed_checks else "passed"
-        tr.write_json(
-            "run.json",
+        tr.fail_checks(res.failed_checks)
+        tr.write_record(
             {
                 "run_id": tr.run_id,
                 "tracking_uri": tr.tracking_uri,
-                "status": tr.status,
-                "failed_checks": res.failed_checks,
                 "config_hash": spec.params["config_hash"],
                 "input_sha256": hashes,
                 "model_version": version,

@@ -216,8 +216,7 @@ def _write_run(tr: TrackedRun, inp: CohortInput, ev: CohortEvaluation, config: C
     )
     write_evaluation_tables(tr.folder, ev)
     (tr.folder / "report.html").write_text(html_report(ev.evaluation, config, ev.statement, note))
-    tr.write_json(
-        "run.json",
+    tr.write_record(
         {
             "run_id": tr.run_id,
             "tracking_uri": tr.tracking_uri,

@@ -212,8 +212,7 @@ def run_dcp_report(
         tr.log_json(hashes, "input_sha256.json", "inputs")
         res = compute_dcp(tables, cat, cfg)
         write_dcp_outputs(tr.folder, res, cfg, cat)
-        tr.write_json(
-            "run.json",
+        tr.write_record(
             {
                 "run_id": tr.run_id,
                 "tracking_uri": tr.tracking_uri,

@@ -147,8 +147,7 @@ def _write_reports(tr: TrackedRun, rep: DexReport, data: DexData, config: DexCon
         data.tables["program_activities"],
         note,
     )
-    tr.write_json(
-        "run.json",
+    tr.write_record(
         {
             "run_id": tr.run_id,
             "tracking_uri": tr.tracking_uri,
