@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from toolkit.errors import ConfigError
 from toolkit.paths import CONFIGS, ROOT
@@ -30,14 +30,38 @@ class FrozenConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+#: The calendar range a config date must fall in (the data contracts' default ``dateRange``).
+DATE_RANGE = (dt.date(1900, 1, 1), dt.date(2100, 12, 31))
+
+
+def _date_in_range(value: dt.date) -> dt.date:
+    low, high = DATE_RANGE
+    if not low <= value <= high:
+        raise ValueError(f"{value.isoformat()} is outside {low.isoformat()} to {high.isoformat()}")
+    return value
+
+
 def _iso_date(value: str) -> str:
     """A real calendar date written ``YYYY-MM-DD`` (kept as the text given)."""
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
         raise ValueError(f"must be a date written YYYY-MM-DD, got {value!r}")
     try:
-        dt.date.fromisoformat(value)
+        day = dt.date.fromisoformat(value)
     except ValueError:
         raise ValueError(f"{value!r} is not a date of the calendar") from None
+    _date_in_range(day)
+    return value
+
+
+def _config_date(value: Any) -> Any:
+    """A date of a config: ``YYYY-MM-DD`` text or a YAML date; a number is refused (``20180701`` is not
+    read as a date, nor as days since an epoch)."""
+    if isinstance(value, bool | int | float):
+        raise ValueError("a date is written YYYY-MM-DD, not a number")
+    if isinstance(value, dt.datetime):
+        raise ValueError("a date is written YYYY-MM-DD, without a time")
+    if isinstance(value, str):
+        return dt.date.fromisoformat(_iso_date(value))
     return value
 
 
@@ -68,6 +92,8 @@ def _alias_name(value: str) -> str:
 
 #: A date ``YYYY-MM-DD`` of the calendar, kept as text.
 IsoDate = Annotated[str, AfterValidator(_iso_date)]
+#: A date of the calendar between 1900-01-01 and 2100-12-31 (``YYYY-MM-DD`` text or a YAML date; never a number).
+ConfigDate = Annotated[dt.date, BeforeValidator(_config_date), AfterValidator(_date_in_range)]
 #: An MLflow experiment name.
 ExperimentName = Annotated[str, AfterValidator(_experiment_name)]
 #: An MLflow registered-model alias.

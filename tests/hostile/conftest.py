@@ -7,8 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hostile_harness import Ctx, store_state
 
-from hostile_harness import Ctx, call_main, store_state
 from toolkit.paths import ROOT
 
 PUBLICATION = ROOT / "tests" / "data" / "published" / "des-star-ratings-march-2020.xlsx"
@@ -42,9 +42,7 @@ def hostile_worlds(tiny_world_dir, tmp_path_factory) -> dict[str, Path]:
         worlds[scheme] = root / scheme
     cohort = root / "cohort"
     cohort.mkdir()
-    simulate_cohort(24, load_cohort_config("schemes/cohort/default.yaml"), 3).to_csv(
-        cohort / "cohort.csv", index=False
-    )
+    simulate_cohort(24, load_cohort_config("schemes/cohort/default.yaml"), 3).to_csv(cohort / "cohort.csv", index=False)
     worlds["cohort"] = cohort
     pub = root / "publication"
     pub.mkdir()

@@ -226,7 +226,9 @@ def run_case(case: Case, ctx: Ctx, capsys: Any, monkeypatch: Any) -> Outcome:
             problems.append(f"check failed: {exc}")
     if problems:
         raise AssertionError(
-            f"case {case.id}: " + "\n".join(problems) + f"\n--- argv: {argv}\n--- stdout:\n{res.out}\n--- stderr:\n{res.err}"
+            f"case {case.id}: "
+            + "\n".join(problems)
+            + f"\n--- argv: {argv}\n--- stdout:\n{res.out}\n--- stderr:\n{res.err}"
         )
     return res
 
@@ -261,7 +263,9 @@ def write(d: Path, table: str, df: pd.DataFrame, suffix: str | None = None) -> P
     return p
 
 
-def edit(table: str, fn: Callable[[pd.DataFrame], pd.DataFrame | None], sub: str = "", suffix: str | None = None) -> Damage:
+def edit(
+    table: str, fn: Callable[[pd.DataFrame], pd.DataFrame | None], sub: str = "", suffix: str | None = None
+) -> Damage:
     """Damage: ``fn`` changes ``table`` of ``ctx.data/sub`` (in place or by returning a frame)."""
 
     def damage(ctx: Ctx) -> None:
@@ -273,7 +277,9 @@ def edit(table: str, fn: Callable[[pd.DataFrame], pd.DataFrame | None], sub: str
     return damage
 
 
-def set_cells(table: str, column: str, value: Any, rows: tuple[int, ...] = (0,), sub: str = "", dtype: str | None = None) -> Damage:
+def set_cells(
+    table: str, column: str, value: Any, rows: tuple[int, ...] = (0,), sub: str = "", dtype: str | None = None
+) -> Damage:
     """Damage: ``column`` of ``rows`` set to ``value`` (the column first cast to ``dtype``, e.g. object)."""
 
     def fn(df: pd.DataFrame) -> pd.DataFrame:

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
+from toolkit.errors import ToolkitError
 from toolkit.output import Progress
 
 
 def run_reproduce(args: argparse.Namespace) -> int:
     from toolkit.release.reproduce import reproduce
 
+    if args.data is not None:
+        data = Path(args.data)
+        if not data.exists():
+            raise ToolkitError(f"--data {data} does not exist")
+        if not data.is_dir():
+            raise ToolkitError(f"--data {data} is not a folder (give the folder of the release's input tables)")
     say = Progress(True, "reproduce")
     res = reproduce(
         args.run_id,
@@ -30,7 +38,6 @@ def run_reproduce(args: argparse.Namespace) -> int:
 
 
 def run_compare(args: argparse.Namespace) -> int:
-    from pathlib import Path
 
     from toolkit.release.compare import run_comparison
 

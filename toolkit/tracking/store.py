@@ -167,7 +167,13 @@ def connect(uri: str | None = None) -> MlflowClient:
     uri = resolve_tracking_uri(uri)
     db = sqlite_path(uri)
     if db is not None:
-        db.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            db.parent.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            blocker = next((p for p in [db.parent, *db.parent.parents] if p.exists() and not p.is_dir()), db.parent)
+            raise TrackingError(f"cannot create the MLflow store {db}: {blocker} is a file, not a folder") from None
+        except PermissionError:
+            raise TrackingError(f"cannot create the MLflow store {db}: no permission to create {db.parent}") from None
     elif urlparse(uri).scheme not in ("http", "https", "postgresql", "databricks", "file"):
         raise TrackingError(f"unsupported tracking URI {uri!r}")
     mlflow.set_tracking_uri(uri)

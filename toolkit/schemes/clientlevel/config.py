@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from toolkit.config import (
     AliasName,
+    ConfigDate,
     ExperimentName,
     FrozenConfig,
     inside_root,
@@ -22,8 +23,8 @@ DIMENSIONS = ("knowledge", "attitude", "skills", "behaviour", "circumstances")
 
 
 class Window(FrozenConfig):
-    start: dt.date
-    end: dt.date
+    start: ConfigDate
+    end: ConfigDate
 
     @model_validator(mode="after")
     def _ordered(self) -> Window:

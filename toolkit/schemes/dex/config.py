@@ -19,7 +19,15 @@ from typing import Literal, Self
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from toolkit.config import ExperimentName, FrozenConfig, config_reference, inside_root, load_yaml, validate_model
+from toolkit.config import (
+    ConfigDate,
+    ExperimentName,
+    FrozenConfig,
+    config_reference,
+    inside_root,
+    load_yaml,
+    validate_model,
+)
 from toolkit.errors import ConfigError
 from toolkit.schemes.config import load_scheme_yaml
 
@@ -39,8 +47,8 @@ OrderColumn = Literal["assessment_date", "session_id", "assessment_id"]
 
 
 class DateRange(FrozenConfig):
-    start: date
-    end: date
+    start: ConfigDate
+    end: ConfigDate
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
@@ -50,7 +58,7 @@ class DateRange(FrozenConfig):
 
 
 class Reporting(FrozenConfig):
-    first_period_start: date
+    first_period_start: ConfigDate
     period_start_months: tuple[int, ...] = (1, 7)
     transition: DateRange | None = None
 
@@ -191,8 +199,8 @@ class Period:
     """One reporting period; ``transition`` periods are reported but not assessed."""
 
     label: str
-    start: date
-    end: date
+    start: ConfigDate
+    end: ConfigDate
     transition: bool
 
 
