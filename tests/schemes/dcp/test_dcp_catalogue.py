@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from toolkit.contracts import load_contracts
@@ -183,8 +183,14 @@ def test_yes_no_domain_is_points():
     assert cover_problems([yes], points=[0, 1]) == ["value 0 falls in no level"]
 
 
+#: Two cuts a hair below 1 (equal as floats to 1.0): cuts were once sorted by their float value, which
+#: put 1 before them and reported a gap and an overlap where the cover is exact.
+_NEAR_ONE = Fraction(5855293718561443665160293745682357, 5855293718561443665160295086555136)
+
+
 @settings(max_examples=200, deadline=None)
 @given(a=st.fractions(0, 1), b=st.fractions(0, 1), flags=st.lists(st.booleans(), min_size=4, max_size=4))
+@example(a=_NEAR_ONE, b=_NEAR_ONE, flags=[False, False, False, True])
 def test_three_bands_cover_exactly_iff_each_cut_is_closed_on_exactly_one_side(a, b, flags):
     lo, hi = sorted((a, b))
     dom = Interval.of(0, True, 1, True, "range")

@@ -116,7 +116,7 @@ def yes_no(x: Number) -> str:
 
 def _pieces(domain: Interval, cuts: Iterable[Number]) -> list[tuple[str, Number, Number]]:
     """Elementary pieces of ``domain``: ("point", x, x) and ("open", a, b), in order."""
-    pts = sorted({c for c in cuts if domain.lower <= c <= domain.upper} | {domain.lower, domain.upper}, key=float)
+    pts = sorted({c for c in cuts if domain.lower <= c <= domain.upper} | {domain.lower, domain.upper})
     out: list[tuple[str, Number, Number]] = []
     for i, p in enumerate(pts):
         if not _isinf(p) and domain.contains(p):
