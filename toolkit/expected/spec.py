@@ -48,7 +48,7 @@ class Penalty(FrozenConfig):
 
     criterion: Literal["ubre", "gcv", "fixed"] = "ubre"
     fixed_lambda: float = Field(1.0, ge=0)
-    log10_lambda_range: tuple[float, float] = (-8.0, 8.0)
+    log10_lambda_range: tuple[float, float] = (-6.0, 6.0)
     grid_step: float = Field(0.5, gt=0)
 
     def params(self) -> dict[str, Any]:
