@@ -4,11 +4,13 @@
 
 - ``scheduler="serial"``: in this process, one task after another;
 - ``scheduler="local"`` (or ``"local:N"``): on a :class:`distributed.LocalCluster` that ``run_tasks``
-  starts and closes: ``N`` worker *processes* (default ``os.cpu_count()``), one thread each. Processes,
-  not threads, by measurement: a task here is pandas and NumPy work of which much holds the GIL (design
-  building, aggregation, scoring), and on 2 cores two single-thread worker processes ran the
-  ``experiments/benchmark_sweep.py`` sweep faster than one process with two threads (figures in that
-  file's docstring);
+  starts and closes: ``N`` worker *processes* (default ``os.cpu_count()``), one thread each. Processes
+  rather than threads because much of a task here is pandas work that holds the GIL (design building,
+  aggregation, scoring) and a worker process that runs out of memory or crashes takes only its own task
+  down. The measurement did not settle it: on this 2-core machine, loaded by other jobs (load average 7-9),
+  ``experiments/benchmark_sweep.py`` took 42.9 s on two single-thread processes and 40.6 s on one process
+  with two threads (serial 33.7 s, one worker process 47.0 s). Rerun it on a quiet machine before relying
+  on either;
 - ``scheduler="tcp://host:port"``: a :class:`distributed.Client` connected to a scheduler someone else
   started (``dask scheduler``, ``dask worker tcp://host:port``); the cluster is never closed here.
 
