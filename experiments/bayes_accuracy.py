@@ -20,15 +20,18 @@ For each seed (national world by default):
 5. optionally (``--factor``) the joint factor model per program, which borrows strength across a
    site's measures, beside the independent one.
 
-Each seed is a run of the MLflow experiment ``bayes-accuracy``; the pooled tables are printed.
+Each seed is a run of the MLflow experiment ``bayes-accuracy``; the pooled tables are printed. Seeds are
+independent tasks run through :func:`toolkit.sweep.run_tasks` (``--scheduler serial`` by default, ``local`` or
+``tcp://host:port``); the tables are the same wherever they ran, and MLflow is written from this process only.
 
-    python experiments/bayes_accuracy.py --scale national --seeds 1 2 3
+    python experiments/bayes_accuracy.py --scale national --seeds 1 2 3 [--scheduler local]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,7 @@ from toolkit.release.bayes_variant import BayesAugment, merge_columns
 from toolkit.release.compute import compute_release
 from toolkit.release.config import load_release_config
 from toolkit.scoring import load_method
+from toolkit.sweep import add_scheduler_argument, run_tasks
 from toolkit.synth import generate_world
 from toolkit.synth.accuracy import KEY, accuracy_table, paired
 from toolkit.synth.world import add_oracle
@@ -263,6 +267,27 @@ def run_seed(
     return {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
 
 
+@dataclass(frozen=True)
+class SeedTask:
+    """One seed of the experiment: everything a worker needs (configs by name, read where the task runs)."""
+
+    scale: str
+    seed: int
+    config: str
+    bayes: str
+    factor: bool = False
+    second: bool = True
+    keep_dir: str | None = None
+
+
+def seed_task(task: SeedTask) -> dict[str, pd.DataFrame]:
+    config, _ = load_release_config(task.config)
+    method = load_method(config.method)
+    bc = load_bayes_config(task.bayes)
+    say = Progress(True, f"bayes-accuracy seed {task.seed}")
+    return run_seed(task.scale, task.seed, config, method, bc, task.factor, say, task.second, task.keep_dir)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=["tiny", "small", "national"], default="national")
@@ -273,18 +298,20 @@ def main() -> None:
     ap.add_argument("--no-second-release", action="store_true", help="skip the overlapping second release")
     ap.add_argument("--out", default=None, help="folder for the pooled CSV tables")
     ap.add_argument("--no-mlflow", action="store_true")
+    add_scheduler_argument(ap)
     args = ap.parse_args()
-    config, _ = load_release_config(args.config)
-    method = load_method(config.method)
-    bc = load_bayes_config(args.bayes)
-    say = Progress(True, "bayes-accuracy")
+    load_release_config(args.config)  # bad configs fail here, before any task starts
+    load_bayes_config(args.bayes)
+    if args.out:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+    tasks = [
+        SeedTask(args.scale, seed, args.config, args.bayes, args.factor, not args.no_second_release, args.out)
+        for seed in args.seeds
+    ]
+    results = run_tasks(seed_task, tasks, scheduler=args.scheduler, say=Progress(True, "bayes-accuracy"))
     parts: dict[str, list] = {}
-    for seed in args.seeds:
-        if args.out:
-            Path(args.out).mkdir(parents=True, exist_ok=True)
-        for k, v in run_seed(
-            args.scale, seed, config, method, bc, args.factor, say, not args.no_second_release, args.out
-        ).items():
+    for result in results:
+        for k, v in result.items():
             parts.setdefault(k, []).append(v)
     res = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
     num = lambda df: [c for c in df.columns if df[c].dtype.kind in "fiub" and c not in ("seed",)]  # noqa: E731

@@ -9,21 +9,28 @@ ceiling, the same comparison for the published method with the expected outcomes
 known exactly (``exact_expected``). Each seed is a run of the MLflow experiment
 ``rating-accuracy``; the pooled table is printed and logged.
 
-    python experiments/rating_accuracy.py --scale national --seeds 1 2 3 [--bayes]
+Seeds are independent tasks run through :func:`toolkit.sweep.run_tasks` (``--scheduler serial`` by default,
+``local`` for a Dask cluster of one worker process per core, or ``tcp://host:port``): each task carries its
+seed, and the printed tables are the same wherever the seeds ran. MLflow is written from this process only.
+
+    python experiments/rating_accuracy.py --scale national --seeds 1 2 3 [--bayes] [--scheduler local]
 """
 
 from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from toolkit.contracts import validate_tables
+from toolkit.output import Progress
 from toolkit.release.compute import compute_release
 from toolkit.release.config import load_release_config
 from toolkit.scoring import load_method, score_entities
+from toolkit.sweep import add_scheduler_argument, run_tasks
 from toolkit.synth import generate_world
 from toolkit.synth.accuracy import SIZE_BANDS, accuracy_table
 from toolkit.synth.oracle import oracle_entity_measures
@@ -86,6 +93,32 @@ def run_seed(scale: str, seed: int, config, method, bayes: bool = False) -> pd.D
     return pd.concat(out, ignore_index=True)
 
 
+@dataclass(frozen=True)
+class SeedTask:
+    """One seed of the experiment (a world, a release, the comparisons): everything a worker needs."""
+
+    scale: str
+    seed: int
+    config: str
+    bayes: bool = False
+
+
+def seed_task(task: SeedTask) -> tuple[pd.DataFrame, float]:
+    """The accuracy table of one seed and the seconds it took."""
+    t0 = time.perf_counter()
+    config, _ = load_release_config(task.config)
+    method = load_method(config.method)
+    return run_seed(task.scale, task.seed, config, method, task.bayes), time.perf_counter() - t0
+
+
+def seed_line(seed: int, t: pd.DataFrame, seconds: float) -> str:
+    allrow = t[(t["band"] == "all") & (t["method"] == "release")]
+    return f"seed {seed} ({seconds:.0f}s): " + "; ".join(
+        f"{r.level}: spearman {r.spearman:.3f}, same stars {r.same_stars:.1%}, MAE stars {r.mean_abs_star_error:.2f}"
+        for r in allrow.itertuples()
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", choices=["tiny", "small", "national"], default="national")
@@ -95,25 +128,18 @@ def main() -> None:
     ap.add_argument(
         "--bayes", action="store_true", help="add the Bayesian variant (configs/bayes/) beside the published method"
     )
+    add_scheduler_argument(ap)
     args = ap.parse_args()
-    config, _ = load_release_config(args.config)
-    method = load_method(config.method)
-    tables = []
-    for seed in args.seeds:
-        t0 = time.perf_counter()
-        t = run_seed(args.scale, seed, config, method, args.bayes)
-        tables.append(t)
-        allrow = t[(t["band"] == "all") & (t["method"] == "release")]
-        print(
-            f"seed {seed} ({time.perf_counter() - t0:.0f}s): "
-            + "; ".join(
-                f"{r.level}: spearman {r.spearman:.3f}, same stars {r.same_stars:.1%}, "
-                f"MAE stars {r.mean_abs_star_error:.2f}"
-                for r in allrow.itertuples()
-            ),
-            flush=True,
-        )
-    res = pd.concat(tables, ignore_index=True)
+    load_release_config(args.config)  # a bad config fails here, before any task starts
+    tasks = [SeedTask(args.scale, seed, args.config, args.bayes) for seed in args.seeds]
+    results = run_tasks(
+        seed_task,
+        tasks,
+        scheduler=args.scheduler,
+        on_result=lambda i, r: print(seed_line(tasks[i].seed, *r), flush=True),
+        say=Progress(True, "rating-accuracy"),
+    )
+    res = pd.concat([t for t, _ in results], ignore_index=True)
     cols = ["entities", "spearman", "same_stars", "mean_abs_star_error", "star_pct_rmse"]
     pooled = res.groupby(["method", "level", "band"], sort=True)[cols].mean().reset_index()
     pooled["entities"] = pooled["entities"].round().astype(int)

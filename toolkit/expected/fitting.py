@@ -98,6 +98,8 @@ def fit_measures(
                     unseen_level=spec.policies.unseen_level,
                     sparse_levels=spec.sparse_levels.params(),
                     aliased=spec.aliased,
+                    family=spec.family,
+                    penalty=spec.penalty.params() if spec.family != "spline_glm" else None,
                 )
             except SeparationError as exc:  # no rule applies: the model, its terms and the separating levels
                 raise SeparationError(f"model {spec.name} ({variant} terms): {exc}", exc.columns) from None

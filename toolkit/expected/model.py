@@ -12,11 +12,20 @@ from toolkit.errors import InputError, SpecError, check_is_fitted
 from toolkit.expected.design import DesignState, build_matrix, check_frame, linear_predictor
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.irls import AliasedColumnsError, IRLSResult, SeparationError, fit_logistic
+from toolkit.expected.penalised import (
+    PenalisedResult,
+    fit_penalised_logistic,
+    penalty_blocks,
+    penalty_settings,
+    restrict_blocks,
+    smoothing_table,
+)
 from toolkit.expected.policy import check_policies
 from toolkit.expected.sparse import SparseRule, describe_columns, sparse_design
 from toolkit.expected.summary import coefficient_table, fit_statistics, summary_text
 
 FORMAT_VERSION = 1
+FAMILIES = ("spline_glm", "penalised_spline")
 
 
 class ExpectedModel:
@@ -37,6 +46,10 @@ class ExpectedModel:
     aliased : "error" (default) or "drop": what a rank-deficient design does. "drop" fits without the
         columns that are linear combinations of earlier ones (or all zero), as R's ``glm`` does: their
         coefficients are 0 in prediction, their standard errors NaN, and their names are in ``aliased_``.
+    family : "spline_glm" (default): maximum likelihood; "penalised_spline": every ``bs()`` main-effect term gets
+        a curvature penalty with its smoothing parameter chosen from the data (:mod:`toolkit.expected.penalised`).
+    penalty : settings of the penalised family: ``criterion`` ("ubre", "gcv" or "fixed"), ``fixed_lambda``,
+        ``log10_lambda_range``, ``grid_step`` (None: the defaults).
 
     Attributes
     ----------
@@ -44,6 +57,8 @@ class ExpectedModel:
     coef_, bse_ : pd.Series by design column. cov_ : pd.DataFrame.
     fit_stats_ : dict of deviance, null deviance, AIC, n, events, iterations, converged, ...
     aliased_ : list of the design columns dropped as aliased (empty unless ``aliased="drop"`` dropped some).
+    smoothing_ : per penalised term (family "penalised_spline"; empty otherwise): term, columns, lambda,
+        log10_lambda, penalty_scale, edf (effective degrees of freedom).
     """
 
     def __init__(
@@ -58,6 +73,8 @@ class ExpectedModel:
         step_tol: float = 1e-9,
         sparse_levels: dict[str, Any] | None = None,
         aliased: str = "error",
+        family: str = "spline_glm",
+        penalty: dict[str, Any] | None = None,
     ):
         self.formula = formula
         self.outcome = outcome
@@ -68,6 +85,8 @@ class ExpectedModel:
         self.step_tol = step_tol
         self.sparse_levels = sparse_levels
         self.aliased = aliased
+        self.family = family
+        self.penalty = penalty
 
     # ------------------------------------------------------------------ fitting
     def fit(self, data: pd.DataFrame) -> ExpectedModel:
@@ -81,8 +100,15 @@ class ExpectedModel:
         x = build_matrix(state, data, self.out_of_range, self.unseen_level)
         if self.aliased not in ("error", "drop"):
             raise SpecError(f"aliased must be 'error' or 'drop', not {self.aliased!r}")
+        if self.family not in FAMILIES:
+            raise SpecError(f"family must be one of {FAMILIES}, not {self.family!r}")
+        res: IRLSResult | PenalisedResult
+        smoothing: list[dict[str, Any]] = []
         try:
-            res, dropped = self._fit_columns(x, y, state)
+            if self.family == "penalised_spline":
+                res, dropped, smoothing = self._fit_penalised(x, y, state)
+            else:
+                res, dropped = self._fit_columns(x, y, state)
         except SeparationError as exc:
             raise SeparationError(_separation_message(exc, state, rule, data, y), exc.columns) from None
         del x
@@ -93,22 +119,52 @@ class ExpectedModel:
             coef[keep] = res.coef
             cov = np.zeros((len(coef), len(coef)))
             cov[np.ix_(keep, keep)] = res.cov
-        self._set_fitted(
-            state,
-            coef,
-            cov,
-            fit_statistics(
-                deviance=res.deviance,
-                null_deviance=res.null_deviance,
-                n_obs=res.n_obs,
-                n_events=res.n_events,
-                n_params=len(res.coef),
-                n_iter=res.n_iter,
-                converged=res.converged,
-            ),
-            aliased=[state.column_names[j] for j in dropped],
+        stats = fit_statistics(
+            deviance=res.deviance,
+            null_deviance=res.null_deviance,
+            n_obs=res.n_obs,
+            n_events=res.n_events,
+            n_params=len(res.coef),
+            n_iter=res.n_iter,
+            converged=res.converged,
         )
+        if isinstance(res, PenalisedResult):  # information criteria on the effective degrees of freedom
+            edf = float(np.sum(res.edf))
+            stats.update(
+                edf=edf,
+                aic=float(res.deviance + 2.0 * edf),
+                bic=float(res.deviance + np.log(res.n_obs) * edf),
+                smoothing_criterion=res.criterion,
+                smoothing_score=res.score,
+            )
+        self._set_fitted(state, coef, cov, stats, aliased=[state.column_names[j] for j in dropped], smoothing=smoothing)
         return self
+
+    def _fit_penalised(
+        self, x: np.ndarray, y: np.ndarray, state: DesignState
+    ) -> tuple[PenalisedResult, list[int], list[dict[str, Any]]]:
+        """Penalised IRLS with smoothing parameters chosen from the data; aliased columns as in :meth:`_fit_columns`."""
+        settings = penalty_settings(self.penalty)
+        names = state.column_names
+        blocks = penalty_blocks(state, x)
+
+        def pirls(design: np.ndarray, blk: list, cols: list[str]) -> PenalisedResult:
+            return fit_penalised_logistic(
+                design, y, blk, settings, max_iter=max(self.max_iter, 100), dev_tol=self.dev_tol,
+                step_tol=self.step_tol, names=cols,
+            )  # fmt: skip
+
+        try:
+            res = pirls(x, blocks, names)
+            return res, [], smoothing_table(blocks, res, names)
+        except AliasedColumnsError as exc:
+            if self.aliased != "drop":
+                raise
+            keep = np.setdiff1d(np.arange(x.shape[1]), exc.columns)
+            kept = [names[j] for j in keep]
+            sub_blocks = restrict_blocks(blocks, keep)
+            res = pirls(np.asfortranarray(x[:, keep]), sub_blocks, kept)
+            return res, sorted(exc.columns), smoothing_table(sub_blocks, res, kept)
 
     def _fit_columns(self, x: np.ndarray, y: np.ndarray, state: DesignState) -> tuple[IRLSResult, list[int]]:
         """IRLS on the design; with ``aliased="drop"`` a rank-deficient design is refitted without its aliased
@@ -129,13 +185,20 @@ class ExpectedModel:
             return irls(np.asfortranarray(x[:, keep]), [names[j] for j in keep]), sorted(exc.columns)
 
     def _set_fitted(
-        self, state: DesignState, coef: np.ndarray, cov: np.ndarray, stats: dict, aliased: list[str] | None = None
+        self,
+        state: DesignState,
+        coef: np.ndarray,
+        cov: np.ndarray,
+        stats: dict,
+        aliased: list[str] | None = None,
+        smoothing: list[dict[str, Any]] | None = None,
     ) -> None:
         names = pd.Index(state.column_names, dtype=object)
         self.design_state_ = state
         self.coef_ = pd.Series(np.asarray(coef, dtype=np.float64), index=names, name="coef")
         self.cov_ = pd.DataFrame(np.asarray(cov, dtype=np.float64), index=names, columns=names)
         self.aliased_ = list(aliased or [])
+        self.smoothing_ = [dict(s) for s in smoothing or []]
         self.bse_ = pd.Series(np.sqrt(np.diag(self.cov_.to_numpy())), index=names, name="std err")
         if self.aliased_:
             self.bse_[self.aliased_] = np.nan
@@ -203,12 +266,15 @@ class ExpectedModel:
                 "step_tol": self.step_tol,
                 **({"sparse_levels": self.sparse_levels} if self.sparse_levels is not None else {}),
                 **({"aliased": self.aliased} if self.aliased != "error" else {}),
+                **({"family": self.family} if self.family != "spline_glm" else {}),
+                **({"penalty": self.penalty} if self.penalty is not None else {}),
             },
             "design": self.design_state_.to_dict(),
             "coef": [float(v) for v in self.coef_.to_numpy()],
             "cov": [[float(v) for v in row] for row in self.cov_.to_numpy()],
             "fit": dict(self.fit_stats_),
             **({"aliased_columns": list(self.aliased_)} if self.aliased_ else {}),
+            **({"smoothing": [dict(s) for s in self.smoothing_]} if self.smoothing_ else {}),
         }
 
     @classmethod
@@ -220,7 +286,9 @@ class ExpectedModel:
         state = DesignState.from_dict(d["design"])
         if len(d["coef"]) != len(state.columns):
             raise SpecError("stored coefficients do not match the stored design")
-        model._set_fitted(state, np.array(d["coef"]), np.array(d["cov"]), d["fit"], d.get("aliased_columns"))
+        model._set_fitted(
+            state, np.array(d["coef"]), np.array(d["cov"]), d["fit"], d.get("aliased_columns"), d.get("smoothing")
+        )
         return model
 
     def to_json(self) -> str:
@@ -277,6 +345,8 @@ def fit_expected(
     step_tol: float = 1e-9,
     sparse_levels: dict[str, Any] | None = None,
     aliased: str = "error",
+    family: str = "spline_glm",
+    penalty: dict[str, Any] | None = None,
 ) -> ExpectedModel:
     """Fit a binomial-logit expected-performance model.
 
@@ -291,6 +361,8 @@ def fit_expected(
     out_of_range, unseen_level : prediction policies (see :class:`ExpectedModel`).
     sparse_levels : the sparse-level rule (see :class:`ExpectedModel`), None: off.
     aliased : "error" or "drop": a rank-deficient design (see :class:`ExpectedModel`).
+    family, penalty : "spline_glm" (maximum likelihood) or "penalised_spline" (penalised B-spline terms, smoothing
+        chosen from the data) and its settings (see :class:`ExpectedModel`).
 
     Returns
     -------
@@ -323,5 +395,7 @@ def fit_expected(
         step_tol=step_tol,
         sparse_levels=sparse_levels,
         aliased=aliased,
+        family=family,
+        penalty=penalty,
     )
     return model.fit(data)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, model_serializer
 
 from toolkit.config import FrozenConfig, load_yaml, validate_model
 from toolkit.errors import ConfigError, SpecError
@@ -41,6 +41,20 @@ class SparseLevels(FrozenConfig):
         return self.model_dump(mode="json") if self.active else None
 
 
+class Penalty(FrozenConfig):
+    """Settings of the ``penalised_spline`` family (:mod:`toolkit.expected.penalised`): how each B-spline term's
+    smoothing parameter is chosen: ``ubre`` or ``gcv`` (from the data, by performance iteration, over
+    ``log10_lambda_range`` in steps of ``grid_step`` then refined), or ``fixed`` (``fixed_lambda`` for every term)."""
+
+    criterion: Literal["ubre", "gcv", "fixed"] = "ubre"
+    fixed_lambda: float = Field(1.0, ge=0)
+    log10_lambda_range: tuple[float, float] = (-6.0, 6.0)
+    grid_step: float = Field(0.5, gt=0)
+
+    def params(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
 class RecordFilter(FrozenConfig):
     program: str
     measure: str
@@ -64,8 +78,22 @@ class ModelSpec(FrozenConfig):
     # labour-market terms): "drop" fits without the aliased columns and records them, as R's glm does;
     # "error" refuses the fit.
     aliased: Literal["drop", "error"] = "drop"
+    # "spline_glm": maximum likelihood (the published method); "penalised_spline": every bs() term penalised for
+    # curvature with its smoothing chosen from the data (toolkit.expected.penalised), with `penalty` settings
+    family: Literal["spline_glm", "penalised_spline"] = "spline_glm"
+    penalty: Penalty = Penalty()
     formula: str = ""  # rendered from the blocks by load_model_set
     compact_formula: str = ""  # rendered from compact_terms (empty: no fallback)
+
+    @model_serializer(mode="wrap")
+    def _leave_out_default_family(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> Any:
+        """A spec of the default family dumps without ``family`` and ``penalty``, as before they existed: the
+        logged specs and their hash (``models_hash``) of every existing model set are unchanged."""
+        out = handler(self)
+        if isinstance(out, dict) and self.family == "spline_glm" and self.penalty == Penalty():
+            out.pop("family", None)
+            out.pop("penalty", None)
+        return out
 
     @property
     def key(self) -> str:
