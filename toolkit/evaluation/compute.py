@@ -270,7 +270,9 @@ def cv_differences(metrics: pd.DataFrame, config: EvaluationConfig) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def calibration_curves(prep: Prepared, oof: OutOfFold, config: EvaluationConfig, base: Mapping[str, ModelSpec]) -> pd.DataFrame:
+def calibration_curves(
+    prep: Prepared, oof: OutOfFold, config: EvaluationConfig, base: Mapping[str, ModelSpec]
+) -> pd.DataFrame:
     """Out-of-fold calibration by risk decile per candidate and model, with Wilson intervals."""
     out = []
     for c in config.candidates:

@@ -77,7 +77,9 @@ def decile_calibration(y: np.ndarray, p: np.ndarray, level: float = 0.95, groups
     lo_hi = [wilson_interval(o, n, level) for o, n in zip(t["observed"], t["n"], strict=True)]
     t["observed_lower"] = [a for a, _ in lo_hi]
     t["observed_upper"] = [b for _, b in lo_hi]
-    return t[["group", "n", "observed", "expected", "observed_rate", "expected_rate", "observed_lower", "observed_upper"]]
+    return t[
+        ["group", "n", "observed", "expected", "observed_rate", "expected_rate", "observed_lower", "observed_upper"]
+    ]
 
 
 def paired_interval(diffs: np.ndarray, level: float = 0.95) -> tuple[float, float, float, float]:
