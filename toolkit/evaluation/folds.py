@@ -2,8 +2,8 @@
 
 A participant can have records at several sites (transfers). Each participant has a primary site:
 the site with most of their records in the frame, ties to the site of their earliest commencement,
-then the smallest site id. Sites are dealt to folds in an order drawn from the seed, each to the fold
-with the fewest participants so far within its program (folds of similar size in both programs); a
+then the smallest site id. Within each program, sites are shuffled by the seed and the shuffled list
+is cut into K runs of about equal numbers of participants (folds of similar size in both programs); a
 participant's records all go to the fold of their primary site. A site thus lies in one fold, except
 for the records of participants transferred in from a site of another fold, which follow their person.
 :func:`check_folds` verifies that no participant spans folds.
@@ -49,14 +49,14 @@ def assign_folds(frame: pd.DataFrame, k: int, seed: int) -> tuple[np.ndarray, pd
     rng = np.random.default_rng(seed)
     order = rng.permutation(len(per_site))
     fold = np.empty(len(per_site), dtype=np.int64)
-    load: dict[str, np.ndarray] = {}
-    progs = per_site["program"].to_numpy()
-    sizes = per_site["participants"].to_numpy()
-    for i in order:
-        counts = load.setdefault(str(progs[i]), np.zeros(k, dtype=np.int64))
-        f = int(np.argmin(counts))  # the emptiest fold, lowest number on ties
-        fold[i] = f
-        counts[f] += sizes[i]
+    progs = per_site["program"].to_numpy()[order]
+    sizes = per_site["participants"].to_numpy()[order].astype(float)
+    for prog in sorted(set(progs)):
+        mine = np.flatnonzero(progs == prog)
+        cum = np.cumsum(sizes[mine])
+        total = max(float(cum[-1]), 1.0)
+        # cut the shuffled sites into k runs of about equal participants (a site goes where its middle falls)
+        fold[order[mine]] = np.minimum(k - 1, ((cum - sizes[mine] / 2) * k / total).astype(np.int64))
     sites = per_site.assign(fold=fold)[["site_id", "program", "fold", "participants"]]
     site_fold = dict(zip(sites["site_id"], sites["fold"], strict=True))
     person_fold = dict(zip(prim["participant_id"], prim["site_id"].map(site_fold), strict=True))
