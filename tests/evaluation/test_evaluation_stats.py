@@ -53,7 +53,9 @@ def test_metrics_against_hand_computations_and_statsmodels():
     y = np.array([1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0], dtype=float)
     p = np.array([0.8, 0.3, 0.6, 0.4, 0.2, 0.5, 0.7, 0.1, 0.4, 0.35, 0.6, 0.2])
     m = fold_metrics(y, p)
-    assert m["log_loss"] == pytest.approx(-np.mean([math.log(q) if t else math.log(1 - q) for t, q in zip(y, p)]))
+    assert m["log_loss"] == pytest.approx(
+        -np.mean([math.log(q) if t else math.log(1 - q) for t, q in zip(y, p, strict=True)])
+    )
     assert m["brier"] == pytest.approx(np.mean((p - y) ** 2))
     pos, neg = p[y == 1], p[y == 0]
     pairs = [(a > b) + 0.5 * (a == b) for a in pos for b in neg]
