@@ -48,8 +48,7 @@ def _write(tmp: Path, data: dict, name: str = "eval.yaml") -> Path:
 @pytest.fixture(scope="module")
 def runs(tiny_world_dir, tmp_path_factory):
     import subprocess
-
-    from tests.conftest import REPO, TOOLKIT
+    import sys
 
     d = tmp_path_factory.mktemp("models_cli")
     cfg = _write(d, CONFIG)
