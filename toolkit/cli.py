@@ -328,6 +328,40 @@ def _add_cohort(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_models(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    e = sub.add_parser(
+        "evaluate",
+        help="cross-validate candidate expected-outcome models: out-of-fold accuracy and calibration, "
+        "subgroup O/E, rating impact; tracked",
+    )
+    e.add_argument("--data", required=True, metavar="DIR", help="folder of contract tables (a synthetic world too)")
+    e.add_argument(
+        "--config",
+        default="evaluations/des_2018.yaml",
+        metavar="NAME_OR_FILE",
+        help="evaluation config (default: configs/evaluations/des_2018.yaml)",
+    )
+    e.add_argument(
+        "--out", default=None, metavar="DIR", help="root folder for evaluation folders (default: the config's)"
+    )
+    e.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+    e.add_argument(
+        "--scheduler",
+        default="serial",
+        metavar="SCHEDULER",
+        help="where the fits run: serial (default), local (a Dask cluster on this machine) or tcp://host:port",
+    )
+    e.add_argument("--quiet", action="store_true", help="no progress lines")
+    _add_scheme_reproduce(
+        sub,
+        "re-run a tracked model evaluation and compare every output table byte for byte",
+        run="evaluation",
+        data_help="input tables (default: the folder the evaluation read)",
+        outputs="tables",
+    )
+
+
 def _add_published(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="published_command", metavar="ACTION", required=True)
     i = sub.add_parser("import", help="read a release of a published Star Ratings file as a previous-ratings table")
@@ -430,6 +464,12 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "client-level results: RBA scorecard, risk-adjusted comparison, privacy by construction",
         _add_clients,
         "toolkit.schemes.clientlevel.cli:run_clients",
+    ),
+    "models": (
+        "expected-outcome models: evaluate candidates out of fold (accuracy, subgroup calibration, rating impact); "
+        "reproduce an evaluation",
+        _add_models,
+        "toolkit.evaluation.cli:run_models",
     ),
     "published": (
         "published ratings as history: import a department's Star Ratings publication as the previous release",

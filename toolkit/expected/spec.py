@@ -6,6 +6,7 @@ renders them into a patsy formula. The spec is frozen; fitting never changes it.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -110,21 +111,47 @@ def render_formula(terms: tuple[str, ...], blocks: dict[str, str], extra: str = 
     return " + ".join(parts)
 
 
+def _model_set_files(d: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, str], dict[str, Path]]:
+    """The term blocks and spec files of the model set in ``d``, following ``extends: <set>`` in its
+    ``_terms.yaml``: the parent set's blocks and specs, with this folder's blocks and spec files (by file
+    name) in their place."""
+    if d.resolve() in seen:
+        raise ConfigError(f"model set {d} extends itself (through {', '.join(map(str, seen))})")
+    terms_file = d / "_terms.yaml"
+    raw = load_yaml(terms_file) if terms_file.is_file() else {}
+    blocks = raw.get("blocks", {})
+    if not isinstance(blocks, dict) or not all(isinstance(v, str) for v in blocks.values()):
+        raise ConfigError(f"{terms_file}: 'blocks' must be a mapping of name to terms (text)")
+    unknown = sorted(set(raw) - {"blocks", "extends"})
+    if unknown:
+        raise ConfigError(f"{terms_file}: unknown key(s) {unknown} (known: blocks, extends)")
+    parent = raw.get("extends")
+    base_blocks: dict[str, str] = {}
+    files: dict[str, Path] = {}
+    if parent is not None:
+        if not isinstance(parent, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", parent):
+            raise ConfigError(f"{terms_file}: 'extends' must name a model set under configs/models/")
+        pdir = CONFIGS / "models" / parent
+        if not pdir.is_dir():
+            raise ConfigError(f"{terms_file}: extends {parent}, which is not a model set (looked for {pdir})")
+        base_blocks, files = _model_set_files(pdir, (*seen, d.resolve()))
+    files |= {p.name: p for p in sorted(d.glob("*.yaml")) if not p.name.startswith("_")}
+    return {**base_blocks, **blocks}, dict(sorted(files.items()))
+
+
 def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]:
-    """Read every spec of a model set, keyed ``<program>_<measure>`` (e.g. ``ess_full_26``)."""
+    """Read every spec of a model set, keyed ``<program>_<measure>`` (e.g. ``ess_full_26``).
+
+    A set whose ``_terms.yaml`` says ``extends: <set>`` is that set with its own blocks and spec files
+    in place of the parent's (an alternative that changes a few terms of every model)."""
     d = Path(name_or_dir)
     if not d.is_dir():
         d = CONFIGS / "models" / str(name_or_dir)
     if not d.is_dir():
         raise ConfigError(f"model set {name_or_dir} not found (looked for {d})")
-    terms_file = d / "_terms.yaml"
-    blocks = load_yaml(terms_file).get("blocks") if terms_file.is_file() else {}
-    if not isinstance(blocks, dict) or not all(isinstance(v, str) for v in blocks.values()):
-        raise ConfigError(f"{terms_file}: 'blocks' must be a mapping of name to terms (text)")
+    blocks, files = _model_set_files(d)
     specs: dict[str, ModelSpec] = {}
-    for p in sorted(d.glob("*.yaml")):
-        if p.name.startswith("_"):
-            continue
+    for p in files.values():
         raw = load_yaml(p)
         spec = validate_model(ModelSpec, raw, p)
         if (spec.records.program, spec.records.measure) != (spec.program, spec.measure):
