@@ -350,7 +350,8 @@ def _add_models(p: argparse.ArgumentParser) -> None:
         "--scheduler",
         default="serial",
         metavar="SCHEDULER",
-        help="where the fits run: serial (default), local (a Dask cluster on this machine) or tcp://host:port",
+        help="where the fits run: serial (default), local or local:N (a Dask cluster of N worker processes on this "
+        "machine) or tcp://host:port (an existing Dask scheduler); the tables are identical in every case",
     )
     e.add_argument("--quiet", action="store_true", help="no progress lines")
     _add_scheme_reproduce(

@@ -54,7 +54,9 @@ def runs(tiny_world_dir, tmp_path_factory):
     cfg = _write(d, CONFIG)
     uri = f"sqlite:///{d / 'mlflow.db'}"
     out = []
-    for _ in range(2):
+    # the second run distributes its fold tasks on a Dask LocalCluster of two workers: its tables must be
+    # byte-identical to the serial run's (seeds per task, not per worker)
+    for scheduler in ("serial", "local:2"):
         res = subprocess.run(
             [
                 sys.executable,
@@ -71,6 +73,8 @@ def runs(tiny_world_dir, tmp_path_factory):
                 "--tracking-uri",
                 uri,
                 "--quiet",
+                "--scheduler",
+                scheduler,
             ],
             cwd=Path(__file__).resolve().parents[2],
             capture_output=True,

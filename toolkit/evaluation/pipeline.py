@@ -39,6 +39,7 @@ from toolkit.paths import ROOT
 from toolkit.release.inputs import load_release_inputs
 from toolkit.scoring import load_method
 from toolkit.scoring.config import MethodConfig
+from toolkit.sweep import check_scheduler as sweep_check_scheduler
 from toolkit.sweep import run_tasks
 from toolkit.tracking.lifecycle import job_spec, tracked_run
 from toolkit.tracking.provenance import git_label, input_hashes, run_params
@@ -48,9 +49,11 @@ ORACLE = Path("truth") / "oracle_ratings.parquet"
 
 
 def check_scheduler(scheduler: str) -> str:
-    if scheduler in ("serial", "local") or (scheduler.startswith("tcp://") and len(scheduler) > 6):
-        return scheduler
-    raise ConfigError(f"--scheduler {scheduler!r}: use serial, local or tcp://host:port")
+    """The scheduler if :func:`toolkit.sweep.run_tasks` accepts it; a ConfigError (exit 2) otherwise."""
+    try:
+        return sweep_check_scheduler(scheduler)
+    except ValueError as exc:
+        raise ConfigError(f"--scheduler {scheduler!r}: {exc}") from None
 
 
 def load_specs(config: EvaluationConfig) -> dict[str, dict[str, ModelSpec]]:
