@@ -108,7 +108,7 @@ def test_tracked_run_reproduces_byte_for_byte_and_refuses_changed_inputs(cli_run
     run_id = json.loads((folder / "run.json").read_text())["run_id"]
     rep = cli_run["run"]("dcp", "reproduce", run_id, "--tracking-uri", cli_run["uri"])
     assert rep.returncode == 0, rep.stdout + rep.stderr
-    assert "reproduced (7 identical, 0 different)" in rep.stdout
+    assert "reproduced (8 identical, 0 different)" in rep.stdout
     changed = tmp_path / "changed"
     changed.mkdir()
     for f in (cli_run["root"] / "world").glob("*.csv"):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import numpy as np
 import pandas as pd
 
+from toolkit.html import render
+from toolkit.html.frames import frame_table
 from toolkit.schemes.cohort.config import CohortConfig
 from toolkit.schemes.cohort.evaluate import _tag
 
@@ -130,17 +130,12 @@ def evaluation_table(evaluation: pd.DataFrame, config: CohortConfig) -> pd.DataF
 
 
 def html_report(evaluation: pd.DataFrame, config: CohortConfig, statement_md: str, run_note: str) -> str:
-    tab = evaluation_table(evaluation, config)
-    head = "".join(f"<th>{escape(c)}</th>" for c in tab.columns)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in tab.itertuples(index=False)
-    )
-    paras = "".join(f"<p>{escape(p).replace('**', '')}</p>" for p in statement_md.split("\n\n")[1:] if p.strip())
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Cohort evaluation: {escape(config.name)}</title><style>body{{font-family:system-ui,sans-serif;"
-        "margin:2em;max-width:1100px}table{border-collapse:collapse}th,td{border:1px solid #ccc;padding:3px 7px;"
-        "font-size:13px}th{background:#f3f3f3}.note{color:#555;font-size:13px}</style></head><body>"
-        f"<h1>Cohort evaluation: {escape(config.name)}</h1><p class='note'>{escape(run_note)}</p>"
-        f"<table><tr>{head}</tr>{body}</table>{paras}</body></html>\n"
+    """The report page (template ``cohort_report.html.j2``): the table and the plain statement."""
+    paragraphs = [p.replace("**", "") for p in statement_md.split("\n\n")[1:] if p.strip()]
+    return render(
+        "cohort_report.html.j2",
+        title=f"Cohort evaluation: {config.name}",
+        run_note=run_note,
+        table=frame_table(evaluation_table(evaluation, config)),
+        paragraphs=paragraphs,
     )

@@ -19,6 +19,8 @@ import pandas as pd
 
 from toolkit.config import config_hash
 from toolkit.contracts import validate_dir
+from toolkit.html import render
+from toolkit.html.frames import frame_table
 from toolkit.paths import DATA_CONTRACTS
 from toolkit.schemes.config import output_root
 from toolkit.schemes.dcp.assess import assess, expected_submissions
@@ -43,6 +45,7 @@ OUTPUT_FILES = (
     "ledger.csv",
     "catalogue_readings.csv",
     "report.md",
+    "report.html",
 )
 
 
@@ -96,7 +99,7 @@ def compute_dcp(tables: dict[str, pd.DataFrame], catalogue: Catalogue, config: D
 
 
 def write_dcp_outputs(folder: Path, res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> None:
-    """Write the output tables and the summary (``report.md``) to ``folder``."""
+    """Write the output tables and the summary (``report.md`` and ``report.html``) to ``folder``."""
     res.results.to_csv(folder / "kpi_results.csv", index=False)
     res.rollup.to_csv(folder / "rollup.csv", index=False)
     res.runs.to_csv(folder / "level3_runs.csv", index=False)
@@ -104,6 +107,53 @@ def write_dcp_outputs(folder: Path, res: DcpResult, config: DcpReportConfig, cat
     res.ledger.to_csv(folder / "ledger.csv", index=False)
     res.readings.to_csv(folder / "catalogue_readings.csv", index=False)
     (folder / "report.md").write_text(summary_markdown(res, config, catalogue))
+    (folder / "report.html").write_text(summary_html(res, config, catalogue), encoding="utf-8")
+
+
+def summary_html(res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> str:
+    """The summary of ``report.md`` as a page (template ``dcp_report.html.j2``); deterministic (no run
+    id), so a reproduction compares it byte for byte."""
+    r = res.results
+    t1 = r[r["tier"] == 1]
+    statuses = ("assessed", "reported", "no_cases", "not_submitted", "invalid")
+    status = pd.DataFrame(
+        {
+            "status": statuses,
+            "Tier 1": [int((t1["status"] == st).sum()) for st in statuses],
+            "Tier 2": [int(((r["tier"] == 2) & (r["status"] == st)).sum()) for st in statuses],
+        }
+    )
+    levels = pd.DataFrame({"level": [1, 2, 3], "Tier 1 rows": [int((t1["level"] == lvl).sum()) for lvl in (1, 2, 3)]})
+    esc = res.runs[res.runs["escalated"]]
+    runs = pd.DataFrame(
+        {
+            "provider": esc["provider_id"].astype(str),
+            "service type": esc["service_type"].astype(str),
+            "KPI": esc["kpi_id"].astype(str),
+            "first quarter": esc["first_quarter"].astype(str),
+            "last quarter": esc["last_quarter"].astype(str),
+            "quarters": esc["quarters"].astype(int),
+            "ongoing": ["ongoing" if o else "" for o in esc["ongoing"]],
+        }
+    )
+    ledger = res.ledger.loc[res.ledger["rows"].astype(bool), ["item", "rows"]]
+    return render(
+        "dcp_report.html.j2",
+        title=f"DCP KPI assessment {config.name}",
+        run_note=(
+            f"Quarters {config.periods.first} to {config.periods.last}; catalogue {catalogue.catalogue} "
+            f"version {catalogue.version}."
+        ),
+        status=frame_table(status),
+        levels=frame_table(levels),
+        escalation=(
+            f"Runs of level 3: {len(res.runs)}; escalated (>= {config.escalation.consecutive_level_3} "
+            f"consecutive quarters): {len(esc)}."
+        ),
+        runs=frame_table(runs),
+        ledger=frame_table(ledger),
+        readings=frame_table(res.readings.rename(columns={"kpi_id": "KPI", "stream": "stream", "reading": "reading"})),
+    )
 
 
 def summary_markdown(res: DcpResult, config: DcpReportConfig, catalogue: Catalogue) -> str:

@@ -1,52 +1,24 @@
 """The partnership-approach report: an index page, one HTML page per organisation, a Markdown summary.
 
 Every figure is an aggregate of an organisation's program activity in a period; no client
-row, id or name appears. Pages are self-contained HTML (inline SVG charts, no scripts).
+row, id or name appears. Pages are self-contained HTML written from the templates ``dex_report.html.j2`` and
+``dex_provider.html.j2`` (inline SVG charts, no scripts, no network request).
 """
 
 from __future__ import annotations
 
-from html import escape
 from pathlib import Path
 
 import pandas as pd
 
+from toolkit.html import render
+from toolkit.html.frames import frame_table
 from toolkit.schemes.dex.config import MEASURES, DexConfig
-from toolkit.schemes.dex.figures import LEGEND, trend_svg
-
-CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:0.6em 0 1.2em}th,td{border:1px solid #ccc;padding:3px 7px;font-size:13px}
-th{background:#f3f3f3}td.num{text-align:right}.short{color:#c62828;font-weight:bold}.met{color:#1a7f37}
-.charts{display:flex;flex-wrap:wrap;gap:6px}.note{color:#555;font-size:13px}"""
+from toolkit.schemes.dex.figures import LEGEND, trend_chart
 
 
 def _pct(v: float | None) -> str:
     return "" if v is None or pd.isna(v) else f"{100 * float(v):.1f}%"
-
-
-def _page(title: str, body: list[str]) -> str:
-    return (
-        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{CSS}</style></head><body>" + "\n".join(body) + "</body></html>\n"
-    )
-
-
-def _html_table(df: pd.DataFrame, classes: dict[str, pd.Series] | None = None) -> str:
-    head = "".join(f"<th>{escape(str(c))}</th>" for c in df.columns)
-    rows = []
-    for i, r in enumerate(df.itertuples(index=False)):
-        cells = []
-        for c, v in zip(df.columns, r, strict=True):
-            cls = ""
-            if classes and c in classes:
-                cls = f" class='{classes[c].iloc[i]}'"
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                cls = " class='num'"
-            cells.append(
-                f"<td{cls}>{escape('' if v is None or (isinstance(v, float) and pd.isna(v)) else str(v))}</td>"
-            )
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def display_table(rows: pd.DataFrame, config: DexConfig) -> pd.DataFrame:
@@ -70,12 +42,12 @@ def display_table(rows: pd.DataFrame, config: DexConfig) -> pd.DataFrame:
     )
 
 
-def _verdict_classes(rows: pd.DataFrame) -> dict[str, pd.Series]:
+def _verdict_classes(rows: pd.DataFrame) -> dict[str, list[str]]:
     v = rows["verdict"].reset_index(drop=True)
     s = rows["status"].reset_index(drop=True)
     return {
-        "verdict": v.map({"clearly short": "short", "clearly met": "met"}).fillna(""),
-        "status": s.map({"not met": "short", "met": "met"}).fillna(""),
+        "verdict": v.map({"clearly short": "short", "clearly met": "met"}).fillna("").tolist(),
+        "status": s.map({"not met": "short", "met": "met"}).fillna("").tolist(),
     }
 
 
@@ -91,29 +63,34 @@ def provider_page(
 ) -> str:
     """One organisation's page: per program activity, the latest period's table and the trend charts."""
     oid = org["organisation_id"]
-    body = [
-        f"<h1>{escape(str(org['organisation_name']))} ({escape(oid)})</h1>",
-        f"<p class='note'>{escape(run_note)}</p>",
-    ]
+    sections = []
     for act, rows in comp.groupby("activity_id", sort=True):
-        body.append(f"<h2>{escape(names.get(act, act))} ({escape(act)})</h2>")
         latest = latest_assessed_period(rows)
         last = rows.loc[rows["period"] == latest].reset_index(drop=True)
-        body.append(f"<h3>Period {escape(str(latest))}</h3>")
-        body.append(_html_table(display_table(last, config), _verdict_classes(last)))
         charts = []
         for m in MEASURES:
             mrows = rows.loc[rows["measure"] == m].sort_values("period")
-            charts.append(trend_svg(mrows, config.measures[m].label or m, config.measures[m].share))
-        body += [
-            "<h3>Trend over periods</h3>",
-            f"<div class='charts'>{''.join(charts)}</div>",
-            f"<p class='note'>{escape(LEGEND)}</p>",
-        ]
+            charts.append(trend_chart(mrows, config.measures[m].label or m, config.measures[m].share))
         act_rows = activity.loc[(activity["organisation_id"] == oid) & (activity["activity_id"] == act)]
-        if not act_rows.empty:
-            body += ["<h3>Activity</h3>", _html_table(act_rows.drop(columns=["organisation_id", "activity_id"]))]
-    return _page(f"{org['organisation_name']}: DEX partnership approach", body)
+        sections.append(
+            {
+                "name": names.get(str(act), str(act)),
+                "id": str(act),
+                "period": str(latest),
+                "table": frame_table(display_table(last, config), _verdict_classes(last)),
+                "charts": charts,
+                "activity": None
+                if act_rows.empty
+                else frame_table(act_rows.drop(columns=["organisation_id", "activity_id"])),
+            }
+        )
+    return render(
+        "dex_provider.html.j2",
+        title=f"{org['organisation_name']} ({oid}): DEX partnership approach",
+        run_note=run_note,
+        activities=sections,
+        legend=LEGEND,
+    )
 
 
 def overview(compliance: pd.DataFrame) -> pd.DataFrame:
@@ -162,26 +139,27 @@ def write_report(
         n_short = int((latest["verdict"] == "clearly short").sum())
         n_not = int((latest["status"] == "not met").sum())
         links.append(
-            f"<li><a href='providers/{escape(p.name)}'>{escape(str(org['organisation_name']))}</a> "
-            f"({escape(org['organisation_id'])}): {n_not} not met, {n_short} clearly short in its latest period</li>"
+            {
+                "href": f"providers/{p.name}",
+                "name": str(org["organisation_name"]),
+                "id": str(org["organisation_id"]),
+                "not_met": n_not,
+                "short": n_short,
+            }
         )
     ov = overview(compliance)
-    body = [
-        f"<h1>DEX partnership approach: {escape(config.name)}</h1>",
-        f"<p class='note'>{escape(run_note)}</p>",
-        "<h2>Providers by period and measure</h2>",
-        _html_table(ov),
-        "<h2>Priors learned across providers</h2>",
-        _html_table(priors.round(4)),
-        "<h2>Statistical linkage keys</h2>",
-        _html_table(slk.loc[slk["organisation_id"] == "ALL"]),
-        "<h2>Records read, used and excluded</h2>",
-        _html_table(accounting),
-        "<h2>Organisations</h2>",
-        "<ul>" + "".join(links) + "</ul>",
-    ]
+    page = render(
+        "dex_report.html.j2",
+        title=f"DEX partnership approach: {config.name}",
+        run_note=run_note,
+        overview=frame_table(ov),
+        priors=frame_table(priors.round(4)),
+        slk=frame_table(slk.loc[slk["organisation_id"] == "ALL"]),
+        accounting=frame_table(accounting),
+        organisations=links,
+    )
     index = folder / "report.html"
-    index.write_text(_page(f"DEX partnership approach: {config.name}", body), encoding="utf-8")
+    index.write_text(page, encoding="utf-8")
     md = folder / "report.md"
     md.write_text(markdown_summary(config, compliance, ov, run_note), encoding="utf-8")
     return [index, md, *written]
