@@ -147,8 +147,39 @@ def _val(v: Any) -> Any:
     return v
 
 
+def _whole(v: Any) -> Any:
+    """A whole float as an int (counts), other values unchanged."""
+    v = _val(v)
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def _rows(df: pd.DataFrame) -> list[list[Any]]:
-    return [[_val(v) for v in row] for row in df.itertuples(index=False)]
+    return [[_whole(v) for v in row] for row in df.itertuples(index=False)]
+
+
+_WEIGHT = re.compile(r"^(\S+) n=(\d+)<(\d+) ([\d.]+)->([\d.]+)$")
+
+
+def explain(note: str) -> str:
+    """One note of a ratings row's ``audit`` (toolkit.scoring.audit) in words."""
+    if note.startswith("weights: "):
+        parts = []
+        for item in note.removeprefix("weights: ").split(", "):
+            m = _WEIGHT.match(item)
+            parts.append(
+                f"{m[1]} has {m[2]} participants (fewer than {m[3]}): its weight drops from {m[4]} to {m[5]}"
+                if m
+                else item
+            )
+        return "Small denominator: " + "; ".join(parts) + "."
+    if note.startswith("to "):
+        return "The weight taken off goes to the group's other measures: " + note.removeprefix("to ") + "."
+    m = re.match(r"^minimum data not met: n\((\S+)\)=(\d+) < (\d+)$", note)
+    if m:
+        return f"Minimum data not met: {m[1]} has {m[2]} participants, the method asks for {m[3]}; no calculated rating."
+    if note.startswith("substituted: "):
+        return "Substitution: the page " + note.removeprefix("substituted: ") + " (it has no calculated rating of its own)."
+    return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
 
 
 @dataclass
@@ -321,7 +352,7 @@ def _entity_program(
         score = _val(row.get(f"score_{g}"))
         w = _val(row.get(f"weight_{m}")) or 0.0
         contrib = w * score if score is not None else None
-        measures.append([m, g, n, a, e, (a / e) if e > 0 else None, score, w, contrib])
+        measures.append([m, g, _whole(n), _whole(a), e, (a / e) if e > 0 else None, score, w, contrib])
         if score is not None and nat is not None and w > 0 and row["calculated"]:
             contributions.append((m, w * (score - nat)))
     score_ = _val(row["performance_score"])
@@ -332,7 +363,8 @@ def _entity_program(
     star_keys = [c for c in row.index if str(c).startswith("p_star_")]
     if star_keys and _val(row[star_keys[0]]) is not None:
         probs = [(str(k).removeprefix("p_star_"), round(100 * float(row[k]), 1)) for k in star_keys]
-    audit = [x.strip() for x in str(row.get("audit") or "").split(";") if x.strip() and x.strip() != "<NA>"]
+    text = _val(row.get("audit"))
+    audit = [explain(x.strip()) for x in str(text or "").split(";") if x.strip() and x.strip() not in ("<NA>", "nan")]
     history = []
     if prev is not None:
         history.append(("previous release", _stars(prev.get("stars")), _val(prev.get("star_percentage")), prev["status"]))
