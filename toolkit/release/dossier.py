@@ -176,9 +176,15 @@ def explain(note: str) -> str:
         return "The weight taken off goes to the group's other measures: " + note.removeprefix("to ") + "."
     m = re.match(r"^minimum data not met: n\((\S+)\)=(\d+) < (\d+)$", note)
     if m:
-        return f"Minimum data not met: {m[1]} has {m[2]} participants, the method asks for {m[3]}; no calculated rating."
+        return (
+            f"Minimum data not met: {m[1]} has {m[2]} participants, the method asks for {m[3]}; no calculated rating."
+        )
     if note.startswith("substituted: "):
-        return "Substitution: the page " + note.removeprefix("substituted: ") + " (it has no calculated rating of its own)."
+        return (
+            "Substitution: the page "
+            + note.removeprefix("substituted: ")
+            + " (it has no calculated rating of its own)."
+        )
     return note[:1].upper() + note[1:] + ("" if note.endswith(".") else ".")
 
 
@@ -235,7 +241,17 @@ def _summary_context(d: DossierInputs, plots: dict[str, Any]) -> dict[str, Any]:
     exc = d.exclusions_summary.groupby("reason", as_index=False)["records"].sum() if len(d.exclusions_summary) else None
     mcols = [
         c
-        for c in ("model", "terms", "n", "events", "auc", "brier", "calibration_slope", "deviance_explained", "n_params")
+        for c in (
+            "model",
+            "terms",
+            "n",
+            "events",
+            "auc",
+            "brier",
+            "calibration_slope",
+            "deviance_explained",
+            "n_params",
+        )
         if c in d.model_metrics.columns
     ]
     dist_cols, dist_rows = _distribution_table(d.ratings, d.previous)
@@ -367,7 +383,9 @@ def _entity_program(
     audit = [explain(x.strip()) for x in str(text or "").split(";") if x.strip() and x.strip() not in ("<NA>", "nan")]
     history = []
     if prev is not None:
-        history.append(("previous release", _stars(prev.get("stars")), _val(prev.get("star_percentage")), prev["status"]))
+        history.append(
+            ("previous release", _stars(prev.get("stars")), _val(prev.get("star_percentage")), prev["status"])
+        )
     history.append(("this release", _stars(row["stars"]), _val(row["star_percentage"]), row["status"]))
     return {
         "program": prog,
@@ -405,8 +423,8 @@ def write_dossier(out: Path, d: DossierInputs) -> DossierStats:
     (out / "report.html").write_text(html, encoding="utf-8")
     written, size = 1, len(html.encode())
     ratings = d.ratings
-    em_groups = {k: g for k, g in d.entity_measures.groupby(["program", "level", "entity_id"], sort=False)}
-    near_groups = {k: g for k, g in near.groupby(["program", "level", "entity_id"], sort=False)}
+    em_groups = dict(d.entity_measures.groupby(["program", "level", "entity_id"], sort=False))
+    near_groups = dict(near.groupby(["program", "level", "entity_id"], sort=False))
     prev_rows: dict[tuple[str, str, str], pd.Series] = {}
     if d.previous is not None:
         prev_rows = {(str(r["program"]), str(r["level"]), str(r["entity_id"])): r for _, r in d.previous.iterrows()}
