@@ -423,8 +423,8 @@ def write_dossier(out: Path, d: DossierInputs) -> DossierStats:
     (out / "report.html").write_text(html, encoding="utf-8")
     written, size = 1, len(html.encode())
     ratings = d.ratings
-    em_groups = dict(d.entity_measures.groupby(["program", "level", "entity_id"], sort=False))
-    near_groups = dict(near.groupby(["program", "level", "entity_id"], sort=False))
+    em_groups = {k: g for k, g in d.entity_measures.groupby(["program", "level", "entity_id"], sort=False)}  # noqa: C416
+    near_groups = {k: g for k, g in near.groupby(["program", "level", "entity_id"], sort=False)}  # noqa: C416
     prev_rows: dict[tuple[str, str, str], pd.Series] = {}
     if d.previous is not None:
         prev_rows = {(str(r["program"]), str(r["level"]), str(r["entity_id"])): r for _, r in d.previous.iterrows()}
