@@ -32,5 +32,7 @@ def dossier_release(tiny_world_dir, tmp_path_factory):
     d = tmp_path_factory.mktemp("dossier")
     uri = f"sqlite:///{d / 'mlflow.db'}"
     config, path = load_release_config("releases/demo.yaml")
-    res = run_release(config, tiny_world_dir, config_path=path, tracking_uri=uri, out_root=d / "releases", progress=False)
+    res = run_release(
+        config, tiny_world_dir, config_path=path, tracking_uri=uri, out_root=d / "releases", progress=False
+    )
     return {"result": res, "uri": uri, "dir": d}

@@ -6,6 +6,7 @@ decimals throughout (no ``4x10^0``)."""
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import numpy as np
@@ -13,7 +14,14 @@ import pandas as pd
 from markupsafe import Markup
 from scipy import stats
 
-from toolkit.html import svg
+from toolkit.html import svg as _svg
+
+_METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
+
+
+def svg(fig: Any, *, title: str) -> Markup:
+    """:func:`toolkit.html.svg` without the RDF metadata block (bytes that say nothing to a reader)."""
+    return Markup(_METADATA.sub("", str(_svg(fig, title=title)), count=1))
 
 
 def _plt() -> Any:

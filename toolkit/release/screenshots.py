@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 from toolkit.errors import ToolkitError
 
@@ -23,9 +24,10 @@ def chromium() -> str:
     raise ToolkitError("no chromium found (set TOOLKIT_CHROMIUM): screenshots need a headless browser")
 
 
-def screenshots(dossier: Path) -> Path:
+def screenshots(dossier: Path, browser: Any = None) -> Path:
     """``<dossier>/screenshots/summary.png`` and ``entity.png`` (the first contract's page); the folder.
-    Every request but ``file://`` is blocked."""
+    Every request but ``file://`` is blocked. ``browser``: a Playwright browser to use (default: launch the
+    system chromium)."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -36,14 +38,22 @@ def screenshots(dossier: Path) -> Path:
     contracts = sorted((dossier / "entities" / "contract").glob("*.html"))
     if contracts:
         pages.append(("entity.png", contracts[0]))
+
+    def shoot(b: Any) -> None:
+        page = b.new_page(viewport={"width": 1200, "height": 900})
+        page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
+        for name, path in pages:
+            page.goto(path.resolve().as_uri())
+            page.screenshot(path=str(out / name), full_page=name != "summary.png")
+        page.close()
+
+    if browser is not None:
+        shoot(browser)
+        return out
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        b = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
         try:
-            page = browser.new_page(viewport={"width": 1200, "height": 900})
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file://") else r.abort())
-            for name, path in pages:
-                page.goto(path.resolve().as_uri())
-                page.screenshot(path=str(out / name), full_page=name != "summary.png")
+            shoot(b)
         finally:
-            browser.close()
+            b.close()
     return out
