@@ -200,6 +200,27 @@ def _add_compare(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_report(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID", help="parent run id of a tracked release")
+    p.add_argument("--out", default=None, metavar="DIR", help="folder to write into (default: ./dossier-RUN_ID)")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+    p.add_argument(
+        "--screenshots",
+        action="store_true",
+        help="also screenshot the summary and one entity page in headless chromium and log them to the run",
+    )
+
+
+def _add_whatif(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_id", metavar="RUN_ID", help="parent run id of a tracked release")
+    p.add_argument("entity", metavar="ENTITY", help="entity id (a site, contract or organisation)")
+    p.add_argument("--measure", required=True, metavar="M", help="measure to change, e.g. full_26")
+    p.add_argument("--add", required=True, type=int, metavar="K", help="outcomes to add (negative: remove)")
+    p.add_argument("--level", default=None, choices=("site", "contract", "organisation"), help="when ambiguous")
+    p.add_argument("--program", default=None, metavar="P", help="DMS or ESS, when ambiguous")
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+
+
 def _add_server(p: argparse.ArgumentParser) -> None:
     p.add_argument("--pgdata", required=True, metavar="DIR", help="PostgreSQL data folder (initialised if new)")
     p.add_argument("--artifacts", required=True, metavar="DIR", help="folder the server stores artifacts in")
@@ -424,6 +445,16 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         "compare two tracked releases: star transitions, drivers, parameters, coefficients, inputs",
         _add_compare,
         "toolkit.release.cli_reproduce:run_compare",
+    ),
+    "report": (
+        "rebuild a tracked release's dossier (report.html and a page per entity) from the tracking store",
+        _add_report,
+        "toolkit.release.cli_dossier:run_report",
+    ),
+    "whatif": (
+        "an entity's score, star percentage and stars with K more (or fewer) outcomes on one measure",
+        _add_whatif,
+        "toolkit.release.cli_dossier:run_whatif",
     ),
     "derive": (
         "derive a release's measure records from raw events (numerator and denominator rules)",

@@ -33,6 +33,7 @@ def run_demo(args: argparse.Namespace) -> int:
     print()
     print(f"status:        {res.status}" + (f" ({len(res.failed_checks)} failed checks)" if res.failed_checks else ""))
     print(f"ratings:       {res.folder / 'ratings.csv'}")
+    print(f"dossier:       {res.folder / 'report.html'}   (open in a browser; a page per entity in entities/)")
     print(f"report:        {res.folder / 'report.md'}")
     print(f"plots:         {res.folder / 'plots'}")
     print(f"MLflow run:    {res.run_id}")

@@ -120,6 +120,10 @@ def test_no_participant_level_data_in_the_store(release, store):
         if p.is_file() and "releases" not in p.parts and PARTICIPANT_ID.search(p.read_bytes()):
             hits.append(str(p))
     assert not hits, f"participant ids found in tracked files: {hits[:5]}"
+    # the scan covers the dossier: report.html and the entity pages are tracked artifacts
+    html = [p for p in Path(store["dir"]).rglob("*.html") if "releases" not in p.parts]
+    assert any(p.name == "report.html" for p in html), "report.html not among the tracked artifacts scanned"
+    assert sum("entities" in p.parts for p in html) > 10, "entity pages not among the tracked artifacts scanned"
     con = sqlite3.connect(Path(store["dir"]) / "mlflow.db")
     for (table,) in con.execute("select name from sqlite_master where type='table'"):
         for row in con.execute(f"select * from '{table}'"):

@@ -7,7 +7,19 @@ import importlib
 
 import pytest
 
-MODULES = ["config", "weights", "ratios", "standardise", "stars", "arrays", "rules", "audit", "novation", "table"]
+MODULES = [
+    "config",
+    "weights",
+    "ratios",
+    "standardise",
+    "stars",
+    "arrays",
+    "rules",
+    "audit",
+    "novation",
+    "table",
+    "whatif",
+]
 
 
 @pytest.mark.parametrize("name", MODULES)

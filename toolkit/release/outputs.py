@@ -126,3 +126,32 @@ def write_verdict(
         comp.standardisation,
     )
     return ["report.md"]
+
+
+def write_release_dossier(
+    folder: Path,
+    config: ReleaseConfig,
+    comp: ComputedRelease,
+    metrics: pd.DataFrame,
+    method: MethodConfig,
+    params: dict[str, Any],
+    run: dict[str, Any],
+    failed: list[str],
+    previous: pd.DataFrame | None,
+) -> list[str]:
+    """``report.html`` and ``entities/`` (:mod:`toolkit.release.dossier`) from the release's tables; returns
+    the names to log."""
+    from toolkit.release.dossier import flatten, read_dossier_inputs, write_dossier
+
+    d = read_dossier_inputs(
+        folder,
+        method=method,
+        params=flatten(params),
+        run_id=run["run_id"],
+        tracking_uri=run["tracking_uri"],
+        calibration={f.spec.name: f.calibration for f in comp.fits.values()},
+        previous=previous,
+    )
+    d.name, d.failed_checks = config.name, failed
+    write_dossier(folder, d)
+    return ["report.html", "entities"]

@@ -36,7 +36,7 @@ from toolkit.paths import ROOT
 from toolkit.release.compute import check_release, compute_release_variant, model_metrics_table, synthetic_world_origin
 from toolkit.release.config import ReleaseConfig, model_set_dir
 from toolkit.release.inputs import ReleaseInputs, load_release_inputs
-from toolkit.release.outputs import write_release, write_verdict
+from toolkit.release.outputs import write_release, write_release_dossier, write_verdict
 from toolkit.release.track import finish_release, log_reproduction_inputs, track_models
 from toolkit.scoring import load_method
 from toolkit.scoring.config import MethodConfig
@@ -209,6 +209,8 @@ def run_release(
             "model_versions": versions,
         }
         written.logged += write_verdict(tr.folder, config, comp, metrics, failed, record)
+        say("writing the dossier: report.html and a page per entity")
+        written.logged += write_release_dossier(tr.folder, config, comp, metrics, method, params, record, failed, prev)
         tr.write_record(record, log=False)
         written.logged.append("release.json")
         finish_release(tr, written.logged, comp, method, config, failed, versions, time.perf_counter() - t_start, say)

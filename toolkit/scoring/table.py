@@ -126,9 +126,7 @@ def score_entities_with_parameters(
     """
     em = validate_entity_measures(entity_measures, method, fractional_actual=fractional_actual)
     prev = validate_previous(previous) if previous is not None else None
-    ents = em.drop_duplicates(list(KEY))[list(KEY) + ["parent_id", "months_operating", "novation"]]
-    ents = ents.assign(_lvl=ents["level"].map(LEVELS.index)).sort_values(["program", "_lvl", "entity_id"])
-    ents = ents.drop(columns="_lvl").reset_index(drop=True)
+    ents = program_entities(em)
     parts, params = [], []
     for p in sorted(ents["program"].unique()):
         part, par = _score_program(em[em["program"] == p], ents[ents["program"] == p].reset_index(drop=True), method)
@@ -154,7 +152,20 @@ def score_entities_with_parameters(
     return _finalise(facts, method), parameters
 
 
-def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+def program_entities(em: pd.DataFrame) -> pd.DataFrame:
+    """The entities of a validated entity-measure table, in scoring order (program, level top down, id)."""
+    ents = em.drop_duplicates(list(KEY))[list(KEY) + ["parent_id", "months_operating", "novation"]]
+    ents = ents.assign(_lvl=ents["level"].map(LEVELS.index)).sort_values(["program", "_lvl", "entity_id"])
+    return ents.drop(columns="_lvl").reset_index(drop=True)
+
+
+def program_arrays(
+    em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig
+) -> tuple[ProgramMethod, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The arrays Steps 3-6 score for one program: ``n``, ``A``, ``E`` (entities x the program's measures, in
+    the order of ``ents``, 0 where an entity has no record) and the standardisation population (established
+    contracts that meet minimum data). ``em`` and ``ents`` hold one program (validated; :func:`program_entities`).
+    """
     pm = method.program_method(ents["program"].iat[0])
     ne = method.new_entities.contract
     e_index = pd.MultiIndex.from_frame(ents[["level", "entity_id"]])
@@ -164,13 +175,20 @@ def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -
     shape = (len(ents), len(pm.measures))
     n, A, E = np.zeros(shape), np.zeros(shape), np.zeros(shape)
     n[ei, mi], A[ei, mi], E[ei, mi] = rows["n"], rows["actual"], rows["expected"]
-
     aw = adjust_weights(n, pm)
     meets = meets_minimum_data(n, pm) & aw.scorable
     months = ents["months_operating"].to_numpy(dtype=float)
     population = (
         meets & (ents["level"].to_numpy() == "contract") & ~(months < ne.calculated_from_months)
     )  # NaN months: established
+    return pm, n, A, E, population
+
+
+def _score_program(em: pd.DataFrame, ents: pd.DataFrame, method: MethodConfig) -> tuple[pd.DataFrame, pd.DataFrame]:
+    pm, n, A, E, population = program_arrays(em, ents, method)
+    e_index = pd.MultiIndex.from_frame(ents[["level", "entity_id"]])
+    aw = adjust_weights(n, pm)
+    meets = meets_minimum_data(n, pm) & aw.scorable
     if not population.any():  # no contract can set the scale (every contract new, or none meets minimum data)
         return _unscored_program(em, ents, pm, method, aw, meets)
     out = score_arrays(n, A, E, pm, population=population)

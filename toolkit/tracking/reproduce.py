@@ -117,6 +117,10 @@ class RunReader:
         except Exception:
             return None
 
+    def log_artifacts(self, folder: Path, artifact_path: str) -> None:
+        """Log a local folder's files to this run under ``artifact_path`` (e.g. screenshots of its dossier)."""
+        self._client.log_artifacts(self.run_id, str(folder), artifact_path)
+
     def children(self) -> dict[str, str]:
         """The child runs by run name -> run id."""
         found = self._client.search_runs(
