@@ -8,6 +8,10 @@ from pathlib import Path
 
 import pytest
 
+# one headless chromium for every browser test (tests/browser, tests/dossier): Playwright's sync API can
+# run only one instance per process
+from tests.fixtures.browser import browser, open_page  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 TOOLKIT = [sys.executable, "-m", "toolkit"]
 

@@ -1,26 +1,9 @@
-"""The dossier tests' fixtures: a tracked tiny-world release and one headless chromium (the system's,
-/usr/bin/chromium; Playwright's own browser download is not used)."""
+"""The dossier tests' fixtures: a tracked tiny-world release (the browser is the session's one, from
+tests/fixtures/browser.py)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-
-CHROMIUM = Path("/usr/bin/chromium")
-
-
-@pytest.fixture(scope="session")
-def browser():
-    """A headless chromium for the session; the tests skip, saying why, when it is absent."""
-    if not CHROMIUM.is_file():
-        pytest.skip(f"BROWSER TESTS SKIPPED: no chromium at {CHROMIUM} (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="session")
