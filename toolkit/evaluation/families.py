@@ -43,7 +43,8 @@ class Fitted:
 
 
 def fit_spline_glm(candidate: Candidate, spec: ModelSpec, train: pd.DataFrame, seed: int) -> Fitted:
-    """The spec fitted as a release fits it."""
+    """The spec fitted as a release fits it (its model family too: a penalised-spline spec is fitted with its
+    smoothing chosen from the training folds alone)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # clipping and unseen-level notes: the release logs them, not the folds
         formula, variant = choose_formula(spec, train)
@@ -55,6 +56,8 @@ def fit_spline_glm(candidate: Candidate, spec: ModelSpec, train: pd.DataFrame, s
             unseen_level=spec.policies.unseen_level,
             sparse_levels=spec.sparse_levels.params(),
             aliased=spec.aliased,
+            family=spec.family,
+            penalty=spec.penalty.params() if spec.family != "spline_glm" else None,
         )
     return Fitted(
         _Quiet(model),
