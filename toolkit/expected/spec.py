@@ -13,7 +13,7 @@ from pydantic import Field
 
 from toolkit.config import FrozenConfig, load_yaml, validate_model
 from toolkit.errors import ConfigError, SpecError
-from toolkit.paths import CONFIGS
+from toolkit.paths import config_file
 
 
 class Policies(FrozenConfig):
@@ -86,7 +86,7 @@ def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]
     """Read every spec of a model set, keyed ``<program>_<measure>`` (e.g. ``ess_full_26``)."""
     d = Path(name_or_dir)
     if not d.is_dir():
-        d = CONFIGS / "models" / str(name_or_dir)
+        d = config_file(Path("models") / str(name_or_dir))
     if not d.is_dir():
         raise ConfigError(f"model set {name_or_dir} not found (looked for {d})")
     terms_file = d / "_terms.yaml"
