@@ -16,7 +16,10 @@ import sys
 from collections.abc import Callable
 
 Handler = str  # "module:function", imported lazily
-TRACKING_URI_HELP = "MLflow store (default: $MLFLOW_TRACKING_URI or sqlite:///mlruns/mlflow.db)"
+TRACKING_URI_HELP = (
+    "MLflow store (default: $MLFLOW_TRACKING_URI, else the workspace's toolkit.yaml tracking_uri, "
+    "else sqlite:///<workspace>/mlruns/mlflow.db)"
+)
 SECRET_ENV_HELP = "NAME of the environment variable holding the pseudonymisation secret (never the secret itself)"
 
 
@@ -64,13 +67,22 @@ def non_negative(text: str) -> float:
     return value
 
 
+def _add_init(p: argparse.ArgumentParser) -> None:
+    p.add_argument("dir", metavar="DIR", help="the folder to make a workspace (created; new, empty or a workspace)")
+    p.add_argument(
+        "--copy-defaults",
+        action="store_true",
+        help="copy the shipped configs and data contracts into DIR/configs and DIR/data_contracts to edit",
+    )
+
+
 def _add_validate(p: argparse.ArgumentParser) -> None:
     p.add_argument("data_dir", metavar="DIR", help="folder of Parquet/CSV tables named after their contracts")
     p.add_argument(
         "--contracts",
         metavar="DIR",
         default=None,
-        help="folder of data contracts (default: the repository's data_contracts/)",
+        help="folder of data contracts (default: the workspace's data_contracts/ over the shipped ones)",
     )
     p.add_argument(
         "--tables",
@@ -425,6 +437,11 @@ def _add_clients(p: argparse.ArgumentParser) -> None:
 
 
 COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handler]] = {
+    "init": (
+        "make a folder a workspace: toolkit.yaml, configs/ and data_contracts/ for overrides, mlruns/, releases/",
+        _add_init,
+        "toolkit.workspace:run_init",
+    ),
     "validate": (
         "check a folder of input tables against the data contracts",
         _add_validate,
@@ -581,6 +598,20 @@ def _paths(args: argparse.Namespace) -> tuple[list[str], list[str]]:
     return reads, writes
 
 
+def _where(args: argparse.Namespace) -> str:
+    """Which workspace the command works in and, when it tracks, which store it uses (a password in
+    the store's URI is not shown)."""
+    import re
+
+    from toolkit.paths import current_workspace, default_tracking_uri
+
+    text = f"workspace {current_workspace().describe()}"
+    if hasattr(args, "tracking_uri"):
+        uri = re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", args.tracking_uri or default_tracking_uri())
+        text += f"; store {uri}"
+    return text
+
+
 def main(argv: list[str] | None = None) -> int:
     from toolkit.errors import ToolkitError
 
@@ -591,6 +622,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     handler = _resolve(COMMANDS[args.command][2])
     try:
+        if args.command != "init":  # (init makes the workspace it would name)
+            print(f"[toolkit {args.command}] {_where(args)}", file=sys.stderr)
         reads, writes = _paths(args)
         if reads:
             print(f"[toolkit {args.command}] reads {', '.join(reads)}", file=sys.stderr)

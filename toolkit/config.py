@@ -18,7 +18,7 @@ import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict
 
 from toolkit.errors import ConfigError
-from toolkit.paths import CONFIGS, ROOT
+from toolkit.paths import allowed_roots, config_candidates, workspace
 
 T = TypeVar("T")
 
@@ -100,19 +100,21 @@ ExperimentName = Annotated[str, AfterValidator(_experiment_name)]
 AliasName = Annotated[str, AfterValidator(_alias_name)]
 
 
-def inside_root(path: str | Path, key: str, source: str | Path, base: Path = ROOT) -> Path:
-    """The absolute path a config key names (relative to ``base``), refused outside the repository root.
+def inside_root(path: str | Path, key: str, source: str | Path, base: Path | None = None) -> Path:
+    """The absolute path a config key names (relative to ``base``, default the workspace), refused
+    outside the workspace and the configs and contracts shipped with the package.
 
     A config is data that travels; only the person at the command line chooses paths elsewhere
     (``--data``, ``--out``, ``--previous``, ``--config`` are allowed anywhere).
     """
     p = Path(path)
-    full = (p if p.is_absolute() else base / p).resolve()
-    root = ROOT.resolve()
-    if not full.is_relative_to(root):
+    full = (p if p.is_absolute() else (base if base is not None else workspace()) / p).resolve()
+    roots = allowed_roots()
+    if not any(full.is_relative_to(r) for r in roots):
         raise ConfigError(
-            f"config {source}: {key} names {full}, outside the repository root {root}; a config may only name "
-            "paths inside it (pass a path elsewhere on the command line instead)"
+            f"config {source}: {key} names {full}, outside the workspace {roots[0]} (the repository root "
+            f"in a checkout) and the shipped package data; a config may only name paths inside them "
+            "(pass a path elsewhere on the command line instead)"
         )
     return full
 
@@ -120,8 +122,9 @@ def inside_root(path: str | Path, key: str, source: str | Path, base: Path = ROO
 def config_reference(
     value: str | Path, key: str, source: str | Path, subdir: str | None = None, relative_to: Path | None = None
 ) -> Path:
-    """The file another config's key names, refused outside the repository root: relative to
-    ``relative_to`` (the naming config's folder) when it is there, else found like :func:`resolve_config`."""
+    """The file another config's key names, refused outside the workspace and the shipped configs:
+    relative to ``relative_to`` (the naming config's folder) when it is there, else found like
+    :func:`resolve_config`."""
     p = Path(value)
     if relative_to is not None and not p.is_absolute() and (relative_to / p).exists():
         found = relative_to / p
@@ -131,17 +134,19 @@ def config_reference(
 
 
 def resolve_config(path: str | Path, subdir: str | None = None) -> Path:
-    """Find a config file: as given, relative to ``configs/``, or by bare name in ``configs/<subdir>``."""
+    """Find a config file: as given (from the current folder), else by its name under ``configs/``, else
+    by bare name in ``configs/<subdir>``; each name under ``configs/`` is looked for in the workspace's
+    ``configs/`` first, then in the shipped ones."""
     p = Path(path)
-    candidates = [p, CONFIGS / p]
+    candidates = [p, *config_candidates(p)]
     if subdir is not None:
-        candidates += [CONFIGS / subdir / p, CONFIGS / subdir / f"{p}.yaml"]
+        candidates += [*config_candidates(Path(subdir) / p), *config_candidates(Path(subdir) / f"{p}.yaml")]
     for c in candidates:
         if c.is_file():
             return c
         if c.exists() and c == p:
             raise ConfigError(f"config {path!s} is not a file")
-    where = ", ".join(str(c) for c in candidates)
+    where = ", ".join(str(c) for c in dict.fromkeys(candidates))
     raise ConfigError(f"config file {path!s} not found (looked in: {where})")
 
 

@@ -11,7 +11,7 @@ import argparse
 from pathlib import Path
 
 from toolkit.output import Progress
-from toolkit.paths import ROOT
+from toolkit.paths import workspace
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 from toolkit.synth import generate_world, write_world
@@ -25,7 +25,7 @@ def run_demo(args: argparse.Namespace) -> int:
     syn = config.data.synthetic
     scale = args.scale or (syn.scale if syn else "small")
     seed = args.seed if args.seed is not None else (syn.seed if syn else config.seed)
-    world = Path(args.world) if args.world else ROOT / "worlds" / f"{config.name}-{scale}-seed{seed}"
+    world = Path(args.world) if args.world else workspace() / "worlds" / f"{config.name}-{scale}-seed{seed}"
     say(f"generating a {scale} synthetic DES world (seed {seed}) into {world}")
     write_world(add_oracle(generate_world(scale, seed, progress=True)), world, overwrite=True)
     res = run_release(config, world, config_path=path, tracking_uri=args.tracking_uri)

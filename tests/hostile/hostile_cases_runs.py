@@ -247,7 +247,7 @@ CONFIGS_CASES = [
         with_config,
         release_config({"method": "/etc/hostname"}),
         "des",
-        expect=("method names", "outside the repository"),
+        expect=("method names", "outside the workspace"),
         kind="config",
     ),
     Case(
@@ -255,7 +255,7 @@ CONFIGS_CASES = [
         with_config,
         release_config({"models": "/tmp"}),
         "des",
-        expect=("models names", "outside the repository"),
+        expect=("models names", "outside the workspace"),
         kind="config",
     ),
     Case(
@@ -263,7 +263,7 @@ CONFIGS_CASES = [
         with_config,
         release_config({"previous": "../../../../../../../etc/passwd"}),
         "des",
-        expect=("previous names", "outside the repository"),
+        expect=("previous names", "outside the workspace"),
         kind="config",
     ),
     Case(
@@ -271,14 +271,14 @@ CONFIGS_CASES = [
         lambda c: with_config(c, out=False),
         release_config({"output_root": "/tmp/hostile-releases"}),
         "des",
-        expect=("output_root names", "outside the repository"),
+        expect=("output_root names", "outside the workspace"),
         kind="config",
     ),
     Case(
         "release:config-data-path-outside-repository",
         lambda c: ["release", "--config", c.tmp / "release.yaml", "--out", c.out],
         release_config({"data": {"path": "/etc"}}),
-        expect=("data.path names", "outside the repository"),
+        expect=("data.path names", "outside the workspace"),
         kind="config",
     ),
     Case(

@@ -263,7 +263,7 @@ DEX = [
         dex_with_config,
         dex_config({"contracts": "/etc"}),
         "dex",
-        expect=("contracts", "outside the repository"),
+        expect=("contracts", "outside the workspace"),
         kind="config",
     ),
     Case(
@@ -271,7 +271,7 @@ DEX = [
         dex_with_config,
         dex_config({"domains": "../../../../../../etc/passwd"}),
         "dex",
-        expect=("domains", "outside the repository"),
+        expect=("domains", "outside the workspace"),
         kind="config",
     ),
     Case(
@@ -287,7 +287,7 @@ DEX = [
         lambda c: ["dex", "report", "--data", c.data, "--config", c.tmp / "config.yaml"],
         dex_config({"output_root": "/tmp/hostile-dex-out"}),
         "dex",
-        expect=("output_root", "outside the repository"),
+        expect=("output_root", "outside the workspace"),
         kind="config",
     ),
 ]
@@ -484,7 +484,7 @@ DCP = [
         dcp_with_config,
         dcp_config({"catalogue": "/etc/hostname"}),
         "dcp",
-        expect=("catalogue", "outside the repository"),
+        expect=("catalogue", "outside the workspace"),
         kind="config",
     ),
     Case(
@@ -762,7 +762,7 @@ CLIENTS = [
         clients_config({"output_root": "/tmp/hostile-clients-out"}),
         "clients",
         env=SECRET,
-        expect=("output_root", "outside the repository"),
+        expect=("output_root", "outside the workspace"),
         kind="config",
     ),
 ]
@@ -938,7 +938,7 @@ EVALUATE = [
         evaluate_with_config,
         cohort_config({"contract": "/etc/passwd"}),
         "cohort",
-        expect=("contract", "outside the repository"),
+        expect=("contract", "outside the workspace"),
         kind="config",
     ),
     Case(

@@ -134,10 +134,10 @@ def test_config_paths_outside_the_repository_are_refused(key, tiny_world_dir, tm
     out = key != "output_root"  # --out would be the user's own choice, which replaces the config's
     cfg = _config(tmp_path, **{key: str(copy)})
     err = _release(run_cli, tmp_path, tiny_world_dir, "--config", cfg, out=out)
-    assert f"{key} names" in err and "outside the repository root" in err
+    assert f"{key} names" in err and "outside the workspace" in err
     relative = _config(tmp_path, **{key: str(Path("..") / ".." / ".." / ".." / ".." / copy.relative_to("/"))})
     err = _release(run_cli, tmp_path, tiny_world_dir, "--config", relative, out=out)
-    assert "outside the repository root" in err
+    assert "outside the workspace" in err
 
 
 def test_formula_of_the_model_set_is_checked_before_the_run(tiny_world_dir, tmp_path, run_cli):

@@ -29,10 +29,10 @@ def test_dex_contracts_and_domains_stay_in_the_repository(tmp_path):
 
     raw = _shipped("schemes/dex/partnership.yaml")
     cfg = load_dex_config(_write(tmp_path, "a.yaml", {**raw, "contracts": "../../../../../../../tmp"}))
-    with pytest.raises(ConfigError, match=r"contracts names .* outside the repository root"):
+    with pytest.raises(ConfigError, match=r"contracts names .* outside the workspace"):
         contracts_dir(cfg)
     (tmp_path / "domains.yaml").write_text((CONFIGS / "schemes/dex/domains.yaml").read_text())
-    with pytest.raises(ConfigError, match=r"domains names .* outside the repository root"):
+    with pytest.raises(ConfigError, match=r"domains names .* outside the workspace"):
         load_dex_config(_write(tmp_path, "b.yaml", {**raw, "domains": str(tmp_path / "domains.yaml")}))
 
 
@@ -40,7 +40,7 @@ def test_extends_outside_the_repository_is_refused_and_inside_is_found(tmp_path)
     from toolkit.schemes.dex.config import load_dex_config
 
     (tmp_path / "parent.yaml").write_text((CONFIGS / "schemes/dex/partnership.yaml").read_text())
-    with pytest.raises(ConfigError, match=r"extends names .* outside the repository root"):
+    with pytest.raises(ConfigError, match=r"extends names .* outside the workspace"):
         load_dex_config(_write(tmp_path, "child.yaml", {"extends": "parent.yaml", "seed": 3}))
     cfg = load_dex_config(_write(tmp_path, "child2.yaml", {"extends": "schemes/dex/partnership.yaml", "seed": 3}))
     assert cfg.seed == 3
@@ -55,7 +55,7 @@ def test_cohort_contract_outside_the_repository_is_refused(tmp_path):
     cfg = load_cohort_config(_write(tmp_path, "cohort.yaml", {**raw, "contract": str(tmp_path / "c.yaml")}))
     import pandas as pd
 
-    with pytest.raises(ConfigError, match=r"contract names .* outside the repository root"):
+    with pytest.raises(ConfigError, match=r"contract names .* outside the workspace"):
         check_cohort(pd.DataFrame({"participant_id": ["P1"]}), cfg)
 
 
@@ -66,10 +66,10 @@ def test_dcp_catalogue_from_the_config_must_be_inside_but_from_the_command_line_
     cat.write_text("x: 1\n")
     raw = _shipped("schemes/dcp/report.yaml")
     cfg, p = load_report_config(_write(tmp_path, "run.yaml", {**raw, "catalogue": str(cat)}))
-    with pytest.raises(ConfigError, match=r"catalogue names .* outside the repository root"):
+    with pytest.raises(ConfigError, match=r"catalogue names .* outside the workspace"):
         catalogue_path(cfg, p)
     cfg, p = load_report_config(_write(tmp_path, "run2.yaml", {**raw, "catalogue": "catalogue.yaml"}))
-    with pytest.raises(ConfigError, match="outside the repository root"):  # beside a config outside
+    with pytest.raises(ConfigError, match="outside the workspace"):  # beside a config outside
         catalogue_path(cfg, p)
 
 
@@ -97,7 +97,7 @@ def test_output_root_of_a_scheme_config_stays_inside_unless_given(scheme, rel, t
     }[scheme]
     raw = _shipped(rel)
     for value in (str(tmp_path / "out"), "../../../../../../../../tmp/out"):
-        with pytest.raises(ConfigError, match=r"output_root names .* outside the repository root"):
+        with pytest.raises(ConfigError, match=r"output_root names .* outside the workspace"):
             load(_write(tmp_path, "c.yaml", {**raw, "output_root": value}))
     assert output_root("ignored", tmp_path / "given") == tmp_path / "given"  # --out: the user's own choice
 
@@ -146,5 +146,5 @@ def test_dcp_report_refuses_an_outside_output_root_before_creating_anything(tmp_
     args = ("dcp", "report", "--data", tmp_path, "--config", cfg, "--tracking-uri", f"sqlite:///{store / 'mlflow.db'}")
     r = run_cli(*args)
     assert r.returncode == 2 and "Traceback" not in r.stderr
-    assert "output_root names" in r.stderr and "outside the repository root" in r.stderr
+    assert "output_root names" in r.stderr and "outside the workspace" in r.stderr
     assert not store.exists() and not out.exists()

@@ -145,7 +145,9 @@ def test_doctor_on_bad_input_is_exit_2(tmp_path):
             timeout=120,
         )
         assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr
-        assert res.stderr.startswith("toolkit doctor: error: ") and words in res.stderr, res.stderr
+        lines = res.stderr.splitlines()  # the workspace-and-store line every command prints, then the error
+        assert lines[0].startswith("[toolkit doctor] workspace "), res.stderr
+        assert lines[1].startswith("toolkit doctor: error: ") and words in res.stderr, res.stderr
     fresh = subprocess.run(
         [sys.executable, "-m", "toolkit", "doctor", "--tracking-uri", f"sqlite:///{tmp_path / 'new' / 'mlflow.db'}"],
         cwd=REPO,

@@ -18,7 +18,7 @@ import pandas as pd
 from toolkit.config import load_yaml
 from toolkit.contracts.checks import CheckExpressionError, names_of, parse_check
 from toolkit.errors import ConfigError
-from toolkit.paths import DATA_CONTRACTS
+from toolkit.paths import contract_files, contracts_dirs
 
 FIELD_TYPES = ("string", "integer", "number", "boolean", "date", "category")
 _CONSTRAINT_KEYS = {"required", "unique", "minimum", "maximum", "enum", "pattern"}
@@ -290,19 +290,26 @@ def load_contract(path: str | Path) -> Contract:
     return parse_contract(load_yaml(path), source=str(path))
 
 
-def load_contracts(directory: str | Path | None = None) -> dict[str, Contract]:
-    """Read every ``*.yaml`` contract of a folder (default: the repository's ``data_contracts/``).
+def load_contracts(directory: str | Path | None = None, sub: str = "") -> dict[str, Contract]:
+    """Read every ``*.yaml`` contract of a folder; by default (``directory`` None) of
+    ``data_contracts/<sub>``: the shipped contracts, each replaced by the workspace's file of the same
+    name, plus the workspace's own (``toolkit.paths.contract_files``).
 
     References between contracts are checked: a foreign key must point at a
     contract of the same folder and at columns it has.
     """
-    d = Path(directory) if directory is not None else DATA_CONTRACTS
-    if not d.is_dir():
-        raise ConfigError(f"data contracts folder {d} does not exist")
+    if directory is not None:
+        d = Path(directory)
+        if not d.is_dir():
+            raise ConfigError(f"data contracts folder {d} does not exist")
+        files = sorted(p for p in d.glob("*.yaml") if p.is_file())
+        where = str(d)
+    else:
+        files = contract_files(sub)
+        where = " and ".join(str(p) for p in contracts_dirs(sub))
     contracts: dict[str, Contract] = {}
-    files = sorted(p for p in d.glob("*.yaml") if p.is_file())
     if not files:
-        raise ConfigError(f"data contracts folder {d} holds no contract (*.yaml)")
+        raise ConfigError(f"data contracts folder {where} holds no contract (*.yaml)")
     for p in files:
         c = load_contract(p)
         if c.table in contracts:

@@ -501,10 +501,13 @@ def validate_dir(
     tables: list[str] | None = None,
     contracts_dir: str | Path | None = None,
     max_examples: int = 5,
+    contracts_sub: str = "",
 ) -> tuple[dict[str, pd.DataFrame], ValidationReport]:
     """Validate the tables of a folder (``<table>.parquet`` or ``<table>.csv``).
 
-    ``tables`` defaults to every table with a contract; each of them must be present.
+    ``tables`` defaults to every table with a contract; each of them must be present. The contracts are
+    those of ``contracts_dir``, else of ``data_contracts/<contracts_sub>`` (the workspace's files first,
+    then the shipped ones: :func:`~toolkit.contracts.schema.load_contracts`).
 
     Examples
     --------
@@ -514,7 +517,7 @@ def validate_dir(
     d = Path(directory)
     if not d.is_dir():
         raise DataContractError(f"data folder {d} does not exist")
-    contracts = load_contracts(contracts_dir)
+    contracts = load_contracts(contracts_dir, sub=contracts_sub)
     wanted = list(tables) if tables else sorted(contracts)
     unknown = [t for t in wanted if t not in contracts]
     if unknown:

@@ -35,7 +35,7 @@ from toolkit.evaluation.outputs import EvaluationTables, report_text, write_plot
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.spec import ModelSpec, load_model_set
 from toolkit.output import Progress, check_output_root
-from toolkit.paths import ROOT
+from toolkit.paths import workspace
 from toolkit.release.inputs import load_release_inputs
 from toolkit.scoring import load_method
 from toolkit.scoring.config import MethodConfig
@@ -153,7 +153,7 @@ def evaluate_models(
     method_path = resolve_config(config.method, "methods").absolute()
     method = load_method(method_path)
     specs = load_specs(config)
-    root = check_output_root(out_root or ROOT / config.output_root, "evaluation output root")
+    root = check_output_root(out_root or workspace() / config.output_root, "evaluation output root")
     say(f"reads: data {data_dir}, method {method_path}, model sets {', '.join(c.models for c in config.candidates)}")
     say(f"writes: a new evaluation folder under {root}")
     inputs = load_release_inputs(data_dir, config.window.start, config.window.end, "auto", say)

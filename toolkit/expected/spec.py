@@ -14,7 +14,7 @@ from pydantic import Field, SerializationInfo, SerializerFunctionWrapHandler, mo
 
 from toolkit.config import FrozenConfig, load_yaml, validate_model
 from toolkit.errors import ConfigError, SpecError
-from toolkit.paths import CONFIGS
+from toolkit.paths import config_file
 
 
 class Policies(FrozenConfig):
@@ -131,7 +131,7 @@ def _model_set_files(d: Path, seen: tuple[Path, ...] = ()) -> tuple[dict[str, st
     if parent is not None:
         if not isinstance(parent, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", parent):
             raise ConfigError(f"{terms_file}: 'extends' must name a model set under configs/models/")
-        pdir = CONFIGS / "models" / parent
+        pdir = config_file(Path("models") / parent)
         if not pdir.is_dir():
             raise ConfigError(f"{terms_file}: extends {parent}, which is not a model set (looked for {pdir})")
         base_blocks, files = _model_set_files(pdir, (*seen, d.resolve()))
@@ -146,7 +146,7 @@ def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]
     in place of the parent's (an alternative that changes a few terms of every model)."""
     d = Path(name_or_dir)
     if not d.is_dir():
-        d = CONFIGS / "models" / str(name_or_dir)
+        d = config_file(Path("models") / str(name_or_dir))
     if not d.is_dir():
         raise ConfigError(f"model set {name_or_dir} not found (looked for {d})")
     blocks, files = _model_set_files(d)

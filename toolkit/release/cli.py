@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from toolkit.errors import ToolkitError
-from toolkit.paths import ROOT
+from toolkit.paths import workspace
 from toolkit.release.config import load_release_config
 from toolkit.release.pipeline import run_release
 
@@ -18,11 +18,11 @@ def run_release_cmd(args: argparse.Namespace) -> int:
     if args.records:
         config = config.model_copy(update={"data": config.data.model_copy(update={"records": args.records})})
     # the command line's paths are the user's own (from the current folder, anywhere); the config's
-    # must stay inside the repository (relative ones from its root)
+    # must stay inside the workspace (relative ones from its root)
     if args.data:
         data = Path(args.data).absolute()
-    elif config.data.path is not None:  # inside the repository (checked when the config was read)
-        data = ROOT / config.data.path
+    elif config.data.path is not None:  # inside the workspace (checked when the config was read)
+        data = workspace() / config.data.path
     else:
         raise ToolkitError("no data: give --data DIR (a folder of contract tables) or data.path in the release config")
     res = run_release(

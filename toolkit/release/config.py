@@ -18,7 +18,7 @@ from toolkit.config import (
     validate_model,
 )
 from toolkit.errors import ConfigError
-from toolkit.paths import CONFIGS
+from toolkit.paths import config_file
 
 
 class SyntheticData(FrozenConfig):
@@ -73,10 +73,11 @@ class ReleaseConfig(FrozenConfig):
 
 
 def model_set_dir(value: str) -> Path:
-    """The folder of a model set: a folder as given, or ``configs/models/<value>``."""
+    """The folder of a model set: a folder as given, or ``configs/models/<value>`` (the workspace's, else
+    the shipped one)."""
     d = Path(value)
     if not d.is_dir():
-        d = CONFIGS / "models" / value
+        d = config_file(Path("models") / value)
     if not d.is_dir():
         raise ConfigError(f"model set {value} not found (looked for {d})")
     return d.absolute()
@@ -84,7 +85,7 @@ def model_set_dir(value: str) -> Path:
 
 def check_config_paths(config: ReleaseConfig, source: str | Path) -> None:
     """A release config file is data: every path it names (method, models, bayes, previous, output_root,
-    data.path; relative ones from the repository root) must lie inside the repository root. Paths
+    data.path; relative ones from the workspace) must lie inside the workspace or the shipped configs. Paths
     elsewhere are given on the command line (``--previous``, ``--out``, ``--data``)."""
     inside_root(resolve_config(config.method, "methods").absolute(), "method", source)
     inside_root(model_set_dir(config.models), "models", source)

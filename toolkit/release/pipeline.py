@@ -32,7 +32,7 @@ from toolkit.errors import ConfigError, SpecError, ToolkitError
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.spec import ModelSpec, load_model_set
 from toolkit.output import Progress, check_output_root
-from toolkit.paths import ROOT
+from toolkit.paths import workspace
 from toolkit.release.compute import check_release, compute_release_variant, model_metrics_table, synthetic_world_origin
 from toolkit.release.config import ReleaseConfig, model_set_dir
 from toolkit.release.inputs import ReleaseInputs, load_release_inputs
@@ -106,8 +106,8 @@ def prepare_release(
     previous ratings table, output root) before anything is created.
 
     ``previous`` and ``out_root`` are the caller's own choice (the command line) and may be anywhere; a
-    config's relative ``previous`` and ``output_root`` are taken from the repository root. (A release config
-    *file* naming paths outside the repository is refused when it is read: :func:`load_release_config`.)
+    config's relative ``previous`` and ``output_root`` are taken from the workspace. (A release config
+    *file* naming paths outside the workspace is refused when it is read: :func:`load_release_config`.)
     """
     reads = {
         "method": resolve_config(config.method, "methods").absolute(),
@@ -128,11 +128,11 @@ def prepare_release(
     if previous:
         prev_path = Path(previous).absolute()
     elif config.previous:
-        prev_path = ROOT / config.previous
+        prev_path = workspace() / config.previous
     prev = read_previous(prev_path) if prev_path else None
     if prev_path:
         reads["previous"] = prev_path
-    root = check_output_root(out_root or ROOT / config.output_root, "release output root")
+    root = check_output_root(out_root or workspace() / config.output_root, "release output root")
     return ReleaseSetup(method, specs, bayes, prev, prev_path, root, reads)
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from toolkit.config import config_reference, load_yaml, resolve_config
 from toolkit.errors import ConfigError
 from toolkit.output import check_output_root
-from toolkit.paths import ROOT
+from toolkit.paths import workspace
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -51,5 +51,5 @@ def load_scheme_yaml(path: str | Path, subdir: str, _seen: tuple[Path, ...] = ()
 def output_root(configured: str, given: str | Path | None) -> Path:
     """The absolute root a scheme run writes its folder under, checked before anything is created:
     ``given`` (the caller's ``--out``, anywhere), else the config's ``output_root`` (relative to the
-    repository root; each scheme's loader refuses a config file whose ``output_root`` lies outside it)."""
-    return check_output_root(given or ROOT / configured, "output root")
+    workspace; each scheme's loader refuses a config file whose ``output_root`` lies outside it)."""
+    return check_output_root(given or workspace() / configured, "output root")

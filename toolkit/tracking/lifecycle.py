@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import pandas as pd
 
-from toolkit.paths import ROOT
+from toolkit.paths import workspace
 from toolkit.tracking import runs
 from toolkit.tracking.aliases import (
     COMPLETE,
@@ -225,10 +225,10 @@ def utc_stamp() -> str:
 def new_folder(root: str | Path, name: str, run_id: str) -> Path:
     """A new output folder ``<root>/<name>-<UTC time>-<run id[:8]>``; an existing one is never reused.
 
-    A relative ``root`` is taken from the repository root (``releases``, ``out/dex``)."""
+    A relative ``root`` is taken from the workspace (``releases``, ``out/dex``)."""
     r = Path(root)
     if not r.is_absolute():
-        r = ROOT / r
+        r = workspace() / r
     folder = r / f"{name}-{utc_stamp()}-{run_id[:8]}"
     folder.mkdir(parents=True, exist_ok=False)
     return folder

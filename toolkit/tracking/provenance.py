@@ -32,7 +32,9 @@ TRACKED_PACKAGES = (
 
 
 def git_state(root: Path = ROOT) -> dict[str, str]:
-    """``git_commit`` and ``git_dirty`` ("true"/"false"; "unknown" outside a git checkout)."""
+    """``git_commit`` and ``git_dirty`` of the code: the git checkout the package was imported from
+    ("true"/"false"; "unknown" when it is not one, e.g. installed from a wheel, even inside some other
+    repository)."""
 
     def _git(*args: str) -> str | None:
         try:
@@ -42,7 +44,7 @@ def git_state(root: Path = ROOT) -> dict[str, str]:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = _git("rev-parse", "HEAD")
-    if commit is None:
+    if commit is None or _git("ls-files", "--error-unmatch", "toolkit/__init__.py") is None:
         return {"git_commit": "unknown", "git_dirty": "unknown"}
     status = _git("status", "--porcelain", "--untracked-files=no")
     return {"git_commit": commit, "git_dirty": "unknown" if status is None else str(bool(status)).lower()}

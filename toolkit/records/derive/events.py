@@ -18,11 +18,12 @@ import pandas as pd
 from toolkit.contracts import load_contracts, validate_tables
 from toolkit.contracts.validate import Violation, find_table_file, read_raw
 from toolkit.errors import DataContractError
-from toolkit.paths import DATA_CONTRACTS
+from toolkit.paths import DATA_CONTRACTS, contract_files
 
 if TYPE_CHECKING:
     import numpy.typing as npt
 
+#: The shipped event contracts (a workspace may override them: :func:`event_contracts`).
 EVENT_CONTRACTS = DATA_CONTRACTS / "events"
 EVENT_TABLES = (
     "site_commencements",
@@ -110,11 +111,12 @@ _CONTRACTS: dict = {}
 
 
 def event_contracts() -> dict:
-    """The contracts of ``data_contracts/events/`` (read again only when a file changes)."""
-    key = tuple((p.name, p.stat().st_mtime_ns) for p in sorted(EVENT_CONTRACTS.glob("*.yaml")))
+    """The contracts of ``data_contracts/events/``, the workspace's before the shipped ones (read again
+    only when a file changes)."""
+    key = tuple((str(p), p.stat().st_mtime_ns) for p in contract_files("events"))
     if key not in _CONTRACTS:
         _CONTRACTS.clear()
-        _CONTRACTS[key] = load_contracts(EVENT_CONTRACTS)
+        _CONTRACTS[key] = load_contracts(sub="events")
     return _CONTRACTS[key]
 
 

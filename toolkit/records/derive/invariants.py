@@ -57,9 +57,9 @@ def contract_violations(rec: pd.DataFrame) -> list[str]:
     """Violations of ``data_contracts/measure_records.yaml`` by the records on their own (types,
     values, key, row checks; the references to other tables are the release's to check)."""
     from toolkit.contracts import check_table, load_contract
-    from toolkit.paths import DATA_CONTRACTS
+    from toolkit.paths import contract_file
 
-    _, viol, _ = check_table(rec, load_contract(DATA_CONTRACTS / "measure_records.yaml"))
+    _, viol, _ = check_table(rec, load_contract(contract_file("measure_records.yaml")))
     return [f"measure_records contract: {v}" for v in viol]
 
 

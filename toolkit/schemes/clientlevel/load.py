@@ -29,8 +29,10 @@ from toolkit.paths import DATA_CONTRACTS
 from toolkit.privacy import Secret, keyed_hash_present
 from toolkit.schemes.clientlevel.config import ClientLevelConfig
 
-CONTRACTS = DATA_CONTRACTS / "clientlevel"
-MODEL_CONTRACTS = CONTRACTS / "derived"
+#: The client-level input contracts: ``data_contracts/clientlevel/`` (a workspace may override files).
+CONTRACTS = "clientlevel"
+#: The contract of the model's derived input: the toolkit's own columns, always the shipped one.
+MODEL_CONTRACTS = DATA_CONTRACTS / "clientlevel" / "derived"
 TABLES = ("providers", "services", "clients", "dependants", "enrolments", "sessions", "assessments")
 
 #: Reasons a record is not used, per table.
@@ -70,7 +72,7 @@ def _age(born: pd.Series, at: pd.Series) -> pd.Series:
 
 def load_client_data(data_dir: str | Path, secret: Secret, config: ClientLevelConfig) -> ClientData:
     """Validate, pseudonymise and check the tables of ``data_dir`` (see the module docstring)."""
-    typed, report = validate_dir(data_dir, tables=list(TABLES), contracts_dir=CONTRACTS)
+    typed, report = validate_dir(data_dir, tables=list(TABLES), contracts_sub=CONTRACTS)
     report.raise_if_invalid(f"client-level tables in {data_dir}")
     return pseudonymise_and_check(typed, secret, config)
 

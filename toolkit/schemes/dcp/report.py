@@ -21,7 +21,6 @@ from toolkit.config import config_hash
 from toolkit.contracts import validate_dir
 from toolkit.html import render
 from toolkit.html.frames import frame_table
-from toolkit.paths import DATA_CONTRACTS
 from toolkit.schemes.config import output_root
 from toolkit.schemes.dcp.assess import assess, expected_submissions
 from toolkit.schemes.dcp.catalogue import Catalogue, load_catalogue
@@ -35,7 +34,7 @@ from toolkit.schemes.dcp.submissions import REASONS, check_submissions
 from toolkit.tracking.lifecycle import RunSpec, job_spec, tracked_run
 from toolkit.tracking.provenance import input_hashes, run_params
 
-CONTRACTS = DATA_CONTRACTS / "dcp"
+CONTRACTS = "dcp"  # data_contracts/dcp/ (a workspace may override files)
 TABLES = ("providers", "provider_services", "kpi_submissions")
 OUTPUT_FILES = (
     "kpi_results.csv",
@@ -61,7 +60,7 @@ class DcpResult:
 
 def load_dcp_tables(data_dir: str | Path) -> dict[str, pd.DataFrame]:
     """Validated tables of a DCP data folder; a :class:`DataContractError` lists every violation."""
-    typed, report = validate_dir(data_dir, tables=list(TABLES), contracts_dir=CONTRACTS)
+    typed, report = validate_dir(data_dir, tables=list(TABLES), contracts_sub=CONTRACTS)
     report.raise_if_invalid(f"DCP tables in {data_dir}")
     return typed
 

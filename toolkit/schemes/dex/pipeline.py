@@ -174,7 +174,7 @@ def run_dex_report(
     say = Progress(progress, "dex")
     data_dir = Path(data_dir).absolute()
     root = output_root(config.output_root, out_root)
-    say(f"reads: data {data_dir}, contracts {contracts_dir(config)}; writes: a new folder under {root}")
+    say(f"reads: data {data_dir}, contracts data_contracts/{contracts_dir(config)}; writes: a new folder under {root}")
     t0 = time.perf_counter()
     say(f"validating the DEX tables in {data_dir}")
     data = load_dex_data(data_dir, config)  # raises, naming table, column, rule and count

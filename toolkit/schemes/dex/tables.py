@@ -24,7 +24,7 @@ import pandas as pd
 from toolkit.config import inside_root
 from toolkit.contracts import Violation, load_contracts, validate_dir, validate_tables
 from toolkit.errors import DataContractError
-from toolkit.paths import DATA_CONTRACTS
+from toolkit.paths import SHIPPED_CONTRACTS, workspace
 from toolkit.schemes.dex.config import DexConfig
 from toolkit.slk import SEX_DIGITS, check_keys, shared_keys
 
@@ -169,20 +169,24 @@ def demographics_complete(clients: pd.DataFrame, config: DexConfig) -> np.ndarra
     return ok
 
 
-def contracts_dir(config: DexConfig) -> Path:
-    """The folder of the DEX contracts, ``data_contracts/<contracts>`` (never outside the repository)."""
-    return inside_root(DATA_CONTRACTS / config.contracts, "contracts", f"DEX config {config.name}")
+def contracts_dir(config: DexConfig) -> str:
+    """The sub-folder of the DEX contracts, ``data_contracts/<contracts>`` (the workspace's files first,
+    then the shipped ones; neither may lie outside the workspace or the shipped package data)."""
+    source = f"DEX config {config.name}"
+    inside_root(SHIPPED_CONTRACTS / config.contracts, "contracts", source)
+    inside_root(workspace() / "data_contracts" / config.contracts, "contracts", source)
+    return config.contracts
 
 
 def load_dex_data(directory: str | Path, config: DexConfig) -> DexData:
     """Validate a folder of DEX tables and return the name-free extract, or raise listing every violation."""
-    typed, report = validate_dir(directory, contracts_dir=contracts_dir(config))
+    typed, report = validate_dir(directory, contracts_sub=contracts_dir(config))
     return _checked(typed, report, config, f"DEX tables in {directory}")
 
 
 def dex_data_from_tables(tables: dict[str, pd.DataFrame], config: DexConfig) -> DexData:
     """:func:`load_dex_data` for tables already in memory (every contract table must be present)."""
-    contracts = load_contracts(contracts_dir(config))
+    contracts = load_contracts(sub=contracts_dir(config))
     typed, report = validate_tables(tables, contracts)
     report.violations = [
         Violation(t, "", "missing_table", 0, (), "table absent") for t in sorted(set(contracts) - set(tables))
