@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from toolkit.contracts import load_contracts
+from toolkit.expected.policy import ExtrapolationWarning, UnseenLevelWarning
 
 if TYPE_CHECKING:
     from mlflow.models.model import ModelInfo
@@ -247,6 +248,10 @@ def log_model(
         # MLflow prints two lines per registration to stderr; the caller's progress line says the same
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.filterwarnings("ignore", message=".*type hints to the `predict` method.*")
+            # MLflow scores the input example to check it; the example's numbers may lie outside the
+            # training range (the policy clips them, and says so)
+            warnings.filterwarnings("ignore", category=ExtrapolationWarning)
+            warnings.filterwarnings("ignore", category=UnseenLevelWarning)
             return mlflow.pyfunc.log_model(
                 name="model",
                 python_model=str(PYFUNC_CODE),

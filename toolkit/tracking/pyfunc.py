@@ -32,6 +32,7 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
 from mlflow.exceptions import MlflowException
 from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
@@ -92,9 +93,8 @@ class ToolkitPyfunc(PythonModel):
             self.mean = np.append(np.asarray(eff["mean"], float), eff["new_site"]["mean"])
             self.sd = np.append(np.asarray(eff["sd"], float), eff["new_site"]["sd"])
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> np.ndarray:
-        import pandas as pd
-
+    # a DataFrame hint: MLflow infers no signature from it (the signature is the contract's, logged with the model)
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> np.ndarray:
         from toolkit.contracts.validate import check_table
 
         if not isinstance(model_input, pd.DataFrame):
