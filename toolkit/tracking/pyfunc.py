@@ -1,6 +1,10 @@
 """The MLflow pyfunc of every model the toolkit registers (models-from-code; logged by
 :func:`toolkit.tracking.models.log_model`).
 
+This file runs where the model is loaded, which may be an environment without this repository: it
+imports only what the model carries (the scoring part of ``toolkit``, logged as the model's
+``code_paths``; :data:`toolkit.tracking.models.SCORING_MODULES`) and its pinned requirements.
+
 Artifacts: ``model.json`` (an :class:`~toolkit.expected.ExpectedModel`: coefficients, covariance,
 knots, boundaries, factor levels), ``input_contract.json`` (the data-contract fields of the columns
 the model reads) and, for a two-stage Bayesian model, ``site_effects.json`` (per site the posterior
@@ -14,6 +18,10 @@ over the posterior of the site's effect (normal approximation, 20-point Gauss-He
     import mlflow
     model = mlflow.pyfunc.load_model("models:/des-ess-full_26@champion")
     p = model.predict(records)   # participant characteristics + labour-market factors (+ site_id: Bayesian)
+
+Input that breaks the contract raises :class:`ModelInputError`, a ``DataContractError`` that is also
+an ``MlflowException`` with ``INVALID_PARAMETER_VALUE``: the scoring server (``mlflow models serve``)
+answers it with HTTP 400 and the contract's message.
 """
 
 from __future__ import annotations
@@ -24,7 +32,36 @@ from typing import Any
 
 import mlflow
 import numpy as np
+import pandas as pd
+from mlflow.exceptions import MlflowException
+from mlflow.protos.databricks_pb2 import INVALID_PARAMETER_VALUE
 from mlflow.pyfunc import PythonModel
+
+from toolkit.errors import DataContractError
+
+
+class ModelInputError(DataContractError, MlflowException):
+    """Records a registered model cannot score: a :class:`~toolkit.errors.DataContractError` for callers
+    in Python, an ``MlflowException`` with ``INVALID_PARAMETER_VALUE`` (HTTP 400) for MLflow's scoring server.
+
+    The message is the contract's and never changes: MLflow 3.17's scoring server rewrites the message of
+    an ``MlflowException`` raised by ``predict`` to ``"Failed to predict data '<the whole input frame>'..."``
+    (``mlflow/pyfunc/scoring_server/__init__.py``, ``invocations``), which would echo the records in the
+    response; assignments to ``message`` after construction are ignored.
+    """
+
+    def __init__(self, message: str, violations: list | None = None):
+        DataContractError.__init__(self, message, violations)
+        MlflowException.__init__(self, message, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        return self._contract_message
+
+    @message.setter
+    def message(self, value: str) -> None:
+        if not hasattr(self, "_contract_message"):
+            self._contract_message = value
 
 
 def posterior_mean_probability(offset: Any, mean: Any, sd: Any, nodes: int = 20) -> np.ndarray:
@@ -56,23 +93,21 @@ class ToolkitPyfunc(PythonModel):
             self.mean = np.append(np.asarray(eff["mean"], float), eff["new_site"]["mean"])
             self.sd = np.append(np.asarray(eff["sd"], float), eff["new_site"]["sd"])
 
-    def predict(self, context: Any, model_input: Any, params: Any = None) -> np.ndarray:
-        import pandas as pd
-
+    # a DataFrame hint: MLflow infers no signature from it (the signature is the contract's, logged with the model)
+    def predict(self, context: Any, model_input: pd.DataFrame, params: Any = None) -> np.ndarray:
         from toolkit.contracts.validate import check_table
-        from toolkit.errors import DataContractError
 
         if not isinstance(model_input, pd.DataFrame):
-            raise DataContractError(f"{self.name}: predict takes a pandas DataFrame of records")
+            raise ModelInputError(f"{self.name}: predict takes a pandas DataFrame of records")
         needed = self.contract.columns
         missing = [c for c in needed if c not in model_input.columns]
         if missing:
-            raise DataContractError(
+            raise ModelInputError(
                 f"{self.name}: input records lack {len(missing)} column(s) the model needs: {', '.join(missing)}"
             )
         typed, violations, _notes = check_table(model_input[needed], self.contract)
         if violations:
-            raise DataContractError(
+            raise ModelInputError(
                 f"{self.name}: input records break the data contract ({len(violations)} violation(s)):\n"
                 + "\n".join(f"  - {v}" for v in violations),
                 violations,
