@@ -178,7 +178,8 @@ def _hidden_repo_env() -> dict[str, str]:
 LOAD_SCRIPT = r"""
 import json, sys, time
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
-sys.path[:] = [p for p in sys.path if p and not p.startswith({repo!r})]
+# the checkout's folders go, its virtual environment (.venv inside the checkout, in CI too) stays
+sys.path[:] = [p for p in sys.path if p and not (p.startswith({repo!r}) and "site-packages" not in p)]
 try:
     import toolkit
     sys.exit("toolkit is importable before a model is loaded: " + toolkit.__file__)
