@@ -34,6 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from toolkit.contracts.keys import duplicated, positions
 from toolkit.errors import InputError
 
 #: The tables a model's input is joined from, in join order.
@@ -67,7 +68,7 @@ def _require(df: pd.DataFrame, table: str, columns: tuple[str, ...]) -> None:
 
 
 def _unique_key(df: pd.DataFrame, table: str, key: str) -> None:
-    dup = df[key].duplicated(keep=False)
+    dup = duplicated([df[key]])
     if dup.any():
         raise InputError(
             f"{table}.{key}: rule 'unique' broken by {int(dup.sum())} rows: a record would join more than one "
@@ -105,23 +106,37 @@ def join_records(records: pd.DataFrame, participants: pd.DataFrame, regions: pd.
     regs = regions.drop(
         columns=[c for c in regions.columns if c != "esa_id" and (c in left_columns or c in REGION_COLUMNS_NOT_JOINED)]
     )
-    frame = records.merge(part, on="participant_id", how="left", validate="many_to_one")
-    frame = frame.merge(regs, on="esa_id", how="left", validate="many_to_one")
-    if len(frame) != len(records):
-        raise AssertionError("join changed the number of records")  # a bug, not a user error
-    no_participant = ~records["participant_id"].isin(participants["participant_id"]).to_numpy()
-    no_region = ~no_participant & ~frame["esa_id"].isin(regions["esa_id"]).to_numpy()
-    if not (no_participant.any() or no_region.any()):
-        return JoinedRecords(frame=frame, excluded=pd.DataFrame(columns=EXCLUSION_COLUMNS))
-    reasons = np.full(len(frame), "", dtype=object)
-    reasons[no_participant] = NO_PARTICIPANT
-    reasons[no_region] = NO_REGION
-    bad = reasons != ""
-    keys = [c for c in EXCLUSION_COLUMNS[:-1] if c in records.columns]
-    excluded = (
-        records.loc[bad, keys].assign(reason=reasons[bad]).reindex(columns=EXCLUSION_COLUMNS).reset_index(drop=True)
+    # a left join, many records to one participant to one ESA, by positions (keys hashed once, in Arrow)
+    p_pos = positions(records["participant_id"], part["participant_id"])
+    r_pos_of_participant = positions(part["esa_id"], regs["esa_id"])
+    no_participant = p_pos < 0
+    r_pos = np.where(no_participant, -1, r_pos_of_participant[np.maximum(p_pos, 0)])
+    no_region = ~no_participant & (r_pos < 0)
+    bad = no_participant | no_region
+    if bad.any():
+        reasons = np.full(len(records), "", dtype=object)
+        reasons[no_participant] = NO_PARTICIPANT
+        reasons[no_region] = NO_REGION
+        cols = [c for c in EXCLUSION_COLUMNS[:-1] if c in records.columns]
+        excluded = (
+            records.loc[bad, cols].assign(reason=reasons[bad]).reindex(columns=EXCLUSION_COLUMNS).reset_index(drop=True)
+        )
+        kept = records.loc[~bad].reset_index(drop=True)
+    else:
+        excluded = pd.DataFrame(columns=EXCLUSION_COLUMNS)
+        kept = records.reset_index(drop=True)
+    p_rows, r_rows = p_pos[~bad], r_pos[~bad]
+    frame = pd.concat(
+        [
+            kept,
+            part.drop(columns=["participant_id"]).iloc[p_rows].reset_index(drop=True),
+            regs.drop(columns=["esa_id"]).iloc[r_rows].reset_index(drop=True),
+        ],
+        axis=1,
     )
-    return JoinedRecords(frame=frame.loc[~bad].reset_index(drop=True), excluded=excluded)
+    if len(frame) + len(excluded) != len(records):
+        raise AssertionError("join changed the number of records")  # a bug, not a user error
+    return JoinedRecords(frame=frame, excluded=excluded)
 
 
 def records_of(records: pd.DataFrame, measure: str, program: str) -> pd.DataFrame:
