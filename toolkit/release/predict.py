@@ -70,6 +70,8 @@ def check_out(out: str | Path) -> Path:
     """The output file, refused before any work when its suffix is neither .csv nor .parquet, it is a
     folder, or its folder cannot be written."""
     p = Path(out)
+    if p.is_dir():
+        raise InputError(f"--out {p} is a folder, not a file")
     if p.suffix.lower() not in SUFFIXES:
         raise InputError(f"--out {p}: unknown extension {p.suffix!r}; use .csv or .parquet")
     return check_output_file(p)
