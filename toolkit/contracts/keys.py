@@ -29,11 +29,14 @@ def codes(s: pd.Series) -> np.ndarray:
 
 def duplicated(columns: Sequence[pd.Series]) -> np.ndarray:
     """``pd.DataFrame(columns).duplicated(keep=False)`` as a numpy mask, through integer codes."""
+    n = len(columns[0])
     key = codes(columns[0])
     for s in columns[1:]:
+        if int(key.max(initial=-1)) + 1 == n:  # already unique: more columns cannot make a duplicate
+            break
         c = codes(s)
         key, _ = pd.factorize(key * (int(c.max(initial=0)) + 1) + c)  # both < rows: no overflow
-    if len(key) == 0:
+    if n == 0:
         return np.zeros(0, dtype=bool)
     return np.asarray(np.bincount(key)[key] > 1)
 

@@ -61,6 +61,10 @@ def bs_all_knots(inner: np.ndarray, lower: float, upper: float, degree: int) -> 
     return all_knots
 
 
+#: Columns longer than this are evaluated per distinct value when they repeat values (4 rows per value or more).
+UNIQUE_FROM = 4096
+
+
 def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarray:
     """All B-spline basis functions at ``x`` (n x (len(knots) - degree - 1)).
 
@@ -71,6 +75,12 @@ def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarr
     """
     t = np.asarray(all_knots, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and x.size > UNIQUE_FROM:
+        # a column of a million rows holds a few thousand values (ages, scores, an ESA's rates): each basis row
+        # is computed once per distinct value (the operations are elementwise: the same numbers) and repeated
+        u, inv = np.unique(x, return_inverse=True)
+        if 4 * u.size < x.size:
+            return np.ascontiguousarray(bspline_basis(u, t, degree).T[:, inv.reshape(-1)]).T  # columns contiguous
     k = int(degree)
     n_bases = t.size - k - 1
     # interval l with t[l] <= x < t[l+1], restricted to the non-trivial range [k, n_bases - 1]
