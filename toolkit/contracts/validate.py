@@ -126,7 +126,7 @@ def read_raw(path: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- coercion
 
 
-def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int]:
+def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int, bool]:
     """Department codes replaced by the contract's values (case and surrounding spaces ignored; a category's own
     values match whatever their case: "Female" is female); the count."""
     lookup = {str(e).lower(): str(e) for e in (f.enum or ()) if f.type == "category"} | dict(f.aliases)
@@ -136,7 +136,8 @@ def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int]:
     own = [e for e in lookup.values() if isinstance(e, str) and lookup.get(e.strip().lower(), e) == e]
     text = not pd.api.types.is_object_dtype(s.dtype) and pd.api.types.is_string_dtype(s.dtype)
     if text and keys.isin(s, pd.Series(own, dtype=s.dtype)).sum() == s.notna().sum():
-        return s, 0
+        # every value is the contract's own: among the allowed categories when those are all of them
+        return s, 0, f.enum is not None and set(own) <= {str(e) for e in f.enum}
     # each distinct value is looked up once (a column of a million rows holds a handful of codes)
     try:
         codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -146,9 +147,9 @@ def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int]:
     hit_u = np.array([m is not None and m != v for m, v in zip(mapped, uniques, strict=True)], dtype=bool)
     hit = (codes >= 0) & hit_u[np.maximum(codes, 0)] if len(uniques) else np.zeros(len(s), dtype=bool)
     if not hit.any():
-        return s, 0
+        return s, 0, False
     new = pd.Series(np.asarray(mapped, dtype=object)[np.maximum(codes, 0)], index=s.index)
-    return s.where(~hit, new), int(hit.sum())
+    return s.where(~hit, new), int(hit.sum()), False
 
 
 def _rows(mask: np.ndarray, k: int) -> tuple[int, ...]:
@@ -329,8 +330,9 @@ def check_table(
             notes.append(f"{t}: optional column {f.name} is absent: read as empty")
             df = df.assign(**{f.name: pd.Series([None] * n, index=df.index, dtype=object)})
         column = df[f.name]
+        allowed = False  # every value known to be among the allowed categories
         if f.aliases or (f.type == "category" and f.enum):
-            column, mapped = _apply_aliases(column, f)
+            column, mapped, allowed = _apply_aliases(column, f)
             if mapped:
                 notes.append(f"{t}.{f.name}: {mapped} value(s) read through the contract's aliases")
         s, bad, detail = _coerce(column, f)
@@ -341,7 +343,7 @@ def check_table(
         if f.required and isnull.any():
             out.append(Violation(t, f.name, "required", int(isnull.sum()), _rows(isnull, k), "value is missing"))
         valid = ~s.isna().to_numpy() & ~bad  # a value of the wrong type is reported once, as such
-        if f.enum is not None:
+        if f.enum is not None and not allowed:
             bad_enum = valid & ~s.astype("str").isin(list(f.enum)).to_numpy()
             if bad_enum.any():
                 out.append(

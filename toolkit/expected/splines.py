@@ -10,6 +10,7 @@ caller asks for extrapolation. Every function here is pure: knots in, basis out.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from toolkit.errors import SpecError
 
@@ -78,9 +79,9 @@ def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarr
     if x.ndim == 1 and x.size > UNIQUE_FROM:
         # a column of a million rows holds a few thousand values (ages, scores, an ESA's rates): each basis row
         # is computed once per distinct value (the operations are elementwise: the same numbers) and repeated
-        u, inv = np.unique(x, return_inverse=True)
+        inv, u = pd.factorize(x, use_na_sentinel=False)  # hashed, not sorted
         if 4 * u.size < x.size:
-            return np.ascontiguousarray(bspline_basis(u, t, degree).T[:, inv.reshape(-1)]).T  # columns contiguous
+            return np.ascontiguousarray(bspline_basis(np.asarray(u, dtype=np.float64), t, degree).T[:, inv]).T
     k = int(degree)
     n_bases = t.size - k - 1
     # interval l with t[l] <= x < t[l+1], restricted to the non-trivial range [k, n_bases - 1]
