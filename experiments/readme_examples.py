@@ -13,6 +13,8 @@ and this script owns everything between them. The blocks (``BLOCKS``):
 
 - ``demo``: what ``./run demo`` (``toolkit demo``) prints on stdout;
 - ``reproduce``: ``toolkit reproduce RUN_ID`` of that demo release, its one-line verdict;
+- ``predict``: ``toolkit predict --model des-ess-full_26 --data <demo world> --out scores.csv`` with the
+  champion the demo release registered, its one-line summary;
 - ``compare``: ``toolkit compare A B``, A the demo release, B the same world under the interim
   weights (``configs/releases/demo_interim.yaml``), trimmed.
 
@@ -67,10 +69,12 @@ from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-BLOCKS = ("demo", "reproduce", "compare")
+BLOCKS = ("demo", "predict", "reproduce", "compare")
 DEMO_WORLD = "worlds/demo-small-seed2020"  # where `toolkit demo` puts the world of demo.yaml (small, seed 2020)
 STORE = "mlruns/mlflow.db"  # the default store, relative to the repository
 WRAP = 100  # width of the reproduce verdict's comment lines
+#: The predict example as the README shows it (run with the demo world and a scores file in the temporary folder).
+PREDICT_COMMAND = f"toolkit predict --model des-ess-full_26 --data {DEMO_WORLD} --out scores.csv"
 
 OPEN = re.compile(r"^<!-- example: ([a-z][a-z0-9_-]*) -->$")
 CLOSE = "<!-- /example -->"
@@ -216,6 +220,7 @@ def render(outputs: dict[str, str]) -> dict[str, str]:
     return {
         "demo": "```\n" + outputs["demo"].strip("\n") + "\n```",
         "reproduce": "```bash\ntoolkit reproduce <run id>\n" + "\n".join(wrapped) + "\n```",
+        "predict": f"```bash\n{PREDICT_COMMAND}\n# " + outputs["predict"].strip() + "\n```",
         "compare": "```\n" + trim(outputs["compare"], COMPARE_KEEP) + "\n```",
     }
 
@@ -254,7 +259,7 @@ def _run_id(stdout: str, label: str) -> str:
 
 
 def run_commands(t0: float) -> dict[str, str]:
-    """Run demo, reproduce, the interim release and compare; their normalised stdout by block name."""
+    """Run demo, reproduce, predict, the interim release and compare; their normalised stdout by block name."""
     releases = ROOT / "releases"
     had_releases = releases.is_dir()
     before = set(os.listdir(releases)) if had_releases else set()
@@ -277,6 +282,20 @@ def run_commands(t0: float) -> dict[str, str]:
                 )
             _say(f"toolkit reproduce {run_a}", t0)
             out["reproduce"] = _run(["reproduce", run_a, *drift], env, "reproduce")
+            _say("toolkit predict --model des-ess-full_26 (the demo's champion)", t0)
+            out["predict"] = _run(
+                [
+                    "predict",
+                    "--model",
+                    "des-ess-full_26",
+                    "--data",
+                    str(tmp / DEMO_WORLD),
+                    "--out",
+                    str(tmp / "scores.csv"),
+                ],
+                env,
+                "predict",
+            )
             _say("toolkit release --config configs/releases/demo_interim.yaml", t0)
             rel = _run(
                 [

@@ -185,6 +185,28 @@ def _add_release(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_predict(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="NAME[@ALIAS|/VERSION]",
+        help="registered model, e.g. des-ess-full_26 (alias champion), des-ess-full_26@champion, des-ess-full_26/3",
+    )
+    p.add_argument(
+        "--data", required=True, metavar="DIR", help="folder of measure_records, participants and regions tables"
+    )
+    p.add_argument(
+        "--out", required=True, metavar="FILE", help="one probability per record (.csv or .parquet; owner-only)"
+    )
+    p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
+    p.add_argument(
+        "--measure", default=None, metavar="MEASURE", help="only for a model whose run does not say (model.measure)"
+    )
+    p.add_argument(
+        "--program", default=None, metavar="PROGRAM", help="only for a model whose run does not say (model.program)"
+    )
+
+
 def _add_reproduce(p: argparse.ArgumentParser) -> None:
     p.add_argument("run_id", metavar="RUN_ID", help="the release's parent run id")
     p.add_argument("--tracking-uri", default=None, metavar="URI", help=TRACKING_URI_HELP)
@@ -453,6 +475,11 @@ COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Handle
         _add_release,
         "toolkit.release.cli:run_release_cmd",
     ),
+    "predict": (
+        "score records with a registered model: one probability per record of its measure and program",
+        _add_predict,
+        "toolkit.release.predict:run_predict",
+    ),
     "reproduce": (
         "re-run a tracked release and compare every output with the tracked one",
         _add_reproduce,
@@ -560,10 +587,12 @@ def _resolve(handler: Handler) -> Callable[[argparse.Namespace], int | None]:
 
 
 #: Arguments naming a file or folder the command reads, and folders it writes into (``--out`` of
-#: ``toolkit score`` is a file: checked by the command). Config arguments (``--config``, ``--catalogue``,
-#: ``--params``) are not listed: a bare name is looked up in ``configs/``.
+#: ``toolkit score`` and ``toolkit predict`` is a file: checked by the command). Config arguments
+#: (``--config``, ``--catalogue``, ``--params``) are not listed: a bare name is looked up in ``configs/``.
 READ_ARGS = ("data_dir", "data", "events", "input", "previous", "contracts")
 WRITE_ARGS = ("out", "world", "scratch")
+#: Commands whose ``--out`` is a file, not a folder.
+FILE_OUT_COMMANDS = ("score", "predict")
 
 
 def _paths(args: argparse.Namespace) -> tuple[list[str], list[str]]:
@@ -585,7 +614,7 @@ def _paths(args: argparse.Namespace) -> tuple[list[str], list[str]]:
         value = getattr(args, name, None)
         if not isinstance(value, str) or not value:
             continue
-        if name == "out" and args.command == "score":  # a file, checked by the command
+        if name == "out" and args.command in FILE_OUT_COMMANDS:  # a file, checked by the command
             path = Path(value).expanduser().absolute()
             setattr(args, name, str(path))
             writes.append(f"{path} (--out)")

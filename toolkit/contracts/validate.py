@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from toolkit.contracts import keys
 from toolkit.contracts.checks import CheckExpressionError, evaluate_check
 from toolkit.contracts.schema import Contract, FieldSpec, RowCheck, load_contracts
 from toolkit.errors import ConfigError, DataContractError
@@ -110,7 +111,8 @@ def read_raw(path: Path) -> pd.DataFrame:
     kind = "Parquet" if path.suffix == ".parquet" else "CSV"
     try:
         if kind == "Parquet":
-            return pd.read_parquet(path)
+            # dates as datetime64, not one Python date object per cell (the checks read both the same way)
+            return pd.read_parquet(path, to_pandas_kwargs={"date_as_object": False})
         return pd.read_csv(
             path, dtype=str, keep_default_na=False, na_values=[""], sep=_separator(path), encoding="utf-8-sig"
         )
@@ -124,16 +126,30 @@ def read_raw(path: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- coercion
 
 
-def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int]:
+def _apply_aliases(s: pd.Series, f: FieldSpec) -> tuple[pd.Series, int, bool]:
     """Department codes replaced by the contract's values (case and surrounding spaces ignored; a category's own
     values match whatever their case: "Female" is female); the count."""
     lookup = {str(e).lower(): str(e) for e in (f.enum or ()) if f.type == "category"} | dict(f.aliases)
     if isinstance(s.dtype, pd.CategoricalDtype):
         s = s.astype(object)
-    key = s.map(lambda v: str(v).strip().lower() if isinstance(v, str) else None)
-    new = key.map(lookup)
-    hit = new.notna() & (new != s)
-    return s.where(~hit, new), int(hit.sum())
+    # text that is already the contract's own values is left as it is (one pass, in Arrow)
+    own = [e for e in lookup.values() if isinstance(e, str) and lookup.get(e.strip().lower(), e) == e]
+    text = not pd.api.types.is_object_dtype(s.dtype) and pd.api.types.is_string_dtype(s.dtype)
+    if text and keys.isin(s, pd.Series(own, dtype=s.dtype)).sum() == s.notna().sum():
+        # every value is the contract's own: among the allowed categories when those are all of them
+        return s, 0, f.enum is not None and set(own) <= {str(e) for e in f.enum}
+    # each distinct value is looked up once (a column of a million rows holds a handful of codes)
+    try:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists): looked up one by one; the type check reports them
+        codes, uniques = np.arange(len(s)), s.to_numpy(dtype=object)
+    mapped = [lookup.get(v.strip().lower()) if isinstance(v, str) else None for v in uniques]
+    hit_u = np.array([m is not None and m != v for m, v in zip(mapped, uniques, strict=True)], dtype=bool)
+    hit = (codes >= 0) & hit_u[np.maximum(codes, 0)] if len(uniques) else np.zeros(len(s), dtype=bool)
+    if not hit.any():
+        return s, 0, False
+    new = pd.Series(np.asarray(mapped, dtype=object)[np.maximum(codes, 0)], index=s.index)
+    return s.where(~hit, new), int(hit.sum()), False
 
 
 def _rows(mask: np.ndarray, k: int) -> tuple[int, ...]:
@@ -218,6 +234,25 @@ def _coerce_date(s: pd.Series, notnull: np.ndarray) -> tuple[pd.Series, np.ndarr
             notnull,
             f"{DATE_DETAIL}; stored as {s.dtype}, and numbers such as yyyymmdd are not read as dates",
         )
+    # each distinct value is read once (dates repeat: a million records hold a few thousand of them)
+    try:
+        codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists): read one by one
+        return _read_dates(s, notnull)
+    if len(uniques) == 0:  # every cell empty
+        return pd.Series(pd.NaT, index=s.index, dtype="datetime64[s]"), np.zeros(len(s), bool), DATE_DETAIL
+    if 2 * len(uniques) > len(s):
+        return _read_dates(s, notnull)
+    u = pd.Series(np.asarray(uniques, dtype=object))
+    du, _bad_u, detail = _read_dates(u, np.ones(len(u), dtype=bool))
+    d = pd.Series(du.to_numpy()[np.maximum(codes, 0)], index=s.index, dtype="datetime64[s]")
+    d[codes < 0] = pd.NaT
+    bad = notnull & d.isna().to_numpy()
+    return d, bad, detail
+
+
+def _read_dates(s: pd.Series, notnull: np.ndarray) -> tuple[pd.Series, np.ndarray, str]:
+    """Text ``YYYY-MM-DD`` and date objects as ``datetime64[s]``, value by value; the rows that are neither."""
     kinds = s.map(lambda v: "text" if isinstance(v, str) else "date" if isinstance(v, (date, np.datetime64)) else "")
     text = (kinds == "text").to_numpy()
     dates = (kinds == "date").to_numpy()
@@ -270,6 +305,13 @@ def check_table(
     """
     t = contract.table
     k = max_examples
+    seen: dict[tuple[str, ...], np.ndarray] = {}  # duplicate masks by columns: a unique key is hashed once
+
+    def duplicated_cached(names: tuple[str, ...], columns: list[pd.Series]) -> np.ndarray:
+        if names not in seen:
+            seen[names] = keys.duplicated(columns)
+        return seen[names]
+
     out: list[Violation] = []
     notes: list[str] = []
     n = len(df)
@@ -288,8 +330,9 @@ def check_table(
             notes.append(f"{t}: optional column {f.name} is absent: read as empty")
             df = df.assign(**{f.name: pd.Series([None] * n, index=df.index, dtype=object)})
         column = df[f.name]
+        allowed = False  # every value known to be among the allowed categories
         if f.aliases or (f.type == "category" and f.enum):
-            column, mapped = _apply_aliases(column, f)
+            column, mapped, allowed = _apply_aliases(column, f)
             if mapped:
                 notes.append(f"{t}.{f.name}: {mapped} value(s) read through the contract's aliases")
         s, bad, detail = _coerce(column, f)
@@ -300,7 +343,7 @@ def check_table(
         if f.required and isnull.any():
             out.append(Violation(t, f.name, "required", int(isnull.sum()), _rows(isnull, k), "value is missing"))
         valid = ~s.isna().to_numpy() & ~bad  # a value of the wrong type is reported once, as such
-        if f.enum is not None:
+        if f.enum is not None and not allowed:
             bad_enum = valid & ~s.astype("str").isin(list(f.enum)).to_numpy()
             if bad_enum.any():
                 out.append(
@@ -361,7 +404,7 @@ def check_table(
                     )
                 )
         if f.unique:
-            dup = valid & s.duplicated(keep=False).to_numpy()
+            dup = valid & duplicated_cached((f.name,), [s])
             if dup.any():
                 out.append(
                     Violation(t, f.name, "unique", int(dup.sum()), _rows(dup, k), "value appears more than once")
@@ -381,7 +424,7 @@ def check_table(
                     "a key column is empty",
                 )
             )
-        dup = ~null_key & frame[pk].duplicated(keep=False).to_numpy()
+        dup = ~null_key & duplicated_cached(tuple(pk), [frame[c] for c in pk])
         if dup.any():
             out.append(
                 Violation(
@@ -448,13 +491,12 @@ def check_references(
                 continue
             left = df[list(fk.fields)]
             present = left.notna().all(axis=1).to_numpy()
-            keys = target[list(fk.reference_fields)].dropna().drop_duplicates()
-            keys.columns = list(fk.fields)
             if len(fk.fields) == 1:
-                col = fk.fields[0]
-                found = left[col].isin(keys[col]).to_numpy()
+                found = keys.isin(left[fk.fields[0]], target[fk.reference_fields[0]])
             else:
-                merged = left.merge(keys.assign(_found=True), on=list(fk.fields), how="left")
+                ref = target[list(fk.reference_fields)].dropna().drop_duplicates()
+                ref.columns = list(fk.fields)
+                merged = left.merge(ref.assign(_found=True), on=list(fk.fields), how="left")
                 found = merged["_found"].notna().to_numpy()
             orphan = present & ~found
             if orphan.any():

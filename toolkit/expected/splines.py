@@ -10,6 +10,7 @@ caller asks for extrapolation. Every function here is pure: knots in, basis out.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from toolkit.errors import SpecError
 
@@ -61,6 +62,10 @@ def bs_all_knots(inner: np.ndarray, lower: float, upper: float, degree: int) -> 
     return all_knots
 
 
+#: Columns longer than this are evaluated per distinct value when they repeat values (4 rows per value or more).
+UNIQUE_FROM = 4096
+
+
 def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarray:
     """All B-spline basis functions at ``x`` (n x (len(knots) - degree - 1)).
 
@@ -71,6 +76,12 @@ def bspline_basis(x: np.ndarray, all_knots: np.ndarray, degree: int) -> np.ndarr
     """
     t = np.asarray(all_knots, dtype=np.float64)
     x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and x.size > UNIQUE_FROM:
+        # a column of a million rows holds a few thousand values (ages, scores, an ESA's rates): each basis row
+        # is computed once per distinct value (the operations are elementwise: the same numbers) and repeated
+        inv, u = pd.factorize(x, use_na_sentinel=False)  # hashed, not sorted
+        if 4 * u.size < x.size:
+            return np.ascontiguousarray(bspline_basis(np.asarray(u, dtype=np.float64), t, degree).T[:, inv]).T
     k = int(degree)
     n_bases = t.size - k - 1
     # interval l with t[l] <= x < t[l+1], restricted to the non-trivial range [k, n_bases - 1]

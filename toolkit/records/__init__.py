@@ -5,6 +5,9 @@
 - :mod:`toolkit.records.frame`: the model frame of a release: records joined to participants,
   regions and entities, with the entity rules applied (window, ceased and handed-back contracts,
   novations) and every excluded record listed with its reason;
+- :mod:`toolkit.records.join`: the one join of every model input (measure records + participants +
+  regions), used by a release's frame and by :func:`model_input` (``toolkit predict``), with every record
+  that cannot be joined listed with its reason;
 - :mod:`toolkit.records.aggregate`: one record per participant within each entity, summed to
   the entity-measure table the scoring module takes;
 - :mod:`toolkit.records.accounting`: where every record read ended (excluded with its reason, or
@@ -13,3 +16,7 @@
 
 It imports only the base modules and :mod:`toolkit.contracts`.
 """
+
+from toolkit.records.join import join_model_input, model_input
+
+__all__ = ["join_model_input", "model_input"]

@@ -13,6 +13,11 @@ new and continuing Contracts"):
 - records outside the assessment window (none of the four inclusion conditions of
   the two-year rolling period holds) are removed.
 
+The records kept are joined to participants and regions by :func:`toolkit.records.join.join_records`,
+the join ``toolkit predict`` and :func:`toolkit.records.model_input` use too; a record that cannot be
+joined (its participant or ESA absent: only on tables whose references were not validated) is excluded
+with its reason.
+
 Nothing is dropped silently: every removed record is returned in ``exclusions``
 with its reason.
 """
@@ -26,10 +31,11 @@ import numpy as np
 import pandas as pd
 
 from toolkit.errors import InputError
+from toolkit.records.join import EXCLUSION_COLUMNS as EXCLUSION_COLUMNS  # re-exported: exclusion lists
+from toolkit.records.join import join_records
 
 #: Contract statuses whose records are removed (seed 001, Ceased Contracts; Contracts that hand back business).
 ENDED_STATUSES = ("ceased", "handed_back")
-EXCLUSION_COLUMNS = ["participant_id", "period_of_service", "program", "measure", "site_id", "contract_id", "reason"]
 
 
 @dataclass
@@ -188,10 +194,8 @@ def build_frame(
         .map(contracts.drop_duplicates("rating_contract_id").set_index("rating_contract_id")["rating_organisation_id"])
         .to_numpy()
     )
-    part = tables["participants"]
-    regions = tables["regions"].drop(columns=["metro"])  # the participant's own metro flag is the covariate
-    frame = kept.merge(part, on="participant_id", how="left", validate="many_to_one")
-    frame = frame.merge(regions, on="esa_id", how="left", validate="many_to_one")
-    if len(frame) != len(kept):
-        raise AssertionError("join changed the number of records")  # a bug, not a user error
-    return ModelFrame(frame=frame, exclusions=exclusions, entities=Entities(contracts=contracts, sites=sites))
+    # the one join of every model input (toolkit.records.join): what `toolkit predict` and model_input use
+    joined = join_records(kept, tables["participants"], tables["regions"])
+    if not joined.excluded.empty:  # only on tables whose references were not checked: listed, never dropped
+        exclusions = pd.concat([exclusions, joined.excluded], ignore_index=True)
+    return ModelFrame(frame=joined.frame, exclusions=exclusions, entities=Entities(contracts=contracts, sites=sites))

@@ -11,7 +11,7 @@ A logged model is self-contained: it loads and predicts in a fresh environment b
   log-odds effect, and the effect of a site the model has not seen (:func:`site_effects_payload`);
 - ``code/toolkit/``: the scoring code, a filtered copy of the toolkit modules the pyfunc imports when
   it loads and predicts (:data:`SCORING_MODULES`: ``errors``, ``paths``, ``config``, ``contracts``,
-  ``expected``; 20 files). Their import closure outside the standard library is numpy,
+  ``expected``; 21 files). Their import closure outside the standard library is numpy,
   pandas (with pyarrow), scipy, pyyaml and pydantic: no statsmodels, patsy, PyMC or matplotlib
   (``tests/tracking/test_model_code.py`` measures it in a fresh interpreter). The alternative, a
   toolkit wheel logged as an artifact, was measured and not taken: the wheel is 466 kB (the whole
@@ -76,6 +76,7 @@ SCORING_MODULES = (
     "config.py",
     "contracts/__init__.py",
     "contracts/checks.py",
+    "contracts/keys.py",
     "contracts/schema.py",
     "contracts/validate.py",
     "expected/__init__.py",
