@@ -34,12 +34,28 @@ def _plt() -> Any:
     return plt
 
 
-def plain_ticks(axis: Any) -> None:
-    """Plain decimal tick labels on a (log) axis: 0.5, 1, 2, 4 rather than 5x10^-1."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+def plain_ticks(axis: Any, subs: tuple[float, ...] | None = None) -> None:
+    """Plain decimal tick labels on a (log) axis: 0.5, 1, 2, 4 rather than 5x10^-1. ``subs``: major ticks
+    at these multiples of each power of ten (``(1, 2, 5)``: ..., 0.5, 1, 2, 5, 10, ...), for an axis that
+    spans less than a decade and would otherwise have one labelled tick or none."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    if subs is not None:
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def log_subs(lo: float, hi: float) -> tuple[float, ...]:
+    """Multiples of each power of ten to put major ticks at on a log axis from ``lo`` to ``hi`` (> 0), so
+    that it has a few labelled ticks: 1, 2, 5 over more than 1.5 decades, 1, 2, 3, 5 over more than 0.6,
+    every multiple (0.7, 0.8, 0.9, 1, 2) over less."""
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 0.0
+    if decades > 1.5:
+        return (1.0, 2.0, 5.0)
+    if decades > 0.6:
+        return (1.0, 2.0, 3.0, 5.0)
+    return tuple(float(k) for k in range(1, 10))
 
 
 def _grid(k: int) -> tuple[int, int]:
