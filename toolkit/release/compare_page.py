@@ -17,14 +17,12 @@ HEAT_RGB = "31, 95, 153"
 
 
 def _cell(v: Any) -> Any:
-    """A table cell: missing as None, whole floats as ints, numpy scalars as Python numbers."""
-    if v is None or v is pd.NA or (isinstance(v, float) and v != v):
+    """A table cell: numpy scalars as Python numbers, missing values as None."""
+    if v is None or v is pd.NA:
         return None
     if hasattr(v, "item"):
         v = v.item()
-    if isinstance(v, float) and v != v:
-        return None
-    return v
+    return None if isinstance(v, float) and v != v else v
 
 
 def _rows(df: pd.DataFrame) -> list[list[Any]]:
