@@ -20,6 +20,9 @@ Before: every entity page inlined the whole stylesheet and every number's full-p
 8.2 MB). After: entity pages ~5.1 KB (the minified entity.css, 1.2 KB, inline: still no request; a
 shared linked stylesheet would save another ~10 MB nationally), summary 3.2 MB (points of funnels
 with more than 200 sites rasterized into the SVG).
+A second run, less loaded: national 46.0 MB in 62 s, summary 1163 ms. The entity-page figure includes
+leaving the large summary page in the same tab: in a fresh tab an entity page loads in ~50 ms and the
+national summary in ~1.0 s (was ~1.7 s).
 """
 
 from __future__ import annotations
