@@ -130,7 +130,13 @@ def test_compare_method_variants(tracked, small_world_dir, run_cli):
         "input_differences.csv",
         "coefficient_diffs.csv",
         "comparison.txt",
+        "comparison.html",
     } <= {p.name for p in folder.iterdir()}
+    html = (folder / "comparison.html").read_text()
+    assert html.count('class="heat"') == c.transitions.groupby(["program", "level"]).ngroups
+    start = html.index('id="moved-table"')
+    moved = html[start : html.index("</table>", start)]
+    assert moved.count("<tr>") == len(changed) + 1  # + the header row
     diffs = pd.read_csv(folder / "coefficient_diffs.csv")
     assert set(diffs["model"]) == set(c.coefficients["model"]) and len(diffs) > 13
     assert (diffs["difference"].abs() < 1e-12).all()

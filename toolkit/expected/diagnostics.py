@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -162,6 +162,13 @@ def _canvas(width: float = 6.0, height: float = 4.5) -> tuple[Figure, Axes]:
 
 def calibration_plot(table: pd.DataFrame, path: str | Path, title: str = "Calibration by risk decile") -> Path:
     """Observed vs expected rate per risk group (from :func:`calibration_table`), saved as PNG."""
+    path = Path(path)
+    calibration_figure(table, title).savefig(path, format="png")
+    return path
+
+
+def calibration_figure(table: pd.DataFrame, title: str = "Calibration by risk decile") -> Any:
+    """The figure of :func:`calibration_plot` (a matplotlib ``Figure``, not registered with pyplot)."""
     fig, ax = _canvas()
     top = float(max(table["observed_rate"].max(), table["expected_rate"].max(), 1e-9)) * 1.05
     ax.plot([0, top], [0, top], color="grey", linewidth=1, linestyle="--", label="perfect calibration")
@@ -170,15 +177,22 @@ def calibration_plot(table: pd.DataFrame, path: str | Path, title: str = "Calibr
     ax.set_ylabel("observed rate")
     ax.set_title(title)
     ax.legend(loc="upper left")
-    path = Path(path)
-    fig.savefig(path, format="png")
-    return path
+    return fig
 
 
 def funnel_plot(
     oe: pd.DataFrame, path: str | Path, levels: Sequence[float] = (0.95, 0.998), title: str = "O/E by expected count"
 ) -> Path:
     """Entity O/E against expected count with control limits (see :func:`funnel_limits`), saved as PNG."""
+    path = Path(path)
+    funnel_figure(oe, levels, title).savefig(path, format="png")
+    return path
+
+
+def funnel_figure(
+    oe: pd.DataFrame, levels: Sequence[float] = (0.95, 0.998), title: str = "O/E by expected count"
+) -> Any:
+    """The figure of :func:`funnel_plot` (a matplotlib ``Figure``, not registered with pyplot)."""
     fig, ax = _canvas()
     e = oe["expected"].to_numpy(dtype=float)
     grid = np.linspace(max(e.min() * 0.9, 1e-3), e.max() * 1.05, 200)
@@ -193,6 +207,4 @@ def funnel_plot(
     ax.set_ylabel("observed / expected")
     ax.set_title(title + " (Poisson normal approximation)")
     ax.legend(loc="upper right")
-    path = Path(path)
-    fig.savefig(path, format="png")
-    return path
+    return fig

@@ -13,6 +13,7 @@ an error, not an empty string (``StrictUndefined``). Plots are inlined as SVG wi
 from __future__ import annotations
 
 import io
+import re
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -33,13 +34,34 @@ def environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.globals["stylesheet"] = Markup(stylesheet())
+    env.globals["entity_stylesheet"] = Markup(stylesheet("entity.css"))
     env.filters["num"] = number
+    env.filters["key"] = sort_key
     return env
 
 
-def stylesheet() -> str:
-    """The one stylesheet every page inlines."""
-    return resources.files("toolkit.html").joinpath("static/style.css").read_text(encoding="utf-8")
+def stylesheet(name: str = "style.css") -> str:
+    """A stylesheet of ``static/``, minified (:func:`minify_css`): ``style.css`` is the one every page
+    inlines but the entity pages of the release dossier, which inline the smaller ``entity.css``."""
+    return minify_css(resources.files("toolkit.html").joinpath("static", name).read_text(encoding="utf-8"))
+
+
+def minify_css(css: str) -> str:
+    """``css`` without comments and without the whitespace around ``{ } ; ,`` and after ``:`` (never
+    before it: ``a :hover`` is not ``a:hover``); the last ``;`` of a block dropped."""
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    css = re.sub(r"\s+", " ", css)
+    css = re.sub(r"\s*([{};,>])\s*", r"\1", css)
+    css = re.sub(r":\s+", ":", css)
+    return css.replace(";}", "}").strip()
+
+
+def sort_key(value: Any) -> str:
+    """A number as the ``data-value`` a sortable table sorts by: integers as they are, other numbers to
+    seven significant digits (enough to order, far shorter than ``repr``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    return str(value) if isinstance(value, int) else format(value, ".7g")
 
 
 def render(template: str, **context: Any) -> str:
@@ -66,17 +88,20 @@ def number(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def svg(fig: Any, *, title: str | None = None) -> Markup:
+def svg(fig: Any, *, title: str | None = None, dpi: float | None = None) -> Markup:
     """A matplotlib figure as inline SVG markup (closed after rendering; deterministic ids and no date,
     so the same figure gives the same bytes). ``title`` becomes the SVG's ``<title>`` (its text
-    alternative)."""
+    alternative). ``dpi``: the resolution of the artists drawn with ``rasterized=True`` (embedded as a
+    ``data:`` PNG, no request), for plots of thousands of points whose vector markup would weigh
+    megabytes."""
     import matplotlib
 
     matplotlib.rcParams["svg.hashsalt"] = "toolkit"
     import matplotlib.pyplot as plt
 
     buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    extra = {} if dpi is None else {"dpi": dpi}
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None}, **extra)
     plt.close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg") :]  # drop the XML prolog and doctype: the page is HTML

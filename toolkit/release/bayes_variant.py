@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -82,11 +82,24 @@ def merge_columns(ratings: pd.DataFrame, aug: BayesAugment) -> pd.DataFrame:
 
 def caterpillar_plot(fit: ProgramFit, measure: str, path: Path, interval: float = 0.9) -> Path:
     """Every site's effect on ``measure`` (relative to the model's average site) as an odds ratio with its
-    central interval, sorted."""
+    central interval, sorted (:func:`caterpillar_figure`), as a PNG at ``path``."""
+    import matplotlib.pyplot as plt
+
+    fig = caterpillar_figure(fit, measure, interval)
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def caterpillar_figure(fit: ProgramFit, measure: str, interval: float = 0.9) -> Any:
+    """The caterpillar plot's matplotlib figure; the odds-ratio axis is logarithmic with plain decimal
+    labels (0.5, 1, 2, 3)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
+    from toolkit.release.dossier_plots import log_subs, plain_ticks
 
     summ = fit.site_summary[measure]
     lo, med, hi = summ["q_lo"].to_numpy(), summ["median"].to_numpy(), summ["q_hi"].to_numpy()
@@ -100,6 +113,8 @@ def caterpillar_plot(fit: ProgramFit, measure: str, path: Path, interval: float 
     ax.plot(x, np.exp(med[order]), ".", ms=1.5, color="k")
     ax.axhline(1.0, color="tab:red", lw=0.8)
     ax.set_yscale("log")
+    # 0.5, 1, 2, 3 rather than 6x10^-1, 4x10^0
+    plain_ticks(ax.yaxis, subs=log_subs(float(np.exp(lo.min())), float(np.exp(hi.max()))))
     ax.set_xlabel(f"sites, ordered by posterior median ({len(order):,})")
     ax.set_ylabel("site effect (odds ratio vs. expected)")
     ax.set_title(
@@ -107,9 +122,7 @@ def caterpillar_plot(fit: ProgramFit, measure: str, path: Path, interval: float 
         f"(blue: interval excludes 1, {int(clear.sum()):,} sites)"
     )
     fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def star_probability_plot(

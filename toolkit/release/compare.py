@@ -243,7 +243,9 @@ def render(c: Comparison, max_changed: int = 15) -> str:
 
 
 def write_comparison(c: Comparison, out: Path) -> Path:
-    """Write the comparison's tables and its full text to the folder ``out``."""
+    """Write the comparison's tables, its full text and ``comparison.html`` to the folder ``out``."""
+    from toolkit.release.compare_page import comparison_page
+
     out.mkdir(parents=True, exist_ok=True)
     c.transitions.to_csv(out / "transitions.csv", index=False)
     c.changed.to_csv(out / "changed_entities.csv", index=False)
@@ -253,6 +255,7 @@ def write_comparison(c: Comparison, out: Path) -> Path:
         c.coefficient_diffs.to_csv(out / "coefficient_diffs.csv", index=False)
     c.inputs.to_csv(out / "input_differences.csv", index=False)
     (out / "comparison.txt").write_text(render(c, max_changed=10_000) + "\n")
+    (out / "comparison.html").write_text(comparison_page(c), encoding="utf-8")
     return out
 
 

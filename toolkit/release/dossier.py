@@ -127,6 +127,11 @@ def entity_href(level: str, entity_id: str) -> str:
     return f"entities/{level}/{safe_name(entity_id)}.html"
 
 
+def sibling_href(level: str, entity_id: str) -> str:
+    """The page of an entity, relative to another entity's page (``entities/<level>/``)."""
+    return f"../{level}/{safe_name(entity_id)}.html"
+
+
 def _stars(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
         return "no stars"
@@ -335,7 +340,7 @@ def _waterfall(national: float, contributions: list[tuple[str, float]], score: f
             {
                 "label": label,
                 "left": pct(a),
-                "width": max(pct(b) - pct(a), 0.3),
+                "width": round(max(pct(b) - pct(a), 0.3), 2),
                 "value": c,
                 "kind": "up" if c >= 0 else "down",
             }
@@ -432,7 +437,7 @@ def write_dossier(out: Path, d: DossierInputs) -> DossierStats:
     for r in ratings[["program", "level", "entity_id", "parent_id", "stars"]].itertuples(index=False):
         if r.level in PARENT and isinstance(r.parent_id, str) and r.parent_id:
             kids.setdefault((r.program, PARENT[r.level], r.parent_id), []).append(
-                (r.entity_id, "../../" + entity_href(r.level, r.entity_id), _stars(r.stars))
+                (r.entity_id, sibling_href(r.level, r.entity_id), _stars(r.stars))
             )
     empty = pd.DataFrame(columns=["measure", "n", "actual", "expected", "direction"])
     for (level, eid), rows in ratings.groupby(["level", "entity_id"], sort=False):
@@ -452,7 +457,7 @@ def write_dossier(out: Path, d: DossierInputs) -> DossierStats:
             )
             pid = row["parent_id"]
             if str(level) in PARENT and isinstance(pid, str) and pid:
-                parent = (PARENT[str(level)], pid, "../../" + entity_href(PARENT[str(level)], pid))
+                parent = (PARENT[str(level)], pid, sibling_href(PARENT[str(level)], pid))
         page = render(
             "entity.html.j2",
             title=f"{str(level).capitalize()} {eid}",

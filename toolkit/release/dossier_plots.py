@@ -19,9 +19,9 @@ from toolkit.html import svg as _svg
 _METADATA = re.compile(r"<metadata>.*?</metadata>\s*", re.S)
 
 
-def svg(fig: Any, *, title: str) -> Markup:
+def svg(fig: Any, *, title: str, dpi: float | None = None) -> Markup:
     """:func:`toolkit.html.svg` without the RDF metadata block (bytes that say nothing to a reader)."""
-    return Markup(_METADATA.sub("", str(_svg(fig, title=title)), count=1))
+    return Markup(_METADATA.sub("", str(_svg(fig, title=title, dpi=dpi)), count=1))
 
 
 def _plt() -> Any:
@@ -34,12 +34,28 @@ def _plt() -> Any:
     return plt
 
 
-def plain_ticks(axis: Any) -> None:
-    """Plain decimal tick labels on a (log) axis: 0.5, 1, 2, 4 rather than 5x10^-1."""
-    from matplotlib.ticker import FuncFormatter, NullFormatter
+def plain_ticks(axis: Any, subs: tuple[float, ...] | None = None) -> None:
+    """Plain decimal tick labels on a (log) axis: 0.5, 1, 2, 4 rather than 5x10^-1. ``subs``: major ticks
+    at these multiples of each power of ten (``(1, 2, 5)``: ..., 0.5, 1, 2, 5, 10, ...), for an axis that
+    spans less than a decade and would otherwise have one labelled tick or none."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+    if subs is not None:
+        axis.set_major_locator(LogLocator(base=10, subs=subs))
     axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
     axis.set_minor_formatter(NullFormatter())
+
+
+def log_subs(lo: float, hi: float) -> tuple[float, ...]:
+    """Multiples of each power of ten to put major ticks at on a log axis from ``lo`` to ``hi`` (> 0), so
+    that it has a few labelled ticks: 1, 2, 5 over more than 1.5 decades, 1, 2, 3, 5 over more than 0.6,
+    every multiple (0.7, 0.8, 0.9, 1, 2) over less."""
+    decades = math.log10(hi / lo) if lo > 0 and hi > lo else 0.0
+    if decades > 1.5:
+        return (1.0, 2.0, 5.0)
+    if decades > 0.6:
+        return (1.0, 2.0, 3.0, 5.0)
+    return tuple(float(k) for k in range(1, 10))
 
 
 def _grid(k: int) -> tuple[int, int]:
@@ -86,6 +102,10 @@ def calibration_svg(program: str, calibration: dict[str, pd.DataFrame]) -> Marku
     )
 
 
+#: A funnel panel with more sites than this draws its points as an embedded image (``rasterized``).
+RASTER_ABOVE = 200
+
+
 def funnel_limits(expected: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
     """Exact Poisson limits of observed/expected when the entity performs as expected."""
     e = np.asarray(expected, float)
@@ -115,7 +135,9 @@ def funnel_svg(program: str, sites: pd.DataFrame, measures: list[str]) -> Markup
             ax.plot(xs, hi, color="0.45", lw=0.7, ls=style, drawstyle="steps-post")
         ymax = 3.0 if np.nanmax(oe) > 3.0 else max(2.0, float(np.nanmax(oe)) * 1.1)
         inside = oe <= ymax
-        ax.plot(e[inside], oe[inside], "o", ms=2.2, color="#1f5f99", alpha=0.75)
+        # thousands of sites: the points as an embedded image, not one SVG element each (megabytes)
+        many = len(d) > RASTER_ABOVE
+        ax.plot(e[inside], oe[inside], "o", ms=2.2, color="#1f5f99", alpha=0.75, rasterized=many)
         clipped = int((~inside).sum())
         if clipped:
             ax.plot(e[~inside], np.full(clipped, ymax * 0.985), "^", ms=3.5, color="#a4262c")
@@ -131,6 +153,7 @@ def funnel_svg(program: str, sites: pd.DataFrame, measures: list[str]) -> Markup
     fig.tight_layout()
     return svg(
         fig,
+        dpi=150,
         title=f"{program}: funnel plots of site observed/expected against expected outcomes, with exact 95% "
         "(dashed) and 99.8% (dotted) Poisson limits; red triangles are sites above the axis",
     )
@@ -143,13 +166,22 @@ def bayes_svg(program: str, contracts: pd.DataFrame) -> Markup:
     r = contracts.sort_values("bayes_star_percentage")
     x = np.arange(len(r))
     fig, ax = plt.subplots(figsize=(8, 3))
-    ax.vlines(x, r["bayes_star_percentage_q5"], r["bayes_star_percentage_q95"], color="0.65", lw=0.8)
-    ax.plot(x, r["bayes_star_percentage"], "o", ms=2.2, color="k", label="posterior median")
-    ax.plot(x, r["calculated_star_percentage"].astype(float), ".", ms=3, color="#d9822b", label="published method")
+    many = len(r) > RASTER_ABOVE  # the marks as an embedded image, not thousands of SVG elements
+    ax.vlines(x, r["bayes_star_percentage_q5"], r["bayes_star_percentage_q95"], color="0.65", lw=0.8, rasterized=many)
+    ax.plot(x, r["bayes_star_percentage"], "o", ms=2.2, color="k", label="posterior median", rasterized=many)
+    ax.plot(
+        x,
+        r["calculated_star_percentage"].astype(float),
+        ".",
+        ms=3,
+        color="#d9822b",
+        label="published method",
+        rasterized=many,
+    )
     ax.axhline(0, color="0.3", lw=0.6)
     plain_ticks(ax.yaxis)
     ax.set_xlabel(f"contracts ordered by posterior median ({len(r):,})")
     ax.set_ylabel("star percentage")
     ax.legend(loc="upper left", fontsize=7)
     fig.tight_layout()
-    return svg(fig, title=f"{program}: contracts' star percentage, posterior median and 90% interval")
+    return svg(fig, dpi=150, title=f"{program}: contracts' star percentage, posterior median and 90% interval")

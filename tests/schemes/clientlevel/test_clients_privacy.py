@@ -250,7 +250,7 @@ def test_published_outputs_do_not_depend_on_the_secret(client_run, run_toolkit, 
         env={secret["var"]: "a-completely-different-secret-value"},
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "reproduced (12 identical, 0 different, 0 missing)" in proc.stdout
+    assert "reproduced (13 identical, 0 different, 0 missing)" in proc.stdout
 
 
 def test_provider_level_is_suppressed_like_the_other_levels(client_world, client_run, secret):

@@ -62,6 +62,7 @@ PUBLISHED = (
     "plots/funnel_providers.png",
     "plots/calibration.png",
     "report.md",
+    "report.html",
     "manifest.json",
 )
 
@@ -123,6 +124,7 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
         title="Better off: calibration by risk decile",
     )
     (folder / "report.md").write_text(_report(res, config))
+    (folder / "report.html").write_text(_report_html(res, config), encoding="utf-8")
     manifest = {
         "threshold": config.privacy.threshold,
         "marker": config.privacy.marker,
@@ -138,7 +140,8 @@ def write_clientlevel_outputs(folder: Path, res: ClientResults, config: ClientLe
         write_private_csv(df, folder / "restricted" / name)
 
 
-def _report(res: ClientResults, config: ClientLevelConfig) -> str:
+def _report_parts(res: ClientResults, config: ClientLevelConfig) -> tuple[str, list[str]]:
+    """The report's title and paragraphs (Markdown code spans in backticks)."""
     sc = res.publication.tables["scorecard.csv"]
     nat = sc[(sc["level"] == "national") & (sc["period"] == ALL)].iloc[0]
     table = res.publication.tables["comparison.csv"]
@@ -147,35 +150,76 @@ def _report(res: ClientResults, config: ClientLevelConfig) -> str:
     prov = table[table["level"] == "provider"]
     pshown = prov[prov["oe"] != ""]
     p = res.publication.protection
-    lines = [
-        f"# Client-level results {config.name}",
-        "",
+    paragraphs = [
         f"Window {config.window.start} to {config.window.end}, financial years "
         f"{', '.join(x for x, _, _ in config.periods())}.",
-        "",
         f"Nationally: {nat['clients']} client-services, {nat['starts']} starts, {nat['ended']} ended, "
         f"{nat['assessed_any']} assessed pre and post, {nat['improved_any']} better off.",
-        "",
         f"Risk-adjusted comparison: {len(comp)} services, {len(shown)} with published O/E "
         f"({int((shown['funnel'] == 'above').sum())} above and {int((shown['funnel'] == 'below').sum())} below "
         f"the {max(config.funnel_levels):.1%} funnel limits); service-effect spread tau = "
         f"{res.comparison.tau:.3f} on the log-odds scale.",
-        "",
         f"Per provider (its services together; expected counts summed over them): {len(prov)} providers, "
         f"{len(pshown)} with published O/E ({int((pshown['funnel'] == 'above').sum())} above and "
         f"{int((pshown['funnel'] == 'below').sum())} below the {max(config.funnel_levels):.1%} funnel limits); "
         f"provider-effect spread tau = {res.comparison.tau_provider:.3f}, shrunk at provider level like the "
         f"services (`comparison.csv` rows with level = provider, `plots/funnel_providers.png`).",
-        "",
         f"Small-cell suppression: counts below {config.privacy.threshold} hidden; scorecard cells "
         f"{int(p.primary.sum())} primary, {int(p.complementary.sum())} complementary; every suppressed small "
         f"count leaves a reader at least {config.privacy.min_values} possible values "
         f"(checked by an integer-programming attacker).",
-        "",
     ]
+    return f"Client-level results {config.name}", paragraphs
+
+
+def _report(res: ClientResults, config: ClientLevelConfig) -> str:
+    title, paragraphs = _report_parts(res, config)
+    lines = [f"# {title}", ""]
+    for para in paragraphs:
+        lines += [para, ""]
     if res.failed_checks:
         lines += ["Model checks FAILED:", ""] + [f"- {f}" for f in res.failed_checks] + [""]
     return "\n".join(lines)
+
+
+def _report_html(res: ClientResults, config: ClientLevelConfig) -> str:
+    """``report.html`` (template ``clientlevel_report.html.j2``): the summary of ``report.md``, the
+    published comparison (services, providers) and national scorecard, the funnel and calibration plots
+    as inline SVG. Only published (privacy-protected) tables are shown."""
+    from toolkit.expected import diagnostics as dx
+    from toolkit.html import render, svg
+    from toolkit.html.frames import frame_table
+
+    pub = res.publication
+    title, paragraphs = _report_parts(res, config)
+    table = pub.tables["comparison.csv"]
+    sc = pub.tables["scorecard.csv"]
+    figures = []
+    for units, what in ((pub.funnel_units, "service"), (pub.funnel_providers, "provider")):
+        if len(units):
+            fig = dx.funnel_figure(
+                units.assign(oe=units["oe"].astype(float)), config.funnel_levels, title=f"Better off: {what} O/E"
+            )
+            figures.append(
+                svg(fig, title=f"Funnel plot of {what} observed/expected better-off counts against expected counts")
+            )
+    cal = pub.tables["calibration.csv"]
+    shown = cal[cal["observed_rate"] != ""]
+    fig = dx.calibration_figure(
+        shown.astype({"observed_rate": float, "expected_rate": float}), title="Better off: calibration by risk decile"
+    )
+    figures.append(svg(fig, title="Calibration: observed against expected better-off rate by risk decile"))
+    return render(
+        "clientlevel_report.html.j2",
+        title=title,
+        run_note=f"Window {config.window.start} to {config.window.end}",
+        paragraphs=[x.replace("`", "") for x in paragraphs],
+        failed=res.failed_checks,
+        national=frame_table(sc[sc["level"] == "national"]),
+        services=frame_table(table[table["level"] == "service"]),
+        providers=frame_table(table[table["level"] == "provider"]),
+        figures=figures,
+    )
 
 
 def scan_folder(
