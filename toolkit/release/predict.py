@@ -120,7 +120,11 @@ def read_inputs(data: str | Path) -> dict[str, pd.DataFrame]:
 
 def score(model: RegisteredModel, joined: JoinedRecords) -> pd.DataFrame:
     """One row per joined record: its key, the model's probability, the model's name and version."""
-    p = np.asarray(model.pyfunc.predict(joined.frame), dtype=float)
+    frame = joined.frame
+    schema = model.pyfunc.metadata.get_input_schema()
+    if schema is not None and schema.has_input_names():  # only the columns the model reads (no MLflow warning
+        frame = frame[[c for c in schema.input_names() if c in frame.columns]]  # listing the others)
+    p = np.asarray(model.pyfunc.predict(frame), dtype=float)
     if p.shape != (len(joined.frame),):
         raise AssertionError(f"model returned {p.shape} probabilities for {len(joined.frame)} records")  # a bug
     out = joined.frame[RECORD_KEY].copy()
