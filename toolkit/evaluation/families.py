@@ -6,8 +6,8 @@ New families (a penalised GAM, ...) plug in by adding one function here and one 
 :data:`toolkit.evaluation.config.Family`.
 
 - ``spline_glm``: the published method's models, the spec of the candidate's model set fitted as a
-  release fits it (:func:`toolkit.expected.fitting.choose_formula`, :func:`toolkit.expected.fit_expected`:
-  compact terms when events are few, the sparse-level rule, aliased columns dropped);
+  release fits it (:func:`toolkit.expected.fitting.fit_spec`: compact terms when events are few, the
+  sparse-level rule, aliased columns dropped, the spec's family);
 - ``lightgbm``: gradient-boosted trees on the same covariates (numbers, booleans as 0/1, categories as
   codes of the training levels), single-threaded and deterministic: a yardstick of what a flexible model
   gains out of fold, never a rating model (see docs/method.md).
@@ -24,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.evaluation.config import Candidate, LightGBMParams
-from toolkit.expected import fit_expected
-from toolkit.expected.fitting import choose_formula
+from toolkit.expected.fitting import fit_spec
 from toolkit.expected.formula import parse_formula
 from toolkit.expected.spec import ModelSpec
 
@@ -47,18 +46,7 @@ def fit_spline_glm(candidate: Candidate, spec: ModelSpec, train: pd.DataFrame, s
     smoothing chosen from the training folds alone)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # clipping and unseen-level notes: the release logs them, not the folds
-        formula, variant = choose_formula(spec, train)
-        model = fit_expected(
-            train,
-            formula,
-            spec.outcome,
-            out_of_range=spec.policies.out_of_range,
-            unseen_level=spec.policies.unseen_level,
-            sparse_levels=spec.sparse_levels.params(),
-            aliased=spec.aliased,
-            family=spec.family,
-            penalty=spec.penalty.params() if spec.family != "spline_glm" else None,
-        )
+        model, variant = fit_spec(spec, train)
     return Fitted(
         _Quiet(model),
         {"terms": variant, "n_params": len(model.coef_), "converged": bool(model.converged_)},

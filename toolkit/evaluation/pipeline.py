@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from toolkit.config import config_hash, resolve_config
-from toolkit.errors import ConfigError, SpecError
+from toolkit.errors import ConfigError
 from toolkit.evaluation.compute import (
     calibration_curves,
     candidate_ratings,
@@ -32,8 +32,7 @@ from toolkit.evaluation.compute import (
 )
 from toolkit.evaluation.config import EvaluationConfig
 from toolkit.evaluation.outputs import EvaluationTables, report_text, write_plots, write_tables
-from toolkit.expected.formula import parse_formula
-from toolkit.expected.spec import ModelSpec, load_model_set
+from toolkit.expected.spec import ModelSpec, check_formulas, load_model_set
 from toolkit.output import Progress, check_output_root
 from toolkit.paths import workspace
 from toolkit.release.inputs import load_release_inputs
@@ -61,13 +60,7 @@ def load_specs(config: EvaluationConfig) -> dict[str, dict[str, ModelSpec]]:
     out = {}
     for i, c in enumerate(config.candidates):
         specs = load_model_set(c.models)
-        for spec in specs.values():
-            for formula in (spec.formula, spec.compact_formula):
-                if formula:
-                    try:
-                        parse_formula(formula, spec.outcome)
-                    except SpecError as exc:
-                        raise ConfigError(f"candidates.{i}.models ({c.name}): spec {spec.name}: {exc}") from None
+        check_formulas(specs, f"candidates.{i}.models ({c.name})")
         missing = sorted(set(load_model_set(config.baseline.models)) - set(specs))
         if missing:
             raise ConfigError(f"candidates.{i}.models ({c.name}): no spec for {missing}")

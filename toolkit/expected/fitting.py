@@ -48,6 +48,29 @@ def choose_formula(spec: ModelSpec, data: pd.DataFrame) -> tuple[str, str]:
     return spec.formula, "full"
 
 
+def fit_spec(spec: ModelSpec, data: pd.DataFrame) -> tuple[ExpectedModel, str]:
+    """The model ``spec`` describes, fitted on ``data`` as a release fits it: its formula (full, or compact
+    when the data are too few), its policies, sparse-level and aliasing rules, and its family. Returns
+    the model and which terms were used (``full``/``compact``). Used by releases and model evaluations
+    alike, so that a fold is fitted exactly as a release would fit it."""
+    formula, variant = choose_formula(spec, data)
+    try:
+        model = fit_expected(
+            data,
+            formula,
+            spec.outcome,
+            out_of_range=spec.policies.out_of_range,
+            unseen_level=spec.policies.unseen_level,
+            sparse_levels=spec.sparse_levels.params(),
+            aliased=spec.aliased,
+            family=spec.family,
+            penalty=spec.penalty.params() if spec.family != "spline_glm" else None,
+        )
+    except SeparationError as exc:  # no rule applies: the model, its terms and the separating levels
+        raise SeparationError(f"model {spec.name} ({variant} terms): {exc}", exc.columns) from None
+    return model, variant
+
+
 def model_metrics(y: np.ndarray, p: np.ndarray, model: ExpectedModel) -> dict[str, float]:
     cal = dx.calibration_slope(y, p)
     stats = model.fit_stats_
@@ -88,21 +111,7 @@ def fit_measures(
         sub = frame.iloc[rows]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            formula, variant = choose_formula(spec, sub)
-            try:
-                model = fit_expected(
-                    sub,
-                    formula,
-                    spec.outcome,
-                    out_of_range=spec.policies.out_of_range,
-                    unseen_level=spec.policies.unseen_level,
-                    sparse_levels=spec.sparse_levels.params(),
-                    aliased=spec.aliased,
-                    family=spec.family,
-                    penalty=spec.penalty.params() if spec.family != "spline_glm" else None,
-                )
-            except SeparationError as exc:  # no rule applies: the model, its terms and the separating levels
-                raise SeparationError(f"model {spec.name} ({variant} terms): {exc}", exc.columns) from None
+            model, variant = fit_spec(spec, sub)
             p = model.predict(sub)
         y = sub[spec.outcome].to_numpy(dtype=float)
         metrics = model_metrics(y, p, model)
@@ -116,7 +125,7 @@ def fit_measures(
             metrics=metrics,
             calibration=dx.calibration_table(y, p),
             seconds=secs,
-            formula=formula,
+            formula=model.formula,
             formula_variant=variant,
             warnings=[str(w.message) for w in caught],
         )

@@ -165,3 +165,16 @@ def load_model_set(name_or_dir: str | Path = "des_2018") -> dict[str, ModelSpec]
     if not specs:
         raise ConfigError(f"model set {d} has no specs")
     return specs
+
+
+def check_formulas(specs: dict[str, ModelSpec], where: str) -> None:
+    """Parse every formula of a model set before anything runs: a ConfigError naming ``where`` and the spec."""
+    from toolkit.expected.formula import parse_formula
+
+    for spec in specs.values():
+        for formula in (spec.formula, spec.compact_formula):
+            if formula:
+                try:
+                    parse_formula(formula, spec.outcome)
+                except SpecError as exc:
+                    raise ConfigError(f"{where}: spec {spec.name}: {exc}") from None

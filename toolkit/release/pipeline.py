@@ -28,9 +28,8 @@ import pandas as pd
 
 from toolkit.bayes.config import BayesConfig, load_bayes_config
 from toolkit.config import config_hash, file_sha256, resolve_config
-from toolkit.errors import ConfigError, SpecError, ToolkitError
-from toolkit.expected.formula import parse_formula
-from toolkit.expected.spec import ModelSpec, load_model_set
+from toolkit.errors import ToolkitError
+from toolkit.expected.spec import ModelSpec, check_formulas, load_model_set
 from toolkit.output import Progress, check_output_root
 from toolkit.paths import workspace
 from toolkit.release.compute import check_release, compute_release_variant, model_metrics_table, synthetic_world_origin
@@ -116,13 +115,7 @@ def prepare_release(
     }
     method = load_method(reads["method"])
     specs = load_model_set(reads["models"])
-    for spec in specs.values():
-        for formula in (spec.formula, spec.compact_formula):
-            if formula:
-                try:
-                    parse_formula(formula, spec.outcome)
-                except SpecError as exc:
-                    raise ConfigError(f"model set {reads['models']}: spec {spec.name}: {exc}") from None
+    check_formulas(specs, f"model set {reads['models']}")
     bayes = load_bayes_config(reads["bayes"])
     prev_path: Path | None = None
     if previous:
