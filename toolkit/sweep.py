@@ -211,29 +211,48 @@ def _run_dask(
         progress.t0 = time.perf_counter()
         tag = uuid.uuid4().hex[:8]
         name = getattr(fn, "__name__", "task")
-        futures = [
-            client.submit(run_one, fn, task, key=f"{name}-{tag}-{i}", pure=False, retries=0)
-            for i, task in enumerate(tasks)
-        ]
-        index = {f.key: i for i, f in enumerate(futures)}
+        # A window of tasks in flight (two per worker), the next one submitted as each ends: a task's payload
+        # (often a frame of records) is pickled and shipped only when a worker is about to need it, so the
+        # client, scheduler and workers never hold every task at once.
+        window = 2 * max(len(info.get("workers", {})), 1)
+        queue = iter(enumerate(tasks))
+        index: dict[Any, int] = {}
+        pending: set = set()
+
+        def submit_next() -> Any:
+            nxt = next(queue, None)
+            if nxt is None:
+                return None
+            i, task = nxt
+            future = client.submit(run_one, fn, task, key=f"{name}-{tag}-{i}", pure=False, retries=0)
+            index[future.key] = i
+            pending.add(future)
+            return future
+
+        first = [f for f in (submit_next() for _ in range(window)) if f is not None]
         results: list = [None] * len(tasks)
         try:
-            for future in as_completed(futures):
+            running = as_completed(first)
+            for future in running:
+                pending.discard(future)
                 i = index[future.key]
                 if future.status == "error":
                     failure = future.exception()
-                    client.cancel(futures)
+                    client.cancel(list(pending))
                     err = _dask_error(failure, i, len(tasks), tasks[i], where)
                     if err is failure:
                         raise failure.with_traceback(future.traceback())
                     raise err from failure
                 results[i] = future.result()
                 future.release()
+                following = submit_next()
+                if following is not None:
+                    running.add(following)
                 if on_result is not None:
                     on_result(i, results[i])
                 progress.done()
         except (OSError, FutureCancelledError) as exc:
-            client.cancel(futures)
+            client.cancel(list(pending))
             raise SweepError(
                 f"lost the Dask scheduler at {where} during the sweep ({type(exc).__name__}: {exc})"
             ) from None
