@@ -15,6 +15,7 @@ from toolkit.cli import main
 from toolkit.errors import InputError
 from toolkit.published import load_format, previous_ratings, read_publication
 from toolkit.published.replay import replay
+from toolkit.records.aggregate import ENTITY_MEASURE_COLUMNS
 from toolkit.scoring import load_method, score_entities
 from toolkit.scoring.validate import validate_previous
 
@@ -111,17 +112,7 @@ def test_the_imported_table_feeds_toolkit_score(pub, tmp_path):
             rows.append(("DMS", "contract", cid, "", m, 40, 12, 10.0 + i, float("nan")))
     em = pd.DataFrame(
         rows,
-        columns=[
-            "program",
-            "level",
-            "entity_id",
-            "parent_id",
-            "measure",
-            "n",
-            "actual",
-            "expected",
-            "months_operating",
-        ],
+        columns=ENTITY_MEASURE_COLUMNS,
     )
     out = score_entities(em, load_method("des_2018"), prev)
     assert (out["status"] == "rated").all() and out["stars"].notna().all()

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from toolkit.html import render
+from toolkit.release.report import MODEL_METRIC_COLUMNS
 from toolkit.scoring.config import MethodConfig
 from toolkit.scoring.whatif import distances, nearest, program_states
 
@@ -244,21 +245,7 @@ def _summary_context(d: DossierInputs, plots: dict[str, Any]) -> dict[str, Any]:
     std = d.standardisation[["program", "group", "mu", "sd", "population"]]
     acc = d.accounting.fillna("")
     exc = d.exclusions_summary.groupby("reason", as_index=False)["records"].sum() if len(d.exclusions_summary) else None
-    mcols = [
-        c
-        for c in (
-            "model",
-            "terms",
-            "n",
-            "events",
-            "auc",
-            "brier",
-            "calibration_slope",
-            "deviance_explained",
-            "n_params",
-        )
-        if c in d.model_metrics.columns
-    ]
+    mcols = [c for c in MODEL_METRIC_COLUMNS if c in d.model_metrics.columns]
     dist_cols, dist_rows = _distribution_table(d.ratings, d.previous)
     ecols, erows, ehrefs = _entity_table(d.ratings)
     bayes_rows = None

@@ -14,6 +14,20 @@ if TYPE_CHECKING:
     from toolkit.release.config import ReleaseConfig
 
 
+#: The model metrics a reader is shown (report.md, and report.html's models section), in this order.
+MODEL_METRIC_COLUMNS = (
+    "model",
+    "terms",
+    "n",
+    "events",
+    "auc",
+    "brier",
+    "calibration_slope",
+    "deviance_explained",
+    "n_params",
+)
+
+
 def _md_table(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     lines = ["| " + " | ".join(map(str, cols)) + " |", "|" + "---|" * len(cols)]
@@ -82,18 +96,7 @@ def write_report(
             "goes to the other groups, as for a small denominator (`standardisation.group_without_data`)."
             for r in empty.itertuples()
         ] + ([""] if len(empty) else [])
-    cols = [
-        "model",
-        "terms",
-        "n",
-        "events",
-        "auc",
-        "brier",
-        "calibration_slope",
-        "deviance_explained",
-        "n_params",
-        "seconds",
-    ]
+    cols = [*MODEL_METRIC_COLUMNS, "seconds"]
     shown = metrics[cols].astype({"n": int, "events": int, "n_params": int})
     lines += [
         "## Models",
