@@ -4,12 +4,18 @@ what each case asserts, and README.md in this folder for how to add one)."""
 from __future__ import annotations
 
 import hostile_cases_des
+import hostile_cases_later
 import hostile_cases_runs
 import hostile_cases_schemes
 import pytest
 from hostile_harness import Case, run_case
 
-CASES: list[Case] = [*hostile_cases_des.CASES, *hostile_cases_schemes.CASES, *hostile_cases_runs.CASES]
+CASES: list[Case] = [
+    *hostile_cases_des.CASES,
+    *hostile_cases_schemes.CASES,
+    *hostile_cases_runs.CASES,
+    *hostile_cases_later.CASES,
+]
 
 
 def _param(case: Case):
